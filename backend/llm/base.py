@@ -1,0 +1,103 @@
+"""The one way to talk to a model: a ChatBackend streams text chunks and reports timings.
+
+Implementations (local GGUF, OpenAI-compatible HTTP, replay) are plugins registered through
+``register_backends``; :func:`backend.llm.resolve.get_backend` turns a model spec into one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+class BackendError(RuntimeError):
+    """A model could not answer; ``str(exc)`` is fit to show the user. ``retryable`` hints Retry."""
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class GenerationSettings:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 512
+    context_size: int = 4096
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChatStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float | None = None     # time to first token
+    total_s: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_time = self.total_s - (self.ttft_s or 0.0)
+        if self.completion_tokens <= 1 or gen_time <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) / gen_time
+
+
+class ChatBackend(ABC):
+    """Streams an answer for a list of messages. ``stop()`` may be called from any thread."""
+
+    spec: str = ""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.last_stats = ChatStats()
+
+    @abstractmethod
+    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
+        """Yield text chunks; set ``self.last_stats.prompt_tokens`` / ``completion_tokens`` if known."""
+
+    def stream(self, messages: list[Message], settings: GenerationSettings | None = None) -> Iterator[str]:
+        """Yield text chunks, timing them; ends early (cleanly) after :meth:`stop`."""
+        settings = settings or GenerationSettings()
+        self._stop.clear()
+        self.last_stats = stats = ChatStats()
+        start = time.perf_counter()
+        chunks = 0
+        gen = self._generate(messages, settings)
+        try:
+            for chunk in gen:
+                if self._stop.is_set():
+                    break
+                if not chunk:
+                    continue
+                if stats.ttft_s is None:
+                    stats.ttft_s = time.perf_counter() - start
+                chunks += 1
+                yield chunk
+        finally:
+            close = getattr(gen, "close", None)
+            if close:
+                close()
+            stats.total_s = time.perf_counter() - start
+            if not stats.completion_tokens:
+                stats.completion_tokens = chunks
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        """Release resources (a loaded model, an HTTP client)."""
+
+
+def complete(backend: ChatBackend, messages: list[Message], settings: GenerationSettings | None = None) -> str:
+    """The whole answer as one string (for headless pipelines and the CLI)."""
+    return "".join(backend.stream(messages, settings))

@@ -1,0 +1,21 @@
+"""The one store: a SQLite file in the data dir, opened through sqlite-utils, schema by migrations."""
+
+from backend.store.db import (
+    CorruptStoreError,
+    NewerSchemaError,
+    StoreError,
+    move_aside,
+    open_db,
+    open_store,
+    schema_version,
+)
+
+__all__ = [
+    "CorruptStoreError",
+    "NewerSchemaError",
+    "StoreError",
+    "move_aside",
+    "open_db",
+    "open_store",
+    "schema_version",
+]

@@ -1,0 +1,110 @@
+"""Opening the store safely: refuse foreign or newer files with a clear message, never delete."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+from backend import paths
+from backend.store.migrations import MIGRATIONS, applied_migrations, migrate
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened; ``str(exc)`` is a message fit for the user."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
+class CorruptStoreError(StoreError):
+    """The file is not a SQLite database (or is damaged)."""
+
+
+class NewerSchemaError(StoreError):
+    """The file was written by a newer DeepOnes with migrations this version does not know."""
+
+
+def _check_header(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC:
+        raise CorruptStoreError(
+            f"{path} is not a DeepOnes database (not a SQLite file). "
+            "It can be moved aside so a fresh database is created; nothing will be deleted.",
+            path,
+        )
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # WAL + NORMAL is durable at transaction boundaries against app crashes and much faster.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+
+
+def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+    path = Path(path)
+    _check_header(path)
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        _configure(conn)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStoreError(
+            f"{path} cannot be read as a database ({exc}). "
+            "It can be moved aside so a fresh database is created; nothing will be deleted.",
+            path,
+        ) from exc
+    db = sqlite_utils.Database(conn)
+    known = {m.__name__ for m in MIGRATIONS}
+    unknown = [name for name in applied_migrations(db) if name not in known]
+    if unknown:
+        conn.close()
+        raise NewerSchemaError(
+            f"{path} was written by a newer DeepOnes Studio (unknown migrations: {', '.join(unknown)}). "
+            "Upgrade the app, or move this database aside to start fresh; nothing will be deleted.",
+            path,
+        )
+    if migrate_schema:
+        migrate(db)
+    return db
+
+
+def open_store(root: Path | None = None) -> sqlite_utils.Database:
+    """Open the store in the data dir (``DEEPONES_HOME`` or the platform default)."""
+    root = paths.ensure_data_dir(root)
+    return open_db(paths.db_path(root))
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """How many known migrations have been applied: the schema version."""
+    known = [m.__name__ for m in MIGRATIONS]
+    done = set(applied_migrations(db))
+    return sum(1 for name in known if name in done)
+
+
+def move_aside(path: Path | str) -> Path:
+    """Rename a bad DB file (and its WAL/SHM companions) out of the way; returns the new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.moved-aside-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.moved-aside-{stamp}-{n}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.rename(target.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,235 @@
+"""Ordered, recorded schema migrations, in the style of simonw/llm's ``migrations.py``.
+
+Each migration is a named function; its name is recorded in ``_migrations`` once applied, so
+re-running is a no-op and an old DB is upgraded step by step. Never edit a released migration:
+append a new one. Each runs in its own transaction, so a crash never leaves half a schema.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def _ensure_table(db: sqlite_utils.Database) -> None:
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[str]:
+    if "_migrations" not in db.table_names():
+        return []
+    return [row[0] for row in db.conn.execute("SELECT name FROM _migrations ORDER BY applied_at, rowid")]
+
+
+def migrate(db: sqlite_utils.Database, upto: str | None = None) -> list[str]:
+    """Apply every pending migration in order (optionally stopping after ``upto``); returns names applied."""
+    _ensure_table(db)
+    done = set(applied_migrations(db))
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ not in done:
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                fn(db)
+                db.conn.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time())
+                )
+                db.conn.execute("COMMIT")
+            except BaseException:
+                db.conn.execute("ROLLBACK")
+                raise
+            applied.append(fn.__name__)
+        if upto is not None and fn.__name__ == upto:
+            break
+    return applied
+
+
+def _run(db: sqlite_utils.Database, sql: str) -> None:
+    # executescript() would COMMIT our transaction; run statements one by one instead.
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            db.conn.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                -- instruction | dlpd | mcq
+    category TEXT NOT NULL DEFAULT '',
+    instruction TEXT NOT NULL DEFAULT '',
+    input TEXT NOT NULL DEFAULT '',
+    output TEXT NOT NULL DEFAULT '',
+    system TEXT,
+    history TEXT,                      -- JSON list of [user, assistant] turns (Alpaca) or ShareGPT turns
+    options TEXT,                      -- JSON {"A": ..., "E": ...} for mcq
+    answer TEXT,                       -- letter for mcq
+    dataset TEXT NOT NULL DEFAULT '',
+    source_file TEXT,
+    source_line INTEGER,
+    status TEXT NOT NULL DEFAULT 'unreviewed',
+    note TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX idx_samples_kind_category ON samples(kind, category);
+CREATE INDEX idx_samples_status ON samples(status);
+CREATE INDEX idx_samples_dataset ON samples(dataset);
+CREATE TABLE sample_edits (
+    id INTEGER PRIMARY KEY,
+    sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+    field TEXT NOT NULL,
+    old_value TEXT,
+    new_value TEXT,
+    edited_at REAL NOT NULL
+);
+CREATE INDEX idx_sample_edits_sample ON sample_edits(sample_id);
+CREATE TABLE chats (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT 'New chat',
+    system_prompt TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,  -- branches: edits keep the old one
+    role TEXT NOT NULL,
+    content TEXT NOT NULL DEFAULT '',
+    model TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    ttft_ms REAL,
+    tokens_per_s REAL,
+    error TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX idx_messages_chat ON messages(chat_id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    command TEXT NOT NULL,              -- JSON argv
+    interpreter TEXT,
+    workdir TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued',
+    reason TEXT,
+    exit_code INTEGER,
+    signal INTEGER,
+    pid INTEGER,
+    gpu TEXT,
+    limits TEXT NOT NULL DEFAULT '{}',
+    score REAL,
+    wall_s REAL,
+    peak_rss_mb REAL,
+    origin TEXT,                        -- e.g. "design:<step id>" or "cli"
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL
+);
+CREATE INDEX idx_jobs_status ON jobs(status);
+CREATE TABLE metrics (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    step REAL NOT NULL,
+    value REAL,
+    recorded_at REAL
+);
+CREATE INDEX idx_metrics_job_name ON metrics(job_id, name, step);
+CREATE TABLE design_sessions (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    task TEXT NOT NULL,
+    task_spec TEXT NOT NULL DEFAULT '{}',
+    designer TEXT NOT NULL DEFAULT '',
+    programmer TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'open',
+    current_step_id INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE design_steps (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES design_sessions(id) ON DELETE CASCADE,
+    parent_id INTEGER REFERENCES design_steps(id),   -- forks form a tree
+    stage TEXT NOT NULL,               -- propose | improve | implement | validate | debug | hyperparameters | final
+    attempt INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    prompt TEXT,
+    response TEXT,
+    code TEXT,
+    stdout TEXT,
+    stderr TEXT,
+    error_type TEXT,
+    debug_log TEXT,
+    score REAL,
+    job_id TEXT REFERENCES jobs(id),
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    timings TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE INDEX idx_design_steps_session ON design_steps(session_id);
+CREATE TABLE bench_results (
+    id INTEGER PRIMARY KEY,
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    variant TEXT NOT NULL DEFAULT 'base',   -- base | improved ("+")
+    run_index INTEGER NOT NULL DEFAULT 0,
+    session_id INTEGER REFERENCES design_sessions(id),
+    score REAL,
+    success INTEGER NOT NULL DEFAULT 0,
+    exec_s REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT UNIQUE,
+    source TEXT NOT NULL,              -- embedded | local | hf-cache | endpoint
+    repo_id TEXT,
+    filename TEXT,
+    size_bytes INTEGER,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    added_at REAL NOT NULL
+)
+""",
+    )
+
+
+@migration
+def m002_sample_tags_and_fts(db: sqlite_utils.Database) -> None:
+    # Tags get their own table so the tag facet is an indexed lookup, not a JSON scan.
+    _run(
+        db,
+        """
+CREATE TABLE sample_tags (
+    sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (sample_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX idx_sample_tags_tag ON sample_tags(tag);
+CREATE VIRTUAL TABLE samples_fts USING fts5(
+    instruction, input, output, content='samples', content_rowid='id', tokenize='unicode61'
+)
+""",
+    )

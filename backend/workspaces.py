@@ -1,0 +1,25 @@
+"""GUI workspace descriptors: Qt-free, so plugins can register them without importing Qt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backend import plugins
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec:
+    name: str          # unique id, e.g. "data"
+    title: str         # shown in the navigation, e.g. "Data"
+    order: int         # position in the navigation (Data 10, Chat 20, Design 30, Jobs 40, Bench 50, Traces 60)
+    factory: Callable[[Any], Any]   # factory(app_context) -> QWidget; imports Qt lazily
+    icon: str = ""     # a QStyle standard pixmap name, e.g. "SP_DirIcon"
+    tooltip: str = ""
+    shortcut: str = ""  # e.g. "Ctrl+1"
+
+
+def workspaces() -> list[WorkspaceSpec]:
+    specs = plugins.collect("register_workspaces")
+    return sorted(specs, key=lambda s: (s.order, s.name))

@@ -1,0 +1,1 @@
+"""DeepOnes Studio's Qt views: windows, workspaces, widgets. Thin: the work lives in ``backend``."""

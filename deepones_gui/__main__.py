@@ -1,0 +1,3 @@
+from deepones_gui.launcher import main
+
+main()

@@ -1,0 +1,107 @@
+"""Start the GUI: data dir and store checks with clear messages, then the main window on qasync."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from backend import paths
+from backend.logsetup import setup_logging
+from backend.store import StoreError, move_aside, open_db
+from deepones_gui.context import AppContext
+
+APP_TITLE = "DeepOnes Studio"
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("DeepOnes Studio")
+    app.setOrganizationName("DeepOnes")
+    app.setOrganizationDomain("deepones.local")
+    app.setApplicationVersion("0.1.0")
+    return app
+
+
+def _ask_other_data_dir(message: str) -> Path | None:
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_TITLE, message)
+    choose = box.addButton("Choose another folder…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    if box.clickedButton() is choose:
+        chosen = QFileDialog.getExistingDirectory(None, "Data folder")
+        return Path(chosen) if chosen else None
+    return None
+
+
+def _ask_move_aside(exc: StoreError) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Warning, APP_TITLE, str(exc))
+    box.setInformativeText("Move it aside and start with a fresh database? The old file is kept, renamed.")
+    move = box.addButton("Move aside and start fresh", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is move
+
+
+def open_context(root: Path | None = None, interactive: bool = True) -> AppContext | None:
+    """Data dir, logs and store, asking the user what to do about each problem (None = quit)."""
+    root = root or paths.data_dir()
+    while True:
+        try:
+            root = paths.ensure_data_dir(root)
+            break
+        except paths.DataDirError as exc:
+            other = _ask_other_data_dir(str(exc)) if interactive else None
+            if other is None:
+                return None
+            root = other
+            if not os.environ.get(paths.ENV_HOME):
+                paths.set_data_dir(root)
+    log_path = setup_logging(root)
+    while True:
+        try:
+            db = open_db(paths.db_path(root))
+            break
+        except StoreError as exc:
+            if not (interactive and _ask_move_aside(exc)):
+                return None
+            move_aside(exc.path)
+    return AppContext(root, db, log_path)
+
+
+def run(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    app = make_application(argv)
+    import qasync
+
+    from deepones_gui.error_dialog import ExceptionHook
+    from deepones_gui.main_window import MainWindow
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    ctx = open_context()
+    if ctx is None:
+        return 1
+    window = MainWindow(ctx)
+    hook = ExceptionHook(ctx.log_path, lambda: window)
+    window.show()
+    if os.environ.get("DEEPONES_STARTUP_PROBE"):
+        # Used by tests/benchmarks/bench_startup.py: report once the first frame is painted, then quit.
+        def report() -> None:
+            print(f"SHOWN {time.time():.6f} {time.perf_counter() - started:.6f}", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, report)
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(window.save_state)
+    app.aboutToQuit.connect(closing.set)
+    with loop:
+        loop.run_until_complete(closing.wait())
+    hook.uninstall()
+    ctx.db.conn.close()
+    return 0

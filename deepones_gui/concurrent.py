@@ -1,0 +1,119 @@
+"""Run plain functions off the GUI thread with progress, partial results and Cancel (after Orange3).
+
+The function is ordinary Python that knows nothing of Qt: it receives ``progress(fraction, text)``
+and a ``cancel`` token it should check now and then. Results come back on the GUI thread as
+signals, so views just connect callbacks.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class CancelToken:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def __bool__(self) -> bool:  # ``if cancel:`` reads naturally inside workers
+        return self._event.is_set()
+
+
+class Cancelled(Exception):
+    """Raised by a worker that noticed its cancel token; reported as a cancel, not an error."""
+
+
+class TaskSignals(QObject):
+    progress = Signal(float, str)
+    partial = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object, str)   # exception, formatted traceback
+    cancelled = Signal()
+    done = Signal()                # always last, whatever happened
+
+
+class BackgroundTask(QRunnable):
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.signals = TaskSignals()
+        self.token = CancelToken()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def run(self) -> None:
+        sig = self.signals
+        try:
+            result = self.fn(
+                *self.args,
+                progress=lambda frac, text="": sig.progress.emit(float(frac), str(text)),
+                partial=sig.partial.emit,
+                cancel=self.token,
+                **self.kwargs,
+            )
+        except Cancelled:
+            sig.cancelled.emit()
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a signal
+            if self.token.cancelled:
+                sig.cancelled.emit()
+            else:
+                sig.failed.emit(exc, traceback.format_exc())
+        else:
+            if self.token.cancelled:
+                sig.cancelled.emit()
+            else:
+                sig.finished.emit(result)
+        finally:
+            sig.done.emit()
+            _live.discard(self)
+
+
+# Keep tasks alive until they finish, even if the caller drops its reference.
+_live: set[BackgroundTask] = set()
+
+
+def run_in_background(
+    fn: Callable[..., Any],
+    *args: Any,
+    on_result: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException, str], None] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+    on_partial: Callable[[Any], None] | None = None,
+    on_cancelled: Callable[[], None] | None = None,
+    on_done: Callable[[], None] | None = None,
+    pool: QThreadPool | None = None,
+    **kwargs: Any,
+) -> BackgroundTask:
+    """Start ``fn(*args, progress=, partial=, cancel=, **kwargs)`` on a pool thread."""
+    task = BackgroundTask(fn, args, kwargs)
+    for signal, slot in (
+        (task.signals.finished, on_result),
+        (task.signals.failed, on_error),
+        (task.signals.progress, on_progress),
+        (task.signals.partial, on_partial),
+        (task.signals.cancelled, on_cancelled),
+        (task.signals.done, on_done),
+    ):
+        if slot is not None:
+            signal.connect(slot)
+    _live.add(task)
+    (pool or QThreadPool.globalInstance()).start(task)
+    return task
+
+
+def wait_for_background_tasks(timeout_ms: int = 10_000) -> bool:
+    """Block until every background task has finished (used at shutdown and by tests)."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)

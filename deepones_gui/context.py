@@ -1,0 +1,48 @@
+"""What every workspace gets: the data dir, the store, settings, and a change signal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from PySide6.QtCore import QObject, Signal
+
+from backend import paths
+from backend.settings import Settings, load_settings, save_settings
+from backend.store import open_db
+
+
+class AppContext(QObject):
+    settings_changed = Signal()
+    # Workspaces announce things other workspaces may care about, e.g. ("send_to_design", {...}).
+    broadcast = Signal(str, object)
+
+    def __init__(self, data_dir: Path, db: sqlite_utils.Database, log_path: Path | None = None) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.db = db
+        self.log_path = log_path
+        self.settings: Settings = load_settings(data_dir)
+        self.window = None  # set by MainWindow
+
+    @property
+    def db_path(self) -> Path:
+        return paths.db_path(self.data_dir)
+
+    def open_db(self) -> sqlite_utils.Database:
+        """A separate connection for a worker thread (SQLite connections are not shared across threads)."""
+        return open_db(self.db_path, migrate_schema=False)
+
+    def save_settings(self) -> None:
+        save_settings(self.settings, self.data_dir)
+        self.settings_changed.emit()
+
+
+def describe_model(spec: str) -> str:
+    if spec in ("", "embedded"):
+        return "SmolLM2-135M (embedded)"
+    if spec.startswith("replay:"):
+        return f"replay: {Path(spec[7:]).name}"
+    if spec.startswith(("http://", "https://")):
+        return spec
+    return Path(spec).name

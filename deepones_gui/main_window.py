@@ -1,0 +1,212 @@
+"""The main window: workspace navigation on the left, the workspace on the right, a status bar."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
+
+from backend import gpu
+from backend.workspaces import WorkspaceSpec, workspaces
+from deepones_gui.concurrent import run_in_background
+from deepones_gui.context import AppContext, describe_model
+
+log = logging.getLogger(__name__)
+GPU_REFRESH_MS = 5000
+
+
+def _gpu_summary(*, progress, partial, cancel) -> str:
+    return gpu.gpu_summary_text()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, specs: list[WorkspaceSpec] | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        ctx.window = self
+        self.setWindowTitle("DeepOnes Studio")
+        self.setObjectName("MainWindow")
+        self.specs = specs if specs is not None else workspaces()
+        self.pages: dict[str, QWidget] = {}
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("WorkspaceNav")
+        self.nav.setIconSize(QSize(20, 20))
+        self.nav.setMinimumWidth(150)
+        self.nav.setMaximumWidth(240)
+        self.nav.setStyleSheet(
+            "QListWidget#WorkspaceNav { font-size: 11pt; padding-top: 6px; }"
+            "QListWidget#WorkspaceNav::item { padding: 9px 10px; }"
+        )
+        self.stack = QStackedWidget()
+        for i, spec in enumerate(self.specs):
+            item = QListWidgetItem(spec.title)
+            if spec.icon and hasattr(QStyle.StandardPixmap, spec.icon):
+                item.setIcon(self.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
+            shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
+            item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
+            item.setData(Qt.ItemDataRole.UserRole, spec.name)
+            self.nav.addItem(item)
+            if shortcut:
+                action = QAction(spec.title, self)
+                action.setShortcut(QKeySequence(shortcut))
+                action.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
+                self.addAction(action)
+        self.nav.currentRowChanged.connect(self._show_row)
+
+        splitter = QSplitter()
+        splitter.setObjectName("MainSplitter")
+        splitter.addWidget(self.nav)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+
+        self._build_menus()
+        self._build_status_bar()
+        ctx.settings_changed.connect(self._refresh_status)
+        self._restore_state()
+
+    # -- workspaces --------------------------------------------------------------------------
+    def page(self, name: str) -> QWidget:
+        """The workspace widget ``name``, built on first use so start-up stays fast."""
+        if name not in self.pages:
+            spec = next(s for s in self.specs if s.name == name)
+            widget = spec.factory(self.ctx)
+            self.pages[name] = widget
+            self.stack.addWidget(widget)
+        return self.pages[name]
+
+    def show_workspace(self, name: str) -> QWidget:
+        for row, spec in enumerate(self.specs):
+            if spec.name == name:
+                self.nav.setCurrentRow(row)
+                return self.pages[name]
+        raise KeyError(name)
+
+    def _show_row(self, row: int) -> None:
+        if 0 <= row < len(self.specs):
+            self.stack.setCurrentWidget(self.page(self.specs[row].name))
+
+    # -- chrome ------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        from deepones_gui.dialogs import AboutDialog, PreferencesDialog
+
+        file_menu = self.menuBar().addMenu("&File")
+        prefs = file_menu.addAction("&Preferences…")
+        prefs.setShortcut(QKeySequence.StandardKey.Preferences)
+        if prefs.shortcut().isEmpty():
+            prefs.setShortcut(QKeySequence("Ctrl+,"))
+        prefs.triggered.connect(lambda: PreferencesDialog(self.ctx, self).exec())
+        open_dir = file_menu.addAction("Open &data folder")
+        open_dir.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.data_dir))))
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for row, spec in enumerate(self.specs):
+            act = view_menu.addAction(spec.title)
+            act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About DeepOnes Studio").triggered.connect(lambda: AboutDialog(self.ctx, self).exec())
+        log_action = help_menu.addAction("Open &log file")
+        log_action.triggered.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.log_path or self.ctx.data_dir)))
+        )
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.data_label = QLabel()
+        self.model_label = QLabel()
+        self.gpu_label = QLabel("GPU: checking…")
+        for w in (self.data_label, self.model_label, self.gpu_label):
+            w.setContentsMargins(6, 0, 6, 0)
+            bar.addPermanentWidget(w)
+        self._refresh_status()
+        self._gpu_timer = QTimer(self)
+        self._gpu_timer.setInterval(GPU_REFRESH_MS)
+        self._gpu_timer.timeout.connect(self._refresh_gpu)
+        # NVML start-up can take a while: first reading after the window is up, off the GUI thread.
+        QTimer.singleShot(300, self._refresh_gpu)
+        self._gpu_timer.start()
+        self._gpu_busy = False
+
+    def _refresh_status(self) -> None:
+        self.data_label.setText(f"Data: {self.ctx.data_dir}")
+        self.data_label.setToolTip(str(self.ctx.db_path))
+        self.model_label.setText(f"Designer: {describe_model(self.ctx.settings.designer_model)}")
+
+    def _refresh_gpu(self) -> None:
+        if self._gpu_busy:
+            return
+        self._gpu_busy = True
+
+        def done() -> None:
+            self._gpu_busy = False
+
+        run_in_background(
+            _gpu_summary,
+            on_result=lambda text: self.gpu_label.setText(f"GPU: {text}"),
+            on_error=lambda exc, _tb: self.gpu_label.setText("GPU: unavailable"),
+            on_done=done,
+        )
+
+    # -- state -------------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        qs = QSettings()
+        geometry = qs.value("main/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = qs.value("main/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        split = qs.value("main/splitter")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+        else:
+            self.splitter.setSizes([180, 1100])
+        last = qs.value("main/workspace", "")
+        names = [s.name for s in self.specs]
+        if names:
+            self.nav.setCurrentRow(names.index(last) if last in names else 0)
+
+    def save_state(self) -> None:
+        qs = QSettings()
+        qs.setValue("main/geometry", self.saveGeometry())
+        qs.setValue("main/state", self.saveState())
+        qs.setValue("main/splitter", self.splitter.saveState())
+        row = self.nav.currentRow()
+        if 0 <= row < len(self.specs):
+            qs.setValue("main/workspace", self.specs[row].name)
+        qs.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        for widget in self.pages.values():
+            can_close = getattr(widget, "can_close", None)
+            if can_close is not None and not can_close():
+                event.ignore()
+                return
+        self._gpu_timer.stop()
+        self.save_state()
+        for widget in self.pages.values():
+            shutdown = getattr(widget, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,139 @@
+"""Overview: the doctor report as a page, checked off the GUI thread (torch import is slow)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend import doctor
+from backend.logsetup import redact
+from deepones_gui.concurrent import run_in_background
+from deepones_gui.context import AppContext
+
+OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
+
+
+def _report(*, progress, partial, cancel) -> dict:
+    return doctor.report()
+
+
+def _cards(rep: dict) -> list[tuple[str, str, str, str]]:
+    """(title, colour, headline, detail) per check."""
+    cards = []
+    db = rep["db"]
+    cards.append(("Data", BAD if "error" in db else OK,
+                  f"schema v{db.get('schema_version', '?')}" if "error" not in db else "database problem",
+                  f"{rep['data_dir']}\n{db.get('error', db['path'])}"))
+    em = rep["embedded_model"]
+    cards.append(("Embedded designer model", OK if em.get("path") else BAD,
+                  em.get("name", "missing"),
+                  f"{em.get('path')}\n{em.get('size_bytes', 0) / 1e6:.0f} MB" if em.get("path") else em.get("error", "")))
+    ll = rep["llama_cpp"]
+    cards.append(("llama.cpp", OK if ll.get("version") else BAD, f"llama-cpp-python {ll.get('version')}",
+                  ("GPU offload supported" if ll.get("gpu_offload") else "CPU only build") if ll.get("version")
+                  else ll.get("error", "")))
+    tc = rep["torch"]
+    cards.append(("PyTorch", OK if tc.get("version") else WARN, f"torch {tc.get('version')}",
+                  (", ".join(tc.get("cuda_devices") or []) or "no CUDA device: jobs run on the CPU")
+                  if tc.get("version") else tc.get("error", "")))
+    nv = rep["nvidia"]
+    gpus = nv.get("gpus", [])
+    cards.append(("GPUs", OK if gpus else WARN, f"{len(gpus)} NVIDIA GPU(s)" if gpus else "No NVIDIA GPU",
+                  "\n".join(f"{g['name']}: {g['memory_total_mb'] / 1024:.0f} GB" for g in gpus) or nv["status"]))
+    kr = rep["keyring"]
+    cards.append(("Secrets", WARN if kr.startswith("none") else OK,
+                  "no OS keyring" if kr.startswith("none") else "OS keyring", kr))
+    cards.append(("Plugins", OK, f"{len(rep['plugins'])} loaded", ", ".join(rep["plugins"])))
+    cards.append(("Python", OK, rep["python"]["version"],
+                  f"{rep['python']['executable']}\nPySide6 {rep['qt']['pyside6']}"))
+    return cards
+
+
+class OverviewPage(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.report: dict | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 20, 24, 20)
+        title = QLabel("<h1 style='margin:0'>DeepOnes Studio</h1>"
+                       "<p style='margin-top:4px'>Design deep learning programs with a local designer model: "
+                       "curate DeepData, chat, step through propose → improve → implement → debug → run, "
+                       "and watch jobs live.</p>")
+        title.setWordWrap(True)
+        outer.addWidget(title)
+        row = QHBoxLayout()
+        self.state = QLabel("Checking your setup…")
+        row.addWidget(self.state, 1)
+        self.recheck = QPushButton("Check again")
+        self.recheck.clicked.connect(self.refresh)
+        self.copy = QPushButton("Copy report")
+        self.copy.setEnabled(False)
+        self.copy.clicked.connect(self._copy)
+        row.addWidget(self.recheck)
+        row.addWidget(self.copy)
+        outer.addLayout(row)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(12)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.grid_host)
+        outer.addWidget(scroll, 1)
+        self.refresh()
+
+    def screenshot_ready(self) -> bool:
+        return self.report is not None
+
+    def refresh(self) -> None:
+        self.recheck.setEnabled(False)
+        self.state.setText("Checking your setup…")
+        run_in_background(_report, on_result=self._show, on_error=self._failed,
+                          on_done=lambda: self.recheck.setEnabled(True))
+
+    def _failed(self, exc: BaseException, _tb: str) -> None:
+        self.state.setText(f"The check failed: {exc}")
+
+    def _show(self, rep: dict) -> None:
+        self.report = rep
+        self.copy.setEnabled(True)
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        cards = _cards(rep)
+        for i, (name, colour, headline, detail) in enumerate(cards):
+            card = QFrame()
+            card.setObjectName("card")
+            card.setStyleSheet("QFrame#card { border: 1px solid palette(mid); border-radius: 8px; }")
+            lay = QVBoxLayout(card)
+            head = QLabel(f"<span style='color:{colour}; font-size:14pt'>●</span> <b>{name}</b>")
+            lay.addWidget(head)
+            big = QLabel(f"<span style='font-size:12pt'>{headline}</span>")
+            lay.addWidget(big)
+            small = QLabel(detail)
+            small.setWordWrap(True)
+            small.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            small.setStyleSheet("color: palette(dark);")
+            lay.addWidget(small)
+            lay.addStretch(1)
+            self.grid.addWidget(card, i // 2, i % 2)
+        problems = sum(1 for c in cards if c[1] == BAD)
+        self.state.setText("Everything needed is in place." if not problems else f"{problems} problem(s) found.")
+
+    def _copy(self) -> None:
+        if self.report:
+            QGuiApplication.clipboard().setText(redact(json.dumps(self.report, indent=2)))

@@ -1,0 +1,1 @@
+"""First-party plugins, registered through the ``deepones`` entry points exactly like third-party ones."""

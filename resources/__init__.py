@@ -1,0 +1,1 @@
+"""Icons, themes, prompt templates, demo data, desktop entry."""

@@ -1,0 +1,70 @@
+"""Start-up time: process start -> main window shown, DeepOnes vs a bare PySide6 QMainWindow.
+
+Both are measured alternately in the same run (machines here are noisy: compare, don't trust
+absolute times). Each child prints ``SHOWN <epoch>`` once its window is shown and the event loop
+has turned once; the parent measures from just before spawning it.
+
+    python tests/benchmarks/bench_startup.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BARE = """
+import sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv)
+w = QMainWindow(); w.resize(1280, 800); w.show()
+def report():
+    print(f"SHOWN {time.time():.6f}", flush=True); app.quit()
+QTimer.singleShot(0, report)
+app.exec()
+"""
+
+
+def measure(cmd: list[str], env: dict) -> float:
+    t0 = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("SHOWN "):
+            return float(line.split()[1]) - t0
+    raise RuntimeError(f"no SHOWN line from {cmd}: {out.stderr[-1500:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="deepones-bench-startup-")
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+           "DEEPONES_HOME": home, "DEEPONES_STARTUP_PROBE": "1",
+           "XDG_CONFIG_HOME": os.path.join(home, "config")}
+    app_cmd = [sys.executable, "-m", "deepones_gui"]
+    bare_cmd = [sys.executable, "-c", BARE]
+    # Warm-up: first run creates the DB and warms the OS file cache for both.
+    measure(app_cmd, env)
+    measure(bare_cmd, env)
+    app_times, bare_times = [], []
+    for _ in range(args.runs):
+        app_times.append(measure(app_cmd, env))
+        bare_times.append(measure(bare_cmd, env))
+    app_med, bare_med = statistics.median(app_times), statistics.median(bare_times)
+    print(f"deepones  start->shown median {app_med * 1000:7.1f} ms  (runs: {', '.join(f'{t * 1000:.0f}' for t in app_times)})")
+    print(f"bare Qt   start->shown median {bare_med * 1000:7.1f} ms  (runs: {', '.join(f'{t * 1000:.0f}' for t in bare_times)})")
+    ratio = app_med / bare_med
+    print(f"ratio deepones/bare = {ratio:.2f}  (target <= 2.0: {'PASS' if ratio <= 2.0 else 'FAIL'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Shared fixtures: every test gets its own data dir, config dir and an in-memory keyring."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before anything imports Qt or platformdirs: no display, and no touching the user's config.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_session_config = tempfile.mkdtemp(prefix="deepones-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _session_config
+os.environ["XDG_DATA_HOME"] = os.path.join(_session_config, "data")
+
+import keyring  # noqa: E402
+import keyring.backend  # noqa: E402
+import pytest  # noqa: E402
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A real keyring backend that keeps secrets in memory: tests configure their own backend."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def deepones_home(tmp_path, monkeypatch):
+    home = tmp_path / "deepones-home"
+    monkeypatch.setenv("DEEPONES_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def store(deepones_home):
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    yield db
+    db.conn.close()
+
+
+@pytest.fixture
+def app_context(qapp, deepones_home):
+    from deepones_gui.app import open_context
+
+    ctx = open_context(deepones_home, interactive=False)
+    yield ctx
+    from deepones_gui.concurrent import wait_for_background_tasks
+
+    wait_for_background_tasks()
+    ctx.db.conn.close()
