@@ -8,6 +8,7 @@ from backend.store.db import (
     open_db,
     open_store,
     schema_version,
+    transaction,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "open_db",
     "open_store",
     "schema_version",
+    "transaction",
 ]

@@ -108,3 +108,29 @@ def move_aside(path: Path | str) -> Path:
         if companion.exists():
             companion.rename(target.with_name(target.name + suffix))
     return target
+
+
+class transaction:  # noqa: N801 - used like a function: ``with transaction(db):``
+    """One atomic write: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception.
+
+    The store's connection is in autocommit mode, so grouping writes is always explicit.
+    Nested use joins the outer transaction.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, etype, value, tb) -> None:
+        if not self.outer:
+            return
+        if etype is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
