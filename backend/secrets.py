@@ -1,9 +1,9 @@
 """Secrets (API keys, hub tokens) live in the OS keyring, never in the DB, settings, logs or jobs.
 
-On machines without a keyring backend (headless Linux, minimal desktops) we fall back to an
-encrypted file (keyrings.alt's encrypted keyring) only when the user has set a password for it
-in ``DEEPONES_KEYRING_PASSWORD``; otherwise secrets can still come from environment variables,
-and :func:`backend_description` says so plainly.
+On machines without a usable keyring backend (headless Linux, minimal desktops) secrets are read
+from environment variables instead (``OPENAI_API_KEY``, ``HF_TOKEN``), nothing is stored, and
+:func:`backend_description` says so plainly. File keyrings that keep secrets in plain text, or
+prompt on a terminal, are refused rather than trusted.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import logging
 import os
 import threading
 
-import keyring
-import keyring.backend
-import keyring.errors
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # keyring is imported lazily: it costs ~60 ms and log redaction needs none of it
+    import keyring.backend
 
 SERVICE = "deepones"
 log = logging.getLogger(__name__)
@@ -27,14 +28,28 @@ class SecretsUnavailable(RuntimeError):
     """No keyring backend is usable; the message tells the user what to do."""
 
 
+# Backends that are no safe home for a secret: failing/null ones, and file keyrings that keep
+# secrets in plain text or prompt on the terminal for a password (useless in a GUI).
+_UNSAFE_BACKENDS = {"fail.Keyring", "null.Keyring", "file.PlaintextKeyring", "file.EncryptedKeyring",
+                    "Windows.RegistryKeyring"}
+
+
 def _is_usable(backend: keyring.backend.KeyringBackend) -> bool:
     try:
-        return backend.priority > 0 and type(backend).__module__.split(".")[-1] not in {"fail", "null"}
+        name = f"{type(backend).__module__.split('.')[-1]}.{type(backend).__name__}"
+        if name in _UNSAFE_BACKENDS:
+            return False
+        chained = getattr(backend, "backends", None)
+        if chained is not None:  # keyring's ChainerBackend: usable if any link is
+            return any(_is_usable(b) for b in chained)
+        return backend.priority > 0
     except Exception:  # noqa: BLE001 - a broken backend is simply unusable
         return False
 
 
 def active_backend() -> keyring.backend.KeyringBackend | None:
+    import keyring
+
     backend = keyring.get_keyring()
     if _is_usable(backend):
         return backend
@@ -69,7 +84,7 @@ def get_secret(name: str, env_fallback: str | None = None) -> str | None:
     if backend is not None:
         try:
             value = backend.get_password(SERVICE, name)
-        except keyring.errors.KeyringError as exc:
+        except Exception as exc:  # noqa: BLE001 - any keyring failure falls back to the environment
             log.warning("keyring lookup failed: %s", type(exc).__name__)
     if value is None and env_fallback:
         value = os.environ.get(env_fallback) or None
@@ -93,6 +108,8 @@ def delete_secret(name: str) -> None:
     backend = active_backend()
     if backend is None:
         return
+    import keyring.errors
+
     try:
         backend.delete_password(SERVICE, name)
     except keyring.errors.PasswordDeleteError:

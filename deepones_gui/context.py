@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlite_utils
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
 from backend.store import open_db
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class AppContext(QObject):
@@ -17,9 +21,11 @@ class AppContext(QObject):
     # Workspaces announce things other workspaces may care about, e.g. ("send_to_design", {...}).
     broadcast = Signal(str, object)
 
-    def __init__(self, data_dir: Path, db: sqlite_utils.Database, log_path: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, db: sqlite_utils.Database | None, log_path: Path | None = None) -> None:
         super().__init__()
         self.data_dir = data_dir
+        # None until the store is open (the window shows first, see app.run); workspaces are
+        # only built after that.
         self.db = db
         self.log_path = log_path
         self.settings: Settings = load_settings(data_dir)

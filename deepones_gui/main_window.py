@@ -31,8 +31,10 @@ def _gpu_summary(*, progress, partial, cancel) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, specs: list[WorkspaceSpec] | None = None) -> None:
+    def __init__(self, ctx: AppContext, specs: list[WorkspaceSpec] | None = None, activate: bool = True) -> None:
+        """``activate=False`` shows the chrome first; call :meth:`activate` once the store is open."""
         super().__init__()
+        self.active = False
         self.ctx = ctx
         ctx.window = self
         self.setWindowTitle("DeepOnes Studio")
@@ -77,7 +79,21 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         ctx.settings_changed.connect(self._refresh_status)
-        self._restore_state()
+        self._restore_geometry()
+        if activate:
+            self.activate()
+
+    def activate(self) -> None:
+        """Build the last-used workspace; needs ``ctx.db`` open."""
+        self.active = True
+        last = QSettings().value("main/workspace", "")
+        names = [s.name for s in self.specs]
+        if names:
+            row = names.index(last) if last in names else 0
+            if self.nav.currentRow() == row:
+                self._show_row(row)
+            else:
+                self.nav.setCurrentRow(row)
 
     # -- workspaces --------------------------------------------------------------------------
     def page(self, name: str) -> QWidget:
@@ -97,7 +113,7 @@ class MainWindow(QMainWindow):
         raise KeyError(name)
 
     def _show_row(self, row: int) -> None:
-        if 0 <= row < len(self.specs):
+        if self.active and 0 <= row < len(self.specs):
             self.stack.setCurrentWidget(self.page(self.specs[row].name))
 
     # -- chrome ------------------------------------------------------------------------------
@@ -167,7 +183,7 @@ class MainWindow(QMainWindow):
         )
 
     # -- state -------------------------------------------------------------------------------
-    def _restore_state(self) -> None:
+    def _restore_geometry(self) -> None:
         qs = QSettings()
         geometry = qs.value("main/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
@@ -182,10 +198,6 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
         else:
             self.splitter.setSizes([180, 1100])
-        last = qs.value("main/workspace", "")
-        names = [s.name for s in self.specs]
-        if names:
-            self.nav.setCurrentRow(names.index(last) if last in names else 0)
 
     def save_state(self) -> None:
         qs = QSettings()
@@ -193,7 +205,7 @@ class MainWindow(QMainWindow):
         qs.setValue("main/state", self.saveState())
         qs.setValue("main/splitter", self.splitter.saveState())
         row = self.nav.currentRow()
-        if 0 <= row < len(self.specs):
+        if self.active and 0 <= row < len(self.specs):
             qs.setValue("main/workspace", self.specs[row].name)
         qs.sync()
 

@@ -42,7 +42,7 @@ def test_overview_fills_in_from_doctor(qtbot, app_context):
 def test_window_state_is_restored(qtbot, app_context):
     first = MainWindow(app_context)
     qtbot.addWidget(first)
-    first.resize(1000, 700)
+    first.resize(740, 520)  # inside the offscreen screen (800x600), so no clamping
     first.show()
     qtbot.waitExposed(first)
     last_row = first.nav.count() - 1
@@ -51,7 +51,7 @@ def test_window_state_is_restored(qtbot, app_context):
     second = MainWindow(app_context)
     qtbot.addWidget(second)
     assert second.nav.currentRow() == last_row
-    assert (second.width(), second.height()) == (1000, 700)
+    assert (second.width(), second.height()) == (740, 520)
 
 
 def test_unexpected_exception_shows_non_modal_dialog_and_app_lives(qtbot, app_context):

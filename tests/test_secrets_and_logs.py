@@ -1,5 +1,6 @@
 import logging
 
+import keyring
 import pytest
 
 from backend import logsetup, secrets
@@ -16,7 +17,7 @@ def test_secret_round_trip_through_keyring(memory_keyring):
 def test_no_keyring_backend_says_so(monkeypatch):
     import keyring.backends.fail
 
-    monkeypatch.setattr(secrets.keyring, "get_keyring", lambda: keyring.backends.fail.Keyring())
+    monkeypatch.setattr(keyring, "get_keyring", lambda: keyring.backends.fail.Keyring())
     assert secrets.backend_description().startswith("none")
     with pytest.raises(secrets.SecretsUnavailable, match="No OS keyring"):
         secrets.set_secret("x", "y")
@@ -34,3 +35,11 @@ def test_log_file_redacts_secret_values(tmp_path, memory_keyring):
     assert "plainlooking-secret-value" not in text
     assert "sk-zzzzzzzzzzzzzzzz" not in text
     assert text.count("[redacted]") == 2
+
+
+def test_plaintext_file_keyring_is_not_trusted_with_secrets(monkeypatch):
+    alt = pytest.importorskip("keyrings.alt.file")
+    monkeypatch.setattr(keyring, "get_keyring", lambda: alt.PlaintextKeyring())
+    assert secrets.active_backend() is None
+    with pytest.raises(secrets.SecretsUnavailable):
+        secrets.set_secret("openai", "sk-should-never-be-written")

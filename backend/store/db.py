@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend import paths
 from backend.store.migrations import MIGRATIONS, applied_migrations, migrate
+
+if TYPE_CHECKING:  # sqlite-utils costs ~180 ms to import (numpy); the GUI shows its window first
+    import sqlite_utils
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -65,6 +67,8 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
             "It can be moved aside so a fresh database is created; nothing will be deleted.",
             path,
         ) from exc
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn)
     known = {m.__name__ for m in MIGRATIONS}
     unknown = [name for name in applied_migrations(db) if name not in known]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend import doctor
 from backend.logsetup import redact
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
@@ -26,7 +27,13 @@ OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
 
 
 def _report(*, progress, partial, cancel) -> dict:
-    return doctor.report()
+    # In a child process: importing torch in a GUI thread would hold the GIL for a second and
+    # make the window stutter right after start-up.
+    out = subprocess.run([sys.executable, "-m", "deepones_gui", "doctor", "--json"],
+                         capture_output=True, text=True, timeout=180)
+    if out.returncode != 0:
+        raise RuntimeError((out.stderr.strip().splitlines() or ["doctor failed"])[-1])
+    return json.loads(out.stdout)
 
 
 def _cards(rep: dict) -> list[tuple[str, str, str, str]]:
@@ -93,7 +100,8 @@ class OverviewPage(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.grid_host)
         outer.addWidget(scroll, 1)
-        self.refresh()
+        # Start the check once the window is up, so start-up is not slowed by it.
+        QTimer.singleShot(400, self.refresh)
 
     def screenshot_ready(self) -> bool:
         return self.report is not None
@@ -127,10 +135,14 @@ class OverviewPage(QWidget):
             small = QLabel(detail)
             small.setWordWrap(True)
             small.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            small.setStyleSheet("color: palette(dark);")
+            small.setStyleSheet("color: #5f6368;")
             lay.addWidget(small)
             lay.addStretch(1)
             self.grid.addWidget(card, i // 2, i % 2)
+        # Cards keep their natural height; spare space goes below them.
+        for row in range((len(cards) + 1) // 2):
+            self.grid.setRowStretch(row, 0)
+        self.grid.setRowStretch((len(cards) + 1) // 2, 1)
         problems = sum(1 for c in cards if c[1] == BAD)
         self.state.setText("Everything needed is in place." if not problems else f"{problems} problem(s) found.")
 
