@@ -39,6 +39,8 @@ class ChatStats:
     completion_tokens: int = 0
     ttft_s: float | None = None     # time to first token
     total_s: float = 0.0
+    # Oldest turns left out so the conversation fits the context window (0 = everything was sent).
+    dropped_messages: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -61,13 +63,28 @@ class ChatBackend(ABC):
     def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
         """Yield text chunks; set ``self.last_stats.prompt_tokens`` / ``completion_tokens`` if known."""
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text``; backends with a tokenizer override this rough 4-characters estimate."""
+        return max(1, len(text) // 4) if text else 0
+
+    def fit_context(self, messages: list[Message], settings: GenerationSettings) -> tuple[list[Message], int]:
+        """Leave out the oldest turns so prompt + ``max_tokens`` fit ``context_size``; see context_window."""
+        from backend.llm.context_window import fit_messages
+
+        return fit_messages(messages, settings.context_size, settings.max_tokens, self.count_tokens)
+
     def stream(self, messages: list[Message], settings: GenerationSettings | None = None) -> Iterator[str]:
-        """Yield text chunks, timing them; ends early (cleanly) after :meth:`stop`."""
+        """Yield text chunks, timing them; ends early (cleanly) after :meth:`stop`.
+
+        When the conversation is longer than the context window, the oldest turns are left out
+        (``last_stats.dropped_messages`` says how many) rather than failing.
+        """
         settings = settings or GenerationSettings()
         self._stop.clear()
         self.last_stats = stats = ChatStats()
         start = time.perf_counter()
         chunks = 0
+        messages, stats.dropped_messages = self.fit_context(list(messages), settings)
         gen = self._generate(messages, settings)
         try:
             for chunk in gen:
@@ -94,7 +111,7 @@ class ChatBackend(ABC):
     def stopped(self) -> bool:
         return self._stop.is_set()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (a loaded model, an HTTP client)."""
 
 

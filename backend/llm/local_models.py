@@ -1,0 +1,135 @@
+"""Loaded llama.cpp models, shared by every backend in the process (Chat, Design, the CLI).
+
+Loading is the slow part (seconds for big models) and a loaded model holds its weights in
+memory, so the same (file, context size, GPU layers) is loaded once and reused. llama.cpp
+contexts are not thread-safe: each :class:`LoadedModel` carries a lock held while it generates.
+
+In-process (a worker thread) rather than a child process was chosen by measurement
+(``tests/benchmarks/bench_chat.py``): ctypes releases the GIL inside llama.cpp's decode, so a
+generation thread runs at the raw ``Llama`` speed while the GUI stays responsive, whereas an
+HTTP hop (``llama_cpp.server`` + ``openai``) measured ~0.8x. Bad files are rejected before
+llama.cpp sees them (:mod:`backend.llm.gguf_info`), which removes the known crash sources.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.llm import llama_log
+from backend.llm.base import BackendError
+from backend.llm.gguf_info import GGUFInfo, read_gguf_info
+
+log = logging.getLogger(__name__)
+MAX_LOADED = 2  # models kept in memory at once (least recently used is released first)
+
+_lock = threading.Lock()
+_loaded: OrderedDict[tuple, LoadedModel] = OrderedDict()
+_info_cache: dict[tuple[str, int, float], GGUFInfo] = {}
+
+
+@dataclass
+class LoadedModel:
+    path: Path
+    n_ctx: int
+    n_gpu_layers: int
+    llama: object                     # llama_cpp.Llama
+    info: GGUFInfo
+    load_s: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def gguf_info(path: Path) -> GGUFInfo:
+    """Header metadata, cached by (path, size, mtime)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return read_gguf_info(path)  # raises the clear BadModelFile message
+    key = (str(path.resolve()), st.st_size, st.st_mtime)
+    if key not in _info_cache:
+        _info_cache[key] = read_gguf_info(path)
+    return _info_cache[key]
+
+
+def default_threads() -> int:
+    # Decoding is memory-bound; one thread per physical core is llama.cpp's sweet spot.
+    try:
+        import psutil
+
+        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
+    except ImportError:  # pragma: no cover
+        return max(1, (os.cpu_count() or 2) // 2)
+
+
+def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | None = None) -> LoadedModel:
+    """The loaded model for these parameters, loading it (and checking the file) if needed."""
+    path = Path(path).expanduser()
+    info = gguf_info(path)  # BadModelFile for empty / text / truncated files, before llama.cpp sees them
+    if info.context_length:
+        n_ctx = min(n_ctx, info.context_length)
+    key = (str(path.resolve()), n_ctx, n_gpu_layers)
+    with _lock:
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        llama_log.install()
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise BackendError("llama-cpp-python is not installed, so local GGUF models cannot run.",
+                               retryable=False) from exc
+        llama_log.recent_problems(clear=True)
+        started = time.perf_counter()
+        try:
+            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
+                          n_threads=n_threads or default_threads(), verbose=False)
+        except Exception as exc:  # noqa: BLE001 - llama.cpp reports failures as ValueError/RuntimeError
+            why = "; ".join(llama_log.recent_problems(clear=True)[-3:])
+            raise BackendError(
+                f"llama.cpp could not load {path.name}: {exc}" + (f" ({why})" if why else ""),
+                retryable=False,
+            ) from exc
+        model = LoadedModel(path, n_ctx, n_gpu_layers, llama, info, time.perf_counter() - started)
+        log.info("loaded %s (n_ctx=%d, gpu layers=%d) in %.2f s", path.name, n_ctx, n_gpu_layers, model.load_s)
+        _loaded[key] = model
+        _evict_locked()
+        return model
+
+
+def _evict_locked() -> None:
+    while len(_loaded) > MAX_LOADED:
+        key, model = next(iter(_loaded.items()))
+        if not model.lock.acquire(blocking=False):
+            break  # busy generating: keep it for now
+        try:
+            _loaded.pop(key)
+            _close(model)
+        finally:
+            model.lock.release()
+
+
+def _close(model: LoadedModel) -> None:
+    close = getattr(model.llama, "close", None)
+    if close:
+        close()
+
+
+def loaded_models() -> list[LoadedModel]:
+    with _lock:
+        return list(_loaded.values())
+
+
+def unload(path: Path | None = None) -> None:
+    """Release loaded models (all, or those of ``path``), e.g. before deleting the file."""
+    with _lock:
+        for key in list(_loaded):
+            if path is None or key[0] == str(Path(path).resolve()):
+                model = _loaded.pop(key)
+                with model.lock:
+                    _close(model)
