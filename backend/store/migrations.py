@@ -235,3 +235,32 @@ CREATE VIRTUAL TABLE samples_fts USING fts5(
 )
 """,
     )
+
+
+@migration
+def m040_design_versions(db: sqlite_utils.Database) -> None:
+    # Design steps keep C_R and parsed H_O beside the raw response, a code version number, and
+    # who made them (model | user | chat). design_edits keeps every saved version of anything a
+    # user typed (prompts, responses, code, unsent prompt drafts), so nothing typed is ever lost.
+    _run(
+        db,
+        """
+ALTER TABLE design_steps ADD COLUMN reference_code TEXT;
+ALTER TABLE design_steps ADD COLUMN hyperparameters TEXT;
+ALTER TABLE design_steps ADD COLUMN code_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE design_steps ADD COLUMN origin TEXT NOT NULL DEFAULT 'model';
+ALTER TABLE design_steps ADD COLUMN model TEXT;
+ALTER TABLE design_steps ADD COLUMN updated_at REAL;
+CREATE INDEX idx_design_steps_parent ON design_steps(parent_id);
+CREATE TABLE design_edits (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES design_sessions(id) ON DELETE CASCADE,
+    step_id INTEGER REFERENCES design_steps(id) ON DELETE CASCADE,
+    field TEXT NOT NULL,               -- prompt | response | code | reference_code | draft:<parent>:<stage>
+    version INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX idx_design_edits_step ON design_edits(session_id, step_id, field, version)
+""",
+    )

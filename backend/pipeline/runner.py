@@ -1,0 +1,251 @@
+"""Drives a design session stage by stage: prompt -> streamed model call -> code -> sandboxed run.
+
+Every call and run is recorded as it happens (a step row is written before the prompt is sent,
+and updated when the answer and the run finish), so a crash or a closed window loses nothing.
+Used by the GUI (on a worker thread, one runner per open session), the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from backend.llm.base import BackendError, ChatBackend, GenerationSettings
+from backend.pipeline import sandbox, stages
+from backend.pipeline.state import DESIGNER_STAGES, RUN_STAGES, SessionState, Step
+from backend.pipeline.store import SessionStore
+
+EventCallback = Callable[[str, dict], None]
+# The order of the stage rail; "until" names one of these (debug/validate stop at their turn).
+STAGE_ORDER = ("propose", "improve", "implement", "debug", "hyperparameters", "final")
+
+
+class PipelineFinished(RuntimeError):
+    """The branch has no next stage (the final run is done, or debugging is exhausted)."""
+
+
+class DesignRunner:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        session_id: int,
+        *,
+        root: Path | None = None,
+        on_event: EventCallback | None = None,
+        backend_factory: Callable[[str], ChatBackend] | None = None,
+    ) -> None:
+        self.store = SessionStore(db)
+        self.db = db
+        self.session_id = session_id
+        self.root = root
+        self.on_event = on_event or (lambda kind, payload: None)
+        self.cancel = threading.Event()
+        self._backends: dict[str, ChatBackend] = {}
+        self._factory = backend_factory
+        self._active: ChatBackend | None = None
+        self._lock = threading.Lock()
+
+    # -- models ------------------------------------------------------------------------------
+    def backend(self, spec: str) -> ChatBackend:
+        """One backend per spec for the runner's life (a replay file keeps its place; a GGUF loads once)."""
+        with self._lock:
+            if spec not in self._backends:
+                if self._factory is not None:
+                    self._backends[spec] = self._factory(spec)
+                else:
+                    from backend.llm.resolve import get_backend
+
+                    self._backends[spec] = get_backend(spec)
+            return self._backends[spec]
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            backend.close()
+        self._backends.clear()
+
+    def stop(self) -> None:
+        """Stop the model call or the run in progress (thread-safe); the step is kept as 'stopped'."""
+        self.cancel.set()
+        active = self._active
+        if active is not None:
+            active.stop()
+
+    def _ask(self, spec: str, step: Step, max_tokens: int) -> stages.Ask:
+        def ask(prompt: str) -> stages.ModelReply:
+            backend = self.backend(spec)
+            cfg = self.store.settings(self.session_id)
+            settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens)
+            chunks: list[str] = []
+            last_chunk_at = None
+            self._active = backend
+            try:
+                for chunk in backend.stream([{"role": "user", "content": prompt}], settings):
+                    chunks.append(chunk)
+                    last_chunk_at = time.perf_counter()
+                    self.on_event("chunk", {"step_id": step.id, "text": chunk})
+                    if self.cancel.is_set():
+                        backend.stop()
+            except BackendError as exc:
+                exc.partial = "".join(chunks)  # type: ignore[attr-defined]
+                raise
+            finally:
+                self._active = None
+            stats = backend.last_stats
+            return stages.ModelReply(
+                text="".join(chunks), prompt_tokens=stats.prompt_tokens or None,
+                completion_tokens=stats.completion_tokens or None, ttft_s=stats.ttft_s, total_s=stats.total_s,
+                last_chunk_at=last_chunk_at, stopped=self.cancel.is_set(),
+            )
+
+        return ask
+
+    # -- state -------------------------------------------------------------------------------
+    def state(self) -> SessionState:
+        return self.store.state(self.session_id)
+
+    def prepare_prompt(self, state: SessionState | None = None) -> tuple[str | None, str]:
+        """(next stage, its prompt): the user's unsent draft if there is one, else the template."""
+        state = state or self.state()
+        stage = state.next_stage()
+        if stage is None:
+            return None, ""
+        tip = state.steps[-1].id if state.steps else None
+        draft = self.store.draft(self.session_id, tip, stage)
+        return stage, draft if draft is not None else stages.build_prompt(stage, state, self.root)
+
+    def _emit_step(self, step_id: int) -> Step:
+        step = self.store.step(step_id)
+        self.on_event("step", {"step": step})
+        return step
+
+    def _finish_session(self) -> None:
+        outcome = self.state().outcome()
+        self.store.update_session(self.session_id, status=outcome)
+        self.on_event("session", {"status": outcome})
+
+    # -- running -----------------------------------------------------------------------------
+    def run_stage(self, prompt: str | None = None) -> Step:
+        """Run the next stage of the current branch with ``prompt`` (default: the prepared one)."""
+        self.cancel.clear()
+        state = self.state()
+        stage, prepared = self.prepare_prompt(state)
+        if stage is None:
+            raise PipelineFinished("This branch is finished: fork from an earlier stage to try again.")
+        prompt = prompt if prompt is not None else prepared
+        row = self.store.session_row(self.session_id)
+        designer = stage in DESIGNER_STAGES
+        spec = row["designer"] if designer else row["programmer"]
+        cfg = state.settings
+        attempt = state.debug_attempts + 1 if stage == "debug" else 0
+        tip = state.steps[-1].id if state.steps else None
+        t_start = time.perf_counter()
+        step = self.store.add_step(self.session_id, tip, stage, attempt=attempt, prompt=prompt, model=spec,
+                                   timings={"started_at": time.time()})
+        self.on_event("step", {"step": step})
+        ask = self._ask(spec, step, cfg.designer_max_tokens if designer else cfg.programmer_max_tokens)
+        try:
+            outcome = stages.MODEL_STAGES[stage](state, ask, prompt)
+        except BackendError as exc:
+            self.store.update_step(step.id, status="error", error_type="ModelError",
+                                   response=getattr(exc, "partial", ""), stderr=str(exc),
+                                   timings={**step.timings, "model_s": time.perf_counter() - t_start})
+            return self._emit_step(step.id)
+        reply = outcome.reply
+        timings = {**step.timings, "model_s": reply.total_s, "ttft_s": reply.ttft_s}
+        fields = dict(response=reply.text, prompt_tokens=reply.prompt_tokens,
+                      completion_tokens=reply.completion_tokens, timings=timings)
+        if reply.stopped:
+            self.store.update_step(step.id, status="stopped", **fields)
+            return self._emit_step(step.id)
+        if stage not in RUN_STAGES and stage != "final":
+            self.store.update_step(step.id, status="done", reference_code=outcome.reference_code,
+                                   hyperparameters=outcome.hyperparameters, **fields)
+            step = self._emit_step(step.id)
+            self._finish_session()
+            return step
+        return self._run_program(step, outcome.code or "", outcome.syntax, reply, fields,
+                                 debug_log=outcome.debug_log, kind="final" if stage == "final" else "validate")
+
+    def run_code(self, code: str) -> Step:
+        """Validate code the user edited by hand (no model call): a 'validate' step on the branch."""
+        self.cancel.clear()
+        state = self.state()
+        tip = state.steps[-1].id if state.steps else None
+        attempt = sum(1 for s in state.steps if s.stage == "validate") + 1
+        step = self.store.add_step(self.session_id, tip, "validate", attempt=attempt, origin="user",
+                                   prompt="(code edited by hand; no model call)", code=code,
+                                   timings={"started_at": time.time()})
+        self.store.save_edit(self.session_id, step.id, "code", code)
+        self.on_event("step", {"step": step})
+        from backend.pipeline.extract import check_syntax
+
+        reply = stages.ModelReply("", last_chunk_at=time.perf_counter())
+        return self._run_program(step, code, check_syntax(code), reply, {"timings": step.timings},
+                                 debug_log="Edited the code by hand", kind="validate")
+
+    def _run_program(self, step: Step, code: str, syntax, reply: stages.ModelReply, fields: dict,
+                     *, debug_log: str | None, kind: str) -> Step:
+        timings = dict(fields.pop("timings", {}))
+        if syntax is not None:
+            # ast.parse failed: straight to the debug loop, no run spent.
+            self.store.update_step(step.id, status="failed", code=code, debug_log=debug_log,
+                                   error_type="SyntaxError", stderr=syntax.as_stderr(sandbox.PROGRAM_FILE),
+                                   stdout="", timings=timings, **fields)
+            step = self._emit_step(step.id)
+            self._finish_session()
+            return step
+        t_record = time.perf_counter()
+        self.store.update_step(step.id, code=code, debug_log=debug_log, **fields)
+        record_before_s = time.perf_counter() - t_record
+        self.on_event("running", {"step_id": step.id, "kind": kind})
+
+        def on_output(stream: str, text: str) -> None:
+            self.on_event("output", {"step_id": step.id, "stream": stream, "text": text})
+
+        run_called = time.perf_counter()
+        run = sandbox.run_program(code, kind, self.store.settings(self.session_id), root=self.root, db=self.db,
+                                  on_output=on_output, cancel=self.cancel,
+                                  name=f"design #{self.session_id} {step.title.lower()}",
+                                  origin=f"design:{step.id}")
+        t_after = time.perf_counter()
+        status = "stopped" if run.status == "cancelled" else ("succeeded" if run.ok else "failed")
+        timings.update(run.timings)
+        timings["record_before_s"] = record_before_s
+        if reply.last_chunk_at is not None:
+            timings["chunk_to_run_s"] = run_called - reply.last_chunk_at
+        self.store.update_step(step.id, status=status, stdout=run.stdout, stderr=run.stderr,
+                               error_type=run.error_type, score=run.score, job_id=run.job_id, timings=timings)
+        record_after_s = time.perf_counter() - t_after
+        timings["record_after_s"] = record_after_s
+        timings["overhead_s"] = timings.get("chunk_to_run_s", 0.0) + record_after_s
+        self.store.update_step(step.id, timings=timings)
+        step = self._emit_step(step.id)
+        self._finish_session()
+        return step
+
+    def run_until(self, until: str | None = None, *, max_steps: int = 200) -> SessionState:
+        """Run stages until ``until`` has run (default: to the end), a stop, or the branch finishes."""
+        self.cancel.clear()
+        if until is not None and until not in STAGE_ORDER:
+            raise ValueError(f"--until must be one of {', '.join(STAGE_ORDER)}")
+        for _ in range(max_steps):
+            state = self.state()
+            stage = state.next_stage()
+            if stage is None or self.cancel.is_set():
+                break
+            if until is not None and STAGE_ORDER.index(until) < STAGE_ORDER.index(_rail_stage(stage)):
+                break
+            step = self.run_stage()
+            if step.status in ("error", "stopped") or self.cancel.is_set():
+                break
+            if until == step.stage and until != "debug":
+                break
+        return self.state()
+
+
+def _rail_stage(stage: str) -> str:
+    return "debug" if stage == "validate" else stage

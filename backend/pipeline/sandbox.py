@@ -1,0 +1,123 @@
+"""validate(C) and full_run(C_O): generated programs run as sandboxed jobs (the Jobs contract).
+
+The validation run tells the program to use a small subset for one epoch through environment
+variables (the implement prompt asks the programmer to read them); the full run passes the
+training time limit. Output streams back through ``on_output``; the score is what the program
+wrote to ``metric.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from backend.jobs.spec import JobLimits, JobSpec
+from backend.pipeline.errors import classify_error
+from backend.pipeline.state import SessionSettings
+
+PROGRAM_FILE = "program.py"
+OutputCallback = Callable[[str, str], None]   # (stream "stdout" | "stderr", text)
+
+
+@dataclass
+class RunOutcome:
+    status: str                 # succeeded | failed | timeout | memory | cancelled | lost
+    score: float | None
+    stdout: str
+    stderr: str
+    error_type: str | None
+    job_id: str | None
+    workdir: Path | None
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.score is not None
+
+
+def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str = "", origin: str = "") -> JobSpec:
+    """The JobSpec for a validation run (kind "validate") or the full run (kind "final")."""
+    env = {"DEEPONES_STAGE": kind, "PYTHONUNBUFFERED": "1"}
+    if kind == "validate":
+        env.update({"DEEPONES_SUBSET": str(settings.subset_size), "DEEPONES_EPOCHS": "1"})
+        time_limit = min(settings.validation_time_limit_s, settings.time_limit_s)
+        train_limit = min(settings.train_time_limit_s, time_limit)
+    else:
+        time_limit, train_limit = settings.time_limit_s, settings.train_time_limit_s
+    return JobSpec(
+        argv=[PROGRAM_FILE],
+        interpreter=settings.interpreter or None,
+        name=name or f"design {kind}",
+        files={PROGRAM_FILE: code},
+        env=env,
+        limits=JobLimits(time_limit_s=float(time_limit), train_time_limit_s=float(train_limit),
+                         memory_limit_mb=settings.memory_limit_mb),
+        no_network=settings.no_network,
+        origin=origin,
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _launch_s(workdir: Path, called_at: float) -> float | None:
+    """Seconds from calling run_job to the program starting (the sandbox's own launch time)."""
+    try:
+        started = json.loads((workdir / "status.json").read_text("utf-8")).get("started_at")
+    except (OSError, ValueError):
+        return None
+    return max(0.0, float(started) - called_at) if started else None
+
+
+def run_program(
+    code: str,
+    kind: str,
+    settings: SessionSettings,
+    *,
+    root: Path | None = None,
+    db: sqlite_utils.Database | None = None,
+    on_output: OutputCallback | None = None,
+    cancel: threading.Event | None = None,
+    name: str = "",
+    origin: str = "",
+) -> RunOutcome:
+    from backend.jobs import run_job  # the executor lands with the Jobs area; imported when a run starts
+
+    spec = program_spec(code, kind, settings, name=name, origin=origin)
+    called_at = time.time()
+    t0 = time.perf_counter()
+    result = run_job(spec, root=root, db=db, on_output=on_output, cancel=cancel)
+    run_s = time.perf_counter() - t0
+    stdout, stderr = _read(result.stdout_path), _read(result.stderr_path)
+    error_type = classify_error(result.status, stderr, result.score)
+    return RunOutcome(
+        status="succeeded" if result.score is not None else ("failed" if result.status == "succeeded" else result.status),
+        score=result.score,
+        stdout=stdout,
+        stderr=stderr if stderr or not result.reason else result.reason,
+        error_type=error_type,
+        job_id=result.job_id,
+        workdir=result.workdir,
+        timings={"run_s": run_s, "launch_s": _launch_s(result.workdir, called_at), "job_wall_s": result.wall_s,
+                 "peak_rss_mb": result.peak_rss_mb},
+    )
+
+
+def validate(code: str, settings: SessionSettings, **kwargs) -> RunOutcome:
+    """Run C on a small subset for one epoch; validated once metric.log holds a number."""
+    return run_program(code, "validate", settings, **kwargs)
+
+
+def full_run(code: str, settings: SessionSettings, **kwargs) -> RunOutcome:
+    """Run C_O on the full data under the execution and training time limits -> S."""
+    return run_program(code, "final", settings, **kwargs)

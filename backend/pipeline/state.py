@@ -1,0 +1,184 @@
+"""The session state the stage functions work over, derived from one branch of recorded steps."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from backend.jobs.spec import DEFAULT_TIME_LIMIT_S, DEFAULT_TRAIN_TIME_LIMIT_S
+from backend.pipeline.extract import format_hyperparameters
+from backend.pipeline.tasks import Task
+
+STAGES = ("propose", "improve", "implement", "debug", "validate", "hyperparameters", "final")
+RUN_STAGES = ("implement", "debug", "validate")   # steps that end in a validation run
+STAGE_TITLES = {
+    "propose": "Propose", "improve": "Improve", "implement": "Implement", "debug": "Debug",
+    "validate": "Validate edit", "hyperparameters": "Hyperparameters", "final": "Final run",
+}
+DESIGNER_STAGES = ("propose", "improve", "hyperparameters")
+DONE_STATUSES = ("done", "succeeded", "failed")   # a finished step; "error"/"stopped"/"interrupted" retry
+
+
+@dataclass
+class SessionSettings:
+    max_debug: int = 20
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S            # the full run's wall clock
+    train_time_limit_s: float = DEFAULT_TRAIN_TIME_LIMIT_S
+    validation_time_limit_s: float = 600.0                # one epoch on a subset should be quick
+    subset_size: int = 1000
+    interpreter: str = ""                                 # execution environment; "" = the app's setting
+    improve: bool = True                                  # False: the paper's base variant (no "+")
+    designer_max_tokens: int = 1024
+    programmer_max_tokens: int = 2048
+    temperature: float = 0.2
+    memory_limit_mb: float | None = None
+    no_network: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> SessionSettings:
+        try:
+            raw = json.loads(text or "{}")
+        except ValueError:
+            raw = {}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+@dataclass
+class Step:
+    id: int
+    session_id: int
+    parent_id: int | None
+    stage: str
+    attempt: int = 0
+    status: str = "pending"
+    prompt: str = ""
+    response: str = ""
+    code: str | None = None
+    reference_code: str | None = None
+    hyperparameters: dict | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    error_type: str | None = None
+    debug_log: str | None = None
+    score: float | None = None
+    job_id: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    timings: dict = field(default_factory=dict)
+    code_version: int = 0
+    origin: str = "model"
+    model: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def title(self) -> str:
+        base = STAGE_TITLES.get(self.stage, self.stage)
+        return f"{base} {self.attempt}" if self.stage in ("debug", "validate") else base
+
+    @property
+    def finished(self) -> bool:
+        return self.status in DONE_STATUSES
+
+    def summary(self) -> dict:
+        return {"stage": self.stage, "attempt": self.attempt, "status": self.status,
+                "error_type": self.error_type, "score": self.score}
+
+
+@dataclass
+class SessionState:
+    """What the stage functions read: T, A_B, A_I, C_R, C_i, O, E, L_1..L_i, H_O, C_O."""
+
+    task: Task
+    settings: SessionSettings
+    steps: list[Step]                 # the current branch, root first
+
+    def _last(self, *stages: str, finished: bool = True) -> Step | None:
+        for step in reversed(self.steps):
+            if step.stage in stages and (step.finished or not finished):
+                return step
+        return None
+
+    @property
+    def proposal(self) -> str:
+        step = self._last("propose")
+        return step.response if step else ""
+
+    @property
+    def improved(self) -> str:
+        step = self._last("improve")
+        return step.response if step else self.proposal
+
+    @property
+    def reference_code(self) -> str:
+        step = self._last("improve")
+        return (step.reference_code or "") if step else ""
+
+    @property
+    def last_run(self) -> Step | None:
+        return self._last(*RUN_STAGES)
+
+    @property
+    def code(self) -> str:
+        step = self.last_run
+        return (step.code or "") if step else ""
+
+    @property
+    def debug_logs(self) -> list[str]:
+        return [s.debug_log for s in self.steps if s.stage in ("debug", "validate") and s.debug_log]
+
+    @property
+    def debug_attempts(self) -> int:
+        return sum(1 for s in self.steps if s.stage == "debug" and s.finished)
+
+    @property
+    def validated(self) -> bool:
+        run = self.last_run
+        return bool(run and run.score is not None)
+
+    @property
+    def hyperparameters(self) -> dict:
+        step = self._last("hyperparameters")
+        return dict(step.hyperparameters or {}) if step else {}
+
+    @property
+    def hyperparameters_text(self) -> str:
+        step = self._last("hyperparameters")
+        if not step:
+            return "(none given)"
+        return format_hyperparameters(step.hyperparameters) if step.hyperparameters else step.response
+
+    @property
+    def final(self) -> Step | None:
+        return self._last("final")
+
+    def next_stage(self) -> str | None:
+        """The stage to run next on this branch, or None when the branch is finished."""
+        if not self.steps:
+            return "propose"
+        last = self.steps[-1]
+        if not last.finished:
+            return last.stage  # an error, a stop or an interrupted run: try that stage again
+        if last.stage == "propose":
+            return "improve" if self.settings.improve else "implement"
+        if last.stage == "improve":
+            return "implement"
+        if last.stage in RUN_STAGES:
+            if last.score is not None:
+                return "hyperparameters"
+            return "debug" if self.debug_attempts < self.settings.max_debug else None
+        if last.stage == "hyperparameters":
+            return "final"
+        return None
+
+    def outcome(self) -> str:
+        """open | succeeded | failed (the final run scored, or the branch can go no further)."""
+        final = self.final
+        if final and final.score is not None:
+            return "succeeded"
+        if self.next_stage() is None:
+            return "failed"
+        return "open"

@@ -1,0 +1,218 @@
+"""Recording design sessions: every call and run is a row in ``design_steps``; forks form a tree.
+
+A session's ``current_step_id`` is the tip of the branch being worked on; the branch is the path
+from the root to it through ``parent_id``. Forking moves the tip back to an earlier step; the
+next step then becomes a sibling of the old one, and the old branch stays in the tree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import sqlite_utils
+
+from backend.pipeline.state import SessionSettings, SessionState, Step
+from backend.pipeline.tasks import Task
+from backend.store import transaction
+
+_JSON_FIELDS = ("timings", "hyperparameters")
+_STEP_COLUMNS = (
+    "stage", "attempt", "status", "prompt", "response", "code", "reference_code", "hyperparameters",
+    "stdout", "stderr", "error_type", "debug_log", "score", "job_id", "prompt_tokens",
+    "completion_tokens", "timings", "code_version", "origin", "model",
+)
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+def _step_from_row(row: dict) -> Step:
+    data = {k: row[k] for k in Step.__dataclass_fields__ if k in row}
+    for key in _JSON_FIELDS:
+        raw = data.get(key)
+        data[key] = json.loads(raw) if isinstance(raw, str) and raw else ({} if key == "timings" else None)
+    data["prompt"] = data.get("prompt") or ""
+    data["response"] = data.get("response") or ""
+    return Step(**data)
+
+
+def _encode(fields: dict) -> dict:
+    out = {}
+    for key, value in fields.items():
+        if key not in _STEP_COLUMNS:
+            raise KeyError(f"design_steps has no column {key!r}")
+        out[key] = json.dumps(value) if key in _JSON_FIELDS and value is not None else value
+    return out
+
+
+class SessionStore:
+    """Reads and writes one store's design sessions (one instance per thread/connection)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    # -- sessions ---------------------------------------------------------------------------
+    def create_session(self, task: Task, designer: str, programmer: str,
+                       settings: SessionSettings | None = None, title: str = "") -> int:
+        now = time.time()
+        cur = self.db.conn.execute(
+            "INSERT INTO design_sessions (title, task, task_spec, designer, programmer, settings, status,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            (title or task.title, task.name, json.dumps(task.to_dict()), designer, programmer,
+             (settings or SessionSettings()).to_json(), now, now),
+        )
+        return int(cur.lastrowid)
+
+    def session_row(self, session_id: int) -> dict:
+        row = self.db.conn.execute("SELECT * FROM design_sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFound(f"No design session {session_id}")
+        cols = [d[0] for d in self.db.conn.execute("SELECT * FROM design_sessions LIMIT 0").description]
+        return dict(zip(cols, row, strict=True))
+
+    def list_sessions(self) -> list[dict]:
+        return list(self.db.query(
+            "SELECT id, title, task, designer, programmer, status, current_step_id, updated_at "
+            "FROM design_sessions ORDER BY updated_at DESC, id DESC"))
+
+    def task(self, session_id: int) -> Task:
+        return Task.from_dict(json.loads(self.session_row(session_id)["task_spec"]))
+
+    def settings(self, session_id: int) -> SessionSettings:
+        return SessionSettings.from_json(self.session_row(session_id)["settings"])
+
+    def update_session(self, session_id: int, **fields) -> None:
+        if "settings" in fields and isinstance(fields["settings"], SessionSettings):
+            fields["settings"] = fields["settings"].to_json()
+        allowed = {"title", "designer", "programmer", "settings", "status", "current_step_id"}
+        bad = set(fields) - allowed
+        if bad:
+            raise KeyError(f"design_sessions cannot set {sorted(bad)}")
+        fields["updated_at"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.db.conn.execute(f"UPDATE design_sessions SET {sets} WHERE id = ?", (*fields.values(), session_id))
+
+    def delete_session(self, session_id: int) -> None:
+        self.db.conn.execute("DELETE FROM design_sessions WHERE id = ?", (session_id,))
+
+    # -- steps ------------------------------------------------------------------------------
+    def add_step(self, session_id: int, parent_id: int | None, stage: str, **fields) -> Step:
+        now = time.time()
+        data = {"attempt": 0, "status": "running", "origin": "model", **fields}
+        enc = _encode(data)
+        cols = ", ".join(enc)
+        marks = ", ".join("?" for _ in enc)
+        with transaction(self.db):
+            cur = self.db.conn.execute(
+                f"INSERT INTO design_steps (session_id, parent_id, stage, {cols}, created_at, updated_at)"
+                f" VALUES (?, ?, ?, {marks}, ?, ?)",
+                (session_id, parent_id, stage, *enc.values(), now, now),
+            )
+            step_id = int(cur.lastrowid)
+            self.update_session(session_id, current_step_id=step_id)
+        return self.step(step_id)
+
+    def update_step(self, step_id: int, **fields) -> None:
+        if not fields:
+            return
+        enc = _encode(fields)
+        sets = ", ".join(f"{k} = ?" for k in enc)
+        with transaction(self.db):
+            self.db.conn.execute(
+                f"UPDATE design_steps SET {sets}, updated_at = ? WHERE id = ?", (*enc.values(), time.time(), step_id)
+            )
+            self.db.conn.execute(
+                "UPDATE design_sessions SET updated_at = ? WHERE id = (SELECT session_id FROM design_steps WHERE id = ?)",
+                (time.time(), step_id),
+            )
+
+    def step(self, step_id: int) -> Step:
+        rows = list(self.db.query("SELECT * FROM design_steps WHERE id = ?", [step_id]))
+        if not rows:
+            raise SessionNotFound(f"No design step {step_id}")
+        return _step_from_row(rows[0])
+
+    def steps(self, session_id: int) -> list[Step]:
+        return [_step_from_row(r) for r in self.db.query(
+            "SELECT * FROM design_steps WHERE session_id = ? ORDER BY id", [session_id])]
+
+    def branch(self, session_id: int, tip_id: int | None = None) -> list[Step]:
+        """The steps from the root to ``tip_id`` (default: the session's current tip)."""
+        if tip_id is None:
+            tip_id = self.session_row(session_id)["current_step_id"]
+        by_id = {s.id: s for s in self.steps(session_id)}
+        out: list[Step] = []
+        while tip_id is not None and tip_id in by_id:
+            out.append(by_id[tip_id])
+            tip_id = by_id[tip_id].parent_id
+        return out[::-1]
+
+    def leaves(self, session_id: int) -> list[Step]:
+        """The tip of every branch (steps no other step names as parent), newest first."""
+        steps = self.steps(session_id)
+        parents = {s.parent_id for s in steps}
+        return sorted((s for s in steps if s.id not in parents), key=lambda s: s.id, reverse=True)
+
+    def state(self, session_id: int) -> SessionState:
+        return SessionState(self.task(session_id), self.settings(session_id), self.branch(session_id))
+
+    def fork(self, session_id: int, step_id: int | None) -> None:
+        """Branch off at ``step_id``: it becomes the tip, so the next stage runs after it anew.
+
+        ``None`` forks from the very start (before Propose).
+        """
+        if step_id is not None and self.step(step_id).session_id != session_id:
+            raise SessionNotFound(f"Step {step_id} is not part of session {session_id}")
+        self.update_session(session_id, current_step_id=step_id, status="open")
+
+    def mark_interrupted(self, session_id: int) -> int:
+        """Steps left 'running' by a crash or a closed app become 'interrupted' (their text is kept)."""
+        cur = self.db.conn.execute(
+            "UPDATE design_steps SET status = 'interrupted' WHERE session_id = ? AND status = 'running'",
+            (session_id,))
+        return cur.rowcount
+
+    # -- edits: nothing a user typed is ever lost --------------------------------------------
+    def save_edit(self, session_id: int, step_id: int | None, field: str, value: str) -> int:
+        """Record a new version of ``field``; for a step's own field, the step shows it from now on."""
+        with transaction(self.db):
+            row = self.db.conn.execute(
+                "SELECT MAX(version) FROM design_edits WHERE session_id = ? AND step_id IS ? AND field = ?",
+                (session_id, step_id, field)).fetchone()
+            version = (row[0] or 0) + 1
+            self.db.conn.execute(
+                "INSERT INTO design_edits (session_id, step_id, field, version, value, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (session_id, step_id, field, version, value, time.time()))
+            if step_id is not None and field in ("prompt", "response", "code", "reference_code"):
+                extra = {"code_version": self.step(step_id).code_version + 1} if field == "code" else {}
+                self.update_step(step_id, **{field: value}, **extra)
+        return version
+
+    def edits(self, session_id: int, step_id: int | None = None, field: str | None = None) -> list[dict]:
+        sql = "SELECT * FROM design_edits WHERE session_id = ?"
+        args: list = [session_id]
+        if step_id is not None:
+            sql += " AND step_id = ?"
+            args.append(step_id)
+        if field is not None:
+            sql += " AND field = ?"
+            args.append(field)
+        return list(self.db.query(sql + " ORDER BY id", args))
+
+    @staticmethod
+    def draft_field(parent_id: int | None, stage: str) -> str:
+        return f"draft:{parent_id or 0}:{stage}"
+
+    def save_draft(self, session_id: int, parent_id: int | None, stage: str, text: str) -> None:
+        """A prompt typed for a stage not yet sent: kept so closing the app loses nothing."""
+        name = self.draft_field(parent_id, stage)
+        if self.draft(session_id, parent_id, stage) != text:
+            self.save_edit(session_id, None, name, text)
+
+    def draft(self, session_id: int, parent_id: int | None, stage: str) -> str | None:
+        row = self.db.conn.execute(
+            "SELECT value FROM design_edits WHERE session_id = ? AND step_id IS NULL AND field = ?"
+            " ORDER BY version DESC LIMIT 1", (session_id, self.draft_field(parent_id, stage))).fetchone()
+        return row[0] if row else None
