@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # keyring is imported lazily: it costs ~60 ms and log redaction needs none of it

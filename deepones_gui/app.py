@@ -48,13 +48,11 @@ def _ask_move_aside(exc: StoreError) -> bool:
     return box.clickedButton() is move
 
 
-def open_context(root: Path | None = None, interactive: bool = True) -> AppContext | None:
-    """Data dir, logs and store, asking the user what to do about each problem (None = quit)."""
+def _data_dir_or_ask(root: Path | None, interactive: bool) -> Path | None:
     root = root or paths.data_dir()
     while True:
         try:
-            root = paths.ensure_data_dir(root)
-            break
+            return paths.ensure_data_dir(root)
         except paths.DataDirError as exc:
             other = _ask_other_data_dir(str(exc)) if interactive else None
             if other is None:
@@ -62,46 +60,80 @@ def open_context(root: Path | None = None, interactive: bool = True) -> AppConte
             root = other
             if not os.environ.get(paths.ENV_HOME):
                 paths.set_data_dir(root)
-    log_path = setup_logging(root)
+
+
+def _store_or_ask(root: Path, interactive: bool):
     while True:
         try:
-            db = open_db(paths.db_path(root))
-            break
+            return open_db(paths.db_path(root))
         except StoreError as exc:
             if not (interactive and _ask_move_aside(exc)):
                 return None
             move_aside(exc.path)
-    return AppContext(root, db, log_path)
+
+
+def open_context(root: Path | None = None, interactive: bool = True) -> AppContext | None:
+    """Data dir, logs and store, asking the user what to do about each problem (None = quit)."""
+    root = _data_dir_or_ask(root, interactive)
+    if root is None:
+        return None
+    log_path = setup_logging(root)
+    db = _store_or_ask(root, interactive)
+    return AppContext(root, db, log_path) if db is not None else None
 
 
 def run(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
+    probe = bool(os.environ.get("DEEPONES_STARTUP_PROBE"))
     app = make_application(argv)
     import qasync
 
-    from deepones_gui.error_dialog import ExceptionHook
     from deepones_gui.main_window import MainWindow
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    ctx = open_context()
-    if ctx is None:
+    root = _data_dir_or_ask(None, interactive=True)
+    if root is None:
         return 1
-    window = MainWindow(ctx)
-    hook = ExceptionHook(ctx.log_path, lambda: window)
+    ctx = AppContext(root, None, None)
+    # The window (navigation, menus, status bar) shows first; logging, the error hook and the
+    # store come right after, so a big or damaged database never delays the first frame.
+    # Workspaces are built once the store is open.
+    window = MainWindow(ctx, activate=False)
     window.show()
-    if os.environ.get("DEEPONES_STARTUP_PROBE"):
-        # Used by tests/benchmarks/bench_startup.py: report once the first frame is painted, then quit.
-        def report() -> None:
-            print(f"SHOWN {time.time():.6f} {time.perf_counter() - started:.6f}", flush=True)
-            app.quit()
+    status = {"code": 0}
+    hooks = []
 
-        QTimer.singleShot(0, report)
+    def report(what: str) -> None:
+        print(f"{what} {time.time():.6f} {time.perf_counter() - started:.6f}", flush=True)
+
+    def open_store() -> None:
+        from deepones_gui.error_dialog import ExceptionHook
+
+        ctx.log_path = setup_logging(root)
+        hooks.append(ExceptionHook(ctx.log_path, lambda: window))
+        window.statusBar().showMessage("Opening the database…")
+        db = _store_or_ask(root, interactive=True)
+        window.statusBar().clearMessage()
+        if db is None:
+            status["code"] = 1
+            app.quit()
+            return
+        ctx.db = db
+        window.activate()
+        if probe:  # tests/benchmarks/bench_startup.py: the first workspace is built too
+            QTimer.singleShot(0, lambda: (report("READY"), app.quit()))
+
+    if probe:
+        QTimer.singleShot(0, lambda: report("SHOWN"))
+    QTimer.singleShot(0, open_store)
     closing = asyncio.Event()
     app.aboutToQuit.connect(window.save_state)
     app.aboutToQuit.connect(closing.set)
     with loop:
         loop.run_until_complete(closing.wait())
-    hook.uninstall()
-    ctx.db.conn.close()
-    return 0
+    for hook in hooks:
+        hook.uninstall()
+    if ctx.db is not None:
+        ctx.db.conn.close()
+    return status["code"]

@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.specs = specs if specs is not None else workspaces()
         self.pages: dict[str, QWidget] = {}
+        self.failed_pages: dict[str, str] = {}   # workspace name -> error, for pages whose factory raised
 
         self.nav = QListWidget()
         self.nav.setObjectName("WorkspaceNav")
@@ -100,7 +101,17 @@ class MainWindow(QMainWindow):
         """The workspace widget ``name``, built on first use so start-up stays fast."""
         if name not in self.pages:
             spec = next(s for s in self.specs if s.name == name)
-            widget = spec.factory(self.ctx)
+            try:
+                widget = spec.factory(self.ctx)
+            except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
+                log.exception("workspace %s failed to load", name)
+                self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
+                widget = QLabel(
+                    f"<h3>The {spec.title} workspace could not be loaded</h3>"
+                    f"<p><code>{type(exc).__name__}: {exc}</code></p><p>Details are in the log file.</p>"
+                )
+                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                widget.setWordWrap(True)
             self.pages[name] = widget
             self.stack.addWidget(widget)
         return self.pages[name]
@@ -117,15 +128,23 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.page(self.specs[row].name))
 
     # -- chrome ------------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        from deepones_gui.dialogs import AboutDialog, PreferencesDialog
+    def open_preferences(self) -> None:
+        from deepones_gui.dialogs import PreferencesDialog
 
+        PreferencesDialog(self.ctx, self).exec()
+
+    def open_about(self) -> None:
+        from deepones_gui.dialogs import AboutDialog
+
+        AboutDialog(self.ctx, self).exec()
+
+    def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         prefs = file_menu.addAction("&Preferences…")
         prefs.setShortcut(QKeySequence.StandardKey.Preferences)
         if prefs.shortcut().isEmpty():
             prefs.setShortcut(QKeySequence("Ctrl+,"))
-        prefs.triggered.connect(lambda: PreferencesDialog(self.ctx, self).exec())
+        prefs.triggered.connect(self.open_preferences)
         open_dir = file_menu.addAction("Open &data folder")
         open_dir.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.data_dir))))
         file_menu.addSeparator()
@@ -139,7 +158,7 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
 
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("&About DeepOnes Studio").triggered.connect(lambda: AboutDialog(self.ctx, self).exec())
+        help_menu.addAction("&About DeepOnes Studio").triggered.connect(self.open_about)
         log_action = help_menu.addAction("Open &log file")
         log_action.triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.log_path or self.ctx.data_dir)))

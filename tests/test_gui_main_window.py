@@ -24,6 +24,7 @@ def test_main_window_visits_every_workspace_and_screenshots(qtbot, app_context, 
         shot = tmp_path / f"workspace-{spec.name}.png"
         assert window.grab().save(str(shot))
         assert shot.stat().st_size > 5_000
+    assert window.failed_pages == {}
     assert str(app_context.data_dir) in window.data_label.text()
     assert "SmolLM2" in window.model_label.text()
     qtbot.waitUntil(lambda: not window.gpu_label.text().endswith("checking…"), timeout=10_000)
