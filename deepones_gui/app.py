@@ -25,6 +25,11 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("DeepOnes")
     app.setOrganizationDomain("deepones.local")
     app.setApplicationVersion("0.1.0")
+    icon = Path(__file__).resolve().parents[1] / "resources" / "icons" / "deepones.svg"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
