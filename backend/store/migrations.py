@@ -264,3 +264,19 @@ CREATE TABLE design_edits (
 CREATE INDEX idx_design_edits_step ON design_edits(session_id, step_id, field, version)
 """,
     )
+
+
+@migration
+def m020_chat_branches(db: sqlite_utils.Database) -> None:
+    # A chat's messages form a tree (edits and regenerations are siblings under the same parent);
+    # leaf_id remembers which branch is shown. dropped_messages records how many old turns were
+    # left out to fit the context window, so the note under an answer survives a restart.
+    _run(
+        db,
+        """
+ALTER TABLE chats ADD COLUMN leaf_id INTEGER;
+ALTER TABLE messages ADD COLUMN dropped_messages INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX idx_messages_parent ON messages(parent_id);
+CREATE INDEX idx_chats_updated ON chats(updated_at)
+""",
+    )

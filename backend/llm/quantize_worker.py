@@ -1,0 +1,42 @@
+"""Child process for :mod:`backend.llm.quantize`: quantise, then prove the result loads.
+
+    python -m backend.llm.quantize_worker IN OUT FTYPE ALLOW_REQUANTIZE
+
+llama.cpp's log lines are printed to stdout (the parent turns "[ i/ n]" into progress); the last
+line is "OK" when the output was written and loaded successfully.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+
+def main(argv: list[str]) -> int:
+    src, dst, ftype, allow = argv[0], argv[1], int(argv[2]), argv[3] == "1"
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def on_log(_level, text, _user_data):
+        sys.stdout.write((text or b"").decode("utf-8", errors="replace"))
+        sys.stdout.flush()
+
+    llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.allow_requantize = allow
+    rc = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params))
+    if rc != 0:
+        print(f"\nerror: llama_model_quantize failed with code {rc}", flush=True)
+        return 1
+    print("\nVALIDATING", flush=True)
+    model = llama_cpp.Llama(model_path=dst, n_ctx=64, verbose=False)
+    tokens = model.tokenize(b"Hello", add_bos=True)
+    model.eval(tokens)
+    model.close()
+    print("OK", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
