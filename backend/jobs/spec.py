@@ -22,6 +22,7 @@ class JobLimits:
     max_processes: int | None = 512
     max_file_size_mb: float | None = 4096
     max_log_mb: float = 32                                  # captured output keeps head + tail
+    kill_grace_s: float = 5.0                               # SIGTERM -> SIGKILL grace on a limit or Cancel
 
 
 @dataclass

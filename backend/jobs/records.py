@@ -1,0 +1,124 @@
+"""Jobs in the store: the ``jobs`` row mirrors the job dir's ``status.json``; ``metrics`` holds parsed values.
+
+The supervisor only writes files (it must stay lean and must not fight the GUI for the DB), so
+whoever observes a job (``run_job``, the GUI, the CLI) brings the row up to date with
+:func:`sync_jobs`. A row that is not final while its supervisor is gone becomes ``lost``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from backend.jobs.runner import (
+    FINAL_STATUSES,
+    read_status,
+    result_from_status,
+    supervisor_alive,
+    write_status,
+)
+from backend.jobs.spec import JobResult, JobSpec
+from backend.store import transaction
+
+
+def record_created(db, job_id: str, spec: JobSpec, workdir: Path) -> None:
+    db["jobs"].insert({
+        "id": job_id, "name": spec.name or Path(spec.argv[0]).name if spec.argv else job_id,
+        "command": json.dumps(spec.argv), "interpreter": spec.interpreter, "workdir": str(workdir),
+        "status": "queued", "gpu": spec.gpu, "limits": json.dumps(spec.to_dict()["limits"]),
+        "origin": spec.origin, "created_at": time.time(),
+    }, replace=True)
+
+
+def record_final(db, result: JobResult, status: dict | None = None, *, with_metrics: bool = True) -> None:
+    """Write the final state (and the metrics parsed from stdout) in one transaction."""
+    st = status or {}
+    points = []
+    if with_metrics:
+        from backend.jobs.metrics import parse_file
+
+        points = [(result.job_id, p.name, p.step, p.value, None) for p in parse_file(result.stdout_path)]
+    with transaction(db):
+        db.conn.execute(
+            "UPDATE jobs SET status=?, reason=?, exit_code=?, signal=?, score=?, wall_s=?, peak_rss_mb=?,"
+            " pid=?, started_at=?, ended_at=? WHERE id=?",
+            (result.status, result.reason, result.exit_code, result.signal, result.score, result.wall_s,
+             result.peak_rss_mb, st.get("pid"), st.get("started_at"), st.get("ended_at") or time.time(), result.job_id),
+        )
+        db.conn.execute("DELETE FROM metrics WHERE job_id=?", (result.job_id,))
+        if points:
+            db.conn.executemany("INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,?)", points)
+
+
+def _kill_orphaned_program(st: dict) -> None:
+    """A supervisor died (kill -9, power loss...): stop its program's process group if it still runs."""
+    pid = st.get("pid")
+    if not pid:
+        return
+    try:
+        os.killpg(int(pid), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def sync_jobs(db) -> list[str]:
+    """Bring every unfinished row up to date from its job dir; returns ids whose status changed.
+
+    This is the re-attach step after a GUI restart: running jobs stay running (their supervisor
+    still holds its lock), finished ones get their final state and metrics, vanished ones are ``lost``.
+    """
+    changed = []
+    rows = list(db.query("SELECT id, workdir, status FROM jobs WHERE status NOT IN (%s)"
+                         % ",".join("?" * len(FINAL_STATUSES)), FINAL_STATUSES))
+    for row in rows:
+        workdir = Path(row["workdir"])
+        st = read_status(workdir)
+        alive = supervisor_alive(workdir)
+        status = st.get("status", "queued")
+        if status in FINAL_STATUSES:
+            record_final(db, result_from_status(row["id"], workdir, st), st)
+            changed.append(row["id"])
+        elif alive:
+            if status != row["status"]:
+                db.conn.execute("UPDATE jobs SET status=?, pid=?, started_at=? WHERE id=?",
+                                (status, st.get("pid"), st.get("started_at"), row["id"]))
+                changed.append(row["id"])
+        elif "supervisor_pid" in st or not workdir.exists() or time.time() - float(st.get("created_at") or 0) > 30:
+            # No supervisor and no final status: the job vanished. A job created a moment ago may
+            # simply not have started its supervisor yet, hence the 30 s allowance.
+            _kill_orphaned_program(st)
+            st.update(status="lost", reason="lost", detail="the job's supervisor vanished before the job ended",
+                      ended_at=time.time())
+            if workdir.exists():
+                write_status(workdir, st)
+            record_final(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())
+            changed.append(row["id"])
+    return changed
+
+
+def list_jobs(db, limit: int = 200) -> list[dict]:
+    return list(db.query("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit]))
+
+
+def get_job(db, job_id: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM jobs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 2",
+                         [job_id, job_id + "%"]))
+    if len(rows) == 1 or (rows and rows[0]["id"] == job_id):
+        return rows[0]
+    return None
+
+
+def best_metric(db, job_id: str) -> tuple[str, float] | None:
+    """The most telling number of a job: its score, else the best accuracy-like or lowest loss-like metric."""
+    rows = list(db.query("SELECT name, max(value) AS hi, min(value) AS lo FROM metrics WHERE job_id=? GROUP BY name",
+                         [job_id]))
+    for row in rows:
+        if any(k in row["name"] for k in ("acc", "f1", "bleu", "score")) and row["hi"] is not None:
+            return row["name"], row["hi"]
+    for row in rows:
+        if "loss" in row["name"] and row["lo"] is not None:
+            return row["name"], row["lo"]
+    return None

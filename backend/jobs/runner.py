@@ -1,0 +1,316 @@
+"""Starting, watching and cancelling jobs; the blocking ``run_job`` every caller can use.
+
+A job is a detached supervisor process (:mod:`backend.jobs.supervisor`) plus files in its job dir,
+so it survives the process that started it. This module prepares the dir, launches the supervisor
+and reads its ``status.json``; :mod:`backend.jobs.records` mirrors jobs into the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import marshal
+import os
+import secrets
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from backend import paths
+from backend.jobs import environment
+from backend.jobs.spec import JobResult, JobSpec
+from backend.settings import load_settings
+
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+# Import the supervisor as a top-level module (cached bytecode, no package __init__), not as a script.
+_BOOT = f"import sys; sys.path.insert(0, {str(SUPERVISOR.parent)!r}); import supervisor; sys.exit(supervisor.main(sys.argv))"
+FINAL_STATUSES = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
+OutputCallback = Callable[[str, str], None]
+
+
+class JobError(RuntimeError):
+    """A job could not be started; ``str(exc)`` is a message fit for the user."""
+
+
+def new_job_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _site_dirs() -> list[str]:
+    """Where the supervisor (started with ``-S``) may find pynvml for GPU recording."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("pynvml")
+        return [str(Path(spec.origin).parent)] if spec and spec.origin else []
+    except (ImportError, ValueError):
+        return []
+
+
+def resolve_argv(spec: JobSpec, workdir: Path, interpreter: str) -> list[str]:
+    """A program file (``*.py`` or an existing file in the job dir) or a ``-c``/``-m`` call runs with the interpreter."""
+    if not spec.argv:
+        raise JobError("The job has no program to run.")
+    first = spec.argv[0]
+    if first.endswith(".py") or first.startswith("-") or (workdir / first).is_file() and not os.access(workdir / first, os.X_OK):
+        return [interpreter, *spec.argv]
+    return list(spec.argv)
+
+
+def build_environment(spec: JobSpec, job_id: str, workdir: Path) -> tuple[dict[str, str], list[str]]:
+    base = environment.cleaned_base_environment()
+    base.update(spec.env)
+    env, removed = environment.scrub_environment(base, spec.allow_env)
+    env["DEEPONES_JOB_ID"] = job_id
+    env["DEEPONES_JOB_DIR"] = str(workdir)
+    env["DEEPONES_TRAIN_TIME_LIMIT"] = f"{spec.limits.train_time_limit_s:g}"
+    env.setdefault("PYTHONUNBUFFERED", "1")  # live output: programs flush line by line
+    if spec.gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(spec.gpu)
+    return env, removed
+
+
+def write_status(workdir: Path, data: dict) -> None:
+    tmp = workdir / "status.json.tmp"
+    tmp.write_text(json.dumps(data, indent=1), "utf-8")
+    os.replace(tmp, workdir / "status.json")
+
+
+def read_status(workdir: Path) -> dict:
+    try:
+        return json.loads((Path(workdir) / "status.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def supervisor_alive(workdir: Path) -> bool:
+    """True while the job's supervisor holds its lock (pid reuse cannot fool this)."""
+    lock = Path(workdir) / "supervisor.lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+class JobHandle:
+    """A started job: wait for it, stream its output, cancel it. Also works for re-attached jobs."""
+
+    def __init__(self, job_id: str, workdir: Path, proc: subprocess.Popen | None = None) -> None:
+        self.job_id = job_id
+        self.workdir = Path(workdir)
+        self.proc = proc
+        self._offsets = {"stdout": 0, "stderr": 0}
+
+    def status(self) -> dict:
+        return read_status(self.workdir)
+
+    def is_running(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return supervisor_alive(self.workdir)
+
+    def cancel(self) -> bool:
+        """Ask the supervisor to stop the job (SIGTERM to the job, SIGKILL after the grace)."""
+        return cancel_workdir(self.workdir)
+
+    def read_new_output(self, on_output: OutputCallback) -> None:
+        for stream in ("stdout", "stderr"):
+            path = self.workdir / f"{stream}.log"
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            offset = self._offsets[stream]
+            if size < offset:  # the capped log rewrote its tail: continue from the new end of the head
+                offset = min(offset, size)
+            if size > offset:
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    data = fh.read(size - offset)
+                self._offsets[stream] = offset + len(data)
+                on_output(stream, data.decode("utf-8", errors="replace"))
+
+    def wait(self, *, on_output: OutputCallback | None = None, cancel: threading.Event | None = None,
+             poll_s: float = 0.1) -> JobResult:
+        """Block until the job ends; stream output; honour ``cancel``."""
+        pidfd = None
+        if self.proc is not None and hasattr(os, "pidfd_open"):
+            try:
+                pidfd = os.pidfd_open(self.proc.pid)
+            except OSError:
+                pidfd = None
+        cancelled = False
+        try:
+            while True:
+                if cancel is not None and cancel.is_set() and not cancelled:
+                    cancelled = True
+                    self.cancel()
+                if self.proc is not None:
+                    if pidfd is not None:
+                        select.select([pidfd], [], [], poll_s)
+                    else:
+                        try:
+                            self.proc.wait(timeout=poll_s)
+                        except subprocess.TimeoutExpired:
+                            pass
+                    done = self.proc.poll() is not None
+                else:
+                    time.sleep(poll_s)
+                    done = not supervisor_alive(self.workdir)
+                if on_output is not None:
+                    self.read_new_output(on_output)
+                if done:
+                    break
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        return self.result()
+
+    def result(self) -> JobResult:
+        return result_from_status(self.job_id, self.workdir, self.status(), running=self.is_running())
+
+
+def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = False) -> JobResult:
+    status = st.get("status", "lost")
+    detail = st.get("detail", "")
+    if status not in FINAL_STATUSES and not running:
+        status, detail = "lost", "the job's supervisor vanished before the job ended"
+    return JobResult(
+        job_id=job_id, status=status, exit_code=st.get("exit_code"), signal=st.get("signal"),
+        score=st.get("score"), wall_s=float(st.get("wall_s") or 0.0), peak_rss_mb=float(st.get("peak_rss_mb") or 0.0),
+        workdir=Path(workdir), reason=detail,
+    )
+
+
+def cancel_workdir(workdir: Path) -> bool:
+    st = read_status(workdir)
+    pid = st.get("supervisor_pid")
+    if not pid or st.get("status") in FINAL_STATUSES or not supervisor_alive(workdir):
+        return False
+    try:
+        os.kill(int(pid), 15)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def prepare_job(spec: JobSpec, root: Path | None = None, *, job_id: str | None = None) -> tuple[str, Path, dict, dict]:
+    """Create the job dir, its files and ``launch.json``; returns (job id, dir, env, launch config)."""
+    root = Path(root) if root is not None else paths.data_dir()
+    if not paths.jobs_dir(root).is_dir():
+        paths.ensure_data_dir(root)  # clear message when the data dir is not writable
+    settings = load_settings(root)
+    job_id = job_id or new_job_id()
+    workdir = paths.jobs_dir(root) / job_id
+    workdir.mkdir(parents=True, exist_ok=False)
+    for rel, text in spec.files.items():
+        target = (workdir / rel).resolve()
+        if workdir.resolve() not in target.parents:
+            raise JobError(f"The job file {rel!r} would be written outside the job dir.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+    interpreter = spec.interpreter or settings.interpreter
+    argv = resolve_argv(spec, workdir, interpreter)
+    if spec.no_network:
+        try:
+            argv = environment.network_isolation_prefix() + argv
+        except environment.IsolationUnavailable as exc:
+            raise JobError(f"--no-network was asked for, but {exc}.") from exc
+    env, removed = build_environment(spec, job_id, workdir)
+    lim = spec.limits
+    cfg = {
+        "job_id": job_id, "argv": argv, "cwd": str(workdir),
+        "time_limit_s": lim.time_limit_s, "memory_limit_mb": lim.memory_limit_mb,
+        "max_processes": lim.max_processes,
+        "max_file_size_bytes": int(lim.max_file_size_mb * 2**20) if lim.max_file_size_mb else None,
+        "max_log_bytes": int(lim.max_log_mb * 2**20), "kill_grace_s": lim.kill_grace_s,
+        "gpu": spec.gpu, "jobs_per_gpu": settings.jobs_per_gpu, "slot_dir": str(paths.jobs_dir(root) / ".gpu-slots"),
+        "no_network": spec.no_network, "sys_path": _site_dirs(), "gpu_sample_s": 2.0,
+    }
+    initial = {"job_id": job_id, "status": "queued", "name": spec.name, "origin": spec.origin,
+               "argv": argv, "scrubbed_env": removed, "created_at": time.time()}
+    cfg["initial_status"] = initial
+    (workdir / "launch.json").write_text(json.dumps(cfg, indent=1), "utf-8")
+    (workdir / "launch.bin").write_bytes(marshal.dumps(cfg))  # what the supervisor reads (no json import)
+    (workdir / "spec.json").write_text(json.dumps(spec.to_dict(), indent=1), "utf-8")
+    write_status(workdir, initial)
+    return job_id, workdir, env, cfg
+
+
+def launch_supervisor(workdir: Path, env: dict) -> subprocess.Popen:
+    log = open(workdir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _BOOT, str(workdir)],
+            env=env, cwd=str(workdir), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True, close_fds=True,
+        )
+    finally:
+        log.close()
+
+
+def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
+    """Start ``spec`` without waiting; the job keeps running if the caller exits."""
+    from backend.jobs import records
+
+    job_id, workdir, env, _cfg = prepare_job(spec, root)
+    if db is not None:
+        records.record_created(db, job_id, spec, workdir)
+    proc = launch_supervisor(workdir, env)
+    return JobHandle(job_id, workdir, proc)
+
+
+def run_job(spec: JobSpec, *, root: Path | None = None, db=None, on_output: OutputCallback | None = None,
+            cancel: threading.Event | None = None) -> JobResult:
+    """Run ``spec`` to the end and return its result (blocking; call it off the GUI thread).
+
+    ``on_output(stream, text)`` receives output as it arrives ("stdout" / "stderr"). Setting
+    ``cancel`` stops the job (SIGTERM, then SIGKILL after the grace). The job is recorded in ``db``
+    when given (else in the store of ``root``), metrics included.
+    """
+    from backend.jobs import records
+
+    own_db = None
+    if db is None:
+        try:
+            from backend.store import open_store
+
+            db = own_db = open_store(root)
+        except Exception:  # noqa: BLE001 - a broken store must not stop a job; files still record it
+            db = None
+    try:
+        handle = start_job(spec, root=root, db=db)
+        result = handle.wait(on_output=on_output, cancel=cancel)
+        if db is not None:
+            records.record_final(db, result, read_status(handle.workdir))
+        return result
+    finally:
+        if own_db is not None:
+            own_db.conn.close()
+
+
+def spec_from_dir(workdir: Path) -> JobSpec:
+    """The spec a job was started with (for Re-run)."""
+    from backend.jobs.spec import JobLimits
+
+    raw = json.loads((Path(workdir) / "spec.json").read_text("utf-8"))
+    limits = JobLimits(**{k: v for k, v in raw.pop("limits", {}).items() if k in JobLimits.__dataclass_fields__})
+    known = set(JobSpec.__dataclass_fields__)
+    return JobSpec(**{k: v for k, v in raw.items() if k in known}, limits=limits)
+
+
+__all__ = ["JobError", "JobHandle", "asdict", "cancel_workdir", "prepare_job", "read_status", "run_job",
+           "spec_from_dir", "start_job", "supervisor_alive"]

@@ -1,0 +1,564 @@
+"""The job supervisor: a small detached process that runs ONE job and outlives the GUI.
+
+Started as ``python -I -S supervisor.py JOBDIR`` (isolated, no site: ~10 ms instead of ~70 ms of
+start-up), it uses only the standard library so the launch path stays lean. It reads
+``JOBDIR/launch.json`` (written by :mod:`backend.jobs.runner`), then:
+
+* becomes a child subreaper (``PR_SET_CHILD_SUBREAPER``) so double-forked ``setsid`` daemons are
+  re-parented to it instead of escaping to init, and, when running as root with cgroups, puts the
+  program in its own ``pids`` cgroup (a kernel-enforced process-count limit and an exact member list);
+* holds an exclusive ``flock`` on ``supervisor.lock`` for its whole life: anyone can tell a live
+  supervisor from a vanished one without trusting pids;
+* waits for a GPU slot when the job asked for GPUs (``flock`` files, so the CLI and the GUI share one
+  queue, and a crashed supervisor frees its slot);
+* forks the program into its own process group with ``RLIMIT_FSIZE`` and stdout/stderr piped back;
+* copies output into ``stdout.log`` / ``stderr.log`` keeping head and tail when over the cap;
+* watches wall time, resident memory of the whole tree, and the process count; on a limit or a
+  SIGTERM (Cancel) it SIGTERMs every process of the job, SIGKILLs after the grace, and reaps them;
+* writes ``status.json`` atomically (queued -> running -> final) and ``gpu.jsonl`` samples.
+
+Nothing here may import third-party packages before the program has started; NVML is imported
+afterwards, and only if present.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import marshal
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PR_SET_CHILD_SUBREAPER = 36
+F_SETPIPE_SZ = 1031
+FINAL = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
+
+
+class CappedLog:
+    """A log file that keeps the first and last ``max_bytes / 2`` with a marker in between."""
+
+    def __init__(self, path: str, max_bytes: int) -> None:
+        self.fh = open(path, "wb")  # noqa: SIM115 - lives as long as the job
+        self.head_max = max(1, max_bytes // 2)
+        self.tail_max = max(1, max_bytes - self.head_max)
+        self.head_len = 0
+        self.tail: list[bytes] = []
+        self.tail_len = 0
+        self.dropped = 0
+        self.dirty = False
+        self.total = 0
+
+    def write(self, data: bytes) -> None:
+        self.total += len(data)
+        if self.head_len < self.head_max:
+            n = min(len(data), self.head_max - self.head_len)
+            self.fh.write(data[:n])
+            self.head_len += n
+            data = data[n:]
+        if not data:
+            return
+        self.tail.append(data)
+        self.tail_len += len(data)
+        self.dirty = True
+        # Drop whole chunks from the front (cheap); the last partial trim happens at flush.
+        while self.tail and self.tail_len - len(self.tail[0]) >= self.tail_max:
+            first = self.tail.pop(0)
+            self.tail_len -= len(first)
+            self.dropped += len(first)
+
+    def flush(self) -> None:
+        if self.dirty:
+            extra = max(0, self.tail_len - self.tail_max)
+            body = b"".join(self.tail)[extra:]
+            self.fh.seek(self.head_len)
+            self.fh.truncate()
+            dropped = self.dropped + extra
+            if dropped:
+                self.fh.write(
+                    b"\n[deepones: %d bytes of output omitted here: the log keeps its first and last %d bytes]\n"
+                    % (dropped, self.head_max)
+                )
+            self.fh.write(body)
+            self.dirty = False
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.flush()
+        self.fh.close()
+
+
+def _write_json(path: str, data: dict) -> None:
+    import json  # not at start-up: json pulls in re, ~10 ms before the program could start
+
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def _set_subreaper() -> bool:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except Exception:  # noqa: BLE001 - not Linux: fall back to process-group kills
+        return False
+
+
+def _make_cgroup(job_id: str, max_processes: int | None) -> str | None:
+    """A pids cgroup for the program (root only); None when unavailable."""
+    for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        if base == "/sys/fs/cgroup" and not os.path.exists(base + "/cgroup.controllers"):
+            continue
+        try:
+            parent = os.path.join(base, "deepones")
+            os.makedirs(parent, exist_ok=True)
+            if base == "/sys/fs/cgroup":
+                with open(parent + "/cgroup.subtree_control", "w") as fh:
+                    fh.write("+pids")
+            path = os.path.join(parent, job_id)
+            os.makedirs(path, exist_ok=True)
+            if max_processes:
+                with open(path + "/pids.max", "w") as fh:
+                    fh.write(str(int(max_processes)))
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _proc_children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ')'.
+        ppid = int(stat[stat.rfind(b")") + 2:].split(None, 2)[1])
+        children.setdefault(ppid, []).append(int(name))
+    return children
+
+
+class Tree:
+    """Every process of the job: the cgroup's members, else all descendants of this subreaper."""
+
+    def __init__(self, cgroup: str | None) -> None:
+        self.cgroup = cgroup
+        self.me = os.getpid()
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        if self.cgroup:
+            try:
+                with open(self.cgroup + "/cgroup.procs") as fh:
+                    found.update(int(x) for x in fh.read().split())
+            except OSError:
+                pass
+        kids = _proc_children_map()
+        todo = list(kids.get(self.me, []))
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo.extend(kids.get(pid, []))
+        found.discard(self.me)
+        return sorted(found)
+
+    @staticmethod
+    def rss_bytes(pids: list[int]) -> int:
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as fh:
+                    total += int(fh.read().split()[1]) * PAGE
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
+
+
+class Supervisor:
+    def __init__(self, jobdir: str) -> None:
+        self.jobdir = jobdir
+        # launch.bin is launch.json in marshal form: readable without importing json.
+        with open(os.path.join(jobdir, "launch.bin"), "rb") as fh:
+            self.cfg = marshal.load(fh)
+        self.status_path = os.path.join(jobdir, "status.json")
+        self.status = dict(self.cfg.get("initial_status") or {"job_id": self.cfg["job_id"]})
+        self.cancel_requested = False
+        self.main_pid = 0
+        self.main_wait_status: int | None = None
+        self.peak_rss = 0
+        self.max_procs_seen = 0
+        self.kill_cause: tuple[str, str] | None = None
+        self.slot_fds: list[int] = []
+
+    # -- status ------------------------------------------------------------------------------
+    def write_status(self, **fields) -> None:
+        self.status.update(fields)
+        self.status["updated_at"] = time.time()
+        _write_json(self.status_path, self.status)
+
+    def _on_term(self, signum, frame) -> None:
+        self.cancel_requested = True
+
+    # -- GPU queue ---------------------------------------------------------------------------
+    def acquire_gpu_slots(self) -> bool:
+        gpus = [g for g in str(self.cfg.get("gpu") or "").split(",") if g.strip()]
+        if not gpus:
+            return True
+        slot_dir = self.cfg["slot_dir"]
+        per_gpu = max(1, int(self.cfg.get("jobs_per_gpu") or 1))
+        os.makedirs(slot_dir, exist_ok=True)
+        while not self.cancel_requested:
+            held = []
+            for gpu in sorted(gpus):
+                got = None
+                for k in range(per_gpu):
+                    fd = os.open(os.path.join(slot_dir, f"gpu{gpu.strip()}-slot{k}.lock"), os.O_CREAT | os.O_RDWR)
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        got = fd
+                        break
+                    except OSError:
+                        os.close(fd)
+                if got is None:
+                    break
+                held.append(got)
+            if len(held) == len(gpus):
+                self.slot_fds = held
+                return True
+            for fd in held:
+                os.close(fd)
+            time.sleep(0.5)
+        return False
+
+    # -- launch ------------------------------------------------------------------------------
+    def fork_program(self, cgroup: str | None) -> tuple[int, int]:
+        cfg = self.cfg
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        for fd in (out_r, err_r):
+            try:
+                fcntl.fcntl(fd, F_SETPIPE_SZ, 1 << 20)  # fewer wake-ups during an output flood
+            except OSError:
+                pass
+        pid = os.fork()
+        if pid == 0:  # the program
+            try:
+                os.setpgid(0, 0)
+                os.chdir(cfg["cwd"])
+                fsize = cfg.get("max_file_size_bytes")
+                if fsize:
+                    resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.closerange(3, 65536)
+                os.execvp(cfg["argv"][0], cfg["argv"])
+            except BaseException as exc:  # noqa: BLE001 - report and leave, never return into the supervisor
+                try:
+                    os.write(2, f"deepones: cannot start {cfg['argv'][0]}: {exc}\n".encode())
+                finally:
+                    os._exit(127)
+        os.close(out_w)
+        os.close(err_w)
+        self.main_pid = pid
+        if cgroup:
+            # Moving a process between cgroups takes ~20 ms (an RCU sync): do it here, beside the
+            # starting interpreter, not before its exec. A child forked in that first instant stays
+            # outside the cgroup but not outside this subreaper's tree, so it is still found and killed.
+            try:
+                with open(cgroup + "/cgroup.procs", "w") as fh:
+                    fh.write(str(pid))
+            except OSError:
+                pass
+        return out_r, err_r
+
+    # -- the loop ----------------------------------------------------------------------------
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.main_pid:
+                self.main_wait_status = status
+
+    def kill_all(self, tree: Tree, grace: float) -> None:
+        """SIGTERM everything, wait up to ``grace``, then SIGKILL until nothing is left."""
+        pids = tree.pids()
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            self.reap()
+            if not _alive(tree.pids()):
+                break
+            time.sleep(0.02)
+        for _ in range(200):
+            self.reap()
+            pids = _alive(tree.pids())
+            if not pids:
+                break
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            time.sleep(0.01)
+        self.reap()
+
+    def run(self) -> int:
+        cfg = self.cfg
+        lock_fd = os.open(os.path.join(self.jobdir, "supervisor.lock"), os.O_CREAT | os.O_RDWR)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        subreaper = _set_subreaper()
+        self.status["supervisor_pid"] = os.getpid()
+        if self.cfg.get("gpu"):
+            self.write_status(status="queued")
+        if not self.acquire_gpu_slots():
+            self.finish("cancelled", "cancelled while waiting for a GPU slot", None, 0.0)
+            return 0
+        cgroup = _make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
+        tree = Tree(cgroup)
+        stdout = CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
+        stderr = CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
+        started = time.time()
+        t0 = time.monotonic()
+        out_r, err_r = self.fork_program(cgroup)
+        self.write_status(
+            status="running", pid=self.main_pid, started_at=started,
+            isolation={"subreaper": subreaper, "pids_cgroup": cgroup, "no_network": cfg.get("no_network", False)},
+        )
+        logs = {out_r: stdout, err_r: stderr}
+        time_limit = float(cfg.get("time_limit_s") or 0)
+        mem_limit = float(cfg.get("memory_limit_mb") or 0) * 2**20
+        max_procs = int(cfg.get("max_processes") or 0)
+        grace = float(cfg.get("kill_grace_s", 5.0))
+        poll = float(cfg.get("poll_s", 0.25))
+        gpu = GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
+        next_check = next_flush = 0.0
+        while logs:
+            try:
+                ready, _, _ = select.select(list(logs), [], [], 0.1)
+            except InterruptedError:
+                ready = []
+            for fd in ready:
+                data = os.read(fd, 1 << 20)
+                if data:
+                    logs[fd].write(data)
+                else:
+                    os.close(fd)
+                    del logs[fd]
+            self.reap()
+            now = time.monotonic()
+            if self.main_wait_status is not None:
+                break  # the program ended; leftovers are killed below, then the pipes drained
+            if self.cancel_requested:
+                self.kill_cause = ("cancelled", "cancelled by the user")
+            elif time_limit and now - t0 > time_limit:
+                self.kill_cause = ("timeout", f"stopped at the time limit of {time_limit:g} s")
+            elif now >= next_check:
+                next_check = now + poll
+                pids = tree.pids()
+                self.max_procs_seen = max(self.max_procs_seen, len(pids))
+                rss = tree.rss_bytes(pids)
+                self.peak_rss = max(self.peak_rss, rss)
+                if mem_limit and rss > mem_limit:
+                    self.kill_cause = ("memory", f"stopped: resident memory {rss / 2**20:.0f} MB exceeded "
+                                                 f"the limit of {mem_limit / 2**20:.0f} MB")
+                elif max_procs and not cgroup and len(pids) > max_procs:
+                    self.kill_cause = ("failed", f"stopped: {len(pids)} processes exceed the limit of {max_procs}")
+                gpu.maybe_sample(now)
+            if self.kill_cause:
+                break
+            if now >= next_flush:
+                next_flush = now + 0.5
+                stdout.flush()
+                stderr.flush()
+        self.kill_all(tree, grace if self.kill_cause else min(grace, 2.0))
+        drain_deadline = time.monotonic() + 2.0
+        while logs and time.monotonic() < drain_deadline:
+            ready, _, _ = select.select(list(logs), [], [], 0.1)
+            for fd in ready:
+                data = os.read(fd, 1 << 20)
+                if data:
+                    logs[fd].write(data)
+                else:
+                    os.close(fd)
+                    del logs[fd]
+        for fd in logs:
+            os.close(fd)
+        stdout.close()
+        stderr.close()
+        self.reap()
+        while self.main_wait_status is None:  # cannot happen after kill_all, but never report a guess
+            try:
+                _, self.main_wait_status = os.waitpid(self.main_pid, 0)
+            except ChildProcessError:
+                break
+        wall = time.monotonic() - t0
+        if cgroup:
+            try:
+                os.rmdir(cgroup)
+            except OSError:
+                pass
+        self.finish_from_wait(wall, stdout, stderr)
+        return 0
+
+    def finish_from_wait(self, wall: float, stdout: CappedLog, stderr: CappedLog) -> None:
+        ws = self.main_wait_status
+        code = os.waitstatus_to_exitcode(ws) if ws is not None else None
+        exit_code = code if code is not None and code >= 0 else None
+        sig = -code if code is not None and code < 0 else None
+        if self.kill_cause:
+            status, detail = self.kill_cause
+        elif exit_code == 0:
+            status, detail = "succeeded", "exited with code 0"
+        elif sig is not None:
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            hint = " (file size limit exceeded)" if sig == signal.SIGXFSZ else ""
+            status, detail = "failed", f"killed by signal {name}{hint}"
+        else:
+            status, detail = "failed", f"exited with code {exit_code}"
+            if _tail_contains(os.path.join(self.jobdir, "stderr.log"), b"File too large"):
+                detail += " (file size limit reached)"  # Python ignores SIGXFSZ: the write fails with EFBIG
+        self.write_status(
+            exit_code=exit_code, signal=sig, max_processes_seen=self.max_procs_seen,
+            log_bytes={"stdout": stdout.total, "stderr": stderr.total},
+        )
+        self.finish(status, detail, None, wall)
+
+    def finish(self, status: str, detail: str, _unused, wall: float) -> None:
+        score = read_score(os.path.join(self.cfg["cwd"], "metric.log"))
+        self.write_status(
+            status=status, reason=status, detail=detail, wall_s=round(wall, 4),
+            peak_rss_mb=round(self.peak_rss / 2**20, 2), score=score, ended_at=time.time(),
+        )
+
+
+class GpuRecorder:
+    """Appends one NVML reading per GPU every ``every`` seconds to ``gpu.jsonl`` (nothing without NVML)."""
+
+    def __init__(self, path: str, every: float) -> None:
+        self.path, self.every = path, float(every or 0)
+        self.next = 0.0
+        self.nvml = None
+
+    def maybe_sample(self, now: float) -> None:
+        if not self.every or now < self.next:
+            return
+        self.next = now + self.every
+        if self.nvml is None:
+            try:
+                import pynvml  # only importable when the launcher put site-packages on sys.path
+
+                pynvml.nvmlInit()
+                self.nvml = pynvml
+            except Exception:  # noqa: BLE001 - no GPU or no library: record nothing
+                self.nvml = False
+        if not self.nvml:
+            return
+        nv = self.nvml
+        rows = []
+        try:
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                mem = nv.nvmlDeviceGetMemoryInfo(h)
+                util = _try(nv.nvmlDeviceGetUtilizationRates, h)
+                rows.append({
+                    "t": time.time(), "index": i, "util_pct": float(util.gpu) if util else None,
+                    "mem_used_mb": mem.used / 2**20, "mem_total_mb": mem.total / 2**20,
+                    "temp_c": _try(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+                    "power_w": (lambda p: p / 1000.0 if p is not None else None)(_try(nv.nvmlDeviceGetPowerUsage, h)),
+                })
+        except Exception:  # noqa: BLE001 - a driver hiccup must not end the job
+            return
+        import json
+
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+
+
+def _try(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def read_score(path: str) -> float | None:
+    """The DeepBench score: the number in ``metric.log`` (the last parseable one)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(1 << 16)
+    except OSError:
+        return None
+    for token in reversed(text.replace(",", " ").replace(":", " ").replace("=", " ").split()):
+        try:
+            value = float(token)
+        except ValueError:
+            continue
+        if value == value:  # not nan
+            return value
+    return None
+
+
+def _tail_contains(path: str, needle: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(path) - 65536))
+            return needle in fh.read()
+    except OSError:
+        return False
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """Pids that are not zombies (a zombie is dead; it only waits to be reaped)."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
+            out.append(pid)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    sup = Supervisor(argv[-1])
+    for path in sup.cfg.get("sys_path", []):
+        if path not in sys.path:
+            sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
+    try:
+        return sup.run()
+    except BaseException as exc:  # noqa: BLE001 - leave a readable final status, then re-raise
+        sup.write_status(status="failed", reason="failed", detail=f"supervisor error: {exc!r}", ended_at=time.time())
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,38 @@
+"""Fixtures for job tests: real processes, a fresh data dir, helpers to check nothing is left running."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+import psutil
+import pytest
+
+from backend.jobs import JobLimits, JobSpec
+
+
+def program(source: str, **kwargs) -> JobSpec:
+    """A JobSpec running ``source`` as prog.py in the job dir, with a short kill grace for fast tests."""
+    limits = kwargs.pop("limits", None) or JobLimits(kill_grace_s=0.5)
+    return JobSpec(argv=["prog.py", *kwargs.pop("args", [])], files={"prog.py": textwrap.dedent(source)},
+                   limits=limits, **kwargs)
+
+
+def gone(pid: int, timeout: float = 3.0) -> bool:
+    """True when ``pid`` no longer runs (a zombie counts as gone: it is dead, only unreaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def jobs_root(deepones_home):
+    from backend.paths import ensure_data_dir
+
+    return ensure_data_dir(deepones_home)
