@@ -56,6 +56,7 @@ class MetricExtractor:
     parsers: list = field(default_factory=default_parsers)
     line_no: int = 0
     epoch: float | None = None
+    counter_epoch: float | None = None
     offset: float = 0.0
     last_inner: int = 0
     last_total: int | None = None
@@ -89,7 +90,7 @@ class MetricExtractor:
         return self._parse(line)
 
     def _parse(self, line: str) -> list[MetricPoint]:
-        if len(line) > 20000 or not any(c in line for c in ":=|{"):
+        if len(line) > 20000 or not any(c in line for c in ":=|{/"):
             return []
         for parser in self.parsers:
             parsed = parser(line)
@@ -109,10 +110,12 @@ class MetricExtractor:
         elif p.step is not None:
             step = p.step
         elif p.inner is not None:
-            if epoch is not None and self.epoch is not None and epoch != self.epoch:
+            # A new epoch (or a counter that starts over) continues after the previous one.
+            new_epoch = epoch is not None and self.counter_epoch is not None and epoch != self.counter_epoch
+            if new_epoch or (epoch is None and p.inner < self.last_inner):
                 self.offset += self.last_total or self.last_inner
             if epoch is not None:
-                self.epoch = epoch
+                self.epoch = self.counter_epoch = epoch
             self.last_inner, self.last_total = p.inner, p.total
             step = self.offset + p.inner
         elif epoch is not None:

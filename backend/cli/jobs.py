@@ -1,0 +1,215 @@
+"""Job commands: ``deepones run``, ``deepones jobs list|show|logs|cancel``, ``deepones metrics``."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from backend.cli.common import fail, store_or_exit
+
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size_mb(text: str) -> float:
+    """'512M', '2G', '1.5GiB', '300' (MB) -> megabytes."""
+    m = SIZE.match(text)
+    if not m:
+        raise click.BadParameter(f"{text!r} is not a size (examples: 512M, 2G)")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    return value * {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--interpreter", help="Python that runs the program (default: the execution environment in settings).")
+@click.option("--time-limit", type=float, default=None, help="Wall-clock limit in seconds (default 4200).")
+@click.option("--train-time-limit", type=float, default=None, help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
+@click.option("--memory-limit", default=None, help="Resident memory limit of the whole process tree, e.g. 4G.")
+@click.option("--no-network", is_flag=True, help="Run without network (loopback included); refused if impossible.")
+@click.option("--gpu", default=None, help="CUDA_VISIBLE_DEVICES for the job, e.g. 0 or 0,1 (queued per GPU).")
+@click.option("--allow-env", multiple=True, help="Pass this secret-looking environment variable through (repeatable).")
+@click.option("--name", default="", help="A name for the job list.")
+@click.argument("program")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu, allow_env, name, program, args):
+    """Run PROGRAM.py [ARGS...] as a sandboxed job; stream its output; print a JSON result line last.
+
+    Options go before the program; everything after it is passed to the program. Exit code 0 only
+    when the job succeeded.
+    """
+    from backend.jobs import JobError, JobLimits, JobSpec, run_job
+
+    src = Path(program)
+    if not src.is_file():
+        fail(f"{program}: no such file")
+    limits = JobLimits()
+    if time_limit is not None:
+        limits.time_limit_s = time_limit
+    if train_time_limit is not None:
+        limits.train_time_limit_s = train_time_limit
+    if memory_limit:
+        limits.memory_limit_mb = parse_size_mb(memory_limit)
+    try:
+        text = src.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {program}: {exc}")
+    spec = JobSpec(argv=[src.name, *args], interpreter=interpreter, name=name or src.name, files={src.name: text},
+                   allow_env=list(allow_env), limits=limits, no_network=no_network, gpu=gpu, origin="cli")
+    store = store_or_exit()
+    cancel = threading.Event()
+
+    def on_output(stream: str, chunk: str) -> None:
+        target = sys.stdout if stream == "stdout" else sys.stderr
+        target.write(chunk)
+        target.flush()
+
+    try:
+        result = _run_interruptible(lambda: run_job(spec, db=store, on_output=on_output, cancel=cancel), cancel)
+    except JobError as exc:
+        fail(str(exc))
+    sys.stdout.write("\n" if _needs_newline(result.stdout_path) else "")
+    click.echo(json.dumps({"job_id": result.job_id, "status": result.status, "exit_code": result.exit_code,
+                           "score": result.score, "wall_s": round(result.wall_s, 3),
+                           "peak_rss_mb": round(result.peak_rss_mb, 1)}))
+    sys.exit(0 if result.status == "succeeded" else 1)
+
+
+def _run_interruptible(fn, cancel: threading.Event):
+    """Run ``fn`` in a thread so Ctrl-C cancels the job (and waits for its clean end) instead of abandoning it."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        try:
+            thread.join(0.2)
+        except KeyboardInterrupt:
+            click.echo("\ndeepones: cancelling the job…", err=True)
+            cancel.set()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _needs_newline(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            if fh.tell() == 0:
+                return False
+            fh.seek(-1, 2)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+@click.group()
+def jobs() -> None:
+    """List, inspect, follow and cancel jobs."""
+
+
+def _job_or_exit(store, job_id: str) -> dict:
+    from backend.jobs import records
+
+    records.sync_jobs(store)
+    row = records.get_job(store, job_id)
+    if row is None:
+        fail(f"no job {job_id!r} (see `deepones jobs list`)")
+    return row
+
+
+@jobs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", default=50, show_default=True)
+def jobs_list(as_json: bool, limit: int) -> None:
+    """Jobs, newest first (running jobs are re-checked; vanished ones are marked lost)."""
+    from backend.jobs import records
+
+    store = store_or_exit()
+    records.sync_jobs(store)
+    for row in records.list_jobs(store, limit):
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            score = "" if row["score"] is None else f"score {row['score']:.4g}"
+            wall = "" if row["wall_s"] is None else f"{row['wall_s']:.1f}s"
+            click.echo(f"{row['id']}  {row['status']:<9}  {wall:>8}  {score:<12} {row['name']}")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+def jobs_show(job_id: str) -> None:
+    """The job's record and status file as JSON."""
+    from backend.jobs.runner import read_status
+
+    store = store_or_exit()
+    row = _job_or_exit(store, job_id)
+    row["status_file"] = read_status(Path(row["workdir"]))
+    row["metrics"] = [r["name"] for r in store.query("SELECT DISTINCT name FROM metrics WHERE job_id=?", [row["id"]])]
+    click.echo(json.dumps(row, indent=2))
+
+
+@jobs.command("logs")
+@click.argument("job_id")
+@click.option("--stderr", "which", flag_value="stderr", help="Show stderr instead of stdout.")
+@click.option("--stdout", "which", flag_value="stdout", default=True)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing while the job runs.")
+def jobs_logs(job_id: str, which: str, follow: bool) -> None:
+    """Print a job's output."""
+    from backend.jobs.runner import JobHandle
+
+    store = store_or_exit()
+    row = _job_or_exit(store, job_id)
+    handle = JobHandle(row["id"], Path(row["workdir"]))
+
+    def show(stream: str, text: str) -> None:
+        if stream == which:
+            click.echo(text, nl=False)
+
+    if follow and handle.is_running():
+        handle.wait(on_output=show)
+    else:
+        handle.read_new_output(show)
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+def jobs_cancel(job_id: str) -> None:
+    """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace)."""
+    from backend.jobs.runner import cancel_workdir
+
+    store = store_or_exit()
+    row = _job_or_exit(store, job_id)
+    if not cancel_workdir(Path(row["workdir"])):
+        fail(f"job {row['id']} is not running ({row['status']})", code=1)
+    click.echo(f"cancelling {row['id']}")
+
+
+@click.command()
+@click.argument("logfile", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (the default is the same; kept for symmetry).")
+def metrics(logfile: str, as_json: bool) -> None:
+    """Extract metrics from a training log: one JSON line per value {"name", "value", "step"}."""
+    from backend.jobs.metrics import parse_lines
+
+    try:
+        fh = open(logfile, encoding="utf-8", errors="replace", newline="\n")
+    except OSError as exc:
+        fail(f"cannot read {logfile}: {exc.strerror or exc}")
+    with fh:
+        out = sys.stdout
+        for point in parse_lines(fh):
+            out.write(json.dumps(point.to_dict()) + "\n")
+
+
+COMMANDS = [run, jobs, metrics]
