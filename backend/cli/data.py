@@ -1,0 +1,128 @@
+"""`deepones data import|search|stats|export|duplicates`: the Data workspace, headless."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from backend.cli.common import fail, store_or_exit
+
+IMPORT_FORMATS = ["auto", "deepdata", "alpaca", "sharegpt", "openai", "mcq", "parquet", "hub"]
+EXPORT_FORMATS = ["alpaca", "sharegpt", "openai"]
+
+
+@click.group()
+def data() -> None:
+    """Import, search, count and export DeepData samples."""
+
+
+@data.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--dataset", default=None, help="Dataset name recorded with each sample (default: file name).")
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Last stdout line: a JSON summary.")
+def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: bool) -> None:
+    """Import JSON/JSONL/Parquet files (or hf://owner/name datasets). Bad records are reported, not fatal."""
+    from backend.datasets.importer import import_paths
+
+    db = store_or_exit()
+
+    def progress(frac: float, text: str) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"\r{frac:6.1%}  {text}   ", nl=False, err=True)
+
+    try:
+        report = import_paths(db, paths, dataset=dataset, fmt=fmt, progress=progress)
+    except KeyboardInterrupt:
+        fail("import interrupted; every completed batch is kept, run it again to finish", code=130)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+        click.echo(f"imported {report.imported:,}, duplicates {report.duplicates:,}, "
+                   f"rejected {report.rejected_total:,} ({report.seconds:.1f} s)")
+        for r in report.rejected[:50]:
+            click.echo(f"  {r.file}:{r.line}: {r.reason}")
+        if report.rejected_total > 50:
+            click.echo(f"  … and {report.rejected_total - 50:,} more (use --json for up to 1,000)")
+    if report.errors:
+        for message in report.errors:
+            click.echo(f"deepones: {message}", err=True)
+        sys.exit(2)
+
+
+@data.command("search")
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search_cmd(query: str, limit: int, as_json: bool) -> None:
+    """Full-text search (every word must match), best matches first."""
+    from backend.datasets.query import HIGHLIGHT_END, HIGHLIGHT_START, search
+
+    db = store_or_exit()
+    for hit in search(db, query, limit=limit):
+        snippet = hit.pop("snippet") or ""
+        if as_json:
+            hit["snippet"] = snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
+            click.echo(json.dumps(hit, ensure_ascii=False))
+        else:
+            styled = snippet.replace(HIGHLIGHT_START, "\x1b[1m" if sys.stdout.isatty() else "[").replace(
+                HIGHLIGHT_END, "\x1b[0m" if sys.stdout.isatty() else "]")
+            click.echo(f"#{hit['id']} [{hit['kind']}/{hit['category'] or '-'}] {styled}")
+
+
+@data.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+def stats_cmd(as_json: bool) -> None:
+    """Counts by kind, category and review status."""
+    from backend.datasets.stats import format_stats, stats
+
+    st = stats(store_or_exit())
+    click.echo(json.dumps(st) if as_json else format_stats(st))
+
+
+@data.command("export")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["unreviewed", "accepted", "rejected", "needs-fix"]),
+              help="Only samples with this review status (repeatable).")
+@click.option("--query", default="", help="Only samples matching this full-text search.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["instruction", "dlpd", "mcq"]))
+@click.option("--dataset-info", is_flag=True, help="Also write the LLaMA-Factory dataset_info.json entry.")
+def export_cmd(out: str, fmt: str, statuses: tuple[str, ...], query: str, kinds: tuple[str, ...],
+               dataset_info: bool) -> None:
+    """Export the selection as Alpaca (.json/.jsonl), ShareGPT (.json) or OpenAI messages (.jsonl)."""
+    from pathlib import Path
+
+    from backend.datasets.exporter import export
+    from backend.datasets.query import SampleFilter
+
+    db = store_or_exit()
+    try:
+        result = export(db, Path(out), fmt, SampleFilter(statuses=statuses, query=query, kinds=kinds),
+                        dataset_info=dataset_info)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"wrote {result.written:,} samples to {result.path}")
+    if result.dataset_info_path:
+        click.echo(f"registered {result.path.stem!r} in {result.dataset_info_path}")
+
+
+@data.command("duplicates")
+@click.option("--threshold", default=0.7, show_default=True, type=click.FloatRange(0.1, 1.0))
+@click.option("--max-samples", default=50_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def duplicates_cmd(threshold: float, max_samples: int, as_json: bool) -> None:
+    """List near-duplicate clusters (MinHash over word shingles)."""
+    from backend.datasets.neardup import find_near_duplicates
+
+    clusters = find_near_duplicates(store_or_exit(), threshold=threshold, max_samples=max_samples)
+    for c in clusters:
+        click.echo(json.dumps(c.as_dict(), ensure_ascii=False) if as_json else f"{c.ids}  {c.preview[:90]}")
+
+
+COMMANDS = [data]

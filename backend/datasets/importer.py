@@ -1,0 +1,228 @@
+"""Streaming import: records -> samples in batched transactions, deduplicated by content hash.
+
+Memory stays constant (one record and one batch at a time). Every batch is one transaction, so
+killing the process leaves the store consistent, and re-running the import adds only what is
+missing (``INSERT OR IGNORE`` on the unique content hash).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from backend.datasets.readers import FileUnreadable, open_reader
+from backend.datasets.registry import parse_record
+from backend.datasets.schema import RecordError, check_sizes
+from backend.store import transaction
+
+BATCH_SIZE = 2000
+MAX_REPORTED_REJECTIONS = 1000   # the rest are counted, not listed
+PROGRESS_EVERY_S = 0.1
+
+INSERT_SQL = (
+    "INSERT OR IGNORE INTO samples (kind, category, instruction, input, output, system, history, options,"
+    " answer, dataset, source_file, source_line, content_hash, created_at, updated_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+    file: str = ""
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "reason": self.reason, "file": self.file}
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    rejected_total: int = 0
+    errors: list[str] = field(default_factory=list)   # files that could not be read at all
+    files: int = 0
+    records: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def reject(self, line: int, reason: str, file: str) -> None:
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
+            self.rejected.append(Rejection(line, reason, file))
+
+    def as_dict(self) -> dict:
+        return {
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": [{"line": r.line, "reason": r.reason, "file": r.file} for r in self.rejected],
+            "rejected_total": self.rejected_total,
+            "errors": self.errors,
+            "cancelled": self.cancelled,
+        }
+
+
+def _never_cancelled() -> bool:
+    return False
+
+
+class _Meter:
+    """Turns byte positions into a fraction, a rate and an ETA, at most every PROGRESS_EVERY_S."""
+
+    def __init__(self, progress: Progress | None, total_bytes: int) -> None:
+        self.progress = progress
+        self.total = max(1, total_bytes)
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, done_bytes: int, report: ImportReport, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.perf_counter()
+        if not force and now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        elapsed = max(1e-6, now - self.start)
+        frac = min(1.0, done_bytes / self.total)
+        rate = report.records / elapsed
+        eta = elapsed * (1 - frac) / frac if frac > 0.001 else None
+        eta_text = f"ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else "ETA —"
+        self.progress(frac, f"{report.imported:,} imported · {report.duplicates:,} duplicates · "
+                            f"{report.rejected_total:,} rejected · {rate:,.0f} records/s · {eta_text}")
+
+
+def import_paths(
+    db: sqlite_utils.Database,
+    sources: Iterable[Path | str],
+    *,
+    dataset: str | None = None,
+    fmt: str = "auto",
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | object | None = None,
+) -> ImportReport:
+    """Import every file (or ``hf://owner/name`` hub dataset) in ``sources``; never raises for bad data."""
+    report = ImportReport()
+    started = time.perf_counter()
+    expanded: list[tuple[Path, str]] = []
+    for source in sources:
+        text = str(source)
+        if fmt == "hub" or text.startswith("hf://"):
+            from backend.datasets.hub import HubError, dataset_files
+
+            repo_id = text.removeprefix("hf://").removeprefix("datasets/")
+            try:
+                expanded += [(p, dataset or repo_id) for p in dataset_files(repo_id)]
+            except HubError as exc:
+                report.errors.append(str(exc))
+        else:
+            expanded.append((Path(source), dataset or Path(source).stem))
+    sizes = [p.stat().st_size if p.is_file() else 0 for p, _ in expanded]
+    meter = _Meter(progress, sum(sizes))
+    done_before = 0
+    for (path, name), size in zip(expanded, sizes, strict=True):
+        if _is_cancelled(cancel):
+            report.cancelled = True
+            break
+        _import_one(db, path, name, fmt, batch_size, report, meter, done_before, cancel)
+        done_before += size
+    meter.update(done_before, report, force=True)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel() if callable(cancel) else cancel)
+
+
+def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report: ImportReport,
+                meter: _Meter, done_before: int, cancel) -> None:
+    try:
+        reader = open_reader(path, "parquet" if fmt == "parquet" else "auto")
+        records = iter(reader)
+        first = next(records, None)  # Parquet opens lazily: surface a bad file before logging the run
+    except FileUnreadable as exc:
+        report.errors.append(str(exc))
+        return
+    report.files += 1
+    conn = db.conn
+    run_id = conn.execute(
+        "INSERT INTO sample_imports (source, dataset, format, started_at) VALUES (?,?,?,?)",
+        (str(path), dataset, fmt, time.time()),
+    ).lastrowid
+    counts = [report.imported, report.duplicates, report.rejected_total]
+    batch: list[tuple] = []
+    source = str(path)
+    status, message = "done", None
+
+    def flush() -> None:
+        if not batch:
+            return
+        with transaction(db):
+            inserted = conn.executemany(INSERT_SQL, batch).rowcount
+            conn.execute(
+                "UPDATE sample_imports SET imported=imported+?, duplicates=duplicates+? WHERE id=?",
+                (inserted, len(batch) - inserted, run_id),
+            )
+        report.imported += inserted
+        report.duplicates += len(batch) - inserted
+        batch.clear()
+
+    try:
+        chain = [] if first is None else [first]
+        for location, value in _chain(chain, records):
+            report.records += 1
+            if isinstance(value, RecordError):
+                report.reject(location, str(value), source)
+                continue
+            try:
+                sample = parse_record(value, fmt)
+                check_sizes(sample)
+            except RecordError as exc:
+                report.reject(location, str(exc), source)
+                continue
+            except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
+                report.reject(location, f"unusable record ({type(exc).__name__})", source)
+                continue
+            now = time.time()
+            batch.append((
+                sample.kind, sample.category, sample.instruction, sample.input, sample.output,
+                sample.system,
+                json.dumps(sample.history, ensure_ascii=False) if sample.history else None,
+                json.dumps(sample.options, ensure_ascii=False) if sample.options else None,
+                sample.answer, dataset, source, location, sample.content_hash(), now, now,
+            ))
+            if len(batch) >= batch_size:
+                flush()
+                meter.update(done_before + reader.bytes_done, report)
+                if _is_cancelled(cancel):
+                    report.cancelled = True
+                    status = "cancelled"
+                    break
+        flush()
+    except FileUnreadable as exc:
+        report.errors.append(str(exc))
+        status, message = "failed", str(exc)
+    except BaseException:
+        conn.execute("UPDATE sample_imports SET status='failed', finished_at=? WHERE id=?", (time.time(), run_id))
+        raise
+    conn.execute(
+        "UPDATE sample_imports SET status=?, rejected=?, message=?, finished_at=? WHERE id=?",
+        (status, report.rejected_total - counts[2], message, time.time(), run_id),
+    )
+
+
+def _chain(first: list, rest):
+    yield from first
+    yield from rest

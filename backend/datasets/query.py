@@ -1,0 +1,185 @@
+"""Reading samples at scale: filters -> SQL, keyset pages, counts, FTS5 search with snippets.
+
+Nothing here loads all rows: pages are ``LIMIT`` reads over the id order (keyset when the
+previous page is known), counts are single aggregate queries, search is an FTS5 ``MATCH``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+# Columns the table view shows; long text is cut in SQL so a page stays small.
+LIST_COLUMNS = (
+    "s.id, s.kind, s.category, s.status, substr(s.instruction, 1, 300) AS instruction,"
+    " substr(s.output, 1, 200) AS output, s.dataset, s.note"
+)
+DETAIL_COLUMNS = "s.*"
+SNIPPET_SQL = "snippet(samples_fts, -1, char(2), char(3), '…', 14)"
+HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """Free text -> a safe FTS5 query: every word must appear; the last may be a prefix (as you type).
+
+    Users don't need FTS5 syntax, and a stray quote or dash must never be a syntax error.
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return ""
+    parts = [f'"{w}"' for w in words[:-1]]
+    last = words[-1]
+    parts.append(f'"{last}"*' if text.rstrip() == text and len(last) >= 3 and not text.endswith('"') else f'"{last}"')
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    kinds: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    query: str = ""
+    ids: tuple[int, ...] = field(default=())   # e.g. a near-duplicate cluster
+
+    def where(self) -> tuple[str, list]:
+        clauses: list[str] = []
+        params: list = []
+        for column, values in (("s.kind", self.kinds), ("s.category", self.categories),
+                               ("s.status", self.statuses), ("s.dataset", self.datasets)):
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        if self.tags:
+            clauses.append(
+                f"s.id IN (SELECT sample_id FROM sample_tags WHERE tag IN ({','.join('?' * len(self.tags))}))"
+            )
+            params += list(self.tags)
+        if self.ids:
+            clauses.append(f"s.id IN ({','.join('?' * len(self.ids))})")
+            params += list(self.ids)
+        match = fts_query(self.query) if self.query else ""
+        if match:
+            clauses.append("s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
+            params.append(match)
+        return (" AND ".join(clauses) or "1"), params
+
+    @property
+    def is_empty(self) -> bool:
+        return self == SampleFilter()
+
+
+def count(db: sqlite_utils.Database, flt: SampleFilter) -> int:
+    where, params = flt.where()
+    return db.conn.execute(f"SELECT count(*) FROM samples s WHERE {where}", params).fetchone()[0]
+
+
+def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None = None,
+         before_id: int | None = None, offset: int = 0, limit: int = 200) -> list[dict]:
+    """Rows in id order: keyset (``after_id`` / ``before_id``) when a neighbouring page is known, else OFFSET."""
+    where, params = flt.where()
+    order = "ASC"
+    if after_id is not None:
+        where, params, offset = f"({where}) AND s.id > ?", [*params, after_id], 0
+    elif before_id is not None:
+        where, params, offset, order = f"({where}) AND s.id < ?", [*params, before_id], 0, "DESC"
+    cur = db.conn.execute(
+        f"SELECT {LIST_COLUMNS} FROM samples s WHERE {where} ORDER BY s.id {order} LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cur]
+    if order == "DESC":
+        rows.reverse()
+    if flt.query and rows:
+        _attach_snippets(db, flt, rows)
+    return rows
+
+
+def _attach_snippets(db: sqlite_utils.Database, flt: SampleFilter, rows: list[dict]) -> None:
+    ids = [r["id"] for r in rows]
+    cur = db.conn.execute(
+        f"SELECT rowid, {SNIPPET_SQL} FROM samples_fts WHERE samples_fts MATCH ?"
+        f" AND rowid IN ({','.join('?' * len(ids))})",
+        [fts_query(flt.query), *ids],
+    )
+    snippets = dict(cur.fetchall())
+    for r in rows:
+        r["snippet"] = snippets.get(r["id"], "")
+
+
+def rows_by_id(db: sqlite_utils.Database, ids: list[int], flt: SampleFilter | None = None) -> dict[int, dict]:
+    """Fresh list rows for ``ids`` (after an edit), with snippets when ``flt`` has a query."""
+    if not ids:
+        return {}
+    cur = db.conn.execute(f"SELECT {LIST_COLUMNS} FROM samples s WHERE s.id IN ({','.join('?' * len(ids))})", ids)
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cur]
+    if flt is not None and flt.query and rows:
+        _attach_snippets(db, flt, rows)
+    return {r["id"]: r for r in rows}
+
+
+def get_sample(db: sqlite_utils.Database, sample_id: int) -> dict | None:
+    cur = db.conn.execute(f"SELECT {DETAIL_COLUMNS} FROM samples s WHERE s.id = ?", (sample_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    sample = dict(zip([d[0] for d in cur.description], row, strict=True))
+    sample["tags"] = [t for (t,) in db.conn.execute(
+        "SELECT tag FROM sample_tags WHERE sample_id = ? ORDER BY tag", (sample_id,))]
+    return sample
+
+
+def search(db: sqlite_utils.Database, text: str, *, limit: int = 50, flt: SampleFilter | None = None) -> list[dict]:
+    """Best matches first (BM25), each with a snippet whose hits are wrapped in \\x02 ... \\x03."""
+    match = fts_query(text)
+    if not match:
+        return []
+    where, params = (flt or SampleFilter()).where()
+    cur = db.conn.execute(
+        f"""SELECT s.id, s.kind, s.category, s.status, s.instruction, s.dataset, f.snippet
+            FROM (SELECT rowid, rank, {SNIPPET_SQL} AS snippet FROM samples_fts
+                  WHERE samples_fts MATCH ? ORDER BY rank LIMIT ?) AS f
+            JOIN samples s ON s.id = f.rowid
+            WHERE {where} ORDER BY f.rank""",
+        [match, limit if flt is None or flt.is_empty else limit * 20, *params],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur][:limit]
+
+
+def facet_counts(db: sqlite_utils.Database) -> dict[str, list[tuple[str, int]]]:
+    """Values and counts for each facet (one GROUP BY per facet, all over indexes)."""
+    conn = db.conn
+    return {
+        "kind": conn.execute("SELECT kind, count(*) FROM samples GROUP BY kind ORDER BY kind").fetchall(),
+        "category": conn.execute(
+            "SELECT category, count(*) FROM samples GROUP BY category ORDER BY category").fetchall(),
+        "status": conn.execute("SELECT status, count(*) FROM samples GROUP BY status").fetchall(),
+        "dataset": conn.execute(
+            "SELECT dataset, count(*) FROM samples GROUP BY dataset ORDER BY dataset").fetchall(),
+        "tag": conn.execute("SELECT tag, count(*) FROM sample_tags GROUP BY tag ORDER BY tag").fetchall(),
+    }
+
+
+def iter_rows(db: sqlite_utils.Database, flt: SampleFilter, batch: int = 1000):
+    """Every matching full row, in id order, one keyset batch at a time (for export and duplicates)."""
+    where, params = flt.where()
+    last = 0
+    while True:
+        cur = db.conn.execute(
+            f"SELECT s.* FROM samples s WHERE ({where}) AND s.id > ? ORDER BY s.id LIMIT ?",
+            [*params, last, batch],
+        )
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
+        last = rows[-1][0]

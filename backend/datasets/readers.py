@@ -1,0 +1,243 @@
+"""Containers: stream plain records out of JSONL, JSON arrays (or concatenated JSON) and Parquet.
+
+Each reader yields ``(location, record_or_error)`` one at a time, so memory stays constant
+whatever the file size; ``location`` is a 1-based line number (JSON) or row number (Parquet).
+A file that cannot be read at all raises :class:`FileUnreadable` before anything is yielded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from backend.datasets.schema import RecordError
+
+try:  # orjson is ~3x faster on the hot path; the stdlib gives the readable error messages
+    import orjson
+
+    _fast_loads = orjson.loads
+except ImportError:  # pragma: no cover - optional speed-up
+    _fast_loads = json.loads
+
+BOM = codecs.BOM_UTF8
+SNIFF_BYTES = 64 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024      # one JSONL line; longer ones are skipped with a reason
+MAX_ELEMENT_CHARS = 16 * 1024 * 1024   # one element of a JSON array
+CHUNK = 1024 * 1024
+_LONE_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+class FileUnreadable(Exception):
+    """The file cannot be read at all; ``str(exc)`` is a one-line message for the user."""
+
+
+def json_error_reason(text: str) -> str:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (truncated record?)" if exc.pos >= len(text.rstrip()) - 1 or "Unterminated" in exc.msg else ""
+        return f"invalid JSON{hint}: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply"
+    return "invalid JSON"
+
+
+class RecordReader:
+    unit = "line"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.total_bytes = path.stat().st_size
+        self.bytes_done = 0
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        raise NotImplementedError
+
+
+class JsonLinesReader(RecordReader):
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        with open(self.path, "rb") as fh:
+            line_no = 0
+            while True:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    break
+                line_no += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    while True:  # drain the rest of the over-long line without holding it
+                        more = fh.readline(CHUNK)
+                        if not more or more.endswith(b"\n"):
+                            break
+                    self.bytes_done = fh.tell()
+                    yield line_no, RecordError(f"line is longer than {MAX_LINE_BYTES // 2**20} MB; skipped")
+                    continue
+                self.bytes_done += len(raw)
+                if line_no == 1 and raw.startswith(BOM):
+                    raw = raw[len(BOM):]
+                raw = raw.strip()  # CR of CRLF and surrounding blanks
+                if not raw:
+                    continue  # blank lines separate nothing: not a record, not an error
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield line_no, RecordError(f"invalid UTF-8 at byte {exc.start + 1} of the line")
+                    continue
+                try:
+                    value = _fast_loads(raw)
+                except (ValueError, RecursionError):
+                    yield line_no, RecordError(json_error_reason(text))
+                    continue
+                yield line_no, value
+
+
+class JsonStreamReader(RecordReader):
+    """A JSON array of records, or records written one after another (pretty-printed ones too)."""
+
+    unit = "line"
+    _WS = re.compile(r"[\s,]*")
+    _RESYNC = re.compile(r",\s*(?=\{)")
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        decoder = json.JSONDecoder()
+        incremental = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        with open(self.path, "rb") as fh:
+            buf, pos, line, eof = "", 0, 1, False
+            first = True
+            in_array = False
+
+            def fill() -> None:
+                nonlocal buf, pos, line, eof, first
+                line += buf.count("\n", 0, pos)
+                buf = buf[pos:]
+                pos = 0
+                chunk = fh.read(CHUNK)
+                self.bytes_done = fh.tell()
+                if first and chunk.startswith(BOM):
+                    chunk = chunk[len(BOM):]
+                first = False
+                if not chunk:
+                    eof = True
+                buf += incremental.decode(chunk, final=not chunk)
+
+            fill()
+            while True:
+                pos = self._WS.match(buf, pos).end()
+                if pos >= len(buf):
+                    if eof:
+                        return
+                    fill()
+                    continue
+                if buf[pos] == "[" and not in_array:
+                    in_array = True
+                    pos += 1
+                    continue
+                if buf[pos] == "]" and in_array:
+                    pos += 1
+                    in_array = False
+                    continue
+                start_line = line + buf.count("\n", 0, pos)
+                try:
+                    value, end = decoder.raw_decode(buf, pos)
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    if not eof and len(buf) - pos < MAX_ELEMENT_CHARS:
+                        fill()  # probably just cut by the chunk boundary
+                        continue
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                    at_end = isinstance(exc, json.JSONDecodeError) and (
+                        exc.pos >= len(buf.rstrip()) - 1 or "Unterminated" in exc.msg)
+                    hint = " (truncated record?)" if eof and at_end else ""
+                    yield start_line, RecordError(f"invalid JSON{hint}: {reason}")
+                    if not self._resync(fill, lambda: (buf, pos, eof)):  # noqa: B023 - reads live state
+                        return
+                    pos = self._resync_pos
+                    continue
+                if _LONE_SURROGATE.search(buf, pos, end):
+                    yield start_line, RecordError("invalid UTF-8 inside this record")
+                else:
+                    yield start_line, value
+                pos = end
+
+    def _resync(self, fill, state) -> bool:
+        """Skip to the next element that starts an object after a comma; False at end of file."""
+        buf, pos, eof = state()
+        search_from = pos + 1
+        while True:
+            match = self._RESYNC.search(buf, search_from)
+            if match:
+                self._resync_pos = match.end()
+                return True
+            if eof:
+                return False
+            keep = len(buf) - pos
+            fill()
+            buf, pos, eof = state()
+            search_from = max(pos, keep - 1)
+
+
+class ParquetReader(RecordReader):
+    unit = "row"
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        import pyarrow.parquet as pq  # heavy: only when a Parquet file is actually read
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+            raise FileUnreadable(f"{self.path} is not a readable Parquet file ({exc})") from exc
+        total_rows = max(1, pf.metadata.num_rows)
+        row = 0
+        for batch in pf.iter_batches(batch_size=2048):
+            for record in batch.to_pylist():
+                row += 1
+                self.bytes_done = int(self.total_bytes * row / total_rows)
+                yield row, record
+
+
+def open_reader(path: Path | str, container: str = "auto") -> RecordReader:
+    """The right reader for ``path``, or FileUnreadable with a one-line reason."""
+    path = Path(path)
+    if not path.exists():
+        raise FileUnreadable(f"{path}: no such file")
+    if path.is_dir():
+        raise FileUnreadable(f"{path} is a folder, not a data file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise FileUnreadable(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    if not head:
+        raise FileUnreadable(f"{path} is empty")
+    if container == "parquet" or head.startswith(b"PAR1") or path.suffix.lower() == ".parquet":
+        return ParquetReader(path)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileUnreadable(f"{path} is UTF-16 text; save it as UTF-8")
+    body = head[len(BOM):] if head.startswith(BOM) else head
+    if b"\x00" in body or _mostly_undecodable(body):
+        raise FileUnreadable(f"{path} is not a text file (binary data)")
+    stripped = body.lstrip()
+    if not stripped:
+        raise FileUnreadable(f"{path} contains only blank space, no records")
+    if stripped[:1] == b"[":
+        return JsonStreamReader(path)
+    if path.suffix.lower() == ".json" and not _first_line_is_json(stripped):
+        return JsonStreamReader(path)  # pretty-printed records one after another
+    return JsonLinesReader(path)
+
+
+def _mostly_undecodable(data: bytes) -> bool:
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\r\n\t\f")
+    return bad > max(8, len(text) // 10) or controls > max(8, min(len(text), 4096) // 10)
+
+
+def _first_line_is_json(data: bytes) -> bool:
+    line = data.split(b"\n", 1)[0].strip()
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True

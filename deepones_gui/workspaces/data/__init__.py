@@ -1,0 +1,1 @@
+"""The Data workspace: browse, search, curate and export DeepData (see ``page.DataPage``)."""

@@ -1,0 +1,90 @@
+"""Facet filters: checkable values with counts for kind, category, status, dataset and tag."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+
+from backend.datasets.schema import CATEGORIES, KINDS, STATUSES
+
+FACETS = (("kind", "Kind"), ("category", "Category"), ("status", "Status"), ("dataset", "Dataset"), ("tag", "Tag"))
+ValueRole = Qt.ItemDataRole.UserRole + 10
+
+
+class FacetTree(QTreeWidget):
+    """Checking values narrows the table; values within a facet are OR-ed, facets AND-ed."""
+
+    selectionChangedByUser = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setHeaderHidden(True)
+        self.setColumnCount(2)
+        self.setRootIsDecorated(True)
+        self.setUniformRowHeights(True)
+        self.groups: dict[str, QTreeWidgetItem] = {}
+        for key, title in FACETS:
+            group = QTreeWidgetItem(self, [title, ""])
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.groups[key] = group
+        self._updating = False
+        self.itemChanged.connect(self._changed)
+        self.set_counts({"by_kind": dict.fromkeys(KINDS, 0), "by_category": dict.fromkeys(CATEGORIES, 0),
+                         "by_status": dict.fromkeys(STATUSES, 0), "by_dataset": {}, "by_tag": {}})
+        for key in ("kind", "category", "status"):
+            self.groups[key].setExpanded(True)
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(0, self.header().ResizeMode.Stretch)
+        self.header().setSectionResizeMode(1, self.header().ResizeMode.ResizeToContents)
+
+    def set_counts(self, st: dict) -> None:
+        """Refresh values and counts, keeping what is checked."""
+        checked = self.checked()
+        self._updating = True
+        try:
+            for key, _ in FACETS:
+                group = self.groups[key]
+                values = dict(st.get(f"by_{key}", {}))
+                for value in checked.get(key, ()):  # a checked value stays visible even at zero
+                    values.setdefault(value if key != "category" or value else "(none)", 0)
+                group.takeChildren()
+                for value, n in values.items():
+                    raw = "" if key == "category" and value == "(none)" else value
+                    item = QTreeWidgetItem(group, [value or "(none)", f"{n:,}"])
+                    item.setData(0, ValueRole, raw)
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(0, Qt.CheckState.Checked if raw in checked.get(key, ()) else Qt.CheckState.Unchecked)
+                    item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setForeground(1, self.palette().placeholderText())
+        finally:
+            self._updating = False
+
+    def checked(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for key, group in self.groups.items():
+            values = tuple(group.child(i).data(0, ValueRole) for i in range(group.childCount())
+                           if group.child(i).checkState(0) == Qt.CheckState.Checked)
+            if values:
+                out[key] = values
+        return out
+
+    def set_checked(self, key: str, values: tuple[str, ...]) -> None:
+        group = self.groups[key]
+        self._updating = True
+        for i in range(group.childCount()):
+            child = group.child(i)
+            child.setCheckState(0, Qt.CheckState.Checked if child.data(0, ValueRole) in values else Qt.CheckState.Unchecked)
+        self._updating = False
+        group.setExpanded(True)
+        self.selectionChangedByUser.emit()
+
+    def clear_checks(self) -> None:
+        for key in self.groups:
+            self.set_checked(key, ())
+
+    def _changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if not self._updating and column == 0 and item.parent() is not None:
+            self.selectionChangedByUser.emit()
