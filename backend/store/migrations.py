@@ -266,6 +266,53 @@ CREATE INDEX idx_design_edits_step ON design_edits(session_id, step_id, field, v
     )
 
 
+def _run_each(db: sqlite_utils.Database, statements: list[str]) -> None:
+    # Trigger bodies contain ";\n", so these are given as a list rather than split.
+    for statement in statements:
+        db.conn.execute(statement)
+
+
+@migration
+def m010_data_fts_triggers_and_imports(db: sqlite_utils.Database) -> None:
+    # Keep the external-content FTS index in step with samples for every writer (importer,
+    # inline edits, other areas' tools); measured in tests/benchmarks/bench_data.py against
+    # executemany + one 'rebuild'. Rows written before this migration are indexed by the rebuild.
+    _run_each(db, [
+        """CREATE TRIGGER samples_fts_after_insert AFTER INSERT ON samples BEGIN
+             INSERT INTO samples_fts(rowid, instruction, input, output)
+             VALUES (new.id, new.instruction, new.input, new.output);
+           END""",
+        """CREATE TRIGGER samples_fts_after_delete AFTER DELETE ON samples BEGIN
+             INSERT INTO samples_fts(samples_fts, rowid, instruction, input, output)
+             VALUES ('delete', old.id, old.instruction, old.input, old.output);
+           END""",
+        """CREATE TRIGGER samples_fts_after_update AFTER UPDATE OF instruction, input, output ON samples BEGIN
+             INSERT INTO samples_fts(samples_fts, rowid, instruction, input, output)
+             VALUES ('delete', old.id, old.instruction, old.input, old.output);
+             INSERT INTO samples_fts(rowid, instruction, input, output)
+             VALUES (new.id, new.instruction, new.input, new.output);
+           END""",
+        "INSERT INTO samples_fts(samples_fts) VALUES ('rebuild')",
+        # One row per imported file: provenance, counts, and whether the demo set was loaded.
+        """CREATE TABLE sample_imports (
+             id INTEGER PRIMARY KEY,
+             source TEXT NOT NULL,
+             dataset TEXT NOT NULL,
+             format TEXT NOT NULL,
+             status TEXT NOT NULL DEFAULT 'running',   -- running | done | cancelled | failed
+             imported INTEGER NOT NULL DEFAULT 0,
+             duplicates INTEGER NOT NULL DEFAULT 0,
+             rejected INTEGER NOT NULL DEFAULT 0,
+             message TEXT,
+             started_at REAL NOT NULL,
+             finished_at REAL
+           )""",
+        "CREATE INDEX idx_sample_imports_dataset ON sample_imports(dataset)",
+        # Status-filtered pages and counts by (status, category) for the review-progress chart.
+        "CREATE INDEX idx_samples_category_status ON samples(category, status)",
+    ])
+
+
 @migration
 def m020_chat_branches(db: sqlite_utils.Database) -> None:
     # A chat's messages form a tree (edits and regenerations are siblings under the same parent);
