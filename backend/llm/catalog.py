@@ -118,3 +118,23 @@ def resolve_model_path(spec: str) -> Path:
         "model manager, an http(s):// endpoint (URL#model), or replay:PATH.",
         retryable=False,
     )
+
+
+def delete_local_model(model: LocalModel) -> None:
+    """Delete a model file (data dir) or its cached blob and snapshot link (HF cache). Never the embedded one."""
+    from backend.llm.local_models import unload
+
+    if model.source == "embedded":
+        raise BackendError("The embedded model is part of the installation and cannot be deleted.", retryable=False)
+    path = Path(model.path)
+    unload(path)
+    if model.source == "hf-cache":
+        blob = path.resolve()
+        path.unlink(missing_ok=True)
+        # Another snapshot may share the blob; only delete it when no link points at it any more.
+        snapshots = blob.parent.parent / "snapshots"
+        still_used = any(p.is_symlink() and p.resolve() == blob for p in snapshots.rglob("*")) if snapshots.is_dir() else False
+        if not still_used and blob.exists() and blob != path:
+            blob.unlink()
+    else:
+        path.unlink()

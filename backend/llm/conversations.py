@@ -150,22 +150,39 @@ class ConversationStore:
     def path(self, chat_id: int) -> list[ChatMessage]:
         """The shown branch, root first, each message with its alternatives in ``sibling_ids``."""
         chat = self.get_chat(chat_id)
+        if chat is None:
+            return []
+        return self.branch_to(chat_id, chat["leaf_id"])
+
+    def branch_to(self, chat_id: int, message_id: int | None) -> list[ChatMessage]:
+        """Root .. ``message_id`` (the newest message if it is missing), with ``sibling_ids`` filled in."""
         msgs = self.messages(chat_id)
-        if chat is None or not msgs:
+        if not msgs:
             return []
         by_id = {m.id: m for m in msgs}
         children: dict[int | None, list[int]] = {}
         for m in msgs:
             children.setdefault(m.parent_id, []).append(m.id)
-        leaf = chat["leaf_id"] if chat["leaf_id"] in by_id else msgs[-1].id
         out = []
-        node: int | None = leaf
+        node: int | None = message_id if message_id in by_id else msgs[-1].id
         while node is not None and node in by_id:
             m = by_id[node]
             m.sibling_ids = children.get(m.parent_id, [m.id])
             out.append(m)
             node = m.parent_id
         return out[::-1]
+
+    def delete_message(self, message_id: int) -> None:
+        """Remove a message and its replies (used to drop a failed answer before retrying)."""
+        row = self.db.conn.execute("SELECT chat_id, parent_id FROM messages WHERE id=?", (message_id,)).fetchone()
+        if row is None:
+            return
+        chat_id, parent_id = row
+        with transaction(self.db):
+            self.db.conn.execute("DELETE FROM messages WHERE id=?", (message_id,))
+            leaf = self.db.conn.execute("SELECT leaf_id FROM chats WHERE id=?", (chat_id,)).fetchone()[0]
+            if leaf is not None and not self.db.conn.execute("SELECT 1 FROM messages WHERE id=?", (leaf,)).fetchone():
+                self.db.conn.execute("UPDATE chats SET leaf_id=? WHERE id=?", (parent_id, chat_id))
 
     def switch_branch(self, chat_id: int, message_id: int) -> None:
         """Show ``message_id``'s branch: its newest descendants down to a leaf."""

@@ -1,0 +1,1 @@
+"""The Chat workspace and the model manager (Qt views over backend.llm)."""

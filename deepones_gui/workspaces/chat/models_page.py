@@ -1,0 +1,487 @@
+"""The model manager: local GGUFs with their metadata, memory estimate and GPU-offload suggestion;
+pull from the hub, quantise, set the default designer/programmer, delete, and endpoint keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend import paths
+from backend.llm.base import BackendError
+from deepones_gui.concurrent import Cancelled, run_in_background
+from deepones_gui.context import AppContext
+
+log = logging.getLogger(__name__)
+COLUMNS = ["Model", "Source", "Quant", "Size", "Default for"]
+
+
+def _list_models(*, progress, partial, cancel) -> list[tuple[dict, dict | None, str]]:
+    """[(model, gguf info or None, error)] for every local model."""
+    from backend.llm.catalog import list_local_models
+    from backend.llm.local_models import gguf_info
+
+    out = []
+    for m in list_local_models():
+        try:
+            out.append((m.to_dict(), gguf_info(Path(m.path)).to_dict(), ""))
+        except BackendError as exc:
+            out.append((m.to_dict(), None, str(exc)))
+    return out
+
+
+def _gpu_offload(info: dict, context: int, *, progress, partial, cancel):
+    from backend.llm.gguf_info import GGUFInfo
+    from backend.llm.memory import gpu_offload_supported, suggest_gpu_layers
+
+    sug = suggest_gpu_layers(GGUFInfo.from_dict(info), context)
+    return sug.reason + ("" if gpu_offload_supported() or not sug.layers else
+                         " (this llama-cpp-python build is CPU-only: reinstall it with CUDA to offload)")
+
+
+def _pull(repo: str, pattern: str, *, progress, partial, cancel) -> list[str]:
+    from backend.llm.hub import PullCancelled, pull
+
+    try:
+        return [str(p) for p in pull(repo, pattern, progress=lambda p: progress(p.fraction, p.text()), cancel=cancel)]
+    except PullCancelled:
+        raise Cancelled() from None
+
+
+def _quantize(src: str, dst: str, qtype: str, *, progress, partial, cancel) -> dict:
+    from backend.llm.quantize import QuantizeCancelled, quantize_model
+
+    try:
+        return quantize_model(src, dst, qtype, progress=progress, cancel=cancel).to_dict()
+    except QuantizeCancelled:
+        raise Cancelled() from None
+
+
+def _test_endpoint(spec: str, *, progress, partial, cancel) -> str:
+    from backend.llm.base import GenerationSettings, complete
+    from backend.llm.resolve import get_backend
+
+    backend = get_backend(spec)
+    try:
+        text = complete(backend, [{"role": "user", "content": "Reply with the word OK."}],
+                        GenerationSettings(max_tokens=8, temperature=0))
+    finally:
+        backend.close()
+    return f"Answered in {backend.last_stats.total_s:.1f} s: {text.strip()[:60]!r}"
+
+
+class ModelManagerPage(QWidget):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.rows: list[tuple[dict, dict | None, str]] = []
+        self._task = None
+        self._demo_quantize = False
+        self._build()
+        self.refresh()
+
+    # -- layout -----------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(12, 10, 12, 10)
+        head = QHBoxLayout()
+        title = QLabel("<h2 style='margin:0'>Models</h2>")
+        head.addWidget(title)
+        self.status = QLabel()
+        self.status.setStyleSheet("color: palette(dark);")
+        head.addWidget(self.status, 1)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        head.addWidget(self.refresh_button)
+        outer.addLayout(head)
+
+        split = QSplitter()
+        split.setChildrenCollapsible(False)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, len(COLUMNS)):
+            self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._selected)
+        left_lay.addWidget(self.table, 1)
+        actions = QHBoxLayout()
+        self.designer_button = QPushButton("Use as designer")
+        self.designer_button.clicked.connect(lambda: self._set_default("designer"))
+        self.programmer_button = QPushButton("Use as programmer")
+        self.programmer_button.clicked.connect(lambda: self._set_default("programmer"))
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(self.delete_selected)
+        for b in (self.designer_button, self.programmer_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.delete_button)
+        left_lay.addLayout(actions)
+        left_lay.addWidget(self._pull_box())
+        left_lay.addWidget(self._endpoint_box())
+        split.addWidget(left)
+
+        right = QWidget()
+        right_lay = QVBoxLayout(right)
+        right_lay.setContentsMargins(0, 0, 0, 0)
+        details = QGroupBox("Details")
+        self.details = QFormLayout(details)
+        self.fields: dict[str, QLabel] = {}
+        for key in ("File", "Architecture", "Parameters", "Quantisation", "Trained context", "Layers",
+                    "Chat template", "Size"):
+            label = QLabel("–")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[key] = label
+            self.details.addRow(key, label)
+        right_lay.addWidget(details)
+        mem = QGroupBox("Memory and GPU")
+        mem_form = QFormLayout(mem)
+        self.context = QSpinBox()
+        self.context.setRange(256, 262144)
+        self.context.setSingleStep(1024)
+        self.context.setValue(4096)
+        self.context.valueChanged.connect(self._update_memory)
+        mem_form.addRow("Context length", self.context)
+        self.memory = QLabel("–")
+        self.memory.setWordWrap(True)
+        mem_form.addRow("Estimate", self.memory)
+        self.offload = QLabel("–")
+        self.offload.setWordWrap(True)
+        mem_form.addRow("GPU offload", self.offload)
+        right_lay.addWidget(mem)
+        right_lay.addWidget(self._quant_box())
+        right_lay.addStretch(1)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        outer.addWidget(split, 1)
+
+    def _pull_box(self) -> QGroupBox:
+        box = QGroupBox("Pull from the Hugging Face hub")
+        lay = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.repo = QLineEdit()
+        self.repo.setPlaceholderText("repo id, e.g. bartowski/Llama-3.2-1B-Instruct-GGUF")
+        self.pattern = QLineEdit()
+        self.pattern.setPlaceholderText("file pattern, e.g. *Q4_K_M.gguf")
+        self.pattern.setMaximumWidth(200)
+        self.pull_button = QPushButton("Pull")
+        self.pull_button.clicked.connect(self.pull)
+        row.addWidget(self.repo, 2)
+        row.addWidget(self.pattern, 1)
+        row.addWidget(self.pull_button)
+        lay.addLayout(row)
+        prog = QHBoxLayout()
+        self.pull_progress = QProgressBar()
+        self.pull_progress.setRange(0, 1000)
+        self.pull_progress.setTextVisible(False)
+        self.pull_label = QLabel("Downloads go to the shared Hugging Face cache; an interrupted pull resumes.")
+        self.pull_label.setStyleSheet("color: palette(dark);")
+        self.pull_cancel = QPushButton("Cancel")
+        self.pull_cancel.setEnabled(False)
+        self.pull_cancel.clicked.connect(self._cancel)
+        prog.addWidget(self.pull_progress, 1)
+        prog.addWidget(self.pull_cancel)
+        lay.addLayout(prog)
+        lay.addWidget(self.pull_label)
+        token_row = QHBoxLayout()
+        self.hub_token = QLineEdit()
+        self.hub_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.hub_token.setPlaceholderText("Hub token for gated/private repos (stored in the OS keyring)")
+        save = QPushButton("Save token")
+        save.clicked.connect(lambda: self._save_secret("hf-token", self.hub_token))
+        token_row.addWidget(self.hub_token, 1)
+        token_row.addWidget(save)
+        lay.addLayout(token_row)
+        return box
+
+    def _endpoint_box(self) -> QGroupBox:
+        box = QGroupBox("OpenAI-compatible endpoint")
+        lay = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.endpoint = QLineEdit()
+        self.endpoint.setPlaceholderText("URL#model, e.g. http://127.0.0.1:8080/v1#my-model or https://api.openai.com/v1#gpt-4o-mini")
+        row.addWidget(self.endpoint, 1)
+        test = QPushButton("Test")
+        test.clicked.connect(self.test_endpoint)
+        use = QPushButton("Use as designer")
+        use.clicked.connect(lambda: self._set_default("designer", self.endpoint.text().strip()))
+        row.addWidget(test)
+        row.addWidget(use)
+        lay.addLayout(row)
+        key_row = QHBoxLayout()
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("API key for this host (stored in the OS keyring, never in settings)")
+        save = QPushButton("Save key")
+        save.clicked.connect(self._save_api_key)
+        key_row.addWidget(self.api_key, 1)
+        key_row.addWidget(save)
+        lay.addLayout(key_row)
+        self.endpoint_label = QLabel()
+        self.endpoint_label.setWordWrap(True)
+        lay.addWidget(self.endpoint_label)
+        return box
+
+    def _quant_box(self) -> QGroupBox:
+        box = QGroupBox("Quantise the selected model")
+        lay = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.qtype = QComboBox()
+        self.qtype.addItems(["Q4_K_M", "Q5_K_M", "Q8_0"])
+        self.quant_button = QPushButton("Quantise")
+        self.quant_button.clicked.connect(self.quantize_selected)
+        row.addWidget(QLabel("Type"))
+        row.addWidget(self.qtype)
+        row.addStretch(1)
+        row.addWidget(self.quant_button)
+        lay.addLayout(row)
+        self.quant_progress = QProgressBar()
+        self.quant_progress.setRange(0, 1000)
+        self.quant_label = QLabel("F32 / F16 / Q8_0 → Q4_K_M / Q5_K_M / Q8_0; the result is loaded once to check it.")
+        self.quant_label.setWordWrap(True)
+        self.quant_label.setStyleSheet("color: palette(dark);")
+        self.quant_cancel = QPushButton("Cancel")
+        self.quant_cancel.setEnabled(False)
+        self.quant_cancel.clicked.connect(self._cancel)
+        prow = QHBoxLayout()
+        prow.addWidget(self.quant_progress, 1)
+        prow.addWidget(self.quant_cancel)
+        lay.addLayout(prow)
+        lay.addWidget(self.quant_label)
+        return box
+
+    # -- listing ----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.status.setText("Looking for models…")
+        self.refresh_button.setEnabled(False)
+        run_in_background(_list_models, on_result=self._show_models,
+                          on_error=lambda exc, _tb: self.status.setText(f"Listing failed: {exc}"),
+                          on_done=lambda: self.refresh_button.setEnabled(True))
+
+    def _show_models(self, rows) -> None:
+        selected = self.selected_model()
+        self.rows = rows
+        s = self.ctx.settings
+        self.table.setRowCount(len(rows))
+        for r, (m, info, error) in enumerate(rows):
+            roles = [role for role, spec in (("designer", s.designer_model), ("programmer", s.programmer_model))
+                     if spec in (m["spec"], m["path"])]
+            values = [m["name"], m["source"], (info or {}).get("quantization", "damaged" if error else ""),
+                      f"{m['size_bytes'] / 2**20:,.0f} MB", ", ".join(roles)]
+            for c, v in enumerate(values):
+                item = QTableWidgetItem(v)
+                item.setToolTip(error or m["path"])
+                if error:
+                    item.setForeground(Qt.GlobalColor.red)
+                self.table.setItem(r, c, item)
+        n = len(rows)
+        self.status.setText(f"{n} local model{'s' if n != 1 else ''} · data dir models/: {paths.models_dir(self.ctx.data_dir)}")
+        row = next((i for i, (m, _i, _e) in enumerate(rows) if selected and m["path"] == selected["path"]), 0)
+        if rows:
+            self.table.selectRow(row)
+        if self._demo_quantize and rows:
+            self._demo_quantize = False
+            self.table.selectRow(0)
+            self.qtype.setCurrentText("Q8_0")
+            self.quantize_selected()
+
+    def selected_model(self) -> dict | None:
+        r = self.table.currentRow()
+        return self.rows[r][0] if 0 <= r < len(self.rows) else None
+
+    def _selected(self) -> None:
+        r = self.table.currentRow()
+        if not 0 <= r < len(self.rows):
+            return
+        m, info, error = self.rows[r]
+        self.delete_button.setEnabled(m["source"] != "embedded")
+        self.fields["File"].setText(m["path"])
+        if info is None:
+            for key in list(self.fields)[1:]:
+                self.fields[key].setText("–")
+            self.memory.setText(error)
+            self.offload.setText("–")
+            return
+        self.fields["Architecture"].setText(info["architecture"] or "unknown")
+        from backend.llm.gguf_info import GGUFInfo
+
+        self.fields["Parameters"].setText(GGUFInfo.from_dict(info).parameters_label)
+        self.fields["Quantisation"].setText(info["quantization"])
+        self.fields["Trained context"].setText(f"{info['context_length']:,}")
+        self.fields["Layers"].setText(str(info["layers"]))
+        self.fields["Chat template"].setText("present" if info["has_chat_template"] else
+                                             "missing: choose a template in Chat's settings")
+        self.fields["Size"].setText(f"{info['size_bytes'] / 2**20:,.1f} MB")
+        self._update_memory()
+
+    def _update_memory(self) -> None:
+        r = self.table.currentRow()
+        if not 0 <= r < len(self.rows) or self.rows[r][1] is None:
+            return
+        from backend.llm.gguf_info import GGUFInfo
+        from backend.llm.memory import estimate_memory
+
+        info = self.rows[r][1]
+        est = estimate_memory(GGUFInfo.from_dict(info), self.context.value())
+        self.memory.setText(f"{est.total_bytes / 2**20:,.0f} MB = weights {est.weights_bytes / 2**20:,.0f} MB "
+                            f"+ KV cache {est.kv_cache_bytes / 2**20:,.0f} MB + buffers {est.compute_bytes / 2**20:,.0f} MB")
+        self.offload.setText("checking the GPU…")
+        run_in_background(_gpu_offload, info, self.context.value(), on_result=self.offload.setText,
+                          on_error=lambda exc, _tb: self.offload.setText(f"GPU check failed: {exc}"))
+
+    # -- actions ------------------------------------------------------------------------------------------
+    def _set_default(self, role: str, spec: str | None = None) -> None:
+        if spec is None:
+            m = self.selected_model()
+            if m is None:
+                return
+            spec = m["spec"]
+        if not spec:
+            return
+        setattr(self.ctx.settings, f"{role}_model", spec)
+        self.ctx.save_settings()
+        self.status.setText(f"Default {role}: {spec}")
+        self._show_models(self.rows)
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        m = self.selected_model()
+        if m is None or m["source"] == "embedded":
+            return
+        if confirm and QMessageBox.question(
+            self, "Delete model", f"Delete {m['name']} ({m['size_bytes'] / 2**20:,.0f} MB) from disk?\n{m['path']}",
+        ) != QMessageBox.StandardButton.Yes:
+            return
+        from backend.llm.catalog import LocalModel, delete_local_model
+
+        try:
+            delete_local_model(LocalModel(**m))
+        except (BackendError, OSError) as exc:
+            QMessageBox.warning(self, "Delete model", f"Could not delete {m['name']}: {exc}")
+            return
+        s = self.ctx.settings
+        for role in ("designer", "programmer"):
+            if getattr(s, f"{role}_model") in (m["spec"], m["path"]):
+                setattr(s, f"{role}_model", "embedded")  # never leave a default pointing at nothing
+        self.ctx.save_settings()
+        self.refresh()
+
+    def _busy(self, busy: bool) -> None:
+        self.pull_button.setEnabled(not busy)
+        self.quant_button.setEnabled(not busy)
+        self.pull_cancel.setEnabled(busy)
+        self.quant_cancel.setEnabled(busy)
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def pull(self) -> None:
+        repo, pattern = self.repo.text().strip(), self.pattern.text().strip() or "*.gguf"
+        if not repo:
+            self.pull_label.setText("Enter a repo id, e.g. bartowski/Llama-3.2-1B-Instruct-GGUF.")
+            return
+        self._busy(True)
+        self.pull_label.setText(f"Looking up {repo}…")
+        self._task = run_in_background(
+            _pull, repo, pattern,
+            on_progress=lambda f, t: (self.pull_progress.setValue(int(f * 1000)), self.pull_label.setText(t)),
+            on_result=lambda files: (self.pull_label.setText(f"Downloaded: {', '.join(Path(f).name for f in files)}"),
+                                     self.pull_progress.setValue(1000), self.refresh()),
+            on_error=lambda exc, _tb: self.pull_label.setText(f"⚠ {exc}"),
+            on_cancelled=lambda: self.pull_label.setText("Cancelled. Pull again to resume where it stopped."),
+            on_done=lambda: self._busy(False))
+
+    def quantize_selected(self) -> None:
+        m = self.selected_model()
+        if m is None:
+            return
+        from backend.llm.quantize import default_output_path
+
+        qtype = self.qtype.currentText()
+        dst = default_output_path(Path(m["path"]), qtype, paths.models_dir(self.ctx.data_dir))
+        self._busy(True)
+        self.quant_progress.setValue(0)
+        self._task = run_in_background(
+            _quantize, m["path"], str(dst), qtype,
+            on_progress=lambda f, t: (self.quant_progress.setValue(int(f * 1000)), self.quant_label.setText(t)),
+            on_result=lambda info: (self.quant_label.setText(
+                f"Wrote {dst.name}: {info['quantization']}, {info['size_bytes'] / 2**20:,.0f} MB; it loads."),
+                self.refresh()),
+            on_error=lambda exc, _tb: self.quant_label.setText(f"⚠ {exc}"),
+            on_cancelled=lambda: self.quant_label.setText("Cancelled; nothing was written."),
+            on_done=lambda: self._busy(False))
+
+    def _save_secret(self, name: str, field: QLineEdit) -> None:
+        from backend.secrets import SecretsUnavailable, set_secret
+
+        value = field.text().strip()
+        if not value:
+            return
+        try:
+            set_secret(name, value)
+        except SecretsUnavailable as exc:
+            QMessageBox.warning(self, "No keyring", str(exc))
+            return
+        field.clear()
+        field.setPlaceholderText("Saved in the OS keyring")
+
+    def _save_api_key(self) -> None:
+        from backend.llm.endpoints import key_name, parse_endpoint
+
+        try:
+            endpoint = parse_endpoint(self.endpoint.text())
+        except BackendError as exc:
+            self.endpoint_label.setText(f"⚠ {exc}")
+            return
+        self._save_secret(key_name(endpoint), self.api_key)
+        self.endpoint_label.setText(f"Key for {endpoint.host} saved in the OS keyring.")
+
+    def test_endpoint(self) -> None:
+        spec = self.endpoint.text().strip()
+        if not spec:
+            return
+        self.endpoint_label.setText(f"Asking {spec}…")
+        run_in_background(_test_endpoint, spec, on_result=self.endpoint_label.setText,
+                          on_error=lambda exc, _tb: self.endpoint_label.setText(f"⚠ {exc}"))
+
+    def screenshot_ready(self) -> bool:
+        return (len(self.rows) >= 2 and not self._demo_quantize and self.quant_button.isEnabled()
+                and self.offload.text() not in ("–", "checking the GPU…"))
+
+    def prepare_screenshot(self) -> None:
+        # Show a real quantisation: the embedded model requantised to Q8_0 into the data dir.
+        self._demo_quantize = True
+        if self.rows:
+            self._show_models(self.rows)
+        self.repo.setText("bartowski/Llama-3.2-1B-Instruct-GGUF")
+        self.pattern.setText("*Q4_K_M.gguf")
+        self.endpoint.setText("http://127.0.0.1:8080/v1#deepllama-8b")
