@@ -17,9 +17,10 @@ class HubError(RuntimeError):
 
 
 def _token() -> str | None:
+    from backend.llm.hub import TOKEN_NAME  # one hub token for models and data sets
     from backend.secrets import get_secret
 
-    return get_secret("hf_token", env_fallback="HF_TOKEN")
+    return get_secret(TOKEN_NAME, env_fallback="HF_TOKEN")
 
 
 def dataset_files(repo_id: str) -> list[Path]:

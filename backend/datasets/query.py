@@ -22,17 +22,18 @@ HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str) -> str:
-    """Free text -> a safe FTS5 query: every word must appear; the last may be a prefix (as you type).
+def fts_query(text: str, *, prefix: bool = True) -> str:
+    """Free text -> a safe FTS5 query: every word must appear; with ``prefix`` a last word still
+    being typed (3+ letters, no space after it) also matches longer words.
 
     Users don't need FTS5 syntax, and a stray quote or dash must never be a syntax error.
     """
     words = _WORD.findall(text)
     if not words:
         return ""
-    parts = [f'"{w}"' for w in words[:-1]]
-    last = words[-1]
-    parts.append(f'"{last}"*' if text.rstrip() == text and len(last) >= 3 and not text.endswith('"') else f'"{last}"')
+    parts = [f'"{w}"' for w in words]
+    if prefix and len(words[-1]) >= 3 and text[-1:].isalnum():
+        parts[-1] += "*"
     return " ".join(parts)
 
 
@@ -137,7 +138,7 @@ def get_sample(db: sqlite_utils.Database, sample_id: int) -> dict | None:
 
 def search(db: sqlite_utils.Database, text: str, *, limit: int = 50, flt: SampleFilter | None = None) -> list[dict]:
     """Best matches first (BM25), each with a snippet whose hits are wrapped in \\x02 ... \\x03."""
-    match = fts_query(text)
+    match = fts_query(text, prefix=False)
     if not match:
         return []
     where, params = (flt or SampleFilter()).where()

@@ -45,6 +45,8 @@ def parse_record(record: object, fmt: str = "auto") -> Sample:
     """The sample for one decoded record, auto-detecting its format; RecordError with a reason otherwise."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+    if None in record.values():  # null columns (Parquet unions, sparse JSON) are absent fields
+        record = {k: v for k, v in record.items() if v is not None}
     if fmt not in ("auto", "parquet", "hub"):
         return get_format(fmt).parse(record)
     for candidate in formats().values():

@@ -232,11 +232,11 @@ def build(rng: random.Random) -> list[dict]:
             answer(rng, f"Because {prop}.", "A plain baseline lacks this, so it needs more tuning to match."),
             history=[[f"What is {name}?", f"{name} is {desc}."]],
             system="You are DeepOnes, an assistant for designing deep learning programs.")
-    # Near-duplicates on purpose: same question, lightly edited answer.
+    # Near-duplicates on purpose: a reworded question with a lightly edited copy of the answer.
     for name in names[:5]:
-        desc, prop, use, _, _ = TECH[name]
+        original = next(r["output"] for r in out if r.get("instruction") == f"Describe {name}.")
         add("instruction", "description generation", f"Please describe {name}.",
-            answer(rng, f"{name} is {desc}.", f"Its key property: {prop}.", f"It is typically used for {use}."))
+            original.replace(" is ", " is essentially ", 1).replace("It is typically", "It is usually"))
     return out
 
 

@@ -211,6 +211,11 @@ class DataPage(QWidget):
         strip.addWidget(self.import_cancel)
         self.import_strip.setVisible(False)
         outer.addWidget(self.import_strip)
+        # A finished import's summary stays a while, then gets out of the way (unless there is a report).
+        self._hide_strip = QTimer(self, singleShot=True, interval=8000)
+        self._hide_strip.timeout.connect(
+            lambda: self._import_task is None and not self.report_button.isVisible()
+            and self.import_strip.setVisible(False))
         self._last_report: dict | None = None
 
         self.facets = FacetTree()
@@ -525,8 +530,7 @@ class DataPage(QWidget):
         if self.table.currentIndex().row() < 0 and self.model.rowCount():
             self.table.selectRow(0)
         self.refresh_stats()
-        QTimer.singleShot(8000, lambda: self._import_task is None and not self.report_button.isVisible()
-                          and self.import_strip.setVisible(False))
+        self._hide_strip.start()
 
     def cancel_import(self) -> None:
         if self._import_task is not None:
