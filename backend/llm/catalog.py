@@ -62,7 +62,7 @@ def hf_cache_models(cache_dir: Path | None = None) -> list[LocalModel]:
     except ImportError:
         return []
     try:
-        info = scan_cache_dir(cache_dir)
+        info = scan_cache_dir(cache_dir or hf_cache_dir())
     except CacheNotFound:
         return []
     except Exception as exc:  # noqa: BLE001 - a damaged cache must not break the model list
