@@ -3,23 +3,29 @@
 propose -> improve -> implement -> validate -> debug loop -> hyperparameters -> final run.
 """
 
-from backend.pipeline.runner import STAGE_ORDER, DesignRunner, PipelineFinished
-from backend.pipeline.state import SessionSettings, SessionState, Step
-from backend.pipeline.store import SessionNotFound, SessionStore
-from backend.pipeline.tasks import Task, TaskError, all_tasks, custom_task, get_task
+import importlib
 
-__all__ = [
-    "STAGE_ORDER",
-    "DesignRunner",
-    "PipelineFinished",
-    "SessionNotFound",
-    "SessionSettings",
-    "SessionState",
-    "SessionStore",
-    "Step",
-    "Task",
-    "TaskError",
-    "all_tasks",
-    "custom_task",
-    "get_task",
-]
+# Names resolve lazily (PEP 562): task plugins import ``backend.pipeline.tasks`` at GUI start-up,
+# and that must not drag in the runner, the store and sqlite-utils.
+_EXPORTS = {
+    "STAGE_ORDER": "runner",
+    "DesignRunner": "runner",
+    "PipelineFinished": "runner",
+    "SessionSettings": "state",
+    "SessionState": "state",
+    "Step": "state",
+    "SessionNotFound": "store",
+    "SessionStore": "store",
+    "Task": "tasks",
+    "TaskError": "tasks",
+    "all_tasks": "tasks",
+    "custom_task": "tasks",
+    "get_task": "tasks",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"backend.pipeline.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'backend.pipeline' has no attribute {name!r}")
