@@ -1,0 +1,205 @@
+"""The Chat and Models workspaces, offscreen, with the real store, the real SmolLM2 and replay files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox
+
+from deepones_gui.workspaces.chat.message_widget import MessageWidget
+
+LONG_WAIT = 120_000
+
+
+@pytest.fixture
+def page(qtbot, app_context):
+    from deepones_gui.workspaces.chat.page import ChatPage
+
+    p = ChatPage(app_context)
+    qtbot.addWidget(p)
+    p.resize(1200, 800)
+    p.show()
+    qtbot.waitUntil(lambda: p._models_ready, timeout=20_000)
+    yield p
+    p.shutdown()
+
+
+def replay(tmp_path, *answers) -> str:
+    f = tmp_path / "answers.jsonl"
+    f.write_text("".join(json.dumps({"content": a}) + "\n" for a in answers))
+    return f"replay:{f}"
+
+
+def send(page, qtbot, text: str) -> None:
+    page.input.setPlainText(text)
+    page.send()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.wait(20)
+
+
+def bubbles(page) -> list[MessageWidget]:
+    out = []
+    for i in range(page.thread.count()):
+        w = page.thread.itemAt(i).widget()
+        if isinstance(w, MessageWidget):
+            out.append(w)
+    return out
+
+
+def test_embedded_answer_streams_with_stats_shown_and_stored(page, qtbot, app_context):
+    page.select_model("embedded")
+    page.settings.max_tokens.setValue(12)
+    page.settings.temperature.setValue(0.0)
+    i = page.settings.template.findData("chatml")
+    if i < 0:
+        page.settings.set_template_choices(["chatml"])
+    page.settings.template.setCurrentIndex(page.settings.template.findData("chatml"))  # manual override
+    batches = []
+    page.runner.text_ready.connect(batches.append)
+    send(page, qtbot, "What is dropout?")
+    user, answer = bubbles(page)
+    assert user.body.text == "What is dropout?" and answer.body.text.strip()
+    assert "TTFT" in answer.stats.text() and "tokens/s" in answer.stats.text()
+    assert batches and "".join(batches).strip() == answer.body.text.strip()
+    row = app_context.db.conn.execute(
+        "SELECT ttft_ms, tokens_per_s, completion_tokens, model FROM messages WHERE role='assistant'").fetchone()
+    assert row[0] > 0 and row[1] > 0 and 0 < row[2] <= 12 and row[3] == "embedded"
+    assert page._backends[("embedded", "chatml")].chat_format == "chatml"
+    assert page.sidebar.list.count() == 1 and page.sidebar.list.item(0).text() == "What is dropout?"
+
+
+def test_regenerate_edit_and_switch_branches(page, qtbot, tmp_path):
+    page.select_model(replay(tmp_path, "Answer A", "Answer B", "Answer C"))
+    send(page, qtbot, "Propose a model")
+    bubbles(page)[1].regen_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    answer = bubbles(page)[1]
+    assert answer.body.text == "Answer B" and answer.branch_label.text() == "2/2"
+    answer.prev_branch.click()
+    assert bubbles(page)[1].body.text == "Answer A"
+    bubbles(page)[0].edit_button.click()
+    assert page.edit_banner.isVisible() and page.input.toPlainText() == "Propose a model"
+    send(page, qtbot, "Propose a small model")
+    user, answer = bubbles(page)
+    assert (user.body.text, answer.body.text, user.branch_label.text()) == ("Propose a small model", "Answer C", "2/2")
+    user.prev_branch.click()
+    # The old branch is back, showing its newest answer.
+    assert [b.body.text for b in bubbles(page)] == ["Propose a model", "Answer B"]
+
+
+def test_code_blocks_copy_and_send_to_design(page, qtbot, tmp_path, app_context):
+    code = "import torch.nn as nn\nmodel = nn.Linear(4, 2)"
+    page.select_model(replay(tmp_path, f"Use a linear probe.\n\n```python\n{code}\n```\n\nTrain 3 epochs."))
+    send(page, qtbot, "Design a baseline")
+    answer = bubbles(page)[1]
+    (block,) = answer.body.code_widgets()
+    assert block.language == "python" and "nn.Linear" in block.view.toPlainText()
+    block.copy_button.click()
+    assert QGuiApplication.clipboard().text() == code
+    with qtbot.waitSignal(app_context.broadcast, timeout=2000) as sig:
+        answer.design_button.click()
+    kind, payload = sig.args
+    assert kind == "send_to_design" and payload["code"] == code and "linear probe" in payload["text"]
+
+
+@pytest.mark.parametrize("kind, expected", [("text", "not a GGUF model file"), ("truncated", "truncated"),
+                                            ("empty", "is empty")])
+def test_bad_model_file_shows_error_with_retry_and_gui_stays_alive(page, qtbot, bad_gguf_files, kind, expected):
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    page.select_model(str(bad_gguf_files[kind]))
+    send(page, qtbot, "Hello?")
+    user, failed = bubbles(page)
+    assert expected in failed.error.text() and failed.retry_button.isVisible()
+    assert page.send_button.isEnabled() and page.input.isEnabled()
+    # The conversation stays usable: pick a working model and Retry the same question.
+    page.select_model("embedded")
+    page.settings.max_tokens.setValue(6)
+    failed.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    user, answer = bubbles(page)
+    assert answer.body.text.strip() and not answer.error.isVisible()
+    timer.stop()
+    assert len(ticks) > 3  # the event loop kept running throughout
+
+
+def test_stop_keeps_the_partial_answer(page, qtbot, app_context):
+    page.select_model("embedded")
+    page.settings.max_tokens.setValue(400)
+    page.input.setPlainText("Write a long essay about convolutional networks.")
+    page.send()
+    qtbot.waitUntil(lambda: len(page.runner.text) > 10, timeout=LONG_WAIT)
+    page.stop_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    content, n = app_context.db.conn.execute(
+        "SELECT content, completion_tokens FROM messages WHERE role='assistant'").fetchone()
+    assert content.endswith("*[stopped]*") and n < 400
+
+
+def test_context_overflow_note_is_visible(page, qtbot, tmp_path):
+    from backend.llm.conversations import ConversationStore
+
+    convs = ConversationStore(page.ctx.db)
+    chat = convs.create_chat("long")
+    parent = None
+    for i in range(6):
+        parent = convs.add_message(chat, parent, "user", f"question {i} " + "word " * 150)
+        parent = convs.add_message(chat, parent, "assistant", "answer " * 150)
+    page.refresh_chats()
+    page._show_chat(chat)
+    page.settings.context.setValue(512)
+    page.settings.max_tokens.setValue(64)
+    page.select_model(replay(tmp_path, "Short answer."))
+    send(page, qtbot, "And now?")
+    answer = bubbles(page)[-1]
+    assert answer.body.text == "Short answer."
+    assert answer.note.isVisible() and "left out" in answer.note.text()
+
+
+def test_sidebar_search_rename_delete(page, qtbot, tmp_path, monkeypatch):
+    page.select_model(replay(tmp_path, "one", "two"))
+    send(page, qtbot, "First topic: transformers")
+    page.new_chat()
+    send(page, qtbot, "Second topic: learning rates")
+    assert page.sidebar.list.count() == 2
+    page.sidebar.search.setText("transformers")
+    qtbot.waitUntil(lambda: page.sidebar.list.count() == 1, timeout=3000)
+    item = page.sidebar.list.item(0)
+    chat_id = page.sidebar.chat_ids()[0]
+    item.setText("Transformers ideas")   # what inline rename (F2) does
+    assert page.store.get_chat(chat_id)["title"] == "Transformers ideas"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    page.delete_chat(chat_id)
+    assert page.store.get_chat(chat_id) is not None      # declined: nothing deleted
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    page.delete_chat(chat_id)
+    assert page.store.get_chat(chat_id) is None
+
+
+def test_models_page_lists_details_defaults_and_delete(qtbot, app_context, monkeypatch, smollm2):
+    from backend import paths
+    from deepones_gui.workspaces.chat.models_page import ModelManagerPage
+    from tests.chat.conftest import write_tiny_gguf
+
+    mine = paths.models_dir(app_context.data_dir) / "mine.gguf"
+    write_tiny_gguf(mine)
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    qtbot.waitUntil(lambda: len(mp.rows) >= 2, timeout=20_000)
+    assert mp.table.item(0, 0).text().startswith("SmolLM2") and mp.table.item(0, 2).text() == "Q4_1"
+    mp.table.selectRow(0)
+    assert mp.fields["Quantisation"].text() == "Q4_1" and "KV cache" in mp.memory.text()
+    qtbot.waitUntil(lambda: mp.offload.text() not in ("–", "checking the GPU…"), timeout=10_000)
+    row = next(i for i, (m, _i, _e) in enumerate(mp.rows) if m["path"] == str(mine))
+    mp.table.selectRow(row)
+    mp.programmer_button.click()
+    assert app_context.settings.programmer_model == str(mine)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    mp.delete_selected()
+    assert not mine.exists() and app_context.settings.programmer_model == "embedded"
