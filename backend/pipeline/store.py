@@ -182,6 +182,12 @@ class SessionStore:
                 "SELECT MAX(version) FROM design_edits WHERE session_id = ? AND step_id IS ? AND field = ?",
                 (session_id, step_id, field)).fetchone()
             version = (row[0] or 0) + 1
+            if version == 1 and step_id is not None and field in ("prompt", "response", "code", "reference_code"):
+                # Version 0 is what the model (or the run) produced, kept before the first edit.
+                original = getattr(self.step(step_id), field) or ""
+                self.db.conn.execute(
+                    "INSERT INTO design_edits (session_id, step_id, field, version, value, created_at)"
+                    " VALUES (?, ?, ?, 0, ?, ?)", (session_id, step_id, field, original, time.time()))
             self.db.conn.execute(
                 "INSERT INTO design_edits (session_id, step_id, field, version, value, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (session_id, step_id, field, version, value, time.time()))
@@ -189,6 +195,13 @@ class SessionStore:
                 extra = {"code_version": self.step(step_id).code_version + 1} if field == "code" else {}
                 self.update_step(step_id, **{field: value}, **extra)
         return version
+
+    def original(self, step: Step, field: str) -> str:
+        """``field`` of ``step`` as first recorded, before any user edit (e.g. the code that ran)."""
+        row = self.db.conn.execute(
+            "SELECT value FROM design_edits WHERE session_id = ? AND step_id = ? AND field = ? AND version = 0",
+            (step.session_id, step.id, field)).fetchone()
+        return row[0] if row else (getattr(step, field) or "")
 
     def edits(self, session_id: int, step_id: int | None = None, field: str | None = None) -> list[dict]:
         sql = "SELECT * FROM design_edits WHERE session_id = ?"

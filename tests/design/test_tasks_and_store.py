@@ -90,7 +90,8 @@ def test_branches_forks_edits_and_drafts(store, demo_task):
     assert s.save_edit(sid, p.id, "response", "A CNN") == 1
     assert s.save_edit(sid, p.id, "response", "A small CNN") == 2
     assert s.step(p.id).response == "A small CNN"
-    assert [e["value"] for e in s.edits(sid, p.id, "response")] == ["A CNN", "A small CNN"]
+    assert [e["value"] for e in s.edits(sid, p.id, "response")] == ["MLP", "A CNN", "A small CNN"]
+    assert s.original(s.step(p.id), "response") == "MLP"
     s.save_edit(sid, alt.id, "code", "z2")
     assert s.step(alt.id).code_version == 1
 

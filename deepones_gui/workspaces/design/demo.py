@@ -1,0 +1,37 @@
+"""A realistic recorded session for screenshots and first-time users: the demo task replayed.
+
+The designer and programmer answers come from recorded replay files shipped in
+``resources/design_demo/``; the programs really run (PyTorch on scikit-learn digits, CPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_DIR = Path(__file__).resolve().parents[3] / "resources" / "design_demo"
+
+
+def prepare_demo_session(page) -> int:
+    """Run the demo session to the end (blocking: screenshot tool only), then show the failed Implement step.
+
+    That view shows the most: the traceback highlighted in the run output, and the program's
+    failing line marked in the code editor (as a click on the traceback does).
+    """
+    from backend.pipeline import DesignRunner, SessionSettings, SessionStore, get_task
+
+    db = page.ctx.open_db()
+    try:
+        store = SessionStore(db)
+        sid = store.create_session(
+            get_task("demo-digits"), f"replay:{DEMO_DIR / 'designer.jsonl'}",
+            f"replay:{DEMO_DIR / 'programmer.jsonl'}",
+            SessionSettings(time_limit_s=300, train_time_limit_s=60), title="Demo: digits MLP (recorded)")
+        runner = DesignRunner(db, sid, root=Path(page.ctx.data_dir))
+        runner.run_until()
+        failed = next(s for s in store.branch(sid) if s.stage == "implement")
+    finally:
+        db.conn.close()
+    page._fill_sessions()
+    page.open_session(sid, select=failed.id)
+    page.tabs.setCurrentWidget(page.output_view)
+    return sid

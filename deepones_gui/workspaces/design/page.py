@@ -1,0 +1,759 @@
+"""The Design workspace: step through propose -> improve -> implement -> debug -> hyperparameters -> final run.
+
+The page is a view over :mod:`backend.pipeline`: a :class:`DesignRunner` does the work on a pool
+thread and reports events; the page renders the recorded steps and saves every edit (debounced)
+as a new version in the store, so nothing typed is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.pipeline import DesignRunner, PipelineFinished, SessionStore, Step
+from backend.pipeline.state import RUN_STAGES, STAGE_TITLES
+from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.design.code_editor import CodePane
+from deepones_gui.workspaces.design.widgets import NEXT, DiffView, OutputView, StageRail
+
+log = logging.getLogger(__name__)
+SAVE_DELAY_MS = 700
+CODE_STAGES = (*RUN_STAGES, "final")
+STAGE_HELP = {
+    "propose": "The designer proposes a backbone architecture A_B for the task under its requirements.",
+    "improve": "The designer improves A_B into A_I and gives reference code C_R.",
+    "implement": "The programmer writes C_0; it runs on a small subset for one epoch (validation).",
+    "debug": "The programmer fixes the failed program from its output, error and the debug log so far.",
+    "validate": "Code you edited by hand, validated on the subset (no model call).",
+    "hyperparameters": "The designer recommends hyperparameters H_O for the full run.",
+    "final": "The programmer writes C_O (full data, H_O, time limits); it runs and its score is S.",
+}
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    label = QLabel(title)
+    label.setStyleSheet("font-weight: 600;")
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    box.title_label = label  # type: ignore[attr-defined]
+    return box
+
+
+class DesignPage(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.setObjectName("DesignPage")
+        self.ctx = ctx
+        self.sessions = SessionStore(ctx.db)
+        self.session_id: int | None = None
+        self.runners: dict[int, DesignRunner] = {}
+        self.task = None                    # the BackgroundTask running a stage, if any
+        self.running_step_id: int | None = None
+        self.shown: int | None = None       # a step id, NEXT, or None
+        self._loading = False
+        self._pending: dict[tuple, tuple] = {}   # unsaved edits: key -> (callable, args)
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.flush_edits)
+        self._build()
+        ctx.broadcast.connect(self._on_broadcast)
+        self._restore()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.session_combo = QComboBox()
+        self.session_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.session_combo.setMinimumContentsLength(34)
+        self.session_combo.setToolTip("Design sessions, newest first")
+        new_btn = QPushButton("New session…")
+        new_btn.clicked.connect(self.new_session_dialog)
+        self.branch_combo = QComboBox()
+        self.branch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.branch_combo.setMinimumContentsLength(26)
+        self.branch_combo.setToolTip("Every fork is a branch; the other branches stay in the session")
+        self.info = QLabel()
+        self.info.setStyleSheet("color: palette(placeholder-text);")
+        # Long model paths must never widen the window: the label is clipped, the tooltip has it all.
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Session"))
+        top.addWidget(self.session_combo, 2)
+        top.addWidget(new_btn)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Branch"))
+        top.addWidget(self.branch_combo, 1)
+        top.addSpacing(12)
+        top.addWidget(self.info, 2)
+
+        self.rail = StageRail()
+        self.header = QLabel()
+        self.header.setStyleSheet("font-size: 14pt; font-weight: 600;")
+        self.help = QLabel()
+        self.help.setWordWrap(True)
+        self.help.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.help.setStyleSheet("color: palette(placeholder-text);")
+
+        self.run_btn = QPushButton("Run stage")
+        self.run_btn.setToolTip("Send the prompt shown (edited or not) and run this stage (Ctrl+Return)")
+        self.accept_btn = QPushButton("Accept and next")
+        self.accept_btn.setToolTip("Keep this result and show the next stage's prompt (Ctrl+Shift+Return)")
+        self.run_all_btn = QPushButton("Run to the end")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("Stop the model call or the run in progress (Esc)")
+        self.fork_btn = QPushButton("Fork from here")
+        self.fork_btn.setToolTip("Start a new branch after this stage; the current branch is kept")
+        self.run_code_btn = QPushButton("Run edited code")
+        self.run_code_btn.setToolTip("Validate the code in the editor as it is, without a model call")
+        buttons = QHBoxLayout()
+        for btn in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn):
+            buttons.addWidget(btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.run_code_btn)
+        buttons.addWidget(self.fork_btn)
+        self.run_btn.clicked.connect(self.run_stage)
+        self.accept_btn.clicked.connect(self.accept_and_next)
+        self.run_all_btn.clicked.connect(self.run_to_end)
+        self.stop_btn.clicked.connect(self.stop)
+        self.fork_btn.clicked.connect(self.fork_here)
+        self.run_code_btn.clicked.connect(self.run_edited_code)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.run_stage)
+        QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.accept_and_next)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setPlaceholderText("The prompt for this stage; edit it before sending.")
+        self.response_edit = QPlainTextEdit()
+        self.response_edit.setPlaceholderText("The model's answer streams here; you can edit it afterwards.")
+        self.prompt_box = _titled("Prompt", self.prompt_edit)
+        self.response_box = _titled("Response", self.response_edit)
+        texts = QSplitter(Qt.Orientation.Horizontal)
+        texts.addWidget(self.prompt_box)
+        texts.addWidget(self.response_box)
+        texts.setSizes([450, 550])
+
+        self.code_pane = CodePane("Code appears here once the programmer answers.")
+        self.code_box = _titled("Code", self.code_pane)
+        self.output_view = OutputView()
+        self.diff_view = DiffView()
+        self.debug_log_view = QPlainTextEdit(readOnly=True)
+        self.debug_log_view.setPlaceholderText("One line per debugging step: the problem and the fix.")
+        self.hyper_table = QTableWidget(0, 2)
+        self.hyper_table.setHorizontalHeaderLabels(["Hyperparameter", "Value"])
+        self.hyper_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.hyper_table.verticalHeader().setVisible(False)
+        self.chart_holder = QWidget()
+        QVBoxLayout(self.chart_holder).setContentsMargins(0, 0, 0, 0)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.output_view, "Output")
+        self.tabs.addTab(self.diff_view, "Diff")
+        self.tabs.addTab(self.debug_log_view, "Debug log")
+        self.tabs.addTab(self.chart_holder, "Chart")
+        self.tabs.addTab(self.hyper_table, "Hyperparameters")
+        self.bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom.addWidget(self.code_box)
+        self.bottom.addWidget(self.tabs)
+        self.bottom.setSizes([560, 440])
+
+        self.vsplit = QSplitter(Qt.Orientation.Vertical)
+        self.vsplit.addWidget(texts)
+        self.vsplit.addWidget(self.bottom)
+        self.vsplit.setSizes([300, 460])
+
+        right = QVBoxLayout()
+        right.addWidget(self.header)
+        right.addWidget(self.help)
+        right.addLayout(buttons)
+        right.addWidget(self.vsplit, 1)
+        right_w = QWidget()
+        right_w.setLayout(right)
+        right.setContentsMargins(0, 0, 0, 0)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.rail)
+        main.addWidget(right_w)
+        main.setStretchFactor(1, 1)
+        main.setSizes([200, 1000])
+        main.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(main, 1)
+
+        self.session_combo.activated.connect(lambda _i: self.open_session(self.session_combo.currentData()))
+        self.branch_combo.activated.connect(self._branch_chosen)
+        self.rail.currentItemChanged.connect(lambda *_: self._rail_changed())
+        self.prompt_edit.textChanged.connect(self._prompt_edited)
+        self.response_edit.textChanged.connect(self._response_edited)
+        self.code_pane.edited.connect(self._code_edited)
+        self.output_view.line_activated.connect(self.code_pane.editor.go_to_line)
+
+    # -- sessions ----------------------------------------------------------------------------
+    def _restore(self) -> None:
+        saved = QSettings().value("design/session")
+        ids = [row["id"] for row in self.sessions.list_sessions()]
+        try:
+            wanted = int(saved) if saved is not None else None
+        except (TypeError, ValueError):
+            wanted = None
+        self._fill_sessions()
+        if wanted in ids:
+            self.open_session(wanted, select=QSettings().value("design/selected"))
+        elif ids:
+            self.open_session(ids[0])
+        else:
+            self._show_empty()
+
+    def _fill_sessions(self) -> None:
+        self.session_combo.blockSignals(True)
+        self.session_combo.clear()
+        for row in self.sessions.list_sessions():
+            self.session_combo.addItem(f"#{row['id']}  {row['title']}  · {row['status']}", row["id"])
+        if self.session_id is not None:
+            self.session_combo.setCurrentIndex(max(0, self.session_combo.findData(self.session_id)))
+        self.session_combo.blockSignals(False)
+
+    def _show_empty(self) -> None:
+        self.header.setText("No design session yet")
+        self.help.setText("Create one with New session…: pick a DeepBench task (the demo task runs offline on "
+                          "the CPU) or describe your own, and the designer and programmer models.")
+        for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn):
+            w.setEnabled(False)
+
+    def new_session_dialog(self) -> int | None:
+        from deepones_gui.workspaces.design.new_session import NewSessionDialog
+
+        dialog = NewSessionDialog(self.ctx, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_value is None:
+            return None
+        task, designer, programmer, settings = dialog.result_value
+        return self.create_session(task, designer, programmer, settings)
+
+    def create_session(self, task, designer: str, programmer: str, settings=None, title: str = "") -> int:
+        self.flush_edits()
+        sid = self.sessions.create_session(task, designer, programmer, settings, title)
+        self._fill_sessions()
+        self.open_session(sid)
+        return sid
+
+    def open_session(self, session_id: int | None, select=None) -> None:
+        if session_id is None:
+            return
+        self.flush_edits()
+        self.session_id = int(session_id)
+        if self.running_step_id is None:
+            self.sessions.mark_interrupted(self.session_id)
+        QSettings().setValue("design/session", self.session_id)
+        self._fill_sessions()
+        self.refresh(select=select)
+
+    def runner(self) -> DesignRunner:
+        if self.session_id not in self.runners:
+            root = Path(self.ctx.data_dir)
+            self.runners[self.session_id] = DesignRunner(self.ctx.open_db(), self.session_id, root=root)
+        return self.runners[self.session_id]
+
+    # -- rendering ---------------------------------------------------------------------------
+    def refresh(self, select=None) -> None:
+        """Re-read the session from the store and redraw the rail (keeping or setting the selection)."""
+        if self.session_id is None:
+            return
+        state = self.sessions.state(self.session_id)
+        row = self.sessions.session_row(self.session_id)
+        self.state = state
+        nxt = state.next_stage()
+        self.next_stage = nxt
+        planned = self._planned_after(nxt, state)
+        self.rail.show_branch(state.steps, nxt, state.debug_attempts + 1, planned)
+        task = state.task
+        from deepones_gui.context import describe_model
+
+        self.info.setText(f"{task.title} · {task.metric} ({task.direction} is better) · designer "
+                          f"{describe_model(row['designer'])} · programmer {describe_model(row['programmer'])}")
+        self.info.setToolTip(f"{task.title}\nDesigner: {row['designer']}\nProgrammer: {row['programmer']}")
+        self._fill_branches(state)
+        wanted = select if select is not None else self.shown
+        try:
+            wanted = int(wanted) if wanted is not None else None
+        except (TypeError, ValueError):
+            wanted = None
+        ids = {s.id for s in state.steps}
+        if wanted not in ids and wanted != NEXT or (wanted == NEXT and nxt is None):
+            wanted = NEXT if nxt is not None else (state.steps[-1].id if state.steps else None)
+        self.shown = None  # force a redraw
+        if wanted is not None:
+            self.rail.select_data(wanted)
+            self._rail_changed()
+        self._update_buttons()
+
+    @staticmethod
+    def _planned_after(stage: str | None, state) -> list[str]:
+        order = ["propose", "improve", "implement", "debug", "hyperparameters", "final"]
+        if stage is None:
+            return []
+        stage = "debug" if stage == "validate" else stage
+        later = order[order.index(stage) + 1:]
+        if "debug" in later:
+            later.remove("debug")
+        if not state.settings.improve and "improve" in later:
+            later.remove("improve")
+        return later
+
+    def _fill_branches(self, state) -> None:
+        self.branch_combo.blockSignals(True)
+        self.branch_combo.clear()
+        leaves = self.sessions.leaves(self.session_id)
+        tip = state.steps[-1].id if state.steps else None
+        on_branch = {s.id for s in state.steps}
+        current = -1
+        for n, leaf in enumerate(reversed(leaves), 1):
+            label = f"Branch {n}: {leaf.title} · {leaf.status}" + (f" · {leaf.score:g}" if leaf.score is not None else "")
+            self.branch_combo.addItem(label, leaf.id)
+            if leaf.id in on_branch:
+                current = self.branch_combo.count() - 1
+        if current < 0:
+            after = next((s.title for s in state.steps if s.id == tip), "the start")
+            self.branch_combo.addItem(f"New branch after {after}", tip if tip is not None else 0)
+            current = self.branch_combo.count() - 1
+        self.branch_combo.setCurrentIndex(current)
+        self.branch_combo.blockSignals(False)
+
+    def _branch_chosen(self, index: int) -> None:
+        leaf = self.branch_combo.itemData(index)
+        if self.session_id is None or self.is_running():
+            return
+        self.flush_edits()
+        self.sessions.fork(self.session_id, leaf or None)
+        self.refresh(select=leaf or NEXT)
+
+    def _step(self, step_id: int) -> Step | None:
+        return next((s for s in self.state.steps if s.id == step_id), None)
+
+    def _rail_changed(self) -> None:
+        data = self.rail.selected_data()
+        if data is None or data == self.shown:
+            return
+        self.flush_edits()
+        self.shown = data
+        QSettings().setValue("design/selected", data)
+        if data == NEXT:
+            self._show_next()
+        else:
+            step = self._step(data)
+            if step is not None:
+                self._show_step(step)
+        self._update_buttons()
+
+    def _set_text(self, edit: QPlainTextEdit, text: str) -> None:
+        if edit.toPlainText() != text:
+            edit.setPlainText(text)
+
+    def _show_next(self) -> None:
+        stage, prompt = self.runner_prompt()
+        self._loading = True
+        try:
+            title = STAGE_TITLES.get(stage or "", "")
+            if stage == "debug":
+                title += f" {self.state.debug_attempts + 1}"
+            self.header.setText(f"{title} — not run yet")
+            self.help.setText(STAGE_HELP.get(stage or "", "") + "  Edit the prompt, then Run stage.")
+            self._set_text(self.prompt_edit, prompt)
+            self.prompt_edit.setReadOnly(False)
+            self.response_edit.clear()
+            self.response_edit.setReadOnly(True)
+            self.code_pane.set_code(self.state.code if stage in ("debug", "hyperparameters", "final") else "")
+            self.code_pane.set_read_only(True)
+            self.code_box.title_label.setText("Current program C_i (read-only until a stage produces code)")
+            self.bottom.setVisible(stage in ("debug", "hyperparameters", "final"))
+            self.output_view.clear()
+            self.diff_view.clear()
+            self._show_debug_log(self.state.debug_logs)
+            self._show_hyper({})
+            self._show_chart(None)
+        finally:
+            self._loading = False
+
+    def runner_prompt(self) -> tuple[str | None, str]:
+        from backend.pipeline import stages
+
+        state = self.state
+        stage = state.next_stage()
+        if stage is None:
+            return None, ""
+        tip = state.steps[-1].id if state.steps else None
+        draft = self.sessions.draft(self.session_id, tip, stage)
+        return stage, draft if draft is not None else stages.build_prompt(stage, state, Path(self.ctx.data_dir))
+
+    def _show_step(self, step: Step) -> None:
+        self._loading = True
+        try:
+            status = step.status + (f" · {step.error_type}" if step.error_type else "")
+            if step.score is not None:
+                status += f" · score {step.score:g}"
+            self.header.setText(f"{step.title} — {status}")
+            from deepones_gui.context import describe_model
+
+            model = f"  Model: {describe_model(step.model)}." if step.model else ""
+            tokens = ""
+            if step.completion_tokens:
+                tokens = f"  {step.prompt_tokens or 0} prompt / {step.completion_tokens} answer tokens."
+            self.help.setText(STAGE_HELP.get(step.stage, "") + model + tokens)
+            draft = self.sessions.draft(self.session_id, step.parent_id, step.stage)
+            self._set_text(self.prompt_edit, draft if draft is not None else step.prompt)
+            running = step.status == "running"
+            self.prompt_edit.setReadOnly(running or step.origin != "model")
+            self._set_text(self.response_edit, step.response)
+            self.response_edit.setReadOnly(running)
+            has_code = step.stage in CODE_STAGES or step.stage == "improve"
+            self.bottom.setVisible(has_code or step.stage == "hyperparameters")
+            self.code_box.setVisible(has_code)
+            if step.stage == "improve":
+                self.code_box.title_label.setText("Reference code C_R (editable)")
+                self.code_pane.set_code(step.reference_code or "")
+            else:
+                name = "C_O" if step.stage == "final" else f"C_{step.attempt}"
+                self.code_box.title_label.setText(f"Program {name} · version {step.code_version + 1} (editable)")
+                self.code_pane.set_code(step.code or "")
+            self.code_pane.set_read_only(running)
+            self.output_view.show_run(step.stdout or "", step.stderr or "")
+            self._show_diff(step)
+            logs = [s.debug_log for s in self.state.steps[: self.state.steps.index(step) + 1]
+                    if s.stage in ("debug", "validate") and s.debug_log]
+            self._show_debug_log(logs)
+            self._show_hyper(step.hyperparameters or {} if step.stage == "hyperparameters" else self.state.hyperparameters)
+            if step.job_id != getattr(self, "chart_job", None) or step.job_id is None:
+                self._show_chart(step.job_id)
+            if step.stage == "hyperparameters":
+                self.tabs.setCurrentWidget(self.hyper_table)
+            elif step.stage in CODE_STAGES:
+                self.tabs.setCurrentWidget(self.output_view if step.error_type or running else self.chart_holder)
+                self._jump_to_error(step)
+        finally:
+            self._loading = False
+
+    def _jump_to_error(self, step: Step) -> None:
+        from backend.pipeline.errors import traceback_frames
+
+        frames = [f for f in traceback_frames(step.stderr or "") if f.file.endswith("program.py")]
+        if frames:
+            self.code_pane.editor.go_to_line(frames[-1].line)
+
+    def _show_diff(self, step: Step) -> None:
+        if step.stage not in ("debug", "validate", "final"):
+            self.diff_view.clear()
+            return
+        index = self.state.steps.index(step)
+        before = next((s for s in reversed(self.state.steps[:index]) if s.stage in CODE_STAGES and s.code), None)
+        if before is None:
+            self.diff_view.clear()
+            return
+        # The previous attempt's code as it ran (its first version), against this attempt's code.
+        self.diff_view.show_diff(self.sessions.original(before, "code"), step.code or "", before.title, step.title)
+
+    def _show_debug_log(self, logs: list[str]) -> None:
+        self.debug_log_view.setPlainText("\n".join(f"L{i}. {line}" for i, line in enumerate(logs, 1)))
+
+    def _show_hyper(self, values: dict) -> None:
+        self.hyper_table.setRowCount(0)
+        for name, value in values.items():
+            row = self.hyper_table.rowCount()
+            self.hyper_table.insertRow(row)
+            self.hyper_table.setItem(row, 0, QTableWidgetItem(str(name)))
+            self.hyper_table.setItem(row, 1, QTableWidgetItem(str(value)))
+
+    def _show_chart(self, job_id: str | None, *, follow: bool = False) -> None:
+        layout = self.chart_holder.layout()
+        while layout.count():
+            old = layout.takeAt(0).widget()
+            if old is not None:
+                if hasattr(old, "shutdown"):
+                    old.shutdown()
+                old.deleteLater()
+        self.chart_job = job_id
+        if not job_id:
+            label = QLabel("The run's metrics are charted here once it has run.")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(label)
+            return
+        from deepones_gui.workspaces.design.run_chart import make_run_chart
+
+        layout.addWidget(make_run_chart(self.ctx, job_id, follow=follow))
+
+    def _attach_live_chart(self, step_id: int, tries: int = 20) -> None:
+        """While a run goes on, find its job (recorded at launch) and chart it live."""
+        if self.running_step_id != step_id or self.shown != step_id:
+            return
+        row = self.ctx.db.execute("SELECT id FROM jobs WHERE origin = ? ORDER BY created_at DESC LIMIT 1",
+                                  [f"design:{step_id}"]).fetchone()
+        if row is not None:
+            self._show_chart(row[0], follow=True)
+        elif tries > 0:
+            QTimer.singleShot(300, lambda: self._attach_live_chart(step_id, tries - 1))
+
+    def _update_buttons(self) -> None:
+        has_session = self.session_id is not None
+        running = self.is_running()
+        step = self._step(self.shown) if has_session and self.shown not in (None, NEXT) else None
+        self.run_btn.setEnabled(has_session and not running and (self.shown == NEXT or (step is not None and step.origin == "model")))
+        self.run_btn.setText("Run stage" if self.shown == NEXT else "Re-run stage (new branch)")
+        self.accept_btn.setEnabled(has_session and not running and step is not None and step.status != "running")
+        self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
+        self.stop_btn.setEnabled(running)
+        self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
+        self.run_code_btn.setEnabled(has_session and not running and step is not None
+                                     and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
+
+    # -- edits (saved as new versions, debounced) -------------------------------------------------
+    def _queue(self, key: tuple, fn, *args) -> None:
+        self._pending[key] = (fn, args)
+        self._save_timer.start()
+
+    def flush_edits(self) -> None:
+        pending, self._pending = self._pending, {}
+        for fn, args in pending.values():
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - a failed save must be visible, never silent
+                log.exception("saving an edit failed")
+                QMessageBox.warning(self, "Design", "An edit could not be saved; see the log file.")
+
+    def _prompt_edited(self) -> None:
+        if self._loading or self.session_id is None:
+            return
+        text = self.prompt_edit.toPlainText()
+        if self.shown == NEXT:
+            tip = self.state.steps[-1].id if self.state.steps else None
+            self._queue(("draft", tip, self.next_stage), self.sessions.save_draft, self.session_id, tip,
+                        self.next_stage, text)
+        elif (step := self._step(self.shown)) is not None:
+            # A re-run prompt for this stage: kept as the draft after its parent (the sent prompt stays as sent).
+            self._queue(("draft", step.parent_id, step.stage), self.sessions.save_draft, self.session_id,
+                        step.parent_id, step.stage, text)
+
+    def _response_edited(self) -> None:
+        if self._loading or self.session_id is None or self.shown in (None, NEXT):
+            return
+        self._queue(("response", self.shown), self.sessions.save_edit, self.session_id, self.shown,
+                    "response", self.response_edit.toPlainText())
+
+    def _code_edited(self, code: str) -> None:
+        if self._loading or self.session_id is None or self.shown in (None, NEXT):
+            return
+        step = self._step(self.shown)
+        if step is None:
+            return
+        field = "reference_code" if step.stage == "improve" else "code"
+        self._queue((field, step.id), self._save_code, step.id, field, code)
+        self._update_buttons()
+
+    def _save_code(self, step_id: int, field: str, code: str) -> None:
+        self.sessions.save_edit(self.session_id, step_id, field, code)
+        step = self.sessions.step(step_id)
+        for i, s in enumerate(self.state.steps):
+            if s.id == step_id:
+                self.state.steps[i] = step
+        if self.shown == step_id and field == "code":
+            self.code_box.title_label.setText(f"Program C_{step.attempt} · version {step.code_version + 1} (editable)")
+
+    # -- actions -----------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.task is not None
+
+    def run_stage(self) -> None:
+        if self.session_id is None or self.is_running() or not self.run_btn.isEnabled():
+            return
+        prompt = self.prompt_edit.toPlainText()
+        self.flush_edits()
+        if self.shown != NEXT:
+            step = self._step(self.shown)
+            if step is None:
+                return
+            self.sessions.fork(self.session_id, step.parent_id)  # re-run: a sibling branch
+        self._start(lambda runner: runner.run_stage(prompt))
+
+    def run_to_end(self) -> None:
+        if self.session_id is None or self.is_running():
+            return
+        prompt = self.prompt_edit.toPlainText() if self.shown == NEXT else None
+        self.flush_edits()
+
+        def work(runner: DesignRunner):
+            if prompt is not None:
+                step = runner.run_stage(prompt)
+                if step.status in ("error", "stopped") or runner.cancel.is_set():
+                    return step
+            return runner.run_until()
+
+        self._start(work)
+
+    def run_edited_code(self) -> None:
+        step = self._step(self.shown) if self.shown not in (None, NEXT) else None
+        if step is None or self.is_running():
+            return
+        code = self.code_pane.code()
+        self.flush_edits()
+        self.sessions.fork(self.session_id, step.id)
+        self._start(lambda runner: runner.run_code(code))
+
+    def accept_and_next(self) -> None:
+        if self.is_running() or self.shown in (None, NEXT):
+            return
+        self.flush_edits()
+        row = self.rail.currentRow()
+        nxt = self.rail.item(row + 1)
+        if nxt is not None and nxt.flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.rail.setCurrentRow(row + 1)
+
+    def fork_here(self) -> None:
+        step = self._step(self.shown) if self.shown not in (None, NEXT) else None
+        if step is None or self.is_running():
+            return
+        self.flush_edits()
+        self.sessions.fork(self.session_id, step.id)
+        self.refresh(select=NEXT)
+
+    def stop(self) -> None:
+        if self.session_id in self.runners and self.is_running():
+            self.runners[self.session_id].stop()
+
+    def _start(self, action) -> None:
+        runner = self.runner()
+        session_id = self.session_id
+
+        def work(*, progress, partial, cancel):
+            runner.on_event = lambda kind, payload: partial((kind, payload))
+            try:
+                return action(runner)
+            finally:
+                runner.on_event = lambda kind, payload: None
+
+        self.task = run_in_background(
+            work,
+            on_partial=lambda event: self._on_event(session_id, event),
+            on_error=self._on_error,
+            on_done=lambda: self._on_done(session_id),
+        )
+        self._update_buttons()
+
+    def _on_event(self, session_id: int, event) -> None:
+        kind, payload = event
+        if session_id != self.session_id:
+            return
+        if kind == "step":
+            step: Step = payload["step"]
+            if step.status == "running":
+                self.running_step_id = step.id
+                self.refresh(select=step.id)
+            else:
+                self.running_step_id = None
+                self.refresh(select=step.id)
+        elif kind == "chunk" and self.shown == payload["step_id"]:
+            self._loading = True
+            try:
+                cursor = self.response_edit.textCursor()
+                cursor.movePosition(cursor.MoveOperation.End)
+                cursor.insertText(payload["text"])
+            finally:
+                self._loading = False
+        elif kind == "running" and self.shown == payload["step_id"]:
+            self.output_view.clear()
+            self.tabs.setCurrentWidget(self.output_view)
+            self.header.setText(self.header.text().split(" — ")[0] + " — running the program…")
+            QTimer.singleShot(300, lambda sid=payload["step_id"]: self._attach_live_chart(sid))
+        elif kind == "output" and self.shown == payload["step_id"]:
+            self.output_view.append_output(payload["text"])
+        elif kind == "session":
+            self._fill_sessions()
+
+    def _on_error(self, exc: BaseException, tb: str) -> None:
+        if isinstance(exc, PipelineFinished):
+            QMessageBox.information(self, "Design", str(exc))
+            return
+        log.error("design stage failed: %s", tb)
+        QMessageBox.warning(self, "Design", f"The stage could not run: {exc}")
+
+    def _on_done(self, session_id: int) -> None:
+        self.task = None
+        self.running_step_id = None
+        if session_id == self.session_id:
+            self.refresh()
+            self._fill_sessions()
+        self._update_buttons()
+
+    # -- cross-workspace ---------------------------------------------------------------------
+    def _on_broadcast(self, name: str, payload) -> None:
+        if name != "send_to_design" or not isinstance(payload, dict):
+            return
+        self.seed_from_chat(payload.get("text", ""), payload.get("code", ""))
+        window = self.ctx.window
+        if window is not None and hasattr(window, "show_workspace"):
+            window.show_workspace("design")
+
+    def seed_from_chat(self, text: str, code: str = "", task_name: str = "demo-digits") -> int:
+        """A new session seeded with a chat answer: it becomes the proposal (and C_R if code came too)."""
+        from backend.pipeline import get_task
+
+        task = self.state.task if self.session_id is not None else get_task(task_name)
+        settings = self.ctx.settings
+        sid = self.sessions.create_session(task, settings.designer_model, settings.programmer_model,
+                                           title=f"From chat: {task.title}")
+        first = self.sessions.add_step(sid, None, "propose", status="done", origin="chat",
+                                       prompt="(sent from Chat)", response=text)
+        if code:
+            self.sessions.add_step(sid, first.id, "improve", status="done", origin="chat",
+                                   prompt="(sent from Chat)", response=text, reference_code=code)
+        self._fill_sessions()
+        self.open_session(sid, select=NEXT)
+        return sid
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def can_close(self) -> bool:
+        if not self.is_running():
+            return True
+        answer = QMessageBox.question(self, "Design", "A stage is still running. Stop it and close?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def shutdown(self) -> None:
+        self.flush_edits()
+        for runner in self.runners.values():
+            runner.stop()
+        from deepones_gui.concurrent import wait_for_background_tasks
+
+        wait_for_background_tasks(5000)
+        for runner in self.runners.values():
+            runner.close()
+            runner.db.conn.close()
+        self.runners.clear()
+
+    def screenshot_ready(self) -> bool:
+        return not self.is_running()
+
+    def prepare_screenshot(self) -> None:
+        from deepones_gui.workspaces.design.demo import prepare_demo_session
+
+        prepare_demo_session(self)
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        self.flush_edits()
+        super().hideEvent(event)

@@ -1,0 +1,145 @@
+"""Small views of the Design workspace: the stage rail, run output with tracebacks, a code diff."""
+
+from __future__ import annotations
+
+import difflib
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QTextCursor
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QWidget
+
+from backend.pipeline.state import STAGE_TITLES, Step
+from deepones_gui.workspaces.design.code_editor import monospace_font
+from deepones_gui.workspaces.design.highlight import DiffHighlighter, TracebackHighlighter, frame_line
+
+STATUS_STYLE = {  # status -> (colour, glyph)
+    "pending": ("#9ca3af", "○"),
+    "running": ("#2563eb", "…"),
+    "done": ("#16a34a", "✓"),
+    "succeeded": ("#16a34a", "✓"),
+    "failed": ("#dc2626", "✗"),
+    "error": ("#dc2626", "!"),
+    "stopped": ("#d97706", "■"),
+    "interrupted": ("#d97706", "■"),
+}
+NEXT = -1  # rail item data for "the next stage, not run yet"
+
+
+def status_icon(status: str, size: int = 18) -> QIcon:
+    colour, glyph = STATUS_STYLE.get(status, ("#9ca3af", "?"))
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(colour))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.setPen(QColor("white"))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(size - 6)
+    painter.setFont(font)
+    painter.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return QIcon(pix)
+
+
+class StageRail(QListWidget):
+    """Propose, Improve, Implement, Debug 1..n, Hyperparameters, Final run, each with a status icon."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StageRail")
+        self.setIconSize(QSize(18, 18))
+        self.setMinimumWidth(170)
+        self.setStyleSheet("QListWidget#StageRail::item { padding: 6px 4px; }")
+
+    def show_branch(self, steps: list[Step], next_stage: str | None, next_attempt: int, planned: list[str]) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for step in steps:
+            label = step.title
+            if step.score is not None:
+                label += f"  ({step.score:g})"
+            elif step.error_type:
+                label += f"  · {step.error_type}"
+            item = QListWidgetItem(status_icon(step.status), label)
+            item.setData(Qt.ItemDataRole.UserRole, step.id)
+            item.setToolTip(f"{step.title}: {step.status}" + (f", {step.error_type}" if step.error_type else ""))
+            self.addItem(item)
+        if next_stage is not None:
+            title = STAGE_TITLES[next_stage] + (f" {next_attempt}" if next_stage == "debug" else "")
+            item = QListWidgetItem(status_icon("pending"), f"{title}  — next")
+            item.setData(Qt.ItemDataRole.UserRole, NEXT)
+            item.setToolTip("Not run yet: its prompt is shown for editing before it is sent")
+            self.addItem(item)
+            for stage in planned:  # later stages, greyed out, so the whole pipeline is visible
+                later = QListWidgetItem(status_icon("pending"), STAGE_TITLES[stage])
+                later.setFlags(Qt.ItemFlag.NoItemFlags)
+                self.addItem(later)
+        self.blockSignals(False)
+
+    def select_data(self, value: int) -> None:
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == value:
+                self.setCurrentRow(row)
+                return
+
+    def selected_data(self) -> int | None:
+        item = self.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+
+class OutputView(QPlainTextEdit):
+    """stdout + stderr of a run with the traceback highlighted; clicking a program frame jumps to it."""
+
+    line_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFont(monospace_font())
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setPlaceholderText("The run's standard output and standard error appear here.")
+        self.highlighter = TracebackHighlighter(self.document())
+        self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
+
+    def show_run(self, stdout: str, stderr: str) -> None:
+        parts = []
+        if stdout:
+            parts.append("── stdout ──\n" + stdout.rstrip())
+        if stderr:
+            parts.append("── stderr ──\n" + stderr.rstrip())
+        self.setPlainText("\n\n".join(parts))
+
+    def append_output(self, text: str) -> None:
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+        self.ensureCursorVisible()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and not self.textCursor().hasSelection():
+            self.activate_line(self.cursorForPosition(event.position().toPoint()).blockNumber())
+
+    def activate_line(self, block_number: int) -> int | None:
+        """If text line ``block_number`` is a frame of the program, emit its line number."""
+        line = frame_line(self.document().findBlockByNumber(block_number).text())
+        if line is not None:
+            self.line_activated.emit(line)
+        return line
+
+
+class DiffView(QPlainTextEdit):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFont(monospace_font())
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setPlaceholderText("A debug attempt shows what changed since the previous attempt here.")
+        self.highlighter = DiffHighlighter(self.document())
+
+    def show_diff(self, before: str, after: str, before_name: str, after_name: str) -> None:
+        diff = difflib.unified_diff(before.splitlines(), after.splitlines(), before_name, after_name, lineterm="", n=3)
+        self.setPlainText("\n".join(diff) or "(no changes)")

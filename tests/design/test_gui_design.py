@@ -1,0 +1,137 @@
+"""The Design workspace in a real window: step through stages, edit, fork, restart, find it all again."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from backend.pipeline import SessionStore, get_task
+from deepones_gui.main_window import MainWindow
+from deepones_gui.workspaces.design.widgets import NEXT
+from tests.design.conftest import FIXTURES, replay
+
+
+def _fixed_program() -> str:
+    import json
+
+    lines = (FIXTURES / "programmer_syntax.jsonl").read_text().splitlines()
+    from backend.pipeline.extract import extract_code
+
+    return extract_code(json.loads(lines[1])["content"])
+
+
+def _open(qtbot, ctx) -> tuple[MainWindow, object]:
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1300, 820)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, window.show_workspace("design")
+
+
+def _run(qtbot, page, button) -> None:
+    assert button.isEnabled(), button.text()
+    button.click()
+    qtbot.waitUntil(lambda: page.task is None, timeout=120_000)
+
+
+def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
+    from deepones_gui.app import open_context
+
+    QSettings().remove("design")
+    window, page = _open(qtbot, app_context)
+    sid = page.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer_failing.jsonl"))
+    assert page.rail.selected_data() == NEXT and "Propose" in page.header.text()
+    assert "scikit-learn digits" in page.prompt_edit.toPlainText()
+
+    # Edit the prompt before sending it; the edited text is what gets sent and recorded.
+    page.prompt_edit.setPlainText(page.prompt_edit.toPlainText() + "\nPrefer something tiny. (edited)")
+    _run(qtbot, page, page.run_btn)
+    sessions = SessionStore(app_context.db)
+    propose = sessions.branch(sid)[0]
+    assert propose.status == "done" and propose.prompt.endswith("(edited)")
+    assert page.response_edit.toPlainText() == propose.response
+    assert propose.response.startswith("One possible model is")
+
+    # Accept and next shows the next prompt; run Improve: C_R lands in the code pane.
+    _run_accept = page.accept_btn
+    assert _run_accept.isEnabled()
+    _run_accept.click()
+    assert page.rail.selected_data() == NEXT and "Improve" in page.header.text()
+    _run(qtbot, page, page.run_btn)
+    assert "class DigitMLP" in page.code_pane.code()
+
+    # Implement: the program really runs and fails with a KeyError; the traceback is clickable.
+    page.rail.select_data(NEXT)
+    _run(qtbot, page, page.run_btn)
+    implement = sessions.branch(sid)[-1]
+    assert implement.stage == "implement" and implement.error_type == "KeyError"
+    assert "Implement" in page.header.text() and "KeyError" in page.header.text()
+    out = page.output_view.toPlainText().splitlines()
+    frame_row = next(i for i, line in enumerate(out) if 'program.py", line' in line)
+    page.code_pane.editor.go_to_line(1)
+    assert page.output_view.activate_line(frame_row) == 4
+    assert page.code_pane.editor.current_line() == 4
+
+    # Edit the code by hand (a new version), then validate it without a model call.
+    page.code_pane.editor.setPlainText(_fixed_program())
+    page.flush_edits()
+    assert sessions.step(implement.id).code_version == 1
+    assert [e["value"] for e in sessions.edits(sid, implement.id, "code")] == [implement.code, _fixed_program()]
+    _run(qtbot, page, page.run_code_btn)
+    validate = sessions.branch(sid)[-1]
+    assert validate.stage == "validate" and validate.status == "succeeded" and validate.score > 0.8
+    assert validate.parent_id == implement.id and validate.origin == "user"
+    assert page.rail.selected_data() == validate.id
+    assert "+" in page.diff_view.toPlainText() and "centroids" in page.diff_view.toPlainText()
+
+    # Edit the Propose response afterwards: saved as a new version.
+    page.rail.select_data(propose.id)
+    page.response_edit.setPlainText("One possible model is a tiny CNN. (my edit)")
+    page.flush_edits()
+    assert sessions.step(propose.id).response.endswith("(my edit)")
+
+    # Fork after Improve: a second branch; type a prompt for the new branch's Implement and leave it unsent.
+    improve = sessions.branch(sid)[1]
+    page.rail.select_data(improve.id)
+    page.fork_btn.click()
+    assert page.rail.selected_data() == NEXT and "Implement" in page.header.text()
+    assert page.branch_combo.count() == 2
+    page.prompt_edit.setPlainText("Implement it with numpy only. (unsent draft)")
+    window.close()   # flushes edits; the draft must survive
+    from deepones_gui.concurrent import wait_for_background_tasks
+
+    # Restart: the old app's connection goes away (as when its process ends), then a new context and
+    # window over the same data dir find everything where it was.
+    wait_for_background_tasks()
+    app_context.db.conn.close()
+    ctx2 = open_context(app_context.data_dir, interactive=False)
+    try:
+        window2, page2 = _open(qtbot, ctx2)
+        assert page2.session_id == sid
+        assert page2.rail.selected_data() == NEXT and "Implement" in page2.header.text()
+        assert page2.prompt_edit.toPlainText() == "Implement it with numpy only. (unsent draft)"
+        assert page2.branch_combo.count() == 2
+        assert [s.stage for s in page2.state.steps] == ["propose", "improve"]
+        page2.branch_combo.setCurrentIndex(0)
+        page2.branch_combo.activated.emit(0)
+        assert [s.stage for s in page2.state.steps] == ["propose", "improve", "implement", "validate"]
+        page2.rail.select_data(propose.id)
+        assert page2.response_edit.toPlainText().endswith("(my edit)")
+        assert page2.prompt_edit.toPlainText().endswith("(edited)")
+        page2.rail.select_data(implement.id)
+        assert page2.code_pane.code() == _fixed_program()
+        assert "version 2" in page2.code_box.title_label.text()
+        window2.close()
+    finally:
+        ctx2.db.conn.close()
+
+
+def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context):
+    window, page = _open(qtbot, app_context)
+    app_context.broadcast.emit("send_to_design", {"text": "One possible model is ResNet-18.",
+                                                  "code": "import torch\nmodel = None\n"})
+    steps = page.state.steps
+    assert [(s.stage, s.origin) for s in steps] == [("propose", "chat"), ("improve", "chat")]
+    assert steps[1].reference_code == "import torch\nmodel = None\n"
+    assert page.rail.selected_data() == NEXT and "Implement" in page.header.text()
+    assert window.stack.currentWidget() is page
