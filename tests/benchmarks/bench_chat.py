@@ -1,0 +1,153 @@
+"""Chat streaming through the app's own path versus raw llama-cpp-python, on the same GGUF.
+
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_chat.py [--tokens 256] [--rounds 3]
+
+App path: ``get_backend("embedded")`` -> ChatRunner (worker thread, 16 ms coalescing) -> a real
+MessageWidget rendering the Markdown, all inside a running qasync event loop. Baseline: raw
+in-process ``Llama.create_chat_completion(stream=True)`` in a plain loop. Same SmolLM2 file, same
+prompt, greedy decoding, the same number of new tokens (both runs must produce identical text),
+the same thread count, and the prompt cache reset before every run; the two alternate ``rounds``
+times after one warm-up each. Also prints the event-loop lag p99 while the app path streams.
+Targets: tokens/s ratio >= 0.95, TTFT overhead <= 30 ms, loop lag p99 <= 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("DEEPONES_HOME", tempfile.mkdtemp(prefix="deepones-bench-chat-"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+MESSAGES = [
+    {"role": "system", "content": "You are an expert designer of deep learning programs."},
+    {"role": "user", "content": "Write a long, detailed essay on the design of convolutional neural networks for "
+                                "image classification: history, building blocks, training tricks, and a PyTorch "
+                                "example. Use at least 1000 words."},
+]
+N_CTX = 2048
+
+
+def raw_run(llm, n_tokens: int) -> dict:
+    llm.reset()
+    start = time.perf_counter()
+    first = None
+    pieces = []
+    for chunk in llm.create_chat_completion(MESSAGES, stream=True, temperature=0.0, max_tokens=n_tokens):
+        text = chunk["choices"][0]["delta"].get("content")
+        if text:
+            if first is None:
+                first = time.perf_counter()
+            pieces.append(text)
+    end = time.perf_counter()
+    return {"ttft": first - start, "tps": (len(pieces) - 1) / (end - first), "tokens": len(pieces),
+            "text": "".join(pieces), "lag_p99": None}
+
+
+async def app_run(backend, n_tokens: int) -> dict:
+    from backend.llm.base import GenerationSettings
+    from deepones_gui.workspaces.chat.message_widget import MessageWidget
+    from deepones_gui.workspaces.chat.runner import ChatRunner
+
+    view = MessageWidget("assistant", "SmolLM2")
+    view.resize(800, 600)
+    view.show()
+    runner = ChatRunner()
+    runner.text_ready.connect(view.append_text)
+    done = asyncio.get_running_loop().create_future()
+    marks: dict = {}
+    runner.first_text.connect(lambda _s: marks.setdefault("first", time.perf_counter()))
+    runner.text_ready.connect(lambda _t: marks.__setitem__("last", time.perf_counter()))
+    runner.finished.connect(lambda stats, _stopped: done.done() or done.set_result(stats))
+    lags: list[float] = []
+
+    async def probe() -> None:
+        while not done.done():
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - t - 0.005)
+
+    backend.ensure_loaded(GenerationSettings(context_size=N_CTX)).llama.reset()
+    probe_task = asyncio.ensure_future(probe())
+    start = time.perf_counter()
+    runner.start(backend, MESSAGES, GenerationSettings(temperature=0.0, max_tokens=n_tokens, context_size=N_CTX))
+    stats = await done
+    await probe_task
+    n = stats.completion_tokens
+    text = view.body.text
+    view.close()
+    view.deleteLater()
+    lags.sort()
+    return {"ttft": marks["first"] - start, "tps": (n - 1) / (marks["last"] - marks["first"]), "tokens": n,
+            "text": text, "lag_p99": lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else 0.0}
+
+
+async def main_async(args) -> None:
+    from llama_cpp import Llama
+
+    from backend.llm.local_models import default_threads
+    from backend.llm.resolve import get_backend
+
+    try:
+        backend = get_backend("embedded")
+    except Exception:  # noqa: BLE001 - not installed (no entry points): the same plugin class directly
+        from plugins.llama_backend import LlamaBackend
+
+        backend = LlamaBackend("embedded")
+    threads = default_threads()
+    raw = Llama(str(backend.path), n_ctx=N_CTX, n_threads=threads, verbose=False)
+    await app_run(backend, 8)          # warm-up: load, first allocations
+    raw_run(raw, 8)
+    results: dict[str, list[dict]] = {"raw": [], "app": []}
+    for i in range(args.rounds):
+        for name in ("raw", "app"):
+            r = raw_run(raw, args.tokens) if name == "raw" else await app_run(backend, args.tokens)
+            results[name].append(r)
+            lag = f", loop lag p99 {r['lag_p99'] * 1000:.1f} ms" if r["lag_p99"] is not None else ""
+            print(f"round {i + 1} {name:3}: {r['tokens']} tokens, TTFT {r['ttft'] * 1000:7.1f} ms, "
+                  f"{r['tps']:6.1f} tokens/s{lag}", flush=True)
+    ref = results["raw"][0]["text"]
+    same = all(r["text"] == ref for rs in results.values() for r in rs)
+    counts = {r["tokens"] for rs in results.values() for r in rs}
+
+    def med(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[name])
+
+    ratio = med("app", "tps") / med("raw", "tps")
+    overhead = (med("app", "ttft") - med("raw", "ttft")) * 1000
+    lag = max(r["lag_p99"] for r in results["app"]) * 1000
+    print(f"model: {backend.path.name}, threads {threads}, n_ctx {N_CTX}, greedy, {args.tokens} new tokens, "
+          f"{args.rounds} alternating rounds")
+    print(f"identical text in every run: {same}; token counts: {sorted(counts)}")
+    print(f"raw llama-cpp-python: TTFT {med('raw', 'ttft') * 1000:.1f} ms, {med('raw', 'tps'):.1f} tokens/s (median)")
+    print(f"app chat path       : TTFT {med('app', 'ttft') * 1000:.1f} ms, {med('app', 'tps'):.1f} tokens/s (median)")
+    print(f"tokens/s ratio app/raw: {ratio:.3f} (target >= 0.95)  {'OK' if ratio >= 0.95 else 'MISSED'}")
+    print(f"TTFT overhead: {overhead:+.1f} ms (target <= 30 ms)  {'OK' if overhead <= 30 else 'MISSED'}")
+    print(f"event-loop lag p99 while streaming: {lag:.1f} ms (target <= 30 ms)  {'OK' if lag <= 30 else 'MISSED'}")
+    raw.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
