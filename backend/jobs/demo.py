@@ -6,7 +6,7 @@ from importlib import resources
 
 from backend.jobs.spec import JobSpec
 
-QUICK_ARGS = ["--epochs", "8", "--subset", "800"]
+QUICK_ARGS = ["--epochs", "6", "--subset", "600"]
 
 
 def demo_source() -> str:

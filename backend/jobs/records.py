@@ -71,8 +71,8 @@ def sync_jobs(db) -> list[str]:
     still holds its lock), finished ones get their final state and metrics, vanished ones are ``lost``.
     """
     changed = []
-    rows = list(db.query("SELECT id, workdir, status FROM jobs WHERE status NOT IN (%s)"
-                         % ",".join("?" * len(FINAL_STATUSES)), FINAL_STATUSES))
+    marks = ",".join("?" * len(FINAL_STATUSES))
+    rows = list(db.query(f"SELECT id, workdir, status FROM jobs WHERE status NOT IN ({marks})", FINAL_STATUSES))
     for row in rows:
         workdir = Path(row["workdir"])
         st = read_status(workdir)

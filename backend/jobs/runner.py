@@ -105,6 +105,15 @@ def supervisor_alive(workdir: Path) -> bool:
         os.close(fd)
 
 
+def job_active(workdir: Path) -> bool:
+    """True while a job may still produce output: its supervisor runs, or is about to start."""
+    if supervisor_alive(workdir):
+        return True
+    st = read_status(workdir)
+    return (st.get("status") == "queued" and "supervisor_pid" not in st
+            and time.time() - float(st.get("created_at") or 0) < 30)
+
+
 class JobHandle:
     """A started job: wait for it, stream its output, cancel it. Also works for re-attached jobs."""
 
@@ -120,7 +129,7 @@ class JobHandle:
     def is_running(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None
-        return supervisor_alive(self.workdir)
+        return job_active(self.workdir)
 
     def cancel(self) -> bool:
         """Ask the supervisor to stop the job (SIGTERM to the job, SIGKILL after the grace)."""
@@ -169,7 +178,7 @@ class JobHandle:
                     done = self.proc.poll() is not None
                 else:
                     time.sleep(poll_s)
-                    done = not supervisor_alive(self.workdir)
+                    done = not job_active(self.workdir)
                 if on_output is not None:
                     self.read_new_output(on_output)
                 if done:
@@ -196,14 +205,18 @@ def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = 
 
 
 def cancel_workdir(workdir: Path) -> bool:
+    """Ask a job to stop. A request file covers the instant before the supervisor runs; SIGTERM makes it prompt."""
+    workdir = Path(workdir)
     st = read_status(workdir)
+    if st.get("status") in FINAL_STATUSES or not job_active(workdir):
+        return False
+    (workdir / "cancel.request").write_text(str(time.time()), "utf-8")
     pid = st.get("supervisor_pid")
-    if not pid or st.get("status") in FINAL_STATUSES or not supervisor_alive(workdir):
-        return False
-    try:
-        os.kill(int(pid), 15)
-    except ProcessLookupError:
-        return False
+    if pid:
+        try:
+            os.kill(int(pid), 15)
+        except ProcessLookupError:
+            pass
     return True
 
 

@@ -214,6 +214,7 @@ class Supervisor:
         gpus = [g for g in str(self.cfg.get("gpu") or "").split(",") if g.strip()]
         if not gpus:
             return True
+        cancel_file = os.path.join(self.jobdir, "cancel.request")
         slot_dir = self.cfg["slot_dir"]
         per_gpu = max(1, int(self.cfg.get("jobs_per_gpu") or 1))
         os.makedirs(slot_dir, exist_ok=True)
@@ -237,6 +238,8 @@ class Supervisor:
                 return True
             for fd in held:
                 os.close(fd)
+            if os.path.exists(cancel_file):
+                return False
             time.sleep(0.5)
         return False
 
@@ -329,7 +332,8 @@ class Supervisor:
         self.status["supervisor_pid"] = os.getpid()
         if self.cfg.get("gpu"):
             self.write_status(status="queued")
-        if not self.acquire_gpu_slots():
+        cancel_file = os.path.join(self.jobdir, "cancel.request")
+        if os.path.exists(cancel_file) or not self.acquire_gpu_slots():
             self.finish("cancelled", "cancelled while waiting for a GPU slot", None, 0.0)
             return 0
         cgroup = _make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
@@ -371,6 +375,8 @@ class Supervisor:
                 self.kill_cause = ("cancelled", "cancelled by the user")
             elif time_limit and now - t0 > time_limit:
                 self.kill_cause = ("timeout", f"stopped at the time limit of {time_limit:g} s")
+            elif now >= next_check and os.path.exists(cancel_file):
+                self.kill_cause = ("cancelled", "cancelled by the user")
             elif now >= next_check:
                 next_check = now + poll
                 pids = tree.pids()

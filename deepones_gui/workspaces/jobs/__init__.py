@@ -1,0 +1,1 @@
+"""The Jobs workspace (Qt): job list, metric charts, log view, GPU monitor."""

@@ -1,0 +1,517 @@
+"""Metric charts: one pyqtgraph panel per metric family, several jobs overlaid, live updates.
+
+``MetricChart`` is reusable: the Jobs workspace shows the selected jobs in it, and the Design
+workspace can embed one for a single job (``chart.show_job(job_id, workdir)``).
+
+Speed: points go into growing numpy buffers and are drawn by a 10 Hz timer, never per point;
+curves use peak downsampling and clip-to-view, so a million-point series stays interactive.
+Smoothing is an EMA whose time constant is measured in steps (a fraction of the visible span),
+computed over equal-width step bins: dense and sparse stretches of a series smooth alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.jobs.metrics import metric_family
+
+REFRESH_MS = 100
+PANEL_MIN_HEIGHT = 190
+SMOOTH_BINS = 1500
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+
+class SeriesBuffer:
+    """Append-only (step, value) storage that grows by doubling; views are handed to pyqtgraph without copies."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+        self.sorted = True
+
+    def extend(self, xs, ys) -> None:
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
+        k = len(xs)
+        if not k:
+            return
+        if self.n + k > len(self.x):
+            cap = max(2 * len(self.x), self.n + k)
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        if self.sorted and (xs[0] < (self.x[self.n - 1] if self.n else -np.inf) or np.any(np.diff(xs) < 0)):
+            self.sorted = False
+        self.x[self.n:self.n + k] = xs
+        self.y[self.n:self.n + k] = ys
+        self.n += k
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+
+def ema_smooth(x: np.ndarray, y: np.ndarray, strength: float, bins: int = SMOOTH_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Exponential moving average over ``x`` (not over point count).
+
+    The time constant is ``strength`` squared times a fifth of the x span. Points are first averaged
+    into equal-width x bins, so a stretch logged ten times as densely does not weigh ten times as much.
+    The start is de-biased (as TensorBoard does), so the curve does not creep up from zero.
+    """
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    if len(x) < 3 or strength <= 0:
+        return x, y
+    lo, hi = float(x.min()), float(x.max())
+    span = hi - lo
+    if span <= 0:
+        return x, y
+    nb = int(min(bins, len(x)))
+    idx = np.minimum(((x - lo) / span * nb).astype(np.int64), nb - 1)
+    counts = np.bincount(idx, minlength=nb)
+    sums = np.bincount(idx, weights=y, minlength=nb)
+    xsums = np.bincount(idx, weights=x, minlength=nb)
+    keep = counts > 0
+    bx, by = xsums[keep] / counts[keep], sums[keep] / counts[keep]
+    tau = max(span * 0.2 * strength * strength, 1e-12)
+    decay = np.exp(-np.diff(bx, prepend=bx[0]) / tau)
+    out = np.empty_like(by)
+    num = den = 0.0
+    for i, (d, v) in enumerate(zip(decay.tolist(), by.tolist(), strict=True)):
+        num = num * d + (1.0 - d) * v if i else v
+        den = den * d + (1.0 - d) if i else 1.0
+        out[i] = num / den
+    return bx, out
+
+
+class _Series:
+    def __init__(self, job_id: str, name: str, color: str, label: str) -> None:
+        self.job_id, self.name, self.label = job_id, name, label
+        self.buf = SeriesBuffer()
+        self.color = color
+        self.raw: pg.PlotDataItem | None = None
+        self.smooth: pg.PlotDataItem | None = None
+        self.dirty = True
+
+
+class _Panel(QWidget):
+    """One plot for one metric family, with a crosshair readout."""
+
+    def __init__(self, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.family = family
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(120)
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setLabel("bottom", "step")
+        # The legend sits above the plot, not on it: in-plot legends hide the very corner where
+        # loss and accuracy curves end.
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("font-size:9pt; padding:2px 6px;")
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+        self.vline.setVisible(False)
+        item.addItem(self.vline, ignoreBounds=True)
+        self.readout = QLabel(" ")
+        self.readout.setStyleSheet("color:#444; font-size:9pt; padding-left:6px;")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.readout)
+        self.series: list[_Series] = []
+        self._update_legend()
+        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+
+    def add_series(self, s: _Series) -> None:
+        c = pg.mkColor(s.color)
+        c.setAlpha(70)
+        pen_raw = pg.mkPen(c, width=1)
+        s.raw = self.plot.plot(pen=pen_raw, connect="finite")
+        s.smooth = self.plot.plot(pen=pg.mkPen(s.color, width=2), connect="finite")
+        for item in (s.raw, s.smooth):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.series.append(s)
+        self._update_legend()
+
+    def remove_series(self, s: _Series) -> None:
+        for item in (s.raw, s.smooth):
+            self.plot.removeItem(item)
+        self.series.remove(s)
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        names = "&nbsp;&nbsp;".join(f"<span style='color:{s.color}'>━━</span>&nbsp;{s.label}" for s in self.series)
+        self.legend.setText(f"<b style='color:#333'>{self.family}</b>&nbsp;&nbsp;&nbsp;{names}")
+
+    def _mouse_moved(self, event) -> None:
+        pos = event[0]
+        vb = self.plot.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(pos) or not self.series:
+            self.vline.setVisible(False)
+            return
+        x = vb.mapSceneToView(pos).x()
+        if vb.state["logMode"][0]:
+            x = 10 ** x
+        self.vline.setPos(x)
+        self.vline.setVisible(True)
+        parts = [f"step {x:,.6g}"]
+        for s in self.series:
+            xs, ys = s.buf.view()
+            if not len(xs):
+                continue
+            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)) if s.buf.sorted else int(np.argmin(np.abs(xs - x)))
+            if i > 0 and s.buf.sorted and abs(xs[i - 1] - x) < abs(xs[i] - x):
+                i -= 1
+            parts.append(f"<span style='color:{s.color}'>■</span> {s.label}: {ys[i]:.5g} @ {xs[i]:,.6g}")
+        self.readout.setText("   ".join(parts))
+
+
+class MetricChart(QWidget):
+    """Panels per metric family; series keyed by (job id, metric name). Feed it with ``add_points``."""
+
+    exported = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, show_toolbar: bool = True) -> None:
+        super().__init__(parent)
+        self.panels: dict[str, _Panel] = {}
+        self.series: dict[tuple[str, str], _Series] = {}
+        self.job_labels: dict[str, str] = {}
+        self.job_colors: dict[str, int] = {}
+        self.smoothing = 0.6
+        self.log_y = False
+        self.followers: dict[str, JobFollower] = {}
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.toolbar = QWidget()
+        bar = QHBoxLayout(self.toolbar)
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("Smoothing"))
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(int(self.smoothing * 100))
+        self.smooth_slider.setFixedWidth(140)
+        self.smooth_slider.setToolTip("EMA over steps (not points): 0 shows the raw curve only")
+        self.smooth_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
+        bar.addWidget(self.smooth_slider)
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.toggled.connect(self.set_log_y)
+        bar.addWidget(self.log_box)
+        bar.addStretch(1)
+        for text, slot, tip in (("Export PNG…", self._export_png_dialog, "Save the charts as an image"),
+                                ("Export CSV…", self._export_csv_dialog, "Save every point: job, metric, step, value")):
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            bar.addWidget(b)
+        self.toolbar.setVisible(show_toolbar)
+        outer.addWidget(self.toolbar)
+
+        self.empty = QLabel("No metrics yet. Charts appear as soon as a job prints numbers like "
+                            "<code>loss: 0.23</code> or <code>{'loss': 0.23, 'epoch': 1}</code>.")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color:#777; padding:30px;")
+        outer.addWidget(self.empty)
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(2, 2, 2, 2)
+        self.area.setWidget(self.grid_host)
+        outer.addWidget(self.area, 1)
+        self.area.setVisible(False)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    # -- data ------------------------------------------------------------------------------
+    def set_job_label(self, job_id: str, label: str) -> None:
+        self.job_labels[job_id] = label
+
+    def _comparing(self) -> bool:
+        return len(set(self.job_labels) | {k[0] for k in self.series}) > 1
+
+    def _color(self, job_id: str, name: str) -> str:
+        if job_id not in self.job_colors:
+            self.job_colors[job_id] = len(self.job_colors)
+        # One colour per job when several jobs are compared; one per metric within a single job.
+        if self._comparing():
+            return PALETTE[self.job_colors[job_id] % len(PALETTE)]
+        same_family = [k for k in self.series if k[0] == job_id and metric_family(k[1]) == metric_family(name)]
+        return PALETTE[len(same_family) % len(PALETTE)]
+
+    def _series(self, job_id: str, name: str) -> _Series:
+        key = (job_id, name)
+        s = self.series.get(key)
+        if s is None:
+            family = metric_family(name)
+            panel = self.panels.get(family)
+            if panel is None:
+                panel = _Panel(family)
+                panel.plot.setLogMode(y=self.log_y)
+                self.panels[family] = panel
+                self._relayout()
+            label = f"{self.job_labels.get(job_id, job_id[-6:])}: {name}" if self._comparing() else name
+            s = _Series(job_id, name, self._color(job_id, name), label)
+            panel.add_series(s)
+            self.series[key] = s
+        return s
+
+    def add_points(self, job_id: str, name: str, steps: Iterable[float], values: Iterable[float]) -> None:
+        """Append points; drawn at the next refresh tick (cheap to call at any rate)."""
+        s = self._series(job_id, name)
+        s.buf.extend(steps, values)
+        s.dirty = True
+
+    def add_metric_points(self, job_id: str, points) -> None:
+        """Append :class:`backend.jobs.metrics.MetricPoint` objects (grouped per name)."""
+        grouped: dict[str, tuple[list, list]] = {}
+        for p in points:
+            xs, ys = grouped.setdefault(p.name, ([], []))
+            xs.append(p.step)
+            ys.append(p.value)
+        for name, (xs, ys) in grouped.items():
+            self.add_points(job_id, name, xs, ys)
+
+    def remove_job(self, job_id: str) -> None:
+        self.stop_following(job_id)
+        for key in [k for k in self.series if k[0] == job_id]:
+            s = self.series.pop(key)
+            self.panels[metric_family(key[1])].remove_series(s)
+        self.job_colors.pop(job_id, None)
+        for family in [f for f, p in self.panels.items() if not p.series]:
+            self.panels.pop(family).deleteLater()
+        self._relayout()
+
+    def clear(self) -> None:
+        for job_id in list({k[0] for k in self.series} | set(self.followers)):
+            self.remove_job(job_id)
+        self.job_colors.clear()
+        self.job_labels.clear()
+
+    def job_ids(self) -> list[str]:
+        return sorted({k[0] for k in self.series})
+
+    def _relayout(self) -> None:
+        while self.grid.count():
+            self.grid.takeAt(0)
+        order = sorted(self.panels, key=lambda f: ({"loss": 0, "accuracy": 1, "learning rate": 3}.get(f, 2), f))
+        columns = 1 if len(order) == 1 else 2
+        for i, family in enumerate(order):
+            self.grid.addWidget(self.panels[family], i // columns, i % columns)
+        self._rows = max(1, (len(order) + columns - 1) // columns)
+        self._fit_panels()
+        has = bool(self.panels)
+        self.area.setVisible(has)
+        self.empty.setVisible(not has)
+
+    def _fit_panels(self) -> None:
+        # Panels share the visible height (two rows fit without scrolling), but never shrink below
+        # a readable size: then the area scrolls.
+        rows = getattr(self, "_rows", 1)
+        visible_rows = min(rows, 2)
+        height = max(PANEL_MIN_HEIGHT, (self.area.viewport().height() - 8) // visible_rows - 6)
+        for panel in self.panels.values():
+            panel.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().resizeEvent(event)
+        self._fit_panels()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        for s in self.series.values():
+            if not (s.dirty or force):
+                continue
+            s.dirty = False
+            x, y = s.buf.view()
+            if self.smoothing > 0 and len(x) > 2:
+                sx, sy = ema_smooth(x, y, self.smoothing)
+                s.raw.setData(x, y)
+                s.smooth.setData(sx, sy)
+                s.raw.setVisible(True)
+            else:
+                s.smooth.setData(x, y)
+                s.raw.setVisible(False)
+
+    def set_smoothing(self, value: float) -> None:
+        self.smoothing = max(0.0, min(0.99, float(value)))
+        if self.smooth_slider.value() != int(round(self.smoothing * 100)):
+            self.smooth_slider.setValue(int(round(self.smoothing * 100)))
+        self.refresh(force=True)
+
+    def set_log_y(self, on: bool) -> None:
+        self.log_y = bool(on)
+        if self.log_box.isChecked() != self.log_y:
+            self.log_box.setChecked(self.log_y)
+        for panel in self.panels.values():
+            panel.plot.setLogMode(y=self.log_y)
+
+    # -- export ------------------------------------------------------------------------------
+    def export_png(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.refresh(force=True)
+        self.grid_host.grab().save(str(path))
+        self.exported.emit(str(path))
+        return path
+
+    def export_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["job_id", "metric", "step", "value"])
+            for (job_id, name), s in sorted(self.series.items()):
+                x, y = s.buf.view()
+                for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
+                    w.writerow([job_id, name, f"{xi:g}", repr(yi) if math.isfinite(yi) else str(yi)])
+        self.exported.emit(str(path))
+        return path
+
+    def _export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export charts", "metrics.png", "PNG image (*.png)")
+        if path:
+            self.export_png(path)
+
+    def _export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    # -- jobs --------------------------------------------------------------------------------
+    def show_job(self, job_id: str, workdir: str | Path, *, label: str | None = None, follow: bool = True) -> None:
+        """Chart a job from its ``stdout.log``, and keep following it while it runs (for the Design workspace too)."""
+        if label:
+            self.set_job_label(job_id, label)
+        if job_id in self.followers or any(k[0] == job_id for k in self.series):
+            return
+        follower = JobFollower(job_id, Path(workdir), self)
+        follower.points.connect(self._on_follower_points)
+        self.followers[job_id] = follower
+        follower.start(follow=follow)
+
+    def _on_follower_points(self, job_id: str, grouped: dict) -> None:
+        if job_id not in self.followers:
+            return
+        for name, (xs, ys) in grouped.items():
+            self.add_points(job_id, name, xs, ys)
+
+    def stop_following(self, job_id: str) -> None:
+        follower = self.followers.pop(job_id, None)
+        if follower is not None:
+            follower.stop()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        for job_id in list(self.followers):
+            self.stop_following(job_id)
+
+
+class JobFollower(QObject):
+    """Tails a job's ``stdout.log`` (and ``stderr.log``) on a worker thread; emits parsed points and text."""
+
+    points = Signal(str, object)        # job id, {name: (steps, values)}
+    text = Signal(str, str, str)        # job id, stream, text
+    finished = Signal(str)
+
+    TEXT_CHUNK = 256 * 1024
+    TEXT_TAIL = 1 << 20
+
+    def __init__(self, job_id: str, workdir: Path, parent: QObject | None = None, *, with_text: bool = False,
+                 with_points: bool = True) -> None:
+        super().__init__(parent)
+        self.job_id, self.workdir = job_id, Path(workdir)
+        self.with_text, self.with_points = with_text, with_points
+        import threading
+
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, follow: bool = True) -> None:
+        import threading
+
+        self._thread = threading.Thread(target=self._run, args=(follow,), name=f"follow-{self.job_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, follow: bool) -> None:
+        from backend.jobs.metrics import MetricExtractor
+        from backend.jobs.runner import job_active
+
+        extractor = MetricExtractor()
+        offsets = {"stdout": 0, "stderr": 0}
+        streams = ("stdout", "stderr") if self.with_text else ("stdout",)
+        while not self._stop.is_set():
+            running = follow and job_active(self.workdir)
+            for stream in streams:
+                path = self.workdir / f"{stream}.log"
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    continue
+                if size < offsets[stream]:
+                    offsets[stream] = size
+                if not self.with_points and size - offsets[stream] > 2 * self.TEXT_TAIL:
+                    # Text only: a view cannot show megabytes usefully; skip to the last part.
+                    skipped = size - self.TEXT_TAIL - offsets[stream]
+                    offsets[stream] = size - self.TEXT_TAIL
+                    self.text.emit(self.job_id, stream, f"[… {skipped:,} bytes not shown here: see the log file …]\n")
+                while size > offsets[stream] and not self._stop.is_set():
+                    limit = (8 << 20) if self.with_points else self.TEXT_CHUNK
+                    with open(path, "rb") as fh:
+                        fh.seek(offsets[stream])
+                        data = fh.read(min(size - offsets[stream], limit))
+                    if not data:
+                        break
+                    offsets[stream] += len(data)
+                    text = data.decode("utf-8", errors="replace")
+                    if stream == "stdout" and self.with_points:
+                        pts = extractor.feed_text(text)
+                        if pts:
+                            self._emit_points(pts)
+                    if self.with_text:
+                        self.text.emit(self.job_id, stream, text)
+                        self._stop.wait(0.02)  # let the GUI digest each chunk
+            if not running:
+                self._emit_points(extractor.flush())
+                break
+            self._stop.wait(0.3)
+        self.finished.emit(self.job_id)
+
+    def _emit_points(self, pts) -> None:
+        if not pts or self._stop.is_set():
+            return
+        grouped: dict[str, tuple[list, list]] = {}
+        for p in pts:
+            xs, ys = grouped.setdefault(p.name, ([], []))
+            xs.append(p.step)
+            ys.append(p.value)
+        self.points.emit(self.job_id, grouped)

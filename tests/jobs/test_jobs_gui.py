@@ -1,0 +1,197 @@
+"""The Jobs workspace and its widgets, offscreen, against real jobs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from backend.jobs import JobLimits, run_job, start_job
+from tests.jobs.conftest import program
+
+pytest.importorskip("pyqtgraph")
+
+TRAINING = """
+    import sys, time
+    for epoch in range(1, 6):
+        print(f"Epoch [{epoch}/5], Step [10/10], Loss: {2.0 / epoch:.4f}", flush=True)
+        print({"step": epoch * 10, "val_accuracy": 0.5 + epoch / 20}, flush=True)
+    print("\\x1b[31mred warning\\x1b[0m plain")
+    print("Traceback (most recent call last):\\n  File 'x.py', line 1\\nValueError: boom", file=sys.stderr)
+    open("metric.log", "w").write("0.75")
+"""
+
+
+def wait_until(qtbot, predicate, timeout=15000):
+    qtbot.waitUntil(predicate, timeout=timeout)
+
+
+def test_ema_does_not_depend_on_point_density():
+    from deepones_gui.workspaces.jobs.charts import ema_smooth
+
+    rng = np.random.default_rng(0)
+    # The same noisy curve, logged 20x more densely in its first half.
+    dense_x = np.concatenate([np.linspace(0, 500, 10000, endpoint=False), np.linspace(500, 1000, 500)])
+    sparse_x = np.linspace(0, 1000, 1000)
+    f = lambda x: np.exp(-x / 300)  # noqa: E731
+    sx1, sy1 = ema_smooth(dense_x, f(dense_x) + rng.normal(0, 0.05, len(dense_x)), 0.5)
+    sx2, sy2 = ema_smooth(sparse_x, f(sparse_x) + rng.normal(0, 0.05, len(sparse_x)), 0.5)
+    grid = np.linspace(100, 1000, 50)
+    a, b = np.interp(grid, sx1, sy1), np.interp(grid, sx2, sy2)
+    assert np.max(np.abs(a - b)) < 0.03
+    # Smoothing removes most of the noise but follows the trend.
+    assert np.max(np.abs(a - f(grid))) < 0.12
+    nan_x, nan_y = ema_smooth(np.arange(5.0), np.array([1.0, np.nan, np.inf, 2.0, 3.0]), 0.5)
+    assert np.all(np.isfinite(nan_y)) and 2 <= len(nan_x) <= 3
+
+
+def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
+    from deepones_gui.workspaces.jobs.charts import MetricChart
+
+    chart = MetricChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 600)
+    chart.show()
+    chart.set_job_label("a", "run A")
+    chart.set_job_label("b", "run B")
+    chart.add_points("a", "loss", [1, 2, 3], [1.0, 0.5, 0.25])
+    chart.add_points("a", "val_accuracy", [1, 2, 3], [0.5, 0.7, 0.9])
+    chart.add_points("b", "loss", [1, 2, 3], [1.2, 0.6, 0.3])
+    chart.add_points("b", "lr", [1, 2, 3], [1e-3, 5e-4, 1e-4])
+    chart.refresh()
+    assert set(chart.panels) == {"loss", "accuracy", "learning rate"}
+    assert len(chart.panels["loss"].series) == 2  # both jobs overlaid on one panel
+    assert "run A: loss" in chart.panels["loss"].legend.text() and "run B: loss" in chart.panels["loss"].legend.text()
+    chart.set_log_y(True)
+    assert chart.panels["loss"].plot.getPlotItem().vb.state["logMode"][1]
+    chart.set_log_y(False)
+
+    csv_path = chart.export_csv(tmp_path / "m.csv")
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == "job_id,metric,step,value" and len(lines) == 13
+    png = chart.export_png(tmp_path / "m.png")
+    assert png.stat().st_size > 2000
+
+    # Crosshair readout: move the mouse over the middle of the loss plot.
+    panel = chart.panels["loss"]
+    vb = panel.plot.getPlotItem().vb
+    panel._mouse_moved([vb.mapViewToScene(vb.viewRect().center())])
+    assert "run A: loss" in panel.readout.text() and "step" in panel.readout.text()
+
+    # A million points: appending and one refresh stay interactive.
+    x = np.arange(1_000_000, dtype=float)
+    t0 = time.perf_counter()
+    chart.add_points("a", "loss", x + 4, np.exp(-x / 2e5) + 0.01 * np.sin(x))
+    chart.refresh()
+    chart.grab()
+    assert time.perf_counter() - t0 < 2.0
+    item = panel.series[0].raw
+    assert item.opts["clipToView"] and item.opts["autoDownsample"]
+
+    chart.remove_job("b")
+    assert "learning rate" not in chart.panels and len(chart.panels["loss"].series) == 1
+    chart.shutdown()
+
+
+def test_log_view_ansi_search_follow_and_traceback(qtbot):
+    from deepones_gui.workspaces.jobs.logview import LogView
+
+    view = LogView()
+    qtbot.addWidget(view)
+    view.append_text("starting\n\x1b[1;31mERROR\x1b[0m something\nprogress 10%\rprogress 50%\rprogress 100%\n")
+    view.append_text("".join(f"line {i}\n" for i in range(300)))
+    view.append_text("Traceback (most recent call last):\n  File \"a.py\"\nKeyError: 'x'\n")
+    text = view.plain_text()
+    assert "\x1b" not in text and "ERROR something" in text
+    assert "progress 100%" in text and "progress 10%" not in text
+    cursor = view.text.document().find("ERROR")
+    assert cursor.charFormat().foreground().color().name() == "#c62828"
+    assert view.find("line 150") and not view.follow.isChecked()
+    assert view.jump_to_traceback()
+    assert view.text.textCursor().block().text().startswith("Traceback")
+    assert not view.find("no such text")
+
+
+def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deepones_home):
+    from deepones_gui.workspaces.jobs.page import JobsPage
+
+    done = run_job(program(TRAINING, name="finished job"), root=deepones_home, db=app_context.db)
+    assert done.status == "succeeded"
+    page = JobsPage(app_context)
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    wait_until(qtbot, lambda: page.table.rowCount() == 1 and page.selected_ids() == [done.job_id])
+    wait_until(qtbot, lambda: {"loss", "accuracy"} <= set(page.chart.panels) and "red warning" in page.out_view.plain_text())
+    assert page.table.item(0, 1).text() == "succeeded"
+    assert page.table.item(0, 4).text() == "val_accuracy 0.75"
+    assert page.table.item(0, 5).text() == "0.75"
+    wait_until(qtbot, lambda: "ValueError: boom" in page.err_view.plain_text())
+    assert page.err_view.jump_to_traceback()
+    assert page.screenshot_ready()
+
+    # A running job: live chart, notification when it ends.
+    slow = program("""
+        import time
+        for i in range(1, 5):
+            print(f"step {i}: loss={1 / i}", flush=True)
+            time.sleep(0.3)
+    """, name="live job")
+    page.start_spec(slow)
+    wait_until(qtbot, lambda: page.table.rowCount() == 2 and page.rows[page.selected_ids()[0]]["name"] == "live job")
+    wait_until(qtbot, lambda: not page.notifications == [], timeout=20000)
+    assert "live job: succeeded" in page.notifications[0]
+    live_id = page.selected_ids()[0]
+    assert page.chart.series[(live_id, "loss")].buf.n == 4
+
+    # Cancel a running job from the page, then re-run it.
+    page.start_spec(program("import time\nprint('up', flush=True)\ntime.sleep(60)\n", name="to cancel",
+                            limits=JobLimits(kill_grace_s=0.5)))
+    wait_until(qtbot, lambda: any(r["name"] == "to cancel" and r["status"] == "running" for r in page.rows.values()))
+    wait_until(qtbot, lambda: page.rows.get(page.selected_ids()[0], {}).get("name") == "to cancel")
+    assert page.cancel_btn.isEnabled()
+    page.cancel_selected()
+    wait_until(qtbot, lambda: any(r["name"] == "to cancel" and r["status"] == "cancelled" for r in page.rows.values()))
+    page.rerun_selected()
+    wait_until(qtbot, lambda: sum(r["name"] == "to cancel" for r in page.rows.values()) == 2)
+    page.table.selectAll()
+    page.cancel_selected()
+    wait_until(qtbot, lambda: all(r["status"] in ("succeeded", "cancelled") for r in page.rows.values()))
+    page.shutdown()
+
+
+def test_jobs_page_reattaches_to_a_job_started_before_it(qtbot, app_context, deepones_home):
+    from deepones_gui.workspaces.jobs.page import JobsPage
+
+    # "Before the restart": a job started by an earlier GUI session (or the CLI), still running.
+    handle = start_job(program("""
+        import time
+        for i in range(1, 6):
+            print(f"loss: {1 / i}", flush=True)
+            time.sleep(0.3)
+    """, name="survivor"), root=deepones_home, db=app_context.db)
+    page = JobsPage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    wait_until(qtbot, lambda: page.rows.get(handle.job_id, {}).get("status") == "running")
+    wait_until(qtbot, lambda: page.rows.get(handle.job_id, {}).get("status") == "succeeded", timeout=20000)
+    wait_until(qtbot, lambda: (handle.job_id, "loss") in page.chart.series
+               and page.chart.series[(handle.job_id, "loss")].buf.n == 5)
+    assert page.notifications and "survivor" in page.notifications[0]
+    page.shutdown()
+
+
+def test_gpu_panel_no_gpu_state(qtbot, tmp_path):
+    from backend import gpu
+    from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel, job_gpu_summary
+
+    panel = GpuPanel()
+    qtbot.addWidget(panel)
+    wait_until(qtbot, lambda: panel.available is not None)
+    if gpu.sample_gpus():
+        assert panel.rows and not panel.none_label.isVisible()
+    else:
+        assert "No NVIDIA GPU" in panel.none_label.text()
+    assert job_gpu_summary(tmp_path) == "No GPU readings recorded for this job."
+    panel.shutdown()
