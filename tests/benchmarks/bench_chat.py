@@ -82,6 +82,7 @@ async def app_run(backend, n_tokens: int) -> dict:
     await probe_task
     n = stats.completion_tokens
     text = view.body.text
+    view.body.flush()   # the final render (after the timing: the text has arrived)
     view.close()
     view.deleteLater()
     lags.sort()

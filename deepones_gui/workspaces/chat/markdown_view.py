@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+MIN_RENDER_INTERVAL_MS = 50
+MAX_RENDER_INTERVAL_MS = 500
 _FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.\-]*)[^\n]*\n(.*?)(?:^\1[ \t]*$\n?|\Z)", re.S | re.M)
 
 
@@ -163,8 +166,13 @@ class MarkdownView(QWidget):
         self._layout.setSpacing(6)
         self._widgets: list[tuple[Segment, QWidget]] = []
         self.text = ""
+        self._render_interval_ms = MIN_RENDER_INTERVAL_MS
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.timeout.connect(self.flush)
 
     def set_text(self, text: str) -> None:
+        self._render_timer.stop()
         self.text = text
         segments = split_markdown(text)
         for i, seg in enumerate(segments):
@@ -185,7 +193,22 @@ class MarkdownView(QWidget):
         self._drop_from(len(segments))
 
     def append(self, more: str) -> None:
-        self.set_text(self.text + more)
+        """Streaming: keep the text now, re-render at most every few frames.
+
+        Each render re-lays out the growing last segment; on a small machine the GUI thread shares
+        the CPU with llama.cpp's threads, so rendering is paced to cost at most ~10% of a core
+        (interval = 10 x the last render's cost, at least 50 ms). :meth:`flush` renders now.
+        """
+        self.text += more
+        if not self._render_timer.isActive():
+            self._render_timer.start(self._render_interval_ms)
+
+    def flush(self) -> None:
+        self._render_timer.stop()
+        started = time.perf_counter()
+        self.set_text(self.text)
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._render_interval_ms = int(min(MAX_RENDER_INTERVAL_MS, max(MIN_RENDER_INTERVAL_MS, 10 * cost_ms)))
 
     def code_widgets(self) -> list[CodeBlock]:
         return [w for _s, w in self._widgets if isinstance(w, CodeBlock)]
