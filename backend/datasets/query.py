@@ -47,7 +47,7 @@ class SampleFilter:
     query: str = ""
     ids: tuple[int, ...] = field(default=())   # e.g. a near-duplicate cluster
 
-    def where(self) -> tuple[str, list]:
+    def where(self, *, with_query: bool = True) -> tuple[str, list]:
         clauses: list[str] = []
         params: list = []
         for column, values in (("s.kind", self.kinds), ("s.category", self.categories),
@@ -63,7 +63,7 @@ class SampleFilter:
         if self.ids:
             clauses.append(f"s.id IN ({','.join('?' * len(self.ids))})")
             params += list(self.ids)
-        match = fts_query(self.query) if self.query else ""
+        match = fts_query(self.query) if self.query and with_query else ""
         if match:
             clauses.append("s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
             params.append(match)
@@ -75,6 +75,14 @@ class SampleFilter:
 
 
 def count(db: sqlite_utils.Database, flt: SampleFilter) -> int:
+    match = fts_query(flt.query) if flt.query else ""
+    if match:  # drive from the FTS doclist: never build the whole match set as an IN list
+        where, params = flt.where(with_query=False)
+        if where == "1":
+            return db.conn.execute("SELECT count(*) FROM samples_fts WHERE samples_fts MATCH ?", (match,)).fetchone()[0]
+        return db.conn.execute(
+            f"SELECT count(*) FROM samples_fts f JOIN samples s ON s.id = f.rowid WHERE samples_fts MATCH ? AND {where}",
+            [match, *params]).fetchone()[0]
     where, params = flt.where()
     return db.conn.execute(f"SELECT count(*) FROM samples s WHERE {where}", params).fetchone()[0]
 
@@ -82,6 +90,9 @@ def count(db: sqlite_utils.Database, flt: SampleFilter) -> int:
 def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None = None,
          before_id: int | None = None, offset: int = 0, limit: int = 200) -> list[dict]:
     """Rows in id order: keyset (``after_id`` / ``before_id``) when a neighbouring page is known, else OFFSET."""
+    match = fts_query(flt.query) if flt.query else ""
+    if match:
+        return _search_page(db, flt, match, after_id, before_id, offset, limit)
     where, params = flt.where()
     order = "ASC"
     if after_id is not None:
@@ -96,8 +107,26 @@ def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None =
     rows = [dict(zip(names, row, strict=True)) for row in cur]
     if order == "DESC":
         rows.reverse()
-    if flt.query and rows:
-        _attach_snippets(db, flt, rows)
+    return rows
+
+
+def _search_page(db, flt: SampleFilter, match: str, after_id, before_id, offset: int, limit: int) -> list[dict]:
+    """A page of matches in id order, driven by the FTS index (its doclists are in rowid order), with snippets."""
+    where, params = flt.where(with_query=False)
+    order = "ASC"
+    if after_id is not None:
+        where, params, offset = f"({where}) AND f.rowid > ?", [*params, after_id], 0
+    elif before_id is not None:
+        where, params, offset, order = f"({where}) AND f.rowid < ?", [*params, before_id], 0, "DESC"
+    cur = db.conn.execute(
+        f"SELECT {LIST_COLUMNS}, {SNIPPET_SQL} AS snippet FROM samples_fts f JOIN samples s ON s.id = f.rowid"
+        f" WHERE samples_fts MATCH ? AND {where} ORDER BY f.rowid {order} LIMIT ? OFFSET ?",
+        [match, *params, limit, offset],
+    )
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cur]
+    if order == "DESC":
+        rows.reverse()
     return rows
 
 

@@ -327,3 +327,11 @@ CREATE INDEX idx_messages_parent ON messages(parent_id);
 CREATE INDEX idx_chats_updated ON chats(updated_at)
 """,
     )
+
+
+@migration
+def m011_data_fts_index_per_batch(db: sqlite_utils.Database) -> None:
+    # The importer indexes each batch with one INSERT ... SELECT in the batch's transaction
+    # (backend.datasets.importer.insert_samples): about 2x faster than this per-row trigger.
+    # Updates and deletes keep their triggers.
+    db.conn.execute("DROP TRIGGER IF EXISTS samples_fts_after_insert")

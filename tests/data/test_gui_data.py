@@ -122,16 +122,19 @@ def test_a_change_made_elsewhere_shows_in_the_view(page, qtbot, app_context):
     page.table.selectRow(3)
     other = app_context.open_db()  # e.g. the CLI in another process: a separate connection
     other.conn.execute("UPDATE samples SET status='rejected', note='from the CLI' WHERE id=?", (sid,))
-    other.conn.execute(
-        "INSERT INTO samples (kind, category, instruction, output, content_hash, created_at, updated_at)"
-        " VALUES ('instruction', 'reasoning', 'Added elsewhere?', 'Yes.', 'h-elsewhere', 0, 0)")
+    from backend.datasets.importer import insert_samples
+    from backend.store import transaction
+
+    with transaction(other) as conn:
+        insert_samples(conn, [("instruction", "reasoning", "Added elsewhere?", "", "Yes.", None, None, None, None,
+                               "other", None, None, "h-elsewhere", 0, 0)])
     other.conn.close()
     qtbot.waitUntil(lambda: page.model.data(page.model.index(3, 1)) == "✘ rejected", timeout=5000)
     qtbot.waitUntil(lambda: page.model.rowCount() == 258, timeout=5000)
     assert "from the CLI" in page.detail.browser.toPlainText()
     page.search.setText("elsewhere")
     page._apply_filter()
-    assert page.model.rowCount() == 1  # the FTS index followed the insert (trigger)
+    assert page.model.rowCount() == 1  # indexed for search in the same transaction
 
 
 def test_import_with_progress_then_cancel_keeps_completed_batches(page, qtbot, tmp_path):

@@ -13,7 +13,7 @@ from backend.datasets.schema import (
     OPTION_LETTERS,
     RecordError,
     Sample,
-    canonical_category,
+    _canonical_category,
     canonical_kind,
     infer_kind_category,
 )
@@ -56,7 +56,8 @@ def text_field(record: dict, key: str, *, required: bool = False, aliases: tuple
 
 def kind_and_category(record: dict, prompt: str, default_kind: str = "instruction") -> tuple[str, str]:
     kind = canonical_kind(record.get("kind") or record.get("type"))
-    category = canonical_category(record.get("category"))
+    raw = record.get("category")
+    category = _canonical_category(raw) if isinstance(raw, str) else ""
     if not kind:
         guessed_kind, guessed_cat = infer_kind_category(prompt)
         kind = guessed_kind if guessed_kind != "instruction" else default_kind

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import sqlite_utils
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
 
 from backend.datasets import query
 from backend.datasets.query import HIGHLIGHT_END, HIGHLIGHT_START, SampleFilter
@@ -22,6 +22,7 @@ from deepones_gui.concurrent import run_in_background
 PAGE_SIZE = 200
 MAX_PAGES = 40          # 8,000 rows cached at most: memory stays flat however far you scroll
 PLACEHOLDER = "…"
+COUNT_DELAY_MS = 30
 STATUS_MARK = {"unreviewed": "", "accepted": "✔ accepted", "rejected": "✘ rejected", "needs-fix": "✎ needs fix"}
 
 COLUMNS = [
@@ -32,6 +33,10 @@ EDITABLE = {"kind", "category"}
 SampleIdRole = Qt.ItemDataRole.UserRole + 1
 SnippetRole = Qt.ItemDataRole.UserRole + 2
 RowRole = Qt.ItemDataRole.UserRole + 3
+_ROLES = {Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole,
+          Qt.ItemDataRole.TextAlignmentRole, SampleIdRole, SnippetRole, RowRole}
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+DISPLAY_CHARS = 160  # a table cell shows less than this; eliding long strings is what makes painting slow
 
 
 def _count_task(open_db: Callable[[], sqlite_utils.Database], flt: SampleFilter, *, progress, partial, cancel) -> int:
@@ -108,8 +113,10 @@ class SampleTableModel(QAbstractTableModel):
         if self.open_worker_db is None:
             self._set_count(query.count(self.db, self.filter), True)
             return
-        run_in_background(_count_task, self.open_worker_db, self.filter,
-                          on_result=lambda n: generation == self._generation and self._set_count(n, True))
+        # Started a moment later so the worker's start-up never competes with painting the first page.
+        QTimer.singleShot(COUNT_DELAY_MS, self, lambda: generation == self._generation and run_in_background(
+            _count_task, self.open_worker_db, self.filter,
+            on_result=lambda n: generation == self._generation and self._set_count(n, True)))
 
     def _set_count(self, n: int, exact: bool) -> None:
         if n > self._count:
@@ -222,36 +229,31 @@ class SampleTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        # Qt asks for many roles per cell on every paint: answer the unhandled ones first, cheaply.
+        if role not in _ROLES or not index.isValid():
             return None
         key = COLUMNS[index.column()][0]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole,
-                    SampleIdRole, SnippetRole, RowRole, Qt.ItemDataRole.ForegroundRole):
-            r = self.row_dict(index.row())
-            if r is None:
-                return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
-            if role == SampleIdRole:
-                return r["id"]
-            if role == RowRole:
-                return r
-            if role == SnippetRole:
-                return r.get("snippet") if key == "instruction" else None
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return None
-            value = r.get(key)
-            if key == "status" and role == Qt.ItemDataRole.DisplayRole:
-                return STATUS_MARK.get(value, value) or "·"
-            if key == "instruction":
-                text = r.get("snippet") or value or ""
-                text = text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
-                text = " ".join(text.split())
-                return text if role != Qt.ItemDataRole.ToolTipRole else text[:300]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return None if key != "note" or not value else value
-            return value if value is not None else ""
-        if role == Qt.ItemDataRole.TextAlignmentRole and key == "id":
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if key == "id" else None
+        r = self.row_dict(index.row())
+        if r is None:
+            return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
+        if role == SampleIdRole:
+            return r["id"]
+        if role == RowRole:
+            return r
+        if role == SnippetRole:
+            return r.get("snippet") if key == "instruction" else None
+        value = r.get(key)
+        if key == "instruction":
+            text = r.get("snippet") or value or ""
+            text = " ".join(text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "").split())
+            return text[:DISPLAY_CHARS] if role != Qt.ItemDataRole.ToolTipRole else text[:300]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return value or None if key == "note" else None
+        if key == "status" and role == Qt.ItemDataRole.DisplayRole:
+            return STATUS_MARK.get(value, value) or "·"
+        return value if value is not None else ""
 
     def flags(self, index: QModelIndex):
         base = super().flags(index)
