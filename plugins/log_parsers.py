@@ -83,12 +83,16 @@ class DictLineParser:
         if start < 0 or not line.rstrip().endswith("}"):
             return None
         body = line[start:].strip()
-        try:
-            data = json.loads(body)
-        except ValueError:
+        data = None
+        if '"' in body:  # JSON first; a Python repr (HF Trainer) uses single quotes
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+        if data is None:
             try:
                 data = ast.literal_eval(body)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
+            except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
                 return None
         if not isinstance(data, dict):
             return None

@@ -11,9 +11,14 @@ split so every redraw counts, and a partial last line waits for its newline.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+# A line without any of these characters carries no metric in any supported format.
+_MAYBE_METRIC = re.compile(r"[:=|{/]").search
 
 
 @dataclass
@@ -90,7 +95,7 @@ class MetricExtractor:
         return self._parse(line)
 
     def _parse(self, line: str) -> list[MetricPoint]:
-        if len(line) > 20000 or not any(c in line for c in ":=|{/"):
+        if len(line) > 20000 or not _MAYBE_METRIC(line):
             return []
         for parser in self.parsers:
             parsed = parser(line)

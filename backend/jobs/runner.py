@@ -117,19 +117,50 @@ def job_active(workdir: Path) -> bool:
 class JobHandle:
     """A started job: wait for it, stream its output, cancel it. Also works for re-attached jobs."""
 
-    def __init__(self, job_id: str, workdir: Path, proc: subprocess.Popen | None = None) -> None:
+    def __init__(self, job_id: str, workdir: Path, proc: subprocess.Popen | None = None,
+                 pid: int | None = None) -> None:
         self.job_id = job_id
         self.workdir = Path(workdir)
         self.proc = proc
         self._offsets = {"stdout": 0, "stderr": 0}
+        # A pidfd tells when the (detached) supervisor exits, without polling and without being its parent.
+        self._pidfd: int | None = None
+        target = proc.pid if proc is not None else pid
+        if target and hasattr(os, "pidfd_open"):
+            try:
+                self._pidfd = os.pidfd_open(target)
+            except OSError:  # already gone (or no pidfd support): fall back to the lock file
+                self._pidfd = None
+
+    def __del__(self) -> None:
+        if self._pidfd is not None:
+            try:
+                os.close(self._pidfd)
+            except OSError:
+                pass
+            self._pidfd = None
+
+    def _supervisor_exited(self, timeout: float) -> bool:
+        if self._pidfd is not None:
+            return bool(select.select([self._pidfd], [], [], timeout)[0])
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        if timeout:
+            time.sleep(timeout)
+        return not job_active(self.workdir)
 
     def status(self) -> dict:
         return read_status(self.workdir)
 
     def is_running(self) -> bool:
+        exited = self._supervisor_exited(0)
         if self.proc is not None:
-            return self.proc.poll() is None
-        return job_active(self.workdir)
+            self.proc.poll()  # reap
+        return not exited
 
     def cancel(self) -> bool:
         """Ask the supervisor to stop the job (SIGTERM to the job, SIGKILL after the grace)."""
@@ -155,37 +186,18 @@ class JobHandle:
     def wait(self, *, on_output: OutputCallback | None = None, cancel: threading.Event | None = None,
              poll_s: float = 0.1) -> JobResult:
         """Block until the job ends; stream output; honour ``cancel``."""
-        pidfd = None
-        if self.proc is not None and hasattr(os, "pidfd_open"):
-            try:
-                pidfd = os.pidfd_open(self.proc.pid)
-            except OSError:
-                pidfd = None
         cancelled = False
-        try:
-            while True:
-                if cancel is not None and cancel.is_set() and not cancelled:
-                    cancelled = True
-                    self.cancel()
-                if self.proc is not None:
-                    if pidfd is not None:
-                        select.select([pidfd], [], [], poll_s)
-                    else:
-                        try:
-                            self.proc.wait(timeout=poll_s)
-                        except subprocess.TimeoutExpired:
-                            pass
-                    done = self.proc.poll() is not None
-                else:
-                    time.sleep(poll_s)
-                    done = not job_active(self.workdir)
-                if on_output is not None:
-                    self.read_new_output(on_output)
-                if done:
-                    break
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
+        while True:
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = True
+                self.cancel()
+            done = self._supervisor_exited(poll_s)
+            if on_output is not None:
+                self.read_new_output(on_output)
+            if done:
+                break
+        if self.proc is not None:
+            self.proc.wait()
         return self.result()
 
     def result(self) -> JobResult:
@@ -279,9 +291,17 @@ def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
     """Start ``spec`` without waiting; the job keeps running if the caller exits."""
     from backend.jobs import records
 
-    job_id, workdir, env, _cfg = prepare_job(spec, root)
+    job_id, workdir, env, cfg = prepare_job(spec, root)
     if db is not None:
         records.record_created(db, job_id, spec, workdir)
+    if not cfg.get("gpu") and hasattr(os, "fork") and sys.platform.startswith("linux"):
+        # The fast launch (no GPU queue to wait in): see supervisor.fork_launch.
+        from backend.jobs import supervisor
+
+        try:
+            return JobHandle(job_id, workdir, pid=supervisor.fork_launch(str(workdir), env, _BOOT))
+        except OSError:
+            pass  # fall back to a plain supervisor process
     proc = launch_supervisor(workdir, env)
     return JobHandle(job_id, workdir, proc)
 

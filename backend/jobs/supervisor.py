@@ -132,6 +132,17 @@ def _make_cgroup(job_id: str, max_processes: int | None) -> str | None:
     return None
 
 
+def _join_cgroup(cgroup: str, pid: int) -> None:
+    # Moving a process between cgroups takes ~20 ms (an RCU sync): it happens here, beside the
+    # starting program, not before its exec. A child forked in that first instant stays outside the
+    # cgroup but not outside this subreaper's tree, so it is still found and killed.
+    try:
+        with open(cgroup + "/cgroup.procs", "w") as fh:
+            fh.write(str(pid))
+    except OSError:
+        pass
+
+
 def _proc_children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
@@ -191,6 +202,7 @@ class Supervisor:
         with open(os.path.join(jobdir, "launch.bin"), "rb") as fh:
             self.cfg = marshal.load(fh)
         self.status_path = os.path.join(jobdir, "status.json")
+        self.cancel_file = os.path.join(jobdir, "cancel.request")
         self.status = dict(self.cfg.get("initial_status") or {"job_id": self.cfg["job_id"]})
         self.cancel_requested = False
         self.main_pid = 0
@@ -244,7 +256,7 @@ class Supervisor:
         return False
 
     # -- launch ------------------------------------------------------------------------------
-    def fork_program(self, cgroup: str | None) -> tuple[int, int]:
+    def fork_program(self, env: dict | None = None) -> tuple[int, int]:
         cfg = self.cfg
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -268,7 +280,7 @@ class Supervisor:
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.closerange(3, 65536)
-                os.execvp(cfg["argv"][0], cfg["argv"])
+                os.execvpe(cfg["argv"][0], cfg["argv"], env if env is not None else os.environ)
             except BaseException as exc:  # noqa: BLE001 - report and leave, never return into the supervisor
                 try:
                     os.write(2, f"deepones: cannot start {cfg['argv'][0]}: {exc}\n".encode())
@@ -277,15 +289,6 @@ class Supervisor:
         os.close(out_w)
         os.close(err_w)
         self.main_pid = pid
-        if cgroup:
-            # Moving a process between cgroups takes ~20 ms (an RCU sync): do it here, beside the
-            # starting interpreter, not before its exec. A child forked in that first instant stays
-            # outside the cgroup but not outside this subreaper's tree, so it is still found and killed.
-            try:
-                with open(cgroup + "/cgroup.procs", "w") as fh:
-                    fh.write(str(pid))
-            except OSError:
-                pass
         return out_r, err_r
 
     # -- the loop ----------------------------------------------------------------------------
@@ -321,31 +324,54 @@ class Supervisor:
             time.sleep(0.01)
         self.reap()
 
-    def run(self) -> int:
+    def spawn(self, env: dict | None = None) -> dict | None:
+        """Lock, become a subreaper, wait for a GPU slot, start the program; None when cancelled first."""
         cfg = self.cfg
         lock_fd = os.open(os.path.join(self.jobdir, "supervisor.lock"), os.O_CREAT | os.O_RDWR)
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        signal.signal(signal.SIGTERM, self._on_term)
-        signal.signal(signal.SIGINT, self._on_term)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.install_signal_handlers()
         subreaper = _set_subreaper()
         self.status["supervisor_pid"] = os.getpid()
         if self.cfg.get("gpu"):
             self.write_status(status="queued")
-        cancel_file = os.path.join(self.jobdir, "cancel.request")
-        if os.path.exists(cancel_file) or not self.acquire_gpu_slots():
-            self.finish("cancelled", "cancelled while waiting for a GPU slot", None, 0.0)
-            return 0
+        if os.path.exists(self.cancel_file) or not self.acquire_gpu_slots():
+            self.finish("cancelled", "cancelled before it started", None, 0.0)
+            return None
         cgroup = _make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
+        started = time.time()
+        t0 = time.monotonic()
+        out_r, err_r = self.fork_program(env)
+        return {"pid": self.main_pid, "out_r": out_r, "err_r": err_r, "lock_fd": lock_fd, "t0": t0,
+                "started": started, "cgroup": cgroup, "subreaper": subreaper}
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def run(self, state: dict | None = None) -> int:
+        """Run the job to its end. ``state`` comes from :meth:`spawn` done before an exec (the fast launch)."""
+        cfg = self.cfg
+        if state is None:
+            state = self.spawn()
+            if state is None:
+                return 0
+        else:
+            self.install_signal_handlers()
+            self.status["supervisor_pid"] = os.getpid()
+            self.main_pid = state["pid"]
+        cgroup = state["cgroup"]
+        if cgroup:
+            _join_cgroup(cgroup, self.main_pid)
+        out_r, err_r, t0, started = state["out_r"], state["err_r"], state["t0"], state["started"]
         tree = Tree(cgroup)
         stdout = CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
         stderr = CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
-        started = time.time()
-        t0 = time.monotonic()
-        out_r, err_r = self.fork_program(cgroup)
+        cancel_file = self.cancel_file
         self.write_status(
             status="running", pid=self.main_pid, started_at=started,
-            isolation={"subreaper": subreaper, "pids_cgroup": cgroup, "no_network": cfg.get("no_network", False)},
+            isolation={"subreaper": state["subreaper"], "pids_cgroup": cgroup,
+                       "no_network": cfg.get("no_network", False)},
         )
         logs = {out_r: stdout, err_r: stderr}
         time_limit = float(cfg.get("time_limit_s") or 0)
@@ -554,13 +580,74 @@ def _alive(pids: list[int]) -> list[int]:
     return out
 
 
+def fork_launch(jobdir: str, env: dict, boot: str) -> int:
+    """The fast launch: fork the caller, start the program from the fork, then exec a fresh supervisor.
+
+    Saves the supervisor's interpreter start-up from the job's critical path: the program starts
+    from a forked copy of the caller (only os/fcntl calls happen there), and the supervisor's own
+    interpreter starts while the program already runs. The exec drops the copy of the caller's
+    memory. A double fork detaches it: the caller gets the supervisor's pid and waits on a pidfd.
+    """
+    import ctypes  # noqa: F401 - imported before fork: the fork only calls into loaded modules
+
+    r, w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        code = 0
+        try:
+            os.close(r)
+            os.setsid()
+            pid = os.fork()
+            if pid:
+                os.write(w, str(pid).encode())
+            else:
+                os.close(w)
+                _become_supervisor(jobdir, env, boot)
+        except BaseException:  # noqa: BLE001 - never return into the caller's code from a fork
+            code = 127
+        os._exit(code)
+    os.close(w)
+    try:
+        data = os.read(r, 64)
+    finally:
+        os.close(r)
+        os.waitpid(first, 0)
+    if not data:
+        raise OSError("the job supervisor could not be started")
+    return int(data)
+
+
+def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
+    sup = Supervisor(jobdir)
+    state = sup.spawn(env)
+    if state is None:
+        os._exit(0)
+    keep = {state["out_r"], state["err_r"], state["lock_fd"]}
+    for fd in keep:
+        os.set_inheritable(fd, True)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    log = os.open(os.path.join(jobdir, "supervisor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    # Drop everything else inherited from the caller (its DB, sockets, terminal...).
+    last = 2
+    for fd in sorted(keep) + [65536]:
+        os.closerange(last + 1, fd)
+        last = fd
+    os.chdir(jobdir)
+    state_hex = marshal.dumps(state).hex()
+    os.execve(sys.executable, [sys.executable, "-I", "-S", "-c", boot, "--attach", state_hex, jobdir], env)
+
+
 def main(argv: list[str]) -> int:
     sup = Supervisor(argv[-1])
     for path in sup.cfg.get("sys_path", []):
         if path not in sys.path:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
+    state = marshal.loads(bytes.fromhex(argv[-2])) if len(argv) >= 3 and argv[-3] == "--attach" else None
     try:
-        return sup.run()
+        return sup.run(state)
     except BaseException as exc:  # noqa: BLE001 - leave a readable final status, then re-raise
         sup.write_status(status="failed", reason="failed", detail=f"supervisor error: {exc!r}", ended_at=time.time())
         raise

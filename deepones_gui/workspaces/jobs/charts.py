@@ -73,11 +73,13 @@ def ema_smooth(x: np.ndarray, y: np.ndarray, strength: float, bins: int = SMOOTH
     """Exponential moving average over ``x`` (not over point count).
 
     The time constant is ``strength`` squared times a fifth of the x span. Points are first averaged
-    into equal-width x bins, so a stretch logged ten times as densely does not weigh ten times as much.
-    The start is de-biased (as TensorBoard does), so the curve does not creep up from zero.
+    into equal-width x bins (empty bins interpolated), so a stretch logged ten times as densely does
+    not weigh ten times as much. The start is de-biased (as TensorBoard does), so the curve does not
+    creep up from zero. Fully vectorised: a few ms for a million points.
     """
     finite = np.isfinite(x) & np.isfinite(y)
-    x, y = x[finite], y[finite]
+    if not finite.all():
+        x, y = x[finite], y[finite]
     if len(x) < 3 or strength <= 0:
         return x, y
     lo, hi = float(x.min()), float(x.max())
@@ -85,21 +87,36 @@ def ema_smooth(x: np.ndarray, y: np.ndarray, strength: float, bins: int = SMOOTH
     if span <= 0:
         return x, y
     nb = int(min(bins, len(x)))
-    idx = np.minimum(((x - lo) / span * nb).astype(np.int64), nb - 1)
+    idx = np.minimum(((x - lo) * (nb / span)).astype(np.int64), nb - 1)
     counts = np.bincount(idx, minlength=nb)
     sums = np.bincount(idx, weights=y, minlength=nb)
-    xsums = np.bincount(idx, weights=x, minlength=nb)
     keep = counts > 0
-    bx, by = xsums[keep] / counts[keep], sums[keep] / counts[keep]
+    centers = lo + (np.arange(nb) + 0.5) * (span / nb)
+    means = np.interp(centers, centers[keep], sums[keep] / counts[keep])
     tau = max(span * 0.2 * strength * strength, 1e-12)
-    decay = np.exp(-np.diff(bx, prepend=bx[0]) / tau)
-    out = np.empty_like(by)
-    num = den = 0.0
-    for i, (d, v) in enumerate(zip(decay.tolist(), by.tolist(), strict=True)):
-        num = num * d + (1.0 - d) * v if i else v
-        den = den * d + (1.0 - d) if i else 1.0
-        out[i] = num / den
-    return bx, out
+    rate = (span / nb) / tau                     # decay exponent per bin
+    if rate > 2.0:                               # smoothing shorter than a bin: nothing to smooth
+        return centers[keep], means[keep]
+    return centers, _ema_constant_decay(means, float(np.exp(-rate)))
+
+
+def _ema_constant_decay(v: np.ndarray, d: float, block: int = 200) -> np.ndarray:
+    """De-biased EMA ``num = d*num + (1-d)*v; den = d*den + (1-d)`` in closed form, block by block."""
+    out = np.empty_like(v)
+    carry = 0.0                                   # num before the block
+    total = 0                                     # values seen so far (for the de-biasing denominator)
+    k = np.arange(block, dtype=np.float64)
+    pow_k = d ** k                                # d^k
+    inv_k = d ** -k                               # d^-k  (k < block keeps this finite)
+    for a in range(0, len(v), block):
+        seg = v[a:a + block]
+        m = len(seg)
+        num = d * pow_k[:m] * carry + (1.0 - d) * pow_k[:m] * np.cumsum(seg * inv_k[:m])
+        den = 1.0 - d ** (total + k[:m] + 1)
+        out[a:a + m] = num / den
+        carry = num[-1]
+        total += m
+    return out
 
 
 class _Series:
@@ -141,6 +158,35 @@ class _Panel(QWidget):
         lay.addWidget(self.readout)
         self.series: list[_Series] = []
         self._update_legend()
+        # The x range grows in 25% jumps instead of on every refresh: re-rendering the axis text
+        # is the most expensive part of a redraw. Panning or zooming by hand stops the following.
+        self.follow_x = True
+        vb = self.plot.getPlotItem().vb
+        vb.sigRangeChangedManually.connect(self._manual_range)
+
+    def _manual_range(self, *_args) -> None:
+        self.follow_x = False
+
+    def grow_x(self) -> None:
+        vb = self.plot.getPlotItem().vb
+        if vb.state["autoRange"][0]:      # the user asked for auto-range ("A" button): follow again
+            self.follow_x = True
+        if not self.follow_x:
+            return
+        lo = hi = None
+        for s in self.series:
+            x, _ = s.buf.view()
+            if len(x):
+                a, b = (x[0], x[-1]) if s.buf.sorted else (np.nanmin(x), np.nanmax(x))
+                lo = a if lo is None else min(lo, a)
+                hi = b if hi is None else max(hi, b)
+        if lo is None or not np.isfinite(lo) or not np.isfinite(hi):
+            return
+        vb.enableAutoRange(x=False)
+        cur_lo, cur_hi = vb.viewRange()[0]
+        if hi > cur_hi or lo < cur_lo or (cur_hi - cur_lo) > 4 * max(hi - lo, 1e-9):
+            width = max(hi - lo, 1.0)
+            vb.setXRange(lo, lo + width * 1.25, padding=0.02)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
 
     def add_series(self, s: _Series) -> None:
@@ -347,10 +393,12 @@ class MetricChart(QWidget):
 
     # -- drawing -----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
+        touched = set()
         for s in self.series.values():
             if not (s.dirty or force):
                 continue
             s.dirty = False
+            touched.add(metric_family(s.name))
             x, y = s.buf.view()
             if self.smoothing > 0 and len(x) > 2:
                 sx, sy = ema_smooth(x, y, self.smoothing)
@@ -360,6 +408,8 @@ class MetricChart(QWidget):
             else:
                 s.smooth.setData(x, y)
                 s.raw.setVisible(False)
+        for family in touched:
+            self.panels[family].grow_x()
 
     def set_smoothing(self, value: float) -> None:
         self.smoothing = max(0.0, min(0.99, float(value)))
