@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 # A line without any of these characters carries no metric in any supported format.
 _MAYBE_METRIC = re.compile(r"[:=|{/]").search
 
