@@ -10,12 +10,14 @@ import json
 import time
 from array import array
 from collections.abc import Iterable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter
 from backend.datasets.schema import EDITABLE_FIELDS, KINDS, STATUSES, Sample, canonical_category
 from backend.store import transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 CHUNK = 500  # ids per statement: stays under SQLite's variable limit
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.importer import ImportReport, import_paths
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 DEMO_DATASET = "DeepData demo"
 

@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter, count, iter_rows
 from backend.datasets.registry import export_formats, get_format
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class ExportCancelled(Exception):

@@ -12,13 +12,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.registry import parse_record
 from backend.datasets.schema import RecordError, check_sizes
 from backend.store import transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BATCH_SIZE = 2000
 MAX_REPORTED_REJECTIONS = 1000   # the rest are counted, not listed

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter, iter_rows
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 _WORD = re.compile(r"\w+")
 

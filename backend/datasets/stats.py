@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter
 from backend.datasets.schema import CATEGORIES, STATUSES
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def stats(db: sqlite_utils.Database, flt: SampleFilter | None = None, *, facets: bool = False) -> dict:

@@ -7,11 +7,14 @@ replaced, and tells the page which samples changed so the view refreshes those r
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
 from PySide6.QtGui import QUndoCommand
 
 from backend.datasets import curation
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Changed = Callable[[list[int]], None]
 

@@ -111,6 +111,7 @@ class DetailPane(QWidget):
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(QLabel("Edit history"))
         self.history = QListWidget()
+        self.history.setWordWrap(True)
         hl.addWidget(self.history)
         split.addWidget(history_box)
         split.setSizes([600, 110])
@@ -134,6 +135,7 @@ class DetailPane(QWidget):
         self.browser.setHtml(sample_html(sample))
         if not self.note.hasFocus():
             self.note.setText(sample.get("note") or "")
+            self.note.setCursorPosition(0)
         for h in history or []:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(h["at"]))
             old = (h["old"] or "").replace("\n", " ")[:60]

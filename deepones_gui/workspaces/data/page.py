@@ -582,14 +582,15 @@ class DataPage(QWidget):
             QApplication.processEvents()
         rows = self.db.conn.execute("SELECT id, kind FROM samples ORDER BY id").fetchall()
         ids = [r[0] for r in rows]
-        curation.set_status(self.db, ids[0:150:3], "accepted")
-        curation.set_status(self.db, ids[1:150:17], "rejected")
-        curation.set_status(self.db, ids[2:150:23], "needs-fix")
-        curation.add_tag(self.db, ids[0:40:5], "good-example")
+        curation.set_status(self.db, ids[0:220:3], "accepted")
+        curation.set_status(self.db, ids[1:220:11], "rejected")
+        curation.set_status(self.db, ids[2:220:13], "needs-fix")
+        curation.add_tag(self.db, ids[0:220:9], "good-example")
         self._data_version = self._read_data_version()
         self.model.reload()
         self.refresh_stats()
         mcq = next((i for i, (sid, kind) in enumerate(rows) if kind == "mcq"), 0)
+        curation.edit_field(self.db, rows[mcq][0], "note", "Distractors B and D are too easy; keep for now")
         self.table.selectRow(mcq)
         self.table.scrollTo(self.model.index(mcq, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
         self.table.setFocus()
@@ -606,6 +607,9 @@ class DataPage(QWidget):
 
     def shutdown(self) -> None:
         self._watch.stop()
+        self._stats_timer.stop()
+        self._search_timer.stop()
+        self.model.stop()
         self.duplicates.shutdown()
         for task in (self._import_task, self._export_task):
             if task is not None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
 
 from backend.datasets import query
 from backend.datasets.query import HIGHLIGHT_END, HIGHLIGHT_START, SampleFilter
 from backend.datasets.schema import CATEGORIES, KINDS
 from deepones_gui.concurrent import run_in_background
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 PAGE_SIZE = 200
 MAX_PAGES = 40          # 8,000 rows cached at most: memory stays flat however far you scroll
@@ -130,6 +133,10 @@ class SampleTableModel(QAbstractTableModel):
             self.endRemoveRows()
         self._exact = exact
         self.countChanged.emit(self._count, exact)
+
+    def stop(self) -> None:
+        """No more background work (page shutting down): pending timers and results are ignored."""
+        self._generation += 1
 
     @property
     def count_is_exact(self) -> bool:
