@@ -1,8 +1,8 @@
 """A realistic conversation for screenshots and first-run demos, played through the real chat path.
 
-The first answer is a recorded designer answer replayed with the ``replay:`` backend (what a
-capable designer model says); the follow-up is answered live by the embedded SmolLM2, so the
-stats under it are real measurements on this machine.
+The first question is answered live by the embedded SmolLM2, so the stats under it are real
+measurements on this machine; the second answer is a recorded designer answer replayed with the
+``replay:`` backend (what a capable designer model says).
 """
 
 from __future__ import annotations
@@ -33,33 +33,41 @@ def cifar_resnet18(num_classes: int = 10) -> nn.Module:
 
 Hyperparameters: SGD with momentum 0.9, learning rate 0.1 with a one-cycle schedule, batch size 256, 100 epochs. Expected accuracy: about 95%.
 """
-FOLLOW_UP = "In one sentence: why remove the max-pool layer for CIFAR-10?"
+FIRST = "In one sentence: what does a residual connection do?"
 
 
 def show_demo_conversation(page: ChatPage) -> None:
+    """A real SmolLM2 exchange (stats measured now), then the recorded designer answer streamed live."""
+    from backend.llm.base import GenerationSettings, complete
+    from backend.llm.conversations import history_for_model
+    from backend.llm.resolve import get_backend
+
     demo_dir = page.ctx.data_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     replay = demo_dir / "designer-demo.jsonl"
     replay.write_text(json.dumps({"content": ANSWER}) + "\n", "utf-8")
     page.new_chat()
-    settings = page.settings
-    settings.max_tokens.setValue(40)
-    settings.temperature.setValue(0.0)
+    page.settings.max_tokens.setValue(32)
+    page.settings.temperature.setValue(0.0)
+    # Screenshot helper only, so it may block: SmolLM2 answers the first question synchronously (the
+    # app itself always generates on a worker thread); a slow machine then cannot outrun the
+    # screenshot script's patience. The stats stored with it are real.
+    store = page.store
+    chat = store.create_chat(FIRST, page.settings.system_prompt(), "embedded")
+    user = store.add_message(chat, None, "user", FIRST)
+    backend = get_backend("embedded")
+    text = complete(backend, history_for_model(store.path(chat), page.settings.system_prompt()),
+                    GenerationSettings(temperature=0.0, max_tokens=32))
+    store.add_message(chat, user, "assistant", text, model="embedded", stats=backend.last_stats)
+    page.refresh_chats()
+    page._show_chat(chat)
     page.select_model(f"replay:{replay}")
-    page.input.setPlainText(QUESTION)
-
-    def ask_follow_up(*_args) -> None:
-        page.runner.finished.disconnect(ask_follow_up)
-        page.select_model("embedded")
-        page.input.setPlainText(FOLLOW_UP)
-        page.send()
 
     def done(*_args) -> None:
-        if page.chat_id is not None and len(page.store.path(page.chat_id)) >= 4:
-            page.runner.finished.disconnect(done)
-            page.demo_pending = False
+        page.runner.finished.disconnect(done)
+        page.demo_pending = False
 
     page.demo_pending = True
-    page.runner.finished.connect(ask_follow_up)
     page.runner.finished.connect(done)
+    page.input.setPlainText(QUESTION)
     page.send()

@@ -516,6 +516,10 @@ class ChatPage(QWidget):
             self.runner.wait(10)
         for backend in self._backends.values():
             backend.close()
+        # A model preload or metadata read may still be running on the pool: let it land first.
+        from deepones_gui.concurrent import wait_for_background_tasks
+
+        wait_for_background_tasks(10_000)
 
     def screenshot_ready(self) -> bool:
         return self._models_ready and not self.runner.running and not getattr(self, "demo_pending", False)
