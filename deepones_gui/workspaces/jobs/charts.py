@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -142,6 +144,10 @@ class _Panel(QWidget):
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setLabel("bottom", "step")
+        # Axis text is replayed from a QPicture on every repaint (~15 ms per axis); cache the
+        # rendered axes as pixmaps so a curve update repaints only the curve.
+        for name in ("left", "bottom"):
+            item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # The legend sits above the plot, not on it: in-plot legends hide the very corner where
         # loss and accuracy curves end.
         self.legend = QLabel()
@@ -294,7 +300,7 @@ class MetricChart(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     # -- data ------------------------------------------------------------------------------
@@ -392,6 +398,13 @@ class MetricChart(QWidget):
         self._fit_panels()
 
     # -- drawing -----------------------------------------------------------------------------
+    def _tick(self) -> None:
+        t = time.perf_counter()
+        self.refresh()
+        # Back off when a refresh gets expensive (huge series, slow machine): the GUI stays responsive.
+        cost_ms = (time.perf_counter() - t) * 1000
+        self.timer.setInterval(int(min(1000, max(REFRESH_MS, 4 * cost_ms))))
+
     def refresh(self, force: bool = False) -> None:
         touched = set()
         for s in self.series.values():
