@@ -94,6 +94,20 @@ def add_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str) -> list[int
     return added
 
 
+def add_tag_matching(db: sqlite_utils.Database, flt: SampleFilter, tag: str) -> list[int]:
+    """Tag everything matching the filter (one transaction); returns the ids newly tagged."""
+    tag = tag.strip()
+    if not tag:
+        raise CurationError("a tag cannot be empty")
+    where, params = flt.where()
+    with transaction(db) as conn:
+        added = [r[0] for r in conn.execute(
+            f"SELECT s.id FROM samples s WHERE ({where}) AND s.id NOT IN (SELECT sample_id FROM sample_tags WHERE tag=?)",
+            [*params, tag])]
+        conn.executemany("INSERT OR IGNORE INTO sample_tags (sample_id, tag) VALUES (?, ?)", [(i, tag) for i in added])
+    return added
+
+
 def remove_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str) -> list[int]:
     """Untag ``ids``; returns the ids that had the tag (what undo puts back)."""
     ids = list(ids)

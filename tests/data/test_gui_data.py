@@ -95,6 +95,13 @@ def test_bulk_on_selection_and_on_filter_with_undo(page, qtbot):
     assert page.db.conn.execute("SELECT count(*) FROM sample_tags WHERE tag='hard'").fetchone()[0] >= 1
     page.undo_stack.undo()
     assert page.db.conn.execute("SELECT count(*) FROM sample_tags").fetchone()[0] == 0
+    page.start_tag_matching("dlpd-batch")
+    qtbot.waitUntil(lambda: page.undo_stack.undoText() == "Tag 26 samples 'dlpd-batch'", timeout=5000)
+    assert page.db.conn.execute("SELECT count(*) FROM sample_tags WHERE tag='dlpd-batch'").fetchone()[0] == 26
+    page.undo_stack.undo()
+    assert page.db.conn.execute("SELECT count(*) FROM sample_tags").fetchone()[0] == 0
+    page.undo_stack.redo()
+    assert page.db.conn.execute("SELECT count(*) FROM sample_tags WHERE tag='dlpd-batch'").fetchone()[0] == 26
 
 
 def test_inline_edit_with_history_and_undo(page, qtbot):
@@ -180,3 +187,29 @@ def test_lazy_model_keeps_a_bounded_cache_while_scrolling(page, qtbot):
     first = page.model.data(far)
     qtbot.waitUntil(lambda: page.model.data(far) != "…", timeout=5000)
     assert first == "…" and page.model.data(far) == "q14743"
+
+
+def test_near_duplicate_clusters_filter_the_table(page, qtbot):
+    page.lower_tabs.setCurrentWidget(page.duplicates)
+    page.duplicates.start()
+    qtbot.waitUntil(lambda: page.duplicates.task is None, timeout=60_000)
+    assert page.duplicates.clusters.count() >= 1
+    item = page.duplicates.clusters.item(0)
+    ids = item.data(Qt.ItemDataRole.UserRole)
+    page.duplicates._chosen(item)
+    assert page.model.rowCount() == len(ids) >= 2
+    assert {page.model.sample_id(r) for r in range(len(ids))} == set(ids)
+    assert page.count_label.text().startswith("cluster:")
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 257, timeout=5000)
+
+
+def test_export_from_the_page_writes_the_filtered_selection(page, qtbot, tmp_path):
+    page.db.conn.execute("UPDATE samples SET status='accepted' WHERE kind='dlpd'")
+    page.start_export({"format": "alpaca", "path": tmp_path / "dlpd.jsonl", "accepted_only": True,
+                       "dataset_info": True, "push_repo": ""})
+    qtbot.waitUntil(lambda: page._export_task is None, timeout=20_000)
+    lines = (tmp_path / "dlpd.jsonl").read_text().splitlines()
+    assert len(lines) == 26 and all(json.loads(line)["kind"] == "dlpd" for line in lines)
+    assert "Exported 26 samples" in page.import_label.text()
+    assert json.loads((tmp_path / "dataset_info.json").read_text())["dlpd"]["formatting"] == "alpaca"

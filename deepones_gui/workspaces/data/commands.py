@@ -41,15 +41,19 @@ class SetStatusCommand(QUndoCommand):
 
 class TagCommand(QUndoCommand):
     def __init__(self, db: sqlite_utils.Database, ids: list[int], tag: str, changed: Changed,
-                 remove: bool = False) -> None:
+                 remove: bool = False, touched: list[int] | None = None) -> None:
         verb = "Untag" if remove else "Tag"
         super().__init__(f"{verb} {len(ids):,} sample{'s' if len(ids) != 1 else ''} '{tag}'")
         self.db, self.ids, self.tag, self.changed, self.remove = db, list(ids), tag, changed, remove
-        self.touched: list[int] = []
+        self.touched: list[int] = touched or []
+        self._already_done = touched is not None  # a bulk tag applied on a worker thread
 
     def redo(self) -> None:
         fn = curation.remove_tag if self.remove else curation.add_tag
-        self.touched = fn(self.db, self.ids, self.tag)
+        if self._already_done:
+            self._already_done = False
+        else:
+            self.touched = fn(self.db, self.ids, self.tag)
         self.changed(self.ids)
 
     def undo(self) -> None:

@@ -71,19 +71,22 @@ class FacetTree(QTreeWidget):
                 out[key] = values
         return out
 
-    def set_checked(self, key: str, values: tuple[str, ...]) -> None:
+    def set_checked(self, key: str, values: tuple[str, ...], *, notify: bool = True) -> None:
         group = self.groups[key]
         self._updating = True
         for i in range(group.childCount()):
             child = group.child(i)
             child.setCheckState(0, Qt.CheckState.Checked if child.data(0, ValueRole) in values else Qt.CheckState.Unchecked)
         self._updating = False
-        group.setExpanded(True)
-        self.selectionChangedByUser.emit()
+        if values:
+            group.setExpanded(True)
+        if notify:
+            self.selectionChangedByUser.emit()
 
     def clear_checks(self) -> None:
         for key in self.groups:
-            self.set_checked(key, ())
+            self.set_checked(key, (), notify=False)
+        self.selectionChangedByUser.emit()
 
     def _changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._updating and column == 0 and item.parent() is not None:

@@ -436,8 +436,16 @@ class DataPage(QWidget):
     def tag_matching(self) -> None:
         tag, ok = QInputDialog.getText(self, "Tag all matching", f"Tag for all {self.model.rowCount():,} matching samples:")
         if ok and tag.strip():
-            ids = [r["id"] for r in query.iter_rows(self.db, self.current_filter())]
-            self.tag(ids, tag.strip())
+            self.start_tag_matching(tag.strip())
+
+    def start_tag_matching(self, tag: str):
+        """Tag everything matching the filter on a worker thread; undoable like any tag."""
+        def done(added: list[int]) -> None:
+            self.undo_stack.push(TagCommand(self.db, added, tag, self._changed, touched=added))
+            self.model.reload()
+
+        return run_in_background(tasks.tag_matching, self.ctx.open_db, self.current_filter(), tag, on_result=done,
+                                 on_error=lambda exc, _tb: QMessageBox.warning(self, "Tagging failed", str(exc)))
 
     # -- stats and external changes ---------------------------------------------------------
     def refresh_stats(self) -> None:
@@ -463,6 +471,8 @@ class DataPage(QWidget):
         return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def _check_external_changes(self) -> None:
+        if self._import_task is not None:
+            return  # our own import: the view refreshes once it finishes, not on every batch
         version = self._read_data_version()
         if version != self._data_version:
             self._data_version = version

@@ -58,3 +58,11 @@ def run_export(open_db, flt: SampleFilter, choice: dict, *, progress, partial, c
         except HubError as exc:
             text += f" · not pushed: {exc}"
     return text
+
+
+def tag_matching(open_db, flt: SampleFilter, tag: str, *, progress, partial, cancel) -> list[int]:
+    db = open_db()
+    try:
+        return curation.add_tag_matching(db, flt, tag)
+    finally:
+        db.conn.close()
