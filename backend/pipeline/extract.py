@@ -100,6 +100,16 @@ def extract_code(response: str) -> str:
     return max(complete or texts, key=len)
 
 
+def prose_only(text: str) -> str:
+    """The answer without its fenced blocks (e.g. A_I's description when C_R is passed on separately)."""
+    out = text
+    for block in fenced_blocks(text):
+        out = out.replace(block.text, "")
+    out = re.sub(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n?", "", out, flags=re.MULTILINE)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()
+
+
 def _dedent_block(text: str) -> str:
     import textwrap
 

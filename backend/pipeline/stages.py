@@ -21,6 +21,7 @@ from backend.pipeline.extract import (
     extract_code,
     extract_debug_log,
     parse_hyperparameters,
+    prose_only,
 )
 from backend.pipeline.state import SessionState
 
@@ -60,7 +61,8 @@ def prompt_values(stage: str, state: SessionState) -> dict[str, object]:
         "requirements": task.requirements.as_lines(),
         "metric": task.metric,
         "proposal": state.proposal or "(no proposal yet)",
-        "improved": state.improved or "(no architecture yet)",
+        # C_R goes in its own slot, so A_I is given as prose (no second copy of the code).
+        "improved": (prose_only(state.improved) if state.reference_code else state.improved) or "(no architecture yet)",
         "reference_code": state.reference_code or "# (no reference code given)",
         "code": state.code,
         "stdout": prompts.tail(last.stdout if last else ""),

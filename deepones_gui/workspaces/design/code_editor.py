@@ -104,14 +104,6 @@ class CodeEditor(QPlainTextEdit):
 
     def _highlight_lines(self) -> None:
         selections = []
-        if self._marked_line is not None:
-            block = self.document().findBlockByNumber(self._marked_line - 1)
-            if block.isValid():
-                sel = QTextEdit.ExtraSelection()
-                sel.format.setBackground(QColor(254, 202, 202))
-                sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-                sel.cursor = QTextCursor(block)
-                selections.append(sel)
         if not self.isReadOnly():
             sel = QTextEdit.ExtraSelection()
             sel.format.setBackground(self.palette().alternateBase())
@@ -119,6 +111,14 @@ class CodeEditor(QPlainTextEdit):
             sel.cursor = self.textCursor()
             sel.cursor.clearSelection()
             selections.append(sel)
+        if self._marked_line is not None:  # last, so it wins over the current-line shade
+            block = self.document().findBlockByNumber(self._marked_line - 1)
+            if block.isValid():
+                sel = QTextEdit.ExtraSelection()
+                sel.format.setBackground(QColor(254, 202, 202))
+                sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                sel.cursor = QTextCursor(block)
+                selections.append(sel)
         self.setExtraSelections(selections)
 
     def go_to_line(self, line: int) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -105,8 +106,6 @@ class DesignPage(QWidget):
         top.addSpacing(12)
         top.addWidget(QLabel("Branch"))
         top.addWidget(self.branch_combo, 1)
-        top.addSpacing(12)
-        top.addWidget(self.info, 2)
 
         self.rail = StageRail()
         self.header = QLabel()
@@ -175,7 +174,7 @@ class DesignPage(QWidget):
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.code_box)
         self.bottom.addWidget(self.tabs)
-        self.bottom.setSizes([560, 440])
+        self.bottom.setSizes([520, 480])
 
         self.vsplit = QSplitter(Qt.Orientation.Vertical)
         self.vsplit.addWidget(texts)
@@ -197,9 +196,13 @@ class DesignPage(QWidget):
         main.setSizes([200, 1000])
         main.setChildrenCollapsible(False)
 
+        self.body = QStackedWidget()
+        self.body.addWidget(main)
+        self.body.addWidget(self._build_welcome())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(main, 1)
+        layout.addWidget(self.info)
+        layout.addWidget(self.body, 1)
 
         self.session_combo.activated.connect(lambda _i: self.open_session(self.session_combo.currentData()))
         self.branch_combo.activated.connect(self._branch_chosen)
@@ -208,6 +211,46 @@ class DesignPage(QWidget):
         self.response_edit.textChanged.connect(self._response_edited)
         self.code_pane.edited.connect(self._code_edited)
         self.output_view.line_activated.connect(self.code_pane.editor.go_to_line)
+
+    def _build_welcome(self) -> QWidget:
+        welcome = QWidget()
+        box = QVBoxLayout(welcome)
+        box.addStretch(1)
+        title = QLabel("Design a deep learning program, one stage at a time")
+        title.setStyleSheet("font-size: 16pt; font-weight: 600;")
+        text = QLabel(
+            "A session follows the DeepBench pipeline: the designer proposes an architecture and improves it, "
+            "the programmer implements it, the program runs on a small subset and is debugged until it scores, "
+            "the designer picks hyperparameters, and the final program runs under the time limits.\n\n"
+            "Every prompt is shown before it is sent and can be edited; every answer and program can be edited "
+            "too, and any stage can be forked. The demo task trains on scikit-learn's digits on the CPU, offline.")
+        text.setWordWrap(True)
+        text.setFixedWidth(720)
+        text.setMinimumHeight(text.heightForWidth(720))
+        new_btn = QPushButton("New session…")
+        new_btn.clicked.connect(self.new_session_dialog)
+        demo_btn = QPushButton("Start with the offline demo task")
+        demo_btn.setToolTip("Digits classification with the models from Preferences (the embedded SmolLM2 by default)")
+        demo_btn.clicked.connect(self.start_demo_session)
+        for w in (title, text):
+            box.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(demo_btn)
+        row.addWidget(new_btn)
+        row.addStretch(1)
+        box.addSpacing(12)
+        box.addLayout(row)
+        box.addStretch(2)
+        return welcome
+
+    def start_demo_session(self) -> int:
+        from backend.pipeline import SessionSettings, get_task
+
+        settings = SessionSettings(time_limit_s=300, train_time_limit_s=60,
+                                   interpreter=self.ctx.settings.execution_python)
+        return self.create_session(get_task("demo-digits"), self.ctx.settings.designer_model,
+                                   self.ctx.settings.programmer_model, settings)
 
     # -- sessions ----------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -235,9 +278,8 @@ class DesignPage(QWidget):
         self.session_combo.blockSignals(False)
 
     def _show_empty(self) -> None:
-        self.header.setText("No design session yet")
-        self.help.setText("Create one with New session…: pick a DeepBench task (the demo task runs offline on "
-                          "the CPU) or describe your own, and the designer and programmer models.")
+        self.body.setCurrentIndex(1)
+        self.info.setText("No design session yet.")
         for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn):
             w.setEnabled(False)
 
@@ -262,6 +304,7 @@ class DesignPage(QWidget):
             return
         self.flush_edits()
         self.session_id = int(session_id)
+        self.body.setCurrentIndex(0)
         if self.running_step_id is None:
             self.sessions.mark_interrupted(self.session_id)
         QSettings().setValue("design/session", self.session_id)

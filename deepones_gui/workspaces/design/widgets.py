@@ -101,6 +101,8 @@ class OutputView(QPlainTextEdit):
         self.setFont(monospace_font())
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setPlaceholderText("The run's standard output and standard error appear here.")
+        # Tracebacks carry long paths: wrap them in this narrow pane rather than scroll sideways.
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.highlighter = TracebackHighlighter(self.document())
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
 
@@ -111,6 +113,10 @@ class OutputView(QPlainTextEdit):
         if stderr:
             parts.append("── stderr ──\n" + stderr.rstrip())
         self.setPlainText("\n\n".join(parts))
+        # The exception is at the end of a traceback: show the end.
+        self.moveCursor(QTextCursor.MoveOperation.End)
+        self.ensureCursorVisible()
+        self.horizontalScrollBar().setValue(0)
 
     def append_output(self, text: str) -> None:
         cursor = self.textCursor()
