@@ -377,7 +377,8 @@ class MetricChart(QWidget):
         order = sorted(self.panels, key=lambda f: ({"loss": 0, "accuracy": 1, "learning rate": 3}.get(f, 2), f))
         columns = 1 if len(order) == 1 else 2
         for i, family in enumerate(order):
-            self.grid.addWidget(self.panels[family], i // columns, i % columns)
+            last_alone = columns == 2 and i == len(order) - 1 and i % 2 == 0
+            self.grid.addWidget(self.panels[family], i // columns, i % columns, 1, 2 if last_alone else 1)
         self._rows = max(1, (len(order) + columns - 1) // columns)
         self._fit_panels()
         has = bool(self.panels)

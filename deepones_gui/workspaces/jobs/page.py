@@ -125,11 +125,11 @@ class JobsPage(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)  # reasons can be long: tooltip has all
-        header.resizeSection(3, 100)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 150)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # reasons can be long: the tooltip has all
         header.setMinimumSectionSize(50)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.setToolTip("Select several jobs to overlay their metrics")
@@ -164,7 +164,7 @@ class JobsPage(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([530, 650])
+        self.splitter.setSizes([570, 610])
         root.addWidget(self.splitter, 1)
 
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.run_program_dialog)
@@ -200,7 +200,9 @@ class JobsPage(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            cells = [row["name"] or row["id"], row["status"], format_duration(row), row.get("reason") or "",
+            # "exited with code 0" says nothing the status does not: reasons are shown when they matter.
+            reason = "" if row["status"] == "succeeded" else (row.get("reason") or "")
+            cells = [row["name"] or row["id"], row["status"], format_duration(row), reason,
                      row.get("best", ""), "" if row["score"] is None else f"{row['score']:.4g}"]
             for col, text in enumerate(cells):
                 item = self.table.item(i, col)
