@@ -1,7 +1,7 @@
 """The ten DeepBench tasks (Table 1 of the DeepOnes paper) and the offline demo task.
 
 Each task describes its dataset in detail from both sources the paper gives the models: a local
-path layout (under ``$DEEPONES_DATA``, default ``./data``) and a Hugging Face id. "mini" sets are
+path layout (under ``$DEEPONES_DATA``, which each job gets: default ``<data dir>/datasets``) and a Hugging Face id. "mini" sets are
 reduced to 10,000 training and 1,000 validation examples, as in the paper.
 """
 
@@ -15,7 +15,7 @@ MINI_TRAIN, MINI_VALID = 10_000, 1_000
 
 
 def _local(root: str, layout: str) -> str:
-    return f"Local storage: ${{DEEPONES_DATA:-./data}}/{root}/ laid out as:\n{layout.rstrip()}"
+    return f"Local storage: $DEEPONES_DATA/{root}/ (the environment variable holds the folder) laid out as:\n{layout.rstrip()}"
 
 
 DEEPBENCH_TASKS = [

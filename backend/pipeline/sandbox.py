@@ -9,6 +9,7 @@ wrote to ``metric.log``.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from backend import paths
 from backend.jobs.spec import JobLimits, JobSpec
 from backend.pipeline.errors import classify_error
 from backend.pipeline.state import SessionSettings
@@ -41,9 +43,12 @@ class RunOutcome:
         return self.score is not None
 
 
-def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str = "", origin: str = "") -> JobSpec:
+def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str = "", origin: str = "",
+                 root: Path | None = None) -> JobSpec:
     """The JobSpec for a validation run (kind "validate") or the full run (kind "final")."""
-    env = {"DEEPONES_STAGE": kind, "PYTHONUNBUFFERED": "1"}
+    # Where the task descriptions say local datasets live: $DEEPONES_DATA, else <data dir>/datasets.
+    env = {"DEEPONES_STAGE": kind, "PYTHONUNBUFFERED": "1",
+           "DEEPONES_DATA": os.environ.get("DEEPONES_DATA") or str((root or paths.data_dir()) / "datasets")}
     if kind == "validate":
         env.update({"DEEPONES_SUBSET": str(settings.subset_size), "DEEPONES_EPOCHS": "1"})
         time_limit = min(settings.validation_time_limit_s, settings.time_limit_s)
@@ -93,7 +98,7 @@ def run_program(
 ) -> RunOutcome:
     from backend.jobs import run_job  # the executor lands with the Jobs area; imported when a run starts
 
-    spec = program_spec(code, kind, settings, name=name, origin=origin)
+    spec = program_spec(code, kind, settings, name=name, origin=origin, root=root)
     called_at = time.time()
     t0 = time.perf_counter()
     result = run_job(spec, root=root, db=db, on_output=on_output, cancel=cancel)
