@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,42 @@ def test_gpu_panel_no_gpu_state(qtbot, tmp_path):
         assert "No NVIDIA GPU" in panel.none_label.text()
     assert job_gpu_summary(tmp_path) == "No GPU readings recorded for this job."
     panel.shutdown()
+
+
+def test_page_stays_responsive_while_following_an_output_flood(qtbot, app_context, deepones_home):
+    from PySide6.QtCore import QTimer
+
+    from deepones_gui.workspaces.jobs.logview import MAX_BLOCKS
+    from deepones_gui.workspaces.jobs.page import JobsPage
+
+    page = JobsPage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    # ~200 MB of metric-looking lines, while the page follows the job live.
+    page.start_spec(program("""
+        import sys
+        out = sys.stdout.buffer
+        block = b"".join(b"step %d: loss=%.4f\\n" % (i, 1 / (i + 1)) for i in range(50000))
+        for _ in range(200):
+            out.write(block)
+        out.write(b"FLOOD DONE\\n")
+    """, name="flood", limits=JobLimits(max_log_mb=4, kill_grace_s=0.5)))
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(20)
+    wait_until(qtbot, lambda: any(r["name"] == "flood" and r["status"] == "succeeded" for r in page.rows.values()),
+               timeout=120000)
+    wait_until(qtbot, lambda: "FLOOD DONE" in page.out_view.plain_text(), timeout=60000)
+    timer.stop()
+    job = next(r for r in page.rows.values() if r["name"] == "flood")
+    assert (Path(job["workdir"]) / "stdout.log").stat().st_size < 4.2 * 2**20
+    assert page.out_view.text.document().blockCount() <= MAX_BLOCKS
+    assert max(gaps) < 1.5, f"the GUI froze for {max(gaps):.2f} s"
+    page.shutdown()
