@@ -16,7 +16,11 @@ from backend.jobs.metrics import Parsed
 
 NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)"
 # name: value / name=value / name = "value"; the value must not run into a unit ("1.2s", "5ms").
-KV = re.compile(r"([A-Za-z_][\w./@-]*)\s*[:=]\s*['\"]?(" + NUM + r")['\"]?(?![\w.%])", re.IGNORECASE)
+# The look-behind makes names start only at a word start: without it the engine retries every
+# position inside every word, which made prose-like lines ~3x slower.
+KV = re.compile(r"(?<![\w./@-])([A-Za-z_][\w./@-]*)\s*[:=]\s*['\"]?(" + NUM + r")['\"]?(?![\w.%])", re.IGNORECASE)
+# Cheap test: some ':' or '=' followed by something number-like (else no key-value metric here).
+MAYBE_KV = re.compile(r"[:=]\s*['\"]?(?:[-+]?[.\d]|[-+]?(?:nan|inf))", re.IGNORECASE).search
 EPOCH = re.compile(r"\bepoch\b\s*[:=]?\s*[\[(]?\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?", re.IGNORECASE)
 STEP = re.compile(r"\b(?:global_step|step|iteration|iter|batch|num_updates)\b\s*[:=]?\s*[\[(]?\s*(\d+)(?:\s*/\s*(\d+))?",
                   re.IGNORECASE)
@@ -84,11 +88,13 @@ class DictLineParser:
             return None
         body = line[start:].strip()
         data = None
-        if '"' in body:  # JSON first; a Python repr (HF Trainer) uses single quotes
-            try:
-                data = json.loads(body)
-            except ValueError:
-                data = None
+        # JSON first. A flat Python repr (HF Trainer) becomes JSON by swapping quotes, which is
+        # ~5x faster than ast.literal_eval; anything unusual falls through to literal_eval.
+        text = body if '"' in body else body.replace("'", '"')
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
         if data is None:
             try:
                 data = ast.literal_eval(body)
@@ -211,7 +217,7 @@ class PlainParser:
     name = "plain"
 
     def __call__(self, line: str) -> Parsed | None:
-        if ":" not in line and "=" not in line:
+        if not MAYBE_KV(line):
             return None
         values = _kv_values(line)
         if not values:
