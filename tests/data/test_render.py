@@ -42,3 +42,11 @@ def test_conversation_system_tags_and_note():
     assert "Conversation so far" in html and "What is Adam?" in html and "Be brief." in html
     assert "gold" in html and "check &lt;b&gt;me&lt;/b&gt;" in html
     assert "f.jsonl:3" in html
+
+
+def test_table_snippets_keep_the_match_visible_and_escape_html():
+    from deepones_gui.workspaces.data.snippet_delegate import snippet_html
+
+    out = snippet_html("a <b> very long lead in text before the actual \x02match\x03 here")
+    assert out.startswith("…") and "match</span>" in out and "<b>" not in out
+    assert out.startswith("…before the actual <span")

@@ -41,6 +41,7 @@ from deepones_gui.workspaces.data.detail import DetailPane, EditDialog
 from deepones_gui.workspaces.data.dialogs import ExportDialog, ImportReportDialog
 from deepones_gui.workspaces.data.duplicates import DuplicatesPanel
 from deepones_gui.workspaces.data.facets import FacetTree
+from deepones_gui.workspaces.data.snippet_delegate import SnippetDelegate
 from deepones_gui.workspaces.data.table_model import COLUMNS, SampleTableModel, editor_choices
 
 REVIEW_KEYS = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected", Qt.Key.Key_F: "needs-fix",
@@ -230,6 +231,7 @@ class DataPage(QWidget):
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setItemDelegateForColumn(2, ChoiceDelegate(self.table))
         self.table.setItemDelegateForColumn(3, ChoiceDelegate(self.table))
+        self.table.setItemDelegateForColumn(4, SnippetDelegate(self.table))
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
