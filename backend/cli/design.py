@@ -103,7 +103,8 @@ def design(task_name, designer, programmer, until, max_debug, time_limit, subset
         click.echo(f"session {session_id}: {outcome}" + (f", score {score:g}" if score is not None else ""))
     if score is not None:
         return
-    sys.exit(EXIT_STOPPED_EARLY if outcome == "open" else EXIT_FAILED)
+    model_failed = last is not None and last.status == "error"
+    sys.exit(EXIT_STOPPED_EARLY if outcome == "open" and not model_failed else EXIT_FAILED)
 
 
 COMMANDS = [design]

@@ -60,7 +60,17 @@ class DesignRunner:
                     from backend.llm.resolve import get_backend
 
                     self._backends[spec] = get_backend(spec)
+                self._resume_replay(spec, self._backends[spec])
             return self._backends[spec]
+
+    def _resume_replay(self, spec: str, backend: ChatBackend) -> None:
+        """A recorded session reopened later goes on where it was, not from the first recorded answer."""
+        if not spec.startswith("replay:") or not hasattr(backend, "position"):
+            return
+        row = self.db.conn.execute(
+            "SELECT count(*) FROM design_steps WHERE session_id = ? AND model = ? AND origin = 'model'"
+            " AND status NOT IN ('error', 'running')", (self.session_id, spec)).fetchone()
+        backend.position = min(int(row[0]), len(getattr(backend, "responses", [])))
 
     def close(self) -> None:
         for backend in self._backends.values():

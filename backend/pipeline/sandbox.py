@@ -109,7 +109,8 @@ def run_program(
         status="succeeded" if result.score is not None else ("failed" if result.status == "succeeded" else result.status),
         score=result.score,
         stdout=stdout,
-        stderr=stderr if stderr or not result.reason else result.reason,
+        # A run killed before printing anything still says why (e.g. "timed out after 3 s").
+        stderr=stderr if stderr or result.score is not None or not result.reason else result.reason,
         error_type=error_type,
         job_id=result.job_id,
         workdir=result.workdir,

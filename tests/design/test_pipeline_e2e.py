@@ -94,3 +94,28 @@ def test_timeout_is_an_error_type_and_goes_to_debug(store, new_session):
     assert 2.5 < implement.timings["job_wall_s"] < 30
     assert state.next_stage() == "debug"
     assert "Error type: Timeout" in runner.prepare_prompt()[1]
+
+
+def _cli(home, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEEPONES_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "deepones_gui", "design", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_lists_tasks_refuses_bad_input_and_stops_early(deepones_home, store):
+    listed = _cli(deepones_home, "--list-tasks")
+    assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 11
+    assert "demo-digits\taccuracy (higher is better)" in listed.stdout
+    bad = _cli(deepones_home, "--task", "no-such-task")
+    assert bad.returncode == 2 and "No task named 'no-such-task'" in bad.stderr and "Traceback" not in bad.stderr
+    early = _cli(deepones_home, "--task", "demo-digits", "--designer", replay("designer.jsonl"),
+                 "--programmer", replay("programmer_failing.jsonl"), "--until", "improve", "--json")
+    assert early.returncode == 3, early.stderr
+    summary = json.loads(early.stdout.strip().splitlines()[-1])
+    assert [s["stage"] for s in summary["stages"]] == ["propose", "improve"] and summary["score"] is None
+    # Continuing the session later picks the replay up where it stopped (the next answer is C_0).
+    more = _cli(deepones_home, "--session", str(summary["session_id"]), "--until", "implement", "--json")
+    stages = json.loads(more.stdout.strip().splitlines()[-1])["stages"]
+    assert [(s["stage"], s["error_type"]) for s in stages][-1] == ("implement", "KeyError")
+    missing = _cli(deepones_home, "--task", "demo-digits", "--designer", "replay:/nonexistent.jsonl", "--json")
+    assert missing.returncode == 1 and "cannot be read" in missing.stderr and "Traceback" not in missing.stderr

@@ -758,6 +758,8 @@ class DesignPage(QWidget):
         from backend.pipeline import get_task
 
         task = self.state.task if self.session_id is not None else get_task(task_name)
+        if not text.strip():  # Chat's "→ Design" on a code block sends the code alone
+            text = f"Reference code sent from Chat:\n\n```python\n{code.rstrip()}\n```\n"
         settings = self.ctx.settings
         sid = self.sessions.create_session(task, settings.designer_model, settings.programmer_model,
                                            title=f"From chat: {task.title}")
