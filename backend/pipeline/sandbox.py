@@ -68,11 +68,24 @@ def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str =
     )
 
 
+STORED_LOG_HEAD, STORED_LOG_TAIL = 32_000, 160_000
+
+
 def _read(path: Path) -> str:
+    """A run's log as kept in the step: head and tail (errors are at the end); the job dir has it all."""
     try:
-        return path.read_text("utf-8", errors="replace")
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            if size <= STORED_LOG_HEAD + STORED_LOG_TAIL:
+                return fh.read().decode("utf-8", errors="replace")
+            head = fh.read(STORED_LOG_HEAD)
+            fh.seek(size - STORED_LOG_TAIL)
+            tail = fh.read()
     except OSError:
         return ""
+    cut = size - STORED_LOG_HEAD - STORED_LOG_TAIL
+    return (head.decode("utf-8", errors="replace") + f"\n[... {cut:,} bytes cut; the whole log is in {path} ...]\n"
+            + tail.decode("utf-8", errors="replace"))
 
 
 def _launch_s(workdir: Path, called_at: float) -> float | None:

@@ -119,3 +119,26 @@ def test_cli_lists_tasks_refuses_bad_input_and_stops_early(deepones_home, store)
     assert [(s["stage"], s["error_type"]) for s in stages][-1] == ("implement", "KeyError")
     missing = _cli(deepones_home, "--task", "demo-digits", "--designer", "replay:/nonexistent.jsonl", "--json")
     assert missing.returncode == 1 and "cannot be read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_stop_during_a_run_keeps_the_step_as_stopped(store, new_session, deepones_home):
+    import threading
+
+    from backend.store import open_store
+
+    sessions, sid = new_session("programmer_slow.jsonl", time_limit_s=120)
+    DesignRunner(store, sid).run_until("improve")
+    seen = threading.Event()
+    runner = DesignRunner(open_store(deepones_home), sid,
+                          on_event=lambda kind, p: seen.set() if kind == "output" else None)
+    worker = threading.Thread(target=runner.run_stage)
+    worker.start()
+    assert seen.wait(60), "the program never printed"
+    runner.stop()
+    worker.join(60)
+    assert not worker.is_alive()
+    step = sessions.branch(sid)[-1]
+    assert (step.stage, step.status, step.error_type) == ("implement", "stopped", "Cancelled")
+    assert "training forever" in step.stdout and step.timings["job_wall_s"] < 60
+    assert sessions.state(sid).next_stage() == "implement"   # a stopped stage can simply be run again
+    runner.db.conn.close()

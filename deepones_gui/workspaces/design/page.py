@@ -79,6 +79,10 @@ class DesignPage(QWidget):
         self._pending: dict[tuple, tuple] = {}   # unsaved edits: key -> (callable, args)
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.flush_edits)
+        # Live run output arrives in many small pieces: batch it into one append per 100 ms.
+        self._output_buffer: list[str] = []
+        self._output_timer = QTimer(self, singleShot=True, interval=100)
+        self._output_timer.timeout.connect(self._flush_output)
         self._build()
         ctx.broadcast.connect(self._on_broadcast)
         self._restore()
@@ -725,9 +729,16 @@ class DesignPage(QWidget):
             self.header.setText(self.header.text().split(" — ")[0] + " — running the program…")
             QTimer.singleShot(300, lambda sid=payload["step_id"]: self._attach_live_chart(sid))
         elif kind == "output" and self.shown == payload["step_id"]:
-            self.output_view.append_output(payload["text"])
+            self._output_buffer.append(payload["text"])
+            if not self._output_timer.isActive():
+                self._output_timer.start()
         elif kind == "session":
             self._fill_sessions()
+
+    def _flush_output(self) -> None:
+        text, self._output_buffer = "".join(self._output_buffer), []
+        if text and self.running_step_id is not None and self.shown == self.running_step_id:
+            self.output_view.append_output(text)
 
     def _on_error(self, exc: BaseException, tb: str) -> None:
         if isinstance(exc, PipelineFinished):

@@ -103,6 +103,7 @@ class OutputView(QPlainTextEdit):
         self.setPlaceholderText("The run's standard output and standard error appear here.")
         # Tracebacks carry long paths: wrap them in this narrow pane rather than scroll sideways.
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setMaximumBlockCount(20_000)  # live output of a long run stays light; the job dir has it all
         self.highlighter = TracebackHighlighter(self.document())
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
 
