@@ -32,7 +32,7 @@ def status_of(page, sample_id: int) -> str:
 def test_demo_set_is_imported_on_first_open_off_the_gui_thread(page):
     assert page.model.count_is_exact
     assert page.count_label.text() == "257 samples"
-    assert "257 imported" in page.import_label.text()
+    assert "257 imported" in page.transfers.label.text()
     assert page.chart.stats["total"] == 257
 
 
@@ -151,17 +151,17 @@ def test_import_with_progress_then_cancel_keeps_completed_batches(page, qtbot, t
             fh.write(json.dumps(record(i, output=f"answer {i} " + "text " * 30)) + "\n")
     progress = []
     page.start_import([str(path)])
-    page._import_task.signals.progress.connect(lambda f, t: progress.append(t))
+    page.transfers.import_task.signals.progress.connect(lambda f, t: progress.append(t))
     qtbot.waitUntil(lambda: len(progress) >= 1, timeout=20_000)
-    page.cancel_import()
-    qtbot.waitUntil(lambda: page._import_task is None, timeout=20_000)
+    page.transfers.cancel_import()
+    qtbot.waitUntil(lambda: page.transfers.import_task is None, timeout=20_000)
     assert "records/s" in progress[0] and "ETA" in progress[0]
-    assert "cancel" in page.import_label.text().lower()
+    assert "cancel" in page.transfers.label.text().lower()
     n = page.db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     assert 257 <= n < 257 + 30_000
     qtbot.waitUntil(lambda: page.model.rowCount() == n, timeout=5000)  # exact count arrives from a worker
     page.start_import([str(path)])
-    qtbot.waitUntil(lambda: page._import_task is None, timeout=60_000)
+    qtbot.waitUntil(lambda: page.transfers.import_task is None, timeout=60_000)
     assert page.db.conn.execute("SELECT count(*) FROM samples").fetchone()[0] == 257 + 30_000
 
 
@@ -208,8 +208,8 @@ def test_export_from_the_page_writes_the_filtered_selection(page, qtbot, tmp_pat
     page.db.conn.execute("UPDATE samples SET status='accepted' WHERE kind='dlpd'")
     page.start_export({"format": "alpaca", "path": tmp_path / "dlpd.jsonl", "accepted_only": True,
                        "dataset_info": True, "push_repo": ""})
-    qtbot.waitUntil(lambda: page._export_task is None, timeout=20_000)
+    qtbot.waitUntil(lambda: page.transfers.export_task is None, timeout=20_000)
     lines = (tmp_path / "dlpd.jsonl").read_text().splitlines()
     assert len(lines) == 26 and all(json.loads(line)["kind"] == "dlpd" for line in lines)
-    assert "Exported 26 samples" in page.import_label.text()
+    assert "Exported 26 samples" in page.transfers.label.text()
     assert json.loads((tmp_path / "dataset_info.json").read_text())["dlpd"]["formatting"] == "alpaca"

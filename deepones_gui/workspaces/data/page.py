@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStyledItemDelegate,
@@ -38,11 +37,12 @@ from deepones_gui.workspaces.data import tasks
 from deepones_gui.workspaces.data.charts import CategoryReviewChart
 from deepones_gui.workspaces.data.commands import EditFieldCommand, SetStatusCommand, TagCommand
 from deepones_gui.workspaces.data.detail import DetailPane, EditDialog
-from deepones_gui.workspaces.data.dialogs import ExportDialog, ImportReportDialog
+from deepones_gui.workspaces.data.dialogs import ExportDialog
 from deepones_gui.workspaces.data.duplicates import DuplicatesPanel
 from deepones_gui.workspaces.data.facets import FacetTree
 from deepones_gui.workspaces.data.snippet_delegate import SnippetDelegate
 from deepones_gui.workspaces.data.table_model import COLUMNS, SampleTableModel, editor_choices
+from deepones_gui.workspaces.data.transfer_strip import TransferStrip
 
 REVIEW_KEYS = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected", Qt.Key.Key_F: "needs-fix",
                Qt.Key.Key_U: "unreviewed"}
@@ -105,8 +105,6 @@ class DataPage(QWidget):
         self.ctx = ctx
         self.db = ctx.db
         self.undo_stack = QUndoStack(self)
-        self._import_task = None
-        self._export_task = None
         self._stats_task = None
         self._stats_again = False
         self._ready = False
@@ -194,30 +192,10 @@ class DataPage(QWidget):
         find.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
         self.addAction(find)
 
-        # Import progress strip (hidden when idle): progress, rate and ETA, Cancel.
-        self.import_strip = QWidget()
-        strip = QHBoxLayout(self.import_strip)
-        strip.setContentsMargins(0, 2, 0, 2)
-        self.import_label = QLabel()
-        self.import_progress = QProgressBar()
-        self.import_progress.setRange(0, 1000)
-        self.import_progress.setMaximumWidth(260)
-        self.import_cancel = QPushButton("Cancel")
-        self.import_cancel.clicked.connect(self.cancel_import)
-        self.report_button = QPushButton("Details…")
-        self.report_button.clicked.connect(self._show_report)
-        strip.addWidget(self.import_progress)
-        strip.addWidget(self.import_label, 1)
-        strip.addWidget(self.report_button)
-        strip.addWidget(self.import_cancel)
-        self.import_strip.setVisible(False)
-        outer.addWidget(self.import_strip)
-        # A finished import's summary stays a while, then gets out of the way (unless there is a report).
-        self._hide_strip = QTimer(self, singleShot=True, interval=8000)
-        self._hide_strip.timeout.connect(
-            lambda: self._import_task is None and not self.report_button.isVisible()
-            and self.import_strip.setVisible(False))
-        self._last_report: dict | None = None
+        # Import/export progress strip (hidden when idle): progress, rate and ETA, Cancel.
+        self.transfers = TransferStrip(self.ctx.open_db)
+        self.transfers.importFinished.connect(self._import_finished)
+        outer.addWidget(self.transfers)
 
         self.facets = FacetTree()
         self.facets.selectionChangedByUser.connect(self._apply_filter)
@@ -473,7 +451,7 @@ class DataPage(QWidget):
         return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def _check_external_changes(self) -> None:
-        if self._import_task is not None:
+        if self.transfers.import_task is not None:
             return  # our own import: the view refreshes once it finishes, not on every batch
         version = self._read_data_version()
         if version != self._data_version:
@@ -497,61 +475,15 @@ class DataPage(QWidget):
 
     def start_import(self, paths: list[str] | None, *, demo: bool = False, fmt: str = "auto",
                      dataset: str | None = None) -> None:
-        if self._import_task is not None:
-            QMessageBox.information(self, "Import", "An import is already running.")
-            return
-        self.import_strip.setVisible(True)
-        self.report_button.setVisible(False)
-        self.import_cancel.setVisible(True)
-        self.import_progress.setValue(0)
-        self.import_label.setText("Importing the demo set…" if demo else "Starting import…")
-        self._import_task = run_in_background(
-            tasks.run_import, self.ctx.open_db, paths, demo, fmt, dataset,
-            on_progress=self._import_progress, on_result=self._import_done,
-            on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
-            on_done=self._import_finished)
-
-    def _import_progress(self, frac: float, text: str) -> None:
-        self.import_progress.setValue(int(frac * 1000))
-        self.import_label.setText(text)
-
-    def _import_done(self, report: dict | None) -> None:
-        if report is None:
-            self.import_label.setText("Import cancelled; every completed batch is kept. Import again to finish.")
-        else:
-            self._last_report = report
-            bits = [f"{report['imported']:,} imported", f"{report['duplicates']:,} duplicates skipped",
-                    f"{report['rejected_total']:,} rejected"]
-            if report["errors"]:
-                bits.append(f"{len(report['errors'])} file(s) unreadable: {report['errors'][0]}")
-            if report.get("cancelled"):
-                bits.append("cancelled (completed batches kept)")
-            self.import_label.setText("Import finished: " + " · ".join(bits))
-            self.report_button.setVisible(bool(report["rejected_total"] or report["errors"]))
-            self.import_progress.setValue(1000)
-
-    def _import_failed(self, exc: BaseException, _tb: str) -> None:
-        self.import_label.setText(f"Import failed: {exc}. Completed batches are kept.")
+        self.transfers.start_import(paths, demo=demo, fmt=fmt, dataset=dataset)
 
     def _import_finished(self) -> None:
-        self._import_task = None
         self._ready = True
-        self.import_cancel.setVisible(False)
         self._data_version = self._read_data_version()
         self.model.reload()
         if self.table.currentIndex().row() < 0 and self.model.rowCount():
             self.table.selectRow(0)
         self.refresh_stats()
-        self._hide_strip.start()
-
-    def cancel_import(self) -> None:
-        if self._import_task is not None:
-            self._import_task.cancel()
-            self.import_label.setText("Cancelling after the current batch…")
-
-    def _show_report(self) -> None:
-        if self._last_report:
-            ImportReportDialog(self._last_report, self).exec()
 
     # -- export ------------------------------------------------------------------------------
     def choose_export(self) -> None:
@@ -566,27 +498,18 @@ class DataPage(QWidget):
         flt = self.current_filter()
         if choice["accepted_only"]:
             flt = SampleFilter(**{**flt.__dict__, "statuses": ("accepted",)})
-        self.import_strip.setVisible(True)
-        self.report_button.setVisible(False)
-        self.import_cancel.setVisible(False)
-        self.import_label.setText(f"Exporting to {choice['path']}…")
-        self._export_task = run_in_background(
-            tasks.run_export, self.ctx.open_db, flt, choice,
-            on_progress=self._import_progress,
-            on_result=lambda text: self.import_label.setText(text),
-            on_error=lambda exc, _tb: self.import_label.setText(f"Export failed: {exc}"),
-            on_done=lambda: setattr(self, "_export_task", None))
+        self.transfers.start_export(flt, choice)
 
     # -- page protocol -----------------------------------------------------------------------
     def screenshot_ready(self) -> bool:
-        return self._ready and self._import_task is None and self._stats_task is None
+        return self._ready and self.transfers.import_task is None and self._stats_task is None
 
     def prepare_screenshot(self) -> None:
         """A demo-worthy state: some review progress, an MCQ in the detail pane (screenshot data dir only)."""
         from deepones_gui.concurrent import wait_for_background_tasks
 
         for _ in range(100):
-            if self._import_task is None:
+            if self.transfers.import_task is None:
                 break
             wait_for_background_tasks(100)
             from PySide6.QtWidgets import QApplication
@@ -608,12 +531,12 @@ class DataPage(QWidget):
         self.table.setFocus()
 
     def can_close(self) -> bool:
-        if self._import_task is None:
+        if self.transfers.import_task is None:
             return True
         answer = QMessageBox.question(self, "Import running",
                                       "An import is running. Cancel it and close? Completed batches are kept.")
         if answer == QMessageBox.StandardButton.Yes:
-            self._import_task.cancel()
+            self.transfers.cancel_import()
             return True
         return False
 
@@ -623,9 +546,7 @@ class DataPage(QWidget):
         self._search_timer.stop()
         self.model.stop()
         self.duplicates.shutdown()
-        for task in (self._import_task, self._export_task):
-            if task is not None:
-                task.cancel()
+        self.transfers.shutdown()
         from deepones_gui.concurrent import wait_for_background_tasks
 
         wait_for_background_tasks(5000)  # let counts/stats finish before their signal objects go away

@@ -1,0 +1,127 @@
+"""The strip above the table that runs imports and exports off the GUI thread: progress with
+rate and ETA, Cancel, a summary, and the rejection report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
+
+from backend.datasets.query import SampleFilter
+from deepones_gui.concurrent import BackgroundTask, run_in_background
+from deepones_gui.workspaces.data import tasks
+from deepones_gui.workspaces.data.dialogs import ImportReportDialog
+
+SUMMARY_VISIBLE_MS = 8000
+
+
+class TransferStrip(QWidget):
+    importFinished = Signal()   # after success, failure or cancel: the page reloads its view
+
+    def __init__(self, open_db: Callable) -> None:
+        super().__init__()
+        self.open_db = open_db
+        self.import_task: BackgroundTask | None = None
+        self.export_task: BackgroundTask | None = None
+        self.last_report: dict | None = None
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 2, 0, 2)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(260)
+        self.label = QLabel()
+        self.report_button = QPushButton("Details…")
+        self.report_button.clicked.connect(self.show_report)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_import)
+        row.addWidget(self.progress)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.report_button)
+        row.addWidget(self.cancel_button)
+        self.setVisible(False)
+        # A finished import's summary stays a while, then gets out of the way (unless there is a report).
+        self._hide = QTimer(self, singleShot=True, interval=SUMMARY_VISIBLE_MS)
+        self._hide.timeout.connect(lambda: self.busy or self.report_button.isVisible() or self.setVisible(False))
+
+    @property
+    def busy(self) -> bool:
+        return self.import_task is not None or self.export_task is not None
+
+    def _begin(self, text: str, cancellable: bool) -> None:
+        self._hide.stop()
+        self.setVisible(True)
+        self.report_button.setVisible(False)
+        self.cancel_button.setVisible(cancellable)
+        self.progress.setValue(0)
+        self.label.setText(text)
+
+    def _progress(self, frac: float, text: str) -> None:
+        self.progress.setValue(int(frac * 1000))
+        self.label.setText(text)
+
+    # -- import ------------------------------------------------------------------------------
+    def start_import(self, paths: list[str] | None, *, demo: bool = False, fmt: str = "auto",
+                     dataset: str | None = None) -> bool:
+        if self.import_task is not None:
+            QMessageBox.information(self, "Import", "An import is already running.")
+            return False
+        self._begin("Importing the demo set…" if demo else "Starting import…", cancellable=True)
+        self.import_task = run_in_background(
+            tasks.run_import, self.open_db, paths, demo, fmt, dataset,
+            on_progress=self._progress, on_result=self._import_done,
+            on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
+            on_done=self._import_finished)
+        return True
+
+    def _import_done(self, report: dict | None) -> None:
+        if report is None:
+            self.label.setText("Import cancelled; every completed batch is kept. Import again to finish.")
+            return
+        self.last_report = report
+        bits = [f"{report['imported']:,} imported", f"{report['duplicates']:,} duplicates skipped",
+                f"{report['rejected_total']:,} rejected"]
+        if report["errors"]:
+            bits.append(f"{len(report['errors'])} file(s) unreadable: {report['errors'][0]}")
+        if report.get("cancelled"):
+            bits.append("cancelled (completed batches kept)")
+        self.label.setText("Import finished: " + " · ".join(bits))
+        self.report_button.setVisible(bool(report["rejected_total"] or report["errors"]))
+        self.progress.setValue(1000)
+
+    def _import_failed(self, exc: BaseException, _tb: str) -> None:
+        self.label.setText(f"Import failed: {exc}. Completed batches are kept.")
+
+    def _import_finished(self) -> None:
+        self.import_task = None
+        self.cancel_button.setVisible(False)
+        self._hide.start()
+        self.importFinished.emit()
+
+    def cancel_import(self) -> None:
+        if self.import_task is not None:
+            self.import_task.cancel()
+            self.label.setText("Cancelling after the current batch…")
+
+    def show_report(self) -> None:
+        if self.last_report:
+            ImportReportDialog(self.last_report, self).exec()
+
+    # -- export ------------------------------------------------------------------------------
+    def start_export(self, flt: SampleFilter, choice: dict) -> None:
+        self._begin(f"Exporting to {choice['path']}…", cancellable=False)
+
+        def finished() -> None:
+            self.export_task = None
+            self._hide.start()
+
+        self.export_task = run_in_background(
+            tasks.run_export, self.open_db, flt, choice, on_progress=self._progress,
+            on_result=self.label.setText,
+            on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
+            on_done=finished)
+
+    def shutdown(self) -> None:
+        for task in (self.import_task, self.export_task):
+            if task is not None:
+                task.cancel()
