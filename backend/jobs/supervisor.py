@@ -100,12 +100,22 @@ def _write_json(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _set_subreaper() -> bool:
-    try:
+_LIBC = None
+
+
+def _libc():
+    """libc through ctypes, loaded once (and before any fork: dlopen in a forked child can deadlock)."""
+    global _LIBC
+    if _LIBC is None:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+def _set_subreaper() -> bool:
+    try:
+        return _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except Exception:  # noqa: BLE001 - not Linux: fall back to process-group kills
         return False
 
@@ -588,7 +598,8 @@ def fork_launch(jobdir: str, env: dict, boot: str) -> int:
     interpreter starts while the program already runs. The exec drops the copy of the caller's
     memory. A double fork detaches it: the caller gets the supervisor's pid and waits on a pidfd.
     """
-    import ctypes  # noqa: F401 - imported before fork: the fork only calls into loaded modules
+    _libc()  # loaded here, before the fork: the forked copy then only calls into loaded code
+    import json  # noqa: F401 - likewise (the fork writes status.json when cancelled early)
 
     r, w = os.pipe()
     first = os.fork()

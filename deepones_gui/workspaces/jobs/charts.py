@@ -504,7 +504,7 @@ class JobFollower(QObject):
     text = Signal(str, str, str)        # job id, stream, text
     finished = Signal(str)
 
-    TEXT_CHUNK = 256 * 1024
+    TEXT_CHUNK = 64 * 1024
     TEXT_TAIL = 1 << 20
 
     def __init__(self, job_id: str, workdir: Path, parent: QObject | None = None, *, with_text: bool = False,
@@ -515,7 +515,23 @@ class JobFollower(QObject):
         import threading
 
         self._stop = threading.Event()
+        self._ack = threading.Event()
+        self._ack.set()
         self._thread: threading.Thread | None = None
+
+    def ack(self) -> None:
+        """The consumer has shown the last text chunk: send the next one (back-pressure, so a
+        flood never piles up unprocessed chunks in the GUI's event queue)."""
+        self._ack.set()
+
+    def _emit_text(self, stream: str, text: str) -> None:
+        # Wait for the previous chunk to be shown (at most 2 s, in case nobody acknowledges).
+        deadline = time.monotonic() + 2.0
+        while not self._ack.wait(0.05):
+            if self._stop.is_set() or time.monotonic() > deadline:
+                break
+        self._ack.clear()
+        self.text.emit(self.job_id, stream, text)
 
     def start(self, follow: bool = True) -> None:
         import threading
@@ -547,7 +563,7 @@ class JobFollower(QObject):
                     # Text only: a view cannot show megabytes usefully; skip to the last part.
                     skipped = size - self.TEXT_TAIL - offsets[stream]
                     offsets[stream] = size - self.TEXT_TAIL
-                    self.text.emit(self.job_id, stream, f"[… {skipped:,} bytes not shown here: see the log file …]\n")
+                    self._emit_text(stream, f"[… {skipped:,} bytes not shown here: see the log file …]\n")
                 while size > offsets[stream] and not self._stop.is_set():
                     limit = (8 << 20) if self.with_points else self.TEXT_CHUNK
                     with open(path, "rb") as fh:
@@ -562,8 +578,7 @@ class JobFollower(QObject):
                         if pts:
                             self._emit_points(pts)
                     if self.with_text:
-                        self.text.emit(self.job_id, stream, text)
-                        self._stop.wait(0.02)  # let the GUI digest each chunk
+                        self._emit_text(stream, text)
             if not running:
                 self._emit_points(extractor.flush())
                 break

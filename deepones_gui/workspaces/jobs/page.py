@@ -284,9 +284,13 @@ class JobsPage(QWidget):
         follower.start(follow=row["status"] not in FINAL_STATUSES)
 
     def _on_text(self, job_id: str, stream: str, text: str) -> None:
-        if job_id != self._log_job:
-            return
-        (self.out_view if stream == "stdout" else self.err_view).append_text(text)
+        follower = self.sender()
+        if job_id == self._log_job:
+            (self.out_view if stream == "stdout" else self.err_view).append_text(text)
+        if not isinstance(follower, JobFollower):
+            follower = self._text_follower
+        if follower is not None:
+            follower.ack()
 
     def _on_text_done(self, job_id: str) -> None:
         if job_id == self._log_job and self.err_view.has_traceback():
