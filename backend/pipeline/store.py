@@ -192,7 +192,13 @@ class SessionStore:
                 "INSERT INTO design_edits (session_id, step_id, field, version, value, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (session_id, step_id, field, version, value, time.time()))
             if step_id is not None and field in ("prompt", "response", "code", "reference_code"):
-                extra = {"code_version": self.step(step_id).code_version + 1} if field == "code" else {}
+                step = self.step(step_id)
+                extra: dict = {"code_version": step.code_version + 1} if field == "code" else {}
+                if field == "response" and step.stage == "hyperparameters":
+                    # H_O follows the edited answer, so the final prompt uses what the user wrote.
+                    from backend.pipeline.extract import parse_hyperparameters
+
+                    extra["hyperparameters"] = parse_hyperparameters(value)
                 self.update_step(step_id, **{field: value}, **extra)
         return version
 

@@ -95,6 +95,11 @@ def test_branches_forks_edits_and_drafts(store, demo_task):
     s.save_edit(sid, alt.id, "code", "z2")
     assert s.step(alt.id).code_version == 1
 
+    h = s.add_step(sid, alt.id, "hyperparameters", response="lr: 0.1", hyperparameters={"lr": 0.1}, status="done")
+    s.save_edit(sid, h.id, "response", "lr: 0.01\nbatch_size: 16")
+    assert s.state(sid).hyperparameters == {"lr": 0.01, "batch_size": 16}
+    s.fork(sid, alt.id)
+
     s.save_draft(sid, alt.id, "hyperparameters", "my own prompt")
     s.save_draft(sid, alt.id, "hyperparameters", "my own prompt, edited")
     assert s.draft(sid, alt.id, "hyperparameters") == "my own prompt, edited"

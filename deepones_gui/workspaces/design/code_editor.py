@@ -172,7 +172,8 @@ class FindBar(QWidget):
         next_btn.clicked.connect(lambda: self.find(backward=False))
         close_btn.clicked.connect(self.close_bar)
         QShortcut(QKeySequence("Shift+Return"), self.field, lambda: self.find(backward=True))
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.hide()
 
     def open_bar(self) -> None:

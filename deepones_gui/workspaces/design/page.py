@@ -144,7 +144,9 @@ class DesignPage(QWidget):
         self.run_code_btn.clicked.connect(self.run_edited_code)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.run_stage)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.accept_and_next)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+        # Esc stops a run; only live while one runs, so it never steals Esc from the find bar.
+        self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+        self.stop_shortcut.setEnabled(False)
 
         self.prompt_edit = QPlainTextEdit()
         self.prompt_edit.setPlaceholderText("The prompt for this stage; edit it before sending.")
@@ -567,6 +569,7 @@ class DesignPage(QWidget):
         self.accept_btn.setEnabled(has_session and not running and step is not None and step.status != "running")
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
         self.stop_btn.setEnabled(running)
+        self.stop_shortcut.setEnabled(running)
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         self.run_code_btn.setEnabled(has_session and not running and step is not None
                                      and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
@@ -601,8 +604,14 @@ class DesignPage(QWidget):
     def _response_edited(self) -> None:
         if self._loading or self.session_id is None or self.shown in (None, NEXT):
             return
-        self._queue(("response", self.shown), self.sessions.save_edit, self.session_id, self.shown,
-                    "response", self.response_edit.toPlainText())
+        self._queue(("response", self.shown), self._save_response, self.shown, self.response_edit.toPlainText())
+
+    def _save_response(self, step_id: int, text: str) -> None:
+        self.sessions.save_edit(self.session_id, step_id, "response", text)
+        step = self.sessions.step(step_id)
+        self.state.steps = [step if s.id == step_id else s for s in self.state.steps]
+        if step.stage == "hyperparameters" and self.shown == step_id:
+            self._show_hyper(step.hyperparameters or {})
 
     def _code_edited(self, code: str) -> None:
         if self._loading or self.session_id is None or self.shown in (None, NEXT):
