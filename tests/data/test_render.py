@@ -50,3 +50,10 @@ def test_table_snippets_keep_the_match_visible_and_escape_html():
     out = snippet_html("a <b> very long lead in text before the actual \x02match\x03 here")
     assert out.startswith("…") and "match</span>" in out and "<b>" not in out
     assert out.startswith("…before the actual <span")
+
+
+def test_detail_highlights_search_words_in_text_not_tags():
+    from deepones_gui.workspaces.data.render import highlight_words
+
+    out = highlight_words("<p class='residual'>Residual blocks and residuals</p>", ["resid"])
+    assert out.count("background:#fff176") == 2 and "class='residual'" in out

@@ -119,7 +119,8 @@ class DetailPane(QWidget):
         layout.addWidget(split, 1)
         self.show_sample(None)
 
-    def show_sample(self, sample: dict | None, history: list[dict] | None = None) -> None:
+    def show_sample(self, sample: dict | None, history: list[dict] | None = None,
+                    highlight: list[str] | None = None) -> None:
         self.sample = sample
         enabled = sample is not None
         for button in (*self.review_buttons.values(), self.tag_button, self.edit_button, self.note):
@@ -132,7 +133,7 @@ class DetailPane(QWidget):
                                  "<b>J/K</b> next/previous · <b>Ctrl+Z</b> undo</p>")
             self.note.clear()
             return
-        self.browser.setHtml(sample_html(sample))
+        self.browser.setHtml(sample_html(sample, highlight))
         if not self.note.hasFocus():
             self.note.setText(sample.get("note") or "")
             self.note.setCursorPosition(0)

@@ -3,6 +3,7 @@ undo/redo, import with progress and Cancel, export, and a watch on changes made 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -326,7 +327,9 @@ class DataPage(QWidget):
         if sample_id is None:
             self.detail.show_sample(None)
             return
-        self.detail.show_sample(query.get_sample(self.db, sample_id), curation.edit_history(self.db, sample_id))
+        words = re.findall(r"\w+", self.search.text())
+        self.detail.show_sample(query.get_sample(self.db, sample_id), curation.edit_history(self.db, sample_id),
+                                highlight=words)
 
     def step(self, delta: int) -> None:
         row = self.table.currentIndex().row()

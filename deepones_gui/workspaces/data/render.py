@@ -141,7 +141,22 @@ STYLE = """
 STATUS_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "needs-fix": "#b26a00", "unreviewed": "#607d8b"}
 
 
-def sample_html(s: dict) -> str:
+_TAG = re.compile(r"(<[^>]+>)")
+
+
+def highlight_words(html_text: str, words: list[str]) -> str:
+    """Mark search words (and words they prefix) in rendered HTML, touching text only, never tags."""
+    words = [w for w in words if w]
+    if not words:
+        return html_text
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\w*", re.I)
+    parts = _TAG.split(html_text)
+    for i in range(0, len(parts), 2):  # even items are text between tags
+        parts[i] = pattern.sub(lambda m: f"<span style='background:#fff176'>{m.group(0)}</span>", parts[i])
+    return "".join(parts)
+
+
+def sample_html(s: dict, highlight: list[str] | None = None) -> str:
     esc = html.escape
     status = s.get("status", "unreviewed")
     chips = " ".join(f"<span class='chip'>{esc(v)}</span>" for v in (s["kind"], s["category"] or "no category") if v)
@@ -179,4 +194,5 @@ def sample_html(s: dict) -> str:
     if s.get("note"):
         parts.append(f"<p><b>Note:</b> {esc(s['note'])}</p>")
     parts.append(f"<p class='meta'>Source: {source} · hash {esc((s.get('content_hash') or '')[:12])}</p>")
-    return "".join(parts)
+    body = "".join(parts[1:])
+    return parts[0] + (highlight_words(body, highlight) if highlight else body)
