@@ -84,6 +84,16 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
     assert page.rail.selected_data() == validate.id
     assert "+" in page.diff_view.toPlainText() and "centroids" in page.diff_view.toPlainText()
 
+    # Run to the end from here: Hyperparameters (parsed into the table), then the final program runs.
+    _run(qtbot, page, page.run_all_btn)
+    hyper, final = sessions.branch(sid)[-2:]
+    assert (hyper.stage, hyper.status, final.stage) == ("hyperparameters", "done", "final")
+    assert final.status == "failed" and final.error_type == "KeyError" and final.job_id
+    assert "Final run" in page.header.text() and page.next_stage is None
+    assert sessions.session_row(sid)["status"] == "failed"
+    page.rail.select_data(hyper.id)
+    assert page.hyper_table.rowCount() == 5 and page.hyper_table.item(0, 0).text() == "learning_rate"
+
     # Edit the Propose response afterwards: saved as a new version.
     page.rail.select_data(propose.id)
     page.response_edit.setPlainText("One possible model is a tiny CNN. (my edit)")
@@ -114,7 +124,8 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
         assert [s.stage for s in page2.state.steps] == ["propose", "improve"]
         page2.branch_combo.setCurrentIndex(0)
         page2.branch_combo.activated.emit(0)
-        assert [s.stage for s in page2.state.steps] == ["propose", "improve", "implement", "validate"]
+        assert [s.stage for s in page2.state.steps] == ["propose", "improve", "implement", "validate",
+                                                        "hyperparameters", "final"]
         page2.rail.select_data(propose.id)
         assert page2.response_edit.toPlainText().endswith("(my edit)")
         assert page2.prompt_edit.toPlainText().endswith("(edited)")
@@ -135,3 +146,31 @@ def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context):
     assert steps[1].reference_code == "import torch\nmodel = None\n"
     assert page.rail.selected_data() == NEXT and "Implement" in page.header.text()
     assert window.stack.currentWidget() is page
+
+
+def test_new_session_dialog_builds_a_custom_task(qtbot, app_context):
+    from backend.pipeline import TaskError
+    from deepones_gui.workspaces.design.new_session import CUSTOM, NewSessionDialog
+
+    dialog = NewSessionDialog(app_context)
+    qtbot.addWidget(dialog)
+    task, designer, programmer, settings = dialog.build()
+    assert task.name == "demo-digits" and designer == "embedded" and settings.time_limit_s == 300
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findData(CUSTOM))
+    assert settings.max_debug == 20 and dialog.time_limit.value() == 4200
+    dialog._accept()
+    assert dialog.result_value is None and "needs a task, dataset, metric" in dialog.error.text()
+    dialog.c_task.setText("Cell segmentation")
+    dialog.c_dataset.setText("./cells")
+    dialog.c_metric.setText("mean IoU")
+    dialog.max_debug.setValue(5)
+    dialog._accept()
+    task, _d, _p, settings = dialog.result_value
+    assert task.custom and task.metric == "mean IoU" and settings.max_debug == 5
+    try:
+        dialog.designer.setText("")
+        dialog.build()
+    except TaskError as exc:
+        assert "designer" in str(exc)
+    else:
+        raise AssertionError("an empty designer must be refused")

@@ -119,6 +119,8 @@ class NewSessionDialog(QDialog):
             self.train_limit.setValue(60 if task.offline else defaults.train_time_limit_s)
         else:
             self.task_info.setText("Describe your own task; nothing is sent until you run a stage.")
+            self.time_limit.setValue(SessionSettings().time_limit_s)
+            self.train_limit.setValue(SessionSettings().train_time_limit_s)
         self.adjustSize()
 
     def build(self) -> tuple[Task, str, str, SessionSettings]:
