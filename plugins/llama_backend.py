@@ -69,9 +69,10 @@ class LlamaBackend(ChatBackend):
         return len(self.model.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def fit_context(self, messages: list[Message], settings: GenerationSettings):
-        model = self.ensure_loaded(settings)
-        fitted = GenerationSettings(**{**settings.__dict__, "context_size": model.n_ctx})
-        return super().fit_context(messages, fitted)
+        from backend.llm.context_window import fit_messages
+
+        model = self.ensure_loaded(settings)  # the real context size and tokenizer
+        return fit_messages(messages, model.n_ctx, settings.max_tokens, self.count_tokens)
 
     def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
         model = self.ensure_loaded(settings)

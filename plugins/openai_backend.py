@@ -76,6 +76,16 @@ class OpenAIBackend(ChatBackend):
             self._model = first.id
         return self._model
 
+    def fit_context(self, messages: list[Message], settings: GenerationSettings):
+        """Leave out old turns by a token estimate against the chosen context size; the server has the
+        last word on its real limit, so an over-long last message is sent anyway (it answers clearly)."""
+        from backend.llm.context_window import fit_messages
+
+        try:
+            return fit_messages(messages, settings.context_size, settings.max_tokens, self.count_tokens)
+        except BackendError:
+            return messages, 0
+
     def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
         client = self._client_or_make()
         model = self.model_name()

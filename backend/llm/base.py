@@ -68,10 +68,10 @@ class ChatBackend(ABC):
         return max(1, len(text) // 4) if text else 0
 
     def fit_context(self, messages: list[Message], settings: GenerationSettings) -> tuple[list[Message], int]:
-        """Leave out the oldest turns so prompt + ``max_tokens`` fit ``context_size``; see context_window."""
-        from backend.llm.context_window import fit_messages
-
-        return fit_messages(messages, settings.context_size, settings.max_tokens, self.count_tokens)
+        """(messages to send, how many old ones were left out). Backends that know their context
+        window (local GGUF) override this using :func:`backend.llm.context_window.fit_messages`;
+        by default everything is sent."""
+        return messages, 0
 
     def stream(self, messages: list[Message], settings: GenerationSettings | None = None) -> Iterator[str]:
         """Yield text chunks, timing them; ends early (cleanly) after :meth:`stop`.
