@@ -164,7 +164,8 @@ def test_hub_dataset_from_the_offline_cache(store, tmp_path, monkeypatch):
     assert "offline" in missing.errors[0]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(
     st.binary(max_size=3000),
     st.lists(st.one_of(st.binary(max_size=80), st.sampled_from([
