@@ -294,7 +294,8 @@ def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
     job_id, workdir, env, cfg = prepare_job(spec, root)
     if db is not None:
         records.record_created(db, job_id, spec, workdir)
-    if not cfg.get("gpu") and hasattr(os, "fork") and sys.platform.startswith("linux"):
+    fast = os.environ.get("DEEPONES_JOBS_LAUNCH", "fork") != "spawn"
+    if fast and not cfg.get("gpu") and hasattr(os, "fork") and sys.platform.startswith("linux"):
         # The fast launch (no GPU queue to wait in): see supervisor.fork_launch.
         from backend.jobs import supervisor
 

@@ -31,6 +31,7 @@ import select
 import signal
 import sys
 import time
+import warnings
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_CHILD_SUBREAPER = 36
@@ -602,7 +603,13 @@ def fork_launch(jobdir: str, env: dict, boot: str) -> int:
     import json  # noqa: F401 - likewise (the fork writes status.json when cancelled early)
 
     r, w = os.pipe()
-    first = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on fork() in a multi-threaded process because the child could inherit
+        # a lock held by another thread. Until its exec the forked copy here runs only this module's
+        # code (stdlib os/fcntl/marshal calls, libc loaded above), never code that other threads may
+        # hold locks in. DEEPONES_JOBS_LAUNCH=spawn switches to the plain supervisor process.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        first = os.fork()
     if first == 0:
         code = 0
         try:

@@ -25,7 +25,7 @@ def test_job_on_a_gpu_records_nvml_readings(jobs_root):
     rows = [json.loads(line) for line in (result.workdir / "gpu.jsonl").read_text().splitlines()]
     assert len({r["t"] for r in rows}) >= 2  # a reading every ~2 s
     assert all(r["mem_total_mb"] > 1000 for r in rows)
-    from deepones_gui.workspaces.jobs.gpu_panel import job_gpu_summary
+    from backend.jobs.records import job_gpu_summary
 
     assert "peak utilisation" in job_gpu_summary(result.workdir)
 

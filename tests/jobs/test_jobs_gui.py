@@ -185,7 +185,8 @@ def test_jobs_page_reattaches_to_a_job_started_before_it(qtbot, app_context, dee
 
 def test_gpu_panel_no_gpu_state(qtbot, tmp_path):
     from backend import gpu
-    from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel, job_gpu_summary
+    from backend.jobs.records import job_gpu_summary
+    from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel
 
     panel = GpuPanel()
     qtbot.addWidget(panel)

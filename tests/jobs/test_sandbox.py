@@ -266,3 +266,12 @@ def _sid_or_none(pid: int):
         return os.getsid(pid)
     except ProcessLookupError:
         return None
+
+
+def test_plain_supervisor_process_launch_path(jobs_root, monkeypatch):
+    # The fallback launch (a fresh supervisor process, also used for GPU-queued jobs) contains
+    # daemons and reports results exactly like the fast fork launch.
+    monkeypatch.setenv("DEEPONES_JOBS_LAUNCH", "spawn")
+    test_children_and_setsid_daemon_do_not_outlive_the_job(jobs_root)
+    result = run_job(program("import sys; sys.exit(5)"), root=jobs_root)
+    assert result.status == "failed" and result.exit_code == 5

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from backend import gpu
+from backend.jobs.records import job_gpu_summary
 from deepones_gui.concurrent import run_in_background
 
 REFRESH_MS = 2000
@@ -16,22 +16,6 @@ REFRESH_MS = 2000
 
 def _sample(*, progress, partial, cancel):
     return gpu.sample_gpus(), gpu.nvml_status()
-
-
-def job_gpu_summary(workdir: Path) -> str:
-    """One line about the GPU readings the job's supervisor recorded (``gpu.jsonl``)."""
-    path = Path(workdir) / "gpu.jsonl"
-    try:
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError):
-        rows = []
-    if not rows:
-        return "No GPU readings recorded for this job."
-    util = [r["util_pct"] for r in rows if r.get("util_pct") is not None]
-    mem = [r["mem_used_mb"] for r in rows if r.get("mem_used_mb") is not None]
-    span = rows[-1]["t"] - rows[0]["t"]
-    return (f"Recorded during the job: {len({r['t'] for r in rows})} readings over {span:.0f} s; "
-            f"peak utilisation {max(util, default=0):.0f}%, peak memory {max(mem, default=0) / 1024:.1f} GB.")
 
 
 class GpuPanel(QWidget):
