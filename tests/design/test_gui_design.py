@@ -174,3 +174,25 @@ def test_new_session_dialog_builds_a_custom_task(qtbot, app_context):
         assert "designer" in str(exc)
     else:
         raise AssertionError("an empty designer must be refused")
+
+
+def test_session_settings_switch_the_programmer(qtbot, app_context):
+    from deepones_gui.workspaces.design.new_session import NewSessionDialog
+    from deepones_gui.workspaces.design.page import DesignPage
+
+    page = DesignPage(app_context)
+    qtbot.addWidget(page)
+    sid = page.create_session(get_task("image-classification"), "embedded", "embedded")
+    row = page.sessions.session_row(sid)
+    dialog = NewSessionDialog(app_context, page, existing=(page.state.task, row["designer"], row["programmer"],
+                                                           page.state.settings))
+    qtbot.addWidget(dialog)
+    assert not dialog.task_combo.isEnabled() and dialog.time_limit.value() == 4200
+    dialog.programmer.setText("http://127.0.0.1:8080/v1#coder")
+    dialog.max_debug.setValue(3)
+    task, designer, programmer, settings = dialog.build()
+    assert task.name == "image-classification" and settings.max_debug == 3
+    page.apply_session_settings(designer, programmer, settings)
+    assert page.sessions.session_row(sid)["programmer"] == "http://127.0.0.1:8080/v1#coder"
+    assert page.sessions.settings(sid).max_debug == 3 and "CIFAR-10" in page.prompt_edit.toPlainText()
+    assert "programmer http://127.0.0.1:8080/v1#coder" in page.info.text()

@@ -24,9 +24,13 @@ CUSTOM = "__custom__"
 
 
 class NewSessionDialog(QDialog):
-    def __init__(self, ctx, parent: QWidget | None = None, *, task_name: str = "demo-digits") -> None:
+    """New session: task, models, settings. With ``existing`` it edits a session's models and settings."""
+
+    def __init__(self, ctx, parent: QWidget | None = None, *, task_name: str = "demo-digits",
+                 existing: tuple[Task, str, str, SessionSettings] | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("New design session")
+        self.existing = existing
+        self.setWindowTitle("Session settings" if existing else "New design session")
         self.setMinimumWidth(560)
         self.tasks = all_tasks()
         self.task_combo = QComboBox()
@@ -104,6 +108,24 @@ class NewSessionDialog(QDialog):
         self.task_combo.currentIndexChanged.connect(self._task_changed)
         self._task_changed()
         self.result_value: tuple[Task, str, str, SessionSettings] | None = None
+        if existing is not None:
+            self._load_existing(buttons, layout)
+
+    def _load_existing(self, buttons, layout) -> None:
+        task, designer, programmer, cfg = self.existing
+        self.task_combo.setEnabled(False)
+        self.custom_box.hide()
+        self.task_info.setText(f"{task.title}: the task of a session stays fixed; the models and limits apply "
+                               "to the stages run from now on.")
+        self.designer.setText(designer)
+        self.programmer.setText(programmer)
+        self.max_debug.setValue(cfg.max_debug)
+        self.time_limit.setValue(cfg.time_limit_s)
+        self.train_limit.setValue(cfg.train_time_limit_s)
+        self.subset.setValue(cfg.subset_size)
+        self.interpreter.setText(cfg.interpreter)
+        self.improve.setChecked(cfg.improve)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
 
     def _task_changed(self) -> None:
         name = self.task_combo.currentData()
@@ -125,7 +147,9 @@ class NewSessionDialog(QDialog):
 
     def build(self) -> tuple[Task, str, str, SessionSettings]:
         name = self.task_combo.currentData()
-        if name == CUSTOM:
+        if self.existing is not None:
+            task = self.existing[0]
+        elif name == CUSTOM:
             task = custom_task(self.c_task.text(), self.c_dataset.text(), self.c_metric.text(),
                                self.c_direction.currentText(), dataset_details=self.c_details.toPlainText().strip(),
                                gpu_memory=self.c_gpu.text(), train_time=self.c_train.text(),
@@ -135,8 +159,11 @@ class NewSessionDialog(QDialog):
         designer, programmer = self.designer.text().strip(), self.programmer.text().strip()
         if not designer or not programmer:
             raise TaskError("Name a designer and a programmer model (\"embedded\" works offline).")
-        settings = SessionSettings(
-            max_debug=self.max_debug.value(), time_limit_s=self.time_limit.value(),
+        from dataclasses import replace
+
+        base = self.existing[3] if self.existing is not None else SessionSettings()
+        settings = replace(
+            base, max_debug=self.max_debug.value(), time_limit_s=self.time_limit.value(),
             train_time_limit_s=min(self.train_limit.value(), self.time_limit.value()),
             subset_size=self.subset.value(), interpreter=self.interpreter.text().strip(),
             improve=self.improve.isChecked(),

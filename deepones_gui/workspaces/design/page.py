@@ -95,6 +95,9 @@ class DesignPage(QWidget):
         self.session_combo.setToolTip("Design sessions, newest first")
         new_btn = QPushButton("New session…")
         new_btn.clicked.connect(self.new_session_dialog)
+        self.settings_btn = QPushButton("Settings…")
+        self.settings_btn.setToolTip("This session's designer, programmer and limits (e.g. switch to a capable programmer)")
+        self.settings_btn.clicked.connect(self.session_settings_dialog)
         self.branch_combo = QComboBox()
         self.branch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.branch_combo.setMinimumContentsLength(26)
@@ -107,6 +110,7 @@ class DesignPage(QWidget):
         top.addWidget(QLabel("Session"))
         top.addWidget(self.session_combo, 2)
         top.addWidget(new_btn)
+        top.addWidget(self.settings_btn)
         top.addSpacing(12)
         top.addWidget(QLabel("Branch"))
         top.addWidget(self.branch_combo, 1)
@@ -286,7 +290,8 @@ class DesignPage(QWidget):
     def _show_empty(self) -> None:
         self.body.setCurrentIndex(1)
         self.info.setText("No design session yet.")
-        for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn):
+        for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn,
+                  self.settings_btn):
             w.setEnabled(False)
 
     def new_session_dialog(self) -> int | None:
@@ -297,6 +302,24 @@ class DesignPage(QWidget):
             return None
         task, designer, programmer, settings = dialog.result_value
         return self.create_session(task, designer, programmer, settings)
+
+    def session_settings_dialog(self) -> bool:
+        from deepones_gui.workspaces.design.new_session import NewSessionDialog
+
+        if self.session_id is None or self.is_running():
+            return False
+        row = self.sessions.session_row(self.session_id)
+        existing = (self.state.task, row["designer"], row["programmer"], self.state.settings)
+        dialog = NewSessionDialog(self.ctx, self, existing=existing)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_value is None:
+            return False
+        self.apply_session_settings(*dialog.result_value[1:])
+        return True
+
+    def apply_session_settings(self, designer: str, programmer: str, settings) -> None:
+        self.flush_edits()
+        self.sessions.update_session(self.session_id, designer=designer, programmer=programmer, settings=settings)
+        self.refresh()
 
     def create_session(self, task, designer: str, programmer: str, settings=None, title: str = "") -> int:
         self.flush_edits()
@@ -569,6 +592,7 @@ class DesignPage(QWidget):
         self.accept_btn.setEnabled(has_session and not running and step is not None and step.status != "running")
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
         self.stop_btn.setEnabled(running)
+        self.settings_btn.setEnabled(has_session and not running)
         self.stop_shortcut.setEnabled(running)
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         self.run_code_btn.setEnabled(has_session and not running and step is not None
