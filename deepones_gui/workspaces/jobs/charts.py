@@ -50,6 +50,9 @@ class SeriesBuffer:
         self.y = np.empty(capacity, dtype=np.float64)
         self.n = 0
         self.sorted = True
+        # Running bounds of the finite values: the panels size their axes from these in O(1).
+        self.xmin = self.ymin = math.inf
+        self.xmax = self.ymax = -math.inf
 
     def extend(self, xs, ys) -> None:
         xs = np.asarray(xs, dtype=np.float64)
@@ -66,6 +69,11 @@ class SeriesBuffer:
         self.x[self.n:self.n + k] = xs
         self.y[self.n:self.n + k] = ys
         self.n += k
+        fx, fy = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
+        if len(fx):
+            self.xmin, self.xmax = min(self.xmin, float(fx.min())), max(self.xmax, float(fx.max()))
+        if len(fy):
+            self.ymin, self.ymax = min(self.ymin, float(fy.min())), max(self.ymax, float(fy.max()))
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[: self.n], self.y[: self.n]
@@ -174,25 +182,33 @@ class _Panel(QWidget):
         self.follow_x = False
 
     def grow_x(self) -> None:
+        """Fit the axes to the data, but move them only in jumps (see __init__); y too unless log scale."""
         vb = self.plot.getPlotItem().vb
         if vb.state["autoRange"][0]:      # the user asked for auto-range ("A" button): follow again
             self.follow_x = True
-        if not self.follow_x:
+        if not self.follow_x or not self.series:
             return
-        lo = hi = None
-        for s in self.series:
-            x, _ = s.buf.view()
-            if len(x):
-                a, b = (x[0], x[-1]) if s.buf.sorted else (np.nanmin(x), np.nanmax(x))
-                lo = a if lo is None else min(lo, a)
-                hi = b if hi is None else max(hi, b)
-        if lo is None or not np.isfinite(lo) or not np.isfinite(hi):
+        xlo = min(s.buf.xmin for s in self.series)
+        xhi = max(s.buf.xmax for s in self.series)
+        if not (math.isfinite(xlo) and math.isfinite(xhi)):
             return
         vb.enableAutoRange(x=False)
-        cur_lo, cur_hi = vb.viewRange()[0]
-        if hi > cur_hi or lo < cur_lo or (cur_hi - cur_lo) > 4 * max(hi - lo, 1e-9):
-            width = max(hi - lo, 1.0)
-            vb.setXRange(lo, lo + width * 1.25, padding=0.02)
+        (cur_lo, cur_hi), (cur_ylo, cur_yhi) = vb.viewRange()
+        if xhi > cur_hi or xlo < cur_lo or (cur_hi - cur_lo) > 4 * max(xhi - xlo, 1e-9):
+            width = max(xhi - xlo, 1.0)
+            vb.setXRange(xlo, xlo + width * 1.5, padding=0.02)
+        if vb.state["logMode"][1]:
+            vb.enableAutoRange(y=True)
+            return
+        ylo = min(s.buf.ymin for s in self.series)
+        yhi = max(s.buf.ymax for s in self.series)
+        if not (math.isfinite(ylo) and math.isfinite(yhi)):
+            return
+        vb.enableAutoRange(y=False)
+        span = max(yhi - ylo, abs(yhi) * 1e-3, 1e-12)
+        if yhi > cur_yhi or ylo < cur_ylo or (cur_yhi - cur_ylo) > 3 * span:
+            # Generous margins: a drifting curve re-renders the axis only now and then.
+            vb.setYRange(ylo - 0.2 * span, yhi + 0.1 * span, padding=0)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
 
     def add_series(self, s: _Series) -> None:
