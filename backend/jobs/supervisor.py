@@ -35,6 +35,7 @@ import warnings
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_CHILD_SUBREAPER = 36
+TASKS_PER_PROCESS = 32   # pids.max (tasks, threads included) per allowed process
 F_SETPIPE_SZ = 1031
 FINAL = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
 
@@ -122,7 +123,12 @@ def _set_subreaper() -> bool:
 
 
 def _make_cgroup(job_id: str, max_processes: int | None) -> str | None:
-    """A pids cgroup for the program (root only); None when unavailable."""
+    """A pids cgroup for the program (root only); None when unavailable.
+
+    ``pids.max`` counts tasks, threads included, and a training process easily runs dozens of
+    threads (OpenMP, data loaders), so the cgroup caps tasks at 32x the process limit: a
+    kernel-enforced stop for fork bombs. The process limit itself is enforced by the tree watch.
+    """
     for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
         if base == "/sys/fs/cgroup" and not os.path.exists(base + "/cgroup.controllers"):
             continue
@@ -136,7 +142,7 @@ def _make_cgroup(job_id: str, max_processes: int | None) -> str | None:
             os.makedirs(path, exist_ok=True)
             if max_processes:
                 with open(path + "/pids.max", "w") as fh:
-                    fh.write(str(int(max_processes)))
+                    fh.write(str(max(4096, int(max_processes) * TASKS_PER_PROCESS)))
             return path
         except OSError:
             continue
@@ -423,7 +429,7 @@ class Supervisor:
                 if mem_limit and rss > mem_limit:
                     self.kill_cause = ("memory", f"stopped: resident memory {rss / 2**20:.0f} MB exceeded "
                                                  f"the limit of {mem_limit / 2**20:.0f} MB")
-                elif max_procs and not cgroup and len(pids) > max_procs:
+                elif max_procs and len(pids) > max_procs:
                     self.kill_cause = ("failed", f"stopped: {len(pids)} processes exceed the limit of {max_procs}")
                 gpu.maybe_sample(now)
             if self.kill_cause:
