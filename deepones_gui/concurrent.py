@@ -54,30 +54,38 @@ class BackgroundTask(QRunnable):
     def cancel(self) -> None:
         self.token.cancel()
 
+    def _emit(self, name: str, *args: Any) -> None:
+        try:
+            getattr(self.signals, name).emit(*args)
+        except RuntimeError:
+            # The app is shutting down and Qt already deleted the signal object: nobody is
+            # listening any more, so the result is simply dropped.
+            self.token.cancel()
+
     def run(self) -> None:
-        sig = self.signals
+        emit = self._emit
         try:
             result = self.fn(
                 *self.args,
-                progress=lambda frac, text="": sig.progress.emit(float(frac), str(text)),
-                partial=sig.partial.emit,
+                progress=lambda frac, text="": emit("progress", float(frac), str(text)),
+                partial=lambda value: emit("partial", value),
                 cancel=self.token,
                 **self.kwargs,
             )
         except Cancelled:
-            sig.cancelled.emit()
+            emit("cancelled")
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a signal
             if self.token.cancelled:
-                sig.cancelled.emit()
+                emit("cancelled")
             else:
-                sig.failed.emit(exc, traceback.format_exc())
+                emit("failed", exc, traceback.format_exc())
         else:
             if self.token.cancelled:
-                sig.cancelled.emit()
+                emit("cancelled")
             else:
-                sig.finished.emit(result)
+                emit("finished", result)
         finally:
-            sig.done.emit()
+            emit("done")
             _live.discard(self)
 
 
