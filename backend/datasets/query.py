@@ -22,10 +22,11 @@ LIST_COLUMNS = (
 DETAIL_COLUMNS = "s.*"
 SNIPPET_SQL = "snippet(samples_fts, -1, char(2), char(3), '…', 14)"
 HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
+RANK_WINDOW = 20_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str, *, prefix: bool = True) -> str:
+def fts_query(text: str, *, prefix: bool = False) -> str:
     """Free text -> a safe FTS5 query: every word must appear; with ``prefix`` a last word still
     being typed (3+ letters, no space after it) also matches longer words.
 
@@ -49,6 +50,7 @@ class SampleFilter:
     datasets: tuple[str, ...] = ()
     query: str = ""
     ids: tuple[int, ...] = field(default=())   # e.g. a near-duplicate cluster
+    prefix: bool = False   # the last query word is still being typed: match longer words too
 
     def where(self, *, with_query: bool = True) -> tuple[str, list]:
         clauses: list[str] = []
@@ -66,7 +68,7 @@ class SampleFilter:
         if self.ids:
             clauses.append(f"s.id IN ({','.join('?' * len(self.ids))})")
             params += list(self.ids)
-        match = fts_query(self.query) if self.query and with_query else ""
+        match = fts_query(self.query, prefix=self.prefix) if self.query and with_query else ""
         if match:
             clauses.append("s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
             params.append(match)
@@ -78,7 +80,7 @@ class SampleFilter:
 
 
 def count(db: sqlite_utils.Database, flt: SampleFilter) -> int:
-    match = fts_query(flt.query) if flt.query else ""
+    match = fts_query(flt.query, prefix=flt.prefix) if flt.query else ""
     if match:  # drive from the FTS doclist: never build the whole match set as an IN list
         where, params = flt.where(with_query=False)
         if where == "1":
@@ -93,7 +95,7 @@ def count(db: sqlite_utils.Database, flt: SampleFilter) -> int:
 def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None = None,
          before_id: int | None = None, offset: int = 0, limit: int = 200) -> list[dict]:
     """Rows in id order: keyset (``after_id`` / ``before_id``) when a neighbouring page is known, else OFFSET."""
-    match = fts_query(flt.query) if flt.query else ""
+    match = fts_query(flt.query, prefix=flt.prefix) if flt.query else ""
     if match:
         return _search_page(db, flt, match, after_id, before_id, offset, limit)
     where, params = flt.where()
@@ -138,7 +140,7 @@ def _attach_snippets(db: sqlite_utils.Database, flt: SampleFilter, rows: list[di
     cur = db.conn.execute(
         f"SELECT rowid, {SNIPPET_SQL} FROM samples_fts WHERE samples_fts MATCH ?"
         f" AND rowid IN ({','.join('?' * len(ids))})",
-        [fts_query(flt.query), *ids],
+        [fts_query(flt.query, prefix=flt.prefix), *ids],
     )
     snippets = dict(cur.fetchall())
     for r in rows:
@@ -168,22 +170,35 @@ def get_sample(db: sqlite_utils.Database, sample_id: int) -> dict | None:
     return sample
 
 
-def search(db: sqlite_utils.Database, text: str, *, limit: int = 50, flt: SampleFilter | None = None) -> list[dict]:
-    """Best matches first (BM25), each with a snippet whose hits are wrapped in \\x02 ... \\x03."""
-    match = fts_query(text, prefix=False)
+def search(db: sqlite_utils.Database, text: str, *, limit: int = 50, flt: SampleFilter | None = None,
+           rank_window: int = RANK_WINDOW) -> list[dict]:
+    """Best matches first (BM25), each with a snippet whose hits are wrapped in \\x02 ... \\x03.
+
+    FTS5 scores every match before it can sort, so a word found in half a million samples takes
+    a second. Latency is bounded instead: BM25 ranks the first ``rank_window`` matches (in id
+    order); a query with fewer matches (the usual, specific case) is ranked exactly.
+    """
+    match = fts_query(text)
     if not match:
         return []
     where, params = (flt or SampleFilter()).where()
     cur = db.conn.execute(
-        f"""SELECT s.id, s.kind, s.category, s.status, s.instruction, s.dataset, f.snippet
-            FROM (SELECT rowid, rank, {SNIPPET_SQL} AS snippet FROM samples_fts
-                  WHERE samples_fts MATCH ? ORDER BY rank LIMIT ?) AS f
+        f"""SELECT s.id, s.kind, s.category, s.status, s.instruction, s.dataset,
+                   (SELECT {SNIPPET_SQL} FROM samples_fts WHERE samples_fts MATCH ? AND rowid = s.id) AS snippet
+            FROM (SELECT rowid, bm25(samples_fts) AS score FROM samples_fts
+                  WHERE samples_fts MATCH ? ORDER BY rowid LIMIT ?) AS f
             JOIN samples s ON s.id = f.rowid
-            WHERE {where} ORDER BY f.rank""",
-        [match, limit if flt is None or flt.is_empty else limit * 20, *params],
+            WHERE {where} ORDER BY f.score LIMIT ?""",
+        [match, match, rank_window, *params, limit],
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur][:limit]
+
+
+def is_indexed_term(db: sqlite_utils.Database, word: str) -> bool:
+    """Is ``word`` a whole term of the search index? (Then the search box need not prefix-match it.)"""
+    db.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.samples_fts_terms USING fts5vocab(main, samples_fts, 'row')")
+    return db.conn.execute("SELECT 1 FROM temp.samples_fts_terms WHERE term = ?", (word.casefold(),)).fetchone() is not None
 
 
 def facet_counts(db: sqlite_utils.Database) -> dict[str, list[tuple[str, int]]]:

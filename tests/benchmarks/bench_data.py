@@ -2,6 +2,7 @@
 or target measured in the same run.
 
     python tests/benchmarks/bench_data.py [--samples 1000000] [--keep DIR]
+    python tests/benchmarks/bench_data.py --reuse DIR   # re-measure 3-5 on a kept run's store
 
 1. A realistic corpus: a Zipf-distributed vocabulary of 50,000 words, answers of 100-250 words,
    every kind (instruction / DLPD / MCQ) and category, written as JSONL.
@@ -166,124 +167,144 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temp folder, removed)")
+    parser.add_argument("--reuse", help="a folder kept by --keep: skip generating and importing, measure 3-5")
     args = parser.parse_args()
+    if args.reuse:
+        args.keep = args.reuse
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="deepones-bench-data-"))
     work.mkdir(parents=True, exist_ok=True)
     n = args.samples
     try:
-        print(f"bench_data: {n:,} samples, work dir {work}", flush=True)
         vocab = vocabulary(random.Random(1))
-        corpus = work / "corpus.jsonl"
-        t0 = time.perf_counter()
-        generate(corpus, n, vocab)
-        size_mb = corpus.stat().st_size / 2**20
-        print(f"corpus: {n:,} records, {size_mb:,.0f} MB, vocabulary {len(vocab):,} words (Zipf), "
-              f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
-
-        from backend.datasets.importer import BATCH_SIZE, import_paths
         from backend.store import open_db
 
-        base_s = baseline_import(corpus, work / "baseline.db", BATCH_SIZE)
-        (work / "baseline.db").unlink()
-        for suffix in ("-wal", "-shm"):
-            (work / f"baseline.db{suffix}").unlink(missing_ok=True)
-        print(f"baseline (json.loads + executemany + FTS5 rebuild): {base_s:.1f} s = {n / base_s:,.0f} rows/s",
-              flush=True)
-
-        db = open_db(work / "deepones.db")
-        t0 = time.perf_counter()
-        report = import_paths(db, [corpus], dataset="bench")
-        ours_s = time.perf_counter() - t0
-        assert report.imported == n and report.rejected_total == 0, (report.imported, report.rejected[:3])
-        ratio = (n / ours_s) / (n / base_s)
-        print(f"import: {ours_s:.1f} s = {n / ours_s:,.0f} rows/s; ratio vs baseline {ratio:.2f} "
-              f"(target >= 0.6) {'PASS' if ratio >= 0.6 else 'FAIL'}", flush=True)
-
-        from backend.datasets.query import SampleFilter, page, search
-
-        rng = random.Random(3)
-        zipf = Zipf(vocab[STOP_RANKS:], 11)
-        queries = [" ".join(zipf.words(rng.randint(1, 3))) for _ in range(100)]
-        search(db, queries[0])  # warm the page cache once, as a running app would be
-        box, ranked, hits, box_hits = [], [], 0, 0
-        for q in queries:
-            t = time.perf_counter()
-            box_hits += len(page(db, SampleFilter(query=q), limit=200))
-            box.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            hits += len(search(db, q, limit=50))
-            ranked.append((time.perf_counter() - t) * 1000)
-        for label, lat in (("search box (first page, id order, snippets)", box), ("ranked search (BM25 top 50)", ranked)):
-            p95 = percentile(lat, 0.95)
-            print(f"search {label}: p50 {percentile(lat, 0.5):.1f} ms, p95 {p95:.1f} ms over 100 queries "
-                  f"(target p95 <= 100 ms) {'PASS' if p95 <= 100 else 'FAIL'}", flush=True)
-        print(f"  e.g. {queries[:4]}; rows returned: search box {box_hits:,}, ranked {hits:,}", flush=True)
-
-        from PySide6.QtWidgets import QApplication, QTableView
-
-        from deepones_gui.workspaces.data.table_model import SampleTableModel
-
-        app = QApplication.instance() or QApplication([])
-        view = QTableView()
-        view.resize(1000, 700)
-        view.show()
-        app.processEvents()
-        model = SampleTableModel(db, lambda: open_db(work / "deepones.db", migrate_schema=False))
-        view.setModel(model)
-        t = time.perf_counter()
-        model.set_filter(SampleFilter(kinds=("mcq",)))
-        view.viewport().repaint()
-        cold_ms = (time.perf_counter() - t) * 1000
-        firsts, models = [], []
-        for _ in range(5):  # the app has painted text before: measure with Qt's glyph cache warm
-            model.set_filter(SampleFilter(kinds=("mcq",)))
-            view.viewport().repaint()
-            t = time.perf_counter()
-            model.set_filter(SampleFilter())
-            t_model = time.perf_counter()
-            view.viewport().repaint()
-            firsts.append((time.perf_counter() - t) * 1000)
-            models.append((t_model - t) * 1000)
-        first_ms = statistics.median(firsts)
-        print(f"table first page, query + reset + paint: median {first_ms:.1f} ms of 5 (model alone "
-              f"{statistics.median(models):.1f} ms; very first paint incl. Qt font cache {cold_ms:.1f} ms) "
-              f"(target <= 100 ms) {'PASS' if first_ms <= 100 else 'FAIL'}", flush=True)
-        filtered = SampleFilter(kinds=("dlpd",), statuses=("unreviewed",))
-        t = time.perf_counter()
-        model.set_filter(filtered)
-        view.viewport().repaint()
-        print(f"table first page with kind+status facets: {(time.perf_counter() - t) * 1000:.1f} ms", flush=True)
-        model.set_filter(SampleFilter())
-        from deepones_gui.concurrent import wait_for_background_tasks
-
-        deadline = time.time() + 120
-        while not model.count_is_exact and time.time() < deadline:
-            wait_for_background_tasks(100)
-            app.processEvents()
-        target_rows = min(100_000, model.rowCount())
-        before = rss_mb()
-        peak = before
-        t = time.perf_counter()
-        bar = view.verticalScrollBar()
-        row = 0
-        while row < target_rows:
-            view.scrollTo(model.index(row, 0), QTableView.ScrollHint.PositionAtTop)
-            view.viewport().repaint()
-            row += 25
-            if row % 5000 < 25:
-                app.processEvents()
-                peak = max(peak, rss_mb())
-        scroll_s = time.perf_counter() - t
-        growth = max(peak, rss_mb()) - before
-        print(f"scroll through {target_rows:,} rows: {scroll_s:.1f} s, RSS growth {growth:.1f} MB "
-              f"(target <= 150 MB) {'PASS' if growth <= 150 else 'FAIL'}; cached rows {model.cached_rows():,}; "
-              f"bar at {bar.value():,}", flush=True)
-        view.close()
-        wait_for_background_tasks(10_000)
+        if args.reuse:
+            db = open_db(work / "deepones.db")
+            n = db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
+            print(f"bench_data: reusing {n:,} imported samples in {work} (no generation or import this run)",
+                  flush=True)
+        else:
+            db = run_import_part(work, n, vocab)
+        measure_queries_table_scroll(db, work, vocab)
         db.conn.close()
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def run_import_part(work: Path, n: int, vocab: list[str]):
+    from backend.datasets.importer import BATCH_SIZE, import_paths
+    from backend.store import open_db
+
+    print(f"bench_data: {n:,} samples, work dir {work}", flush=True)
+    corpus = work / "corpus.jsonl"
+    t0 = time.perf_counter()
+    generate(corpus, n, vocab)
+    size_mb = corpus.stat().st_size / 2**20
+    print(f"corpus: {n:,} records, {size_mb:,.0f} MB, vocabulary {len(vocab):,} words (Zipf), "
+          f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    base_s = baseline_import(corpus, work / "baseline.db", BATCH_SIZE)
+    (work / "baseline.db").unlink()
+    for suffix in ("-wal", "-shm"):
+        (work / f"baseline.db{suffix}").unlink(missing_ok=True)
+    print(f"baseline (json.loads + executemany + FTS5 rebuild): {base_s:.1f} s = {n / base_s:,.0f} rows/s",
+          flush=True)
+
+    db = open_db(work / "deepones.db")
+    t0 = time.perf_counter()
+    report = import_paths(db, [corpus], dataset="bench")
+    ours_s = time.perf_counter() - t0
+    assert report.imported == n and report.rejected_total == 0, (report.imported, report.rejected[:3])
+    ratio = (n / ours_s) / (n / base_s)
+    print(f"import: {ours_s:.1f} s = {n / ours_s:,.0f} rows/s; ratio vs baseline {ratio:.2f} "
+          f"(target >= 0.6) {'PASS' if ratio >= 0.6 else 'FAIL'}", flush=True)
+    return db
+
+
+def measure_queries_table_scroll(db, work: Path, vocab: list[str]) -> None:
+    from backend.datasets.query import SampleFilter, page, search
+    from backend.store import open_db
+
+    rng = random.Random(3)
+    zipf = Zipf(vocab[STOP_RANKS:], 11)
+    queries = [" ".join(zipf.words(rng.randint(1, 3))) for _ in range(100)]
+    search(db, queries[0])  # warm the page cache once, as a running app would be
+    box, ranked, hits, box_hits = [], [], 0, 0
+    for q in queries:
+        t = time.perf_counter()
+        box_hits += len(page(db, SampleFilter(query=q), limit=200))
+        box.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        hits += len(search(db, q, limit=50))
+        ranked.append((time.perf_counter() - t) * 1000)
+    for label, lat in (("search box (first page, id order, snippets)", box), ("ranked search (BM25 top 50)", ranked)):
+        p95 = percentile(lat, 0.95)
+        print(f"search {label}: p50 {percentile(lat, 0.5):.1f} ms, p95 {p95:.1f} ms over 100 queries "
+              f"(target p95 <= 100 ms) {'PASS' if p95 <= 100 else 'FAIL'}", flush=True)
+    print(f"  e.g. {queries[:4]}; rows returned: search box {box_hits:,}, ranked {hits:,}", flush=True)
+
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    from deepones_gui.workspaces.data.table_model import SampleTableModel
+
+    app = QApplication.instance() or QApplication([])
+    view = QTableView()
+    view.resize(1000, 700)
+    view.show()
+    app.processEvents()
+    model = SampleTableModel(db, lambda: open_db(work / "deepones.db", migrate_schema=False))
+    view.setModel(model)
+    t = time.perf_counter()
+    model.set_filter(SampleFilter(kinds=("mcq",)))
+    view.viewport().repaint()
+    cold_ms = (time.perf_counter() - t) * 1000
+    firsts, models = [], []
+    for _ in range(5):  # the app has painted text before: measure with Qt's glyph cache warm
+        model.set_filter(SampleFilter(kinds=("mcq",)))
+        view.viewport().repaint()
+        t = time.perf_counter()
+        model.set_filter(SampleFilter())
+        t_model = time.perf_counter()
+        view.viewport().repaint()
+        firsts.append((time.perf_counter() - t) * 1000)
+        models.append((t_model - t) * 1000)
+    first_ms = statistics.median(firsts)
+    print(f"table first page, query + reset + paint: median {first_ms:.1f} ms of 5 (model alone "
+          f"{statistics.median(models):.1f} ms; very first paint incl. Qt font cache {cold_ms:.1f} ms) "
+          f"(target <= 100 ms) {'PASS' if first_ms <= 100 else 'FAIL'}", flush=True)
+    filtered = SampleFilter(kinds=("dlpd",), statuses=("unreviewed",))
+    t = time.perf_counter()
+    model.set_filter(filtered)
+    view.viewport().repaint()
+    print(f"table first page with kind+status facets: {(time.perf_counter() - t) * 1000:.1f} ms", flush=True)
+    model.set_filter(SampleFilter())
+    from deepones_gui.concurrent import wait_for_background_tasks
+
+    deadline = time.time() + 120
+    while not model.count_is_exact and time.time() < deadline:
+        wait_for_background_tasks(100)
+        app.processEvents()
+    target_rows = min(100_000, model.rowCount())
+    before = rss_mb()
+    peak = before
+    t = time.perf_counter()
+    bar = view.verticalScrollBar()
+    row = 0
+    while row < target_rows:
+        view.scrollTo(model.index(row, 0), QTableView.ScrollHint.PositionAtTop)
+        view.viewport().repaint()
+        row += 25
+        if row % 5000 < 25:
+            app.processEvents()
+            peak = max(peak, rss_mb())
+    scroll_s = time.perf_counter() - t
+    growth = max(peak, rss_mb()) - before
+    print(f"scroll through {target_rows:,} rows: {scroll_s:.1f} s, RSS growth {growth:.1f} MB "
+          f"(target <= 150 MB) {'PASS' if growth <= 150 else 'FAIL'}; cached rows {model.cached_rows():,}; "
+          f"bar at {bar.value():,}", flush=True)
+    view.close()
+    wait_for_background_tasks(10_000)
 
 
 if __name__ == "__main__":

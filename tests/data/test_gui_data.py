@@ -44,7 +44,8 @@ def test_filter_search_review_with_keys_undo_redo(page, qtbot):
     assert all(page.model.row_dict(r)["kind"] == "mcq" for r in range(60))
 
     qtbot.keyClicks(page.search, "optimiser")
-    qtbot.waitUntil(lambda: page.model.filter.query == "optimiser", timeout=3000)
+    qtbot.waitUntil(lambda: page.model.filter.query == "optimiser" and not page.model.searching
+                    and page.model.count_is_exact, timeout=5000)  # search runs on a worker thread
     n = page.model.rowCount()
     assert 0 < n < 60
     first = page.model.row_dict(0)
@@ -141,7 +142,9 @@ def test_a_change_made_elsewhere_shows_in_the_view(page, qtbot, app_context):
     assert "from the CLI" in page.detail.browser.toPlainText()
     page.search.setText("elsewhere")
     page._apply_filter()
-    assert page.model.rowCount() == 1  # indexed for search in the same transaction
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)  # indexed in the same transaction
+    assert page.model.sample_id(0) == page.db.conn.execute(
+        "SELECT id FROM samples WHERE content_hash='h-elsewhere'").fetchone()[0]
 
 
 def test_import_with_progress_then_cancel_keeps_completed_batches(page, qtbot, tmp_path):

@@ -28,9 +28,25 @@ def test_demo_covers_every_kind_and_category_and_imports_once(demo):
 
 
 def test_fts_query_is_always_safe():
-    assert fts_query('resid* "unbalanced AND (') == '"resid" "unbalanced" "AND"'
-    assert fts_query("residual") == '"residual"*'
+    assert fts_query('resid* "unbalanced AND (', prefix=True) == '"resid" "unbalanced" "AND"'
+    assert fts_query("residual") == '"residual"'
+    assert fts_query("residual", prefix=True) == '"residual"*'
+    assert fts_query("residual ", prefix=True) == '"residual"'
     assert fts_query("  ") == ""
+
+
+def test_prefix_only_for_unfinished_words(demo):
+    assert query.is_indexed_term(demo, "Residual") and not query.is_indexed_term(demo, "residua")
+    assert query.count(demo, SampleFilter(query="residua")) == 0
+    assert query.count(demo, SampleFilter(query="residua", prefix=True)) > 0
+
+
+def test_ranked_search_window_bounds_the_work(demo):
+    full = query.search(demo, "the", limit=5)
+    windowed = query.search(demo, "the", limit=5, rank_window=10)
+    assert len(full) == len(windowed) == 5
+    assert all(h["id"] <= max(r["id"] for r in query.page(demo, SampleFilter(query="the"), limit=10))
+               for h in windowed)
 
 
 def test_search_ranks_and_highlights(demo):

@@ -115,6 +115,7 @@ class DataPage(QWidget):
         self._build()
         self.model.countChanged.connect(self._show_count)
         self.model.editRequested.connect(self.apply_edit)
+        self.model.firstPageLoaded.connect(self._select_after_filter)
         self._apply_filter()
         self._stats_timer = QTimer(self, singleShot=True, interval=STATS_DEBOUNCE_MS)
         self._stats_timer.timeout.connect(self.refresh_stats)
@@ -271,16 +272,31 @@ class DataPage(QWidget):
     # -- filter ------------------------------------------------------------------------------
     def current_filter(self) -> SampleFilter:
         checked = self.facets.checked()
+        text = self.search.text()
+        words = re.findall(r"\w+", text)
+        # A last word still being typed matches longer words, unless it is already a whole indexed
+        # term (short prefixes expand to thousands of terms at millions of samples: slow).
+        prefix = bool(words) and text[-1:].isalnum() and len(words[-1]) >= 4 \
+            and not query.is_indexed_term(self.db, words[-1])
         return SampleFilter(kinds=checked.get("kind", ()), categories=checked.get("category", ()),
                             statuses=checked.get("status", ()), tags=checked.get("tag", ()),
-                            datasets=checked.get("dataset", ()), query=self.search.text().strip(),
-                            ids=self._cluster)
+                            datasets=checked.get("dataset", ()), query=text.strip(),
+                            ids=self._cluster, prefix=prefix)
 
     def _apply_filter(self) -> None:
-        current = self._current_id()
+        self._keep_id = self._current_id()
         self.model.set_filter(self.current_filter())
-        row = self.model.row_of(current) if current is not None else None
-        self.table.selectRow(row if row is not None else 0) if self.model.rowCount() else self.detail.show_sample(None)
+        if not self.model.searching:
+            self._select_after_filter()
+
+    def _select_after_filter(self) -> None:
+        """Keep the sample that was selected if it is still listed, else select the first."""
+        keep = getattr(self, "_keep_id", None)
+        row = self.model.row_of(keep) if keep is not None else None
+        if self.model.rowCount():
+            self.table.selectRow(row if row is not None else 0)
+        else:
+            self.detail.show_sample(None)
 
     def clear_filters(self) -> None:
         self._cluster = ()
@@ -302,6 +318,8 @@ class DataPage(QWidget):
     def _show_count(self, n: int, exact: bool) -> None:
         selected = len(self.table.selectionModel().selectedRows()) if self.table.selectionModel() else 0
         text = f"{n:,}{'' if exact else '+'} samples"
+        if self.model.searching:
+            text = "searching…"
         if self._cluster:
             text = f"cluster: {text}"
         if selected > 1:

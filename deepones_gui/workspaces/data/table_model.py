@@ -58,8 +58,17 @@ def _offset_task(open_db, flt: SampleFilter, offset: int, *, progress, partial, 
         db.conn.close()
 
 
+def _first_page_task(open_db, flt: SampleFilter, *, progress, partial, cancel) -> list[dict]:
+    db = open_db()
+    try:
+        return query.page(db, flt, limit=PAGE_SIZE)
+    finally:
+        db.conn.close()
+
+
 class SampleTableModel(QAbstractTableModel):
     countChanged = Signal(int, bool)      # count, exact
+    firstPageLoaded = Signal()            # a (search) first page fetched on a worker has arrived
     editRequested = Signal(int, str, str)  # sample id, field, new value (the page routes it via undo)
 
     def __init__(self, db: sqlite_utils.Database, open_worker_db: Callable[[], sqlite_utils.Database] | None = None,
@@ -74,6 +83,7 @@ class SampleTableModel(QAbstractTableModel):
         self._exact = True
         self._generation = 0
         self._first_loaded = False
+        self.searching = False
 
     # -- loading -----------------------------------------------------------------------------
     def set_filter(self, flt: SampleFilter) -> None:
@@ -82,6 +92,16 @@ class SampleTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._pages.clear()
         self._pending.clear()
+        if flt.query and self.open_worker_db is not None:
+            # A full-text search can take longer than a frame at millions of rows: fetch it on a worker.
+            self._count, self._exact, self.searching = 0, False, True
+            self.endResetModel()
+            self.countChanged.emit(0, False)
+            generation = self._generation
+            run_in_background(_first_page_task, self.open_worker_db, flt,
+                              on_result=lambda rows: generation == self._generation and self._first_page(rows))
+            return
+        self.searching = False
         first = query.page(self.db, flt, limit=PAGE_SIZE)
         self._first_loaded = True
         if first:
@@ -92,6 +112,15 @@ class SampleTableModel(QAbstractTableModel):
         self.countChanged.emit(self._count, self._exact)
         if not self._exact:
             self._start_count()
+
+    def _first_page(self, rows: list[dict]) -> None:
+        self.searching = False
+        if rows:
+            self._pages[0] = rows
+        self._set_count(len(rows), len(rows) < PAGE_SIZE)
+        if len(rows) == PAGE_SIZE:
+            self._start_count()
+        self.firstPageLoaded.emit()
 
     def reload(self) -> None:
         """Re-read everything (after an import or a change made by another process), keeping the scroll."""
