@@ -16,54 +16,24 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from backend.pipeline import DesignRunner, PipelineFinished, SessionStore, Step
-from backend.pipeline.state import RUN_STAGES, STAGE_TITLES
+from backend.pipeline.state import RUN_STAGES
 from deepones_gui.concurrent import run_in_background
-from deepones_gui.workspaces.design.code_editor import CodePane
-from deepones_gui.workspaces.design.widgets import NEXT, DiffView, OutputView, StageRail
+from deepones_gui.workspaces.design.stage_view import CODE_STAGES, StageView
+from deepones_gui.workspaces.design.widgets import NEXT, StageRail
 
 log = logging.getLogger(__name__)
 SAVE_DELAY_MS = 700
-CODE_STAGES = (*RUN_STAGES, "final")
-STAGE_HELP = {
-    "propose": "The designer proposes a backbone architecture A_B for the task under its requirements.",
-    "improve": "The designer improves A_B into A_I and gives reference code C_R.",
-    "implement": "The programmer writes C_0; it runs on a small subset for one epoch (validation).",
-    "debug": "The programmer fixes the failed program from its output, error and the debug log so far.",
-    "validate": "Code you edited by hand, validated on the subset (no model call).",
-    "hyperparameters": "The designer recommends hyperparameters H_O for the full run.",
-    "final": "The programmer writes C_O (full data, H_O, time limits); it runs and its score is S.",
-}
-
-
-def _titled(title: str, widget: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    label = QLabel(title)
-    label.setStyleSheet("font-weight: 600;")
-    layout.addWidget(label)
-    layout.addWidget(widget, 1)
-    box.title_label = label  # type: ignore[attr-defined]
-    return box
-
-
 class DesignPage(QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
@@ -75,7 +45,6 @@ class DesignPage(QWidget):
         self.task = None                    # the BackgroundTask running a stage, if any
         self.running_step_id: int | None = None
         self.shown: int | None = None       # a step id, NEXT, or None
-        self._loading = False
         self._pending: dict[tuple, tuple] = {}   # unsaved edits: key -> (callable, args)
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.flush_edits)
@@ -116,12 +85,6 @@ class DesignPage(QWidget):
         top.addWidget(self.branch_combo, 1)
 
         self.rail = StageRail()
-        self.header = QLabel()
-        self.header.setStyleSheet("font-size: 14pt; font-weight: 600;")
-        self.help = QLabel()
-        self.help.setWordWrap(True)
-        self.help.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.help.setStyleSheet("color: palette(placeholder-text);")
 
         self.run_btn = QPushButton("Run stage")
         self.run_btn.setToolTip("Send the prompt shown (edited or not) and run this stage (Ctrl+Return)")
@@ -152,56 +115,15 @@ class DesignPage(QWidget):
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
         self.stop_shortcut.setEnabled(False)
 
-        self.prompt_edit = QPlainTextEdit()
-        self.prompt_edit.setPlaceholderText("The prompt for this stage; edit it before sending.")
-        self.response_edit = QPlainTextEdit()
-        self.response_edit.setPlaceholderText("The model's answer streams here; you can edit it afterwards.")
-        self.prompt_box = _titled("Prompt", self.prompt_edit)
-        self.response_box = _titled("Response", self.response_edit)
-        texts = QSplitter(Qt.Orientation.Horizontal)
-        texts.addWidget(self.prompt_box)
-        texts.addWidget(self.response_box)
-        texts.setSizes([450, 550])
-
-        self.code_pane = CodePane("Code appears here once the programmer answers.")
-        self.code_box = _titled("Code", self.code_pane)
-        self.output_view = OutputView()
-        self.diff_view = DiffView()
-        self.debug_log_view = QPlainTextEdit(readOnly=True)
-        self.debug_log_view.setPlaceholderText("One line per debugging step: the problem and the fix.")
-        self.hyper_table = QTableWidget(0, 2)
-        self.hyper_table.setHorizontalHeaderLabels(["Hyperparameter", "Value"])
-        self.hyper_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.hyper_table.verticalHeader().setVisible(False)
-        self.chart_holder = QWidget()
-        QVBoxLayout(self.chart_holder).setContentsMargins(0, 0, 0, 0)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.output_view, "Output")
-        self.tabs.addTab(self.diff_view, "Diff")
-        self.tabs.addTab(self.debug_log_view, "Debug log")
-        self.tabs.addTab(self.chart_holder, "Chart")
-        self.tabs.addTab(self.hyper_table, "Hyperparameters")
-        self.bottom = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom.addWidget(self.code_box)
-        self.bottom.addWidget(self.tabs)
-        self.bottom.setSizes([520, 480])
-
-        self.vsplit = QSplitter(Qt.Orientation.Vertical)
-        self.vsplit.addWidget(texts)
-        self.vsplit.addWidget(self.bottom)
-        self.vsplit.setSizes([300, 460])
-
-        right = QVBoxLayout()
-        right.addWidget(self.header)
-        right.addWidget(self.help)
-        right.addLayout(buttons)
-        right.addWidget(self.vsplit, 1)
-        right_w = QWidget()
-        right_w.setLayout(right)
-        right.setContentsMargins(0, 0, 0, 0)
+        self.view = StageView(self.ctx, buttons)
+        # The panes, by name, for the page's handlers (and tests).
+        v = self.view
+        self.header, self.help, self.prompt_edit, self.response_edit = v.header, v.help, v.prompt_edit, v.response_edit
+        self.code_pane, self.code_box, self.output_view, self.diff_view = v.code_pane, v.code_box, v.output_view, v.diff_view
+        self.hyper_table, self.chart_holder, self.tabs = v.hyper_table, v.chart_holder, v.tabs
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.rail)
-        main.addWidget(right_w)
+        main.addWidget(self.view)
         main.setStretchFactor(1, 1)
         main.setSizes([200, 1000])
         main.setChildrenCollapsible(False)
@@ -220,7 +142,6 @@ class DesignPage(QWidget):
         self.prompt_edit.textChanged.connect(self._prompt_edited)
         self.response_edit.textChanged.connect(self._response_edited)
         self.code_pane.edited.connect(self._code_edited)
-        self.output_view.line_activated.connect(self.code_pane.editor.go_to_line)
 
     def _build_welcome(self) -> QWidget:
         welcome = QWidget()
@@ -437,34 +358,9 @@ class DesignPage(QWidget):
                 self._show_step(step)
         self._update_buttons()
 
-    def _set_text(self, edit: QPlainTextEdit, text: str) -> None:
-        if edit.toPlainText() != text:
-            edit.setPlainText(text)
-
     def _show_next(self) -> None:
         stage, prompt = self.runner_prompt()
-        self._loading = True
-        try:
-            title = STAGE_TITLES.get(stage or "", "")
-            if stage == "debug":
-                title += f" {self.state.debug_attempts + 1}"
-            self.header.setText(f"{title} — not run yet")
-            self.help.setText(STAGE_HELP.get(stage or "", "") + "  Edit the prompt, then Run stage.")
-            self._set_text(self.prompt_edit, prompt)
-            self.prompt_edit.setReadOnly(False)
-            self.response_edit.clear()
-            self.response_edit.setReadOnly(True)
-            self.code_pane.set_code(self.state.code if stage in ("debug", "hyperparameters", "final") else "")
-            self.code_pane.set_read_only(True)
-            self.code_box.title_label.setText("Current program C_i (read-only until a stage produces code)")
-            self.bottom.setVisible(stage in ("debug", "hyperparameters", "final"))
-            self.output_view.clear()
-            self.diff_view.clear()
-            self._show_debug_log(self.state.debug_logs)
-            self._show_hyper({})
-            self._show_chart(None)
-        finally:
-            self._loading = False
+        self.view.show_next(self.state, stage, prompt)
 
     def runner_prompt(self) -> tuple[str | None, str]:
         from backend.pipeline import stages
@@ -478,99 +374,12 @@ class DesignPage(QWidget):
         return stage, draft if draft is not None else stages.build_prompt(stage, state, Path(self.ctx.data_dir))
 
     def _show_step(self, step: Step) -> None:
-        self._loading = True
-        try:
-            status = step.status + (f" · {step.error_type}" if step.error_type else "")
-            if step.score is not None:
-                status += f" · score {step.score:g}"
-            self.header.setText(f"{step.title} — {status}")
-            from deepones_gui.context import describe_model
-
-            model = f"  Model: {describe_model(step.model)}." if step.model else ""
-            tokens = ""
-            if step.completion_tokens:
-                tokens = f"  {step.prompt_tokens or 0} prompt / {step.completion_tokens} answer tokens."
-            self.help.setText(STAGE_HELP.get(step.stage, "") + model + tokens)
-            draft = self.sessions.draft(self.session_id, step.parent_id, step.stage)
-            self._set_text(self.prompt_edit, draft if draft is not None else step.prompt)
-            running = step.status == "running"
-            self.prompt_edit.setReadOnly(running or step.origin != "model")
-            self._set_text(self.response_edit, step.response)
-            self.response_edit.setReadOnly(running)
-            has_code = step.stage in CODE_STAGES or step.stage == "improve"
-            self.bottom.setVisible(has_code or step.stage == "hyperparameters")
-            self.code_box.setVisible(has_code)
-            if step.stage == "improve":
-                self.code_box.title_label.setText("Reference code C_R (editable)")
-                self.code_pane.set_code(step.reference_code or "")
-            else:
-                name = "C_O" if step.stage == "final" else f"C_{step.attempt}"
-                self.code_box.title_label.setText(f"Program {name} · version {step.code_version + 1} (editable)")
-                self.code_pane.set_code(step.code or "")
-            self.code_pane.set_read_only(running)
-            self.output_view.show_run(step.stdout or "", step.stderr or "")
-            self._show_diff(step)
-            logs = [s.debug_log for s in self.state.steps[: self.state.steps.index(step) + 1]
-                    if s.stage in ("debug", "validate") and s.debug_log]
-            self._show_debug_log(logs)
-            self._show_hyper(step.hyperparameters or {} if step.stage == "hyperparameters" else self.state.hyperparameters)
-            if step.job_id != getattr(self, "chart_job", None) or step.job_id is None:
-                self._show_chart(step.job_id)
-            if step.stage == "hyperparameters":
-                self.tabs.setCurrentWidget(self.hyper_table)
-            elif step.stage in CODE_STAGES:
-                self.tabs.setCurrentWidget(self.output_view if step.error_type or running else self.chart_holder)
-                self._jump_to_error(step)
-        finally:
-            self._loading = False
-
-    def _jump_to_error(self, step: Step) -> None:
-        from backend.pipeline.errors import traceback_frames
-
-        frames = [f for f in traceback_frames(step.stderr or "") if f.file.endswith("program.py")]
-        if frames:
-            self.code_pane.editor.go_to_line(frames[-1].line)
-
-    def _show_diff(self, step: Step) -> None:
-        if step.stage not in ("debug", "validate", "final"):
-            self.diff_view.clear()
-            return
+        draft = self.sessions.draft(self.session_id, step.parent_id, step.stage)
         index = self.state.steps.index(step)
         before = next((s for s in reversed(self.state.steps[:index]) if s.stage in CODE_STAGES and s.code), None)
-        if before is None:
-            self.diff_view.clear()
-            return
         # The previous attempt's code as it ran (its first version), against this attempt's code.
-        self.diff_view.show_diff(self.sessions.original(before, "code"), step.code or "", before.title, step.title)
-
-    def _show_debug_log(self, logs: list[str]) -> None:
-        self.debug_log_view.setPlainText("\n".join(f"L{i}. {line}" for i, line in enumerate(logs, 1)))
-
-    def _show_hyper(self, values: dict) -> None:
-        self.hyper_table.setRowCount(0)
-        for name, value in values.items():
-            row = self.hyper_table.rowCount()
-            self.hyper_table.insertRow(row)
-            self.hyper_table.setItem(row, 0, QTableWidgetItem(str(name)))
-            self.hyper_table.setItem(row, 1, QTableWidgetItem(str(value)))
-
-    def _show_chart(self, job_id: str | None, *, follow: bool = False) -> None:
-        layout = self.chart_holder.layout()
-        while layout.count():
-            old = layout.takeAt(0).widget()
-            if old is not None:
-                if hasattr(old, "shutdown"):
-                    old.shutdown()
-                old.deleteLater()
-        self.chart_job = job_id
-        if not job_id:
-            label = QLabel("The run's metrics are charted here once it has run.")
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(label)
-            return
-        from deepones_gui.workspaces.design.run_chart import make_run_chart
-
-        layout.addWidget(make_run_chart(self.ctx, job_id, follow=follow))
+        diff_base = (before, self.sessions.original(before, "code")) if before is not None else None
+        self.view.show_step(step, self.state, draft if draft is not None else step.prompt, diff_base)
 
     def _attach_live_chart(self, step_id: int, tries: int = 20) -> None:
         """While a run goes on, find its job (recorded at launch) and chart it live."""
@@ -579,7 +388,7 @@ class DesignPage(QWidget):
         row = self.ctx.db.execute("SELECT id FROM jobs WHERE origin = ? ORDER BY created_at DESC LIMIT 1",
                                   [f"design:{step_id}"]).fetchone()
         if row is not None:
-            self._show_chart(row[0], follow=True)
+            self.view.show_chart(row[0], follow=True)
         elif tries > 0:
             QTimer.singleShot(300, lambda: self._attach_live_chart(step_id, tries - 1))
 
@@ -613,7 +422,7 @@ class DesignPage(QWidget):
                 QMessageBox.warning(self, "Design", "An edit could not be saved; see the log file.")
 
     def _prompt_edited(self) -> None:
-        if self._loading or self.session_id is None:
+        if self.view.loading or self.session_id is None:
             return
         text = self.prompt_edit.toPlainText()
         if self.shown == NEXT:
@@ -626,7 +435,7 @@ class DesignPage(QWidget):
                         step.parent_id, step.stage, text)
 
     def _response_edited(self) -> None:
-        if self._loading or self.session_id is None or self.shown in (None, NEXT):
+        if self.view.loading or self.session_id is None or self.shown in (None, NEXT):
             return
         self._queue(("response", self.shown), self._save_response, self.shown, self.response_edit.toPlainText())
 
@@ -635,10 +444,10 @@ class DesignPage(QWidget):
         step = self.sessions.step(step_id)
         self.state.steps = [step if s.id == step_id else s for s in self.state.steps]
         if step.stage == "hyperparameters" and self.shown == step_id:
-            self._show_hyper(step.hyperparameters or {})
+            self.view.show_hyper(step.hyperparameters or {})
 
     def _code_edited(self, code: str) -> None:
-        if self._loading or self.session_id is None or self.shown in (None, NEXT):
+        if self.view.loading or self.session_id is None or self.shown in (None, NEXT):
             return
         step = self._step(self.shown)
         if step is None:
@@ -654,7 +463,7 @@ class DesignPage(QWidget):
             if s.id == step_id:
                 self.state.steps[i] = step
         if self.shown == step_id and field == "code":
-            self.code_box.title_label.setText(f"Program C_{step.attempt} · version {step.code_version + 1} (editable)")
+            self.view.set_code_title(step)
 
     # -- actions -----------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -749,13 +558,7 @@ class DesignPage(QWidget):
                 self.running_step_id = None
                 self.refresh(select=step.id)
         elif kind == "chunk" and self.shown == payload["step_id"]:
-            self._loading = True
-            try:
-                cursor = self.response_edit.textCursor()
-                cursor.movePosition(cursor.MoveOperation.End)
-                cursor.insertText(payload["text"])
-            finally:
-                self._loading = False
+            self.view.append_response(payload["text"])
         elif kind == "running" and self.shown == payload["step_id"]:
             self.output_view.clear()
             self.tabs.setCurrentWidget(self.output_view)
@@ -825,6 +628,7 @@ class DesignPage(QWidget):
 
     def shutdown(self) -> None:
         self.flush_edits()
+        self.view.shutdown()
         for runner in self.runners.values():
             runner.stop()
         from deepones_gui.concurrent import wait_for_background_tasks
