@@ -182,14 +182,18 @@ def search(db: sqlite_utils.Database, text: str, *, limit: int = 50, flt: Sample
     if not match:
         return []
     where, params = (flt or SampleFilter()).where()
+    # Innermost: BM25 for the window; then the best few ids; only those get a row and a snippet.
+    top = limit if where == "1" else limit * 20
     cur = db.conn.execute(
         f"""SELECT s.id, s.kind, s.category, s.status, s.instruction, s.dataset,
                    (SELECT {SNIPPET_SQL} FROM samples_fts WHERE samples_fts MATCH ? AND rowid = s.id) AS snippet
-            FROM (SELECT rowid, bm25(samples_fts) AS score FROM samples_fts
-                  WHERE samples_fts MATCH ? ORDER BY rowid LIMIT ?) AS f
+            FROM (SELECT rowid, score FROM
+                    (SELECT rowid, bm25(samples_fts) AS score FROM samples_fts
+                     WHERE samples_fts MATCH ? ORDER BY rowid LIMIT ?)
+                  ORDER BY score LIMIT ?) AS f
             JOIN samples s ON s.id = f.rowid
-            WHERE {where} ORDER BY f.score LIMIT ?""",
-        [match, match, rank_window, *params, limit],
+            WHERE {where} ORDER BY f.score""",
+        [match, match, rank_window, top, *params],
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur][:limit]
