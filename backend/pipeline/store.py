@@ -142,18 +142,27 @@ class SessionStore:
         """The steps from the root to ``tip_id`` (default: the session's current tip)."""
         if tip_id is None:
             tip_id = self.session_row(session_id)["current_step_id"]
-        by_id = {s.id: s for s in self.steps(session_id)}
-        out: list[Step] = []
-        while tip_id is not None and tip_id in by_id:
-            out.append(by_id[tip_id])
-            tip_id = by_id[tip_id].parent_id
-        return out[::-1]
+        # Walk the tree on ids only; load full rows (with their logs) just for the path.
+        parent = dict(self.db.conn.execute(
+            "SELECT id, parent_id FROM design_steps WHERE session_id = ?", (session_id,)).fetchall())
+        path: list[int] = []
+        while tip_id is not None and tip_id in parent:
+            path.append(tip_id)
+            tip_id = parent[tip_id]
+        if not path:
+            return []
+        marks = ",".join("?" for _ in path)
+        rows = {r["id"]: r for r in self.db.query(f"SELECT * FROM design_steps WHERE id IN ({marks})", path)}
+        return [_step_from_row(rows[i]) for i in reversed(path)]
 
     def leaves(self, session_id: int) -> list[Step]:
-        """The tip of every branch (steps no other step names as parent), newest first."""
-        steps = self.steps(session_id)
-        parents = {s.parent_id for s in steps}
-        return sorted((s for s in steps if s.id not in parents), key=lambda s: s.id, reverse=True)
+        """The tip of every branch (steps no other step names as parent), newest first (without logs)."""
+        rows = list(self.db.query(
+            "SELECT id, session_id, parent_id, stage, attempt, status, error_type, score, job_id, code_version,"
+            " origin, model, created_at FROM design_steps WHERE session_id = ? AND id NOT IN"
+            " (SELECT parent_id FROM design_steps WHERE session_id = ? AND parent_id IS NOT NULL)"
+            " ORDER BY id DESC", [session_id, session_id]))
+        return [_step_from_row(r) for r in rows]
 
     def state(self, session_id: int) -> SessionState:
         return SessionState(self.task(session_id), self.settings(session_id), self.branch(session_id))

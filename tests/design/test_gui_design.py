@@ -196,3 +196,23 @@ def test_session_settings_switch_the_programmer(qtbot, app_context):
     assert page.sessions.session_row(sid)["programmer"] == "http://127.0.0.1:8080/v1#coder"
     assert page.sessions.settings(sid).max_debug == 3 and "CIFAR-10" in page.prompt_edit.toPlainText()
     assert "programmer http://127.0.0.1:8080/v1#coder" in page.info.text()
+
+
+def test_output_view_cuts_huge_lines_and_keeps_tqdm_redraws_light(qtbot):
+    import time
+
+    from deepones_gui.workspaces.design.widgets import OutputView
+
+    view = OutputView()
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    started = time.perf_counter()
+    view.show_run("step 1/3\rstep 2/3\rstep 3/3 done\n" + "x" * 300_000 + "\n",
+                  'Traceback (most recent call last):\n  File "program.py", line 3, in <module>\nValueError: bad\n')
+    qtbot.wait(10)
+    assert time.perf_counter() - started < 2.0   # a 300,000-character line used to take seconds to lay out
+    lines = view.toPlainText().splitlines()
+    assert lines[1] == "step 3/3 done" and lines[2].endswith("[298,000 more characters]")
+    frame = next(i for i, line in enumerate(lines) if 'File "program.py"' in line)
+    assert view.activate_line(frame) == 3

@@ -41,6 +41,7 @@ class PythonHighlighter(QSyntaxHighlighter):
         self._lexer = PythonLexer(stripnl=False, ensurenl=False)
         self._formats = {key: _format(*value) for key, value in _STYLE.items()}
         self._revision = -1
+        self._text: str | None = None
         self._lines: dict[int, list[tuple[int, int, QTextCharFormat]]] = {}
 
     def _format_for(self, token_type) -> QTextCharFormat | None:
@@ -54,9 +55,13 @@ class PythonHighlighter(QSyntaxHighlighter):
     def _relex(self) -> None:
         doc = self.document()
         self._revision = doc.revision()
+        text = doc.toPlainText()
+        if text == self._text:  # Qt often highlights block 0 twice for one change
+            return
+        self._text = text
         self._lines = {}
         line, col = 0, 0
-        for token_type, value in self._lexer.get_tokens(doc.toPlainText()):
+        for token_type, value in self._lexer.get_tokens(text):
             fmt = self._format_for(token_type)
             parts = value.split("\n")
             for i, part in enumerate(parts):

@@ -23,6 +23,20 @@ STATUS_STYLE = {  # status -> (colour, glyph)
     "interrupted": ("#d97706", "■"),
 }
 NEXT = -1  # rail item data for "the next stage, not run yet"
+MAX_LINE = 2000  # Qt lays out a 200,000-character line for seconds: longer lines are cut for display
+
+
+def display_log(text: str) -> str:
+    """A log as a terminal shows it: carriage-return redraws (tqdm) keep their last state; huge lines cut."""
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            parts = [p for p in line.split("\r") if p]
+            line = parts[-1] if parts else ""
+        if len(line) > MAX_LINE:
+            line = f"{line[:MAX_LINE]} … [{len(line) - MAX_LINE:,} more characters]"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def status_icon(status: str, size: int = 18) -> QIcon:
@@ -110,9 +124,9 @@ class OutputView(QPlainTextEdit):
     def show_run(self, stdout: str, stderr: str) -> None:
         parts = []
         if stdout:
-            parts.append("── stdout ──\n" + stdout.rstrip())
+            parts.append("── stdout ──\n" + display_log(stdout.rstrip()))
         if stderr:
-            parts.append("── stderr ──\n" + stderr.rstrip())
+            parts.append("── stderr ──\n" + display_log(stderr.rstrip()))
         self.setPlainText("\n\n".join(parts))
         # The exception is at the end of a traceback: show the end.
         self.moveCursor(QTextCursor.MoveOperation.End)
@@ -122,7 +136,7 @@ class OutputView(QPlainTextEdit):
     def append_output(self, text: str) -> None:
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text)
+        cursor.insertText(display_log(text))
         self.ensureCursorVisible()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
