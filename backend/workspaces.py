@@ -18,6 +18,9 @@ class WorkspaceSpec:
     icon: str = ""     # a QStyle standard pixmap name, e.g. "SP_DirIcon"
     tooltip: str = ""
     shortcut: str = ""  # e.g. "Ctrl+1"
+    # Broadcast names (AppContext.broadcast) this workspace handles. If one arrives before the
+    # page is built, the main window builds it and hands the message to ``page.on_broadcast``.
+    listens: tuple[str, ...] = ()
 
 
 def workspaces() -> list[WorkspaceSpec]:

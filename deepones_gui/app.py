@@ -110,7 +110,8 @@ def run(argv: list[str] | None = None) -> int:
     hooks = []
 
     def report(what: str) -> None:
-        print(f"{what} {time.time():.6f} {time.perf_counter() - started:.6f}", flush=True)
+        # epoch, seconds since run() began, CPU seconds of the whole process so far
+        print(f"{what} {time.time():.6f} {time.perf_counter() - started:.6f} {time.process_time():.6f}", flush=True)
 
     def open_store() -> None:
         from deepones_gui.error_dialog import ExceptionHook

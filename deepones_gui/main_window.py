@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         ctx.settings_changed.connect(self._refresh_status)
+        # Connected before any page is built, so this runs first for every broadcast.
+        ctx.broadcast.connect(self._route_broadcast)
         self._restore_geometry()
         if activate:
             self.activate()
@@ -122,6 +124,19 @@ class MainWindow(QMainWindow):
                 self.nav.setCurrentRow(row)
                 return self.pages[name]
         raise KeyError(name)
+
+    def _route_broadcast(self, name: str, payload: object) -> None:
+        """Deliver a broadcast to a listening workspace that has not been built yet.
+
+        Pages already built receive it through their own connection; one built here missed this
+        emission (Qt does not call slots connected during an emission), so it gets it directly.
+        """
+        for spec in self.specs:
+            if name in spec.listens and spec.name not in self.pages and self.active:
+                page = self.page(spec.name)
+                handler = getattr(page, "on_broadcast", None)
+                if handler is not None:
+                    handler(name, payload)
 
     def _show_row(self, row: int) -> None:
         if self.active and 0 <= row < len(self.specs):

@@ -12,5 +12,6 @@ def _factory(ctx):
 
 @hookimpl
 def register_workspaces(register):
-    register(WorkspaceSpec("design", "Design", 30, _factory, icon="SP_FileDialogDetailedView",
-                           tooltip="Propose, improve, implement, debug and run a deep learning program"))
+    register(WorkspaceSpec("design", "Design", 30, _factory, icon="SP_FileDialogContentsView",
+                           tooltip="Propose, improve, implement, debug and run a deep learning program",
+                           listens=("send_to_design",)))

@@ -98,3 +98,28 @@ def test_preferences_saves_settings(qtbot, app_context):
     assert saved.designer_model == "replay:/tmp/x.jsonl"
     assert saved.jobs_per_gpu == 2
     assert seen
+
+
+def test_broadcast_to_a_workspace_not_built_yet_is_delivered_once(qtbot, app_context):
+    from backend.workspaces import WorkspaceSpec
+
+    received = []
+
+    class Listener(QPushButton):
+        def __init__(self, ctx):
+            super().__init__("listener")
+            ctx.broadcast.connect(self.on_broadcast)
+
+        def on_broadcast(self, name, payload):
+            received.append((name, payload))
+
+    specs = [WorkspaceSpec("first", "First", 0, lambda ctx: QPushButton("first")),
+             WorkspaceSpec("listener", "Listener", 1, Listener, listens=("ping",))]
+    window = MainWindow(app_context, specs=specs)
+    qtbot.addWidget(window)
+    assert "listener" not in window.pages
+    app_context.broadcast.emit("ping", {"n": 1})
+    assert "listener" in window.pages
+    assert received == [("ping", {"n": 1})]
+    app_context.broadcast.emit("ping", {"n": 2})  # now through the page's own connection
+    assert received == [("ping", {"n": 1}), ("ping", {"n": 2})]

@@ -94,3 +94,20 @@ def test_failed_migration_leaves_no_half_schema(tmp_path, monkeypatch):
         mig.migrate(db)
     assert "half" not in db.table_names()
     assert "m900_broken" not in applied_migrations(db)
+
+
+def test_opening_a_second_connection_keeps_the_wal_of_the_first(tmp_path):
+    """Regression: a header peek with open()/close() dropped POSIX locks, so another process's
+    close deleted the -wal file under this process's live connection ("disk I/O error")."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "deepones.db"
+    first = open_db(path)
+    first.conn.execute("INSERT INTO chats (title, created_at, updated_at) VALUES ('a', 0, 0)")
+    second = open_db(path)  # a worker thread's connection, as ctx.open_db() makes
+    code = f"import sqlite3; c = sqlite3.connect({str(path)!r}); c.execute('SELECT count(*) FROM chats').fetchone(); c.close()"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    first.conn.execute("INSERT INTO chats (title, created_at, updated_at) VALUES ('b', 0, 0)")
+    assert second.conn.execute("SELECT count(*) FROM chats").fetchone()[0] == 2
+    assert path.with_name("deepones.db-wal").exists()

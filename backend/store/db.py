@@ -13,9 +13,6 @@ from backend.store.migrations import MIGRATIONS, applied_migrations, migrate
 if TYPE_CHECKING:  # sqlite-utils costs ~180 ms to import (numpy); the GUI shows its window first
     import sqlite_utils
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 class StoreError(RuntimeError):
     """The store cannot be opened; ``str(exc)`` is a message fit for the user."""
 
@@ -32,19 +29,6 @@ class NewerSchemaError(StoreError):
     """The file was written by a newer DeepOnes with migrations this version does not know."""
 
 
-def _check_header(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with open(path, "rb") as fh:
-        head = fh.read(len(SQLITE_MAGIC))
-    if head != SQLITE_MAGIC:
-        raise CorruptStoreError(
-            f"{path} is not a DeepOnes database (not a SQLite file). "
-            "It can be moved aside so a fresh database is created; nothing will be deleted.",
-            path,
-        )
-
-
 def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -56,14 +40,21 @@ def _configure(conn: sqlite3.Connection) -> None:
 def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
     path = Path(path)
-    _check_header(path)
+    # No peeking at the header with open(): closing any other descriptor of the file drops this
+    # process's POSIX locks, and SQLite would then delete the WAL under live connections.
+    # SQLite reads the header itself and says "file is not a database".
+    conn = None
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         _configure(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        what = ("is not a DeepOnes database (not a SQLite file)" if "not a database" in str(exc)
+                else f"cannot be read as a database ({exc})")
         raise CorruptStoreError(
-            f"{path} cannot be read as a database ({exc}). "
+            f"{path} {what}. "
             "It can be moved aside so a fresh database is created; nothing will be deleted.",
             path,
         ) from exc

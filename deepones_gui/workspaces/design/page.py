@@ -53,7 +53,7 @@ class DesignPage(QWidget):
         self._output_timer = QTimer(self, singleShot=True, interval=100)
         self._output_timer.timeout.connect(self._flush_output)
         self._build()
-        ctx.broadcast.connect(self._on_broadcast)
+        ctx.broadcast.connect(self.on_broadcast)
         self._restore()
 
     # -- layout ------------------------------------------------------------------------------
@@ -592,7 +592,7 @@ class DesignPage(QWidget):
         self._update_buttons()
 
     # -- cross-workspace ---------------------------------------------------------------------
-    def _on_broadcast(self, name: str, payload) -> None:
+    def on_broadcast(self, name: str, payload) -> None:
         if name != "send_to_design" or not isinstance(payload, dict):
             return
         self.seed_from_chat(payload.get("text", ""), payload.get("code", ""))
