@@ -85,8 +85,8 @@ async def app_run(backend, n_tokens: int) -> dict:
     async def probe() -> None:
         while not done.done():
             t = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - t - 0.005)
+            await asyncio.sleep(0.010)
+            lags.append(time.perf_counter() - t - 0.010)
 
     backend.ensure_loaded(GenerationSettings(context_size=N_CTX)).llama.reset()
     probe_task = asyncio.ensure_future(probe())

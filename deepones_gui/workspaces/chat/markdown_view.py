@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MIN_RENDER_INTERVAL_MS = 50
+MIN_RENDER_INTERVAL_MS = 100
 MAX_RENDER_INTERVAL_MS = 500
 _FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.\-]*)[^\n]*\n(.*?)(?:^\1[ \t]*$\n?|\Z)", re.S | re.M)
 
@@ -196,8 +196,8 @@ class MarkdownView(QWidget):
         """Streaming: keep the text now, re-render at most every few frames.
 
         Each render re-lays out the growing last segment; on a small machine the GUI thread shares
-        the CPU with llama.cpp's threads, so rendering is paced to cost at most ~10% of a core
-        (interval = 10 x the last render's cost, at least 50 ms). :meth:`flush` renders now.
+        the CPU with llama.cpp's threads, so rendering is paced to cost at most ~5% of a core
+        (interval = 20 x the last render's cost, at least 100 ms). :meth:`flush` renders now.
         """
         self.text += more
         if not self._render_timer.isActive():
@@ -208,7 +208,7 @@ class MarkdownView(QWidget):
         started = time.perf_counter()
         self.set_text(self.text)
         cost_ms = (time.perf_counter() - started) * 1000
-        self._render_interval_ms = int(min(MAX_RENDER_INTERVAL_MS, max(MIN_RENDER_INTERVAL_MS, 10 * cost_ms)))
+        self._render_interval_ms = int(min(MAX_RENDER_INTERVAL_MS, max(MIN_RENDER_INTERVAL_MS, 20 * cost_ms)))
 
     def code_widgets(self) -> list[CodeBlock]:
         return [w for _s, w in self._widgets if isinstance(w, CodeBlock)]
