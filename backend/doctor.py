@@ -84,6 +84,7 @@ def report() -> dict[str, Any]:
         "embedded_model": _embedded_model(),
         "keyring": secrets.backend_description(),
         "plugins": plugins.plugin_names(),
+        "plugin_errors": dict(plugins.plugin_errors),
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import re
 from pathlib import Path
 
@@ -31,6 +30,8 @@ def log_file(root: Path | None = None) -> Path:
 
 def setup_logging(root: Path | None = None, level: int = logging.INFO) -> Path:
     """Send the app's logs to ``<data dir>/logs/deepones.log`` (rotating, 5 x 2 MB)."""
+    import logging.handlers  # ~10 ms (pickle, socket): only when logging is set up
+
     target = log_file(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSplitter,
     QStackedWidget,
-    QStyle,
     QWidget,
 )
 
@@ -24,6 +23,9 @@ from deepones_gui.context import AppContext, describe_model
 
 log = logging.getLogger(__name__)
 GPU_REFRESH_MS = 5000
+# Qt.ItemDataRole.UserRole. Touching PySide6's ``Qt`` namespace (or QStyle's enums) costs ~50 ms of
+# enum set-up, so nothing on the path to the first frame does; icons are set right after it.
+USER_ROLE = 0x0100
 
 
 def _gpu_summary(*, progress, partial, cancel) -> str:
@@ -55,11 +57,9 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         for i, spec in enumerate(self.specs):
             item = QListWidgetItem(spec.title)
-            if spec.icon and hasattr(QStyle.StandardPixmap, spec.icon):
-                item.setIcon(self.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
             shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
             item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
-            item.setData(Qt.ItemDataRole.UserRole, spec.name)
+            item.setData(USER_ROLE, spec.name)
             self.nav.addItem(item)
             if shortcut:
                 action = QAction(spec.title, self)
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
                 action.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
                 self.addAction(action)
         self.nav.currentRowChanged.connect(self._show_row)
+        QTimer.singleShot(0, self._apply_icons)
 
         splitter = QSplitter()
         splitter.setObjectName("MainSplitter")
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
                     f"<h3>The {spec.title} workspace could not be loaded</h3>"
                     f"<p><code>{type(exc).__name__}: {exc}</code></p><p>Details are in the log file.</p>"
                 )
+                from PySide6.QtCore import Qt
+
                 widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 widget.setWordWrap(True)
             self.pages[name] = widget
@@ -124,6 +127,13 @@ class MainWindow(QMainWindow):
                 self.nav.setCurrentRow(row)
                 return self.pages[name]
         raise KeyError(name)
+
+    def _apply_icons(self) -> None:
+        from PySide6.QtWidgets import QStyle
+
+        for row, spec in enumerate(self.specs):
+            if spec.icon and hasattr(QStyle.StandardPixmap, spec.icon):
+                self.nav.item(row).setIcon(self.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
 
     def _route_broadcast(self, name: str, payload: object) -> None:
         """Deliver a broadcast to a listening workspace that has not been built yet.
@@ -156,15 +166,13 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         prefs = file_menu.addAction("&Preferences…")
-        prefs.setShortcut(QKeySequence.StandardKey.Preferences)
-        if prefs.shortcut().isEmpty():
-            prefs.setShortcut(QKeySequence("Ctrl+,"))
+        prefs.setShortcut(QKeySequence("Ctrl+,"))  # strings, not StandardKey: no enum set-up before the first frame
         prefs.triggered.connect(self.open_preferences)
         open_dir = file_menu.addAction("Open &data folder")
         open_dir.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.data_dir))))
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
 
         view_menu = self.menuBar().addMenu("&View")

@@ -57,3 +57,40 @@ def test_unknown_model_spec_is_a_clear_error():
 
     with pytest.raises(BackendError, match="(No model backend|Unknown model)"):
         get_backend("nosuchprefix-xyz")
+
+
+def test_entry_point_cache_follows_installs(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    cache = tmp_path / "entry-points.json"
+    monkeypatch.setattr(plugins, "_cache_file", lambda: cache)
+    first = plugins.entry_points()
+    assert ("replay_backend", "plugins.replay_backend") in first
+    assert json.loads(cache.read_text())["entry_points"]
+    # A stale cache is used only while sys.path's folders are unchanged.
+    data = json.loads(cache.read_text())
+    data["entry_points"].append(["ghost", "no.such.module"])
+    cache.write_text(json.dumps(data))
+    assert ("ghost", "no.such.module") in plugins.entry_points()
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    assert ("ghost", "no.such.module") not in plugins.entry_points()
+
+
+def test_a_broken_plugin_is_reported_not_fatal(monkeypatch):
+    import pluggy
+
+    from backend import hookspecs
+
+    pm = pluggy.PluginManager("deepones")
+    pm.add_hookspecs(hookspecs)
+    monkeypatch.setattr(plugins, "pm", pm)
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setattr(plugins, "plugin_errors", {})
+    monkeypatch.setattr(plugins, "entry_points", lambda: [("broken", "no.such.module"),
+                                                          ("replay_backend", "plugins.replay_backend")])
+    plugins.load_plugins()
+    assert "ModuleNotFoundError" in plugins.plugin_errors["broken"]
+    assert "replay:" in plugins.collect_named("register_backends")

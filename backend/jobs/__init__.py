@@ -3,7 +3,23 @@
 ``run_job(spec)`` blocks until the job ends; ``start_job(spec)`` returns a :class:`JobHandle` at once.
 """
 
-from backend.jobs.runner import JobError, JobHandle, run_job, start_job
-from backend.jobs.spec import JobLimits, JobResult, JobSpec
+import importlib
 
-__all__ = ["JobError", "JobHandle", "JobLimits", "JobResult", "JobSpec", "run_job", "start_job"]
+# Resolved lazily (PEP 562): the log-parser plugin imports ``backend.jobs.metrics`` at GUI
+# start-up, which must not drag in the runner and its process machinery.
+_EXPORTS = {
+    "JobError": "runner",
+    "JobHandle": "runner",
+    "run_job": "runner",
+    "start_job": "runner",
+    "JobLimits": "spec",
+    "JobResult": "spec",
+    "JobSpec": "spec",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"backend.jobs.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'backend.jobs' has no attribute {name!r}")
