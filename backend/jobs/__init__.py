@@ -3,7 +3,7 @@
 ``run_job(spec)`` blocks until the job ends; ``start_job(spec)`` returns a :class:`JobHandle` at once.
 """
 
-import importlib
+from backend.lazy import lazy_exports
 
 # Resolved lazily (PEP 562): the log-parser plugin imports ``backend.jobs.metrics`` at GUI
 # start-up, which must not drag in the runner and its process machinery.
@@ -18,8 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"backend.jobs.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'backend.jobs' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

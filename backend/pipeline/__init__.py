@@ -3,7 +3,7 @@
 propose -> improve -> implement -> validate -> debug loop -> hyperparameters -> final run.
 """
 
-import importlib
+from backend.lazy import lazy_exports
 
 # Names resolve lazily (PEP 562): task plugins import ``backend.pipeline.tasks`` at GUI start-up,
 # and that must not drag in the runner, the store and sqlite-utils.
@@ -24,8 +24,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"backend.pipeline.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'backend.pipeline' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
