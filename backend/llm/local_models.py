@@ -57,14 +57,33 @@ def gguf_info(path: Path) -> GGUFInfo:
     return _info_cache[key]
 
 
-def default_threads() -> int:
-    # Decoding is memory-bound; one thread per physical core is llama.cpp's sweet spot.
+def physical_cores() -> int:
     try:
         import psutil
 
         return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
     except ImportError:  # pragma: no cover
         return max(1, (os.cpu_count() or 2) // 2)
+
+
+def default_threads() -> int:
+    """Threads for token generation: ``DEEPONES_LLAMA_THREADS`` if set, else one per physical core,
+    leaving one core to the GUI on small machines (<= 4 cores).
+
+    Measured on 2 cores (bench_chat.py): SmolLM2 decodes at ~50 tokens/s on 1 thread and 52-60 on
+    2, but 2 threads collapse to ~14 tokens/s whenever a third thread (the GUI, another program)
+    wants a core, because llama.cpp's threads wait for each other at every step.
+    """
+    override = os.environ.get("DEEPONES_LLAMA_THREADS", "").strip()
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    cores = physical_cores()
+    return max(1, cores - 1) if cores <= 4 else cores
+
+
+def default_batch_threads() -> int:
+    """Threads for prompt processing: every physical core (a short burst while the GUI is idle)."""
+    return physical_cores()
 
 
 def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | None = None) -> LoadedModel:
@@ -88,7 +107,8 @@ def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | N
         started = time.perf_counter()
         try:
             llama = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
-                          n_threads=n_threads or default_threads(), verbose=False)
+                          n_threads=n_threads or default_threads(), n_threads_batch=default_batch_threads(),
+                          verbose=False)
         except Exception as exc:  # noqa: BLE001 - llama.cpp reports failures as ValueError/RuntimeError
             why = "; ".join(llama_log.recent_problems(clear=True)[-3:])
             raise BackendError(

@@ -109,7 +109,7 @@ async def app_run(backend, n_tokens: int) -> dict:
 async def main_async(args) -> None:
     from llama_cpp import Llama
 
-    from backend.llm.local_models import default_threads
+    from backend.llm.local_models import default_batch_threads, default_threads
     from backend.llm.resolve import get_backend
 
     try:
@@ -119,7 +119,8 @@ async def main_async(args) -> None:
 
         backend = LlamaBackend("embedded")
     threads = default_threads()
-    raw = Llama(str(backend.path), n_ctx=N_CTX, n_threads=threads, verbose=False)
+    raw = Llama(str(backend.path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=default_batch_threads(),
+                verbose=False)
     await app_run(backend, 8)          # warm-up: load, first allocations
     raw_run(raw, 8, args.raw_thread)
     results: dict[str, list[dict]] = {"raw": [], "app": []}
@@ -141,7 +142,7 @@ async def main_async(args) -> None:
     ratio = med("app", "tps") / med("raw", "tps")
     overhead = (med("app", "ttft") - med("raw", "ttft")) * 1000
     lag = max(r["lag_p99"] for r in results["app"]) * 1000
-    print(f"model: {backend.path.name}, threads {threads}, n_ctx {N_CTX}, greedy, {args.tokens} new tokens, "
+    print(f"model: {backend.path.name}, threads {threads} (prompt {default_batch_threads()}), n_ctx {N_CTX}, greedy, {args.tokens} new tokens, "
           f"{args.rounds} alternating rounds, raw baseline on the {args.raw_thread} thread")
     print(f"identical text in every run: {same}; token counts: {sorted(counts)}")
     print(f"raw llama-cpp-python: TTFT {med('raw', 'ttft') * 1000:.1f} ms, {med('raw', 'tps'):.1f} tokens/s (median)")

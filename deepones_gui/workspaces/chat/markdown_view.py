@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextOption
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextCursor, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MIN_RENDER_INTERVAL_MS = 100
-MAX_RENDER_INTERVAL_MS = 500
+MIN_RENDER_INTERVAL_MS = 500
+MAX_RENDER_INTERVAL_MS = 2000
 _FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.\-]*)[^\n]*\n(.*?)(?:^\1[ \t]*$\n?|\Z)", re.S | re.M)
 
 
@@ -193,15 +193,26 @@ class MarkdownView(QWidget):
         self._drop_from(len(segments))
 
     def append(self, more: str) -> None:
-        """Streaming: keep the text now, re-render at most every few frames.
+        """Streaming: new text is appended as plain text at once (cheap), and the Markdown is re-rendered
+        only now and then.
 
-        Each render re-lays out the growing last segment; on a small machine the GUI thread shares
-        the CPU with llama.cpp's threads, so rendering is paced to cost at most ~5% of a core
-        (interval = 20 x the last render's cost, at least 100 ms). :meth:`flush` renders now.
+        Each full render re-lays out the growing last segment while holding the GIL, which the
+        generation thread also needs between tokens; so full renders are paced to cost at most ~5%
+        of a core (interval = 20 x the last render's cost, at least 0.5 s). Fences (```) force a
+        prompt re-render because they change the structure. :meth:`flush` renders now.
         """
         self.text += more
+        last = self._widgets[-1][1] if self._widgets else None
+        if last is None or "`" in more or "~" in more:
+            interval = 0 if last is None else MIN_RENDER_INTERVAL_MS // 5
+        else:
+            view = last.view if isinstance(last, CodeBlock) else last
+            cursor = QTextCursor(view.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(more)
+            interval = self._render_interval_ms
         if not self._render_timer.isActive():
-            self._render_timer.start(self._render_interval_ms)
+            self._render_timer.start(interval)
 
     def flush(self) -> None:
         self._render_timer.stop()

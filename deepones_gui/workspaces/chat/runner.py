@@ -28,6 +28,7 @@ class ChatRunner(QObject):
     notice = Signal(str)                # e.g. "3 earlier messages were left out…"
     failed = Signal(str, bool)          # message, retryable
     finished = Signal(object, bool)     # ChatStats, stopped by the user
+    _wake = Signal()                    # worker -> GUI: drain now (first token, end), not at the next tick
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +44,7 @@ class ChatRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._drain)
+        self._wake.connect(self._drain)  # queued: emitted from the worker thread
 
     @property
     def running(self) -> bool:
@@ -79,10 +81,14 @@ class ChatRunner(QObject):
     # -- worker thread ---------------------------------------------------------------------------
     def _work(self, backend: ChatBackend, messages: list[Message], settings: GenerationSettings) -> None:
         outcome: tuple
+        first = True
         try:
             for chunk in backend.stream(messages, settings):
                 with self._lock:
                     self._pending.append(chunk)
+                if first:
+                    first = False
+                    self._wake.emit()  # time to first token should not wait for the next frame
             outcome = ("ok", None, False)
         except BackendError as exc:
             outcome = ("error", str(exc), exc.retryable)
@@ -91,9 +97,12 @@ class ChatRunner(QObject):
             outcome = ("error", f"{type(exc).__name__}: {exc}", True)
         with self._lock:
             self._done = outcome
+        self._wake.emit()
 
     # -- GUI thread --------------------------------------------------------------------------------
     def _drain(self) -> None:
+        if self._thread is None:
+            return  # a late wake-up after the run already finished
         with self._lock:
             batch = "".join(self._pending)
             self._pending.clear()
