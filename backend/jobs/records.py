@@ -64,6 +64,13 @@ def _kill_orphaned_program(st: dict) -> None:
         pass
 
 
+def finished_unrecorded(db) -> list[str]:
+    """Ids of jobs that ended on disk but whose row is not final yet (cheap: reads status.json)."""
+    marks = ",".join("?" * len(FINAL_STATUSES))
+    rows = db.query(f"SELECT id, workdir FROM jobs WHERE status NOT IN ({marks})", FINAL_STATUSES)
+    return [r["id"] for r in rows if read_status(Path(r["workdir"])).get("status") in FINAL_STATUSES]
+
+
 def sync_jobs(db) -> list[str]:
     """Bring every unfinished row up to date from its job dir; returns ids whose status changed.
 

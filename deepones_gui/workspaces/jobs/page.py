@@ -7,6 +7,9 @@ and the store. On start it re-attaches to jobs still running and marks vanished 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,12 +43,29 @@ STATUS_COLOURS = {"running": "#1565c0", "queued": "#777777", "succeeded": "#2e7d
                   "timeout": "#ef6c00", "memory": "#ef6c00", "cancelled": "#6d4c41", "lost": "#9e9e9e"}
 
 
+def _sync_in_child(db_path: Path) -> None:
+    """Record finished jobs (parsing their metrics) in a child process.
+
+    Parsing a big log is seconds of pure Python; on a worker thread of the GUI process it holds
+    the GIL so much that every PySide call on the GUI thread waits, and the window freezes.
+    If the child fails, the in-process sync that follows does the work instead.
+    """
+    env = {**os.environ, "DEEPONES_HOME": str(Path(db_path).parent)}
+    try:
+        subprocess.run([sys.executable, "-m", "deepones_gui", "jobs", "list"], env=env, timeout=300,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
 def load_jobs(db_path: Path, *, progress, partial, cancel) -> list[dict]:
     """Re-attach/sync, then the job rows with their best metric (runs on a worker thread)."""
     from backend.store import open_db
 
     db = open_db(db_path, migrate_schema=False)
     try:
+        if records.finished_unrecorded(db):
+            _sync_in_child(db_path)
         records.sync_jobs(db)
         rows = records.list_jobs(db, 300)
         for row in rows:
