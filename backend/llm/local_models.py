@@ -13,6 +13,7 @@ llama.cpp sees them (:mod:`backend.llm.gguf_info`), which removes the known cras
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -153,3 +154,21 @@ def unload(path: Path | None = None) -> None:
                 model = _loaded.pop(key)
                 with model.lock:
                     _close(model)
+
+
+def _unload_at_exit() -> None:
+    # Free models while the interpreter is intact: left to garbage collection at shutdown,
+    # llama-cpp-python's __del__ runs after its module globals are gone and prints a TypeError.
+    # A model still generating on a stuck thread is skipped rather than waited for.
+    with _lock:
+        models = list(_loaded.values())
+        _loaded.clear()
+    for model in models:
+        if model.lock.acquire(timeout=2):
+            try:
+                _close(model)
+            finally:
+                model.lock.release()
+
+
+atexit.register(_unload_at_exit)
