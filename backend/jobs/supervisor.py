@@ -399,17 +399,7 @@ class Supervisor:
         gpu = GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
         next_check = next_flush = 0.0
         while logs:
-            try:
-                ready, _, _ = select.select(list(logs), [], [], 0.1)
-            except InterruptedError:
-                ready = []
-            for fd in ready:
-                data = os.read(fd, 1 << 20)
-                if data:
-                    logs[fd].write(data)
-                else:
-                    os.close(fd)
-                    del logs[fd]
+            _pump(logs, 0.1)
             self.reap()
             now = time.monotonic()
             if self.main_wait_status is not None:
@@ -441,14 +431,7 @@ class Supervisor:
         self.kill_all(tree, grace if self.kill_cause else min(grace, 2.0))
         drain_deadline = time.monotonic() + 2.0
         while logs and time.monotonic() < drain_deadline:
-            ready, _, _ = select.select(list(logs), [], [], 0.1)
-            for fd in ready:
-                data = os.read(fd, 1 << 20)
-                if data:
-                    logs[fd].write(data)
-                else:
-                    os.close(fd)
-                    del logs[fd]
+            _pump(logs, 0.1)
         for fd in logs:
             os.close(fd)
         stdout.close()
@@ -595,6 +578,21 @@ def _alive(pids: list[int]) -> list[int]:
         if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
             out.append(pid)
     return out
+
+
+def _pump(logs: dict, timeout: float) -> None:
+    """Move whatever the program's pipes hold into their capped logs; a closed pipe leaves ``logs``."""
+    try:
+        ready, _, _ = select.select(list(logs), [], [], timeout)
+    except InterruptedError:
+        return
+    for fd in ready:
+        data = os.read(fd, 1 << 20)
+        if data:
+            logs[fd].write(data)
+        else:
+            os.close(fd)
+            del logs[fd]
 
 
 def fork_launch(jobdir: str, env: dict, boot: str) -> int:
