@@ -17,6 +17,18 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _qt_version() -> str | None:
+    # Asked of a child process: the backend itself must never import Qt.
+    import subprocess
+
+    try:
+        out = subprocess.run([sys.executable, "-c", "from PySide6.QtCore import qVersion; print(qVersion())"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def _llama_cpp() -> dict[str, Any]:
     try:
         import llama_cpp
@@ -73,8 +85,7 @@ def report() -> dict[str, Any]:
         "deepones": __version__,
         "python": {"version": platform.python_version(), "executable": sys.executable},
         "platform": platform.platform(),
-        # Read from package metadata: the backend must not import Qt (PySide6 wheels bundle their Qt).
-        "qt": {"pyside6": _version("PySide6-Essentials") or _version("PySide6"),
+        "qt": {"qt": _qt_version(), "pyside6": _version("PySide6-Essentials") or _version("PySide6"),
                "qasync": _version("qasync"), "pyqtgraph": _version("pyqtgraph")},
         "llama_cpp": _llama_cpp(),
         "torch": _torch(),

@@ -33,6 +33,7 @@ def test_doctor_json_names_the_embedded_model_and_no_secret(deepones_home, monke
     assert rep["data_dir"] == str(deepones_home)
     assert "replay_backend" in rep["plugins"]
     assert rep["python"]["version"].startswith("3.")
+    assert rep["qt"]["qt"] and rep["qt"]["pyside6"]
     assert "gpu_offload" in rep["llama_cpp"]
     assert "version" in rep["torch"]
     assert secret not in out.stdout + out.stderr
