@@ -98,12 +98,7 @@ def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None =
     match = fts_query(flt.query, prefix=flt.prefix) if flt.query else ""
     if match:
         return _search_page(db, flt, match, after_id, before_id, offset, limit)
-    where, params = flt.where()
-    order = "ASC"
-    if after_id is not None:
-        where, params, offset = f"({where}) AND s.id > ?", [*params, after_id], 0
-    elif before_id is not None:
-        where, params, offset, order = f"({where}) AND s.id < ?", [*params, before_id], 0, "DESC"
+    where, params, offset, order = _keyset(*flt.where(), "s.id", after_id, before_id, offset)
     cur = db.conn.execute(
         f"SELECT {LIST_COLUMNS} FROM samples s WHERE {where} ORDER BY s.id {order} LIMIT ? OFFSET ?",
         [*params, limit, offset],
@@ -115,14 +110,18 @@ def page(db: sqlite_utils.Database, flt: SampleFilter, *, after_id: int | None =
     return rows
 
 
+def _keyset(where: str, params: list, id_col: str, after_id, before_id, offset: int) -> tuple[str, list, int, str]:
+    """Keyset paging: rows after (or before) a known id replace OFFSET; before_id reads backwards."""
+    if after_id is not None:
+        return f"({where}) AND {id_col} > ?", [*params, after_id], 0, "ASC"
+    if before_id is not None:
+        return f"({where}) AND {id_col} < ?", [*params, before_id], 0, "DESC"
+    return where, list(params), offset, "ASC"
+
+
 def _search_page(db, flt: SampleFilter, match: str, after_id, before_id, offset: int, limit: int) -> list[dict]:
     """A page of matches in id order, driven by the FTS index (its doclists are in rowid order), with snippets."""
-    where, params = flt.where(with_query=False)
-    order = "ASC"
-    if after_id is not None:
-        where, params, offset = f"({where}) AND f.rowid > ?", [*params, after_id], 0
-    elif before_id is not None:
-        where, params, offset, order = f"({where}) AND f.rowid < ?", [*params, before_id], 0, "DESC"
+    where, params, offset, order = _keyset(*flt.where(with_query=False), "f.rowid", after_id, before_id, offset)
     cur = db.conn.execute(
         f"SELECT {LIST_COLUMNS}, {SNIPPET_SQL} AS snippet FROM samples_fts f JOIN samples s ON s.id = f.rowid"
         f" WHERE samples_fts MATCH ? AND {where} ORDER BY f.rowid {order} LIMIT ? OFFSET ?",
