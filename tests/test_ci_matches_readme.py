@@ -21,3 +21,12 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text("utf-8")
     assert readme_commands()[1] in ci.splitlines()
     assert "QT_QPA_PLATFORM=offscreen" in ci
+
+
+def test_ci_runs_in_a_fresh_virtual_environment():
+    ci = (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+    venv = next(i for i, line in enumerate(ci) if "-m venv" in line)
+    activate = next(i for i, line in enumerate(ci) if "/bin/activate" in line)
+    test = ci.index(readme_commands()[1])
+    assert venv < activate < test
+    assert any(line.startswith("rm -rf") and ".ci-venv" in line for line in ci[:venv])

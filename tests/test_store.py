@@ -111,3 +111,25 @@ def test_opening_a_second_connection_keeps_the_wal_of_the_first(tmp_path):
     first.conn.execute("INSERT INTO chats (title, created_at, updated_at) VALUES ('b', 0, 0)")
     assert second.conn.execute("SELECT count(*) FROM chats").fetchone()[0] == 2
     assert path.with_name("deepones.db-wal").exists()
+
+
+def test_migration_names_say_their_order():
+    # Migrations run in list order; their numbers must say so (m001, m002, ... strictly rising).
+    import re
+
+    numbers = [int(re.match(r"m(\d{3})_", m.__name__).group(1)) for m in MIGRATIONS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), [m.__name__ for m in MIGRATIONS]
+
+
+def test_store_with_legacy_migration_names_opens_without_rerunning(tmp_path):
+    from backend.store.migrations import LEGACY_NAMES
+
+    path = tmp_path / "deepones.db"
+    open_db(path).conn.close()
+    conn = sqlite3.connect(path)
+    for old, new in LEGACY_NAMES.items():
+        conn.execute("UPDATE _migrations SET name = ? WHERE name = ?", (old, new))
+    conn.commit()
+    conn.close()
+    db = open_db(path)  # would raise NewerSchemaError (unknown names) or re-run ALTERs without the rename
+    assert applied_migrations(db) == [m.__name__ for m in MIGRATIONS]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend import paths
-from backend.store.migrations import MIGRATIONS, applied_migrations, migrate
+from backend.store.migrations import MIGRATIONS, applied_migrations, migrate, rename_legacy
 
 if TYPE_CHECKING:  # sqlite-utils costs ~180 ms to import (numpy); the GUI shows its window first
     import sqlite_utils
@@ -61,6 +61,7 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
+    rename_legacy(db)
     known = {m.__name__ for m in MIGRATIONS}
     unknown = [name for name in applied_migrations(db) if name not in known]
     if unknown:
@@ -129,3 +130,23 @@ class transaction:  # noqa: N801 - used like a function: ``with transaction(db):
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+class connection:  # noqa: N801 - used like a function: ``with connection(path) as db:``
+    """A short-lived connection of its own (for a worker thread or a child), closed on exit.
+
+    Replaces ``db = open_db(...); try: ... finally: db.conn.close()`` wherever a view's worker
+    needs the store: SQLite connections are not shared across threads.
+    """
+
+    def __init__(self, path: Path | str, *, migrate_schema: bool = False) -> None:
+        self.path, self.migrate_schema = Path(path), migrate_schema
+        self.db: sqlite_utils.Database | None = None
+
+    def __enter__(self) -> sqlite_utils.Database:
+        self.db = open_db(self.path, migrate_schema=self.migrate_schema)
+        return self.db
+
+    def __exit__(self, etype, value, tb) -> None:
+        if self.db is not None:
+            self.db.conn.close()

@@ -23,10 +23,29 @@ def migration(fn: Migration) -> Migration:
     return fn
 
 
+# Names these migrations were recorded under before the numbers were made to follow the order
+# they run in. A store written then has its rows renamed on open, so it is not mistaken for a
+# store from a newer version and nothing runs twice.
+LEGACY_NAMES = {
+    "m040_design_versions": "m003_design_versions",
+    "m010_data_fts_triggers_and_imports": "m004_data_fts_triggers_and_imports",
+    "m020_chat_branches": "m005_chat_branches",
+    "m011_data_fts_index_per_batch": "m006_data_fts_index_per_batch",
+}
+
+
 def _ensure_table(db: sqlite_utils.Database) -> None:
     db.conn.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
+
+
+def rename_legacy(db: sqlite_utils.Database) -> None:
+    """Rename migration rows recorded under their old names (see :data:`LEGACY_NAMES`)."""
+    if "_migrations" not in db.table_names():
+        return
+    for old, new in LEGACY_NAMES.items():
+        db.conn.execute("UPDATE _migrations SET name = ? WHERE name = ?", (new, old))
 
 
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
@@ -38,6 +57,7 @@ def applied_migrations(db: sqlite_utils.Database) -> list[str]:
 def migrate(db: sqlite_utils.Database, upto: str | None = None) -> list[str]:
     """Apply every pending migration in order (optionally stopping after ``upto``); returns names applied."""
     _ensure_table(db)
+    rename_legacy(db)
     done = set(applied_migrations(db))
     applied = []
     for fn in MIGRATIONS:
@@ -238,7 +258,7 @@ CREATE VIRTUAL TABLE samples_fts USING fts5(
 
 
 @migration
-def m040_design_versions(db: sqlite_utils.Database) -> None:
+def m003_design_versions(db: sqlite_utils.Database) -> None:
     # Design steps keep C_R and parsed H_O beside the raw response, a code version number, and
     # who made them (model | user | chat). design_edits keeps every saved version of anything a
     # user typed (prompts, responses, code, unsent prompt drafts), so nothing typed is ever lost.
@@ -273,7 +293,7 @@ def _run_each(db: sqlite_utils.Database, statements: list[str]) -> None:
 
 
 @migration
-def m010_data_fts_triggers_and_imports(db: sqlite_utils.Database) -> None:
+def m004_data_fts_triggers_and_imports(db: sqlite_utils.Database) -> None:
     # Keep the external-content FTS index in step with samples for every writer (importer,
     # inline edits, other areas' tools); measured in tests/benchmarks/bench_data.py against
     # executemany + one 'rebuild'. Rows written before this migration are indexed by the rebuild.
@@ -314,7 +334,7 @@ def m010_data_fts_triggers_and_imports(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m020_chat_branches(db: sqlite_utils.Database) -> None:
+def m005_chat_branches(db: sqlite_utils.Database) -> None:
     # A chat's messages form a tree (edits and regenerations are siblings under the same parent);
     # leaf_id remembers which branch is shown. dropped_messages records how many old turns were
     # left out to fit the context window, so the note under an answer survives a restart.
@@ -330,7 +350,7 @@ CREATE INDEX idx_chats_updated ON chats(updated_at)
 
 
 @migration
-def m011_data_fts_index_per_batch(db: sqlite_utils.Database) -> None:
+def m006_data_fts_index_per_batch(db: sqlite_utils.Database) -> None:
     # The importer indexes each batch with one INSERT ... SELECT in the batch's transaction
     # (backend.datasets.importer.insert_samples): about 2x faster than this per-row trigger.
     # Updates and deletes keep their triggers.
