@@ -9,6 +9,8 @@ import time
 import psutil
 import pytest
 
+from tests.chat.conftest import smollm2  # noqa: F401 - the embedded GGUF fixture, shared
+
 GREEDY_ARGS = {"temperature": 0.0, "context_size": 1024}
 QUESTION = [{"role": "user", "content": "What is a convolutional neural network?"}]
 CLI = [sys.executable, "-c", "import sys; from deepones_gui.launcher import main; sys.argv[0] = 'deepones'; main()"]
