@@ -119,7 +119,9 @@ class WorkerClient:
             message = f"the model process crashed: {sig}{where} ({name}, while {doing}). Retry starts it again."
         else:
             message = f"the model process exited unexpectedly ({how}; {name}, while {doing}). Retry starts it again."
-        log.warning("model worker %d: %s; last output: %s", self.proc.pid, message, " | ".join(list(self._stderr_tail)[-5:]))
+        # INFO, not WARNING: the caller shows the error; Python's last-resort handler would print a
+        # WARNING on the CLI's terminal as a second line.
+        log.info("model worker %d: %s; last output: %s", self.proc.pid, message, " | ".join(list(self._stderr_tail)[-5:]))
         return ModelProcessCrashed(message, signal_name=sig, exit_code=returncode)
 
     def _release_fds(self) -> None:
@@ -222,7 +224,7 @@ class WorkerClient:
                     return
         except (EOFError, OSError):
             pass
-        log.warning("model worker %d did not stop in time; stopping the process", self.proc.pid)
+        log.info("model worker %d did not stop in time; stopping the process", self.proc.pid)
         self.proc.kill()
         self.proc.wait()
         self._release_fds()
@@ -250,7 +252,7 @@ def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int = 0, n_threads: i
             _pool.move_to_end(spec)
             return client
         if client is not None:  # died while idle (killed from outside): reap it, start afresh
-            log.warning("model worker %d had exited (%s); starting a new one", client.pid,
+            log.info("model worker %d had exited (%s); starting a new one", client.pid,
                         describe_exit(client.proc.wait())[1])
             client.close()
         client = WorkerClient(spec)
