@@ -43,3 +43,18 @@ head -n 2 "$DEEPONES_HOME/jobs/$job/gpu.jsonl" 2>/dev/null
 
 echo "== GPU tests (Qt-free ones)"
 $py -m pytest -q -p no:cacheprovider tests/jobs/test_gpu.py -k "not panel" 2>&1 | tail -n 15
+
+echo "== model worker with GPU offload (llama.cpp in its worker process; canary and safe mode)"
+$py - <<'PY'
+from backend.llm.base import GenerationSettings, complete
+from backend.llm.memory import gpu_offload_supported
+from backend.llm.resolve import get_backend
+from backend.llm.worker import safe_mode
+
+b = get_backend("embedded")
+answer = complete(b, [{"role": "user", "content": "Name one CNN"}], GenerationSettings(max_tokens=16, temperature=0))
+print("llama.cpp GPU offload supported:", gpu_offload_supported())
+print("worker load:", b.worker.spec, "answer:", repr(answer))
+print("safe mode:", safe_mode.report())
+print("doctor canary:", safe_mode.doctor_canary())
+PY
