@@ -10,7 +10,7 @@ out=$2
 python=${3:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$python" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$version" -d "$work"
+"$python" -m pip download --quiet --no-deps --no-binary llama-cpp-python "llama-cpp-python==$version" -d "$work"
 tar -C "$work" -xzf "$work"/llama_cpp_python-"$version".tar.gz
 src="$work/llama_cpp_python-$version"
 cat >> "$src/CMakeLists.txt" <<'CMAKE'
