@@ -54,9 +54,11 @@ def _watch_lifeline(fd: int) -> None:
 def _load(spec: dict):
     from pathlib import Path
 
+    from backend.llm.ggml_backends import load_cpu_variants
     from backend.llm.local_models import gguf_info, load_model
     from backend.llm.memory import auto_gpu_layers
 
+    load_cpu_variants()  # builds with run-time CPU kernels (the bundle's) need them found first
     path = Path(spec["path"])
     n_gpu_layers = spec.get("n_gpu_layers", 0)
     if n_gpu_layers is None:  # NVML and llama.cpp's offload check run here, not in the app
