@@ -13,14 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-from backend.jobs.runner import (
-    FINAL_STATUSES,
-    read_status,
-    result_from_status,
-    supervisor_alive,
-    write_status,
-)
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
+from backend.jobs.status import read_status, result_from_status, supervisor_alive, write_status
 from backend.store import transaction
 
 

@@ -37,7 +37,6 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_CHILD_SUBREAPER = 36
 TASKS_PER_PROCESS = 32   # pids.max (tasks, threads included) per allowed process
 F_SETPIPE_SZ = 1031
-FINAL = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
 
 
 class CappedLog:
