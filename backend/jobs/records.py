@@ -104,6 +104,17 @@ def list_jobs(db, limit: int = 200) -> list[dict]:
     return list(db.query("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit]))
 
 
+def latest_job(db, *, origin: str | None = None, status: str | None = None) -> dict | None:
+    """The newest job with that origin and status (either may be None: any)."""
+    rows = list(db.query("SELECT * FROM jobs WHERE (? IS NULL OR origin = ?) AND (? IS NULL OR status = ?)"
+                         " ORDER BY created_at DESC LIMIT 1", [origin, origin, status, status]))
+    return rows[0] if rows else None
+
+
+def job_metric_names(db, job_id: str) -> list[str]:
+    return [r["name"] for r in db.query("SELECT DISTINCT name FROM metrics WHERE job_id=? ORDER BY name", [job_id])]
+
+
 def get_job(db, job_id: str) -> dict | None:
     rows = list(db.query("SELECT * FROM jobs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 2",
                          [job_id, job_id + "%"]))
