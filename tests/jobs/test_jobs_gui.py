@@ -6,13 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-from backend.jobs import JobLimits, run_job, start_job
-from tests.jobs.conftest import program
 
 # pyqtgraph is a hard dependency: a missing one fails these tests (no importorskip).
 import pyqtgraph  # noqa: E402,F401
+
+from backend.jobs import JobLimits, run_job, start_job
+from tests.jobs.conftest import program
 
 TRAINING = """
     import sys, time
