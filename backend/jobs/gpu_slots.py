@@ -7,14 +7,17 @@ crashed supervisor frees its slot. Readings come from the one NVML sampler (:mod
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 if __package__:
-    from backend.jobs import nvml
+    from backend.jobs import jsonlite, nvml
 else:  # the lean supervisor imports its siblings as top-level modules
+    import jsonlite
     import nvml
 
 
@@ -67,4 +70,4 @@ class GpuRecorder:
             with open(self.path, "a", encoding="utf-8") as fh:
                 for row in rows:
                     row.pop("name", None)
-                    fh.write(json.dumps(row) + "\n")
+                    fh.write(jsonlite.dumps(row) + "\n")

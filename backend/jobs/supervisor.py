@@ -23,34 +23,34 @@ afterwards, and only if present.
 
 from __future__ import annotations
 
+# The C module: ``signal`` wraps it in enums, and importing enum costs ~8 ms of every job's start.
+import _signal as signal
 import fcntl
 import marshal
 import os
 import resource
 import select
-import signal
 import sys
 import time
 import warnings
 
 if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
-    from backend.jobs import caplog, gpu_slots, isolation
+    from backend.jobs import caplog, gpu_slots, isolation, jsonlite
 else:             # started lean (``-I -S``) as a top-level module next to its siblings
     import caplog
     import gpu_slots
     import isolation
+    import jsonlite
 
 F_SETPIPE_SZ = 1031
 # What a remote executor must ship for the supervisor to run (it imports these siblings).
-SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "isolation.py", "gpu_slots.py", "nvml.py")
+SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
 
 
 def _write_json(path: str, data: dict) -> None:
-    import json  # not at start-up: json pulls in re, ~10 ms before the program could start
-
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
+        fh.write(jsonlite.dumps(data))
     os.replace(tmp, path)
 
 
@@ -277,7 +277,7 @@ class Supervisor:
         elif exit_code == 0:
             status, detail = "succeeded", "exited with code 0"
         elif sig is not None:
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            name = _signal_name(sig)
             hint = " (file size limit exceeded)" if sig == signal.SIGXFSZ else ""
             status, detail = "failed", f"killed by signal {name}{hint}"
         else:
@@ -296,6 +296,12 @@ class Supervisor:
             status=status, reason=status, detail=detail, wall_s=round(wall, 4),
             peak_rss_mb=round(self.peak_rss / 2**20, 2), score=score, ended_at=time.time(),
         )
+
+
+def _signal_name(sig: int) -> str:
+    names = {getattr(signal, n): n for n in dir(signal) if n.startswith("SIG") and not n.startswith("SIG_")
+             and n not in ("SIGIOT", "SIGPOLL", "SIGCLD")}    # aliases: keep the usual names
+    return names.get(sig, str(sig))
 
 
 def read_score(path: str) -> float | None:
@@ -348,7 +354,6 @@ def fork_launch(jobdir: str, env: dict, boot: str) -> int:
     memory. A double fork detaches it: the caller gets the supervisor's pid and waits on a pidfd.
     """
     isolation.libc()  # loaded here, before the fork: the forked copy then only calls into loaded code
-    import json  # noqa: F401 - likewise (the fork writes status.json when cancelled early)
 
     r, w = os.pipe()
     with warnings.catch_warnings():
