@@ -127,6 +127,8 @@ def test_chart_raw_curve_visible_export_buttons_and_axis_after_the_end(qtbot):
     chart.resize(900, 600)
     chart.show()
     assert not any(b.isEnabled() for b in chart.export_buttons)   # nothing to export yet
+    qtbot.waitExposed(chart)
+    assert chart.toolbar.y() <= 4                      # empty state: no blank band above the Smoothing row
     chart.set_job_live("a", True)
     chart.add_points("a", "loss", list(range(100)), [1 / (i + 1) for i in range(100)])
     chart.refresh()

@@ -213,7 +213,7 @@ class MetricChart(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color:#777; padding:30px;")
-        outer.addWidget(self.empty)
+        outer.addWidget(self.empty, 1)     # the empty state fills the chart area: no band above the toolbar
         self.area = QScrollArea()
         self.area.setWidgetResizable(True)
         self.area.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -81,7 +81,9 @@ class LogView(QWidget):
         self.text.setFont(mono)
         lay.addWidget(self.text, 1)
         self.find_bar = FindBar(self.text, closable=False, incremental=False,
-                                placeholder="Search the log (Enter: next, Shift+Enter: previous)")
+                                placeholder="Search the log")
+        self.search_tip = "Enter: next match, Shift+Enter: previous (wraps around)"
+        self.find_bar.field.setToolTip(self.search_tip)
         self.find_bar.found.connect(self._found)
         self.search = self.find_bar.field
         self.status = self.find_bar.status
