@@ -291,10 +291,18 @@ class DesignRunner:
             self.on_event("output", {"step_id": step.id, "stream": stream, "text": text})
 
         run_called = time.perf_counter()
-        run = sandbox.run_program(code, kind, self.store.settings(self.session_id), root=self.root, db=self.db,
-                                  on_output=on_output, cancel=self.cancel,
-                                  name=f"design #{self.session_id} {step.title.lower()}",
-                                  origin=f"design:{step.id}", on_start=on_start)
+        try:
+            run = sandbox.run_program(code, kind, self.store.settings(self.session_id), root=self.root, db=self.db,
+                                      on_output=on_output, cancel=self.cancel,
+                                      name=f"design #{self.session_id} {step.title.lower()}",
+                                      origin=f"design:{step.id}", on_start=on_start)
+        except (KeyError, OSError, RuntimeError) as exc:
+            # The program could not be launched (an unknown executor, a job dir that cannot be
+            # written): the stage says so and can run again; it is never left "running".
+            reason = f"The program could not be started: {exc.args[0] if exc.args else type(exc).__name__}"
+            self.store.update_step(step.id, status="error", error_type="LaunchError", stderr=reason,
+                                   stop_reason=reason, timings=timings)
+            return self._emit_step(step.id)
         t_after = time.perf_counter()
         status = "stopped" if run.status == "cancelled" else ("succeeded" if run.ok else "failed")
         timings.update(run.timings)
