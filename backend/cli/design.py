@@ -84,9 +84,13 @@ def design(task_name, designer, programmer, until, max_debug, time_limit, subset
         except LookupError as exc:
             fail(str(exc))
         store.mark_interrupted(session_id)
+    from backend.pipeline.runner import StageBusy
+
     runner = DesignRunner(db, session_id, on_event=_progress)
     try:
         state = runner.run_until(until)
+    except StageBusy as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         runner.stop()
         fail("stopped", 130)

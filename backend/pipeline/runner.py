@@ -28,7 +28,7 @@ from backend.pipeline.state import (
 )
 from backend.pipeline.store import SessionStore
 
-__all__ = ["STAGE_ORDER", "DesignRunner", "PipelineFinished", "prepare_prompt"]
+__all__ = ["STAGE_ORDER", "DesignRunner", "PipelineFinished", "StageBusy", "prepare_prompt"]
 log = logging.getLogger(__name__)
 # Events: ("step", {"step"}), ("chunk", {"step_id", "text"}), ("running", {"step_id", "kind", "job_id"})
 # once the program is launched, ("output", {"step_id", "stream", "text"}), ("session", {"status"}).
@@ -57,6 +57,10 @@ def prepare_prompt(store: SessionStore, session_id: int, state: SessionState,
 
 class PipelineFinished(RuntimeError):
     """The branch has no next stage (the final run is done, or debugging is exhausted)."""
+
+
+class StageBusy(RuntimeError):
+    """The branch's tip is running in another live process (a second window, the CLI)."""
 
 
 class ModelCallFailed(Exception):
@@ -99,7 +103,7 @@ class DesignRunner:
 
     # -- models ------------------------------------------------------------------------------
     def backend(self, spec: str) -> ChatBackend:
-        """One backend per spec for the runner's life (a replay file keeps its place; a GGUF loads once)."""
+        """One backend per spec for the runner's life (a GGUF loads once)."""
         with self._lock:
             if spec not in self._backends:
                 if self._factory is not None:
@@ -170,6 +174,16 @@ class DesignRunner:
         """(next stage, its prompt): see :func:`prepare_prompt`."""
         return prepare_prompt(self.store, self.session_id, state or self.state(), self.root)
 
+    def _settled_state(self) -> SessionState:
+        """The branch, with a step left "running" by a process that is gone marked interrupted."""
+        state = self.state()
+        if state.running_step is not None and self.store.mark_interrupted(self.session_id):
+            state = self.state()
+        busy = state.running_step
+        if busy is not None:
+            raise StageBusy(f"{busy.title} is running in another window or process (pid {busy.runner_pid}).")
+        return state
+
     def _emit_step(self, step_id: int) -> Step:
         step = self.store.step(step_id)
         self.on_event("step", {"step": step})
@@ -188,7 +202,7 @@ class DesignRunner:
         runs again in place: same step, same branch.
         """
         self.cancel.clear()
-        state = self.state()
+        state = self._settled_state()
         stage, prepared = self.prepare_prompt(state)
         if stage is None:
             raise PipelineFinished("This branch is finished: fork from an earlier stage to try again.")

@@ -218,7 +218,14 @@ class SessionState:
     @property
     def retry_step(self) -> Step | None:
         """The branch's tip when it ended without a result: the step "Run again" re-runs in place."""
-        if self.steps and not self.steps[-1].finished:
+        if self.steps and self.steps[-1].unfinished:
+            return self.steps[-1]
+        return None
+
+    @property
+    def running_step(self) -> Step | None:
+        """The branch's tip while it runs (here, or in another window or process)."""
+        if self.steps and self.steps[-1].status == "running":
             return self.steps[-1]
         return None
 

@@ -267,7 +267,8 @@ class DesignPage(QWidget):
 
     def _update_buttons(self) -> None:
         has_session = self.session_id is not None
-        running = self.is_running()
+        # A run here, or the branch's tip running in another window or `deepones design`.
+        running = self.is_running() or bool(self.state and self.state.running_step)
         step = self._step(self.shown) if has_session and self.shown not in (None, NEXT) else None
         retry = self._is_retry(step)
         self.run_btn.setText("Run stage" if self.shown == NEXT else RUN_AGAIN if retry else "Re-run stage (new branch)")
@@ -279,9 +280,9 @@ class DesignPage(QWidget):
         has_result = step is not None and step.finished and bool(step.response.strip() or step.code)
         self.accept_btn.setEnabled(has_session and not running and has_result)
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
-        self.stop_btn.setEnabled(running)
+        self.stop_btn.setEnabled(self.is_running())
         self.settings_btn.setEnabled(has_session and not running)
-        self.stop_shortcut.setEnabled(running)
+        self.stop_shortcut.setEnabled(self.is_running())
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         self.run_code_btn.setEnabled(has_session and not running and step is not None and step.status != "running"
                                      and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
