@@ -9,6 +9,7 @@ import click
 
 from backend.cli.common import fail, store_or_exit
 from backend.pipeline.state import RAIL_STAGES
+
 EXIT_FAILED, EXIT_STOPPED_EARLY = 1, 3
 
 

@@ -6,8 +6,6 @@ killed for real (a model server process dies mid-answer); a new window finds the
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import QSettings
 
 from backend.pipeline import SessionStore, get_task

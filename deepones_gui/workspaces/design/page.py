@@ -13,12 +13,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QMessageBox, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.runner import prepare_prompt
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES
-from deepones_gui.workspaces.design.edits import EditQueue
+from deepones_gui.workspaces.design.edits import EditQueue, StageEditing
 from deepones_gui.workspaces.design.runs import StageRuns
 from deepones_gui.workspaces.design.session_bar import SessionBar
 from deepones_gui.workspaces.design.stage_view import StageView
@@ -29,7 +38,7 @@ log = logging.getLogger(__name__)
 RUN_AGAIN = "Run again"
 
 
-class DesignPage(QWidget):
+class DesignPage(StageEditing, QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
@@ -286,57 +295,6 @@ class DesignPage(QWidget):
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         self.run_code_btn.setEnabled(has_session and not running and step is not None and step.status != "running"
                                      and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
-
-    # -- edits (saved as new versions, debounced) -------------------------------------------------
-    def flush_edits(self) -> None:
-        self.edits.flush()
-
-    def _prompt_edited(self) -> None:
-        if self.view.loading or self.session_id is None:
-            return
-        text = self.prompt_edit.toPlainText()
-        if self.shown == NEXT:
-            tip = self.state.steps[-1].id if self.state.steps else None
-            self.edits.queue(("draft", tip, self.next_stage), self.sessions.save_draft, self.session_id, tip,
-                             self.next_stage, text)
-        elif (step := self._step(self.shown)) is not None:
-            # A re-run prompt for this stage: kept as the draft after its parent (the sent prompt stays as sent).
-            self.edits.queue(("draft", step.parent_id, step.stage), self.sessions.save_draft, self.session_id,
-                             step.parent_id, step.stage, text)
-
-    def _response_edited(self) -> None:
-        if self.view.loading or self.session_id is None or self.shown in (None, NEXT):
-            return
-        self.edits.queue(("response", self.shown), self._save_response, self.shown, self.response_edit.toPlainText())
-        if (step := self._step(self.shown)) is not None:
-            step.response = self.response_edit.toPlainText()   # Accept follows what is in the pane now
-        self._update_buttons()
-
-    def _save_response(self, step_id: int, text: str) -> None:
-        self.sessions.save_edit(self.session_id, step_id, "response", text)
-        step = self.sessions.step(step_id)
-        self.state.steps = [step if s.id == step_id else s for s in self.state.steps]
-        if step.stage == "hyperparameters" and self.shown == step_id:
-            self.view.show_hyper(step.hyperparameters or {})
-
-    def _code_edited(self, code: str) -> None:
-        if self.view.loading or self.session_id is None or self.shown in (None, NEXT):
-            return
-        step = self._step(self.shown)
-        if step is None:
-            return
-        field = "reference_code" if step.stage == "improve" else "code"
-        self.edits.queue((field, step.id), self._save_code, step.id, field, code)
-        self._update_buttons()
-
-    def _save_code(self, step_id: int, field: str, code: str) -> None:
-        self.sessions.save_edit(self.session_id, step_id, field, code)
-        step = self.sessions.step(step_id)
-        for i, s in enumerate(self.state.steps):
-            if s.id == step_id:
-                self.state.steps[i] = step
-        if self.shown == step_id and field == "code":
-            self.view.set_code_title(step)
 
     # -- actions -----------------------------------------------------------------------------
     def is_running(self) -> bool:
