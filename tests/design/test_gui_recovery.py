@@ -24,6 +24,15 @@ def _open(qtbot, ctx):
     return window, window.show_workspace("design")
 
 
+def _close(qtbot, window) -> None:
+    """Close after background work (the Overview's checks) has landed, so none calls into a closed window."""
+    from deepones_gui.concurrent import wait_for_background_tasks
+
+    wait_for_background_tasks()
+    qtbot.wait(50)
+    window.close()
+
+
 def _rail_texts(page) -> list[str]:
     return [page.rail.item(i).text() for i in range(page.rail.count())]
 
@@ -56,12 +65,11 @@ def test_killed_app_new_window_shows_the_reason_and_runs_the_stage_again(qtbot, 
     assert page.rail.selected_data() == step_id and not page.reason.isVisible()
     assert "succeeded" in page.header.text() and page.branch_combo.count() == 1
     assert _rail_texts(page)[-2:] == ["Hyperparameters  — next", "Final run"]
-    window.close()
+    _close(qtbot, window)
 
 
 def test_model_killed_mid_answer_then_restart_finds_the_stage_and_runs_it(qtbot, app_context, tmp_path):
     from deepones_gui.app import open_context
-    from deepones_gui.concurrent import wait_for_background_tasks
 
     QSettings().remove("design")
     server = ModelServer(tmp_path, FIXTURES / "designer.jsonl", delay=0.05)
@@ -84,8 +92,7 @@ def test_model_killed_mid_answer_then_restart_finds_the_stage_and_runs_it(qtbot,
         assert page.run_btn.text() == "Run again" and page.reason.isVisible()
         assert page.reason.text().startswith("Stopped: ") and "127.0.0.1" in page.reason.text()
         assert "Traceback" not in page.reason.text()
-        window.close()
-        wait_for_background_tasks()
+        _close(qtbot, window)
         app_context.db.conn.close()
 
         server = ModelServer(tmp_path, FIXTURES / "designer.jsonl", delay=0.0, port=server.port)
@@ -101,8 +108,7 @@ def test_model_killed_mid_answer_then_restart_finds_the_stage_and_runs_it(qtbot,
             assert again.status == "done" and again.response.startswith("One possible model is")
             assert page2.response_edit.toPlainText() == again.response and not page2.reason.isVisible()
             assert page2.accept_btn.isEnabled()
-            window2.close()
-            wait_for_background_tasks()
+            _close(qtbot, window2)
         finally:
             ctx2.db.conn.close()
     finally:
@@ -126,7 +132,7 @@ def test_new_session_branch_box_and_accept_follow_what_there_is(qtbot, app_conte
     assert page.accept_btn.isEnabled()
     page.accept_btn.click()
     assert page.rail.selected_data() == NEXT and "Improve" in page.header.text()
-    window.close()
+    _close(qtbot, window)
 
 
 def test_chat_code_and_the_pipeline_read_the_same_blocks():
