@@ -47,6 +47,7 @@ def test_killed_app_new_window_shows_the_reason_and_runs_the_stage_again(qtbot, 
     assert page.session_id == sid
     assert page.rail.selected_data() == step_id and page.run_btn.text() == "Run again"
     assert page.run_btn.isEnabled() and not page.accept_btn.isEnabled() and not page.fork_btn.isEnabled()
+    assert not page.run_code_btn.isEnabled() and page.tabs.currentWidget() is page.output_view
     assert page.reason.isVisible()
     assert page.reason.text() == (f"Stopped: DeepOnes was closed or killed while this stage ran (process {pid} ended)."
                                   "  Run again runs it here, on this branch.")

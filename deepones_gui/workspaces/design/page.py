@@ -293,7 +293,8 @@ class DesignPage(StageEditing, QWidget):
         self.settings_btn.setEnabled(has_session and not running)
         self.stop_shortcut.setEnabled(self.is_running())
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
-        self.run_code_btn.setEnabled(has_session and not running and step is not None and step.status != "running"
+        # Edited code runs after a step that ran (one that ended without a result runs again instead).
+        self.run_code_btn.setEnabled(has_session and not running and step is not None and step.finished
                                      and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
 
     # -- actions -----------------------------------------------------------------------------

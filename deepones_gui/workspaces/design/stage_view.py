@@ -202,7 +202,7 @@ class StageView(QWidget):
             if step.stage == "hyperparameters":
                 self.tabs.setCurrentWidget(self.hyper_table)
             elif step.stage in CODE_STAGES:
-                self.tabs.setCurrentWidget(self.output_view if step.error_type or running else self.chart_holder)
+                self.tabs.setCurrentWidget(self.output_view if step.error_type or running or step.unfinished else self.chart_holder)
                 self.jump_to_error(step)
         finally:
             self.loading = False
