@@ -147,3 +147,38 @@ def test_chat_code_and_the_pipeline_read_the_same_blocks():
     kinds = [s.kind for s in split_markdown(answer)]
     assert kinds == ["text", "code", "text"]
     assert fenced_program("import os  # prose that looks like code, but no fences") == ""
+
+
+def test_model_worker_crash_during_a_stage_then_restart_runs_it_again(qtbot, app_context, monkeypatch):
+    """The embedded model's worker process dies natively (SIGSEGV, the worker's test hook) mid-answer."""
+    from backend.llm.worker.faults import ENV as FAULT_ENV
+    from backend.pipeline import SessionSettings
+    from deepones_gui.app import open_context
+
+    QSettings().remove("design")
+    monkeypatch.setenv(FAULT_ENV, "segv@3:once")
+    window, page = _open(qtbot, app_context)
+    sid = page.create_session(get_task("demo-digits"), "embedded", "embedded",
+                              SessionSettings(designer_max_tokens=24, temperature=0.0))
+    page.run_btn.click()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=180_000)
+    step = SessionStore(app_context.db).branch(sid)[-1]
+    assert (step.stage, step.status, step.error_type) == ("propose", "error", "ModelError"), step.stderr
+    assert "SIGSEGV" in step.stop_reason and "Traceback" not in step.stderr
+    assert page.reason.isVisible() and "SIGSEGV" in page.reason.text() and page.run_btn.text() == "Run again"
+    _close(qtbot, window)
+    app_context.db.conn.close()
+
+    ctx2 = open_context(app_context.data_dir, interactive=False)   # the app starts again
+    try:
+        window2, page2 = _open(qtbot, ctx2)
+        assert page2.rail.selected_data() == step.id and page2.run_btn.text() == "Run again"
+        assert "SIGSEGV" in page2.reason.text()
+        page2.run_btn.click()
+        qtbot.waitUntil(lambda: not page2.is_running(), timeout=180_000)
+        again = SessionStore(ctx2.db).step(step.id)
+        assert again.status == "done" and again.response.strip() and again.completion_tokens
+        assert not page2.reason.isVisible() and page2.accept_btn.isEnabled()
+        _close(qtbot, window2)
+    finally:
+        ctx2.db.conn.close()
