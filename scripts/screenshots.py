@@ -60,9 +60,39 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+    if not args.only or "design" in args.only:
+        shoot_design_interrupted(window, out, settle)
     window.close()
     app.processEvents()
 
+
+def shoot_design_interrupted(window, out: Path, settle) -> None:
+    """Design after a crash: the demo's Implement stage left running by a process that is gone now."""
+    import json
+    import subprocess
+
+    from backend.pipeline import DesignRunner, SessionStore, get_task
+    from backend.pipeline.extract import extract_code
+    from backend.pipeline.stages import build_prompt
+    from deepones_gui.workspaces.design.demo import DEMO_DIR
+
+    page = window.show_workspace("design")
+    sessions = SessionStore(page.ctx.db)
+    programmer = f"replay:{DEMO_DIR / 'programmer.jsonl'}"
+    sid = sessions.create_session(get_task("demo-digits"), f"replay:{DEMO_DIR / 'designer.jsonl'}", programmer,
+                                  title="Demo: interrupted while running")
+    state = DesignRunner(page.ctx.db, sid).run_until("improve")   # the real recorded answers
+    answer = json.loads((DEMO_DIR / "programmer.jsonl").read_text().splitlines()[0])["content"]
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    # The Implement step as a killed app leaves it: "running", owned by a process that has ended.
+    sessions.add_step(sid, state.steps[-1].id, "implement", prompt=build_prompt("implement", state),
+                      response=answer, code=extract_code(answer), model=programmer, runner_pid=int(done.stdout))
+    page._fill_sessions()
+    page.open_session(sid)
+    settle(400)
+    target = out / "design-interrupted.png"
+    window.grab().save(str(target))
+    print(target)
 
 if __name__ == "__main__":
     main()

@@ -355,3 +355,17 @@ def m006_data_fts_index_per_batch(db: sqlite_utils.Database) -> None:
     # (backend.datasets.importer.insert_samples): about 2x faster than this per-row trigger.
     # Updates and deletes keep their triggers.
     db.conn.execute("DROP TRIGGER IF EXISTS samples_fts_after_insert")
+
+
+@migration
+def m010_design_step_recovery(db: sqlite_utils.Database) -> None:
+    # Why an unfinished design step ended (a crash of the app or the model, a stop, a model error),
+    # shown next to "Run again"; and the process that runs a step, so a session opened elsewhere
+    # (another window, the CLI) marks a step interrupted only once its process is gone.
+    _run(
+        db,
+        """
+ALTER TABLE design_steps ADD COLUMN stop_reason TEXT;
+ALTER TABLE design_steps ADD COLUMN runner_pid INTEGER
+""",
+    )
