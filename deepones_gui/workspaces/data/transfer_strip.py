@@ -3,7 +3,7 @@ rate and ETA, Cancel, a summary, and the rejection report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
@@ -18,12 +18,15 @@ SUMMARY_VISIBLE_MS = 8000
 
 class TransferStrip(QWidget):
     importFinished = Signal()   # after success, failure or cancel: the page reloads its view
+    indexProgress = Signal(float, str)
+    indexFinished = Signal()    # the search index caught up (or indexing was cancelled)
 
-    def __init__(self, open_db: Callable) -> None:
+    def __init__(self, db_path: Path) -> None:
         super().__init__()
-        self.open_db = open_db
+        self.db_path = db_path
         self.import_task: BackgroundTask | None = None
         self.export_task: BackgroundTask | None = None
+        self.index_task: BackgroundTask | None = None
         self.last_report: dict | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 2, 0, 2)
@@ -46,7 +49,7 @@ class TransferStrip(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.import_task is not None or self.export_task is not None
+        return self.import_task is not None or self.export_task is not None or self.index_task is not None
 
     def _begin(self, text: str, cancellable: bool) -> None:
         self._hide.stop()
@@ -68,7 +71,7 @@ class TransferStrip(QWidget):
             return False
         self._begin("Importing the demo set…" if demo else "Starting import…", cancellable=True)
         self.import_task = run_in_background(
-            tasks.run_import, self.open_db, paths, demo, fmt, dataset,
+            tasks.run_import, self.db_path, paths, demo, fmt, dataset,
             on_progress=self._progress, on_result=self._import_done,
             on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
             on_done=self._import_finished)
@@ -85,6 +88,7 @@ class TransferStrip(QWidget):
             bits.append(f"{len(report['errors'])} file(s) unreadable: {report['errors'][0]}")
         if report.get("cancelled"):
             bits.append("cancelled (completed batches kept)")
+        bits += report.get("notices", [])
         self.label.setText("Import finished: " + " · ".join(bits))
         self.report_button.setVisible(bool(report["rejected_total"] or report["errors"]))
         self.progress.setValue(1000)
@@ -116,12 +120,58 @@ class TransferStrip(QWidget):
             self._hide.start()
 
         self.export_task = run_in_background(
-            tasks.run_export, self.open_db, flt, choice, on_progress=self._progress,
+            tasks.run_export, self.db_path, flt, choice, on_progress=self._progress,
             on_result=self.label.setText,
             on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
             on_done=finished)
 
+    # -- bulk curation (undo / redo of millions of rows) ---------------------------------------
+    def run_task(self, label: str, task, args: tuple, *, on_result, on_done) -> None:
+        """Any long backend task with progress in the strip (not cancellable: it is one transaction)."""
+        self._begin(label, cancellable=False)
+
+        def done() -> None:
+            on_done()
+            if not self.busy:
+                self._hide.start()
+
+        def result(value) -> None:
+            self.label.setText(label.rstrip("…") + ": done")
+            self.progress.setValue(1000)
+            on_result(value)
+
+        run_in_background(task, *args, on_progress=self._progress, on_result=result,
+                          on_error=lambda exc, _tb: self.label.setText(f"{label.rstrip('…')} failed: {exc}"),
+                          on_done=done)
+
+    # -- search index, built behind browsable rows -------------------------------------------
+    def start_index(self) -> bool:
+        """Index rows not yet searchable; the table is usable meanwhile. False if already running."""
+        if self.index_task is not None:
+            return False
+        if self.import_task is None and self.export_task is None:
+            self._begin("Indexing for search…", cancellable=False)
+
+        def progress(frac: float, text: str) -> None:
+            if self.import_task is None and self.export_task is None:
+                self._progress(frac, text + " · rows are browsable meanwhile")
+            self.indexProgress.emit(frac, text)
+
+        def finished() -> None:
+            self.index_task = None
+            if not self.busy:
+                self._hide.start()
+            self.indexFinished.emit()
+
+        self.index_task = run_in_background(
+            tasks.run_index, self.db_path, on_progress=progress,
+            on_result=lambda n: self.import_task is None and n and self.label.setText(
+                f"Search index complete ({n:,} samples added)"),
+            on_error=lambda exc, _tb: self.label.setText(f"Indexing stopped: {exc}. It resumes on the next start."),
+            on_done=finished)
+        return True
+
     def shutdown(self) -> None:
-        for task in (self.import_task, self.export_task):
+        for task in (self.import_task, self.export_task, self.index_task):
             if task is not None:
                 task.cancel()
