@@ -77,7 +77,7 @@ def index_new_rows(conn, last_before: int) -> None:
 
 def index_pending(db: sqlite_utils.Database, *, batch: int = INDEX_BATCH,
                   progress: Callable[[float, str], None] | None = None,
-                  cancel: Callable[[], bool] | None = None) -> int:
+                  cancel: Callable[[], bool] | object | None = None) -> int:
     """Index every row not yet searchable, batch by batch; returns how many were indexed."""
     conn = db.conn
     start = coverage(db)
@@ -86,7 +86,7 @@ def index_pending(db: sqlite_utils.Database, *, batch: int = INDEX_BATCH,
     done = 0
     began = time.perf_counter()
     while True:
-        if cancel is not None and cancel():
+        if cancel is not None and (cancel() if callable(cancel) else cancel):
             break
         with transaction(db):
             upto = indexed_upto(conn)

@@ -165,12 +165,15 @@ def test_dataset_info_has_tools_and_ranking_columns(store, write_jsonl, tmp_path
 
 def test_trait_filters_and_counts(store, write_jsonl):
     import_paths(store, [write_jsonl("all.jsonl", SHAREGPT + OPENAI + ALPACA)])
-    assert count(store, SampleFilter(traits=("has tools",))) == 5
-    assert count(store, SampleFilter(traits=("preference",))) == 6
+    # tools: the two ShareGPT and the OpenAI tool conversations, the Alpaca record with tools;
+    # preference: two DPO pairs, one OpenAI pair, two KTO labels; multi-turn: more than one user turn.
+    assert count(store, SampleFilter(traits=("has tools",))) == 4
+    assert count(store, SampleFilter(traits=("preference",))) == 5
     assert count(store, SampleFilter(traits=("multi-turn",))) == 6
+    assert count(store, SampleFilter(traits=("has tools", "preference"))) == 9
     from backend.datasets.stats import stats
 
-    assert stats(store)["by_trait"] == {"has tools": 5, "preference": 6, "multi-turn": 6}
+    assert stats(store)["by_trait"] == {"has tools": 4, "preference": 5, "multi-turn": 6}
 
 
 def test_plain_text_records_are_their_own_kind(store, write_jsonl, tmp_path):
@@ -197,7 +200,9 @@ def test_plain_text_records_are_their_own_kind(store, write_jsonl, tmp_path):
      "'conversations' turn 2 (function_call): value is not JSON"),
     ({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt"}]},
      "'conversations' turn 2 (gpt) has no text 'value'"),
-    ({"instruction": "q", "chosen": "a", "rejected": ["b", "c"]}, "Alpaca preference record must be text"),
+    ({"instruction": "q", "chosen": "a", "rejected": ["b", "c"]}, "'rejected' must be one answer turn, got a list of 2"),
+    ({"instruction": "q", "chosen": "a", "rejected": {"role": "assistant", "content": "b"}},
+     "'rejected' of an Alpaca preference record must be text"),
 ])
 def test_rejection_reasons_name_the_real_problem_with_the_line(store, write_jsonl, record, reason):
     good = {"instruction": "Fine?", "output": "Yes."}

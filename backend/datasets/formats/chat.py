@@ -57,9 +57,12 @@ def _legacy_fields(messages: list[dict], record: dict, field: str, preference: d
     else:
         answers = [message_text(m) for m in body[last_user + 1:] if m["role"] == "assistant"]
         output = next((a for a in reversed(answers) if a), "")
-    pairs = []
-    for i in range(0, last_user - 1, 2):
-        pairs.append([message_text(body[i]), message_text(body[i + 1])])
+    earlier = body[:last_user]
+    plain = all(m["role"] == ("user", "assistant")[i % 2] and not m.get("tool_calls")
+                for i, m in enumerate(earlier)) and len(earlier) % 2 == 0
+    # Earlier exchanges as [user, assistant] pairs when they are plain (else only the conversation has them).
+    pairs = [[message_text(earlier[i]), message_text(earlier[i + 1])] for i in range(0, len(earlier), 2)] \
+        if plain else []
     if not prompt.strip():
         raise RecordError(f"the last user turn in '{field}' is empty")
     if not output.strip():
@@ -122,7 +125,6 @@ class _ChatFormat(DataFormat):
             back = {}
         if {k: back[k] for k in owned if k in back} != mine:
             sample.messages = messages
-            sample.history = None
             if isinstance(record.get("system"), str) and record["system"]:
                 sample.layout["system_field"] = True
         return sample

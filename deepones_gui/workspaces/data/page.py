@@ -62,9 +62,9 @@ class DataPage(CurationActions, QWidget):
         self.model.countChanged.connect(self._show_count)
         self.model.editRequested.connect(self.apply_edit)
         self.model.firstPageLoaded.connect(self._select_after_filter)
-        self._apply_filter()
         self._stats_timer = QTimer(self, singleShot=True, interval=STATS_DEBOUNCE_MS)
         self._stats_timer.timeout.connect(self.refresh_stats)
+        self._apply_filter()
         self.refresh_stats()
         self._watch = QTimer(self, interval=WATCH_MS)
         self._watch.timeout.connect(self._check_external_changes)
@@ -276,7 +276,7 @@ class DataPage(CurationActions, QWidget):
         self.coverage = st.get("coverage")
         self._show_count(self.model.rowCount(), self.model.count_is_exact)
         if self.coverage is not None and not self.coverage.complete and self._ready \
-                and self.transfers.import_task is None:
+                and self.transfers.import_task is None and not self.transfers.index_failed:
             self.transfers.start_index()  # rows from an interrupted or outside import: catch up
 
     def _check_external_changes(self) -> None:

@@ -173,7 +173,7 @@ def sample_html(s: dict, highlight: list[str] | None = None) -> str:
     pref = record.get("preference") or {}
     if s.get("system") and not shows_conversation:
         parts.append(f"<h3>System</h3><div class='system'>{esc(s['system'])}</div>")
-    history = json.loads(s["history"]) if s.get("history") else []
+    history = json.loads(s["history"]) if s.get("history") and not shows_conversation else []
     if history:
         parts.append("<h3>Conversation so far</h3>")
         for user, assistant in history:

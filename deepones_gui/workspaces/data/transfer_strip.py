@@ -28,6 +28,8 @@ class TransferStrip(QWidget):
         self.export_task: BackgroundTask | None = None
         self.index_task: BackgroundTask | None = None
         self.last_report: dict | None = None
+        self._summary = ""           # the last import's summary line, kept while indexing follows it
+        self.index_failed = False
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 2, 0, 2)
         self.progress = QProgressBar()
@@ -52,6 +54,7 @@ class TransferStrip(QWidget):
         return self.import_task is not None or self.export_task is not None or self.index_task is not None
 
     def _begin(self, text: str, cancellable: bool) -> None:
+        self._summary = ""
         self._hide.stop()
         self.setVisible(True)
         self.report_button.setVisible(False)
@@ -89,7 +92,8 @@ class TransferStrip(QWidget):
         if report.get("cancelled"):
             bits.append("cancelled (completed batches kept)")
         bits += report.get("notices", [])
-        self.label.setText("Import finished: " + " · ".join(bits))
+        self._summary = "Import finished: " + " · ".join(bits)
+        self.label.setText(self._summary)
         self.report_button.setVisible(bool(report["rejected_total"] or report["errors"]))
         self.progress.setValue(1000)
 
@@ -146,15 +150,26 @@ class TransferStrip(QWidget):
 
     # -- search index, built behind browsable rows -------------------------------------------
     def start_index(self) -> bool:
-        """Index rows not yet searchable; the table is usable meanwhile. False if already running."""
+        """Index rows not yet searchable; the table is usable meanwhile. False if already running.
+
+        Its progress follows an import's summary on the same line, so that summary stays readable.
+        """
         if self.index_task is not None:
             return False
+        summary = self._summary if self.isVisible() and self.import_task is None else ""
         if self.import_task is None and self.export_task is None:
-            self._begin("Indexing for search…", cancellable=False)
+            self._hide.stop()
+            self.setVisible(True)
+            self.cancel_button.setVisible(False)
+
+        def show(text: str) -> None:
+            if self.import_task is None and self.export_task is None:
+                self.label.setText(f"{summary} · {text}" if summary else text)
 
         def progress(frac: float, text: str) -> None:
             if self.import_task is None and self.export_task is None:
-                self._progress(frac, text + " · rows are browsable meanwhile")
+                self.progress.setValue(int(frac * 1000))
+            show(text + " · rows are browsable meanwhile")
             self.indexProgress.emit(frac, text)
 
         def finished() -> None:
@@ -165,11 +180,16 @@ class TransferStrip(QWidget):
 
         self.index_task = run_in_background(
             tasks.run_index, self.db_path, on_progress=progress,
-            on_result=lambda n: self.import_task is None and n and self.label.setText(
-                f"Search index complete ({n:,} samples added)"),
-            on_error=lambda exc, _tb: self.label.setText(f"Indexing stopped: {exc}. It resumes on the next start."),
+            on_result=lambda n: n and show(f"search index complete ({n:,} samples added)"),
+            on_error=self._index_failed(show),
             on_done=finished)
         return True
+
+    def _index_failed(self, show):
+        def failed(exc: BaseException, _tb: str) -> None:
+            self.index_failed = True   # not retried automatically in this session (no retry loop)
+            show(f"indexing stopped: {exc}; it resumes on the next start")
+        return failed
 
     def shutdown(self) -> None:
         for task in (self.import_task, self.export_task, self.index_task):
