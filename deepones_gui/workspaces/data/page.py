@@ -384,6 +384,8 @@ class DataPage(CurationActions, QWidget):
         self._search_timer.stop()
         self.model.stop()
         self.duplicates.shutdown()
+        for signal in (self.transfers.importFinished, self.transfers.indexFinished):
+            signal.disconnect()  # a task finishing after this must not touch the closed store
         self.transfers.shutdown()
         from deepones_gui.concurrent import wait_for_background_tasks
 
