@@ -88,10 +88,13 @@ def restore_status(db: sqlite_utils.Database, previous: dict[str, Iterable[int]]
     with transaction(db):
         for status, ids in previous.items():
             ids = list(ids)
-            set_status(db, ids, status, progress=None if progress is None else
-                       lambda frac, _t, base=done, n=len(ids): _report(progress, base + int(frac * n), total,
-                                                                       "restoring"))
-            done += len(ids)
+            size = len(ids)
+
+            def step(frac: float, _text: str, base: int = done, n: int = size) -> None:
+                _report(progress, base + int(frac * n), total, "restoring")
+
+            set_status(db, ids, status, progress=None if progress is None else step)
+            done += size
 
 
 def add_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.formats.conversation import ExportRefused
-from backend.datasets.query import SampleFilter, count, iter_rows, trait_summary
+from backend.datasets.query import SampleFilter, iter_rows, trait_summary
 from backend.datasets.registry import export_formats, get_format
 
 if TYPE_CHECKING:

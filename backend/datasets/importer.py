@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.datasets.indexing import index_new_rows
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.registry import parse_record
-from backend.datasets.indexing import index_new_rows
 from backend.datasets.schema import RecordError, Sample, check_sizes
 from backend.store import transaction
 

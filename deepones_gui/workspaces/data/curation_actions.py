@@ -8,7 +8,12 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from backend.datasets import curation, query
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.data import tasks
-from deepones_gui.workspaces.data.commands import BULK_THRESHOLD, EditFieldCommand, SetStatusCommand, TagCommand
+from deepones_gui.workspaces.data.commands import (
+    BULK_THRESHOLD,
+    EditFieldCommand,
+    SetStatusCommand,
+    TagCommand,
+)
 from deepones_gui.workspaces.data.detail import EditDialog
 
 
