@@ -171,7 +171,7 @@ def sample_html(s: dict, highlight: list[str] | None = None) -> str:
     record = json.loads(s["record"]) if s.get("record") else {}
     rich, shows_conversation = rich_html(record, markdown_html)
     pref = record.get("preference") or {}
-    if s.get("system") and not shows_conversation:
+    if s.get("system") and (not shows_conversation or record.get("layout", {}).get("system_field")):
         parts.append(f"<h3>System</h3><div class='system'>{esc(s['system'])}</div>")
     history = json.loads(s["history"]) if s.get("history") and not shows_conversation else []
     if history:
