@@ -278,7 +278,8 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
                     status = "cancelled"
                     break
         flush()
-    except FileUnreadable as exc:
+    except FileUnreadable as exc:  # cut short (truncated Parquet, a crashed reader): keep the rows before
+        flush()
         report.errors.append(str(exc))
         status, message = "failed", str(exc)
     except (sqlite3.OperationalError, OSError) as exc:
