@@ -165,8 +165,14 @@ def import_paths(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | object | None = None,
+    index_batches: bool = False,
 ) -> ImportReport:
-    """Import every file (or ``hf://owner/name`` hub dataset) in ``sources``; never raises for bad data."""
+    """Import every file (or ``hf://owner/name`` hub dataset) in ``sources``; never raises for bad data.
+
+    Rows are browsable as each batch commits; the search index is built behind them by
+    :func:`backend.datasets.indexing.index_pending` (``index_batches`` indexes each batch in its
+    transaction instead: slower in total, kept to measure against in ``bench_data.py``).
+    """
     report = ImportReport()
     started = time.perf_counter()
     expanded: list[tuple[Path, str]] = []
@@ -195,7 +201,7 @@ def import_paths(
                 report.cancelled = True
                 break
             try:
-                _import_one(db, path, name, fmt, batch_size, report, meter, done_before, cancel)
+                _import_one(db, path, name, fmt, batch_size, report, meter, done_before, cancel, index_batches)
             except (sqlite3.OperationalError, OSError) as exc:
                 message = storage_error(exc)
                 if message is None:
@@ -217,7 +223,7 @@ def _is_cancelled(cancel) -> bool:
 
 
 def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report: ImportReport,
-                meter: _Meter, done_before: int, cancel) -> None:
+                meter: _Meter, done_before: int, cancel, index_batches: bool = False) -> None:
     try:
         reader = open_reader(path, "parquet" if fmt == "parquet" else "auto")
         records = iter(reader)
@@ -241,7 +247,7 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
         if not batch:
             return
         with transaction(db):
-            inserted = insert_samples(conn, batch, index=False)
+            inserted = insert_samples(conn, batch, index=index_batches)
             conn.execute(
                 "UPDATE sample_imports SET imported=imported+?, duplicates=duplicates+? WHERE id=?",
                 (inserted, len(batch) - inserted, run_id),
