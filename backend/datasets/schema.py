@@ -9,6 +9,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+try:  # the rich parts are serialised for every such record on import: orjson is ~5x faster
+    import orjson
+
+    def _dumps(value, *, sort_keys: bool = False) -> str:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    def _dumps(value, *, sort_keys: bool = False) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"))
+
 # "text": plain pretraining records ({"text": ...}), kept as their own kind.
 KINDS = ("instruction", "dlpd", "mcq", "text")
 INSTRUCTION_CATEGORIES = (
@@ -92,7 +101,7 @@ class Sample:
         rich = {k: v for k, v in (("messages", self.messages), ("tools", self.tools),
                                    ("preference", self.preference), ("extra", self.extra),
                                    ("layout", self.layout)) if v}
-        return json.dumps(rich, ensure_ascii=False) if rich else None
+        return _dumps(rich) if rich else None
 
 
 _WS = re.compile(r"\s+")
@@ -128,7 +137,7 @@ def content_hash(sample: Sample) -> str:
     for name in ("messages", "tools", "preference", "extra"):
         value = getattr(sample, name)
         if value:
-            parts.append(f"{name}=" + normalise_text(json.dumps(value, ensure_ascii=False, sort_keys=True)))
+            parts.append(f"{name}=" + normalise_text(_dumps(value, sort_keys=True)))
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
