@@ -358,6 +358,41 @@ def m006_data_fts_index_per_batch(db: sqlite_utils.Database) -> None:
 
 
 @migration
+def m008_data_fidelity_and_index_behind(db: sqlite_utils.Database) -> None:
+    # record: what the legacy columns cannot hold (the whole conversation with tool calls and
+    # results, tool definitions, preference pair or KTO label, unknown fields, source layout) as
+    # JSON, NULL for plain samples. traits: bits for "has tools" (1), "preference" (2),
+    # "multi-turn" (4), "tool turns" (8), so facets and filters are one integer test.
+    # search_index_state: rows with id <= indexed_upto are in samples_fts; the importer inserts
+    # without indexing (rows are browsable at once) and backend.datasets.indexing catches up
+    # behind. The update/delete triggers touch the index only for rows already in it: an
+    # external-content FTS5 'delete' of a row it never saw would corrupt the index.
+    _run_each(db, [
+        "ALTER TABLE samples ADD COLUMN record TEXT",
+        "ALTER TABLE samples ADD COLUMN traits INTEGER NOT NULL DEFAULT 0",
+        "UPDATE samples SET traits = 4 WHERE history IS NOT NULL AND history NOT IN ('', '[]')",
+        """CREATE TABLE search_index_state (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             indexed_upto INTEGER NOT NULL
+           )""",
+        "INSERT INTO search_index_state (id, indexed_upto) SELECT 1, coalesce(max(id), 0) FROM samples",
+        "DROP TRIGGER IF EXISTS samples_fts_after_delete",
+        "DROP TRIGGER IF EXISTS samples_fts_after_update",
+        """CREATE TRIGGER samples_fts_after_delete AFTER DELETE ON samples
+           WHEN old.id <= (SELECT indexed_upto FROM search_index_state WHERE id = 1) BEGIN
+             INSERT INTO samples_fts(samples_fts, rowid, instruction, input, output)
+             VALUES ('delete', old.id, old.instruction, old.input, old.output);
+           END""",
+        """CREATE TRIGGER samples_fts_after_update AFTER UPDATE OF instruction, input, output ON samples
+           WHEN old.id <= (SELECT indexed_upto FROM search_index_state WHERE id = 1) BEGIN
+             INSERT INTO samples_fts(samples_fts, rowid, instruction, input, output)
+             VALUES ('delete', old.id, old.instruction, old.input, old.output);
+             INSERT INTO samples_fts(rowid, instruction, input, output)
+             VALUES (new.id, new.instruction, new.input, new.output);
+           END""",
+    ])
+
+
 def m010_design_step_recovery(db: sqlite_utils.Database) -> None:
     # Why an unfinished design step ended (a crash of the app or the model, a stop, a model error),
     # shown next to "Run again"; and the process that runs a step, so a session opened elsewhere
