@@ -21,7 +21,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(p)
     p.resize(1200, 800)
     p.show()
-    qtbot.waitUntil(lambda: p._models_ready, timeout=20_000)
+    qtbot.waitUntil(lambda: p.picker.ready, timeout=20_000)
     yield p
     p.shutdown()
 
@@ -187,7 +187,7 @@ def test_sidebar_search_rename_delete(page, qtbot, tmp_path, monkeypatch):
 
 def test_models_page_lists_details_defaults_and_delete(qtbot, app_context, monkeypatch, smollm2):
     from backend import paths
-    from deepones_gui.workspaces.chat.models_page import ModelManagerPage
+    from deepones_gui.workspaces.models.page import ModelManagerPage
     from tests.chat.conftest import write_tiny_gguf
 
     mine = paths.models_dir(app_context.data_dir) / "mine.gguf"
