@@ -206,3 +206,93 @@ def test_models_page_lists_details_defaults_and_delete(qtbot, app_context, monke
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     mp.delete_selected()
     assert not mine.exists() and app_context.settings.programmer_model == "embedded"
+
+
+def test_empty_state_is_centred_and_nothing_runs_off_the_pane(qtbot, app_context):
+    # Issue 15: the intro text was cut and the first suggestion ran off the pane (a push button
+    # never wraps, so it widened the whole conversation), and the heading was not centred.
+    from deepones_gui.main_window import MainWindow
+    from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
+    from tests.test_clipped_text import clipped_widgets
+
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    page = window.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    qtbot.wait(50)
+    (empty,) = page.thread_host.findChildren(ChatEmptyState)
+    assert clipped_widgets(page) == []
+    viewport = page.scroll.viewport()
+    centre = empty.heading.mapTo(viewport, empty.heading.rect().center()).x()
+    assert abs(centre - viewport.width() / 2) <= 12, (centre, viewport.width())
+    text_left = empty.heading.mapTo(viewport, empty.heading.rect().topLeft()).x()
+    assert text_left >= 0 and empty.cards[0].mapTo(viewport, empty.cards[0].rect().topRight()).x() <= viewport.width()
+    assert page.thread_host.width() <= viewport.width()
+    empty.cards[0].clicked.emit(empty.cards[0].text)
+    assert page.input.toPlainText().startswith("Propose a model for CIFAR-10")
+
+
+def test_a_question_left_without_an_answer_says_the_model_stopped_with_retry(page, qtbot, tmp_path):
+    from deepones_gui.workspaces.chat.page import STOPPED_BEFORE_ANSWER
+
+    chat = page.store.create_chat("Unanswered", "", "embedded")
+    page.store.add_message(chat, None, "user", "Propose a model for MNIST")
+    page.refresh_chats()
+    page._show_chat(chat)
+    user, stopped = bubbles(page)
+    assert user.body.text == "Propose a model for MNIST"
+    assert stopped.error.text() == STOPPED_BEFORE_ANSWER and stopped.retry_button.isVisible()
+    page.select_model(replay(tmp_path, "A small CNN."))
+    stopped.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    assert [b.body.text for b in bubbles(page)] == ["Propose a model for MNIST", "A small CNN."]
+    assert page.unanswered is None
+
+
+def test_models_page_without_a_keyring_disables_saving_secrets_and_says_why(qtbot, app_context):
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+
+    mp = ModelManagerPage(app_context)   # no keyring backend configured: none on this machine
+    qtbot.addWidget(mp)
+    mp.show()
+    qtbot.waitUntil(lambda: mp.keyring_ok is not None, timeout=10_000)
+    assert mp.keyring_ok is False
+    assert not mp.save_token.isEnabled() and not mp.save_key.isEnabled()
+    assert mp.token_note.isVisible() and "HF_TOKEN" in mp.token_note.text()
+    assert mp.key_note.isVisible() and "OPENAI_API_KEY" in mp.key_note.text()
+    assert "environment variable" in mp.save_key.toolTip()
+
+
+def test_models_page_with_a_keyring_saves_secrets(qtbot, app_context, memory_keyring):
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    mp.show()
+    qtbot.waitUntil(lambda: mp.keyring_ok is not None, timeout=10_000)
+    assert mp.save_token.isEnabled() and not mp.token_note.isVisible()
+    mp.hub_token.setText("hf_test_token_value")
+    mp.save_token.click()
+    assert memory_keyring.store[("deepones", "hf-token")] == "hf_test_token_value"
+
+
+def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, app_context, smollm2):
+    from backend.units import format_bytes
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+    from deepones_gui.workspaces.overview import OverviewPage
+
+    expected = format_bytes(smollm2.stat().st_size)
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    qtbot.waitUntil(lambda: len(mp.rows) >= 1, timeout=20_000)
+    mp.table.selectRow(0)
+    assert mp.table.item(0, 3).text() == expected and mp.fields["Size"].text() == expected
+    ov = OverviewPage(app_context)
+    qtbot.addWidget(ov)
+    qtbot.waitUntil(lambda: ov.report is not None, timeout=60_000)
+    from PySide6.QtWidgets import QLabel
+
+    texts = [w.text() for w in ov.grid_host.findChildren(QLabel)]
+    assert any(expected in t for t in texts), texts
