@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from backend import paths, recovery
 from backend.logsetup import setup_logging
-from backend.store import StoreError, move_aside, open_db
+from backend.store import StoreError, move_aside, open_store
 from deepones_gui.context import AppContext
 
 APP_TITLE = "DeepOnes Studio"
@@ -69,7 +69,7 @@ def _data_dir_or_ask(root: Path | None, interactive: bool) -> Path | None:
 def _store_or_ask(root: Path, interactive: bool):
     while True:
         try:
-            return open_db(paths.db_path(root))
+            return open_store(root)
         except StoreError as exc:
             if not (interactive and _ask_move_aside(exc)):
                 return None

@@ -42,7 +42,8 @@ def gpu_offload(info: dict, context: int, *, progress, partial, cancel) -> str:
 
 
 def pull(repo: str, pattern: str, *, progress, partial, cancel) -> list[str]:
-    from backend.llm.hub import PullCancelled, pull as hub_pull
+    from backend.llm.hub import PullCancelled
+    from backend.llm.hub import pull as hub_pull
 
     try:
         return [str(p) for p in hub_pull(repo, pattern, progress=lambda p: progress(p.fraction, p.text()),
