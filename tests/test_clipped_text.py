@@ -13,6 +13,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import Qt as QtGuiNamespace  # Qt.mightBeRichText lives in QtGui's Qt
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -46,7 +47,7 @@ def _label_needs(label: QLabel) -> tuple[int, int] | None:
     rect = label.contentsRect()
     available = rect.width() - 2 * label.margin() - max(label.indent(), 0)
     rich = label.textFormat() == Qt.TextFormat.RichText or (
-        label.textFormat() == Qt.TextFormat.AutoText and Qt.mightBeRichText(text))
+        label.textFormat() == Qt.TextFormat.AutoText and QtGuiNamespace.mightBeRichText(text))
     if rich:
         doc = QTextDocument()
         doc.setDefaultFont(label.font())

@@ -135,7 +135,11 @@ class OverviewPage(QWidget):
         self.recheck.setEnabled(False)
         self.state.setText("Checking your setup…")
         run_in_background(_report, self.ctx.db_path, on_result=self._show, on_error=self._failed,
-                          on_done=lambda: self.recheck.setEnabled(True))
+                          on_done=self._check_done)
+
+    def _check_done(self) -> None:
+        # A bound method, not a lambda: Qt drops the call when the page is gone before the check ends.
+        self.recheck.setEnabled(True)
 
     def _failed(self, exc: BaseException, _tb: str) -> None:
         self.state.setText(f"The check failed: {exc}")

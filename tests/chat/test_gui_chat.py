@@ -251,10 +251,21 @@ def test_a_question_left_without_an_answer_says_the_model_stopped_with_retry(pag
     assert page.unanswered is None
 
 
-def test_models_page_without_a_keyring_disables_saving_secrets_and_says_why(qtbot, app_context):
+@pytest.fixture
+def no_keyring():
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())   # what a headless server has
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_models_page_without_a_keyring_disables_saving_secrets_and_says_why(qtbot, app_context, no_keyring):
     from deepones_gui.workspaces.models.page import ModelManagerPage
 
-    mp = ModelManagerPage(app_context)   # no keyring backend configured: none on this machine
+    mp = ModelManagerPage(app_context)
     qtbot.addWidget(mp)
     mp.show()
     qtbot.waitUntil(lambda: mp.keyring_ok is not None, timeout=10_000)

@@ -148,6 +148,7 @@ def test_deleting_a_default_model_resets_it_to_embedded(deepones_home):
     from backend.settings import Settings, load_settings
 
     mine = paths.models_dir(deepones_home) / "mine.gguf"
+    mine.parent.mkdir(parents=True)
     write_tiny_gguf(mine)
     settings = Settings(designer_model=str(mine), programmer_model="embedded")
     reset = delete_model(find_deletable("mine.gguf", deepones_home), settings, deepones_home)
@@ -166,6 +167,7 @@ def test_cli_model_delete_resets_defaults_and_refuses_unknown_names(deepones_hom
     from backend.settings import Settings, load_settings, save_settings
 
     mine = paths.models_dir(deepones_home) / "mine.gguf"
+    mine.parent.mkdir(parents=True)
     write_tiny_gguf(mine)
     save_settings(Settings(designer_model=str(mine), programmer_model=str(mine)), deepones_home)
     declined = CliRunner().invoke(cli, ["model", "delete", "mine.gguf"], input="n\n")

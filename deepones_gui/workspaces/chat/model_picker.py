@@ -28,19 +28,20 @@ def model_choices(designer: str, programmer: str, *, progress, partial, cancel) 
     return out
 
 
-def model_summary(spec: str, *, progress, partial, cancel) -> str:
+def model_summary(spec: str, *, progress, partial, cancel) -> tuple[str, str]:
+    """(spec, one line about the model it names)."""
     if spec.startswith(("http://", "https://")):
-        return "OpenAI-compatible endpoint (key from the OS keyring)"
+        return spec, "OpenAI-compatible endpoint (key from the OS keyring)"
     if spec.startswith("replay:"):
-        return "Replays recorded answers"
+        return spec, "Replays recorded answers"
     from backend.llm.catalog import resolve_model_path
     from backend.llm.local_models import gguf_info
     from backend.units import format_bytes
 
     info = gguf_info(resolve_model_path(spec))
     template = "chat template ✓" if info.has_chat_template else "no chat template: choose one →"
-    return (f"{info.architecture} · {info.parameters_label} params · {info.quantization} · "
-            f"{format_bytes(info.size_bytes)} · trained context {info.context_length:,} · {template}")
+    return spec, (f"{info.architecture} · {info.parameters_label} params · {info.quantization} · "
+                  f"{format_bytes(info.size_bytes)} · trained context {info.context_length:,} · {template}")
 
 
 class ModelPicker(QWidget):
@@ -51,6 +52,7 @@ class ModelPicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ready = False   # True once the list of local models has arrived
+        self._fallback = ""
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(2)
@@ -70,9 +72,12 @@ class ModelPicker(QWidget):
         col.addWidget(self.info)
 
     def load(self, designer: str, programmer: str) -> None:
-        run_in_background(model_choices, designer, programmer, on_result=lambda c: self._set_choices(c, designer))
+        self._fallback = designer
+        # Bound methods, not lambdas: Qt drops the call when the picker is gone before the work ends.
+        run_in_background(model_choices, designer, programmer, on_result=self._set_choices)
 
-    def _set_choices(self, choices: list[tuple[str, str]], fallback: str) -> None:
+    def _set_choices(self, choices: list[tuple[str, str]]) -> None:
+        fallback = self._fallback
         current = self.current_spec()
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -102,12 +107,13 @@ class ModelPicker(QWidget):
         if not spec:
             return
         self.info.setText("")
-        run_in_background(model_summary, spec, on_result=self._show_summary(spec),
-                          on_error=lambda exc, _tb: self.info.setText(f"⚠ {exc}"))
+        run_in_background(model_summary, spec, on_result=self._show_summary, on_error=self._summary_failed)
         self.spec_changed.emit(spec)
 
-    def _show_summary(self, spec: str):
-        def show(text: str) -> None:
-            if self.current_spec() == spec:   # a slow read for an earlier choice must not overwrite
-                self.info.setText(text)
-        return show
+    def _show_summary(self, result: tuple[str, str]) -> None:
+        spec, text = result
+        if self.current_spec() == spec:   # a slow read for an earlier choice must not overwrite
+            self.info.setText(text)
+
+    def _summary_failed(self, exc: BaseException, _tb: str) -> None:
+        self.info.setText(f"⚠ {exc}")

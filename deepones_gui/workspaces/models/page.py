@@ -50,7 +50,7 @@ class ModelManagerPage(QWidget):
         self._build()
         self._show_keyring(None)
         run_in_background(tasks.keyring_available, on_result=self._show_keyring,
-                          on_error=lambda exc, _tb: self._show_keyring(False))
+                          on_error=self._keyring_check_failed)
         self.refresh()
 
     # -- layout -----------------------------------------------------------------------------------------
@@ -248,8 +248,20 @@ class ModelManagerPage(QWidget):
         self.status.setText("Looking for models…")
         self.refresh_button.setEnabled(False)
         run_in_background(tasks.list_models, on_result=self._show_models,
-                          on_error=lambda exc, _tb: self.status.setText(f"Listing failed: {exc}"),
-                          on_done=lambda: self.refresh_button.setEnabled(True))
+                          on_error=self._listing_failed, on_done=self._listing_done)
+
+    # Bound methods, not lambdas, for work that may end after the page is gone: Qt then drops the call.
+    def _listing_failed(self, exc: BaseException, _tb: str) -> None:
+        self.status.setText(f"Listing failed: {exc}")
+
+    def _listing_done(self) -> None:
+        self.refresh_button.setEnabled(True)
+
+    def _keyring_check_failed(self, exc: BaseException, _tb: str) -> None:
+        self._show_keyring(False)
+
+    def _offload_failed(self, exc: BaseException, _tb: str) -> None:
+        self.offload.setText(f"GPU check failed: {exc}")
 
     def _show_models(self, rows) -> None:
         selected = self.selected_model()
@@ -320,7 +332,7 @@ class ModelManagerPage(QWidget):
                             f"+ KV cache {format_bytes(est.kv_cache_bytes)} + buffers {format_bytes(est.compute_bytes)}")
         self.offload.setText("checking the GPU…")
         run_in_background(tasks.gpu_offload, info, self.context.value(), on_result=self.offload.setText,
-                          on_error=lambda exc, _tb: self.offload.setText(f"GPU check failed: {exc}"))
+                          on_error=self._offload_failed)
 
     # -- actions ------------------------------------------------------------------------------------------
     def _set_default(self, role: str, spec: str | None = None) -> None:
