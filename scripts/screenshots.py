@@ -34,7 +34,7 @@ def main() -> None:
     app = make_application([])
     ctx = open_context(home, interactive=False)
     window = MainWindow(ctx)
-    window.resize(1360, 860)
+    window.resize(1280, 800)   # the app's default size; the README shows what a new user sees
     window.show()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,6 +60,16 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+    if not args.only or "preferences" in args.only:
+        from deepones_gui.dialogs import PreferencesDialog
+
+        dialog = PreferencesDialog(ctx, window)
+        dialog.show()
+        settle(300)
+        target = out / "preferences.png"
+        dialog.grab().save(str(target))
+        print(target)
+        dialog.close()
     window.close()
     app.processEvents()
 

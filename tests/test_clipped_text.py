@@ -14,7 +14,7 @@ import re
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import Qt as QtGuiNamespace  # Qt.mightBeRichText lives in QtGui's Qt
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QTextDocument, QTextOption
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -48,21 +48,22 @@ def _label_needs(label: QLabel) -> tuple[int, int] | None:
     available = rect.width() - 2 * label.margin() - max(label.indent(), 0)
     rich = label.textFormat() == Qt.TextFormat.RichText or (
         label.textFormat() == Qt.TextFormat.AutoText and QtGuiNamespace.mightBeRichText(text))
+    if not rich and not label.wordWrap():
+        return max(label.fontMetrics().horizontalAdvance(line) for line in text.splitlines()), available
+    # Lay the text out as the label does (Qt's own line breaking): the widest line is what it needs.
+    doc = QTextDocument()
+    doc.setDefaultFont(label.font())
+    doc.setDocumentMargin(0)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap if label.wordWrap() else QTextOption.WrapMode.NoWrap)
+    doc.setDefaultTextOption(option)
     if rich:
-        doc = QTextDocument()
-        doc.setDefaultFont(label.font())
-        doc.setDocumentMargin(0)
         doc.setHtml(text)
-        if label.wordWrap():
-            doc.setTextWidth(available)
-        needed = int(doc.idealWidth() + 0.999)
     else:
-        if label.wordWrap():
-            # A wrapped plain label only overflows through a single word longer than the line.
-            words = re.split(r"\s+", text)
-            needed = max(label.fontMetrics().horizontalAdvance(w) for w in words if w) if text.strip() else 0
-        else:
-            needed = max(label.fontMetrics().horizontalAdvance(line) for line in text.splitlines())
+        doc.setPlainText(text)
+    if label.wordWrap():
+        doc.setTextWidth(max(available, 1))
+    needed = int(doc.idealWidth() + 0.999)
     return needed, available
 
 
@@ -196,13 +197,15 @@ def _fill_store(ctx, tmp_path) -> None:
     return f"replay:{replay}"
 
 
-def _settle(page, qtbot, ms: int = 15_000) -> None:
+def _settle(page, qtbot, ms: int = 60_000) -> None:
+    from pytestqt.exceptions import TimeoutError as WaitTimeout
+
     from deepones_gui.concurrent import wait_for_background_tasks
 
     ready = getattr(page, "screenshot_ready", lambda: True)
     try:
         qtbot.waitUntil(lambda: (wait_for_background_tasks(50), ready())[1], timeout=ms)
-    except AssertionError:
+    except WaitTimeout:
         pass  # check what is there: a page that never settles still must not cut text
     qtbot.wait(150)
 
