@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "backend.cli.jobs",
     "backend.cli.design",
     "backend.cli.models",
+    "backend.cli.desktop",
 ]
 
 
