@@ -307,3 +307,58 @@ def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, 
 
     texts = [w.text() for w in ov.grid_host.findChildren(QLabel)]
     assert any(expected in t for t in texts), texts
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "abort"])
+def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtbot, app_context, monkeypatch, how):
+    """Issue 9: the model worker dies mid-answer (killed from outside, or llama.cpp aborting): the
+    window lives, the conversation shows the error with Retry, the unsent draft stays; after a
+    restart of the window the failed answer is still there with Retry, and Retry answers."""
+    import os
+    import signal
+
+    from backend.llm.worker.client import unload, workers
+    from deepones_gui.main_window import MainWindow
+
+    unload()   # a warm worker from an earlier test would not have the fault hook
+    if how == "abort":  # the worker's own test hook: os.abort() after 8 tokens, as a native crash would
+        monkeypatch.setenv("DEEPONES_TEST_WORKER_FAULT", "abort@8")
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    page.select_model("embedded")
+    page.settings.max_tokens.setValue(2000)
+    page.settings.temperature.setValue(0.0)
+    page.input.setPlainText("Write a long essay about convolutional networks.")
+    page.send()
+    qtbot.waitUntil(lambda: len(page.runner.text) > 10 or not page.runner.running, timeout=LONG_WAIT)
+    page.input.setPlainText("My next question, not sent yet")
+    if how == "SIGKILL":
+        (worker,) = [w for w in workers() if w.alive]
+        os.kill(worker.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.wait(50)   # new bubbles are shown by a queued call
+    user, failed = bubbles(page)
+    assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
+    assert window.isVisible() and page.input.toPlainText() == "My next question, not sent yet"
+    chat_id = page.chat_id
+    window.close()
+
+    monkeypatch.delenv("DEEPONES_TEST_WORKER_FAULT", raising=False)
+    again = MainWindow(app_context)
+    qtbot.addWidget(again)
+    again.show()
+    page = again.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    page._show_chat(chat_id)
+    qtbot.wait(50)
+    user, failed = bubbles(page)
+    assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
+    page.settings.max_tokens.setValue(8)
+    failed.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    user, answer = bubbles(page)
+    assert answer.body.text.strip() and not answer.error.isVisible()
+    again.close()
