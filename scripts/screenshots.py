@@ -34,7 +34,7 @@ def main() -> None:
     app = make_application([])
     ctx = open_context(home, interactive=False)
     window = MainWindow(ctx)
-    window.resize(1360, 860)
+    window.resize(1280, 800)   # the app's default size; the README shows what a new user sees
     window.show()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +62,16 @@ def main() -> None:
         print(target)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "preferences" in args.only:
+        from deepones_gui.dialogs import PreferencesDialog
+
+        dialog = PreferencesDialog(ctx, window)
+        dialog.show()
+        settle(300)
+        target = out / "preferences.png"
+        dialog.grab().save(str(target))
+        print(target)
+        dialog.close()
     window.close()
     app.processEvents()
 
