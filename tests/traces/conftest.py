@@ -7,9 +7,11 @@ each test gets its own copy of that SQLite file.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -22,12 +24,11 @@ DESIGN_FIXTURES = Path(__file__).resolve().parents[1] / "design" / "fixtures"
 class Recorded:
     """Ids in the template store (the same in every copy)."""
 
-    main: int            # implement (RuntimeError) -> fix 1 (NameError) -> fix 2 (scores) -> hyper -> final
-    fork_tip: int        # on the main session: a fork from fix 1 whose attempt fails the same way
+    main: int            # implement (RuntimeError) -> fix 1 (NameError) -> fix 2 (scores)
+    fork_tip: int        # on the main session: a fork from fix 1 whose attempt does not parse
     implement: int
     fix1: int
     fix2: int
-    final: int
     failing: int         # KeyError every time, debug budget exhausted
     syntax: int          # SyntaxError, then a fix that scores
     db_file: Path
@@ -49,9 +50,9 @@ def _record(home: Path) -> Recorded:
         main = store.create_session(task, _replay(DESIGN_FIXTURES, "designer.jsonl"),
                                     _replay(FIXTURES, "programmer_traces.jsonl"), SessionSettings(max_debug=3, **fast),
                                     title="Digits MLP (two fixes)")
-        DesignRunner(db, main, root=home).run_until()
-        branch = store.branch(main)
-        implement, fix1, fix2, _hyper, final = branch[2:]
+        # To the scored debug step (a full final run would only cost time: runs are ~1 min on a busy box).
+        DesignRunner(db, main, root=home).run_until("debug")
+        implement, fix1, fix2 = store.branch(main)[2:]
         store.fork(main, fix1.id)
         fork_step = DesignRunner(db, main, root=home).run_stage()
         failing = store.create_session(task, _replay(DESIGN_FIXTURES, "designer.jsonl"),
@@ -64,17 +65,24 @@ def _record(home: Path) -> Recorded:
         DesignRunner(db, syntax, root=home).run_until("debug")
     finally:
         db.conn.close()
-    return Recorded(main=main, fork_tip=fork_step.id, implement=implement.id, fix1=fix1.id, fix2=fix2.id,
-                    final=final.id, failing=failing, syntax=syntax, db_file=home / "deepones.db")
+    return Recorded(main=main, fork_tip=fork_step.id, implement=implement.id, fix1=fix1.id, fix2=fix2.id, failing=failing, syntax=syntax, db_file=home / "deepones.db")
 
 
 @pytest.fixture(scope="session")
 def recorded_template(tmp_path_factory) -> Recorded:
-    home = tmp_path_factory.mktemp("traces-template")
+    # DEEPONES_TRACES_TEMPLATE=<dir>: record there once and reuse it (local iteration only; the
+    # recording is minutes of real training on a busy machine). Unset, every run records afresh.
+    keep = os.environ.get("DEEPONES_TRACES_TEMPLATE")
+    home = Path(keep) if keep else tmp_path_factory.mktemp("traces-template")
+    saved = home / "recorded.json"
+    if keep and saved.is_file():
+        return Recorded(**{**json.loads(saved.read_text()), "db_file": home / "deepones.db"})
     rec = _record(home)
     con = sqlite3.connect(rec.db_file)  # fold the WAL into the file so a plain copy is complete
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
+    if keep:
+        saved.write_text(json.dumps({k: v for k, v in asdict(rec).items() if k != "db_file"}))
     return rec
 
 

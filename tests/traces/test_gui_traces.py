@@ -8,6 +8,9 @@ from PySide6.QtTest import QTest
 
 from backend.traces import labels as lb
 
+# The first test of a run records the replayed sessions (real training runs: minutes on a busy box).
+pytestmark = pytest.mark.timeout(1200)
+
 
 @pytest.fixture
 def page(recorded, app_context, qtbot):
@@ -107,6 +110,12 @@ def test_actions_fork_rerun_and_broadcast(page, recorded, app_context, qtbot):
 
     branch = SessionStore(app_context.db).branch(page.forked_session)
     assert [s.stage for s in branch][-1] == "debug" and branch[-1].error_type == "NameError"
+    # Re-run the failing session's quick program (no torch) and follow the job to its end.
+    page.open_trace(recorded.failing)
+    qtbot.waitUntil(lambda: page.view.trace is not None and page.view.trace.session_id == recorded.failing,
+                    timeout=15000)
+    rerun = next(a for a in page.view.trace.attempts if a.stage == "debug")
+    page.view.select_attempt(rerun.id)
     page.rerun_current()
     qtbot.waitUntil(lambda: "as job" in page.status.text(), timeout=15000)
     job_id = page.status.text().split("as job ")[1].split(" ")[0]
@@ -117,7 +126,7 @@ def test_actions_fork_rerun_and_broadcast(page, recorded, app_context, qtbot):
 
     qtbot.waitUntil(job_done, timeout=120_000)   # a real job: leave no process behind
     assert app_context.db.execute("SELECT origin FROM jobs WHERE id = ?", [job_id]).fetchone()[0] == (
-        f"trace:{recorded.fix1}")
+        f"trace:{rerun.id}")
     # A designer-only attempt has no code to re-run: the button says so by being disabled.
     first = page.view.trace.attempts[0]
     page.view.select_attempt(first.id)

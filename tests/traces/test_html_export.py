@@ -14,6 +14,9 @@ from backend.traces.export_html import write_html
 from backend.traces.model import load_trace
 from tests.traces.chromium import chromium_or_skip, run_chromium
 
+# The first test of a run records the replayed sessions (real training runs: minutes on a busy box).
+pytestmark = pytest.mark.timeout(1200)
+
 
 class _Elements(HTMLParser):
     """Tags and the attributes that could load something, from Chromium's serialised DOM."""
@@ -57,7 +60,7 @@ def test_html_export_in_headless_chromium(exported, recorded, tmp_path):
     text = "".join(dom.text)
     # The tree and the code rendered.
     assert dom.tags.count("section") >= len(traces[0].attempts) and "ul" in dom.tags and "pre" in dom.tags
-    assert "Implement" in text and "Debug 1" in text and "Final run" in text
+    assert "Implement" in text and "Debug 1" in text and "Debug 2" in text
     assert "nn.Linear(32, 10)" in text and "mat1 and mat2 shapes cannot be multiplied" in text
     assert "shape-mismatch" in text and "wrong width <b>not bold</b>" in text
     # The program printed a script tag: it is text in the page, and no script element exists.

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backend.traces import actions, samples
 from backend.traces import labels as lb
 from backend.traces.model import load_trace
+
+# The first test of a run records the replayed sessions (real training runs: minutes on a busy box).
+pytestmark = pytest.mark.timeout(1200)
 
 
 def test_rerun_an_attempt_as_a_job_reproduces_its_error(traces_db, recorded, deepones_home):
@@ -13,9 +18,12 @@ def test_rerun_an_attempt_as_a_job_reproduces_its_error(traces_db, recorded, dee
     assert "mat1 and mat2 shapes cannot be multiplied" in result.stderr_path.read_text("utf-8")
     job = traces_db.execute("SELECT origin, name FROM jobs WHERE id = ?", [result.job_id]).fetchone()
     assert job[0] == f"trace:{recorded.implement}" and "re-run of implement" in job[1]
-    # The fixed attempt scores when re-run (submit: the handle comes back at once, as the GUI uses it).
-    handle = actions.submit_rerun(traces_db, recorded.fix2, root=deepones_home)
-    assert handle.wait(timeout=120).score is not None
+    # submit: the handle comes back at once (as the GUI uses it); the failing session's program is quick.
+    failing = load_trace(traces_db, recorded.failing)
+    attempt = next(a for a in failing.attempts if a.stage == "debug")
+    handle = actions.submit_rerun(traces_db, attempt.id, root=deepones_home)
+    done = handle.wait(timeout=120)
+    assert done.status == "failed" and "learning_rate_1" in done.stderr_path.read_text("utf-8")
 
 
 def test_fork_into_design_copies_the_branch_and_leaves_the_original(traces_db, recorded):
@@ -42,7 +50,7 @@ def test_to_samples_one_per_confirmed_fix_and_idempotent(traces_db, recorded):
     fixes = samples.confirmed_fixes(trace)
     assert [(f.failed.id, f.fix.id) for f in fixes] == [(recorded.implement, recorded.fix1),
                                                        (recorded.fix1, recorded.fix2)]
-    # The fork's last attempt fails the same way: not a confirmed fix, so no sample for it.
+    # The fork's last attempt does not even parse: not a confirmed fix, so no sample for it.
     assert recorded.fork_tip not in {f.fix.id for f in fixes}
     first = samples.to_samples(traces_db)
     # main: 2 fixes; syntax session: 1 (it did not parse, the fix ran and scored); failing session: none.

@@ -11,6 +11,9 @@ from backend.traces import labels as lb
 from backend.traces.index import TraceFilter
 from backend.traces.model import TraceNotFound, load_trace
 
+# The first test of a run records the replayed sessions (real training runs: minutes on a busy box).
+pytestmark = pytest.mark.timeout(1200)
+
 
 def test_trace_model_is_the_recorded_session_as_a_tree(traces_db, recorded):
     trace = load_trace(traces_db, recorded.main)
@@ -23,9 +26,8 @@ def test_trace_model_is_the_recorded_session_as_a_tree(traces_db, recorded):
     assert "<script>alert(1)</script>" in fix1.stdout
     # The fork: fix 1 has two children (fix 2 and the re-fix that fails again).
     assert {a.id for a in trace.children(fix1.id)} == {recorded.fix2, recorded.fork_tip}
-    assert trace.attempt(recorded.fork_tip).error_type == "NameError"
-    assert [a.stage for a in trace.path(recorded.final)] == [
-        "propose", "improve", "implement", "debug", "debug", "hyperparameters", "final"]
+    assert trace.attempt(recorded.fork_tip).error_type == "SyntaxError"
+    assert [a.stage for a in trace.path(recorded.fix2)] == ["propose", "improve", "implement", "debug", "debug"]
     assert trace.debug_log_so_far(recorded.fix2)[0].startswith("RuntimeError")
     assert trace.previous_run(recorded.fix1).id == recorded.implement
     assert fix1.prompt_tokens and fix1.timings["run_s"] > 0 and fix1.model.endswith("programmer_traces.jsonl")
@@ -38,7 +40,7 @@ def test_filters_by_outcome_error_task_label_debug_steps_and_text(traces_db, rec
     assert page.total == 3
     outcomes = {r["session_id"]: r["outcome"] for r in page.rows}
     assert outcomes == {recorded.main: "recovered", recorded.failing: "failed", recorded.syntax: "recovered"}
-    assert page.error_counts == {"NameError": 1, "RuntimeError": 1, "KeyError": 1, "SyntaxError": 1}
+    assert page.error_counts == {"SyntaxError": 2, "NameError": 1, "RuntimeError": 1, "KeyError": 1}
 
     def ids(**kw) -> set[int]:
         return {r["session_id"] for r in index.query(traces_db, TraceFilter(**kw)).rows}
