@@ -51,6 +51,8 @@ class TracesPage(QWidget):
         self.loading = False
         self.busy: set[str] = set()
         self.forked_session: int | None = None
+        self.wanted: int | None = None   # the trace last asked for (shown once loaded)
+        self._pending_open: tuple[int, int | None] | None = None   # from an "open_trace" broadcast
 
         self.filters = FilterBar()
         self.filters.changed.connect(self.set_filter)
@@ -192,7 +194,8 @@ class TracesPage(QWidget):
             return   # a newer filter is on its way
         self.loading = False
         page = result.page
-        current = self.view.trace.session_id if self.view.trace else None
+        current = self.wanted
+        pending, self._pending_open = self._pending_open, None
         self.model.set_rows(page.rows)
         self.total = page.total
         self.table.resizeColumnsToContents()
@@ -204,6 +207,15 @@ class TracesPage(QWidget):
         self.chart.set_counts(page.error_counts, page.label_counts, {x.name: x.color for x in self.label_set})
         self.bulk.setEnabled(page.total > 0)
         self.export_button.setEnabled(page.total > 0)
+        if pending is not None:
+            row = self.model.row_of(pending[0])
+            if row is not None:
+                self.table.blockSignals(True)
+                self.table.selectRow(row)
+                self.table.blockSignals(False)
+            self.open_trace(*pending)
+            self._update_buttons()
+            return
         row = self.model.row_of(current) if current is not None else None
         if row is None and page.rows:
             row = 0
@@ -219,6 +231,7 @@ class TracesPage(QWidget):
     def open_trace(self, session_id: int | None, select: int | None = None) -> None:
         if session_id is None:
             return
+        self.wanted = session_id
         self._load_gen += 1
         gen = self._load_gen
         self.busy.add("load")
@@ -379,8 +392,9 @@ class TracesPage(QWidget):
             return
         sid = payload.get("session_id")
         if isinstance(sid, int):
+            # Shown once the unfiltered list is back (opening now would be superseded by it).
+            self._pending_open = (sid, payload.get("step_id"))
             self.filters.reset()
-            self.open_trace(sid, payload.get("step_id"))
             self._show_workspace("traces")
 
     def prepare_screenshot(self) -> None:

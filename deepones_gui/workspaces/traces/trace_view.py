@@ -38,6 +38,7 @@ class TraceView(QWidget):
         super().__init__(parent)
         self.trace: Trace | None = None
         self.others: dict[int, Trace] = {}   # traces loaded for cross-session diffs
+        self._compared: tuple[int, str] | None = None   # (attempt id, key of what it is diffed with)
         self.header = QLabel("Select a trace on the left.")
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -207,17 +208,20 @@ class TraceView(QWidget):
         self.compare.clear()
         prev = self.trace.previous_run(a.id)
         if prev is not None:
-            self.compare.addItem(f"Previous program: {prev.title}", (self.trace.session_id, prev.id))
+            self.compare.addItem(f"Previous program: {prev.title}", _key(self.trace.session_id, prev.id))
         for t in [self.trace, *[o for o in self.others.values() if o.session_id != self.trace.session_id]]:
             for other in t.attempts:
                 if other.code and other.id != a.id:
                     prefix = "" if t is self.trace else f"#{t.session_id} "
-                    self.compare.addItem(f"{prefix}{other.title} (attempt {other.id})", (t.session_id, other.id))
+                    self.compare.addItem(f"{prefix}{other.title} (attempt {other.id})", _key(t.session_id, other.id))
         self.compare.addItem("Attempt of another trace…", OTHER_TRACE)
         self.compare.blockSignals(False)
+        # The same attempt shown again (labels changed, list refreshed): keep what it is compared with.
+        kept = self._compared[1] if self._compared and self._compared[0] == a.id else None
+        index = self.compare.findData(kept) if kept is not None else -1
         if self.compare.count() > 1:
-            self.compare.setCurrentIndex(0)
-            self._compare_changed(0)
+            self.compare.setCurrentIndex(max(0, index))
+            self._compare_changed(max(0, index))
         else:
             self.diff.show_rows([], "", "")
             self.diff_summary.setText("No other program to compare with.")
@@ -227,8 +231,9 @@ class TraceView(QWidget):
         if data == OTHER_TRACE:
             self.other_trace_wanted.emit()
             return
-        if data is not None:
-            self.diff_with(*data)
+        if data:
+            session_id, step_id = (int(x) for x in data.split(":"))
+            self.diff_with(session_id, step_id)
 
     def add_other_trace(self, trace: Trace) -> None:
         self.others[trace.session_id] = trace
@@ -245,14 +250,20 @@ class TraceView(QWidget):
         if source is None:
             return
         other = source.attempt(step_id)
+        self._compared = (a.id, _key(session_id, step_id))
         left = other.title if source is self.trace else f"#{source.session_id} {other.title}"
         rows = side_by_side(other.code, a.code or "")
         self.diff.show_rows(rows, left, a.title)
         changed = sum(1 for r in rows if r.kind != "equal")
         self.diff_summary.setText(f"{changed} changed line(s)" if changed else "identical")
-        i = self.compare.findData((session_id, step_id))
+        i = self.compare.findData(_key(session_id, step_id))
         if i >= 0:
             self.compare.setCurrentIndex(i)
+
+
+def _key(session_id: int, step_id: int) -> str:
+    # Combo item data as text: Qt hands tuples back as lists, so findData() would never match them.
+    return f"{session_id}:{step_id}"
 
 
 def _esc(text: str | None) -> str:
