@@ -121,6 +121,9 @@ def test_actions_fork_rerun_and_broadcast(page, recorded, app_context, qtbot):
     job_id = page.status.text().split("as job ")[1].split(" ")[0]
 
     def job_done() -> bool:
+        from backend.jobs.records import sync_jobs
+
+        sync_jobs(app_context.db)   # what the Jobs page does: record jobs that ended while nobody waited
         row = app_context.db.execute("SELECT status, origin FROM jobs WHERE id = ?", [job_id]).fetchone()
         return row is not None and row[0] not in ("queued", "running")
 
