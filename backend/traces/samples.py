@@ -88,8 +88,10 @@ def to_samples(db: sqlite_utils.Database, *, label: str | None = None, dataset: 
         flt = flt.with_(label=label)
     created = skipped = 0
     now = time.time()
+    ids = matching_ids(db, flt)   # refreshes the index first
+    # Only traces with a failed attempt can hold a fix: skip loading the rest.
     with_failures = {r[0] for r in db.conn.execute("SELECT session_id FROM trace_index WHERE failures > 0")}
-    for sid in (i for i in matching_ids(db, flt) if i in with_failures):
+    for sid in (i for i in ids if i in with_failures):
         trace = load_trace(db, sid)
         done = {r[0] for r in db.conn.execute("SELECT step_id FROM trace_samples WHERE session_id = ?", (sid,))}
         for fix in confirmed_fixes(trace):

@@ -22,7 +22,7 @@ def test_rerun_an_attempt_as_a_job_reproduces_its_error(traces_db, recorded, dee
     failing = load_trace(traces_db, recorded.failing)
     attempt = next(a for a in failing.attempts if a.stage == "debug")
     handle = actions.submit_rerun(traces_db, attempt.id, root=deepones_home)
-    done = handle.wait(timeout=120)
+    done = handle.wait()
     assert done.status == "failed" and "learning_rate_1" in done.stderr_path.read_text("utf-8")
 
 
