@@ -161,6 +161,11 @@ def undo(db: sqlite_utils.Database, *, who: str | None = None) -> dict | None:
     return {"batch": batch, "action": first["action"], "label": first["label"], "count": len(events)}
 
 
+def can_undo(db: sqlite_utils.Database) -> bool:
+    return db.conn.execute("SELECT 1 FROM trace_label_events WHERE undone_at IS NULL AND action != 'undo'"
+                           " LIMIT 1").fetchone() is not None
+
+
 def labels_of(db: sqlite_utils.Database, session_id: int) -> dict[int, list[str]]:
     """Current labels of a trace, by step id (TRACE = 0 for the trace itself)."""
     out: dict[int, list[str]] = {}

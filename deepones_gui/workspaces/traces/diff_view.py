@@ -22,10 +22,10 @@ class SideBySideDiff(QTableWidget):
         self.verticalHeader().hide()
         self.setShowGrid(False)
         self.setWordWrap(False)
-        head = self.horizontalHeader()
-        for col, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch,
-                                    QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch)):
-            head.setSectionResizeMode(col, mode)
+        # Code is never elided: each side is as wide as its longest line, and the table scrolls.
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 2)
         self.rows: list[DiffRow] = []
 

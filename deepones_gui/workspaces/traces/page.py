@@ -243,6 +243,13 @@ class TracesPage(QWidget):
     def _show_trace(self, gen: int, trace, select: int | None) -> None:
         if gen == self._load_gen:
             self.view.show_trace(trace, select)
+            row = self.model.row_of(trace.session_id)
+            if row is not None and self.table.currentIndex().row() != row:
+                # Opened from elsewhere (a broadcast, the demo): mark it in the list without reopening.
+                selection = self.table.selectionModel()
+                selection.blockSignals(True)
+                self.table.selectRow(row)
+                selection.blockSignals(False)
             self._update_buttons()
 
     def ask_other_trace(self) -> None:
@@ -270,6 +277,7 @@ class TracesPage(QWidget):
         self.fork_button.setEnabled(a is not None)
         self.jobs_button.setEnabled(bool(self.view.trace and any(x.job_id for x in self.view.trace.attempts)))
         self.note_button.setEnabled(a is not None)
+        self.undo_button.setEnabled(lb.can_undo(self.ctx.db))
 
     def _error(self, message: str) -> None:
         self.status.setText(f"<span style='color:#b91c1c'>{message}</span>")
@@ -285,6 +293,7 @@ class TracesPage(QWidget):
         # One small indexed write (a few ms): on the GUI's own connection, no thread hop.
         lb.add_labels(self.ctx.db, [(trace.session_id, a.id)], label, known=[x.name for x in self.label_set])
         self._say(f"Labelled {a.title} “{label}” (Ctrl+Z to undo).")
+        self._update_buttons()
         self.reload()
 
     def add_note(self) -> None:
@@ -401,6 +410,12 @@ class TracesPage(QWidget):
         from deepones_gui.workspaces.traces.demo import prepare_demo
 
         prepare_demo(self)
+
+    def extra_screenshots(self, out_dir: Path) -> list[Path]:
+        from deepones_gui.workspaces.traces.demo import html_screenshot
+
+        shot = html_screenshot(self, out_dir)
+        return [shot] if shot else []
 
     def screenshot_ready(self) -> bool:
         return not self.loading and not self.busy and self.view.trace is not None
