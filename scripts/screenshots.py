@@ -60,6 +60,9 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+        extra = getattr(page, "extra_screenshots", None)   # e.g. Traces: its exported HTML page in Chromium
+        for path in extra(out) if extra else ():
+            print(path)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
     if not args.only or "preferences" in args.only:

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "backend.cli.design",
     "backend.cli.models",
     "backend.cli.desktop",
+    "backend.cli.traces",
 ]
 
 

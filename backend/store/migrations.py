@@ -404,3 +404,89 @@ ALTER TABLE design_steps ADD COLUMN stop_reason TEXT;
 ALTER TABLE design_steps ADD COLUMN runner_pid INTEGER
 """,
     )
+
+
+def m011_traces(db: sqlite_utils.Database) -> None:
+    # The Traces workspace reads traces straight from design_sessions / design_steps; these are
+    # its own annotations plus indexes for filtering 10k sessions / 200k attempts fast.
+    # trace_index / trace_errors: one summary row per session (outcome, counts, error types),
+    # refreshed lazily from design_sessions.updated_at (backend.traces.index). trace_steps_fts:
+    # external-content full text over the steps' code and output (no second copy of the text),
+    # kept in step by triggers like samples_fts. Labels: an append-only event log (history,
+    # undo by batch) and the current labels for the filters. trace_samples links training
+    # samples made from confirmed fixes back to the attempt (and makes to-samples idempotent).
+    _run_each(db, [
+        """CREATE TABLE trace_index (
+             session_id INTEGER PRIMARY KEY REFERENCES design_sessions(id) ON DELETE CASCADE,
+             source_updated_at REAL NOT NULL,
+             task TEXT NOT NULL DEFAULT '',
+             title TEXT NOT NULL DEFAULT '',
+             designer TEXT NOT NULL DEFAULT '',
+             programmer TEXT NOT NULL DEFAULT '',
+             created_at REAL NOT NULL,
+             outcome TEXT NOT NULL,             -- never_ran | clean | recovered | failed
+             attempts INTEGER NOT NULL,
+             debug_steps INTEGER NOT NULL,
+             failures INTEGER NOT NULL,
+             best_score REAL
+           )""",
+        "CREATE INDEX idx_trace_index_created ON trace_index(created_at)",
+        "CREATE INDEX idx_trace_index_outcome ON trace_index(outcome, created_at)",
+        "CREATE INDEX idx_trace_index_task ON trace_index(task, created_at)",
+        "CREATE INDEX idx_trace_index_designer ON trace_index(designer, created_at)",
+        "CREATE INDEX idx_trace_index_programmer ON trace_index(programmer, created_at)",
+        """CREATE TABLE trace_errors (
+             error_type TEXT NOT NULL,
+             session_id INTEGER NOT NULL REFERENCES trace_index(session_id) ON DELETE CASCADE,
+             n INTEGER NOT NULL,
+             PRIMARY KEY (error_type, session_id)
+           ) WITHOUT ROWID""",
+        "CREATE INDEX idx_trace_errors_session ON trace_errors(session_id)",
+        """CREATE TABLE trace_label_events (
+             id INTEGER PRIMARY KEY,
+             batch INTEGER NOT NULL,            -- one user action (a key press, a bulk label): undone together
+             session_id INTEGER NOT NULL REFERENCES design_sessions(id) ON DELETE CASCADE,
+             step_id INTEGER NOT NULL DEFAULT 0,  -- 0: the whole trace
+             action TEXT NOT NULL,              -- add | remove | note | undo
+             label TEXT,
+             note TEXT,
+             author TEXT NOT NULL DEFAULT '',
+             created_at REAL NOT NULL,
+             undone_at REAL
+           )""",
+        "CREATE INDEX idx_trace_label_events_target ON trace_label_events(session_id, step_id)",
+        "CREATE INDEX idx_trace_label_events_batch ON trace_label_events(batch)",
+        """CREATE TABLE trace_labels (
+             label TEXT NOT NULL,
+             session_id INTEGER NOT NULL REFERENCES design_sessions(id) ON DELETE CASCADE,
+             step_id INTEGER NOT NULL DEFAULT 0,
+             event_id INTEGER NOT NULL,
+             PRIMARY KEY (label, session_id, step_id)
+           ) WITHOUT ROWID""",
+        "CREATE INDEX idx_trace_labels_session ON trace_labels(session_id, step_id)",
+        """CREATE TABLE trace_samples (
+             step_id INTEGER PRIMARY KEY,       -- the attempt whose fix was confirmed
+             session_id INTEGER NOT NULL,
+             sample_id INTEGER,                 -- NULL: the same sample already existed
+             created_at REAL NOT NULL
+           )""",
+        """CREATE VIRTUAL TABLE trace_steps_fts USING fts5(
+             code, stdout, stderr, debug_log, content='design_steps', content_rowid='id', tokenize='unicode61'
+           )""",
+        """CREATE TRIGGER trace_steps_fts_after_insert AFTER INSERT ON design_steps BEGIN
+             INSERT INTO trace_steps_fts(rowid, code, stdout, stderr, debug_log)
+             VALUES (new.id, new.code, new.stdout, new.stderr, new.debug_log);
+           END""",
+        """CREATE TRIGGER trace_steps_fts_after_delete AFTER DELETE ON design_steps BEGIN
+             INSERT INTO trace_steps_fts(trace_steps_fts, rowid, code, stdout, stderr, debug_log)
+             VALUES ('delete', old.id, old.code, old.stdout, old.stderr, old.debug_log);
+           END""",
+        """CREATE TRIGGER trace_steps_fts_after_update AFTER UPDATE OF code, stdout, stderr, debug_log
+           ON design_steps BEGIN
+             INSERT INTO trace_steps_fts(trace_steps_fts, rowid, code, stdout, stderr, debug_log)
+             VALUES ('delete', old.id, old.code, old.stdout, old.stderr, old.debug_log);
+             INSERT INTO trace_steps_fts(rowid, code, stdout, stderr, debug_log)
+             VALUES (new.id, new.code, new.stdout, new.stderr, new.debug_log);
+           END""",
+        "INSERT INTO trace_steps_fts(trace_steps_fts) VALUES ('rebuild')",
+    ])
