@@ -114,7 +114,12 @@ def run_program(
     spec = program_spec(code, kind, settings, name=name, origin=origin, root=root)
     called_at = time.time()
     t0 = time.perf_counter()
-    result = run_job(spec, root=root, db=db, on_output=on_output, cancel=cancel)
+    if settings.executor and settings.executor != "local":
+        from backend.jobs.executors import get_executor
+
+        result = get_executor(settings.executor, root=root, db=db).run(spec, on_output=on_output, cancel=cancel)
+    else:
+        result = run_job(spec, root=root, db=db, on_output=on_output, cancel=cancel)
     run_s = time.perf_counter() - t0
     stdout, stderr = _read(result.stdout_path), _read(result.stderr_path)
     error_type = classify_error(result.status, stderr, result.score)

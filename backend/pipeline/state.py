@@ -33,6 +33,7 @@ class SessionSettings:
     temperature: float = 0.2
     memory_limit_mb: float | None = None
     no_network: bool = False
+    executor: str = "local"                               # where program runs go (backend.jobs.executors)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
