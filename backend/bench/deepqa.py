@@ -149,8 +149,8 @@ class LocalLoglik:
     mode = "loglik"
 
     def __init__(self, spec: str, n_ctx: int = 2048) -> None:
-        from backend.llm.catalog import resolve_model_path
         from backend.llm.base import BackendError
+        from backend.llm.catalog import resolve_model_path
 
         try:
             self.path = resolve_model_path(spec)

@@ -39,7 +39,6 @@ def _load_sweeps(db_path, *, progress, partial, cancel) -> list[dict]:
 
 def _load_sweep(db_path, sweep_id: int, *, progress, partial, cancel) -> dict:
     from backend.bench import aggregate, records
-
     from backend.store import connection
 
     with connection(db_path) as db:
