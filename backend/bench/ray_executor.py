@@ -191,7 +191,7 @@ class RayJobHandle:
             return False
 
     def wait(self, *, on_output=None, cancel: threading.Event | None = None, timeout: float | None = None,
-             poll_s: float = 0.05) -> JobResult:
+             poll_s: float = 0.1) -> JobResult:
         tail = threading.Thread(target=self._tail, name=f"ray-tail-{self.job_id}", daemon=True)
         tail.start()
         deadline = time.monotonic() + timeout if timeout else None

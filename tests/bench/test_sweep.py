@@ -105,6 +105,7 @@ def test_sweep_local_rows_and_aggregates(store, deepones_home, replay_models, mo
     assert state.outcome() == "succeeded" and state.final.score == rows[0]["score"]
 
 
+@pytest.mark.timeout(1800)   # ~40 Ray jobs; each takes 1-2 s on an idle machine, 15 s under heavy load
 def test_sweep_on_a_real_ray_cluster_gives_the_same_rows(store, deepones_home, replay_models, ray_settings,
                                                          monkeypatch):
     monkeypatch.setenv("DEEPONES_DATA", str(deepones_home / "datasets"))

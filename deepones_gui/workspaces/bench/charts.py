@@ -82,7 +82,22 @@ class GroupedBarChart(QWidget):
 
         path = Path(path)
         if path.suffix.lower() == ".svg":
-            exporters.SVGExporter(self.plot.plotItem).export(str(path))
+            # pyqtgraph's SVGExporter fails on bar items; Qt's SVG generator renders the widget as drawn.
+            from PySide6.QtCore import QRect, QSize
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            gen = QSvgGenerator()
+            gen.setFileName(str(path))
+            size = self.plot.size() if self.plot.width() > 50 else QSize(900, 500)
+            gen.setSize(size)
+            gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+            gen.setTitle("DeepOnes Studio chart")
+            painter = QPainter(gen)
+            try:
+                self.plot.render(painter)
+            finally:
+                painter.end()
         else:
             exporter = exporters.ImageExporter(self.plot.plotItem)
             exporter.parameters()["width"] = max(800, int(self.plot.width()))

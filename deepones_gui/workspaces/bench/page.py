@@ -69,6 +69,10 @@ class BenchPage(QWidget):
         self.data: dict | None = None
         self.runner = None
         self.cell: tuple[str, str, str] | None = None
+        from backend.workspaces import workspaces
+
+        # "Open in Traces" only where a Traces workspace is installed (it is another plugin).
+        self._workspaces = {spec.name for spec in workspaces()}
 
         self.sweeps = QComboBox()
         self.sweeps.setMinimumWidth(380)
@@ -231,8 +235,9 @@ class BenchPage(QWidget):
         name = "open_design_session" if where == "design" else "open_trace"
         self.ctx.broadcast.emit(name, {"session_id": int(session_id)})
         window = self.ctx.window
-        if window is not None and hasattr(window, "show_workspace"):
-            window.show_workspace("design" if where == "design" else "traces")
+        target = "design" if where == "design" else "traces"
+        if window is not None and hasattr(window, "show_workspace") and target in self._workspaces:
+            window.show_workspace(target)
 
     # -- running -----------------------------------------------------------------------------
     def start_sweep(self) -> None:
@@ -277,6 +282,7 @@ class BenchPage(QWidget):
 
     def _run_ended(self) -> None:
         self.runner = None
+        self._update_buttons()
         self.refresh()
 
     def _failed(self, exc: BaseException) -> None:
@@ -297,8 +303,8 @@ class BenchPage(QWidget):
         self.cancel_button.setEnabled(running)
         self.start_button.setEnabled(not running)
         has_session = self.runs.selected_session() is not None
-        self.open_design.setEnabled(has_session)
-        self.open_trace.setEnabled(has_session)
+        self.open_design.setEnabled(has_session and "design" in self._workspaces)
+        self.open_trace.setEnabled(has_session and "traces" in self._workspaces)
         self.export.setEnabled(bool((self.data or {}).get("rows")))
 
     # -- export ------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ def _num(value, digits: int = 4) -> str:
 
 
 class _Table(QTableWidget):
-    def __init__(self, headers: list[str]) -> None:
-        super().__init__(0, len(headers))
-        self.setHorizontalHeaderLabels(headers)
+    HEADERS: list[str] = []
+
+    def __init__(self) -> None:
+        super().__init__(0, len(self.HEADERS))
+        self.setHorizontalHeaderLabels(self.HEADERS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -50,7 +52,7 @@ class Table2View(_Table):
     cell_clicked_runs = Signal(str, str, str)
 
     def __init__(self) -> None:
-        super().__init__(self.HEADERS)
+        super().__init__()
         self.cellClicked.connect(self._clicked)
         self.rows: list = []
 
