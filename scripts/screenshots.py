@@ -60,6 +60,11 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+        for name, show in getattr(page, "extra_screenshots", lambda: [])():  # more views of one workspace
+            show()
+            settle(300)
+            window.grab().save(str(out / f"{name}.png"))
+            print(out / f"{name}.png")
     window.close()
     app.processEvents()
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.bench.conftest import expected_run
+from backend.bench.demo import expected_run
 
 
 def _spec(models: dict, executor: str = "local"):

@@ -21,7 +21,9 @@ class GroupedBarChart(QWidget):
         self.plot.showGrid(y=True, alpha=0.3)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").setHeight(46)   # room for two-line category names
         self.empty = QLabel("")
         self.empty.setStyleSheet("color: #666;")
         self.export_png = QPushButton("Export PNG…")
@@ -57,12 +59,12 @@ class GroupedBarChart(QWidget):
             xs = [c - 0.4 + width * (i + 0.5) for c in range(len(categories))]
             item = pg.BarGraphItem(x=xs, height=values, width=width * 0.95, brush=PALETTE[i % len(PALETTE)],
                                    pen=pg.mkPen("#333", width=0.5), name=name)
-            self.plot.addItem(item)
-            self.legend.addItem(item, name)
+            self.plot.addItem(item)   # named items join the legend by themselves
         axis = self.plot.getAxis("bottom")
         axis.setTicks([[(i, self._wrap(c)) for i, c in enumerate(categories)]])
         top = max((v for vals in series.values() for v in vals), default=1.0)
-        self.plot.setYRange(0, max(top * 1.25, 1e-9), padding=0)
+        # Head room above the bars for the legend (one line per series).
+        self.plot.setYRange(0, max(top * (1.15 + 0.09 * n), 1e-9), padding=0)
         self.plot.setXRange(-0.6, len(categories) - 0.4, padding=0)
 
     @staticmethod

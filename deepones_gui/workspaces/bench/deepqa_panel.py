@@ -6,6 +6,7 @@ code that can crash stays out of it, and the GUI thread never waits on scoring.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -184,7 +185,13 @@ class DeepQAPanel(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if code == 0 and out:
-            self.status.setText(f"Finished: {out[-1][:200]}")
+            try:
+                r = json.loads(out[-1])
+                norm = f", acc_norm {r['acc_norm']:.2f}" if r.get("acc_norm") is not None else ""
+                self.status.setText(f"Finished evaluation #{r['eval_id']} of {r['model']} ({r['mode']}): "
+                                    f"{r['correct']}/{r['total']} correct, accuracy {r['accuracy']:.2f}{norm}")
+            except (ValueError, KeyError, TypeError):
+                self.status.setText("Finished.")
         else:
             last = [ln for ln in self._stderr.splitlines() if ln.startswith("deepones:")]
             self.status.setText(last[-1] if last else f"Stopped (exit code {code}).")

@@ -131,7 +131,7 @@ class BenchPage(QWidget):
         buttons.addWidget(self.open_design)
         buttons.addWidget(self.open_trace)
         rl.addLayout(buttons)
-        self.errors = GroupedBarChart("Share of error types while debugging (Figure 7)", "share of errors")
+        self.errors = GroupedBarChart("Share of error types while debugging (Figure 7)", "% of debugging errors")
         self.deepqa = DeepQAPanel(ctx)
 
         table2_split = QSplitter(Qt.Orientation.Vertical)
@@ -176,8 +176,10 @@ class BenchPage(QWidget):
             sp = s["spec"]
             done = sum(s["counts"].get(k, 0) for k in ("succeeded", "failed"))
             designers = ", ".join(model_label(d) for d in sp["designers"])
-            self.sweeps.addItem(f"#{s['id']} {', '.join(sp['tasks'])} · {designers} · {done}/{sum(s['counts'].values())}"
-                                f" · {s['status']}", s["id"])
+            text = f"#{s['id']} {s['status']} {done}/{sum(s['counts'].values())} · {', '.join(sp['tasks'])}"
+            self.sweeps.addItem(text, s["id"])
+            self.sweeps.setItemData(self.sweeps.count() - 1, f"{text}\ndesigners: {designers}\nprogrammer: "
+                                    f"{sp['programmer']}\nexecutor: {sp['executor']}", Qt.ItemDataRole.ToolTipRole)
         if not sweeps:
             self.sweeps.addItem("No sweeps yet: New sweep…", None)
         self.sweeps.blockSignals(False)
@@ -209,7 +211,7 @@ class BenchPage(QWidget):
 
         shares = data["errors"]
         kinds = sorted({k for by_v in shares.values() for s in by_v.values() for k in s})
-        series = {f"{model_label(d)} {'+' if v == 'plus' else 'base'}": [shares[d][v].get(k, 0.0) for k in kinds]
+        series = {f"{model_label(d)} {'+' if v == 'plus' else 'base'}": [100 * shares[d][v].get(k, 0.0) for k in kinds]
                   for d in sorted(shares) for v in sorted(shares[d])}
         self.errors.set_data(kinds, series, empty_text="No debugging errors recorded in this sweep.")
         if self.cell is not None:
@@ -326,3 +328,33 @@ class BenchPage(QWidget):
                 fh.write(render(self.data["rows"], table, fmt))
         except OSError as exc:
             QMessageBox.warning(self, "Export", f"Cannot write {path}: {exc.strerror or exc}")
+
+    # -- README screenshots (scripts/screenshots.py) -------------------------------------------
+    def prepare_screenshot(self) -> None:
+        """Run the replayed demo sweep (2 designers x base/+ x 2 runs) so the tables have content."""
+        import os
+
+        from backend.bench import demo, records
+        from backend.bench.sweep import SweepRunner
+        from backend.store import connection
+
+        folder = self.ctx.data_dir / "bench-demo"
+        models = demo.write_demo_replays(folder)
+        os.environ["DEEPONES_DATA"] = str(folder)
+        spec = records.SweepSpec(tasks=["demo-digits"], designers=[models["designer_a"], models["designer_b"]],
+                                 programmer=models["programmer"], runs=2, max_debug=3, parallel=1,
+                                 interpreter=self.ctx.settings.execution_python)
+        with connection(self.ctx.db_path) as db:
+            sweep_id = records.create_sweep(db, spec)
+        SweepRunner(sweep_id, root=self.ctx.data_dir).run()   # a script, not the app: blocking is fine here
+        self.refresh(select=sweep_id)
+
+    def screenshot_ready(self) -> bool:
+        if self.table2.rowCount() and self.runs.rowCount() == 0:
+            plus = next((r for r in self.table2.rows if r.variant == "plus" and r.gain), None)
+            if plus is not None:
+                self.show_runs(plus.task, plus.designer, plus.variant)
+        return self.runs.rowCount() > 0
+
+    def extra_screenshots(self) -> list:
+        return [("bench-errors", lambda: self.tabs.setCurrentWidget(self.errors))]

@@ -62,7 +62,7 @@ class Table2View(_Table):
         for r, row in enumerate(rows):
             plus = row.variant == "plus"
             color = None
-            if plus and row.gain is not None and row.gain != 0:
+            if plus and row.gain is not None and abs(row.gain) > 1e-9:
                 color = GAIN if row.gain > 0 else LOSS
             rate = "-" if row.success_rate is None else f"{row.succeeded}/{row.runs} ({100 * row.success_rate:.0f}%)"
             cells = [row.task, model_label(row.designer), "+" if plus else "base", _num(row.mean), _num(row.best),
