@@ -60,9 +60,14 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
-        extra = getattr(page, "extra_screenshots", None)   # e.g. Traces: its exported HTML page in Chromium
-        for path in extra(out) if extra else ():
-            print(path)
+        for item in _extra_screenshots(page, out):  # more views of one workspace (Traces' HTML page, Bench tables)
+            if isinstance(item, tuple):
+                name, show = item
+                show()
+                settle(300)
+                window.grab().save(str(out / f"{name}.png"))
+                item = out / f"{name}.png"
+            print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
     if not args.only or "preferences" in args.only:
@@ -77,6 +82,16 @@ def main() -> None:
         dialog.close()
     window.close()
     app.processEvents()
+
+
+def _extra_screenshots(page, out: Path) -> list:
+    """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""
+    import inspect
+
+    extra = getattr(page, "extra_screenshots", None)
+    if extra is None:
+        return []
+    return list(extra(out) if inspect.signature(extra).parameters else extra())
 
 
 def shoot_design_interrupted(window, out: Path, settle) -> None:

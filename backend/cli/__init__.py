@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "backend.cli.models",
     "backend.cli.desktop",
     "backend.cli.traces",
+    "backend.cli.bench",
 ]
 
 

@@ -490,3 +490,73 @@ def m011_traces(db: sqlite_utils.Database) -> None:
            END""",
         "INSERT INTO trace_steps_fts(trace_steps_fts) VALUES ('rebuild')",
     ])
+
+
+def m012_bench(db: sqlite_utils.Database) -> None:
+    # Bench: a sweep plans one bench_results row per (task, designer, variant, run); the row is
+    # the run's record and links its design session. The m001 bench_results table was never
+    # written, so it is replaced. DeepQA evaluations keep one row per question, so an interrupted
+    # evaluation resumes where it stopped and a report can say which mode produced each number.
+    _run(
+        db,
+        """
+DROP TABLE IF EXISTS bench_results;
+CREATE TABLE bench_sweeps (
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL,                 -- JSON: tasks, designers, programmer, variants, runs, limits, executor
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | running | finished | cancelled | interrupted
+    owner_pid INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE bench_results (
+    id INTEGER PRIMARY KEY,
+    sweep_id INTEGER NOT NULL REFERENCES bench_sweeps(id) ON DELETE CASCADE,
+    task TEXT NOT NULL,
+    designer TEXT NOT NULL,
+    variant TEXT NOT NULL,              -- base | plus
+    run_index INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | running | succeeded | failed | lost | cancelled
+    session_id INTEGER REFERENCES design_sessions(id) ON DELETE SET NULL,
+    score REAL,
+    success INTEGER NOT NULL DEFAULT 0,
+    exec_s REAL,
+    error_types TEXT NOT NULL DEFAULT '[]',   -- JSON list: the error type of every failed run, in order
+    tokens INTEGER,
+    backbone TEXT,
+    backbone_source TEXT,               -- line | phrase | list | none
+    improvement TEXT,
+    improvement_source TEXT,
+    executor TEXT,
+    host TEXT,
+    started_at REAL,
+    finished_at REAL,
+    UNIQUE (sweep_id, task, designer, variant, run_index)
+);
+CREATE INDEX idx_bench_results_sweep ON bench_results(sweep_id, status);
+CREATE TABLE deepqa_evals (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    model_hash TEXT,
+    mode TEXT NOT NULL,                 -- loglik | generate
+    source TEXT NOT NULL,               -- the file or the store query the questions came from
+    settings TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'running',   -- running | finished | cancelled
+    total INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE TABLE deepqa_answers (
+    eval_id INTEGER NOT NULL REFERENCES deepqa_evals(id) ON DELETE CASCADE,
+    item_index INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    chosen TEXT,
+    chosen_norm TEXT,
+    correct INTEGER NOT NULL,
+    correct_norm INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}',  -- log-likelihoods, or the raw generated text
+    PRIMARY KEY (eval_id, item_index)
+)
+""",
+    )
