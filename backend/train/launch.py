@@ -10,6 +10,7 @@ trains on exactly the same samples. ``start_run`` builds the job (the trainer pr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -144,7 +145,10 @@ def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
         files.update(lf_files)
         return JobSpec(argv=argv, interpreter=interpreter, name=name, files=files,
                        limits=limits, origin=f"train:{run['id']}")
-    cfg: dict[str, Any] = {"base": run["base"], "recipe": run["recipe"], "stages": _stage_plan(run),
+    base = dict(run["base"])
+    if base["kind"] == "gguf":
+        base["cache"] = str(base_cache_dir(Path(run["run_dir"]).parents[2]) / base_cache_key(base))
+    cfg: dict[str, Any] = {"base": base, "recipe": run["recipe"], "stages": _stage_plan(run),
                            "device": device, "resume_from": resume_from, "merge": True}
     if torch_threads:
         cfg["torch_threads"] = torch_threads
@@ -152,6 +156,38 @@ def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
     files["run.json"] = json.dumps(cfg, indent=1)
     return JobSpec(argv=[PROGRAM, "run.json"], interpreter=interpreter, name=name, files=files, limits=limits,
                    origin=f"train:{run['id']}")
+
+
+def base_cache_dir(root: Path) -> Path:
+    """Float copies of GGUF bases (``DEEPONES_TRAIN_CACHE`` overrides; on the job's machine)."""
+    override = os.environ.get("DEEPONES_TRAIN_CACHE")
+    return Path(override) if override else root / "train" / "base-cache"
+
+
+def base_cache_key(base: dict) -> str:
+    p = Path(base["path"])
+    st = p.stat()
+    return f"{p.stem}-{st.st_size}-{int(st.st_mtime)}"
+
+
+def latest_metrics(workdir: Path | str, tail_bytes: int = 16384) -> dict:
+    """The trainer's last JSON metric line (tokens/s, ETA, loss) from the job's stdout, read from its tail."""
+    path = Path(workdir) / "stdout.log"
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - tail_bytes))
+            lines = fh.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in reversed(lines):
+        if line.startswith("{") and '"step"' in line:
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return {}
 
 
 def last_checkpoint(db: sqlite_utils.Database, run: dict) -> str | None:
