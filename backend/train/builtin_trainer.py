@@ -47,11 +47,11 @@ def load_base(base: dict, device: str, dtype):
     if base["kind"] == "gguf" and cache is not None and (cache / "config.json").is_file():
         # De-quantising a GGUF takes ~19 s for SmolLM2 on 2 cores; the float copy loads in ~1 s.
         tok = AutoTokenizer.from_pretrained(str(cache))
-        model = AutoModelForCausalLM.from_pretrained(str(cache), torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(cache), dtype=dtype)
     elif base["kind"] == "gguf":
         folder, name = os.path.dirname(base["path"]), os.path.basename(base["path"])
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
         # A model loaded from a GGUF carries a quantiser that cannot be serialised: saving fails
         # until it is cleared (measured), and it is no use after de-quantisation anyway.
         model.hf_quantizer = None
@@ -62,7 +62,7 @@ def load_base(base: dict, device: str, dtype):
     else:
         local = base.get("local_files_only", True)
         tok = AutoTokenizer.from_pretrained(base["path"], local_files_only=local)
-        model = AutoModelForCausalLM.from_pretrained(base["path"], torch_dtype=dtype, local_files_only=local)
+        model = AutoModelForCausalLM.from_pretrained(base["path"], dtype=dtype, local_files_only=local)
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return model.to(device), tok

@@ -44,6 +44,11 @@ class StageData:
     def size(self) -> int:
         return len(self.rows)
 
+    @property
+    def own(self) -> int:
+        """Samples of the stage's own kinds (without the replayed ones)."""
+        return len(self.rows) - self.replayed
+
 
 def parse_filter(text: str) -> SampleFilter:
     """``all`` or ``key=value[,value];key=value`` (keys: kind, category, status, tag, dataset, q)
@@ -140,12 +145,13 @@ def stage_summary(stages: list[StageData]) -> list[dict]:
 
 
 def empty_stage_warnings(stages: list[StageData]) -> list[str]:
-    return [f"stage {s.name!r} has no samples" for s in stages if s.size == 0]
+    return [f"stage {s.name!r} has no samples" + (" of its own (only replayed ones): it is skipped" if s.size else "")
+            for s in stages if s.own == 0]
 
 
 def check_trainable(stages: list[StageData]) -> list[StageData]:
-    """Drop empty stages (with a warning elsewhere); refuse when nothing at all is left."""
-    kept = [s for s in stages if s.size]
+    """Drop stages without samples of their own kinds (warned about elsewhere); refuse when none is left."""
+    kept = [s for s in stages if s.own]
     if not kept:
         raise TrainDataError("the data selection has no samples for any stage of the recipe "
                              "(stages train on: " + ", ".join(s.name for s in stages) + ")")

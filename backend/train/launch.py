@@ -250,3 +250,20 @@ def run_to_end(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, 
     result = handle.wait(on_output=on_output, cancel=cancel)
     records.record_final(db, result, read_status(handle.workdir))
     return finish_run(db, run_id, result.status)
+
+
+def sync_runs(db: sqlite_utils.Database) -> list[int]:
+    """Finish runs whose job ended while nobody watched (app closed, CLI interrupted); returns their ids."""
+    from backend.jobs import records
+    from backend.jobs.runner import FINAL_STATUSES, read_status
+
+    done = []
+    for run in runs.list_runs(db):
+        if run["status"] not in ("queued", "running") or not run.get("workdir"):
+            continue
+        status = read_status(Path(run["workdir"])).get("status")
+        if status in FINAL_STATUSES:
+            records.sync_jobs(db)
+            finish_run(db, run["id"], status)
+            done.append(run["id"])
+    return done

@@ -16,7 +16,7 @@ from tests.train.conftest import needs_training
 
 pytestmark = needs_training
 
-STEPS = 4
+STEPS = 3
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train-home")
     db = open_store(root)
     ensure_demo(db)
-    recipe = demo_recipe(max_steps=STEPS, seq_len=64, batch=4)
+    recipe = demo_recipe(max_steps=STEPS, seq_len=48, batch=2)
     recipe.fixed_batch = True          # the same batch every step: its loss must go down
     recipe.learning_rate = 2e-3
     prepared = prepare_run(db, base="embedded", data_source="all", recipe=recipe, name="loop test", root=root)

@@ -67,8 +67,10 @@ def test_demo_data_splits_into_both_stages_with_replay(demo_store):
 def test_rejected_samples_never_train(demo_store):
     demo_store.conn.execute("UPDATE samples SET status='rejected' WHERE kind='dlpd'")
     stages = train_data.split_stages(train_data.select_rows("all", demo_store), paper_recipe())
-    assert train_data.empty_stage_warnings(stages) == ["stage 'dlpd' has no samples"]
+    assert train_data.empty_stage_warnings(stages) == [
+        "stage 'dlpd' has no samples of its own (only replayed ones): it is skipped"]
     assert stages[1].replayed == stages[1].size  # only the replay is left
+    assert [s.name for s in train_data.check_trainable(stages)] == ["instruction"]
     with pytest.raises(train_data.TrainDataError, match="no samples for any stage"):
         train_data.check_trainable(train_data.split_stages(
             train_data.select_rows("kind=mcq", demo_store), paper_recipe()))

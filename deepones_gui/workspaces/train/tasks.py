@@ -70,7 +70,9 @@ def deepqa(db_path: Path, run_id: int, *, progress, partial, cancel) -> dict:
 
 
 def list_runs(db_path: Path, *, progress, partial, cancel) -> list[dict]:
+    from backend.train.launch import sync_runs
     from backend.train.runs import list_runs as runs_list
 
     with connection(db_path) as db:
+        sync_runs(db)
         return runs_list(db)
