@@ -32,11 +32,12 @@ def _progress(fraction: float, text: str) -> None:
 @click.option("--max-seq-len", type=int, default=None, help="Override the recipe's maximum sequence length.")
 @click.option("--batch-size", type=int, default=None, help="Override every stage's batch size.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--gpu", default=None, help="CUDA_VISIBLE_DEVICES for the job, e.g. 0 (queued per GPU).")
 @click.option("--quantize", "quantization", default="Q8_0", show_default=True,
               help="After training: convert to GGUF and quantise (Q8_0, Q5_K_M, Q4_K_M), or 'none'.")
 @click.option("--name", default="", help="A name for the run list.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line describing the run.")
-def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_len, batch_size, device,
+def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_len, batch_size, device, gpu,
           quantization, name, as_json):
     """Fine-tune BASE on DATA as a job; stream its log; convert and quantise the result."""
     from backend.train.convert import ConvertError
@@ -79,7 +80,7 @@ def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_
 
     run = _run_interruptible(
         lambda: run_to_end(store, prepared.run_id, on_output=None if as_json else on_output, cancel=cancel,
-                           device=device), cancel)
+                           device=device, gpu=gpu), cancel)
     gguf = None
     if run["status"] == "succeeded" and recipe.trainer == "builtin" and quantization.lower() != "none":
         try:

@@ -133,7 +133,7 @@ def _stage_plan(run: dict) -> list[dict]:
 
 
 def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
-             interpreter: str | None = None, torch_threads: int | None = None) -> JobSpec:
+             interpreter: str | None = None, torch_threads: int | None = None, gpu: str | None = None) -> JobSpec:
     """The job for one start (or resume) of ``run``."""
     run_dir = Path(run["run_dir"])
     files = {f"data/{p.name}": p.read_text("utf-8") for p in sorted((run_dir / "data").iterdir())}
@@ -144,7 +144,7 @@ def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
         lf_files, argv = llamafactory.job(run, _stage_plan(run))
         files.update(lf_files)
         return JobSpec(argv=argv, interpreter=interpreter, name=name, files=files,
-                       limits=limits, origin=f"train:{run['id']}")
+                       limits=limits, origin=f"train:{run['id']}", gpu=gpu)
     base = dict(run["base"])
     if base["kind"] == "gguf":
         base["cache"] = str(base_cache_dir(Path(run["run_dir"]).parents[2]) / base_cache_key(base))
@@ -155,7 +155,7 @@ def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
     files[PROGRAM] = TRAINER_SOURCE.read_text("utf-8")
     files["run.json"] = json.dumps(cfg, indent=1)
     return JobSpec(argv=[PROGRAM, "run.json"], interpreter=interpreter, name=name, files=files, limits=limits,
-                   origin=f"train:{run['id']}")
+                   origin=f"train:{run['id']}", gpu=gpu)
 
 
 def base_cache_dir(root: Path) -> Path:
@@ -202,7 +202,8 @@ def last_checkpoint(db: sqlite_utils.Database, run: dict) -> str | None:
 
 
 def start_run(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, root: Path | None = None,
-              executor: str = "local", device: str = "auto", torch_threads: int | None = None):
+              executor: str = "local", device: str = "auto", torch_threads: int | None = None,
+              gpu: str | None = None):
     """Submit the run's job (a resume starts from its last checkpoint); returns the job handle."""
     from backend.jobs.executors import get_executor
 
@@ -216,7 +217,7 @@ def start_run(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, r
         resume_from = last_checkpoint(db, run)
         if resume_from is None:
             raise TrainError(f"run {run_id} has no checkpoint to resume from; start it again instead")
-    spec = job_spec(run, resume_from=resume_from, device=device, torch_threads=torch_threads)
+    spec = job_spec(run, resume_from=resume_from, device=device, torch_threads=torch_threads, gpu=gpu)
     handle = get_executor(executor, root=root, db=db).submit(spec)
     runs.attach_job(db, run_id, handle.job_id, str(handle.workdir))
     return handle

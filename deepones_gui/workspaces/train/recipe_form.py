@@ -23,7 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.train.recipe import OPTIMIZERS, SCHEDULES, TRAINERS, LoraRecipe, Recipe, StageRecipe, paper_recipe
+from backend.train.recipe import (
+    OPTIMIZERS,
+    SCHEDULES,
+    TRAINERS,
+    LoraRecipe,
+    Recipe,
+    StageRecipe,
+    paper_recipe,
+)
 
 STAGE_COLUMNS = ["Stage", "Kinds", "Replays", "Replay share", "Epochs", "Batch", "Accum."]
 
