@@ -76,7 +76,7 @@ def save_base_cache(model, tok, cache: Path) -> None:
         tok.save_pretrained(str(tmp))
         tmp.rename(cache)
     except OSError as exc:  # another run wrote it first, or no space: training goes on without it
-        log(f"base cache not written: {exc}")
+        log(f"base cache not written ({exc})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -157,7 +157,7 @@ def make_optimizer(model, recipe: dict, lr: float):
                             lr=lr, weight_decay=0.0)
             return opt, "adam-mini"
         except ImportError:
-            log("adam-mini is not installed here (pip install adam-mini): using AdamW")
+            log("adam-mini is not installed here (pip install adam-mini) - using AdamW")
     if ratio:
         try:
             from peft.optimizers import create_loraplus_optimizer
@@ -166,7 +166,7 @@ def make_optimizer(model, recipe: dict, lr: float):
                                             loraplus_lr_ratio=ratio, weight_decay=0.0)
             return opt, f"AdamW with LoRA+ (ratio {ratio:g})"
         except ImportError:
-            log("this peft has no LoRA+ optimiser: plain AdamW")
+            log("this peft has no LoRA+ optimiser - plain AdamW")
     return torch.optim.AdamW(params, lr=lr, weight_decay=0.0), "AdamW"
 
 
@@ -306,7 +306,7 @@ def train(cfg: dict, workdir: Path) -> int:
                     position["stage"], position["stage_step"] = si + 1, 0
                 save_checkpoint(ckpt, model, opt, sched, position)
             if STOP["requested"]:
-                log(f"Cancelled: checkpoint saved at step {position['global_step']}")
+                log(f"Cancelled - checkpoint saved at step {position['global_step']}")
                 return 143
     (workdir / "adapter").exists() and shutil.rmtree(workdir / "adapter")
     model.save_pretrained(str(workdir / "adapter"))
@@ -329,7 +329,8 @@ def train(cfg: dict, workdir: Path) -> int:
               "merged_path": str(merged_dir) if merged_dir.exists() else None,
               "train_s": round(time.perf_counter() - started, 2)}
     (workdir / "result.json").write_text(json.dumps(result, indent=1))
-    log(f"Training finished: {position['global_step']} steps, loss {position['loss_first']:.4f} -> "
+    # Plain words: a colon or '=' here would make the Jobs log parsers chart a bogus metric.
+    log(f"Training done after {position['global_step']} steps, loss {position['loss_first']:.4f} to "
         f"{position['loss_last']:.4f}")
     return 0
 

@@ -91,6 +91,11 @@ class RunView(QWidget):
         self.convert_button = QPushButton("Convert to GGUF")
         self.convert_button.setToolTip("Merge, convert with llama.cpp's converter, quantise, validate, add to Models")
         self.deepqa_button = QPushButton("DeepQA before/after")
+        from backend.train.evaluate import scorer_available
+
+        self.scorer = scorer_available()
+        if not self.scorer:
+            self.deepqa_button.setToolTip("Needs the Bench area's DeepQA scorer (backend.bench), not installed")
         self.designer_button = QPushButton("Use as designer")
         for w in (self.cancel_button, self.resume_button, self.quant, self.convert_button, self.deepqa_button,
                   self.designer_button):
@@ -203,5 +208,5 @@ class RunView(QWidget):
         can_convert = idle and status == "succeeded" and bool(run.get("merged_path"))
         self.convert_button.setEnabled(can_convert)
         self.quant.setEnabled(can_convert)
-        self.deepqa_button.setEnabled(idle and bool(run and run.get("gguf_path")))
+        self.deepqa_button.setEnabled(self.scorer and idle and bool(run and run.get("gguf_path")))
         self.designer_button.setEnabled(idle and bool(run and run.get("gguf_path")))
