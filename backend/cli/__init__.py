@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "backend.cli.chat",
     "backend.cli.jobs",
     "backend.cli.design",
+    "backend.cli.desktop",
     "backend.cli.train",
 ]
 
