@@ -14,7 +14,7 @@ import pytest
 
 from tests.train.conftest import needs_training
 
-pytestmark = needs_training
+pytestmark = [needs_training, pytest.mark.timeout(2400)]  # minutes on a loaded 2-core machine
 
 STEPS = 3
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.train.conftest import needs_training
 
-pytestmark = needs_training
+pytestmark = [needs_training, pytest.mark.timeout(2400)]  # minutes on a loaded 2-core machine
 
 
 def _loss_points(page, job_id: str) -> int:
