@@ -83,3 +83,18 @@ PY
 else
   echo "ray not installed: pip install '.[ray]'"
 fi
+echo "== built-in trainer on CUDA (Train): SmolLM2 from the embedded GGUF, both stages, then Q8_0"
+$py -m deepones_gui data import "$($py -c 'from backend.datasets.demo import demo_path; print(demo_path())')" --dataset "DeepData demo" | tail -n 1
+$py -m deepones_gui train --base embedded --data all --device cuda --gpu 0 --max-steps 30 --max-seq-len 256 \
+    --batch-size 8 --quantize Q8_0 --json 2>"$out/train.err" | tail -n 1 | tee "$out/train.json"
+$py - "$out/train.json" "$DEEPONES_HOME" <<'PY'
+import json, pathlib, sys
+res = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print("train:", res["status"], "steps", res["steps"], "loss", res["loss_first"], "->", res["loss_last"], res["gguf_path"])
+jobs = sorted(pathlib.Path(sys.argv[2], "jobs").iterdir())
+log = (jobs[-1] / "stdout.log").read_text()
+assert " on cuda" in log, "the trainer did not run on the GPU"
+rates = [json.loads(line)["tokens_per_s"] for line in log.splitlines() if line.startswith('{"step"')]
+print("tokens/s on the GPU (last):", rates[-1])
+assert res["status"] == "succeeded" and res["gguf_path"]
+PY

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "backend.cli.desktop",
     "backend.cli.traces",
     "backend.cli.bench",
+    "backend.cli.train",
 ]
 
 

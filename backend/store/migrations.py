@@ -558,5 +558,43 @@ CREATE TABLE deepqa_answers (
     detail TEXT NOT NULL DEFAULT '{}',  -- log-likelihoods, or the raw generated text
     PRIMARY KEY (eval_id, item_index)
 )
+
+
+def m013_train_runs(db: sqlite_utils.Database) -> None:
+    # Training runs (backend.train.runs): a recipe + base + data selection; each start or resume
+    # is a job (job_ids lists them, job_id/workdir is the latest). JSON columns hold the base,
+    # the recipe, the per-stage sample counts, the model's lineage and the DeepQA before/after.
+    _run(
+        db,
+        """
+CREATE TABLE train_runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'created',
+    trainer TEXT NOT NULL DEFAULT 'builtin',
+    base_spec TEXT NOT NULL DEFAULT '',
+    base TEXT NOT NULL DEFAULT '{}',
+    data_source TEXT NOT NULL DEFAULT '',
+    data_summary TEXT NOT NULL DEFAULT '[]',
+    recipe TEXT NOT NULL DEFAULT '{}',
+    job_ids TEXT NOT NULL DEFAULT '[]',
+    job_id TEXT,
+    workdir TEXT,
+    run_dir TEXT,
+    steps INTEGER,
+    loss_first REAL,
+    loss_last REAL,
+    tokens_per_s REAL,
+    adapter_path TEXT,
+    merged_path TEXT,
+    gguf_path TEXT,
+    quantization TEXT,
+    lineage TEXT NOT NULL DEFAULT '{}',
+    evaluation TEXT NOT NULL DEFAULT '{}',
+    message TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX idx_train_runs_job ON train_runs(job_id)
 """,
     )
