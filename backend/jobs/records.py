@@ -150,3 +150,13 @@ def job_gpu_summary(workdir: Path) -> str:
     span = rows[-1]["t"] - rows[0]["t"]
     return (f"Recorded during the job: {len({r['t'] for r in rows})} readings over {span:.0f} s; "
             f"peak utilisation {max(util, default=0):.0f}%, peak memory {max(mem, default=0) / 1024:.1f} GB.")
+
+
+def metric_series(db, job_id: str) -> dict[str, list[tuple[float, float]]]:
+    """A finished job's recorded metrics: name -> [(step, value)], in step order."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for name, step, value in db.conn.execute(
+        "SELECT name, step, value FROM metrics WHERE job_id = ? AND value IS NOT NULL ORDER BY name, step", (job_id,)
+    ):
+        series.setdefault(name, []).append((float(step), float(value)))
+    return series
