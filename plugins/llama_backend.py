@@ -97,15 +97,6 @@ class LlamaBackend(ChatBackend):
         self.worker = None  # the pool keeps (or stops) the worker
 
 
-def chat_formats() -> list[str]:
-    """Chat format names llama-cpp-python knows (for the manual template override)."""
-    try:
-        from llama_cpp import llama_chat_format
-    except ImportError:
-        return []
-    return sorted(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
-
-
 @hookimpl
 def register_backends(register):
     register("embedded", LlamaBackend)
