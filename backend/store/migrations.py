@@ -380,8 +380,14 @@ def m011_traces(db: sqlite_utils.Database) -> None:
              attempts INTEGER NOT NULL,
              debug_steps INTEGER NOT NULL,
              failures INTEGER NOT NULL,
-             best_score REAL
+             best_score REAL,
+             error_mask INTEGER NOT NULL DEFAULT 0   -- bit n: an attempt failed with trace_error_bits n
            )""",
+        # Error types as bits, so the per-error-type counts of a filter are one pass over the rows.
+        "CREATE TABLE trace_error_bits (bit INTEGER PRIMARY KEY, error_type TEXT NOT NULL UNIQUE)",
+        "CREATE INDEX idx_trace_index_source ON trace_index(source_updated_at)",
+        # The refresh asks "did any session change?" by max(updated_at) and count: both indexed.
+        "CREATE INDEX idx_design_sessions_updated ON design_sessions(updated_at)",
         "CREATE INDEX idx_trace_index_created ON trace_index(created_at)",
         "CREATE INDEX idx_trace_index_outcome ON trace_index(outcome, created_at)",
         "CREATE INDEX idx_trace_index_task ON trace_index(task, created_at)",

@@ -32,6 +32,14 @@ def cap_output(text: str | None) -> str:
     return f"{text[:OUTPUT_HEAD]}\n[... {cut:,} characters cut; the job folder has the whole log ...]\n{text[-OUTPUT_TAIL:]}"
 
 
+def _capped(column: str) -> str:
+    """SQL for :func:`cap_output` done by SQLite: a long log never leaves the database whole."""
+    keep = OUTPUT_HEAD + OUTPUT_TAIL
+    return (f"CASE WHEN length({column}) <= {keep} THEN {column} ELSE substr({column}, 1, {OUTPUT_HEAD})"
+            f" || char(10) || '[... ' || (length({column}) - {keep}) || ' characters cut; the job folder has the"
+            f" whole log ...]' || char(10) || substr({column}, -{OUTPUT_TAIL}) END")
+
+
 @dataclass
 class Attempt:
     id: int
@@ -144,9 +152,9 @@ def load_trace(db: sqlite_utils.Database, session_id: int) -> Trace:
         "SELECT step_id, value FROM design_edits WHERE session_id = ? AND field = 'code' AND version = 0"
         " AND step_id IS NOT NULL", (session_id,)).fetchall())
     cur = db.conn.execute(
-        "SELECT id, parent_id, stage, attempt, status, prompt, response, code, stdout, stderr, error_type,"
-        " debug_log, score, job_id, model, origin, prompt_tokens, completion_tokens, timings, created_at"
-        " FROM design_steps WHERE session_id = ? ORDER BY id", (session_id,))
+        f"SELECT id, parent_id, stage, attempt, status, prompt, response, code, {_capped('stdout')},"
+        f" {_capped('stderr')}, error_type, debug_log, score, job_id, model, origin, prompt_tokens,"
+        " completion_tokens, timings, created_at FROM design_steps WHERE session_id = ? ORDER BY id", (session_id,))
     labels = label_store.labels_of(db, session_id)
     notes = label_store.notes_of(db, session_id)
     attempts = []
@@ -161,7 +169,7 @@ def load_trace(db: sqlite_utils.Database, session_id: int) -> Trace:
             id=sid, parent_id=parent, stage=stage, attempt=attempt or 0, status=st, prompt=prompt or "",
             response=response or "", code=(original if original is not None else code) or "",
             edited_code=code if original is not None and code != original else None,
-            stdout=cap_output(stdout), stderr=cap_output(stderr), error_type=err, debug_log=log, score=score,
+            stdout=stdout or "", stderr=stderr or "", error_type=err, debug_log=log, score=score,
             job_id=job, model=model, origin=origin or "model", prompt_tokens=ptok, completion_tokens=ctok,
             timings=timing, created_at=created or 0.0, labels=labels.get(sid, []), notes=notes.get(sid, [])))
     facts = summarise({"id": a.id, "parent_id": a.parent_id, "stage": a.stage, "status": a.status,
