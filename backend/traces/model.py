@@ -29,7 +29,7 @@ def cap_output(text: str | None) -> str:
     if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL:
         return text
     cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
-    return f"{text[:OUTPUT_HEAD]}\n[... {cut:,} characters cut; the job folder has the whole log ...]\n{text[-OUTPUT_TAIL:]}"
+    return f"{text[:OUTPUT_HEAD]}\n[... {cut} characters cut; the job folder has the whole log ...]\n{text[-OUTPUT_TAIL:]}"
 
 
 def _capped(column: str) -> str:
