@@ -25,6 +25,9 @@ OUTCOME_TITLES = {"failed": "Failed", "recovered": "Recovered after debugging", 
                   "never_ran": "Never ran", "open": "Open"}
 _LIGHT_COLUMNS = "id, session_id, parent_id, stage, status, error_type, score, job_id"
 _CHUNK = 400
+_PAGE_KEYS = ("session_id", "task", "title", "designer", "programmer", "created_at", "outcome", "attempts",
+              "debug_steps", "failures", "best_score", "error_mask")
+_PAGE_COLUMNS = ", ".join(f"t.{k}" for k in _PAGE_KEYS)
 MAX_BITS = 62   # error types past this many are filtered and counted through trace_errors instead
 
 
@@ -235,33 +238,40 @@ def query(db: sqlite_utils.Database, flt: TraceFilter = TraceFilter(), *, limit:
         db.conn.execute(f"DELETE FROM {text_table}")
         db.conn.execute(f"INSERT INTO {text_table} {_TEXT_SESSIONS}", (fts_query(flt.text),))
     where, args = _where(flt, bits, text_table)
-    rows = list(db.query(
-        f"SELECT t.* FROM trace_index t WHERE {where} ORDER BY t.created_at DESC, t.session_id DESC"
-        f" LIMIT ? OFFSET ?", [*args, limit, offset]))
-    ids = [r["session_id"] for r in rows]
-    errors: dict[int, list[str]] = {i: [] for i in ids}
-    labels: dict[int, list[str]] = {i: [] for i in ids}
+    cur = db.conn.execute(
+        f"SELECT {_PAGE_COLUMNS} FROM trace_index t WHERE {where} ORDER BY t.created_at DESC, t.session_id DESC"
+        f" LIMIT ? OFFSET ?", [*args, limit, offset])
+    names = sorted(bits, key=bits.get)
+    overflow = len(bits) >= MAX_BITS
+    rows = []
+    for values in cur:
+        r = dict(zip(_PAGE_KEYS, values, strict=True))
+        mask = r.pop("error_mask")
+        r["error_types"] = [n for n in names if mask >> bits[n] & 1]
+        r["labels"] = []
+        rows.append(r)
+    by_id = {r["session_id"]: r for r in rows}
+    ids = list(by_id)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        for sid, err in db.conn.execute(
-                f"SELECT session_id, error_type FROM trace_errors WHERE session_id IN ({marks}) ORDER BY n DESC", chunk):
-            errors[sid].append(err)
         for sid, label in db.conn.execute(
-                f"SELECT DISTINCT session_id, label FROM trace_labels WHERE session_id IN ({marks})", chunk):
-            labels[sid].append(label)
-    for r in rows:
-        r["error_types"] = errors[r["session_id"]]
-        r["labels"] = sorted(labels[r["session_id"]])
+                f"SELECT DISTINCT session_id, label FROM trace_labels WHERE session_id IN ({marks}) ORDER BY label",
+                chunk):
+            by_id[sid]["labels"].append(label)
+        if overflow:
+            for sid, err in db.conn.execute(
+                    f"SELECT session_id, error_type FROM trace_errors WHERE session_id IN ({marks}) AND error_type"
+                    f" NOT IN (SELECT error_type FROM trace_error_bits)", chunk):
+                by_id[sid]["error_types"].append(err)
     if not counts:
         return TracePage(rows, len(rows), {}, {})
     # One pass over the matching rows: the total and a count per error bit.
-    names = sorted(bits, key=bits.get)
     sums = "".join(f", sum((t.error_mask >> {bits[n]}) & 1)" for n in names)
     first = db.conn.execute(f"SELECT count(*){sums} FROM trace_index t WHERE {where}", args).fetchone()
     total = first[0]
     error_counts = {n: c for n, c in zip(names, first[1:], strict=True) if c}
-    if len(bits) >= MAX_BITS:  # rare: more error types than bits; count the rest the slow way
+    if overflow:  # rare: more error types than bits; count the rest the slow way
         error_counts.update(dict(db.conn.execute(
             f"SELECT e.error_type, count(*) FROM trace_index t JOIN trace_errors e ON e.session_id = t.session_id"
             f" WHERE {where} AND e.error_type NOT IN (SELECT error_type FROM trace_error_bits)"

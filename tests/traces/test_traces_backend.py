@@ -161,5 +161,5 @@ def test_long_output_is_capped_head_and_tail(traces_db, recorded):
     SessionStore(traces_db).update_step(recorded.fix1, stdout=long)
     shown = load_trace(traces_db, recorded.main).attempt(recorded.fix1).stdout
     assert shown == cap_output(long)   # SQLite's cut matches the Python one
-    assert shown.startswith("line 0\n") and shown.endswith("line 19999\n") and "characters cut" in shown
+    assert shown.startswith("line 0\n") and shown.endswith("line 19999\n") and "bytes cut" in shown
     assert len(shown) < OUTPUT_HEAD + OUTPUT_TAIL + 200
