@@ -61,10 +61,9 @@ def html_screenshot(page, out_dir: Path) -> Path | None:
     with connection(page.db_path) as db:
         write_html([load_trace(db, ids["main"])], html, title="Digits MLP: two fixes")
     target = out_dir / "traces-html.png"
-    anchor = f"#t{ids['main']}-a{ids['implement']}"   # open at the failed attempt: its code and traceback
     profile = Path(page.ctx.data_dir) / "chromium-profile"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={profile}", f"--screenshot={target}", "--window-size=1280,800",
-                    html.as_uri() + anchor], capture_output=True, timeout=120, check=False)
+                    f"--user-data-dir={profile}", f"--screenshot={target}", "--window-size=1280,1400",
+                    html.as_uri()], capture_output=True, timeout=120, check=False)
     return target if target.exists() else None
