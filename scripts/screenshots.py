@@ -34,7 +34,7 @@ def main() -> None:
     app = make_application([])
     ctx = open_context(home, interactive=False)
     window = MainWindow(ctx)
-    window.resize(1360, 860)
+    window.resize(1280, 800)   # the app's default size; the README shows what a new user sees
     window.show()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,10 +60,38 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+        for item in _extra_screenshots(page, out):  # more views of one workspace (Traces' HTML page, Bench tables)
+            if isinstance(item, tuple):
+                name, show = item
+                show()
+                settle(300)
+                window.grab().save(str(out / f"{name}.png"))
+                item = out / f"{name}.png"
+            print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "preferences" in args.only:
+        from deepones_gui.dialogs import PreferencesDialog
+
+        dialog = PreferencesDialog(ctx, window)
+        dialog.show()
+        settle(300)
+        target = out / "preferences.png"
+        dialog.grab().save(str(target))
+        print(target)
+        dialog.close()
     window.close()
     app.processEvents()
+
+
+def _extra_screenshots(page, out: Path) -> list:
+    """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""
+    import inspect
+
+    extra = getattr(page, "extra_screenshots", None)
+    if extra is None:
+        return []
+    return list(extra(out) if inspect.signature(extra).parameters else extra())
 
 
 def shoot_design_interrupted(window, out: Path, settle) -> None:

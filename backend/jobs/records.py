@@ -13,14 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-from backend.jobs.runner import (
-    FINAL_STATUSES,
-    read_status,
-    result_from_status,
-    supervisor_alive,
-    write_status,
-)
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
+from backend.jobs.status import read_status, result_from_status, supervisor_alive, write_status
 from backend.store import transaction
 
 
@@ -108,6 +102,17 @@ def sync_jobs(db) -> list[str]:
 
 def list_jobs(db, limit: int = 200) -> list[dict]:
     return list(db.query("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit]))
+
+
+def latest_job(db, *, origin: str | None = None, status: str | None = None) -> dict | None:
+    """The newest job with that origin and status (either may be None: any)."""
+    rows = list(db.query("SELECT * FROM jobs WHERE (? IS NULL OR origin = ?) AND (? IS NULL OR status = ?)"
+                         " ORDER BY created_at DESC LIMIT 1", [origin, origin, status, status]))
+    return rows[0] if rows else None
+
+
+def job_metric_names(db, job_id: str) -> list[str]:
+    return [r["name"] for r in db.query("SELECT DISTINCT name FROM metrics WHERE job_id=? ORDER BY name", [job_id])]
 
 
 def get_job(db, job_id: str) -> dict | None:
