@@ -209,7 +209,7 @@ class DataPage(CurationActions, QWidget):
 
     def _show_count(self, n: int, exact: bool) -> None:
         selected = len(self.table.selectionModel().selectedRows()) if self.table.selectionModel() else 0
-        text = f"{n:,}{'' if exact else '+'} samples"
+        text = f"{n:,}{'' if exact else '+'} sample{'' if n == 1 and exact else 's'}"
         if self.model.searching:
             text = "searching…"
         if self._cluster:
