@@ -196,4 +196,4 @@ def test_ctrl_f_right_after_switching_to_data_focuses_search(qtbot, app_context)
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: page.search.hasFocus(), timeout=2000)
-    page.shutdown() if hasattr(page, "shutdown") else None
+    page.shutdown()

@@ -379,6 +379,9 @@ class DataPage(CurationActions, QWidget):
         return False
 
     def shutdown(self) -> None:
+        if getattr(self, "_shut_down", False):
+            return  # the window and a test may both close the page
+        self._shut_down = True
         self._watch.stop()
         self._stats_timer.stop()
         self._search_timer.stop()
