@@ -145,15 +145,15 @@ def add_model_file(path: Path | str, root: Path | None = None) -> Path:
     gigabytes). Returns the listed path; a file already under models/ is returned as it is."""
     from backend.llm.gguf_info import read_gguf_info
 
-    src = Path(path).expanduser().resolve()
+    src = Path(path).expanduser().absolute()  # named as the user named it, even when it is a link
     read_gguf_info(src)  # raises BadModelFile for a file that is not a readable GGUF
     base = paths.models_dir(root)
-    if base.resolve() in src.parents:
+    if base.resolve() in src.resolve().parents:
         return src
     base.mkdir(parents=True, exist_ok=True)
     for n in range(1, 1000):
         target = base / (src.name if n == 1 else f"{src.stem}-{n}{src.suffix}")
-        if target.is_symlink() and target.resolve() == src:
+        if target.is_symlink() and target.resolve() == src.resolve():
             return target
         if not target.exists() and not target.is_symlink():
             try:
