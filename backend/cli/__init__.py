@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "backend.cli.design",
     "backend.cli.models",
     "backend.cli.desktop",
+    "backend.cli.traces",
+    "backend.cli.bench",
+    "backend.cli.train",
 ]
 
 
