@@ -182,7 +182,7 @@ def test_with_plugins_disabled_the_app_still_shows_its_workspaces(deepones_home,
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["plugins"] == []                  # nothing came from entry points ...
-    assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs"]   # ... yet all are there
+    assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs", "bench", "traces", "train"]
     assert result["failed"] == {}
 
 
