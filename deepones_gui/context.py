@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
-from backend.store import open_db
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -33,10 +32,6 @@ class AppContext(QObject):
     @property
     def db_path(self) -> Path:
         return paths.db_path(self.data_dir)
-
-    def open_db(self) -> sqlite_utils.Database:
-        """A separate connection for a worker thread (SQLite connections are not shared across threads)."""
-        return open_db(self.db_path, migrate_schema=False)
 
     def save_settings(self) -> None:
         save_settings(self.settings, self.data_dir)

@@ -302,7 +302,7 @@ def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, 
     assert mp.table.item(0, 3).text() == expected and mp.fields["Size"].text() == expected
     ov = OverviewPage(app_context)
     qtbot.addWidget(ov)
-    qtbot.waitUntil(lambda: ov.report is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: ov.report is not None, timeout=240_000)
     from PySide6.QtWidgets import QLabel
 
     texts = [w.text() for w in ov.grid_host.findChildren(QLabel)]
