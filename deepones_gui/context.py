@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
+from backend.store import connection
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -32,6 +33,11 @@ class AppContext(QObject):
     @property
     def db_path(self) -> Path:
         return paths.db_path(self.data_dir)
+
+    def connection(self):
+        """``with ctx.connection() as db:`` a connection of its own for a worker thread (SQLite
+        connections are not shared across threads), closed when the block ends."""
+        return connection(self.db_path)
 
     def save_settings(self) -> None:
         save_settings(self.settings, self.data_dir)
