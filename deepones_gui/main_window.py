@@ -246,8 +246,9 @@ class MainWindow(QMainWindow):
         self._gpu_timer = QTimer(self)
         self._gpu_timer.setInterval(GPU_REFRESH_MS)
         self._gpu_timer.timeout.connect(self._refresh_gpu)
-        # NVML start-up can take a while: first reading after the window is up, off the GUI thread.
-        QTimer.singleShot(300, self._refresh_gpu)
+        # NVML start-up can take a while (importing pynvml holds the GIL for ~100 ms): first reading
+        # once the first workspace is up, off the GUI thread.
+        QTimer.singleShot(1500, self._refresh_gpu)
         self._gpu_timer.start()
         self._gpu_busy = False
 
