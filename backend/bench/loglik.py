@@ -28,6 +28,23 @@ def _continuation(llm: Any, prompt: str, ctx: list[int], option: str) -> list[in
     return list(llm.tokenize(option.encode("utf-8"), add_bos=False, special=False))
 
 
+def _logits_all(llm: Any) -> bool:
+    value = getattr(llm, "_logits_all", None)
+    if value is None:
+        value = getattr(getattr(llm, "context_params", None), "logits_all", False)
+    return bool(value)
+
+
+def _last_logits(llm: Any, logits_all: bool):
+    """The logits after the last evaluated token. Without ``logits_all`` llama-cpp-python keeps no
+    scores, so they are read from the context (the batch asked for the last token's logits only)."""
+    import numpy as np
+
+    if logits_all:
+        return np.array(llm.scores[llm.n_tokens - 1], copy=True)
+    return np.array(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)), copy=True)
+
+
 def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
     """For each option: ``loglik`` (sum of its tokens' log-probabilities after ``prompt``),
     ``tokens``, ``chars`` (for acc_norm) and ``greedy`` (every token was the argmax).
@@ -40,11 +57,11 @@ def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
     ctx = list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False))
     if len(ctx) + 1 >= llm.n_ctx():
         raise ValueError(f"the prompt has {len(ctx)} tokens; the model's context is {llm.n_ctx()}")
+    logits_all = _logits_all(llm)
     llm.reset()
     llm.eval(ctx)
     n_ctx = llm.n_tokens
-    first_row = np.array(llm.scores[n_ctx - 1], copy=True)   # predicts the first option token
-    logits_all = bool(getattr(llm.context_params, "logits_all", False))
+    first_row = _last_logits(llm, logits_all)   # predicts the first option token
     out = []
     for option in options:
         cont = _continuation(llm, prompt, ctx, option)
@@ -59,7 +76,7 @@ def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
             else:
                 for tok in cont[:-1]:
                     llm.eval([tok])
-                    rows.append(np.array(llm.scores[llm.n_tokens - 1], copy=True))
+                    rows.append(_last_logits(llm, logits_all))
         total, greedy = 0.0, True
         for row, tok in zip(rows, cont, strict=True):
             total += _log_softmax_at(row, tok)
