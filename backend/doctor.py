@@ -33,9 +33,12 @@ def _llama_cpp() -> dict[str, Any]:
     try:
         import llama_cpp
 
+        from backend.llm.worker import safe_mode
+
         return {
             "version": getattr(llama_cpp, "__version__", _version("llama-cpp-python")),
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+            "safe_mode": safe_mode.report(),
         }
     except Exception as exc:  # noqa: BLE001 - report, don't crash
         return {"version": None, "error": f"{type(exc).__name__}: {exc}"}
@@ -78,6 +81,17 @@ def _embedded_model() -> dict[str, Any]:
     return {"path": str(p), "size_bytes": p.stat().st_size, "name": "SmolLM2-135M-Instruct Q4_1"}
 
 
+def _canary() -> dict[str, Any]:
+    # A short generation of the embedded model in a throwaway child: a native crash there is a
+    # line in this report (with the signal), never the end of `deepones doctor`.
+    from backend.llm.worker import safe_mode
+
+    try:
+        return safe_mode.doctor_canary()
+    except Exception as exc:  # noqa: BLE001 - report, don't crash
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
 def report() -> dict[str, Any]:
     root = paths.data_dir()
     gpus = gpu.sample_gpus()
@@ -88,6 +102,7 @@ def report() -> dict[str, Any]:
         "qt": {"qt": _qt_version(), "pyside6": _version("PySide6-Essentials") or _version("PySide6"),
                "qasync": _version("qasync"), "pyqtgraph": _version("pyqtgraph")},
         "llama_cpp": _llama_cpp(),
+        "canary": _canary(),
         "torch": _torch(),
         "nvidia": {"status": gpu.nvml_status(), "gpus": [g.to_dict() for g in gpus]},
         "data_dir": str(root),

@@ -9,6 +9,11 @@ import sys
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--python":
+        # The frozen bundle has no python: children of the app are started as `deepones --python ...`.
+        from backend.children import run_as_python
+
+        sys.exit(run_as_python(sys.argv[2:]))
     if len(sys.argv) > 1:
         from backend.cli import main as cli_main
 

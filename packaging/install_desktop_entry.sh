@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# Install the desktop entry and icon for the current user (Linux, freedesktop).
+# Install the desktop entry, icon and .gguf file type for the current user (Linux, freedesktop).
+# The same as `deepones install-desktop`; kept for the bundle, where it is run from the folder.
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
-icons="${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/scalable/apps"
-mkdir -p "$apps" "$icons"
-cp "$here/resources/deepones.desktop" "$apps/deepones.desktop"
-cp "$here/resources/icons/deepones.svg" "$icons/deepones.svg"
-echo "Installed $apps/deepones.desktop"
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -x "$here/deepones" ]; then exec "$here/deepones" install-desktop "$@"; fi
+exec deepones install-desktop "$@"

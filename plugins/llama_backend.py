@@ -1,9 +1,13 @@
-"""Local GGUF models through llama-cpp-python, in-process on a worker thread.
+"""Local GGUF models through llama-cpp-python, in a supervised worker process.
 
 Specs: ``embedded`` (the bundled SmolLM2), ``gguf:PATH``, a path to a ``.gguf`` file, or the
 name of a model the model manager lists (file name or ``repo_id/file``). Options:
 ``n_gpu_layers`` (default: the suggestion for the detected GPU, 0 without one), ``chat_format``
 (a llama-cpp-python chat format name overriding the GGUF's own template), ``n_threads``.
+
+The model itself lives in a worker process (:mod:`backend.llm.worker`): a native crash in
+llama.cpp raises :class:`~backend.llm.worker.ModelProcessCrashed` here instead of killing the
+caller, and the next request starts a fresh worker.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 from collections.abc import Iterator
 
 from backend.hookspecs import hookimpl
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
+from backend.llm.base import ChatBackend, GenerationSettings, Message
 from backend.llm.catalog import resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -31,28 +35,21 @@ class LlamaBackend(ChatBackend):
         self.n_gpu_layers = n_gpu_layers
         self.chat_format = chat_format or None
         self.n_threads = n_threads
-        self.model = None  # LoadedModel once loaded
+        self.worker = None  # WorkerClient once loaded
 
     # -- loading -------------------------------------------------------------------------------
-    def _gpu_layers(self, n_ctx: int) -> int:
-        if self.n_gpu_layers is not None:
-            return self.n_gpu_layers
-        from backend.llm.local_models import gguf_info
-        from backend.llm.memory import auto_gpu_layers
-
-        return auto_gpu_layers(gguf_info(self.path), n_ctx)
-
     def ensure_loaded(self, settings: GenerationSettings | None = None):
-        """Load (or reuse) the model for ``settings.context_size``; returns the LoadedModel."""
-        from backend.llm.local_models import load_model
+        """The warm worker process holding this model for ``settings.context_size`` (started if needed)."""
+        from backend.llm.worker.client import get_worker
 
         n_ctx = (settings or GenerationSettings()).context_size
-        trained = self.info.context_length
+        trained = self.info.context_length  # header checks (BadModelFile) before any process starts
         if trained:
             n_ctx = min(n_ctx, trained)
-        if self.model is None or self.model.n_ctx != n_ctx:
-            self.model = load_model(self.path, n_ctx, self._gpu_layers(n_ctx), self.n_threads)
-        return self.model
+        # n_gpu_layers None = the suggestion for the detected GPU, worked out inside the worker, so
+        # this process never loads llama.cpp or NVML.
+        self.worker = get_worker(self.path, n_ctx, self.n_gpu_layers, self.n_threads)
+        return self.worker
 
     @property
     def info(self):
@@ -60,66 +57,44 @@ class LlamaBackend(ChatBackend):
 
         return gguf_info(self.path)
 
+    def call(self, target: str, *args, settings: GenerationSettings | None = None):
+        """Run ``target`` ("package.module:function") as ``function(llama, *args)`` in the model's
+        worker; returns its JSON-able result (see :mod:`backend.llm.worker`). Without ``settings``
+        the worker this backend already uses is reused (else one for the default settings)."""
+        worker = self.worker
+        if settings is not None or worker is None or not worker.alive:
+            worker = self.ensure_loaded(settings)
+        return worker.call(target, *args)
+
     # -- ChatBackend ---------------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
         if not text:
             return 0
-        if self.model is None:
+        worker = self.worker
+        if worker is None or not worker.alive:
             return super().count_tokens(text)
-        return len(self.model.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return worker.call("backend.llm.worker.calls:count_tokens", [text])[0]
 
     def fit_context(self, messages: list[Message], settings: GenerationSettings):
-        from backend.llm.context_window import fit_messages
-
-        model = self.ensure_loaded(settings)  # the real context size and tokenizer
-        return fit_messages(messages, model.n_ctx, settings.max_tokens, self.count_tokens)
+        # One round trip: the worker counts with the model's tokenizer and real context size.
+        kept, dropped = self.call("backend.llm.worker.calls:fit_messages", messages, settings.max_tokens,
+                                  settings=settings)
+        return kept, dropped
 
     def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
-        model = self.ensure_loaded(settings)
-        llama = model.llama
-        with model.lock:
-            previous_format = llama.chat_format
-            if self.chat_format:
-                llama.chat_format = self.chat_format
-            completion = 0
-            try:
-                stream = llama.create_chat_completion(
-                    messages=messages,
-                    stream=True,
-                    temperature=settings.temperature,
-                    top_p=settings.top_p,
-                    max_tokens=settings.max_tokens,
-                    seed=settings.seed,
-                    stop=list(settings.stop) or None,
-                )
-                try:
-                    for chunk in stream:
-                        text = chunk["choices"][0]["delta"].get("content")
-                        if text:
-                            completion += 1
-                            yield text
-                finally:
-                    stream.close()
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - llama.cpp errors become a message, the model stays loaded
-                raise BackendError(f"The local model failed while answering: {exc}") from exc
-            finally:
-                llama.chat_format = previous_format
-                self.last_stats.completion_tokens = completion
-                self.last_stats.prompt_tokens = max(0, int(llama.n_tokens) - completion)
+        worker = self.ensure_loaded(settings)
+        usage: dict = {}
+        completion = 0
+        try:
+            for text in worker.generate(messages, settings, self.chat_format, self._stop, usage):
+                completion += 1
+                yield text
+        finally:
+            self.last_stats.completion_tokens = usage.get("completion_tokens", completion)
+            self.last_stats.prompt_tokens = usage.get("prompt_tokens", 0)
 
     def close(self) -> None:
-        self.model = None  # the shared cache keeps (or releases) the weights
-
-
-def chat_formats() -> list[str]:
-    """Chat format names llama-cpp-python knows (for the manual template override)."""
-    try:
-        from llama_cpp import llama_chat_format
-    except ImportError:
-        return []
-    return sorted(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
+        self.worker = None  # the pool keeps (or stops) the worker
 
 
 @hookimpl

@@ -44,6 +44,20 @@ head -n 2 "$DEEPONES_HOME/jobs/$job/gpu.jsonl" 2>/dev/null
 echo "== GPU tests (Qt-free ones)"
 $py -m pytest -q -p no:cacheprovider tests/jobs/test_gpu.py -k "not panel" 2>&1 | tail -n 15
 
+echo "== model worker with GPU offload (llama.cpp in its worker process; canary and safe mode)"
+$py - <<'PY'
+from backend.llm.base import GenerationSettings, complete
+from backend.llm.memory import gpu_offload_supported
+from backend.llm.resolve import get_backend
+from backend.llm.worker import safe_mode
+
+b = get_backend("embedded")
+answer = complete(b, [{"role": "user", "content": "Name one CNN"}], GenerationSettings(max_tokens=16, temperature=0))
+print("llama.cpp GPU offload supported:", gpu_offload_supported())
+print("worker load:", b.worker.spec, "answer:", repr(answer))
+print("safe mode:", safe_mode.report())
+print("doctor canary:", safe_mode.doctor_canary())
+PY
 echo "== Bench: a Ray job that asks for a GPU (entrypoint_num_gpus=1) on a local GPU head"
 if $py -c "import ray.job_submission" 2>/dev/null; then
   rport=$($py -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
@@ -69,3 +83,18 @@ PY
 else
   echo "ray not installed: pip install '.[ray]'"
 fi
+echo "== built-in trainer on CUDA (Train): SmolLM2 from the embedded GGUF, both stages, then Q8_0"
+$py -m deepones_gui data import "$($py -c 'from backend.datasets.demo import demo_path; print(demo_path())')" --dataset "DeepData demo" | tail -n 1
+$py -m deepones_gui train --base embedded --data all --device cuda --gpu 0 --max-steps 30 --max-seq-len 256 \
+    --batch-size 8 --quantize Q8_0 --json 2>"$out/train.err" | tail -n 1 | tee "$out/train.json"
+$py - "$out/train.json" "$DEEPONES_HOME" <<'PY'
+import json, pathlib, sys
+res = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print("train:", res["status"], "steps", res["steps"], "loss", res["loss_first"], "->", res["loss_last"], res["gguf_path"])
+jobs = sorted(pathlib.Path(sys.argv[2], "jobs").iterdir())
+log = (jobs[-1] / "stdout.log").read_text()
+assert " on cuda" in log, "the trainer did not run on the GPU"
+rates = [json.loads(line)["tokens_per_s"] for line in log.splitlines() if line.startswith('{"step"')]
+print("tokens/s on the GPU (last):", rates[-1])
+assert res["status"] == "succeeded" and res["gguf_path"]
+PY

@@ -10,6 +10,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _session_config = tempfile.mkdtemp(prefix="deepones-test-config-")
 os.environ["XDG_CONFIG_HOME"] = _session_config
 os.environ["XDG_DATA_HOME"] = os.path.join(_session_config, "data")
+# The first-run wizard would open over every GUI test's fresh data dir; its own tests unset this.
+os.environ["DEEPONES_NO_WIZARD"] = "1"
 
 import keyring  # noqa: E402
 import keyring.backend  # noqa: E402

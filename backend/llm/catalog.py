@@ -122,7 +122,7 @@ def resolve_model_path(spec: str) -> Path:
 
 def delete_local_model(model: LocalModel) -> None:
     """Delete a model file (data dir) or its cached blob and snapshot link (HF cache). Never the embedded one."""
-    from backend.llm.local_models import unload
+    from backend.llm.worker.client import unload
 
     if model.source == "embedded":
         raise BackendError("The embedded model is part of the installation and cannot be deleted.", retryable=False)

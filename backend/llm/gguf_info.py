@@ -3,6 +3,13 @@
 :func:`read_gguf_info` checks the file first (empty, not a GGUF at all, truncated) and raises
 :class:`BadModelFile` with a message fit for the user, so a broken download or a renamed text
 file never reaches llama.cpp's loader.
+
+Hostile files are read in the calling process on purpose: the reader is pure Python (``mmap``
+slices and ``struct.unpack_from``, which check bounds and raise; ``gguf`` is used only for its
+enum tables), so damaged metadata can only *raise*, never crash the process, and every exception
+the walk can raise becomes BadModelFile (``tests/worker/test_gguf_fuzz.py`` fuzzes the header).
+Nesting depth, counts and the alignment are bounded so a hostile header cannot recurse, divide by
+zero or loop for long.
 """
 
 from __future__ import annotations
@@ -101,6 +108,11 @@ def _quant_name(file_type: int | None, tensor_types: dict[str, int]) -> str:
 _SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
                    10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
+MAX_ARRAY_NESTING = 8          # real files nest arrays at most once
+MAX_DIMS = 8                   # ggml tensors have at most 4 dimensions
+# Anything a hostile header can make the walk raise; each becomes BadModelFile.
+_PARSE_ERRORS = (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError, KeyError,
+                 TypeError, ZeroDivisionError, UnicodeError)
 
 
 class _HeaderParser:
@@ -128,7 +140,9 @@ class _HeaderParser:
         self.pos += n
         return raw.decode("utf-8", errors="replace")
 
-    def value(self, vtype: int):
+    def value(self, vtype: int, depth: int = 0):
+        if depth > MAX_ARRAY_NESTING:
+            raise ValueError("arrays nested too deeply")
         if vtype in _SCALAR_FORMATS:
             return self.unpack(_SCALAR_FORMATS[vtype])
         if vtype == _STRING:
@@ -142,8 +156,10 @@ class _HeaderParser:
             elif item_type in _SCALAR_FORMATS:
                 self.pos += count * struct.calcsize(_SCALAR_FORMATS[item_type])
             else:
+                if count > len(self.buf) - self.pos:  # every item takes at least one byte
+                    raise struct.error("array runs past the end of the file")
                 for _ in range(count):
-                    self.value(item_type)
+                    self.value(item_type, depth + 1)
             if self.pos > len(self.buf):
                 raise struct.error("array runs past the end of the file")
             return None  # arrays are skipped: nothing we show needs them
@@ -173,6 +189,8 @@ def _parse(path: Path, size: int) -> tuple[dict, list[tuple[str, int, int, int]]
         for _ in range(n_tensors):
             name = p.string()
             n_dims = p.unpack("<I")
+            if n_dims > MAX_DIMS:
+                raise ValueError(f"tensor {name[:40]!r} claims {n_dims} dimensions")
             n_elements = 1
             for _ in range(n_dims):
                 n_elements *= p.unpack("<Q")
@@ -180,6 +198,8 @@ def _parse(path: Path, size: int) -> tuple[dict, list[tuple[str, int, int, int]]
             offset = p.unpack("<Q")
             tensors.append((name, ggml_type, n_elements, offset))
         alignment = int(meta.get("general.alignment") or gguf.GGUF_DEFAULT_ALIGNMENT)
+        if alignment <= 0 or alignment & (alignment - 1):
+            raise ValueError(f"alignment {alignment} is not a power of two")
         data_start = (p.pos + alignment - 1) // alignment * alignment
     return meta, tensors, data_start
 
@@ -193,16 +213,20 @@ def _tensor_bytes(ggml_type: int, n_elements: int) -> tuple[str, int]:
 
 
 def read_gguf_info(path: Path | str) -> GGUFInfo:
-    """Metadata of a GGUF file; raises :class:`BadModelFile` for empty, non-GGUF or truncated files."""
+    """Metadata of a GGUF file; raises :class:`BadModelFile` for empty, non-GGUF, truncated or damaged files."""
     path = Path(path)
     size = check_header(path)
     try:
-        meta, tensors, data_start = _parse(path, size)
+        return _read(path, size)
     except BadModelFile:
         raise
-    except (struct.error, ValueError, OverflowError, MemoryError) as exc:
-        raise BadModelFile(f"{path.name} has a damaged or truncated GGUF header and cannot be read ({exc}). "
-                           "Download it again.") from exc
+    except _PARSE_ERRORS as exc:
+        raise BadModelFile(f"{path.name} has a damaged or truncated GGUF header and cannot be read "
+                           f"({type(exc).__name__}: {str(exc)[:120]}). Download it again.") from exc
+
+
+def _read(path: Path, size: int) -> GGUFInfo:
+    meta, tensors, data_start = _parse(path, size)
     if not tensors:
         raise BadModelFile(f"{path.name} is a GGUF file without any tensors: not a usable model.")
     counts: collections.Counter[str] = collections.Counter()

@@ -4,16 +4,17 @@ Loading is the slow part (seconds for big models) and a loaded model holds its w
 memory, so the same (file, context size, GPU layers) is loaded once and reused. llama.cpp
 contexts are not thread-safe: each :class:`LoadedModel` carries a lock held while it generates.
 
-In-process (a worker thread) rather than a child process was chosen by measurement
-(``tests/benchmarks/bench_chat.py``): ctypes releases the GIL inside llama.cpp's decode, so a
-generation thread runs at the raw ``Llama`` speed while the GUI stays responsive, whereas an
-HTTP hop (``llama_cpp.server`` + ``openai``) measured ~0.8x. Bad files are rejected before
-llama.cpp sees them (:mod:`backend.llm.gguf_info`), which removes the known crash sources.
+This module runs inside the model worker process (:mod:`backend.llm.worker`), never in the GUI:
+llama.cpp is native code that can crash its process (a segfault in the AMX path on some VMs).
+The app measured ~0.8x throughput through an HTTP hop (``llama_cpp.server``), so the worker
+speaks a lean pickle protocol over a socket pair instead (``tests/benchmarks/bench_chat.py``).
+Bad files are rejected before llama.cpp sees them (:mod:`backend.llm.gguf_info`).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -87,13 +88,51 @@ def default_batch_threads() -> int:
     return physical_cores()
 
 
-def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | None = None) -> LoadedModel:
-    """The loaded model for these parameters, loading it (and checking the file) if needed."""
+@contextlib.contextmanager
+def _model_params(use_extra_bufts: bool):
+    """Keyword arguments for ``Llama`` that switch llama.cpp's extra buffer types off when asked.
+
+    llama-cpp-python 0.3.36's ``Llama`` has no ``use_extra_bufts`` argument, but builds its model
+    parameters from ``llama_cpp.llama_model_default_params()`` (looked up in ``llama_cpp.llama``'s
+    module namespace); for the duration of the load we hand it a struct with the field set.
+    """
+    import inspect
+
+    import llama_cpp.llama as llama_module
+
+    if use_extra_bufts:
+        yield {}
+        return
+    if "use_extra_bufts" in inspect.signature(llama_module.Llama.__init__).parameters:
+        yield {"use_extra_bufts": False}
+        return
+    lib = llama_module.llama_cpp
+    original = lib.llama_model_default_params
+
+    def without_extra_bufts():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = without_extra_bufts
+    try:
+        yield {}
+    finally:
+        lib.llama_model_default_params = original
+
+
+def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | None = None, *,
+               use_extra_bufts: bool = True) -> LoadedModel:
+    """The loaded model for these parameters, loading it (and checking the file) if needed.
+
+    ``use_extra_bufts=False`` avoids llama.cpp's extra buffer types (the AMX path that segfaults
+    inside some VMs); :mod:`backend.llm.worker.safe_mode` decides when.
+    """
     path = Path(path).expanduser()
     info = gguf_info(path)  # BadModelFile for empty / text / truncated files, before llama.cpp sees them
     if info.context_length:
         n_ctx = min(n_ctx, info.context_length)
-    key = (str(path.resolve()), n_ctx, n_gpu_layers)
+    key = (str(path.resolve()), n_ctx, n_gpu_layers, n_threads, use_extra_bufts)
     with _lock:
         if key in _loaded:
             _loaded.move_to_end(key)
@@ -107,9 +146,10 @@ def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | N
         llama_log.recent_problems(clear=True)
         started = time.perf_counter()
         try:
-            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
-                          n_threads=n_threads or default_threads(), n_threads_batch=default_batch_threads(),
-                          verbose=False)
+            with _model_params(use_extra_bufts) as extra:
+                llama = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
+                              n_threads=n_threads or default_threads(), n_threads_batch=default_batch_threads(),
+                              verbose=False, **extra)
         except Exception as exc:  # noqa: BLE001 - llama.cpp reports failures as ValueError/RuntimeError
             why = "; ".join(llama_log.recent_problems(clear=True)[-3:])
             raise BackendError(
@@ -117,7 +157,8 @@ def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | N
                 retryable=False,
             ) from exc
         model = LoadedModel(path, n_ctx, n_gpu_layers, llama, info, time.perf_counter() - started)
-        log.info("loaded %s (n_ctx=%d, gpu layers=%d) in %.2f s", path.name, n_ctx, n_gpu_layers, model.load_s)
+        log.info("loaded %s (n_ctx=%d, gpu layers=%d, extra buffer types %s) in %.2f s", path.name, n_ctx, n_gpu_layers,
+                 "on" if use_extra_bufts else "off", model.load_s)
         _loaded[key] = model
         _evict_locked()
         return model

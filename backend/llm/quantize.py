@@ -3,8 +3,9 @@
 Quantising a big model takes minutes and cannot be interrupted from inside llama.cpp, so it runs
 in a child process: Cancel kills it, a crash in llama.cpp cannot take the app down, and its
 per-tensor log lines ("[ 12/ 272] blk.0.attn_k.weight ...") become a progress fraction. The
-result is written next to the target as ``*.partial``, loaded once to prove it works, and only
-then renamed into place, so a half-written file never looks like a model.
+result is written next to the target as ``*.partial``, proven to run by the canary of
+:mod:`backend.llm.worker.safe_mode` (a short generation in another child, with its safe-mode
+fallbacks), and only then renamed into place, so a half-written file never looks like a model.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from backend.children import python_argv
 from backend.llm.base import BackendError
 from backend.llm.gguf_info import GGUFInfo, read_gguf_info
+from backend.llm.worker.process import child_env, describe_exit
+from backend.llm.worker.safe_mode import probe
 
 # name -> llama_ftype (llama.h); the types the model manager offers.
 QUANT_TYPES = {"Q4_K_M": 15, "Q5_K_M": 17, "Q8_0": 7, "Q4_0": 2, "Q6_K": 18, "F16": 1}
@@ -60,11 +63,9 @@ def quantize_model(
                            f"{free / 2**30:.1f} GB free.", retryable=False)
     partial = dst.with_name(dst.name + ".partial")
     partial.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "backend.llm.quantize_worker", str(src), str(partial), str(QUANT_TYPES[qtype]),
+    cmd = [*python_argv("-m", "backend.llm.quantize_worker"), str(src), str(partial), str(QUANT_TYPES[qtype]),
            "1" if allow_requantize else "0"]
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
-    root = Path(__file__).resolve().parents[2]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
+    env = child_env()
     report = progress or (lambda _f, _t: None)
     report(0.0, f"Quantising {src.name} to {qtype}…")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
@@ -80,8 +81,6 @@ def quantize_model(
             m = _PROGRESS.search(line)
             if m and int(m.group(2)):
                 report(0.95 * int(m.group(1)) / int(m.group(2)), f"Tensor {m.group(1)} of {m.group(2)}")
-            elif line.startswith("VALIDATING"):
-                report(0.96, "Checking the result loads…")
         rc = proc.wait()
         if cancel:
             raise QuantizeCancelled()
@@ -93,9 +92,16 @@ def quantize_model(
     if rc != 0 or not any(t.startswith("OK") for t in tail):
         partial.unlink(missing_ok=True)
         why = next((t for t in reversed(tail) if "error" in t.lower() or "failed" in t.lower()), tail[-1] if tail else "")
-        crashed = f" (it crashed with signal {-rc})" if rc < 0 else ""
+        crashed = f" (it crashed with {describe_exit(rc)[0]})" if rc < 0 else ""
         raise BackendError(f"Quantising {src.name} to {qtype} failed{crashed}: {why}", retryable=False)
-    os.replace(partial, dst)
+    report(0.96, "Checking the result runs…")
+    try:  # a canary generation in a throwaway child, falling back to safe settings if it crashes
+        probe(partial, name=dst.name)
+    except BackendError as exc:
+        partial.unlink(missing_ok=True)
+        raise BackendError(f"Quantising {src.name} to {qtype} produced a file llama.cpp cannot run: {exc}",
+                           retryable=False) from exc
+    os.replace(partial, dst)   # same size and mtime: the canary's record stays valid for dst
     report(1.0, f"Wrote {dst.name}")
     return read_gguf_info(dst)
 

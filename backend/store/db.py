@@ -127,8 +127,15 @@ class transaction:  # noqa: N801 - used like a function: ``with transaction(db):
         if not self.outer:
             return
         if etype is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A COMMIT that fails (disk full, I/O error) can leave the transaction open; the
+                # next write would then join it. Roll back so the store stays as it was.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
 

@@ -2,14 +2,17 @@
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_chat.py [--tokens 256] [--rounds 3]
 
-App path: ``get_backend("embedded")`` -> ChatRunner (worker thread, 16 ms coalescing) -> a real
-MessageWidget rendering the Markdown, all inside a running qasync event loop. Baseline: raw
-in-process ``Llama.create_chat_completion(stream=True)`` in a plain loop. Same SmolLM2 file, same
+App path: ``get_backend("embedded")`` (the model in its worker process, tokens streamed back over
+a socket pair) -> ChatRunner (worker thread, 16 ms coalescing) -> a real MessageWidget rendering
+the Markdown, all inside a running qasync event loop. Baseline: raw in-process
+``Llama.create_chat_completion(stream=True)`` in a plain loop. Same SmolLM2 file, same
 prompt, greedy decoding, the same number of new tokens (both runs must produce identical text),
 the same thread count, and the prompt cache reset before every run; the two alternate ``rounds``
 times after one warm-up each. Also prints the event-loop lag p99 while the app path streams.
 The raw baseline runs on a plain worker thread by default (see :func:`raw_run`).
 Targets: tokens/s ratio >= 0.95, TTFT overhead <= 30 ms, loop lag p99 <= 30 ms.
+Also prints this (the GUI) process's RSS as an empty app, with the model loaded through the app
+(it lives in the worker), and with the raw baseline's in-process model, plus the worker's RSS.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DEEPONES_HOME", tempfile.mkdtemp(prefix="deepones-bench-chat-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -35,6 +40,10 @@ MESSAGES = [
                                 "example. Use at least 1000 words."},
 ]
 N_CTX = 2048
+
+
+def _rss() -> int:
+    return psutil.Process().memory_info().rss
 
 
 def raw_run(llm, n_tokens: int, thread: str = "worker") -> dict:
@@ -88,7 +97,7 @@ async def app_run(backend, n_tokens: int) -> dict:
             await asyncio.sleep(0.010)
             lags.append(time.perf_counter() - t - 0.010)
 
-    backend.ensure_loaded(GenerationSettings(context_size=N_CTX)).llama.reset()
+    backend.call("backend.llm.worker.calls:reset", settings=GenerationSettings(context_size=N_CTX))
     probe_task = asyncio.ensure_future(probe())
     gui_cpu0 = time.thread_time()   # CPU used by this (the GUI) thread: the app's overhead, load-independent
     start = time.perf_counter()
@@ -106,9 +115,7 @@ async def app_run(backend, n_tokens: int) -> dict:
             "text": text, "gui_cpu": gui_cpu, "lag_p99": lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else 0.0}
 
 
-async def main_async(args) -> None:
-    from llama_cpp import Llama
-
+async def main_async(args) -> int:
     from backend.llm.local_models import default_batch_threads, default_threads
     from backend.llm.resolve import get_backend
 
@@ -119,10 +126,16 @@ async def main_async(args) -> None:
 
         backend = LlamaBackend("embedded")
     threads = default_threads()
+    rss_empty = _rss()
+    await app_run(backend, 8)          # warm-up: canary, worker start, load, first allocations
+    rss_app = _rss()
+    worker_rss = psutil.Process(backend.worker.pid).memory_info().rss
+    from llama_cpp import Llama  # only now: the raw baseline's import and model count against this process
+
     raw = Llama(str(backend.path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=default_batch_threads(),
                 verbose=False)
-    await app_run(backend, 8)          # warm-up: load, first allocations
     raw_run(raw, 8, args.raw_thread)
+    rss_raw = _rss()
     results: dict[str, list[dict]] = {"raw": [], "app": []}
     for i in range(args.rounds):
         for name in ("raw", "app"):
@@ -154,7 +167,12 @@ async def main_async(args) -> None:
     print(f"GUI thread CPU while streaming: {gui * 1000:.0f} ms over ~{wall:.1f} s "
           f"({100 * gui / wall:.1f}% of one core; what the app takes from generation on a busy machine)")
     print(f"event-loop lag p99 while streaming: {lag:.1f} ms (target <= 30 ms)  {'OK' if lag <= 30 else 'MISSED'}")
+    mb = 2**20
+    print(f"GUI process RSS: empty app {rss_empty / mb:.0f} MB, model loaded through the app {rss_app / mb:.0f} MB "
+          f"({(rss_app - rss_empty) / mb:+.0f} MB; the worker holds {worker_rss / mb:.0f} MB), "
+          f"raw in-process model {rss_raw / mb:.0f} MB ({(rss_raw - rss_empty) / mb:+.0f} MB)")
     raw.close()
+    return 0 if ratio >= 0.95 and overhead <= 30 and lag <= 30 else 1
 
 
 def main() -> None:
@@ -171,7 +189,8 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main_async(args))
+        status = loop.run_until_complete(main_async(args))
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The embedded SmolLM2 through llama.cpp, in-process: loads, streams, stops, fits the context."""
+"""The embedded SmolLM2 through llama.cpp (in its worker process): loads, streams, stops, fits the context."""
 
 from __future__ import annotations
 

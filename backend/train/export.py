@@ -1,0 +1,111 @@
+"""From a finished run to a designer: merged folder -> GGUF -> quantised -> validated -> in Models.
+
+The quantised file lands in the data dir's ``models/`` folder, which the model list reads, so Chat,
+Design and Bench see it at once; the ``models`` table keeps its lineage (base, data and sample
+counts, recipe, run, final loss, file hashes) and so does the run. Intermediate files live in the
+run's folder and are removed; a failure leaves nothing in ``models/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backend import paths
+from backend.train import runs
+from backend.train.convert import ConvertError, convert_to_gguf
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+QUANTIZATIONS = ("Q8_0", "Q5_K_M", "Q4_K_M")
+
+
+def file_sha256(path: Path, chunk: int = 4 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_file_name(run: dict, quantization: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(run["base"]["path"]).stem.split(".")[0]).strip("-") or "model"
+    return f"{stem}-deepones-run{run['id']}.{quantization}.gguf"
+
+
+def lineage_for(run: dict, gguf: Path, quantization: str) -> dict:
+    base = run["base"]
+    lineage = {
+        "run_id": run["id"], "job_ids": run["job_ids"], "trainer": run["trainer"],
+        "base": base.get("spec"), "base_path": base.get("path"), "base_kind": base.get("kind"),
+        "data_source": run["data_source"], "data": run["data_summary"],
+        "samples": sum(s["samples"] for s in run["data_summary"]),
+        "recipe": run["recipe"], "steps": run.get("steps"), "final_loss": run.get("loss_last"),
+        "quantization": quantization, "gguf_sha256": file_sha256(gguf), "created_at": time.time(),
+    }
+    if base.get("kind") == "gguf" and Path(base.get("path", "")).is_file():
+        lineage["base_sha256"] = file_sha256(Path(base["path"]))
+    return lineage
+
+
+def register_model(db: sqlite_utils.Database, path: Path, lineage: dict) -> None:
+    db["models"].insert({"name": path.name, "path": str(path), "source": "trained", "size_bytes": path.stat().st_size,
+                         "metadata": json.dumps({"lineage": lineage}), "added_at": time.time()},
+                        replace=True, alter=False)
+
+
+def model_lineage(db: sqlite_utils.Database, path: Path | str) -> dict | None:
+    row = db.conn.execute("SELECT metadata FROM models WHERE path=?", (str(path),)).fetchone()
+    return json.loads(row[0]).get("lineage") if row else None
+
+
+def export_run(db: sqlite_utils.Database, run_id: int, *, quantization: str = "Q8_0", root: Path | None = None,
+               progress: Callable[[float, str], None] | None = None, cancel=None) -> Path:
+    """Convert, quantise, validate and register the run's merged model; returns the GGUF path."""
+    from backend.llm.base import BackendError
+    from backend.llm.quantize import quantize_model
+
+    run = runs.get_run(db, run_id)
+    if run is None:
+        raise ConvertError(f"no training run {run_id}")
+    merged = run.get("merged_path")
+    if run["status"] != "succeeded" or not merged or not Path(merged).is_dir():
+        raise ConvertError(f"run {run_id} has no merged model yet (status {run['status']}): train it to the end first")
+    if quantization not in QUANTIZATIONS:
+        raise ConvertError(f"quantisation must be one of {', '.join(QUANTIZATIONS)}")
+    report = progress or (lambda _f, _t: None)
+    work = Path(run["run_dir"]) / "export"
+    work.mkdir(parents=True, exist_ok=True)
+    f16 = work / "model.f16.gguf"
+    f16.unlink(missing_ok=True)
+    target = paths.models_dir(root) / model_file_name(run, quantization)
+    try:
+        convert_to_gguf(merged, f16, outtype="f16", root=root,
+                        progress=lambda f, t: report(0.6 * f, t), cancel=cancel)
+        try:
+            quantize_model(f16, target, quantization, progress=lambda f, t: report(0.6 + 0.35 * f, t), cancel=cancel)
+        except BackendError as exc:
+            raise ConvertError(str(exc)) from exc
+    finally:
+        f16.unlink(missing_ok=True)
+    report(0.97, "Recording the model's lineage…")
+    lineage = lineage_for(run, target, quantization)
+    register_model(db, target, lineage)
+    runs.update_run(db, run_id, gguf_path=str(target), quantization=quantization, lineage=lineage)
+    report(1.0, f"{target.name} is in Models")
+    return target
+
+
+def use_as_designer(path: Path | str, root: Path | None = None) -> None:
+    """Make the model the default designer (Chat, Design and Bench start with it)."""
+    from backend.settings import load_settings, save_settings
+
+    settings = load_settings(root)
+    settings.designer_model = str(path)
+    save_settings(settings, root)

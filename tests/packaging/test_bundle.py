@@ -1,0 +1,89 @@
+"""Build the desktop bundle and use it with the development venv out of PATH.
+
+Slow (PyInstaller; the first build on a machine also compiles llama.cpp for any x86-64 CPU and
+caches the wheel), but CI runs it: the bundle is how most users get the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "dist" / "deepones"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400)]
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    # Nothing of the development venv: no VIRTUAL_ENV, no PYTHONPATH, a PATH of system folders only.
+    keep = {k: v for k, v in os.environ.items() if k in {"HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TERM"}}
+    return {**keep, "PATH": "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "DEEPONES_HOME": str(home),
+            "QT_QPA_PLATFORM": "offscreen", "DEEPONES_NO_WIZARD": "1",
+            "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    if sys.platform != "linux":
+        pytest.skip("the desktop bundle is built for Linux")
+    build = tmp_path_factory.mktemp("bundle-build")
+    env = {**os.environ, "DEEPONES_BUILD_DIR": str(build)}
+    env.pop("VIRTUAL_ENV", None)
+    out = subprocess.run(["bash", str(ROOT / "packaging" / "build_linux.sh")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=5000)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    assert (BUNDLE / "deepones").exists()
+    assert list((ROOT / "dist").glob("deepones-*-linux-x86_64.tar.gz"))
+    shutil.rmtree(build, ignore_errors=True)
+    return BUNDLE / "deepones"
+
+
+def _run(exe: Path, *args: str, home: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), *args], env={**_clean_env(home), **kw.pop("env", {})}, cwd=home,
+                          capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def test_bundle_has_no_torch_and_stays_small(bundle):
+    internal = bundle.parent / "_internal"
+    assert not (internal / "torch").exists()
+    size = sum(p.stat().st_size for p in bundle.parent.rglob("*") if p.is_file())
+    assert size < 900e6, f"{size / 1e6:.0f} MB"
+
+
+def test_version_and_doctor_from_the_bundle(bundle, tmp_path):
+    out = _run(bundle, "--version", home=tmp_path)
+    assert out.returncode == 0 and "deepones" in out.stdout.lower(), out.stderr
+    out = _run(bundle, "doctor", "--json", home=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    embedded = json.dumps(report).lower()
+    assert str(bundle.parent) in embedded and ".gguf" in embedded  # the model inside the bundle
+    assert report["llama_cpp"].get("cpu_variant"), report["llama_cpp"]
+
+
+def test_chat_answers_with_the_embedded_model(bundle, tmp_path):
+    out = _run(bundle, "chat", "hi", "--max-tokens", "8", home=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip()
+
+
+def test_window_starts_and_shows_the_overview(bundle, tmp_path):
+    out = _run(bundle, home=tmp_path, env={"DEEPONES_STARTUP_PROBE": "1"}, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "SHOWN" in out.stdout and "READY" in out.stdout, out.stdout
+    assert "overview" in out.stdout.lower()
+
+
+def test_a_job_runs_through_the_bundled_supervisor(bundle, tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text("print('loss=0.5 step=1')\nopen('metric.log', 'w').write('0.75')\n")
+    out = _run(bundle, "run", "--interpreter", "/usr/bin/python3", str(prog), home=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    assert "succeeded" in (out.stdout + out.stderr).lower()
