@@ -393,6 +393,7 @@ def m008_data_fidelity_and_index_behind(db: sqlite_utils.Database) -> None:
     ])
 
 
+@migration
 def m010_design_step_recovery(db: sqlite_utils.Database) -> None:
     # Why an unfinished design step ended (a crash of the app or the model, a stop, a model error),
     # shown next to "Run again"; and the process that runs a step, so a session opened elsewhere
@@ -406,6 +407,7 @@ ALTER TABLE design_steps ADD COLUMN runner_pid INTEGER
     )
 
 
+@migration
 def m011_traces(db: sqlite_utils.Database) -> None:
     # The Traces workspace reads traces straight from design_sessions / design_steps; these are
     # its own annotations plus indexes for filtering 10k sessions / 200k attempts fast.
@@ -492,6 +494,7 @@ def m011_traces(db: sqlite_utils.Database) -> None:
     ])
 
 
+@migration
 def m012_bench(db: sqlite_utils.Database) -> None:
     # Bench: a sweep plans one bench_results row per (task, designer, variant, run); the row is
     # the run's record and links its design session. The m001 bench_results table was never
@@ -558,8 +561,11 @@ CREATE TABLE deepqa_answers (
     detail TEXT NOT NULL DEFAULT '{}',  -- log-likelihoods, or the raw generated text
     PRIMARY KEY (eval_id, item_index)
 )
+""",
+    )
 
 
+@migration
 def m013_train_runs(db: sqlite_utils.Database) -> None:
     # Training runs (backend.train.runs): a recipe + base + data selection; each start or resume
     # is a job (job_ids lists them, job_id/workdir is the latest). JSON columns hold the base,
