@@ -94,6 +94,7 @@ def _cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProc
                           text=True, timeout=timeout)
 
 
+@pytest.mark.timeout(1500)   # 60 questions x 5 options; a few seconds on an idle machine
 def test_deepqa_on_the_demo_mcqs_with_smollm2(smollm2, deepones_home):
     out = _cli(deepones_home, "deepqa", "--model", "embedded", "--file", str(DEMO), "--json")
     assert out.returncode == 0, out.stderr
