@@ -65,7 +65,7 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
 
     page.view.cancel_button.click()
     qtbot.waitUntil(lambda: _run(page).get("status") == "cancelled", timeout=400000)
-    assert page.view.resume_button.isEnabled()
+    qtbot.waitUntil(page.view.resume_button.isEnabled, timeout=10000)
     checkpoint = Path(app_context.data_dir, "jobs", first_job, "checkpoint", "position.json")
     saved_step = json.loads(checkpoint.read_text())["global_step"]
     assert saved_step >= 1
@@ -80,7 +80,7 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     assert steps[0] == saved_step + 1 and steps[-1] == 4   # continued, not restarted: 2 stages x 2 steps
     assert _run(page)["job_ids"] == [first_job, second_job]
 
-    assert page.view.convert_button.isEnabled()
+    qtbot.waitUntil(page.view.convert_button.isEnabled, timeout=10000)
     page.view.quant.setCurrentText("Q8_0")
     page.view.convert_button.click()
     qtbot.waitUntil(lambda: bool(_run(page).get("gguf_path")) and not page.view.busy, timeout=1200000)
