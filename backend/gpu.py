@@ -1,13 +1,24 @@
-"""NVIDIA GPUs through NVML (nvidia-ml-py). Every function is safe on machines without a GPU."""
+"""NVIDIA GPUs through NVML. Every function is safe on machines without a GPU, and against a
+crashing driver library: the app samples in a short-lived child process (:mod:`backend.jobs.nvml`,
+the same sampler the job supervisor uses), so a segfault there is an error message here.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import threading
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-_init_lock = threading.Lock()
-_nvml_state: bool | None = None
-_nvml_error = ""
+_SAMPLER = Path(__file__).parent / "jobs" / "nvml.py"
+_lock = threading.Lock()
+# Once a child said there is no NVML here, later calls answer at once (as the in-process cache did).
+_unavailable: str | None = None
+_last_error = ""
+_sampled = False
 
 
 @dataclass
@@ -24,58 +35,57 @@ class GpuSample:
         return asdict(self)
 
 
-def _ensure_nvml() -> bool:
-    global _nvml_state, _nvml_error
-    with _init_lock:
-        if _nvml_state is None:
-            try:
-                import pynvml
-
-                pynvml.nvmlInit()
-                _nvml_state = True
-            except Exception as exc:  # noqa: BLE001 - no driver, no library, no GPU: all mean "none"
-                _nvml_state = False
-                _nvml_error = str(exc) or type(exc).__name__
-        return bool(_nvml_state)
-
-
-def nvml_status() -> str:
-    return "available" if _ensure_nvml() else f"no NVIDIA GPU ({_nvml_error})"
-
-
-def _maybe(fn, *args):
+def _pynvml_dirs() -> list[str]:
     try:
-        return fn(*args)
-    except Exception:  # noqa: BLE001 - some boards do not report every sensor
-        return None
+        import importlib.util
+
+        spec = importlib.util.find_spec("pynvml")
+        return [str(Path(spec.origin).parent)] if spec and spec.origin else []
+    except (ImportError, ValueError):
+        return []
+
+
+def _sample_in_child(timeout: float = 10.0) -> tuple[list[dict], str]:
+    """(rows, error) from the sampler run in a child (``-I -S``: no site start-up, ~20 ms)."""
+    boot = (f"import sys; sys.path[:0] = {[str(_SAMPLER.parent)]!r}; sys.path += {_pynvml_dirs()!r}; "
+            "import nvml; sys.exit(nvml.main())")
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", boot], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return [], f"NVML did not answer within {timeout:g} s"
+    except OSError as exc:
+        return [], f"cannot start the NVML sampler: {exc}"
+    if proc.returncode < 0:
+        sig = signal.Signals(-proc.returncode).name if -proc.returncode in signal.Signals._value2member_map_ else ""
+        return [], f"the NVML sampler crashed ({sig or 'signal ' + str(-proc.returncode)}); GPU readings are off"
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return [], f"the NVML sampler failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
+    return data.get("gpus", []), data.get("error", "")
 
 
 def sample_gpus() -> list[GpuSample]:
-    """One reading per GPU; an empty list when there is no NVIDIA GPU."""
-    if not _ensure_nvml():
-        return []
-    import pynvml
+    """One reading per GPU; an empty list when there is no NVIDIA GPU (or NVML failed: see nvml_status)."""
+    global _unavailable, _last_error, _sampled
+    with _lock:
+        if _unavailable is not None:
+            return []
+        rows, err = _sample_in_child()
+        _last_error, _sampled = err, True
+        if not rows and err and "crashed" not in err and "did not answer" not in err:
+            _unavailable = err
+    return [GpuSample(index=r["index"], name=r["name"], memory_total_mb=r["mem_total_mb"],
+                      memory_used_mb=r["mem_used_mb"], utilization_pct=r["util_pct"],
+                      temperature_c=r["temp_c"], power_w=r["power_w"]) for r in rows]
 
-    out = []
-    for i in range(pynvml.nvmlDeviceGetCount()):
-        h = pynvml.nvmlDeviceGetHandleByIndex(i)
-        name = pynvml.nvmlDeviceGetName(h)
-        mem = pynvml.nvmlDeviceGetMemoryInfo(h)
-        util = _maybe(pynvml.nvmlDeviceGetUtilizationRates, h)
-        temp = _maybe(pynvml.nvmlDeviceGetTemperature, h, pynvml.NVML_TEMPERATURE_GPU)
-        power = _maybe(pynvml.nvmlDeviceGetPowerUsage, h)
-        out.append(
-            GpuSample(
-                index=i,
-                name=name.decode() if isinstance(name, bytes) else str(name),
-                memory_total_mb=mem.total / 2**20,
-                memory_used_mb=mem.used / 2**20,
-                utilization_pct=float(util.gpu) if util is not None else None,
-                temperature_c=float(temp) if temp is not None else None,
-                power_w=power / 1000.0 if power is not None else None,
-            )
-        )
-    return out
+
+def nvml_status() -> str:
+    if not _sampled:
+        sample_gpus()
+    err = _unavailable or _last_error
+    return f"no NVIDIA GPU ({err})" if err else "available"
 
 
 def gpu_summary_text() -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from backend import paths
+from backend import paths, recovery
 from backend.logsetup import setup_logging
-from backend.store import StoreError, move_aside, open_db
+from backend.store import StoreError, move_aside, open_store
 from deepones_gui.context import AppContext
 
 APP_TITLE = "DeepOnes Studio"
@@ -69,7 +69,7 @@ def _data_dir_or_ask(root: Path | None, interactive: bool) -> Path | None:
 def _store_or_ask(root: Path, interactive: bool):
     while True:
         try:
-            return open_db(paths.db_path(root))
+            return open_store(root)
         except StoreError as exc:
             if not (interactive and _ask_move_aside(exc)):
                 return None
@@ -132,12 +132,18 @@ def run(argv: list[str] | None = None) -> int:
             return
         ctx.db = db
         window.activate()
-        if probe:  # the first workspace is built too
-            QTimer.singleShot(0, lambda: (report("READY"), app.quit()))
+        if probe:  # the first workspace is built and painted too
+            def ready() -> None:
+                window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
+                report("READY")
+                app.quit()
+
+            QTimer.singleShot(0, ready)
 
     QTimer.singleShot(0, open_store)
     closing = asyncio.Event()
     app.aboutToQuit.connect(window.save_state)
+    app.aboutToQuit.connect(lambda: recovery.end_session(root))   # a clean quit, even without closeEvent
     app.aboutToQuit.connect(closing.set)
     with loop:
         loop.run_until_complete(closing.wait())

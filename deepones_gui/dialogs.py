@@ -32,7 +32,8 @@ from deepones_gui.context import AppContext
 MODEL_HINT = "embedded · a .gguf path · http://host:port/v1 · replay:PATH"
 
 
-def _with_browse(edit: QLineEdit, pick) -> QWidget:
+def _with_browse(edit: QLineEdit, pick) -> tuple[QWidget, QPushButton]:
+    """The field with a Browse… button beside it: (row widget, button)."""
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
@@ -40,7 +41,7 @@ def _with_browse(edit: QLineEdit, pick) -> QWidget:
     button = QPushButton("Browse…")
     button.clicked.connect(pick)
     row.addWidget(button)
-    return box
+    return box, button
 
 
 def _check_interpreter(python: str, *, progress, partial, cancel) -> str:
@@ -61,14 +62,19 @@ class PreferencesDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.data_dir = QLineEdit(str(ctx.data_dir))
-        form.addRow("Data folder:", _with_browse(self.data_dir, self._pick_dir))
+        data_box, self.data_browse = _with_browse(self.data_dir, self._pick_dir)
+        form.addRow("Data folder:", data_box)
         env_set = bool(os.environ.get(paths.ENV_HOME))
         note = QLabel(
             f"Set by ${paths.ENV_HOME}; unset it to choose here." if env_set
             else "Takes effect the next time the app starts."
         )
         note.setStyleSheet("color: palette(mid);")
+        # The field and its Browse… button go together: neither can change a folder the environment sets.
         self.data_dir.setEnabled(not env_set)
+        self.data_browse.setEnabled(not env_set)
+        if env_set:
+            self.data_browse.setToolTip(f"The data folder is set by ${paths.ENV_HOME}")
         form.addRow("", note)
 
         s = ctx.settings
@@ -77,7 +83,7 @@ class PreferencesDialog(QDialog):
         self.python_status = QLabel("")
         check = QPushButton("Check")
         check.clicked.connect(self._check_python)
-        py_box = _with_browse(self.python, self._pick_python)
+        py_box, _py_browse = _with_browse(self.python, self._pick_python)
         py_box.layout().addWidget(check)
         form.addRow("Python for jobs:", py_box)
         form.addRow("", self.python_status)

@@ -13,13 +13,15 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSplitter,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
-from backend import gpu
-from backend.workspaces import WorkspaceSpec, workspaces
+from backend import gpu, recovery
+from backend.workspaces import WorkspaceSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
+from deepones_gui.workspaces.builtin import available_workspaces
 
 log = logging.getLogger(__name__)
 GPU_REFRESH_MS = 5000
@@ -41,7 +43,8 @@ class MainWindow(QMainWindow):
         ctx.window = self
         self.setWindowTitle("DeepOnes Studio")
         self.setObjectName("MainWindow")
-        self.specs = specs if specs is not None else workspaces()
+        self.specs = specs if specs is not None else available_workspaces()
+        self.recovery_banner = None   # shown once after an abrupt end of the previous run
         self.pages: dict[str, QWidget] = {}
         self.failed_pages: dict[str, str] = {}   # workspace name -> error, for pages whose factory raised
 
@@ -72,7 +75,11 @@ class MainWindow(QMainWindow):
         splitter = QSplitter()
         splitter.setObjectName("MainSplitter")
         splitter.addWidget(self.nav)
-        splitter.addWidget(self.stack)
+        right = QWidget()
+        self.right_column = QVBoxLayout(right)
+        self.right_column.setContentsMargins(0, 0, 0, 0)
+        self.right_column.addWidget(self.stack, 1)
+        splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
@@ -98,6 +105,35 @@ class MainWindow(QMainWindow):
                 self._show_row(row)
             else:
                 self.nav.setCurrentRow(row)
+        self._check_recovery()
+
+    # -- after a crash -------------------------------------------------------------------------
+    def _check_recovery(self) -> None:
+        """Once per start: if the previous run ended abruptly, list what it left unfinished."""
+        crashed_run_started = recovery.begin_session(self.ctx.data_dir)
+        if crashed_run_started is None or self.ctx.db is None:
+            return
+        items = recovery.interrupted_work(self.ctx.db, self.ctx.data_dir, crashed_run_started)
+        if not items:
+            return
+        from deepones_gui.recovery_banner import RecoveryBanner
+
+        self.recovery_banner = RecoveryBanner(items)
+        self.recovery_banner.resume_requested.connect(self.resume)
+        self.right_column.insertWidget(0, self.recovery_banner)
+
+    def resume(self, item: recovery.InterruptedWork) -> None:
+        """Carry on with ``item`` in its workspace (a page without the hook is simply shown)."""
+        if item.workspace not in {s.name for s in self.specs}:
+            return
+        page = self.show_workspace(item.workspace)
+        target = item.target
+        if item.kind == "chat" and hasattr(page, "resume_interrupted"):
+            page.resume_interrupted(target["chat_id"])
+        elif item.kind == "design" and hasattr(page, "open_session"):
+            page.open_session(target["session_id"])
+        elif item.kind == "import" and hasattr(page, "start_import"):
+            page.start_import([target["source"]], dataset=target["dataset"], fmt=target["format"] or "auto")
 
     # -- workspaces --------------------------------------------------------------------------
     def page(self, name: str) -> QWidget:
@@ -151,6 +187,8 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         if self.active and 0 <= row < len(self.specs):
             self.stack.setCurrentWidget(self.page(self.specs[row].name))
+            # Saved at once, not only at a clean quit: after a crash the app reopens here too.
+            QSettings().setValue("main/workspace", self.specs[row].name)
 
     # -- chrome ------------------------------------------------------------------------------
     def open_preferences(self) -> None:
@@ -259,6 +297,7 @@ class MainWindow(QMainWindow):
                 return
         self._gpu_timer.stop()
         self.save_state()
+        recovery.end_session(self.ctx.data_dir)
         for widget in self.pages.values():
             shutdown = getattr(widget, "shutdown", None)
             if shutdown is not None:

@@ -38,13 +38,6 @@ class LlamaBackend(ChatBackend):
         self.worker = None  # WorkerClient once loaded
 
     # -- loading -------------------------------------------------------------------------------
-    def _gpu_layers(self, n_ctx: int) -> int:
-        if self.n_gpu_layers is not None:
-            return self.n_gpu_layers
-        from backend.llm.memory import auto_gpu_layers
-
-        return auto_gpu_layers(self.info, n_ctx)
-
     def ensure_loaded(self, settings: GenerationSettings | None = None):
         """The warm worker process holding this model for ``settings.context_size`` (started if needed)."""
         from backend.llm.worker.client import get_worker
@@ -53,7 +46,9 @@ class LlamaBackend(ChatBackend):
         trained = self.info.context_length  # header checks (BadModelFile) before any process starts
         if trained:
             n_ctx = min(n_ctx, trained)
-        self.worker = get_worker(self.path, n_ctx, self._gpu_layers(n_ctx), self.n_threads)
+        # n_gpu_layers None = the suggestion for the detected GPU, worked out inside the worker, so
+        # this process never loads llama.cpp or NVML.
+        self.worker = get_worker(self.path, n_ctx, self.n_gpu_layers, self.n_threads)
         return self.worker
 
     @property
@@ -100,15 +95,6 @@ class LlamaBackend(ChatBackend):
 
     def close(self) -> None:
         self.worker = None  # the pool keeps (or stops) the worker
-
-
-def chat_formats() -> list[str]:
-    """Chat format names llama-cpp-python knows (for the manual template override)."""
-    try:
-        from llama_cpp import llama_chat_format
-    except ImportError:
-        return []
-    return sorted(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
 
 
 @hookimpl

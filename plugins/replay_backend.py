@@ -1,60 +1,13 @@
-"""``replay:PATH``: plays recorded responses from a JSONL file, one ``{"content": ...}`` per call.
-
-Used by tests (the one stand-in allowed: for what a model *says*) and to re-run a recorded
-session deterministically.
-"""
+"""Registers ``replay:PATH`` (recorded answers from a JSONL file). The implementation is
+:class:`backend.llm.replay.ReplayBackend`; this module only registers it."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 from backend.hookspecs import hookimpl
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
-
-
-class ReplayExhausted(BackendError):
-    pass
-
-
-class ReplayBackend(ChatBackend):
-    def __init__(self, spec: str, **_options) -> None:
-        super().__init__()
-        self.spec = spec
-        self.path = Path(spec.removeprefix("replay:")).expanduser()
-        try:
-            lines = self.path.read_text("utf-8").splitlines()
-        except OSError as exc:
-            raise BackendError(f"Replay file {self.path} cannot be read: {exc.strerror or exc}", retryable=False) from exc
-        self.responses: list[str] = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                self.responses.append(str(json.loads(line)["content"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise BackendError(
-                    f"Replay file {self.path}, line {n}: expected {{\"content\": ...}} ({exc})", retryable=False
-                ) from exc
-        self.position = 0
-
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
-        if self.position >= len(self.responses):
-            raise ReplayExhausted(
-                f"Replay file {self.path} has run out: all {len(self.responses)} recorded responses were used.",
-                retryable=False,
-            )
-        text = self.responses[self.position]
-        self.position += 1
-        self.last_stats.prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
-        # Stream word by word (keeping whitespace) so views exercise the real streaming path.
-        pieces = re.findall(r"\S+\s*|\s+", text)
-        self.last_stats.completion_tokens = len(pieces)
-        yield from pieces
 
 
 @hookimpl
 def register_backends(register):
+    from backend.llm.replay import ReplayBackend
+
     register("replay:", ReplayBackend)

@@ -44,6 +44,45 @@ head -n 2 "$DEEPONES_HOME/jobs/$job/gpu.jsonl" 2>/dev/null
 echo "== GPU tests (Qt-free ones)"
 $py -m pytest -q -p no:cacheprovider tests/jobs/test_gpu.py -k "not panel" 2>&1 | tail -n 15
 
+echo "== model worker with GPU offload (llama.cpp in its worker process; canary and safe mode)"
+$py - <<'PY'
+from backend.llm.base import GenerationSettings, complete
+from backend.llm.memory import gpu_offload_supported
+from backend.llm.resolve import get_backend
+from backend.llm.worker import safe_mode
+
+b = get_backend("embedded")
+answer = complete(b, [{"role": "user", "content": "Name one CNN"}], GenerationSettings(max_tokens=16, temperature=0))
+print("llama.cpp GPU offload supported:", gpu_offload_supported())
+print("worker load:", b.worker.spec, "answer:", repr(answer))
+print("safe mode:", safe_mode.report())
+print("doctor canary:", safe_mode.doctor_canary())
+PY
+echo "== Bench: a Ray job that asks for a GPU (entrypoint_num_gpus=1) on a local GPU head"
+if $py -c "import ray.job_submission" 2>/dev/null; then
+  rport=$($py -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  rdash=$($py -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  ray_bin=$(dirname "$(command -v $py)")/ray
+  "$ray_bin" start --head --num-cpus 2 --num-gpus 1 --port "$rport" --dashboard-port "$rdash" \
+    --dashboard-host 127.0.0.1 --include-dashboard true --node-ip-address 127.0.0.1 --temp-dir "/tmp/rg$rport" \
+    --disable-usage-stats > "$out/ray_start.txt" 2>&1
+  $py - "http://127.0.0.1:$rdash" "$probe" <<'PY' 2>&1 | tail -n 5 | tee "$out/ray_gpu.txt"
+import sys
+from pathlib import Path
+from backend.bench.ray_executor import RayExecutor, RaySettings, cluster_resources
+from backend.jobs.spec import JobSpec
+address, probe = sys.argv[1], Path(sys.argv[2])
+print("cluster resources:", cluster_resources(address))
+settings = RaySettings(address=address, python=sys.executable, num_gpus=1)
+spec = JobSpec(argv=["gpu_probe.py"], interpreter=sys.executable, files={"gpu_probe.py": probe.read_text()}, gpu="0")
+result = RayExecutor(settings=settings).run(spec)
+print("ray gpu job:", result.status, "score(device count)=", result.score)
+print((result.workdir / "stdout.log").read_text().splitlines()[0])
+PY
+  "$ray_bin" stop > /dev/null 2>&1
+else
+  echo "ray not installed: pip install '.[ray]'"
+fi
 echo "== built-in trainer on CUDA (Train): SmolLM2 from the embedded GGUF, both stages, then Q8_0"
 $py -m deepones_gui data import "$($py -c 'from backend.datasets.demo import demo_path; print(demo_path())')" --dataset "DeepData demo" | tail -n 1
 $py -m deepones_gui train --base embedded --data all --device cuda --gpu 0 --max-steps 30 --max-seq-len 256 \

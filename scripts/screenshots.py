@@ -34,7 +34,7 @@ def main() -> None:
     app = make_application([])
     ctx = open_context(home, interactive=False)
     window = MainWindow(ctx)
-    window.resize(1360, 860)
+    window.resize(1280, 800)   # the app's default size; the README shows what a new user sees
     window.show()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,9 +60,67 @@ def main() -> None:
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
+        for item in _extra_screenshots(page, out):  # more views of one workspace (Traces' HTML page, Bench tables)
+            if isinstance(item, tuple):
+                name, show = item
+                show()
+                settle(300)
+                window.grab().save(str(out / f"{name}.png"))
+                item = out / f"{name}.png"
+            print(item)
+    if not args.only or "design" in args.only:
+        shoot_design_interrupted(window, out, settle)
+    if not args.only or "preferences" in args.only:
+        from deepones_gui.dialogs import PreferencesDialog
+
+        dialog = PreferencesDialog(ctx, window)
+        dialog.show()
+        settle(300)
+        target = out / "preferences.png"
+        dialog.grab().save(str(target))
+        print(target)
+        dialog.close()
     window.close()
     app.processEvents()
 
+
+def _extra_screenshots(page, out: Path) -> list:
+    """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""
+    import inspect
+
+    extra = getattr(page, "extra_screenshots", None)
+    if extra is None:
+        return []
+    return list(extra(out) if inspect.signature(extra).parameters else extra())
+
+
+def shoot_design_interrupted(window, out: Path, settle) -> None:
+    """Design after a crash: the demo's Implement stage left running by a process that is gone now."""
+    import json
+    import subprocess
+
+    from backend.pipeline import DesignRunner, SessionStore, get_task
+    from backend.pipeline.extract import extract_code
+    from backend.pipeline.stages import build_prompt
+    from deepones_gui.workspaces.design.demo import DEMO_DIR
+
+    page = window.show_workspace("design")
+    sessions = SessionStore(page.ctx.db)
+    programmer = f"replay:{DEMO_DIR / 'programmer.jsonl'}"
+    sid = sessions.create_session(get_task("demo-digits"), f"replay:{DEMO_DIR / 'designer.jsonl'}", programmer,
+                                  title="Demo: interrupted while running")
+    state = DesignRunner(page.ctx.db, sid).run_until("improve")   # the real recorded answers
+    answer = json.loads((DEMO_DIR / "programmer.jsonl").read_text().splitlines()[0])["content"]
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    # The Implement step as a killed app leaves it: "running", owned by a process that has ended.
+    sessions.add_step(sid, state.steps[-1].id, "implement", prompt=build_prompt("implement", state),
+                      response=answer, code=extract_code(answer), model=programmer, runner_pid=int(done.stdout))
+    page._fill_sessions()
+    page.open_session(sid)
+    settle(400)
+    target = out / "design-interrupted.png"
+    window.grab().save(str(target))
+    print(target)
 
 if __name__ == "__main__":
     main()

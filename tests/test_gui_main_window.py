@@ -123,3 +123,146 @@ def test_broadcast_to_a_workspace_not_built_yet_is_delivered_once(qtbot, app_con
     assert received == [("ping", {"n": 1})]
     app_context.broadcast.emit("ping", {"n": 2})  # now through the page's own connection
     assert received == [("ping", {"n": 1}), ("ping", {"n": 2})]
+
+
+def test_preferences_browse_is_disabled_with_the_folder_field_when_deepones_home_is_set(qtbot, app_context):
+    import os
+
+    from deepones_gui.dialogs import PreferencesDialog
+
+    assert os.environ.get("DEEPONES_HOME")          # set for every test
+    dlg = PreferencesDialog(app_context)
+    qtbot.addWidget(dlg)
+    assert not dlg.data_dir.isEnabled()
+    assert not dlg.data_browse.isEnabled() and "DEEPONES_HOME" in dlg.data_browse.toolTip()
+
+
+def test_overview_data_card_shows_the_sample_count(qtbot, app_context):
+    from PySide6.QtWidgets import QLabel
+
+    from backend.datasets.demo import ensure_demo
+    from deepones_gui.workspaces.overview import OverviewPage
+
+    ensure_demo(app_context.db)
+    page = OverviewPage(app_context)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.report is not None, timeout=60_000)
+    assert page.report["db"]["samples"] == 257
+    texts = [w.text() for w in page.grid_host.findChildren(QLabel)]
+    assert any("257 samples" in t for t in texts), texts
+
+
+SMOKE = """
+import json, os, sys
+from pathlib import Path
+from deepones_gui.app import make_application, open_context
+from deepones_gui.main_window import MainWindow
+app = make_application([])
+ctx = open_context(Path(os.environ["DEEPONES_HOME"]), interactive=False)
+window = MainWindow(ctx)
+window.resize(1280, 800)
+window.show()
+for spec in window.specs:
+    window.show_workspace(spec.name)
+    app.processEvents()
+print(json.dumps({"names": [s.name for s in window.specs], "failed": window.failed_pages,
+                  "plugins": __import__("backend.plugins", fromlist=["x"]).plugin_names()}))
+window.close()
+"""
+
+
+def test_with_plugins_disabled_the_app_still_shows_its_workspaces(deepones_home, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "DEEPONES_LOAD_PLUGINS": "0", "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", SMOKE], capture_output=True, text=True, env=env, timeout=180,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["plugins"] == []                  # nothing came from entry points ...
+    assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs"]   # ... yet all are there
+    assert result["failed"] == {}
+
+
+KILLED_MID_ANSWER = """
+import os, sys, time
+from pathlib import Path
+from deepones_gui.app import make_application, open_context
+from deepones_gui.main_window import MainWindow
+app = make_application([])
+ctx = open_context(Path(os.environ["DEEPONES_HOME"]), interactive=False)
+window = MainWindow(ctx)
+window.show()
+chat = window.show_workspace("chat")
+deadline = time.monotonic() + 60
+while not chat.picker.ready and time.monotonic() < deadline:
+    app.processEvents(); time.sleep(0.01)
+chat.select_model("embedded")
+chat.settings.max_tokens.setValue(4000)
+chat.input.setPlainText("Write a long essay about convolutional networks.")
+chat.send()
+told = False
+while True:   # until killed
+    app.processEvents(); time.sleep(0.005)
+    if not told and len(chat.runner.text) > 20:
+        told = True
+        print("STREAMING", flush=True)
+"""
+
+
+def test_after_the_app_is_killed_mid_answer_the_next_start_offers_to_carry_on(qtbot, deepones_home, tmp_path):
+    """Issue 9/15: killed during a chat answer (SIGKILL: no clean-up at all), the next start reopens on
+    Chat, says what was interrupted, and Retry answers the question in place."""
+    import os
+    import signal
+    import subprocess
+
+    from deepones_gui.app import make_application, open_context
+    from deepones_gui.workspaces.chat.message_widget import MessageWidget
+    from deepones_gui.workspaces.chat.page import STOPPED_BEFORE_ANSWER
+
+    make_application([])   # the same QSettings names as the child's
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen([sys.executable, "-c", KILLED_MID_ANSWER], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, start_new_session=True)
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == "STREAMING", child.stderr.read()[-3000:] if child.poll() is not None else line
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(30)
+
+    ctx = open_context(deepones_home, interactive=False)
+    try:
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.show()
+        assert window.specs[window.nav.currentRow()].name == "chat"     # reopened where it was
+        banner = window.recovery_banner
+        assert banner is not None and not banner.isHidden()
+        assert len(banner.items) == 1 and banner.items[0].kind == "chat"
+        assert "convolutional networks" in banner.items[0].title
+        page = window.pages["chat"]
+        qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+        # The chat itself shows the unanswered question with the model-stopped notice and Retry.
+        page._show_chat(banner.items[0].target["chat_id"])
+        assert page.unanswered is not None and page.unanswered.error.text() == STOPPED_BEFORE_ANSWER
+        page.settings.max_tokens.setValue(8)
+        banner.buttons[0].click()                                        # "Retry the answer", in place
+        qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=120_000)
+        texts = [w for w in page.thread_host.findChildren(MessageWidget) if w.isVisibleTo(page)]
+        assert texts[-1].role == "assistant" and texts[-1].body.text.strip() and not texts[-1].error.isVisible()
+        assert banner.isHidden()                                         # its only item is done
+        window.close()
+        # Shown once: a clean restart has nothing to report.
+        again = MainWindow(ctx)
+        qtbot.addWidget(again)
+        assert again.recovery_banner is None
+        again.close()
+    finally:
+        from deepones_gui.concurrent import wait_for_background_tasks
+
+        wait_for_background_tasks()
+        ctx.db.conn.close()

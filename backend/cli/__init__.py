@@ -16,7 +16,10 @@ COMMAND_MODULES = [
     "backend.cli.chat",
     "backend.cli.jobs",
     "backend.cli.design",
+    "backend.cli.models",
     "backend.cli.desktop",
+    "backend.cli.traces",
+    "backend.cli.bench",
     "backend.cli.train",
 ]
 

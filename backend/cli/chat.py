@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from backend.cli.common import fail
+from backend.units import format_bytes
 
 
 @click.command("chat")
@@ -70,7 +71,7 @@ def model_list(as_json: bool) -> None:
         click.echo(json.dumps([m.to_dict() for m in models], indent=2))
         return
     for m in models:
-        click.echo(f"{m.source:9} {m.size_bytes / 2**20:8.0f} MB  {m.name}\n{'':21}{m.spec}")
+        click.echo(f"{m.source:9} {format_bytes(m.size_bytes):>9}  {m.name}\n{'':21}{m.spec}")
 
 
 @model.command("info")
@@ -103,9 +104,9 @@ def model_info(path: str, context: int, as_json: bool) -> None:
             ("parameters", info.parameters_label), ("quantisation", info.quantization),
             ("context length", f"{info.context_length:,}"), ("layers", info.layers),
             ("chat template", "yes" if info.has_chat_template else "no"),
-            ("size", f"{info.size_bytes / 2**20:.1f} MB"),
-            (f"memory @ {context}", f"{est.total_bytes / 2**20:.0f} MB (weights {est.weights_bytes / 2**20:.0f} MB "
-                                    f"+ KV cache {est.kv_cache_bytes / 2**20:.0f} MB + buffers)"),
+            ("size", format_bytes(info.size_bytes)),
+            (f"memory @ {context}", f"{format_bytes(est.total_bytes)} (weights {format_bytes(est.weights_bytes)} "
+                                    f"+ KV cache {format_bytes(est.kv_cache_bytes)} + buffers)"),
             ("GPU offload", sug.reason)]
     for k, v in rows:
         click.echo(f"{k:16} {v}")
@@ -160,7 +161,7 @@ def model_quantize(src: str, dst: str, qtype: str, no_requantize: bool) -> None:
         click.echo("", err=True)
         fail(str(exc))
     click.echo("", err=True)
-    click.echo(f"{dst}: {info.quantization}, {info.size_bytes / 2**20:.1f} MB")
+    click.echo(f"{dst}: {info.quantization}, {format_bytes(info.size_bytes)}")
 
 
 @model.command("set-default")

@@ -9,8 +9,9 @@ import click
 
 from backend.cli.common import fail, store_or_exit
 
-IMPORT_FORMATS = ["auto", "deepdata", "alpaca", "sharegpt", "openai", "mcq", "parquet", "hub"]
-EXPORT_FORMATS = ["alpaca", "sharegpt", "openai"]
+IMPORT_FORMATS = ["auto", "deepdata", "alpaca", "sharegpt", "openai", "mcq", "text", "parquet", "hub"]
+EXPORT_FORMATS = ["alpaca", "sharegpt", "openai", "text"]
+KINDS = ["instruction", "dlpd", "mcq", "text"]
 
 
 @click.group()
@@ -23,9 +24,12 @@ def data() -> None:
 @click.option("--dataset", default=None, help="Dataset name recorded with each sample (default: file name).")
 @click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: a JSON summary.")
-def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: bool) -> None:
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Build the search index for the new rows before returning (else: `deepones data index`).")
+def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: bool, index: bool) -> None:
     """Import JSON/JSONL/Parquet files (or hf://owner/name datasets). Bad records are reported, not fatal."""
-    from backend.datasets.importer import import_paths
+    from backend.datasets.importer import import_paths, storage_error
+    from backend.datasets.indexing import index_pending
 
     db = store_or_exit()
 
@@ -35,8 +39,15 @@ def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: b
 
     try:
         report = import_paths(db, paths, dataset=dataset, fmt=fmt, progress=progress)
+        if index and not report.errors:
+            index_pending(db, progress=progress)
     except KeyboardInterrupt:
         fail("import interrupted; every completed batch is kept, run it again to finish", code=130)
+    except Exception as exc:  # noqa: BLE001 - a full disk while indexing: one line, not a traceback
+        message = storage_error(exc)
+        if message is None:
+            raise
+        fail(message)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -48,6 +59,8 @@ def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: b
             click.echo(f"  {r.file}:{r.line}: {r.reason}")
         if report.rejected_total > 50:
             click.echo(f"  … and {report.rejected_total - 50:,} more (use --json for up to 1,000)")
+        for notice in report.notices:
+            click.echo(f"  {notice} (exported back as they came)")
     if report.errors:
         for message in report.errors:
             click.echo(f"deepones: {message}", err=True)
@@ -60,9 +73,13 @@ def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: b
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search_cmd(query: str, limit: int, as_json: bool) -> None:
     """Full-text search (every word must match), best matches first."""
+    from backend.datasets.indexing import coverage
     from backend.datasets.query import HIGHLIGHT_END, HIGHLIGHT_START, search
 
     db = store_or_exit()
+    covered = coverage(db)
+    if not covered.complete:
+        click.echo(f"deepones: {covered.describe()} (run `deepones data index` to finish)", err=True)
     for hit in search(db, query, limit=limit):
         snippet = hit.pop("snippet") or ""
         if as_json:
@@ -71,17 +88,47 @@ def search_cmd(query: str, limit: int, as_json: bool) -> None:
         else:
             styled = snippet.replace(HIGHLIGHT_START, "\x1b[1m" if sys.stdout.isatty() else "[").replace(
                 HIGHLIGHT_END, "\x1b[0m" if sys.stdout.isatty() else "]")
-            click.echo(f"#{hit['id']} [{hit['kind']}/{hit['category'] or '-'}] {styled}")
+            # One result per line: an MCQ's options (or any multi-line match) are joined with spaces.
+            click.echo(f"#{hit['id']} [{hit['kind']}/{hit['category'] or '-'}] {' '.join(styled.split())}")
 
 
 @data.command("stats")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS),
+              help="Only this kind (repeatable): its category distribution, as the paper's Figure 6.")
 @click.option("--json", "as_json", is_flag=True)
-def stats_cmd(as_json: bool) -> None:
-    """Counts by kind, category and review status."""
+def stats_cmd(kinds: tuple[str, ...], as_json: bool) -> None:
+    """Counts by kind, category (per kind too), review status and what samples contain."""
+    from backend.datasets.query import SampleFilter
     from backend.datasets.stats import format_stats, stats
 
-    st = stats(store_or_exit())
+    st = stats(store_or_exit(), SampleFilter(kinds=kinds))
     click.echo(json.dumps(st) if as_json else format_stats(st))
+
+
+@data.command("index")
+def index_cmd() -> None:
+    """Finish the search index (rows imported with --no-index, or an import that was stopped)."""
+    from backend.datasets.importer import storage_error
+    from backend.datasets.indexing import coverage, index_pending
+
+    db = store_or_exit()
+
+    def progress(frac: float, text: str) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{frac:6.1%}  {text}   ", nl=False, err=True)
+
+    try:
+        n = index_pending(db, progress=progress)
+    except KeyboardInterrupt:
+        fail("indexing interrupted; indexed batches are kept, run it again to finish", code=130)
+    except Exception as exc:  # noqa: BLE001
+        message = storage_error(exc)
+        if message is None:
+            raise
+        fail(message)
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    click.echo(f"indexed {n:,} samples; {coverage(db).describe()}")
 
 
 @data.command("export")
@@ -91,11 +138,12 @@ def stats_cmd(as_json: bool) -> None:
               type=click.Choice(["unreviewed", "accepted", "rejected", "needs-fix"]),
               help="Only samples with this review status (repeatable).")
 @click.option("--query", default="", help="Only samples matching this full-text search.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["instruction", "dlpd", "mcq"]))
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS))
 @click.option("--dataset-info", is_flag=True, help="Also write the LLaMA-Factory dataset_info.json entry.")
 def export_cmd(out: str, fmt: str, statuses: tuple[str, ...], query: str, kinds: tuple[str, ...],
                dataset_info: bool) -> None:
-    """Export the selection as Alpaca (.json/.jsonl), ShareGPT (.json) or OpenAI messages (.jsonl)."""
+    """Export the selection as Alpaca (.json/.jsonl), ShareGPT (.json/.jsonl), OpenAI messages (.jsonl) or
+    plain text (.jsonl). Refused, with a count and the reason, where the format cannot hold the samples."""
     from pathlib import Path
 
     from backend.datasets.exporter import export

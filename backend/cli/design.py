@@ -8,8 +8,8 @@ import sys
 import click
 
 from backend.cli.common import fail, store_or_exit
+from backend.pipeline.state import RAIL_STAGES
 
-STAGES = ("propose", "improve", "implement", "debug", "hyperparameters", "final")
 EXIT_FAILED, EXIT_STOPPED_EARLY = 1, 3
 
 
@@ -28,18 +28,19 @@ def _progress(kind: str, payload: dict) -> None:
 @click.option("--task", "task_name", metavar="NAME", help="A task name (see --list-tasks).")
 @click.option("--designer", metavar="MODEL", help="Designer model spec (default: from settings).")
 @click.option("--programmer", metavar="MODEL", help="Programmer model spec (default: from settings).")
-@click.option("--until", type=click.Choice(STAGES), help="Stop after this stage.")
+@click.option("--until", type=click.Choice(RAIL_STAGES), help="Stop after this stage.")
 @click.option("--max-debug", type=click.IntRange(0, 200), default=20, show_default=True)
 @click.option("--time-limit", type=click.FloatRange(1), metavar="S",
               help="Execution time limit of a run in seconds (default 4200; training stops at 3600).")
 @click.option("--subset", type=click.IntRange(1), help="Validation subset size (default 1000).")
 @click.option("--max-tokens", type=click.IntRange(16), help="Cap on tokens per model answer.")
 @click.option("--no-improve", is_flag=True, help="Skip the improvement step (the paper's base variant).")
+@click.option("--executor", metavar="NAME", help="Where the programs run (default: local; see `deepones doctor`).")
 @click.option("--session", "session_id", type=int, help="Continue an existing session instead of a new one.")
 @click.option("--list-tasks", is_flag=True, help="List task names and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")
 def design(task_name, designer, programmer, until, max_debug, time_limit, subset, max_tokens, no_improve,
-           session_id, list_tasks, as_json) -> None:
+           executor, session_id, list_tasks, as_json) -> None:
     """Run propose -> improve -> implement -> debug -> hyperparameters -> final run.
 
     Exit code 0 only when the final run produced a score; 1 when the pipeline failed; 3 when
@@ -70,6 +71,13 @@ def design(task_name, designer, programmer, until, max_debug, time_limit, subset
             cfg.subset_size = subset
         if max_tokens:
             cfg.designer_max_tokens = cfg.programmer_max_tokens = max_tokens
+        if executor:
+            from backend.jobs.executors import executor_factories
+
+            known = executor_factories()
+            if executor not in known:
+                fail(f"no executor named {executor!r} (known: {', '.join(sorted(known))})")
+            cfg.executor = executor
         session_id = store.create_session(task, designer or app.designer_model, programmer or app.programmer_model, cfg)
     else:
         try:
@@ -77,9 +85,13 @@ def design(task_name, designer, programmer, until, max_debug, time_limit, subset
         except LookupError as exc:
             fail(str(exc))
         store.mark_interrupted(session_id)
+    from backend.pipeline.runner import StageBusy
+
     runner = DesignRunner(db, session_id, on_event=_progress)
     try:
         state = runner.run_until(until)
+    except StageBusy as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         runner.stop()
         fail("stopped", 130)

@@ -128,6 +128,9 @@ def _job_or_exit(store, job_id: str) -> dict:
     return row
 
 
+_JOB_LINE = "{:<22}  {:<9}  {:>8}  {:<8}  {}"
+
+
 @jobs.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--limit", default=50, show_default=True)
@@ -137,25 +140,32 @@ def jobs_list(as_json: bool, limit: int) -> None:
 
     store = store_or_exit()
     records.sync_jobs(store)
-    for row in records.list_jobs(store, limit):
-        if as_json:
+    rows = records.list_jobs(store, limit)
+    if as_json:
+        for row in rows:
             click.echo(json.dumps(row))
-        else:
-            score = "" if row["score"] is None else f"score {row['score']:.4g}"
-            wall = "" if row["wall_s"] is None else f"{row['wall_s']:.1f}s"
-            click.echo(f"{row['id']}  {row['status']:<9}  {wall:>8}  {score:<12} {row['name']}")
+        return
+    if not rows:
+        click.echo("No jobs yet (start one with `deepones run PROGRAM.py`).")
+        return
+    click.echo(_JOB_LINE.format("JOB", "STATUS", "WALL", "SCORE", "NAME"))
+    for row in rows:
+        score = "" if row["score"] is None else f"{row['score']:.4g}"
+        wall = "" if row["wall_s"] is None else f"{row['wall_s']:.1f}s"
+        click.echo(_JOB_LINE.format(row["id"], row["status"], wall, score, row["name"]))
 
 
 @jobs.command("show")
 @click.argument("job_id")
 def jobs_show(job_id: str) -> None:
     """The job's record and status file as JSON."""
-    from backend.jobs.runner import read_status
+    from backend.jobs import records
+    from backend.jobs.status import read_status
 
     store = store_or_exit()
     row = _job_or_exit(store, job_id)
     row["status_file"] = read_status(Path(row["workdir"]))
-    row["metrics"] = [r["name"] for r in store.query("SELECT DISTINCT name FROM metrics WHERE job_id=?", [row["id"]])]
+    row["metrics"] = records.job_metric_names(store, row["id"])
     click.echo(json.dumps(row, indent=2))
 
 
@@ -186,7 +196,7 @@ def jobs_logs(job_id: str, which: str, follow: bool) -> None:
 @click.argument("job_id")
 def jobs_cancel(job_id: str) -> None:
     """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace)."""
-    from backend.jobs.runner import cancel_workdir
+    from backend.jobs.status import cancel_workdir
 
     store = store_or_exit()
     row = _job_or_exit(store, job_id)

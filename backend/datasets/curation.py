@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 CHUNK = 500  # ids per statement: stays under SQLite's variable limit
+PROGRESS_EVERY = 100  # chunks between progress reports (50,000 ids)
+
+Progress = Callable[[float, str], None]
+
+
+def _report(progress: Progress | None, done: int, total: int, verb: str) -> None:
+    if progress is not None and total:
+        progress(min(1.0, done / total), f"{verb} {done:,} of {total:,} samples")
 
 
 class CurationError(ValueError):
@@ -36,14 +44,17 @@ def _check_status(status: str) -> None:
         raise CurationError(f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
 
 
-def set_status(db: sqlite_utils.Database, ids: Iterable[int], status: str) -> dict[str, array]:
+def set_status(db: sqlite_utils.Database, ids: Iterable[int], status: str,
+               progress: Progress | None = None) -> dict[str, array]:
     """Set ``status`` on ``ids``; returns {previous status: ids} for the rows that changed."""
     _check_status(status)
     ids = list(ids)
     previous: dict[str, array] = {}
     now = time.time()
     with transaction(db) as conn:
-        for chunk in _chunks(ids):
+        for n, chunk in enumerate(_chunks(ids)):
+            if n % PROGRESS_EVERY == 0:
+                _report(progress, n * CHUNK, len(ids), f"marking {status}:")
             marks = ",".join("?" * len(chunk))
             for sid, old in conn.execute(
                 f"SELECT id, status FROM samples WHERE id IN ({marks}) AND status != ?", [*chunk, status]
@@ -69,13 +80,25 @@ def set_status_matching(db: sqlite_utils.Database, flt: SampleFilter, status: st
     return previous
 
 
-def restore_status(db: sqlite_utils.Database, previous: dict[str, Iterable[int]]) -> None:
+def restore_status(db: sqlite_utils.Database, previous: dict[str, Iterable[int]],
+                   progress: Progress | None = None) -> None:
+    """Put each id back to the status it had (one transaction), with progress over all of them."""
+    total = sum(len(ids) for ids in previous.values())  # type: ignore[arg-type]
+    done = 0
     with transaction(db):
         for status, ids in previous.items():
-            set_status(db, ids, status)
+            ids = list(ids)
+            size = len(ids)
+
+            def step(frac: float, _text: str, base: int = done, n: int = size) -> None:
+                _report(progress, base + int(frac * n), total, "restoring")
+
+            set_status(db, ids, status, progress=None if progress is None else step)
+            done += size
 
 
-def add_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str) -> list[int]:
+def add_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str,
+            progress: Progress | None = None) -> list[int]:
     """Tag ``ids``; returns the ids that did not have the tag yet (what undo removes)."""
     tag = tag.strip()
     if not tag:
@@ -83,7 +106,9 @@ def add_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str) -> list[int
     ids = list(ids)
     added: list[int] = []
     with transaction(db) as conn:
-        for chunk in _chunks(ids):
+        for n, chunk in enumerate(_chunks(ids)):
+            if n % PROGRESS_EVERY == 0:
+                _report(progress, n * CHUNK, len(ids), "tagging")
             marks = ",".join("?" * len(chunk))
             have = {r[0] for r in conn.execute(
                 f"SELECT sample_id FROM sample_tags WHERE tag=? AND sample_id IN ({marks})", [tag, *chunk])}
@@ -108,12 +133,15 @@ def add_tag_matching(db: sqlite_utils.Database, flt: SampleFilter, tag: str) -> 
     return added
 
 
-def remove_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str) -> list[int]:
+def remove_tag(db: sqlite_utils.Database, ids: Iterable[int], tag: str,
+               progress: Progress | None = None) -> list[int]:
     """Untag ``ids``; returns the ids that had the tag (what undo puts back)."""
     ids = list(ids)
     removed: list[int] = []
     with transaction(db) as conn:
-        for chunk in _chunks(ids):
+        for n, chunk in enumerate(_chunks(ids)):
+            if n % PROGRESS_EVERY == 0:
+                _report(progress, n * CHUNK, len(ids), "untagging")
             marks = ",".join("?" * len(chunk))
             removed += [r[0] for r in conn.execute(
                 f"SELECT sample_id FROM sample_tags WHERE tag=? AND sample_id IN ({marks})", [tag, *chunk])]
@@ -140,6 +168,10 @@ def edit_field(db: sqlite_utils.Database, sample_id: int, field: str, value: str
             raise CurationError(f"sample {sample_id} does not exist")
         names = [d[0] for d in conn.execute("SELECT * FROM samples LIMIT 0").description]
         current = dict(zip(names, row, strict=True))
+        if field in ("instruction", "input", "output", "system") and current.get("record") \
+                and json.loads(current["record"]).get("messages"):
+            raise CurationError("this sample is a whole conversation (tool calls, content parts): its text is "
+                                "exported from the conversation, so it cannot be edited field by field")
         old = current[field]
         if old == value:
             return old
@@ -171,11 +203,14 @@ def _set_note(db: sqlite_utils.Database, sample_id: int, note: str) -> str:
 
 
 def _hash_of(row: dict) -> str:
+    rich = json.loads(row["record"]) if row.get("record") else {}
     return Sample(
         kind=row["kind"], category=row["category"], instruction=row["instruction"], input=row["input"],
         output=row["output"], system=row["system"],
         history=json.loads(row["history"]) if row["history"] else None,
         options=json.loads(row["options"]) if row["options"] else None, answer=row["answer"],
+        messages=rich.get("messages"), tools=rich.get("tools"), preference=rich.get("preference"),
+        extra=rich.get("extra") or {},
     ).content_hash()
 
 

@@ -30,4 +30,8 @@ def demo_needed(db: sqlite_utils.Database) -> bool:
 def ensure_demo(db: sqlite_utils.Database, progress=None, cancel=None) -> ImportReport | None:
     if not demo_needed(db):
         return None
-    return import_paths(db, [demo_path()], dataset=DEMO_DATASET, fmt="auto", progress=progress, cancel=cancel)
+    report = import_paths(db, [demo_path()], dataset=DEMO_DATASET, fmt="auto", progress=progress, cancel=cancel)
+    from backend.datasets.indexing import index_pending
+
+    index_pending(db, cancel=cancel)  # a few hundred rows: searchable before the first search
+    return report

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backend.datasets.query import SampleFilter, count, iter_rows
+from backend.datasets.formats.conversation import ExportRefused
+from backend.datasets.query import SampleFilter, iter_rows, trait_summary
 from backend.datasets.registry import export_formats, get_format
 
 if TYPE_CHECKING:
@@ -24,6 +26,16 @@ if TYPE_CHECKING:
 
 class ExportCancelled(Exception):
     pass
+
+
+class ExportRefusedError(ValueError):
+    """The target format cannot hold part of the selection; nothing was written. ``str(exc)`` says
+    how many samples and why."""
+
+
+def _refusal(fmt: str, row: dict) -> None:
+    if row["kind"] == "text" and fmt != "text":
+        raise ExportRefused("plain-text samples have no prompt and answer (export them as 'text')")
 
 
 @dataclass
@@ -56,16 +68,29 @@ def export(
     flt = flt or SampleFilter()
     writer = get_format(fmt)
     layout = layout_for(out, fmt)
-    total = max(1, count(db, flt))
+    summary = trait_summary(db, flt)
+    total = max(1, summary["total"])
+    if 0 < summary["preference"] < summary["total"]:
+        raise ExportRefusedError(
+            f"{summary['preference']:,} of {summary['total']:,} samples are preference pairs and the rest are not; "
+            "a training set is one or the other (filter by the 'preference' facet); nothing was written")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     written = 0
+    refused: Counter = Counter()
     last_report = 0.0
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write("[\n" if layout == "json" else "")
             for row in iter_rows(db, flt):
-                record = json.dumps(writer.export(row), ensure_ascii=False)
+                try:
+                    _refusal(fmt, row)
+                    record = json.dumps(writer.export(row), ensure_ascii=False)
+                except ExportRefused as exc:
+                    refused[str(exc)] += 1
+                    continue
+                if refused:
+                    continue  # the file will not be kept: only count what else is refused
                 if layout == "json":
                     fh.write((",\n" if written else "") + record)
                 else:
@@ -79,24 +104,44 @@ def export(
                         last_report = now
                         progress(written / total, f"{written:,} of {total:,} written")
             fh.write("\n]\n" if layout == "json" else "")
+        if refused:
+            n = sum(refused.values())
+            reasons = "; ".join(f"{k} ({v:,})" for k, v in refused.most_common(3))
+            raise ExportRefusedError(f"{n:,} of {summary['total']:,} samples cannot be written as {fmt} without "
+                                     f"losing content: {reasons}; nothing was written")
         os.replace(tmp, out)
     finally:
         if tmp.exists():
             tmp.unlink()
     info_path = None
     if dataset_info:
-        info_path = write_dataset_info(out, fmt, dataset_name or out.stem)
+        info_path = write_dataset_info(out, fmt, dataset_name or out.stem, summary)
     return ExportResult(out, written, info_path)
 
 
-def dataset_info_entry(out: Path, fmt: str) -> dict:
+def dataset_info_entry(out: Path, fmt: str, summary: dict | None = None) -> dict:
+    """The LLaMA-Factory entry: the format's columns, plus ``tools``, the preference columns with
+    ``ranking: true``, or ``kto_tag``, as the written samples need."""
     info = get_format(fmt).dataset_info
     if info is None:
         raise ValueError(f"format {fmt!r} has no LLaMA-Factory dataset_info entry")
-    return {"file_name": out.name, **json.loads(json.dumps(info))}
+    entry = {"file_name": out.name, **json.loads(json.dumps(info))}
+    summary = summary or {}
+    columns = entry.setdefault("columns", {})
+    if summary.get("tools"):
+        columns["tools"] = "tools"
+    if summary.get("ranked"):
+        entry["ranking"] = True
+        columns.pop("response", None)
+        columns.update({"chosen": "chosen", "rejected": "rejected"})
+    if summary.get("kto"):
+        columns["kto_tag"] = "kto_tag"
+    if fmt == "openai" and summary.get("tools"):
+        entry.setdefault("tags", {})["observation_tag"] = "tool"
+    return entry
 
 
-def write_dataset_info(out: Path, fmt: str, name: str) -> Path:
+def write_dataset_info(out: Path, fmt: str, name: str, summary: dict | None = None) -> Path:
     """Add (or replace) ``name`` in the dataset_info.json beside ``out``, keeping other entries."""
     info_path = out.parent / "dataset_info.json"
     entries: dict = {}
@@ -105,7 +150,7 @@ def write_dataset_info(out: Path, fmt: str, name: str) -> Path:
             entries = json.loads(info_path.read_text("utf-8"))
         except ValueError as exc:
             raise ValueError(f"{info_path} exists but is not valid JSON; fix or move it first") from exc
-    entries[name] = dataset_info_entry(out, fmt)
+    entries[name] = dataset_info_entry(out, fmt, summary)
     tmp = info_path.with_name(".dataset_info.json.partial")
     tmp.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", "utf-8")
     os.replace(tmp, info_path)

@@ -7,16 +7,20 @@ missing (``INSERT OR IGNORE`` on the unique content hash).
 
 from __future__ import annotations
 
+import errno
 import json
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.datasets.indexing import index_new_rows
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.registry import parse_record
-from backend.datasets.schema import RecordError, check_sizes
+from backend.datasets.schema import RecordError, Sample, check_sizes
 from backend.store import transaction
 
 if TYPE_CHECKING:
@@ -29,27 +33,52 @@ IMPORT_CACHE_KIB = -131072  # 128 MiB page cache while importing (negative = KiB
 
 INSERT_SQL = (
     "INSERT OR IGNORE INTO samples (kind, category, instruction, input, output, system, history, options,"
-    " answer, dataset, source_file, source_line, content_hash, created_at, updated_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " answer, dataset, source_file, source_line, content_hash, created_at, updated_at, record, traits)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-
-# New rows are indexed per batch, in the batch's transaction: measured about twice as fast as a
-# per-row AFTER INSERT trigger (tests/benchmarks/bench_data.py), and as atomic.
-INDEX_NEW_ROWS_SQL = (
-    "INSERT INTO samples_fts(rowid, instruction, input, output)"
-    " SELECT id, instruction, input, output FROM samples WHERE id > ?"
-)
+LEGACY_ROW_LEN = 15   # rows built before record/traits existed: padded with (None, 0)
 
 Progress = Callable[[float, str], None]
 
 
-def insert_samples(conn, rows: list[tuple]) -> int:
-    """Insert sample rows (INSERT_SQL order) and index them; call inside a transaction. Returns rows added."""
+def insert_samples(conn, rows: list[tuple], *, index: bool = True) -> int:
+    """Insert sample rows (INSERT_SQL order); call inside a transaction. Returns rows added.
+
+    With ``index`` (small writers), the new rows are searchable at once when the index was
+    complete; the importer passes False and leaves them to :mod:`backend.datasets.indexing`.
+    """
+    if rows and len(rows[0]) == LEGACY_ROW_LEN:
+        rows = [(*r, None, 0) for r in rows]
     last = conn.execute("SELECT coalesce(max(id), 0) FROM samples").fetchone()[0]
     inserted = conn.executemany(INSERT_SQL, rows).rowcount
-    if inserted:
-        conn.execute(INDEX_NEW_ROWS_SQL, (last,))
+    if inserted and index:
+        index_new_rows(conn, last)
     return inserted
+
+
+def sample_values(sample: Sample, dataset: str, source: str, location: int, now: float) -> tuple:
+    """One row for INSERT_SQL."""
+    return (
+        sample.kind, sample.category, sample.instruction, sample.input, sample.output, sample.system,
+        json.dumps(sample.history, ensure_ascii=False) if sample.history else None,
+        json.dumps(sample.options, ensure_ascii=False) if sample.options else None,
+        sample.answer, dataset, source, location, sample.content_hash(), now, now,
+        sample.record_json(), sample.traits,
+    )
+
+
+def storage_error(exc: BaseException) -> str | None:
+    """A one-line message for a write the disk refused (full, read-only); None for anything else."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("full" in text or "disk I/O" in text):
+        return ("the disk is full: the import stopped; every completed batch is kept — free some space "
+                "and import the same files again to add the rest (nothing is duplicated)")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ("the disk is full: the import stopped; every completed batch is kept — free some space "
+                "and import the same files again to add the rest (nothing is duplicated)")
+    if isinstance(exc, sqlite3.OperationalError) and "readonly" in text:
+        return "the store is read-only: nothing more can be imported"
+    return None
 
 
 @dataclass
@@ -73,6 +102,13 @@ class ImportReport:
     records: int = 0
     seconds: float = 0.0
     cancelled: bool = False
+    unknown_fields: Counter = field(default_factory=Counter)   # field name -> records that had it
+
+    @property
+    def notices(self) -> list[str]:
+        """Said once per import: unknown fields kept verbatim (in 'extra', exported back)."""
+        return [f"kept {n:,} unknown field{'s' if n != 1 else ''} '{name}'"
+                for name, n in self.unknown_fields.most_common()]
 
     def reject(self, line: int, reason: str, file: str) -> None:
         self.rejected_total += 1
@@ -87,6 +123,7 @@ class ImportReport:
             "rejected_total": self.rejected_total,
             "errors": self.errors,
             "cancelled": self.cancelled,
+            "notices": self.notices,
         }
 
 
@@ -128,8 +165,14 @@ def import_paths(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | object | None = None,
+    index_batches: bool = False,
 ) -> ImportReport:
-    """Import every file (or ``hf://owner/name`` hub dataset) in ``sources``; never raises for bad data."""
+    """Import every file (or ``hf://owner/name`` hub dataset) in ``sources``; never raises for bad data.
+
+    Rows are browsable as each batch commits; the search index is built behind them by
+    :func:`backend.datasets.indexing.index_pending` (``index_batches`` indexes each batch in its
+    transaction instead: slower in total, kept to measure against in ``bench_data.py``).
+    """
     report = ImportReport()
     started = time.perf_counter()
     expanded: list[tuple[Path, str]] = []
@@ -157,7 +200,14 @@ def import_paths(
             if _is_cancelled(cancel):
                 report.cancelled = True
                 break
-            _import_one(db, path, name, fmt, batch_size, report, meter, done_before, cancel)
+            try:
+                _import_one(db, path, name, fmt, batch_size, report, meter, done_before, cancel, index_batches)
+            except (sqlite3.OperationalError, OSError) as exc:
+                message = storage_error(exc)
+                if message is None:
+                    raise
+                report.errors.append(message)
+                break
             done_before += size
     finally:
         db.conn.execute(f"PRAGMA cache_size={int(previous_cache)}")
@@ -173,7 +223,7 @@ def _is_cancelled(cancel) -> bool:
 
 
 def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report: ImportReport,
-                meter: _Meter, done_before: int, cancel) -> None:
+                meter: _Meter, done_before: int, cancel, index_batches: bool = False) -> None:
     try:
         reader = open_reader(path, "parquet" if fmt == "parquet" else "auto")
         records = iter(reader)
@@ -197,7 +247,7 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
         if not batch:
             return
         with transaction(db):
-            inserted = insert_samples(conn, batch)
+            inserted = insert_samples(conn, batch, index=index_batches)
             conn.execute(
                 "UPDATE sample_imports SET imported=imported+?, duplicates=duplicates+? WHERE id=?",
                 (inserted, len(batch) - inserted, run_id),
@@ -222,13 +272,9 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
             except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
                 report.reject(location, f"unusable record ({type(exc).__name__})", source)
                 continue
-            batch.append((
-                sample.kind, sample.category, sample.instruction, sample.input, sample.output,
-                sample.system,
-                json.dumps(sample.history, ensure_ascii=False) if sample.history else None,
-                json.dumps(sample.options, ensure_ascii=False) if sample.options else None,
-                sample.answer, dataset, source, location, sample.content_hash(), now, now,
-            ))
+            if sample.extra:
+                report.unknown_fields.update(sample.extra.keys())
+            batch.append(sample_values(sample, dataset, source, location, now))
             if len(batch) >= batch_size:
                 flush()
                 now = time.time()
@@ -238,16 +284,27 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
                     status = "cancelled"
                     break
         flush()
-    except FileUnreadable as exc:
+    except FileUnreadable as exc:  # cut short (truncated Parquet, a crashed reader): keep the rows before
+        flush()
         report.errors.append(str(exc))
         status, message = "failed", str(exc)
+    except (sqlite3.OperationalError, OSError) as exc:
+        message = storage_error(exc)
+        if message is None:
+            raise
+        report.errors.append(message)
+        status = "failed"
     except BaseException:
         conn.execute("UPDATE sample_imports SET status='failed', finished_at=? WHERE id=?", (time.time(), run_id))
         raise
-    conn.execute(
-        "UPDATE sample_imports SET status=?, rejected=?, message=?, finished_at=? WHERE id=?",
-        (status, report.rejected_total - counts[2], message, time.time(), run_id),
-    )
+    try:
+        conn.execute(
+            "UPDATE sample_imports SET status=?, rejected=?, message=?, finished_at=? WHERE id=?",
+            (status, report.rejected_total - counts[2], message, time.time(), run_id),
+        )
+    except sqlite3.OperationalError as exc:  # a full disk may refuse even this: the run stays 'running'
+        if storage_error(exc) is None:
+            raise
 
 
 def _chain(first: list, rest):

@@ -10,8 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from backend.datasets.schema import TRAITS
+
 if TYPE_CHECKING:
     import sqlite_utils
+
+TRAIT_BITS = dict(TRAITS)
 
 
 # Columns the table view shows; long text is cut in SQL so a page stays small.
@@ -51,6 +55,7 @@ class SampleFilter:
     query: str = ""
     ids: tuple[int, ...] = field(default=())   # e.g. a near-duplicate cluster
     prefix: bool = False   # the last query word is still being typed: match longer words too
+    traits: tuple[str, ...] = ()   # "has tools", "preference", "multi-turn" (any of them)
 
     def where(self, *, with_query: bool = True) -> tuple[str, list]:
         clauses: list[str] = []
@@ -68,6 +73,12 @@ class SampleFilter:
         if self.ids:
             clauses.append(f"s.id IN ({','.join('?' * len(self.ids))})")
             params += list(self.ids)
+        if self.traits:
+            mask = 0
+            for name in self.traits:
+                mask |= TRAIT_BITS[name]
+            clauses.append("(s.traits & ?) != 0")
+            params.append(mask)
         match = fts_query(self.query, prefix=self.prefix) if self.query and with_query else ""
         if match:
             clauses.append("s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
@@ -234,3 +245,33 @@ def iter_rows(db: sqlite_utils.Database, flt: SampleFilter, batch: int = 1000):
         for row in rows:
             yield dict(zip(names, row, strict=True))
         last = rows[-1][0]
+
+
+def trait_summary(db: sqlite_utils.Database, flt: SampleFilter) -> dict:
+    """What an export of ``flt`` holds: {"total", "preference", "ranked", "kto", "tools"} (one scan)."""
+    where, params = flt.where()
+    total, pref, kto, tools = db.conn.execute(
+        "SELECT count(*), coalesce(sum((s.traits & 2) != 0), 0),"
+        " coalesce(sum((s.traits & 2) != 0 AND json_extract(s.record, '$.preference.kto_tag') IS NOT NULL), 0),"
+        f" coalesce(max(s.traits & 1), 0) FROM samples s WHERE {where}", params).fetchone()
+    return {"total": total, "preference": pref, "ranked": pref - kto > 0, "kto": kto > 0, "tools": bool(tools)}
+
+
+def get_sample_record(db: sqlite_utils.Database, sample_id: int) -> dict | None:
+    """A stored sample with its rich parts decoded ("messages", "tools", "preference", "extra")."""
+    sample = get_sample(db, sample_id)
+    if sample is not None:
+        import json
+
+        sample["rich"] = json.loads(sample["record"]) if sample.get("record") else {}
+    return sample
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """Changes whenever another connection commits to the store (how a view notices outside writes)."""
+    return db.conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def first_ids(db: sqlite_utils.Database, limit: int) -> list[tuple[int, str]]:
+    """(id, kind) of the first ``limit`` samples in id order."""
+    return [(r["id"], r["kind"]) for r in page(db, SampleFilter(), limit=limit)]

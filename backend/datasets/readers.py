@@ -10,6 +10,9 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,23 +180,54 @@ class JsonStreamReader(RecordReader):
             search_from = max(pos, keep - 1)
 
 
+def parquet_child_command(path: Path) -> list[str]:
+    """The child that reads a Parquet file (a module-level function so tests can make it crash)."""
+    return [sys.executable, str(Path(__file__).with_name("parquet_child.py")), str(path)]
+
+
 class ParquetReader(RecordReader):
+    """Rows of a Parquet file, decoded by pyarrow in a child process (see ``parquet_child``): a
+    crash there costs this file a one-line error, never the app."""
+
     unit = "row"
 
     def __iter__(self) -> Iterator[tuple[int, object]]:
-        import pyarrow.parquet as pq  # heavy: only when a Parquet file is actually read
-
+        proc = subprocess.Popen(parquet_child_command(self.path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
         try:
-            pf = pq.ParquetFile(self.path)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-            raise FileUnreadable(f"{self.path} is not a readable Parquet file ({exc})") from exc
-        total_rows = max(1, pf.metadata.num_rows)
-        row = 0
-        for batch in pf.iter_batches(batch_size=2048):
-            for record in batch.to_pylist():
+            header = proc.stdout.readline()
+            try:
+                total_rows = max(1, int(_fast_loads(header)["rows"]))
+            except (ValueError, KeyError, TypeError):
+                raise FileUnreadable(self._failure(proc, "is not a readable Parquet file")) from None
+            row = 0
+            for line in proc.stdout:
                 row += 1
-                self.bytes_done = int(self.total_bytes * row / total_rows)
-                yield row, record
+                self.bytes_done = int(self.total_bytes * min(row, total_rows) / total_rows)
+                try:
+                    yield row, _fast_loads(line)
+                except ValueError:
+                    yield row, RecordError("row could not be decoded")
+            if proc.wait() != 0:
+                raise FileUnreadable(self._failure(proc, f"could not be read past row {row:,}"))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def _failure(self, proc: subprocess.Popen, what: str) -> str:
+        code = proc.wait()
+        reason = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"{self.path} {what}: the Parquet reader crashed ({name}); the file is damaged or hostile"
+        detail = reason[-1] if reason else f"exit code {code}"
+        return f"{self.path} {what} ({detail})"
 
 
 def open_reader(path: Path | str, container: str = "auto") -> RecordReader:

@@ -9,15 +9,16 @@ from backend.datasets.formats.base import DataFormat
 from backend.datasets.schema import RecordError, Sample
 
 # Auto-detection tries the most specific shapes first.
-DETECT_ORDER = ("mcq", "sharegpt", "openai", "deepdata", "alpaca")
+DETECT_ORDER = ("mcq", "sharegpt", "openai", "deepdata", "alpaca", "text")
 
 
 def builtin_formats() -> list[DataFormat]:
     from backend.datasets.formats.chat import OpenAIMessagesFormat, ShareGPTFormat
     from backend.datasets.formats.instruction import AlpacaFormat, DeepDataFormat
     from backend.datasets.formats.mcq import MCQFormat
+    from backend.datasets.formats.text import TextFormat
 
-    return [DeepDataFormat(), AlpacaFormat(), ShareGPTFormat(), OpenAIMessagesFormat(), MCQFormat()]
+    return [DeepDataFormat(), AlpacaFormat(), ShareGPTFormat(), OpenAIMessagesFormat(), MCQFormat(), TextFormat()]
 
 
 @lru_cache(maxsize=1)
@@ -58,4 +59,4 @@ def parse_record(record: object, fmt: str = "auto") -> Sample:
             return formats()[name].parse(record)
     keys = ", ".join(sorted(map(str, record))[:8]) or "none"
     raise RecordError(f"not a known record shape (keys: {keys}); expected instruction/output, "
-                      "conversations, messages or question/options")
+                      "conversations, messages, question/options or text")

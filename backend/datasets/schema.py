@@ -9,7 +9,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-KINDS = ("instruction", "dlpd", "mcq")
+try:  # the rich parts are serialised for every such record on import: orjson is ~5x faster
+    import orjson
+
+    def _dumps(value, *, sort_keys: bool = False) -> str:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    def _dumps(value, *, sort_keys: bool = False) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"))
+
+# "text": plain pretraining records ({"text": ...}), kept as their own kind.
+KINDS = ("instruction", "dlpd", "mcq", "text")
 INSTRUCTION_CATEGORIES = (
     "description generation",
     "combination prediction",
@@ -31,6 +41,14 @@ OPTION_LETTERS = ("A", "B", "C", "D", "E")
 # Text fields a curator may edit inline (each edit is recorded in sample_edits).
 EDITABLE_FIELDS = ("instruction", "input", "output", "category", "kind", "answer", "system")
 
+# Traits: what a sample carries beyond one exchange, as bits of samples.traits, so the table and the
+# facets filter on them with one integer test (no JSON parsing at millions of rows).
+TRAIT_TOOLS = 1        # tool definitions, tool calls or tool results
+TRAIT_PREFERENCE = 2   # chosen/rejected pair or a KTO label
+TRAIT_MULTI_TURN = 4   # more than one user turn
+TRAIT_TOOL_TURNS = 8   # tool calls / tool results among the turns (formats without them cannot hold it)
+TRAITS = (("has tools", TRAIT_TOOLS), ("preference", TRAIT_PREFERENCE), ("multi-turn", TRAIT_MULTI_TURN))
+
 # Guards against a runaway field bloating the store; real answers are a few hundred words.
 MAX_FIELD_CHARS = 1_000_000
 
@@ -50,10 +68,40 @@ class Sample:
     history: list | None = None     # [[user, assistant], ...]
     options: dict | None = None     # {"A": ..., ...} for mcq
     answer: str | None = None       # letter for mcq
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)   # unknown top-level fields, kept verbatim and exported back
+    #: the full conversation (canonical OpenAI-style messages) when the fields above cannot rebuild it:
+    #: tool calls, tool results, content parts, per-message fields, system turns in place
+    messages: list | None = None
+    tools: list | None = None          # tool (function) definitions
+    preference: dict | None = None     # {"chosen": msg, "rejected": msg, "shape": ...} or {"kto_tag": bool}
+    #: how the source laid itself out where the default export would differ (e.g. no 'input' key)
+    layout: dict = field(default_factory=dict)
 
     def content_hash(self) -> str:
         return content_hash(self)
+
+    @property
+    def traits(self) -> int:
+        bits = 0
+        tool_turns = any(m.get("role") == "tool" or m.get("tool_calls") for m in self.messages or ())
+        if self.tools or tool_turns:
+            bits |= TRAIT_TOOLS
+        if tool_turns:
+            bits |= TRAIT_TOOL_TURNS
+        if self.preference:
+            bits |= TRAIT_PREFERENCE
+        users = sum(1 for m in self.messages if m.get("role") == "user") if self.messages else \
+            1 + len(self.history or ())
+        if users > 1:
+            bits |= TRAIT_MULTI_TURN
+        return bits
+
+    def record_json(self) -> str | None:
+        """What the legacy columns cannot hold, as one JSON object (None when there is nothing)."""
+        rich = {k: v for k, v in (("messages", self.messages), ("tools", self.tools),
+                                   ("preference", self.preference), ("extra", self.extra),
+                                   ("layout", self.layout)) if v}
+        return _dumps(rich) if rich else None
 
 
 _WS = re.compile(r"\s+")
@@ -83,6 +131,13 @@ def content_hash(sample: Sample) -> str:
         normalise_text(json.dumps(sample.options, ensure_ascii=False, sort_keys=True)) if sample.options else "{}",
         (sample.answer or "").upper(),
     ]
+    # Everything else the record carries: appended only when present, so plain samples keep the
+    # hashes they always had (a re-import of an old export still folds), and records that differ
+    # only in a tool call, a tool definition or a preference side do not.
+    for name in ("messages", "tools", "preference", "extra"):
+        value = getattr(sample, name)
+        if value:
+            parts.append(f"{name}=" + normalise_text(_dumps(value, sort_keys=True)))
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -106,6 +161,11 @@ def canonical_category(value: object) -> str:
         "architecture proposal": "requirement-based proposal", "proposal": "requirement-based proposal",
         "improvement": "property-based improvement", "hyperparameter": "hyperparameter prediction",
         "hyperparameters": "hyperparameter prediction",
+        # The paper's own labels (Figure 6 and its data tables).
+        "mathematical expressions": "mathematical expression", "others": "miscellaneous",
+        "other": "miscellaneous", "application prediction": "miscellaneous", "score": "miscellaneous",
+        "requirement-based architecture proposal": "requirement-based proposal",
+        "property-based architecture improvement": "property-based improvement",
     }
     return aliases.get(text, text)
 

@@ -5,8 +5,8 @@
 
 from backend.lazy import lazy_exports
 
-# Resolved lazily (PEP 562): the log-parser plugin imports ``backend.jobs.metrics`` at GUI
-# start-up, which must not drag in the runner and its process machinery.
+# Resolved lazily (PEP 562): importing one light module of the package (the parsers, the status
+# helpers) must not drag in the runner and its process machinery.
 _EXPORTS = {
     "JobError": "runner",
     "JobHandle": "runner",

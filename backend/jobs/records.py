@@ -13,14 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-from backend.jobs.runner import (
-    FINAL_STATUSES,
-    read_status,
-    result_from_status,
-    supervisor_alive,
-    write_status,
-)
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
+from backend.jobs.status import read_status, result_from_status, supervisor_alive, write_status
 from backend.store import transaction
 
 
@@ -110,6 +104,17 @@ def list_jobs(db, limit: int = 200) -> list[dict]:
     return list(db.query("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit]))
 
 
+def latest_job(db, *, origin: str | None = None, status: str | None = None) -> dict | None:
+    """The newest job with that origin and status (either may be None: any)."""
+    rows = list(db.query("SELECT * FROM jobs WHERE (? IS NULL OR origin = ?) AND (? IS NULL OR status = ?)"
+                         " ORDER BY created_at DESC LIMIT 1", [origin, origin, status, status]))
+    return rows[0] if rows else None
+
+
+def job_metric_names(db, job_id: str) -> list[str]:
+    return [r["name"] for r in db.query("SELECT DISTINCT name FROM metrics WHERE job_id=? ORDER BY name", [job_id])]
+
+
 def get_job(db, job_id: str) -> dict | None:
     rows = list(db.query("SELECT * FROM jobs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 2",
                          [job_id, job_id + "%"]))
@@ -145,3 +150,13 @@ def job_gpu_summary(workdir: Path) -> str:
     span = rows[-1]["t"] - rows[0]["t"]
     return (f"Recorded during the job: {len({r['t'] for r in rows})} readings over {span:.0f} s; "
             f"peak utilisation {max(util, default=0):.0f}%, peak memory {max(mem, default=0) / 1024:.1f} GB.")
+
+
+def metric_series(db, job_id: str) -> dict[str, list[tuple[float, float]]]:
+    """A finished job's recorded metrics: name -> [(step, value)], in step order."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for name, step, value in db.conn.execute(
+        "SELECT name, step, value FROM metrics WHERE job_id = ? AND value IS NOT NULL ORDER BY name, step", (job_id,)
+    ):
+        series.setdefault(name, []).append((float(step), float(value)))
+    return series

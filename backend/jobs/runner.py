@@ -7,7 +7,6 @@ and reads its ``status.json``; :mod:`backend.jobs.records` mirrors jobs into the
 
 from __future__ import annotations
 
-import fcntl
 import json
 import marshal
 import os
@@ -23,13 +22,21 @@ from pathlib import Path
 
 from backend import paths
 from backend.jobs import environment
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
+from backend.jobs.status import (
+    cancel_workdir,
+    job_active,
+    read_status,
+    result_from_status,
+    supervisor_alive,
+    write_status,
+)
+from backend.jobs.tail import LogTailer
 from backend.settings import load_settings
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 # Import the supervisor as a top-level module (cached bytecode, no package __init__), not as a script.
 _BOOT = f"import sys; sys.path.insert(0, {str(SUPERVISOR.parent)!r}); import supervisor; sys.exit(supervisor.main(sys.argv))"
-FINAL_STATUSES = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
 OutputCallback = Callable[[str, str], None]
 
 
@@ -75,45 +82,6 @@ def build_environment(spec: JobSpec, job_id: str, workdir: Path) -> tuple[dict[s
     return env, removed
 
 
-def write_status(workdir: Path, data: dict) -> None:
-    tmp = workdir / "status.json.tmp"
-    tmp.write_text(json.dumps(data, indent=1), "utf-8")
-    os.replace(tmp, workdir / "status.json")
-
-
-def read_status(workdir: Path) -> dict:
-    try:
-        return json.loads((Path(workdir) / "status.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def supervisor_alive(workdir: Path) -> bool:
-    """True while the job's supervisor holds its lock (pid reuse cannot fool this)."""
-    lock = Path(workdir) / "supervisor.lock"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def job_active(workdir: Path) -> bool:
-    """True while a job may still produce output: its supervisor runs, or is about to start."""
-    if supervisor_alive(workdir):
-        return True
-    st = read_status(workdir)
-    return (st.get("status") == "queued" and "supervisor_pid" not in st
-            and time.time() - float(st.get("created_at") or 0) < 30)
-
-
 class JobHandle:
     """A started job: wait for it, stream its output, cancel it. Also works for re-attached jobs."""
 
@@ -122,7 +90,7 @@ class JobHandle:
         self.job_id = job_id
         self.workdir = Path(workdir)
         self.proc = proc
-        self._offsets = {"stdout": 0, "stderr": 0}
+        self.tailer = LogTailer(self.workdir)
         # A pidfd tells when the (detached) supervisor exits, without polling and without being its parent.
         self._pidfd: int | None = None
         target = proc.pid if proc is not None else pid
@@ -167,21 +135,8 @@ class JobHandle:
         return cancel_workdir(self.workdir)
 
     def read_new_output(self, on_output: OutputCallback) -> None:
-        for stream in ("stdout", "stderr"):
-            path = self.workdir / f"{stream}.log"
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue
-            offset = self._offsets[stream]
-            if size < offset:  # the capped log rewrote its tail: continue from the new end of the head
-                offset = min(offset, size)
-            if size > offset:
-                with open(path, "rb") as fh:
-                    fh.seek(offset)
-                    data = fh.read(size - offset)
-                self._offsets[stream] = offset + len(data)
-                on_output(stream, data.decode("utf-8", errors="replace"))
+        for stream, text in self.tailer.read_all():
+            on_output(stream, text)
 
     def wait(self, *, on_output: OutputCallback | None = None, cancel: threading.Event | None = None,
              poll_s: float = 0.1) -> JobResult:
@@ -202,34 +157,6 @@ class JobHandle:
 
     def result(self) -> JobResult:
         return result_from_status(self.job_id, self.workdir, self.status(), running=self.is_running())
-
-
-def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = False) -> JobResult:
-    status = st.get("status", "lost")
-    detail = st.get("detail", "")
-    if status not in FINAL_STATUSES and not running:
-        status, detail = "lost", "the job's supervisor vanished before the job ended"
-    return JobResult(
-        job_id=job_id, status=status, exit_code=st.get("exit_code"), signal=st.get("signal"),
-        score=st.get("score"), wall_s=float(st.get("wall_s") or 0.0), peak_rss_mb=float(st.get("peak_rss_mb") or 0.0),
-        workdir=Path(workdir), reason=detail,
-    )
-
-
-def cancel_workdir(workdir: Path) -> bool:
-    """Ask a job to stop. A request file covers the instant before the supervisor runs; SIGTERM makes it prompt."""
-    workdir = Path(workdir)
-    st = read_status(workdir)
-    if st.get("status") in FINAL_STATUSES or not job_active(workdir):
-        return False
-    (workdir / "cancel.request").write_text(str(time.time()), "utf-8")
-    pid = st.get("supervisor_pid")
-    if pid:
-        try:
-            os.kill(int(pid), 15)
-        except ProcessLookupError:
-            pass
-    return True
 
 
 def prepare_job(spec: JobSpec, root: Path | None = None, *, job_id: str | None = None) -> tuple[str, Path, dict, dict]:
@@ -346,5 +273,7 @@ def spec_from_dir(workdir: Path) -> JobSpec:
     return JobSpec(**{k: v for k, v in raw.items() if k in known}, limits=limits)
 
 
-__all__ = ["JobError", "JobHandle", "asdict", "cancel_workdir", "prepare_job", "read_status", "run_job",
-           "spec_from_dir", "start_job", "supervisor_alive"]
+# The status helpers are re-exported: callers written against the runner keep working.
+__all__ = ["FINAL_STATUSES", "JobError", "JobHandle", "asdict", "cancel_workdir", "job_active", "prepare_job",
+           "read_status", "result_from_status", "run_job", "spec_from_dir", "start_job", "supervisor_alive",
+           "write_status"]

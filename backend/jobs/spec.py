@@ -12,6 +12,7 @@ from pathlib import Path
 DEFAULT_TIME_LIMIT_S = 4200.0
 DEFAULT_TRAIN_TIME_LIMIT_S = 3600.0
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "memory", "cancelled", "lost")
+FINAL_STATUSES = STATUSES[2:]      # the one list of statuses a job never leaves
 
 
 @dataclass

@@ -23,193 +23,35 @@ afterwards, and only if present.
 
 from __future__ import annotations
 
+# The C module: ``signal`` wraps it in enums, and importing enum costs ~8 ms of every job's start.
+import _signal as signal
 import fcntl
 import marshal
 import os
 import resource
 import select
-import signal
 import sys
 import time
 import warnings
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-PR_SET_CHILD_SUBREAPER = 36
-TASKS_PER_PROCESS = 32   # pids.max (tasks, threads included) per allowed process
+if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
+    from backend.jobs import caplog, gpu_slots, isolation, jsonlite
+else:             # started lean (``-I -S``) as a top-level module next to its siblings
+    import caplog
+    import gpu_slots
+    import isolation
+    import jsonlite
+
 F_SETPIPE_SZ = 1031
-FINAL = ("succeeded", "failed", "timeout", "memory", "cancelled", "lost")
-
-
-class CappedLog:
-    """A log file that keeps the first and last ``max_bytes / 2`` with a marker in between."""
-
-    def __init__(self, path: str, max_bytes: int) -> None:
-        self.fh = open(path, "wb")  # noqa: SIM115 - lives as long as the job
-        self.head_max = max(1, max_bytes // 2)
-        self.tail_max = max(1, max_bytes - self.head_max)
-        self.head_len = 0
-        self.tail: list[bytes] = []
-        self.tail_len = 0
-        self.dropped = 0
-        self.dirty = False
-        self.total = 0
-
-    def write(self, data: bytes) -> None:
-        self.total += len(data)
-        if self.head_len < self.head_max:
-            n = min(len(data), self.head_max - self.head_len)
-            self.fh.write(data[:n])
-            self.head_len += n
-            data = data[n:]
-        if not data:
-            return
-        self.tail.append(data)
-        self.tail_len += len(data)
-        self.dirty = True
-        # Drop whole chunks from the front (cheap); the last partial trim happens at flush.
-        while self.tail and self.tail_len - len(self.tail[0]) >= self.tail_max:
-            first = self.tail.pop(0)
-            self.tail_len -= len(first)
-            self.dropped += len(first)
-
-    def flush(self) -> None:
-        if self.dirty:
-            extra = max(0, self.tail_len - self.tail_max)
-            body = b"".join(self.tail)[extra:]
-            self.fh.seek(self.head_len)
-            self.fh.truncate()
-            dropped = self.dropped + extra
-            if dropped:
-                self.fh.write(
-                    b"\n[deepones: %d bytes of output omitted here: the log keeps its first and last %d bytes]\n"
-                    % (dropped, self.head_max)
-                )
-            self.fh.write(body)
-            self.dirty = False
-        self.fh.flush()
-
-    def close(self) -> None:
-        self.flush()
-        self.fh.close()
+# What a remote executor must ship for the supervisor to run (it imports these siblings).
+SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
 
 
 def _write_json(path: str, data: dict) -> None:
-    import json  # not at start-up: json pulls in re, ~10 ms before the program could start
-
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
+        fh.write(jsonlite.dumps(data))
     os.replace(tmp, path)
-
-
-_LIBC = None
-
-
-def _libc():
-    """libc through ctypes, loaded once (and before any fork: dlopen in a forked child can deadlock)."""
-    global _LIBC
-    if _LIBC is None:
-        import ctypes
-
-        _LIBC = ctypes.CDLL(None, use_errno=True)
-    return _LIBC
-
-
-def _set_subreaper() -> bool:
-    try:
-        return _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except Exception:  # noqa: BLE001 - not Linux: fall back to process-group kills
-        return False
-
-
-def _make_cgroup(job_id: str, max_processes: int | None) -> str | None:
-    """A pids cgroup for the program (root only); None when unavailable.
-
-    ``pids.max`` counts tasks, threads included, and a training process easily runs dozens of
-    threads (OpenMP, data loaders), so the cgroup caps tasks at 32x the process limit: a
-    kernel-enforced stop for fork bombs. The process limit itself is enforced by the tree watch.
-    """
-    for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
-        if base == "/sys/fs/cgroup" and not os.path.exists(base + "/cgroup.controllers"):
-            continue
-        try:
-            parent = os.path.join(base, "deepones")
-            os.makedirs(parent, exist_ok=True)
-            if base == "/sys/fs/cgroup":
-                with open(parent + "/cgroup.subtree_control", "w") as fh:
-                    fh.write("+pids")
-            path = os.path.join(parent, job_id)
-            os.makedirs(path, exist_ok=True)
-            if max_processes:
-                with open(path + "/pids.max", "w") as fh:
-                    fh.write(str(max(4096, int(max_processes) * TASKS_PER_PROCESS)))
-            return path
-        except OSError:
-            continue
-    return None
-
-
-def _join_cgroup(cgroup: str, pid: int) -> None:
-    # Moving a process between cgroups takes ~20 ms (an RCU sync): it happens here, beside the
-    # starting program, not before its exec. A child forked in that first instant stays outside the
-    # cgroup but not outside this subreaper's tree, so it is still found and killed.
-    try:
-        with open(cgroup + "/cgroup.procs", "w") as fh:
-            fh.write(str(pid))
-    except OSError:
-        pass
-
-
-def _proc_children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # comm may contain spaces and parentheses: split after the last ')'.
-        ppid = int(stat[stat.rfind(b")") + 2:].split(None, 2)[1])
-        children.setdefault(ppid, []).append(int(name))
-    return children
-
-
-class Tree:
-    """Every process of the job: the cgroup's members, else all descendants of this subreaper."""
-
-    def __init__(self, cgroup: str | None) -> None:
-        self.cgroup = cgroup
-        self.me = os.getpid()
-
-    def pids(self) -> list[int]:
-        found: set[int] = set()
-        if self.cgroup:
-            try:
-                with open(self.cgroup + "/cgroup.procs") as fh:
-                    found.update(int(x) for x in fh.read().split())
-            except OSError:
-                pass
-        kids = _proc_children_map()
-        todo = list(kids.get(self.me, []))
-        while todo:
-            pid = todo.pop()
-            found.add(pid)
-            todo.extend(kids.get(pid, []))
-        found.discard(self.me)
-        return sorted(found)
-
-    @staticmethod
-    def rss_bytes(pids: list[int]) -> int:
-        total = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/statm", "rb") as fh:
-                    total += int(fh.read().split()[1]) * PAGE
-            except (OSError, IndexError, ValueError):
-                continue
-        return total
 
 
 class Supervisor:
@@ -240,37 +82,11 @@ class Supervisor:
 
     # -- GPU queue ---------------------------------------------------------------------------
     def acquire_gpu_slots(self) -> bool:
-        gpus = [g for g in str(self.cfg.get("gpu") or "").split(",") if g.strip()]
-        if not gpus:
-            return True
-        cancel_file = os.path.join(self.jobdir, "cancel.request")
-        slot_dir = self.cfg["slot_dir"]
-        per_gpu = max(1, int(self.cfg.get("jobs_per_gpu") or 1))
-        os.makedirs(slot_dir, exist_ok=True)
-        while not self.cancel_requested:
-            held = []
-            for gpu in sorted(gpus):
-                got = None
-                for k in range(per_gpu):
-                    fd = os.open(os.path.join(slot_dir, f"gpu{gpu.strip()}-slot{k}.lock"), os.O_CREAT | os.O_RDWR)
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        got = fd
-                        break
-                    except OSError:
-                        os.close(fd)
-                if got is None:
-                    break
-                held.append(got)
-            if len(held) == len(gpus):
-                self.slot_fds = held
-                return True
-            for fd in held:
-                os.close(fd)
-            if os.path.exists(cancel_file):
-                return False
-            time.sleep(0.5)
-        return False
+        cfg = self.cfg
+        held = gpu_slots.acquire_slots(cfg.get("gpu"), cfg.get("slot_dir", ""), cfg.get("jobs_per_gpu") or 1,
+                                       lambda: self.cancel_requested or os.path.exists(self.cancel_file))
+        self.slot_fds = held or []
+        return held is not None
 
     # -- launch ------------------------------------------------------------------------------
     def fork_program(self, env: dict | None = None) -> tuple[int, int]:
@@ -320,24 +136,24 @@ class Supervisor:
             if pid == self.main_pid:
                 self.main_wait_status = status
 
-    def kill_all(self, tree: Tree, grace: float) -> None:
+    def kill_all(self, tree: isolation.Tree, grace: float) -> None:
         """SIGTERM everything, wait up to ``grace``, then SIGKILL until nothing is left."""
         pids = tree.pids()
         for pid in pids:
-            _signal(pid, signal.SIGTERM)
+            isolation.send_signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             self.reap()
-            if not _alive(tree.pids()):
+            if not isolation.alive(tree.pids()):
                 break
             time.sleep(0.02)
         for _ in range(200):
             self.reap()
-            pids = _alive(tree.pids())
+            pids = isolation.alive(tree.pids())
             if not pids:
                 break
             for pid in pids:
-                _signal(pid, signal.SIGKILL)
+                isolation.send_signal(pid, signal.SIGKILL)
             time.sleep(0.01)
         self.reap()
 
@@ -347,14 +163,14 @@ class Supervisor:
         lock_fd = os.open(os.path.join(self.jobdir, "supervisor.lock"), os.O_CREAT | os.O_RDWR)
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         self.install_signal_handlers()
-        subreaper = _set_subreaper()
+        subreaper = isolation.set_subreaper()
         self.status["supervisor_pid"] = os.getpid()
         if self.cfg.get("gpu"):
             self.write_status(status="queued")
         if os.path.exists(self.cancel_file) or not self.acquire_gpu_slots():
             self.finish("cancelled", "cancelled before it started", None, 0.0)
             return None
-        cgroup = _make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
+        cgroup = isolation.make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
         started = time.time()
         t0 = time.monotonic()
         out_r, err_r = self.fork_program(env)
@@ -379,11 +195,11 @@ class Supervisor:
             self.main_pid = state["pid"]
         cgroup = state["cgroup"]
         if cgroup:
-            _join_cgroup(cgroup, self.main_pid)
+            isolation.join_cgroup(cgroup, self.main_pid)
         out_r, err_r, t0, started = state["out_r"], state["err_r"], state["t0"], state["started"]
-        tree = Tree(cgroup)
-        stdout = CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
-        stderr = CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
+        tree = isolation.Tree(cgroup)
+        stdout = caplog.CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
+        stderr = caplog.CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
         cancel_file = self.cancel_file
         self.write_status(
             status="running", pid=self.main_pid, started_at=started,
@@ -396,7 +212,7 @@ class Supervisor:
         max_procs = int(cfg.get("max_processes") or 0)
         grace = float(cfg.get("kill_grace_s", 5.0))
         poll = float(cfg.get("poll_s", 0.25))
-        gpu = GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
+        gpu = gpu_slots.GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
         next_check = next_flush = 0.0
         while logs:
             _pump(logs, 0.1)
@@ -451,7 +267,7 @@ class Supervisor:
         self.finish_from_wait(wall, stdout, stderr)
         return 0
 
-    def finish_from_wait(self, wall: float, stdout: CappedLog, stderr: CappedLog) -> None:
+    def finish_from_wait(self, wall: float, stdout: caplog.CappedLog, stderr: caplog.CappedLog) -> None:
         ws = self.main_wait_status
         code = os.waitstatus_to_exitcode(ws) if ws is not None else None
         exit_code = code if code is not None and code >= 0 else None
@@ -461,7 +277,7 @@ class Supervisor:
         elif exit_code == 0:
             status, detail = "succeeded", "exited with code 0"
         elif sig is not None:
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            name = _signal_name(sig)
             hint = " (file size limit exceeded)" if sig == signal.SIGXFSZ else ""
             status, detail = "failed", f"killed by signal {name}{hint}"
         else:
@@ -482,55 +298,10 @@ class Supervisor:
         )
 
 
-class GpuRecorder:
-    """Appends one NVML reading per GPU every ``every`` seconds to ``gpu.jsonl`` (nothing without NVML)."""
-
-    def __init__(self, path: str, every: float) -> None:
-        self.path, self.every = path, float(every or 0)
-        self.next = 0.0
-        self.nvml = None
-
-    def maybe_sample(self, now: float) -> None:
-        if not self.every or now < self.next:
-            return
-        self.next = now + self.every
-        if self.nvml is None:
-            try:
-                import pynvml  # only importable when the launcher put site-packages on sys.path
-
-                pynvml.nvmlInit()
-                self.nvml = pynvml
-            except Exception:  # noqa: BLE001 - no GPU or no library: record nothing
-                self.nvml = False
-        if not self.nvml:
-            return
-        nv = self.nvml
-        rows = []
-        try:
-            for i in range(nv.nvmlDeviceGetCount()):
-                h = nv.nvmlDeviceGetHandleByIndex(i)
-                mem = nv.nvmlDeviceGetMemoryInfo(h)
-                util = _try(nv.nvmlDeviceGetUtilizationRates, h)
-                rows.append({
-                    "t": time.time(), "index": i, "util_pct": float(util.gpu) if util else None,
-                    "mem_used_mb": mem.used / 2**20, "mem_total_mb": mem.total / 2**20,
-                    "temp_c": _try(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
-                    "power_w": (lambda p: p / 1000.0 if p is not None else None)(_try(nv.nvmlDeviceGetPowerUsage, h)),
-                })
-        except Exception:  # noqa: BLE001 - a driver hiccup must not end the job
-            return
-        import json
-
-        with open(self.path, "a", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
-
-
-def _try(fn, *args):
-    try:
-        return fn(*args)
-    except Exception:  # noqa: BLE001
-        return None
+def _signal_name(sig: int) -> str:
+    names = {getattr(signal, n): n for n in dir(signal) if n.startswith("SIG") and not n.startswith("SIG_")
+             and n not in ("SIGIOT", "SIGPOLL", "SIGCLD")}    # aliases: keep the usual names
+    return names.get(sig, str(sig))
 
 
 def read_score(path: str) -> float | None:
@@ -559,27 +330,6 @@ def _tail_contains(path: str, needle: bytes) -> bool:
         return False
 
 
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pids: list[int]) -> list[int]:
-    """Pids that are not zombies (a zombie is dead; it only waits to be reaped)."""
-    out = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
-            out.append(pid)
-    return out
-
-
 def _pump(logs: dict, timeout: float) -> None:
     """Move whatever the program's pipes hold into their capped logs; a closed pipe leaves ``logs``."""
     try:
@@ -603,8 +353,7 @@ def fork_launch(jobdir: str, env: dict, boot: str) -> int:
     interpreter starts while the program already runs. The exec drops the copy of the caller's
     memory. A double fork detaches it: the caller gets the supervisor's pid and waits on a pidfd.
     """
-    _libc()  # loaded here, before the fork: the forked copy then only calls into loaded code
-    import json  # noqa: F401 - likewise (the fork writes status.json when cancelled early)
+    isolation.libc()  # loaded here, before the fork: the forked copy then only calls into loaded code
 
     r, w = os.pipe()
     with warnings.catch_warnings():

@@ -111,6 +111,14 @@ class ChatBackend(ABC):
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def resume_after(self, answers_given: int) -> None:  # noqa: B027 - optional hook, live models ignore it
+        """Continue a recorded conversation that has already had ``answers_given`` answers.
+
+        A backend that plays recorded answers (``replay:``) moves to that position, so a session
+        reopened later, or a stage run again, gets the answer recorded for it; a live model has
+        nothing to seek and ignores it.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (a loaded model, an HTTP client)."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from backend import secrets
 from backend.llm.base import BackendError
+from backend.units import format_bytes
 
 TOKEN_NAME = "hf-token"
 
@@ -45,8 +46,8 @@ class PullProgress:
 
     def text(self) -> str:
         eta = f", {int(self.eta_s) // 60}:{int(self.eta_s) % 60:02d} left" if self.eta_s is not None else ""
-        return (f"{self.filename}: {self.done_bytes / 2**20:.0f} / {self.total_bytes / 2**20:.0f} MB, "
-                f"{self.speed_bps / 2**20:.1f} MB/s{eta}")
+        return (f"{self.filename}: {format_bytes(self.done_bytes)} / {format_bytes(self.total_bytes)}, "
+                f"{format_bytes(self.speed_bps)}/s{eta}")
 
 
 def hub_token() -> str | None:

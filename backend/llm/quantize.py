@@ -14,10 +14,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from backend.children import python_argv
 from backend.llm.base import BackendError
 from backend.llm.gguf_info import GGUFInfo, read_gguf_info
 from backend.llm.worker.process import child_env, describe_exit
@@ -63,7 +63,7 @@ def quantize_model(
                            f"{free / 2**30:.1f} GB free.", retryable=False)
     partial = dst.with_name(dst.name + ".partial")
     partial.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "backend.llm.quantize_worker", str(src), str(partial), str(QUANT_TYPES[qtype]),
+    cmd = [*python_argv("-m", "backend.llm.quantize_worker"), str(src), str(partial), str(QUANT_TYPES[qtype]),
            "1" if allow_requantize else "0"]
     env = child_env()
     report = progress or (lambda _f, _t: None)

@@ -16,6 +16,10 @@ def main(argv: list[str]) -> int:
     src, dst, ftype, allow = argv[0], argv[1], int(argv[2]), argv[3] == "1"
     import llama_cpp
 
+    from backend.llm.ggml_backends import load_cpu_variants
+
+    load_cpu_variants()  # no-op for a native build; the bundle's build finds its CPU kernels
+
     @llama_cpp.llama_log_callback
     def on_log(_level, text, _user_data):
         sys.stdout.write((text or b"").decode("utf-8", errors="replace"))

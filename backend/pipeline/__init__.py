@@ -8,7 +8,8 @@ from backend.lazy import lazy_exports
 # Names resolve lazily (PEP 562): task plugins import ``backend.pipeline.tasks`` at GUI start-up,
 # and that must not drag in the runner, the store and sqlite-utils.
 _EXPORTS = {
-    "STAGE_ORDER": "runner",
+    "STAGE_ORDER": "state",
+    "RAIL_STAGES": "state",
     "DesignRunner": "runner",
     "PipelineFinished": "runner",
     "SessionSettings": "state",
@@ -18,9 +19,9 @@ _EXPORTS = {
     "SessionStore": "store",
     "Task": "tasks",
     "TaskError": "tasks",
-    "all_tasks": "tasks",
+    "all_tasks": "catalog",
     "custom_task": "tasks",
-    "get_task": "tasks",
+    "get_task": "catalog",
 }
 __all__ = sorted(_EXPORTS)
 

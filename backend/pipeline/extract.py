@@ -23,10 +23,16 @@ class CodeBlock:
     lang: str
     text: str
     closed: bool
+    start: int = 0   # where the opening fence starts in the answer
+    end: int = 0     # just past the closing fence's line (the answer's end for an unclosed block)
 
 
 def fenced_blocks(text: str) -> list[CodeBlock]:
-    """Every fenced block, in order; an unclosed last block (a cut-off answer) runs to the end."""
+    """Every fenced block, in order; an unclosed last block (a cut-off answer) runs to the end.
+
+    The one fence reader of the app: the pipeline's code extraction and Chat's Markdown view
+    (whose "-> Design" sends a block) both use it, so they agree on what a block is.
+    """
     blocks: list[CodeBlock] = []
     pos = 0
     while True:
@@ -38,9 +44,10 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
         closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         end = closing.search(text, body_start)
         if end is None:
-            blocks.append(CodeBlock(lang, text[body_start:], closed=False))
+            blocks.append(CodeBlock(lang, text[body_start:], closed=False, start=opening.start(), end=len(text)))
             break
-        blocks.append(CodeBlock(lang, text[body_start:end.start()], closed=True))
+        stop = end.end() + (1 if text.startswith("\n", end.end()) else 0)
+        blocks.append(CodeBlock(lang, text[body_start:end.start()], closed=True, start=opening.start(), end=stop))
         pos = end.end()
     return blocks
 
@@ -98,6 +105,14 @@ def extract_code(response: str) -> str:
         return joined  # one program split across blocks
     complete = [t for t in texts if parses(t) and re.search(r"^\s*(import|from)\s", t, re.MULTILINE)]
     return max(complete or texts, key=len)
+
+
+def fenced_program(response: str) -> str:
+    """The program in an answer's fenced blocks, picked as :func:`extract_code` does; '' without fences.
+
+    For answers that are mostly prose (a chat reply sent to Design), where unfenced text is not code.
+    """
+    return extract_code(response) if fenced_blocks(response) else ""
 
 
 def prose_only(text: str) -> str:

@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 
 from backend import paths
+from backend.pipeline.state import RAIL_STAGES
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "prompts"
-STAGE_TEMPLATES = ("propose", "improve", "implement", "debug", "hyperparameters", "final")
+STAGE_TEMPLATES = RAIL_STAGES   # one template per rail stage ("validate" follows up with "debug")
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 

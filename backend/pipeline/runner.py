@@ -7,6 +7,7 @@ Used by the GUI (on a worker thread, one runner per open session), the CLI and t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,16 +17,67 @@ import sqlite_utils
 
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.pipeline import sandbox, stages
-from backend.pipeline.state import DESIGNER_STAGES, RUN_STAGES, SessionState, Step
+from backend.pipeline.state import (
+    DESIGNER_STAGES,
+    RAIL_STAGES,
+    RUN_STAGES,
+    STAGE_ORDER,
+    SessionState,
+    Step,
+    rail_stage,
+)
 from backend.pipeline.store import SessionStore
 
+__all__ = ["STAGE_ORDER", "DesignRunner", "PipelineFinished", "StageBusy", "prepare_prompt"]
+log = logging.getLogger(__name__)
+# Events: ("step", {"step"}), ("chunk", {"step_id", "text"}), ("running", {"step_id", "kind", "job_id"})
+# once the program is launched, ("output", {"step_id", "stream", "text"}), ("session", {"status"}).
 EventCallback = Callable[[str, dict], None]
-# The order of the stage rail; "until" names one of these (debug/validate stop at their turn).
-STAGE_ORDER = ("propose", "improve", "implement", "debug", "hyperparameters", "final")
+EMPTY_ANSWER = "EmptyAnswer"
+
+
+def prepare_prompt(store: SessionStore, session_id: int, state: SessionState,
+                   root: Path | None = None) -> tuple[str | None, str]:
+    """(next stage, its prompt): the user's unsent draft if there is one, else the template.
+
+    A step that ended without a result runs again with the prompt it was sent (or its draft).
+    """
+    stage = state.next_stage()
+    if stage is None:
+        return None, ""
+    retry = state.retry_step
+    parent = retry.parent_id if retry is not None else (state.steps[-1].id if state.steps else None)
+    draft = store.draft(session_id, parent, stage)
+    if draft is not None:
+        return stage, draft
+    if retry is not None and retry.prompt:
+        return stage, retry.prompt
+    return stage, stages.build_prompt(stage, state, root)
 
 
 class PipelineFinished(RuntimeError):
     """The branch has no next stage (the final run is done, or debugging is exhausted)."""
+
+
+class StageBusy(RuntimeError):
+    """The branch's tip is running in another live process (a second window, the CLI)."""
+
+
+class ModelCallFailed(Exception):
+    """The model's stream raised: its one-line message and what had streamed until then."""
+
+    def __init__(self, message: str, partial: str) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def _model_error_message(exc: BaseException) -> str:
+    """One line for the user: a backend's own message as is, anything else with its type."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, BackendError):
+        return text or type(exc).__name__
+    log.warning("the model stream raised %s", type(exc).__name__, exc_info=exc)
+    return f"The model failed: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 class DesignRunner:
@@ -51,7 +103,7 @@ class DesignRunner:
 
     # -- models ------------------------------------------------------------------------------
     def backend(self, spec: str) -> ChatBackend:
-        """One backend per spec for the runner's life (a replay file keeps its place; a GGUF loads once)."""
+        """One backend per spec for the runner's life (a GGUF loads once)."""
         with self._lock:
             if spec not in self._backends:
                 if self._factory is not None:
@@ -60,17 +112,7 @@ class DesignRunner:
                     from backend.llm.resolve import get_backend
 
                     self._backends[spec] = get_backend(spec)
-                self._resume_replay(spec, self._backends[spec])
             return self._backends[spec]
-
-    def _resume_replay(self, spec: str, backend: ChatBackend) -> None:
-        """A recorded session reopened later goes on where it was, not from the first recorded answer."""
-        if not spec.startswith("replay:") or not hasattr(backend, "position"):
-            return
-        row = self.db.conn.execute(
-            "SELECT count(*) FROM design_steps WHERE session_id = ? AND model = ? AND origin = 'model'"
-            " AND status NOT IN ('error', 'running')", (self.session_id, spec)).fetchone()
-        backend.position = min(int(row[0]), len(getattr(backend, "responses", [])))
 
     def close(self) -> None:
         for backend in self._backends.values():
@@ -86,23 +128,34 @@ class DesignRunner:
 
     def _ask(self, spec: str, step: Step, max_tokens: int) -> stages.Ask:
         def ask(prompt: str) -> stages.ModelReply:
-            backend = self.backend(spec)
+            chunks: list[str] = []
+            try:
+                backend = self.backend(spec)
+            except Exception as exc:  # noqa: BLE001 - a model that cannot start is the stage's error
+                raise ModelCallFailed(_model_error_message(exc), "") from exc
+            # A recorded conversation goes on where the store says it is (a reopened session, a
+            # stage run again after a crash), not where this backend object last was.
+            backend.resume_after(self.store.answers_given(self.session_id, spec, before_step=step.id))
             cfg = self.store.settings(self.session_id)
             settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens)
-            chunks: list[str] = []
             last_chunk_at = None
             self._active = backend
+            stream = backend.stream([{"role": "user", "content": prompt}], settings)
             try:
-                for chunk in backend.stream([{"role": "user", "content": prompt}], settings):
+                while True:
+                    try:
+                        chunk = next(stream)
+                    except StopIteration:
+                        break
+                    except Exception as exc:  # noqa: BLE001 - a crash of the model is the stage's error, not ours
+                        raise ModelCallFailed(_model_error_message(exc), "".join(chunks)) from exc
                     chunks.append(chunk)
                     last_chunk_at = time.perf_counter()
                     self.on_event("chunk", {"step_id": step.id, "text": chunk})
                     if self.cancel.is_set():
                         backend.stop()
-            except BackendError as exc:
-                exc.partial = "".join(chunks)  # type: ignore[attr-defined]
-                raise
             finally:
+                stream.close()
                 self._active = None
             stats = backend.last_stats
             return stages.ModelReply(
@@ -118,14 +171,18 @@ class DesignRunner:
         return self.store.state(self.session_id)
 
     def prepare_prompt(self, state: SessionState | None = None) -> tuple[str | None, str]:
-        """(next stage, its prompt): the user's unsent draft if there is one, else the template."""
-        state = state or self.state()
-        stage = state.next_stage()
-        if stage is None:
-            return None, ""
-        tip = state.steps[-1].id if state.steps else None
-        draft = self.store.draft(self.session_id, tip, stage)
-        return stage, draft if draft is not None else stages.build_prompt(stage, state, self.root)
+        """(next stage, its prompt): see :func:`prepare_prompt`."""
+        return prepare_prompt(self.store, self.session_id, state or self.state(), self.root)
+
+    def _settled_state(self) -> SessionState:
+        """The branch, with a step left "running" by a process that is gone marked interrupted."""
+        state = self.state()
+        if state.running_step is not None and self.store.mark_interrupted(self.session_id):
+            state = self.state()
+        busy = state.running_step
+        if busy is not None:
+            raise StageBusy(f"{busy.title} is running in another window or process (pid {busy.runner_pid}).")
+        return state
 
     def _emit_step(self, step_id: int) -> Step:
         step = self.store.step(step_id)
@@ -139,29 +196,41 @@ class DesignRunner:
 
     # -- running -----------------------------------------------------------------------------
     def run_stage(self, prompt: str | None = None) -> Step:
-        """Run the next stage of the current branch with ``prompt`` (default: the prepared one)."""
+        """Run the next stage of the current branch with ``prompt`` (default: the prepared one).
+
+        When the branch's tip ended without a result (a crash, a stop, a model error), that step
+        runs again in place: same step, same branch.
+        """
         self.cancel.clear()
-        state = self.state()
+        state = self._settled_state()
         stage, prepared = self.prepare_prompt(state)
         if stage is None:
             raise PipelineFinished("This branch is finished: fork from an earlier stage to try again.")
         prompt = prompt if prompt is not None else prepared
+        retry = state.retry_step
+        if retry is not None and retry.origin == "user":
+            return self._rerun_code(retry)
         row = self.store.session_row(self.session_id)
         designer = stage in DESIGNER_STAGES
         spec = row["designer"] if designer else row["programmer"]
         cfg = state.settings
-        attempt = state.debug_attempts + 1 if stage == "debug" else 0
-        tip = state.steps[-1].id if state.steps else None
+        if retry is not None:
+            step = self.store.restart_step(retry.id, prompt=prompt, model=spec)
+            # The state the stage works over is the branch before this step.
+            state = SessionState(state.task, state.settings, state.steps[:-1])
+        else:
+            attempt = state.debug_attempts + 1 if stage == "debug" else 0
+            tip = state.steps[-1].id if state.steps else None
+            step = self.store.add_step(self.session_id, tip, stage, attempt=attempt, prompt=prompt, model=spec,
+                                       timings={"started_at": time.time()})
         t_start = time.perf_counter()
-        step = self.store.add_step(self.session_id, tip, stage, attempt=attempt, prompt=prompt, model=spec,
-                                   timings={"started_at": time.time()})
         self.on_event("step", {"step": step})
         ask = self._ask(spec, step, cfg.designer_max_tokens if designer else cfg.programmer_max_tokens)
         try:
             outcome = stages.MODEL_STAGES[stage](state, ask, prompt)
-        except BackendError as exc:
-            self.store.update_step(step.id, status="error", error_type="ModelError",
-                                   response=getattr(exc, "partial", ""), stderr=str(exc),
+        except ModelCallFailed as exc:
+            self.store.update_step(step.id, status="error", error_type="ModelError", response=exc.partial,
+                                   stderr=str(exc), stop_reason=str(exc),
                                    timings={**step.timings, "model_s": time.perf_counter() - t_start})
             return self._emit_step(step.id)
         reply = outcome.reply
@@ -169,9 +238,15 @@ class DesignRunner:
         fields = dict(response=reply.text, prompt_tokens=reply.prompt_tokens,
                       completion_tokens=reply.completion_tokens, timings=timings)
         if reply.stopped:
-            self.store.update_step(step.id, status="stopped", **fields)
+            self.store.update_step(step.id, status="stopped", stop_reason="You stopped the model's answer.", **fields)
             return self._emit_step(step.id)
         if stage not in RUN_STAGES and stage != "final":
+            if not reply.text.strip():
+                # Nothing to accept or build on: the stage offers "Run again" instead.
+                reason = "The model returned an empty answer."
+                self.store.update_step(step.id, status="error", error_type=EMPTY_ANSWER, stderr=reason,
+                                       stop_reason=reason, **fields)
+                return self._emit_step(step.id)
             self.store.update_step(step.id, status="done", reference_code=outcome.reference_code,
                                    hyperparameters=outcome.hyperparameters, **fields)
             step = self._emit_step(step.id)
@@ -190,6 +265,15 @@ class DesignRunner:
                                    prompt="(code edited by hand; no model call)", code=code,
                                    timings={"started_at": time.time()})
         self.store.save_edit(self.session_id, step.id, "code", code)
+        return self._validate_code(step, code)
+
+    def _rerun_code(self, step: Step) -> Step:
+        """A hand-edited validation run that ended without a result runs its code again, in place."""
+        code = step.code or ""
+        step = self.store.restart_step(step.id, code=code, prompt=step.prompt)
+        return self._validate_code(step, code)
+
+    def _validate_code(self, step: Step, code: str) -> Step:
         self.on_event("step", {"step": step})
         from backend.pipeline.extract import check_syntax
 
@@ -211,23 +295,36 @@ class DesignRunner:
         t_record = time.perf_counter()
         self.store.update_step(step.id, code=code, debug_log=debug_log, **fields)
         record_before_s = time.perf_counter() - t_record
-        self.on_event("running", {"step_id": step.id, "kind": kind})
+
+        def on_start(job_id: str) -> None:
+            # Recorded at launch, so a window opened meanwhile (or after a crash) finds the job.
+            self.store.update_step(step.id, job_id=job_id)
+            self.on_event("running", {"step_id": step.id, "kind": kind, "job_id": job_id})
 
         def on_output(stream: str, text: str) -> None:
             self.on_event("output", {"step_id": step.id, "stream": stream, "text": text})
 
         run_called = time.perf_counter()
-        run = sandbox.run_program(code, kind, self.store.settings(self.session_id), root=self.root, db=self.db,
-                                  on_output=on_output, cancel=self.cancel,
-                                  name=f"design #{self.session_id} {step.title.lower()}",
-                                  origin=f"design:{step.id}")
+        try:
+            run = sandbox.run_program(code, kind, self.store.settings(self.session_id), root=self.root, db=self.db,
+                                      on_output=on_output, cancel=self.cancel,
+                                      name=f"design #{self.session_id} {step.title.lower()}",
+                                      origin=f"design:{step.id}", on_start=on_start)
+        except (KeyError, OSError, RuntimeError) as exc:
+            # The program could not be launched (an unknown executor, a job dir that cannot be
+            # written): the stage says so and can run again; it is never left "running".
+            reason = f"The program could not be started: {exc.args[0] if exc.args else type(exc).__name__}"
+            self.store.update_step(step.id, status="error", error_type="LaunchError", stderr=reason,
+                                   stop_reason=reason, timings=timings)
+            return self._emit_step(step.id)
         t_after = time.perf_counter()
         status = "stopped" if run.status == "cancelled" else ("succeeded" if run.ok else "failed")
         timings.update(run.timings)
         timings["record_before_s"] = record_before_s
         if reply.last_chunk_at is not None:
             timings["chunk_to_run_s"] = run_called - reply.last_chunk_at
-        self.store.update_step(step.id, status=status, stdout=run.stdout, stderr=run.stderr,
+        reason = {"stopped": "You stopped the run."}.get(status)
+        self.store.update_step(step.id, status=status, stdout=run.stdout, stderr=run.stderr, stop_reason=reason,
                                error_type=run.error_type, score=run.score, job_id=run.job_id, timings=timings)
         record_after_s = time.perf_counter() - t_after
         timings["record_after_s"] = record_after_s
@@ -240,14 +337,14 @@ class DesignRunner:
     def run_until(self, until: str | None = None, *, max_steps: int = 200) -> SessionState:
         """Run stages until ``until`` has run (default: to the end), a stop, or the branch finishes."""
         self.cancel.clear()
-        if until is not None and until not in STAGE_ORDER:
-            raise ValueError(f"--until must be one of {', '.join(STAGE_ORDER)}")
+        if until is not None and until not in RAIL_STAGES:
+            raise ValueError(f"--until must be one of {', '.join(RAIL_STAGES)}")
         for _ in range(max_steps):
             state = self.state()
             stage = state.next_stage()
             if stage is None or self.cancel.is_set():
                 break
-            if until is not None and STAGE_ORDER.index(until) < STAGE_ORDER.index(_rail_stage(stage)):
+            if until is not None and RAIL_STAGES.index(until) < RAIL_STAGES.index(rail_stage(stage)):
                 break
             step = self.run_stage()
             if step.status in ("error", "stopped") or self.cancel.is_set():
@@ -256,6 +353,3 @@ class DesignRunner:
                 break
         return self.state()
 
-
-def _rail_stage(stage: str) -> str:
-    return "debug" if stage == "validate" else stage

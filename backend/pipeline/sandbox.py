@@ -1,5 +1,8 @@
 """validate(C) and full_run(C_O): generated programs run as sandboxed jobs (the Jobs contract).
 
+Every run goes through the executor named in the session's settings (``SessionSettings.executor``,
+default "local"; see :mod:`backend.jobs.executors`), so a session can run its programs elsewhere.
+
 The validation run tells the program to use a small subset for one epoch through environment
 variables (the implement prompt asks the programmer to read them); the full run passes the
 training time limit. Output streams back through ``on_output``; the score is what the program
@@ -108,13 +111,22 @@ def run_program(
     cancel: threading.Event | None = None,
     name: str = "",
     origin: str = "",
+    on_start: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    from backend.jobs import run_job  # the executor lands with the Jobs area; imported when a run starts
+    """Run a program through the session's executor; ``on_start(job_id)`` is called once it is launched."""
+    from backend.jobs import records
+    from backend.jobs.executors import get_executor
 
     spec = program_spec(code, kind, settings, name=name, origin=origin, root=root)
+    executor = get_executor(settings.executor, root=root, db=db)
     called_at = time.time()
     t0 = time.perf_counter()
-    result = run_job(spec, root=root, db=db, on_output=on_output, cancel=cancel)
+    handle = executor.submit(spec)
+    if on_start is not None:
+        on_start(handle.job_id)
+    result = handle.wait(on_output=on_output, cancel=cancel)
+    if db is not None:
+        records.record_final(db, result, handle.status())
     run_s = time.perf_counter() - t0
     stdout, stderr = _read(result.stdout_path), _read(result.stderr_path)
     error_type = classify_error(result.status, stderr, result.score)

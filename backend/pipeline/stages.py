@@ -23,7 +23,7 @@ from backend.pipeline.extract import (
     parse_hyperparameters,
     prose_only,
 )
-from backend.pipeline.state import SessionState
+from backend.pipeline.state import SessionState, template_stage
 
 
 @dataclass
@@ -80,8 +80,7 @@ def prompt_values(stage: str, state: SessionState) -> dict[str, object]:
 
 def build_prompt(stage: str, state: SessionState, root: Path | None = None) -> str:
     """The prompt for ``stage`` from its template; shown (and editable) before it is sent."""
-    template_stage = "debug" if stage == "validate" else stage
-    return prompts.render(prompts.load_template(template_stage, root), prompt_values(stage, state))
+    return prompts.render(prompts.load_template(template_stage(stage), root), prompt_values(stage, state))
 
 
 def _program(stage: str, prompt: str, reply: ModelReply, **extra) -> StageOutcome:

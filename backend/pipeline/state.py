@@ -9,14 +9,31 @@ from backend.jobs.spec import DEFAULT_TIME_LIMIT_S, DEFAULT_TRAIN_TIME_LIMIT_S
 from backend.pipeline.extract import format_hyperparameters
 from backend.pipeline.tasks import Task
 
+# The one definition of the pipeline's order. RAIL_STAGES is what the stage rail shows and what
+# ``--until`` accepts; "validate" (code edited by hand and run without a model call) takes a turn
+# of the debug loop, so it sits on the rail where "debug" does.
+RAIL_STAGES = ("propose", "improve", "implement", "debug", "hyperparameters", "final")
+STAGE_ORDER = RAIL_STAGES   # the name the runner exported before
 STAGES = ("propose", "improve", "implement", "debug", "validate", "hyperparameters", "final")
 RUN_STAGES = ("implement", "debug", "validate")   # steps that end in a validation run
+CODE_STAGES = (*RUN_STAGES, "final")              # steps whose answer is a program that runs
 STAGE_TITLES = {
     "propose": "Propose", "improve": "Improve", "implement": "Implement", "debug": "Debug",
     "validate": "Validate edit", "hyperparameters": "Hyperparameters", "final": "Final run",
 }
 DESIGNER_STAGES = ("propose", "improve", "hyperparameters")
 DONE_STATUSES = ("done", "succeeded", "failed")   # a finished step; "error"/"stopped"/"interrupted" retry
+UNFINISHED_STATUSES = ("error", "stopped", "interrupted")   # ended without a result: "Run again" in place
+
+
+def rail_stage(stage: str) -> str:
+    """Where ``stage`` sits on the rail (a hand-edited validation run takes a debug turn)."""
+    return "debug" if stage == "validate" else stage
+
+
+def template_stage(stage: str) -> str:
+    """The prompt template a stage uses (a validation run's follow-up is a debug prompt)."""
+    return rail_stage(stage)
 
 
 @dataclass
@@ -33,6 +50,7 @@ class SessionSettings:
     temperature: float = 0.2
     memory_limit_mb: float | None = None
     no_network: bool = False
+    executor: str = "local"                               # where programs run: backend.jobs.executors name
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -73,6 +91,8 @@ class Step:
     origin: str = "model"
     model: str | None = None
     created_at: float = 0.0
+    stop_reason: str | None = None    # why an unfinished step ended (a crash, a stop, a model error)
+    runner_pid: int | None = None     # the process that ran it (an interrupted step's owner is gone)
 
     @property
     def title(self) -> str:
@@ -82,6 +102,25 @@ class Step:
     @property
     def finished(self) -> bool:
         return self.status in DONE_STATUSES
+
+    @property
+    def unfinished(self) -> bool:
+        """Ended without a result (a crash, a stop, a model error): it can run again in place."""
+        return self.status in UNFINISHED_STATUSES
+
+    @property
+    def why_stopped(self) -> str:
+        """One line saying why an unfinished step ended ('' for a finished or running one)."""
+        if not self.unfinished:
+            return ""
+        if self.stop_reason:
+            return self.stop_reason
+        if self.status == "interrupted":
+            return "DeepOnes was closed or killed while this stage ran."
+        if self.status == "stopped":
+            return "You stopped it."
+        first = (self.stderr or "").strip().splitlines()
+        return first[-1] if first else "The model call failed."
 
     def summary(self) -> dict:
         return {"stage": self.stage, "attempt": self.attempt, "status": self.status,
@@ -161,7 +200,9 @@ class SessionState:
             return "propose"
         last = self.steps[-1]
         if not last.finished:
-            return last.stage  # an error, a stop or an interrupted run: try that stage again
+            # An error, a stop or an interrupted run: that stage again, in place (the runner re-runs
+            # the step itself; a hand-edited "validate" re-runs its code without a model call).
+            return last.stage
         if last.stage == "propose":
             return "improve" if self.settings.improve else "implement"
         if last.stage == "improve":
@@ -173,6 +214,31 @@ class SessionState:
         if last.stage == "hyperparameters":
             return "final"
         return None
+
+    @property
+    def retry_step(self) -> Step | None:
+        """The branch's tip when it ended without a result: the step "Run again" re-runs in place."""
+        if self.steps and self.steps[-1].unfinished:
+            return self.steps[-1]
+        return None
+
+    @property
+    def running_step(self) -> Step | None:
+        """The branch's tip while it runs (here, or in another window or process)."""
+        if self.steps and self.steps[-1].status == "running":
+            return self.steps[-1]
+        return None
+
+    def planned_after(self, stage: str | None) -> list[str]:
+        """The rail stages still to come after ``stage`` (greyed out on the rail)."""
+        if stage is None:
+            return []
+        later = list(RAIL_STAGES[RAIL_STAGES.index(rail_stage(stage)) + 1:])
+        if "debug" in later:
+            later.remove("debug")   # the debug loop only runs when a validation fails
+        if not self.settings.improve and "improve" in later:
+            later.remove("improve")
+        return later
 
     def outcome(self) -> str:
         """open | succeeded | failed (the final run scored, or the branch can go no further)."""

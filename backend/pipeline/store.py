@@ -8,6 +8,7 @@ next step then becomes a sibling of the old one, and the old branch stays in the
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import sqlite_utils
@@ -20,12 +21,26 @@ _JSON_FIELDS = ("timings", "hyperparameters")
 _STEP_COLUMNS = (
     "stage", "attempt", "status", "prompt", "response", "code", "reference_code", "hyperparameters",
     "stdout", "stderr", "error_type", "debug_log", "score", "job_id", "prompt_tokens",
-    "completion_tokens", "timings", "code_version", "origin", "model",
+    "completion_tokens", "timings", "code_version", "origin", "model", "stop_reason", "runner_pid",
 )
+# What a re-run in place clears: the step keeps its id, place in the tree, stage and attempt.
+_RESULT_FIELDS = dict(response="", code=None, reference_code=None, hyperparameters=None, stdout=None, stderr=None,
+                      error_type=None, debug_log=None, score=None, job_id=None, prompt_tokens=None,
+                      completion_tokens=None, stop_reason=None)
 
 
 class SessionNotFound(LookupError):
     pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True   # exists, owned by someone else
+    return True
 
 
 def _step_from_row(row: dict) -> Step:
@@ -100,7 +115,7 @@ class SessionStore:
     # -- steps ------------------------------------------------------------------------------
     def add_step(self, session_id: int, parent_id: int | None, stage: str, **fields) -> Step:
         now = time.time()
-        data = {"attempt": 0, "status": "running", "origin": "model", **fields}
+        data = {"attempt": 0, "status": "running", "origin": "model", "runner_pid": os.getpid(), **fields}
         enc = _encode(data)
         cols = ", ".join(enc)
         marks = ", ".join("?" for _ in enc)
@@ -177,11 +192,51 @@ class SessionStore:
         self.update_session(session_id, current_step_id=step_id, status="open")
 
     def mark_interrupted(self, session_id: int) -> int:
-        """Steps left 'running' by a crash or a closed app become 'interrupted' (their text is kept)."""
-        cur = self.db.conn.execute(
-            "UPDATE design_steps SET status = 'interrupted' WHERE session_id = ? AND status = 'running'",
-            (session_id,))
-        return cur.rowcount
+        """Steps left 'running' by a crash or a closed app become 'interrupted' (their text is kept).
+
+        A step another live process is running (a second window, the CLI) is left alone; one of
+        this process counts as left over (the caller runs nothing in this session).
+        """
+        me = os.getpid()
+        changed = 0
+        for step_id, pid in self.db.conn.execute(
+                "SELECT id, runner_pid FROM design_steps WHERE session_id = ? AND status = 'running'",
+                (session_id,)).fetchall():
+            if pid and pid != me and _process_alive(pid):
+                continue
+            who = f" (process {pid} ended)" if pid and pid != me else ""
+            self.update_step(step_id, status="interrupted",
+                             stop_reason=f"DeepOnes was closed or killed while this stage ran{who}.")
+            changed += 1
+        return changed
+
+    def restart_step(self, step_id: int, **fields) -> Step:
+        """Run an unfinished step again in place: same id and place on the branch, results cleared.
+
+        What the earlier try ended with (status, reason, answer length) is kept in its timings, so
+        the step's history is not lost.
+        """
+        step = self.step(step_id)
+        earlier = [*step.timings.get("earlier_tries", []),
+                   {"status": step.status, "error_type": step.error_type, "reason": step.why_stopped,
+                    "response_chars": len(step.response), "job_id": step.job_id, "at": step.timings.get("started_at")}]
+        timings = {"started_at": time.time(), "earlier_tries": earlier}
+        self.update_step(step_id, **{**_RESULT_FIELDS, "status": "running", "runner_pid": os.getpid(),
+                                     "timings": timings, **fields})
+        self.update_session(step.session_id, current_step_id=step_id, status="open")
+        return self.step(step_id)
+
+    def answers_given(self, session_id: int, model: str, *, before_step: int | None = None) -> int:
+        """How many answers ``model`` has already given in this session (where a replay resumes).
+
+        Steps whose call never finished (running, interrupted, a model error) gave none; the step
+        being run (``before_step``) is left out, so running it again gets the same recorded answer.
+        """
+        row = self.db.conn.execute(
+            "SELECT count(*) FROM design_steps WHERE session_id = ? AND model = ? AND origin = 'model'"
+            " AND status NOT IN ('error', 'running', 'interrupted') AND id IS NOT ?",
+            (session_id, model, before_step)).fetchone()
+        return int(row[0])
 
     # -- edits: nothing a user typed is ever lost --------------------------------------------
     def save_edit(self, session_id: int, step_id: int | None, field: str, value: str) -> int:

@@ -1,7 +1,8 @@
 """DeepBench-style tasks: what the designer is asked to solve (task text T plus requirements).
 
 Tasks are plugins (``register_tasks``); the first-party ten DeepBench tasks and the offline demo
-task live in ``plugins/deepbench_tasks.py``. A user's own task is built with :func:`custom_task`
+task are built in (:mod:`backend.pipeline.deepbench`, registered by ``plugins/deepbench_tasks.py``);
+:mod:`backend.pipeline.catalog` lists them all. A user's own task is built with :func:`custom_task`
 and travels inside the design session (``task_spec``), so reopening it never needs the plugin.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-
-from backend import plugins
 
 DIRECTIONS = ("higher", "lower")
 
@@ -118,16 +117,3 @@ def custom_task(
         ),
         custom=True,
     )
-
-
-def all_tasks() -> dict[str, Task]:
-    """Every registered task by name (plugins' ``register_tasks``)."""
-    return plugins.collect_named("register_tasks")
-
-
-def get_task(name: str) -> Task:
-    tasks = all_tasks()
-    if name not in tasks:
-        known = ", ".join(sorted(tasks)) or "none"
-        raise TaskError(f"No task named {name!r}. Known tasks: {known}.")
-    return tasks[name]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -20,33 +22,56 @@ from PySide6.QtWidgets import (
 )
 
 from backend.logsetup import redact
+from backend.units import format_bytes
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 
 OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
+log = logging.getLogger(__name__)
 
 
-def _report(*, progress, partial, cancel) -> dict:
+def _report(db_path: Path, *, progress, partial, cancel) -> dict:
     # In a child process: importing torch in a GUI thread would hold the GIL for a second and
     # make the window stutter right after start-up.
     out = subprocess.run([sys.executable, "-m", "deepones_gui", "doctor", "--json"],
                          capture_output=True, text=True, timeout=180)
     if out.returncode != 0:
         raise RuntimeError((out.stderr.strip().splitlines() or ["doctor failed"])[-1])
-    return json.loads(out.stdout)
+    rep = json.loads(out.stdout)
+    rep.setdefault("db", {})["samples"] = _sample_count(db_path)
+    return rep
+
+
+def _sample_count(db_path: Path) -> int | None:
+    from backend.datasets.query import SampleFilter, count
+    from backend.store import StoreError, connection
+
+    try:
+        with connection(db_path) as db:
+            return count(db, SampleFilter())
+    except (StoreError, OSError) as exc:
+        log.info("sample count unavailable: %s", exc)
+        return None
+
+
+def _data_headline(db: dict) -> str:
+    if "error" in db:
+        return "database problem"
+    n = db.get("samples")
+    return f"{n:,} sample{'s' if n != 1 else ''}" if n is not None else "samples: unknown"
 
 
 def _cards(rep: dict) -> list[tuple[str, str, str, str]]:
     """(title, colour, headline, detail) per check."""
     cards = []
     db = rep["db"]
-    cards.append(("Data", BAD if "error" in db else OK,
-                  f"schema v{db.get('schema_version', '?')}" if "error" not in db else "database problem",
-                  f"{rep['data_dir']}\n{db.get('error', db['path'])}"))
+    cards.append(("Data", BAD if "error" in db else OK, _data_headline(db),
+                  f"{rep['data_dir']}\n{db.get('error', db.get('path'))}"
+                  + (f"\nschema v{db['schema_version']}" if "schema_version" in db else "")))
     em = rep["embedded_model"]
     cards.append(("Embedded designer model", OK if em.get("path") else BAD,
                   em.get("name", "missing"),
-                  f"{em.get('path')}\n{em.get('size_bytes', 0) / 1e6:.0f} MB" if em.get("path") else em.get("error", "")))
+                  f"{em.get('path')}\n{format_bytes(em.get('size_bytes', 0))}" if em.get("path") else em.get("error", "")))
     ll = rep["llama_cpp"]
     cards.append(("llama.cpp", OK if ll.get("version") else BAD, f"llama-cpp-python {ll.get('version')}",
                   ("GPU offload supported" if ll.get("gpu_offload") else "CPU only build") if ll.get("version")
@@ -58,7 +83,7 @@ def _cards(rep: dict) -> list[tuple[str, str, str, str]]:
     nv = rep["nvidia"]
     gpus = nv.get("gpus", [])
     cards.append(("GPUs", OK if gpus else WARN, f"{len(gpus)} NVIDIA GPU(s)" if gpus else "No NVIDIA GPU",
-                  "\n".join(f"{g['name']}: {g['memory_total_mb'] / 1024:.0f} GB" for g in gpus) or nv["status"]))
+                  "\n".join(f"{g['name']}: {format_bytes(g['memory_total_mb'] * 2**20)}" for g in gpus) or nv["status"]))
     kr = rep["keyring"]
     cards.append(("Secrets", WARN if kr.startswith("none") else OK,
                   "no OS keyring" if kr.startswith("none") else "OS keyring", kr))
@@ -109,8 +134,12 @@ class OverviewPage(QWidget):
     def refresh(self) -> None:
         self.recheck.setEnabled(False)
         self.state.setText("Checking your setup…")
-        run_in_background(_report, on_result=self._show, on_error=self._failed,
-                          on_done=lambda: self.recheck.setEnabled(True))
+        run_in_background(_report, self.ctx.db_path, on_result=self._show, on_error=self._failed,
+                          on_done=self._check_done)
+
+    def _check_done(self) -> None:
+        # A bound method, not a lambda: Qt drops the call when the page is gone before the check ends.
+        self.recheck.setEnabled(True)
 
     def _failed(self, exc: BaseException, _tb: str) -> None:
         self.state.setText(f"The check failed: {exc}")

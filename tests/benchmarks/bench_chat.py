@@ -116,8 +116,6 @@ async def app_run(backend, n_tokens: int) -> dict:
 
 
 async def main_async(args) -> int:
-    from llama_cpp import Llama
-
     from backend.llm.local_models import default_batch_threads, default_threads
     from backend.llm.resolve import get_backend
 
@@ -132,6 +130,8 @@ async def main_async(args) -> int:
     await app_run(backend, 8)          # warm-up: canary, worker start, load, first allocations
     rss_app = _rss()
     worker_rss = psutil.Process(backend.worker.pid).memory_info().rss
+    from llama_cpp import Llama  # only now: the raw baseline's import and model count against this process
+
     raw = Llama(str(backend.path), n_ctx=N_CTX, n_threads=threads, n_threads_batch=default_batch_threads(),
                 verbose=False)
     raw_run(raw, 8, args.raw_thread)

@@ -9,7 +9,8 @@ quick KeyError, no torch), so each debug step is: streamed answer -> code extrac
 * launch: the sandbox's own time from being called to the program running (status.json);
 
 and, as a baseline measured in the same run, the launch time of the same program through
-``run_job`` directly, with no pipeline around it. Target: overhead <= 100 ms beyond the launch.
+``run_job`` directly, with no pipeline around it. Target: overhead <= 100 ms beyond the launch;
+the script exits 1 when it is missed.
 
     python tests/benchmarks/bench_design.py [--steps 5]
 """
@@ -76,8 +77,11 @@ def main() -> None:
     print(f"median orchestration overhead per debug step: {med_over:.1f} ms (target <= {TARGET_MS:.0f} ms beyond launch)")
     print(f"median sandbox launch inside the pipeline: {med_launch:.1f} ms; run_job alone (baseline): {med_base:.1f} ms")
     print(f"overhead / launch ratio: {med_over / med_launch:.3f}" if med_launch else "overhead / launch ratio: n/a")
+    ok = med_over <= TARGET_MS
     print(f"whole session ({len(state.steps)} steps, {args.steps} debug runs): {total:.1f} s; "
-          f"{'PASS' if med_over <= TARGET_MS else 'FAIL'}")
+          f"{'PASS' if ok else 'FAIL'}")
+    if not ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(p)
     p.resize(1200, 800)
     p.show()
-    qtbot.waitUntil(lambda: p._models_ready, timeout=20_000)
+    qtbot.waitUntil(lambda: p.picker.ready, timeout=20_000)
     yield p
     p.shutdown()
 
@@ -187,7 +187,7 @@ def test_sidebar_search_rename_delete(page, qtbot, tmp_path, monkeypatch):
 
 def test_models_page_lists_details_defaults_and_delete(qtbot, app_context, monkeypatch, smollm2):
     from backend import paths
-    from deepones_gui.workspaces.chat.models_page import ModelManagerPage
+    from deepones_gui.workspaces.models.page import ModelManagerPage
     from tests.chat.conftest import write_tiny_gguf
 
     mine = paths.models_dir(app_context.data_dir) / "mine.gguf"
@@ -206,3 +206,159 @@ def test_models_page_lists_details_defaults_and_delete(qtbot, app_context, monke
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     mp.delete_selected()
     assert not mine.exists() and app_context.settings.programmer_model == "embedded"
+
+
+def test_empty_state_is_centred_and_nothing_runs_off_the_pane(qtbot, app_context):
+    # Issue 15: the intro text was cut and the first suggestion ran off the pane (a push button
+    # never wraps, so it widened the whole conversation), and the heading was not centred.
+    from deepones_gui.main_window import MainWindow
+    from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
+    from tests.test_clipped_text import clipped_widgets
+
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    page = window.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    qtbot.wait(50)
+    (empty,) = page.thread_host.findChildren(ChatEmptyState)
+    assert clipped_widgets(page) == []
+    viewport = page.scroll.viewport()
+    centre = empty.heading.mapTo(viewport, empty.heading.rect().center()).x()
+    assert abs(centre - viewport.width() / 2) <= 12, (centre, viewport.width())
+    text_left = empty.heading.mapTo(viewport, empty.heading.rect().topLeft()).x()
+    assert text_left >= 0 and empty.cards[0].mapTo(viewport, empty.cards[0].rect().topRight()).x() <= viewport.width()
+    assert page.thread_host.width() <= viewport.width()
+    empty.cards[0].clicked.emit(empty.cards[0].text)
+    assert page.input.toPlainText().startswith("Propose a model for CIFAR-10")
+
+
+def test_a_question_left_without_an_answer_says_the_model_stopped_with_retry(page, qtbot, tmp_path):
+    from deepones_gui.workspaces.chat.page import STOPPED_BEFORE_ANSWER
+
+    chat = page.store.create_chat("Unanswered", "", "embedded")
+    page.store.add_message(chat, None, "user", "Propose a model for MNIST")
+    page.refresh_chats()
+    page._show_chat(chat)
+    user, stopped = bubbles(page)
+    assert user.body.text == "Propose a model for MNIST"
+    assert stopped.error.text() == STOPPED_BEFORE_ANSWER and stopped.retry_button.isVisible()
+    page.select_model(replay(tmp_path, "A small CNN."))
+    stopped.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    assert [b.body.text for b in bubbles(page)] == ["Propose a model for MNIST", "A small CNN."]
+    assert page.unanswered is None
+
+
+@pytest.fixture
+def no_keyring():
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())   # what a headless server has
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_models_page_without_a_keyring_disables_saving_secrets_and_says_why(qtbot, app_context, no_keyring):
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    mp.show()
+    qtbot.waitUntil(lambda: mp.keyring_ok is not None, timeout=10_000)
+    assert mp.keyring_ok is False
+    assert not mp.save_token.isEnabled() and not mp.save_key.isEnabled()
+    assert mp.token_note.isVisible() and "HF_TOKEN" in mp.token_note.text()
+    assert mp.key_note.isVisible() and "OPENAI_API_KEY" in mp.key_note.text()
+    assert "environment variable" in mp.save_key.toolTip()
+
+
+def test_models_page_with_a_keyring_saves_secrets(qtbot, app_context, memory_keyring):
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    mp.show()
+    qtbot.waitUntil(lambda: mp.keyring_ok is not None, timeout=10_000)
+    assert mp.save_token.isEnabled() and not mp.token_note.isVisible()
+    mp.hub_token.setText("hf_test_token_value")
+    mp.save_token.click()
+    assert memory_keyring.store[("deepones", "hf-token")] == "hf_test_token_value"
+
+
+def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, app_context, smollm2):
+    from backend.units import format_bytes
+    from deepones_gui.workspaces.models.page import ModelManagerPage
+    from deepones_gui.workspaces.overview import OverviewPage
+
+    expected = format_bytes(smollm2.stat().st_size)
+    mp = ModelManagerPage(app_context)
+    qtbot.addWidget(mp)
+    qtbot.waitUntil(lambda: len(mp.rows) >= 1, timeout=20_000)
+    mp.table.selectRow(0)
+    assert mp.table.item(0, 3).text() == expected and mp.fields["Size"].text() == expected
+    ov = OverviewPage(app_context)
+    qtbot.addWidget(ov)
+    qtbot.waitUntil(lambda: ov.report is not None, timeout=60_000)
+    from PySide6.QtWidgets import QLabel
+
+    texts = [w.text() for w in ov.grid_host.findChildren(QLabel)]
+    assert any(expected in t for t in texts), texts
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "abort"])
+def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtbot, app_context, monkeypatch, how):
+    """Issue 9: the model worker dies mid-answer (killed from outside, or llama.cpp aborting): the
+    window lives, the conversation shows the error with Retry, the unsent draft stays; after a
+    restart of the window the failed answer is still there with Retry, and Retry answers."""
+    import os
+    import signal
+
+    from backend.llm.worker.client import unload, workers
+    from deepones_gui.main_window import MainWindow
+
+    unload()   # a warm worker from an earlier test would not have the fault hook
+    if how == "abort":  # the worker's own test hook: os.abort() after 8 tokens, as a native crash would
+        monkeypatch.setenv("DEEPONES_TEST_WORKER_FAULT", "abort@8")
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    page.select_model("embedded")
+    page.settings.max_tokens.setValue(2000)
+    page.settings.temperature.setValue(0.0)
+    page.input.setPlainText("Write a long essay about convolutional networks.")
+    page.send()
+    qtbot.waitUntil(lambda: len(page.runner.text) > 10 or not page.runner.running, timeout=LONG_WAIT)
+    page.input.setPlainText("My next question, not sent yet")
+    if how == "SIGKILL":
+        (worker,) = [w for w in workers() if w.alive]
+        os.kill(worker.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.wait(50)   # new bubbles are shown by a queued call
+    user, failed = bubbles(page)
+    assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
+    assert window.isVisible() and page.input.toPlainText() == "My next question, not sent yet"
+    chat_id = page.chat_id
+    window.close()
+
+    monkeypatch.delenv("DEEPONES_TEST_WORKER_FAULT", raising=False)
+    again = MainWindow(app_context)
+    qtbot.addWidget(again)
+    again.show()
+    page = again.show_workspace("chat")
+    qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
+    page._show_chat(chat_id)
+    qtbot.wait(50)
+    user, failed = bubbles(page)
+    assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
+    page.settings.max_tokens.setValue(8)
+    failed.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    user, answer = bubbles(page)
+    assert answer.body.text.strip() and not answer.error.isVisible()
+    again.close()

@@ -116,3 +116,66 @@ def test_pull_progress_adapter_reports_and_cancels():
     with pytest.raises(PullCancelled):
         bar.update(10)
     assert seen == [40]
+
+
+def test_sizes_are_written_one_way_decimal_megabytes():
+    from backend.units import format_bytes
+
+    assert format_bytes(98_312_448) == "98.3 MB"         # the embedded SmolLM2 (MB = 10^6 bytes)
+    assert format_bytes(1_500) == "1.50 kB" and format_bytes(999) == "999 B"
+    assert format_bytes(8_539_000_000) == "8.54 GB" and format_bytes(141_000_000_000) == "141 GB"
+    assert format_bytes(99_960_000) == "100 MB"          # rounding never prints "100.0"
+    assert format_bytes(None) == "–"
+
+
+def test_cli_prints_model_sizes_like_the_gui(smollm2):
+    from click.testing import CliRunner
+
+    from backend.cli import cli
+    from backend.units import format_bytes
+
+    expected = format_bytes(smollm2.stat().st_size)
+    listed = CliRunner().invoke(cli, ["model", "list"])
+    assert listed.exit_code == 0 and expected in listed.output and "MiB" not in listed.output
+    info = CliRunner().invoke(cli, ["model", "info", "embedded"])
+    assert info.exit_code == 0 and f"size             {expected}" in info.output
+
+
+def test_deleting_a_default_model_resets_it_to_embedded(deepones_home):
+    from backend import paths
+    from backend.llm.catalog import list_local_models
+    from backend.llm.model_removal import delete_model, find_deletable
+    from backend.settings import Settings, load_settings
+
+    mine = paths.models_dir(deepones_home) / "mine.gguf"
+    mine.parent.mkdir(parents=True)
+    write_tiny_gguf(mine)
+    settings = Settings(designer_model=str(mine), programmer_model="embedded")
+    reset = delete_model(find_deletable("mine.gguf", deepones_home), settings, deepones_home)
+    assert reset == ["designer"] and not mine.exists()
+    assert settings.designer_model == "embedded" and load_settings(deepones_home).designer_model == "embedded"
+    assert [m.source for m in list_local_models(deepones_home, cache_dir=deepones_home / "none")] == ["embedded"]
+    with pytest.raises(BackendError, match="cannot be deleted"):
+        delete_model(find_deletable("embedded", deepones_home), settings, deepones_home)
+
+
+def test_cli_model_delete_resets_defaults_and_refuses_unknown_names(deepones_home):
+    from click.testing import CliRunner
+
+    from backend import paths
+    from backend.cli import cli
+    from backend.settings import Settings, load_settings, save_settings
+
+    mine = paths.models_dir(deepones_home) / "mine.gguf"
+    mine.parent.mkdir(parents=True)
+    write_tiny_gguf(mine)
+    save_settings(Settings(designer_model=str(mine), programmer_model=str(mine)), deepones_home)
+    declined = CliRunner().invoke(cli, ["model", "delete", "mine.gguf"], input="n\n")
+    assert declined.exit_code == 1 and mine.exists()
+    done = CliRunner().invoke(cli, ["model", "delete", "mine.gguf", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert not mine.exists() and "default designer was this model" in done.output
+    s = load_settings(deepones_home)
+    assert (s.designer_model, s.programmer_model) == ("embedded", "embedded")
+    unknown = CliRunner().invoke(cli, ["model", "delete", "nothing-like-it", "--yes"])
+    assert unknown.exit_code == 2 and "No local model" in unknown.output and "Traceback" not in unknown.output

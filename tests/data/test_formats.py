@@ -64,7 +64,7 @@ def test_mcq_options_and_answer_shapes(options, answer, expected):
     ({"question": "Q?", "options": ["only one"], "answer": "A"}, "2-5 options"),
     ({"question": "Q?", "options": ["a", "b"], "answer": "E"}, "not one of the options"),
     ({"question": "Q?", "options": {"X": 1, "Y": 2}, "answer": "X"}, "keys among A-E"),
-    ({"conversations": [{"from": "human", "value": "hi"}]}, "must end with a user turn"),
+    ({"conversations": [{"from": "human", "value": "hi"}]}, "must end with an assistant turn"),
     ({"messages": "nope"}, "must be a list"),
     ({"instruction": "x", "output": "y", "kind": "poem"}, "unknown kind"),
     ({"instruction": "x", "output": "y", "history": [["only one"]]}, "history"),

@@ -51,7 +51,7 @@ def test_embedded_designer_in_the_gui(qtbot, app_context):
         page.rail.select_data(NEXT)
         assert stage in page.header.text()
         page.run_btn.click()
-        qtbot.waitUntil(lambda: page.task is None, timeout=180_000)
+        qtbot.waitUntil(lambda: not page.is_running(), timeout=180_000)
         step = SessionStore(app_context.db).branch(sid)[-1]
         assert step.status == "done" and _has_words(step.response), step.stderr
         assert page.response_edit.toPlainText() == step.response

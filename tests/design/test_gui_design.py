@@ -31,7 +31,7 @@ def _open(qtbot, ctx) -> tuple[MainWindow, object]:
 def _run(qtbot, page, button) -> None:
     assert button.isEnabled(), button.text()
     button.click()
-    qtbot.waitUntil(lambda: page.task is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=120_000)
 
 
 def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):

@@ -33,6 +33,8 @@ def test_run_demo_training_streams_output_and_ends_with_json(deepones_home, tmp_
 
     listed = deepones("jobs", "list", home=deepones_home)
     assert result["job_id"] in listed.stdout and "succeeded" in listed.stdout
+    header = listed.stdout.splitlines()[0].split()
+    assert header == ["JOB", "STATUS", "WALL", "SCORE", "NAME"]   # a column header, then one job per line
     shown = json.loads(deepones("jobs", "show", result["job_id"], home=deepones_home).stdout)
     assert shown["score"] == result["score"]
     assert {"loss", "val_accuracy", "val_loss", "learning_rate"} <= set(shown["metrics"])
@@ -94,3 +96,8 @@ def test_metrics_command(deepones_home, tmp_path):
                     {"name": "acc", "value": 0.1, "step": 10.0}]
     bad = deepones("metrics", str(tmp_path / "missing.log"), home=deepones_home)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_jobs_list_on_an_empty_store_says_so(deepones_home):
+    out = deepones("jobs", "list", home=deepones_home)
+    assert out.returncode == 0 and out.stdout.startswith("No jobs yet")

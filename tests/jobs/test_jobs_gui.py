@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+# pyqtgraph is a hard dependency: a missing one fails these tests (no importorskip).
+import pyqtgraph  # noqa: E402,F401
 
 from backend.jobs import JobLimits, run_job, start_job
 from tests.jobs.conftest import program
-
-pytest.importorskip("pyqtgraph")
 
 TRAINING = """
     import sys, time
@@ -26,25 +26,6 @@ TRAINING = """
 
 def wait_until(qtbot, predicate, timeout=15000):
     qtbot.waitUntil(predicate, timeout=timeout)
-
-
-def test_ema_does_not_depend_on_point_density():
-    from deepones_gui.workspaces.jobs.charts import ema_smooth
-
-    rng = np.random.default_rng(0)
-    # The same noisy curve, logged 20x more densely in its first half.
-    dense_x = np.concatenate([np.linspace(0, 500, 10000, endpoint=False), np.linspace(500, 1000, 500)])
-    sparse_x = np.linspace(0, 1000, 1000)
-    f = lambda x: np.exp(-x / 300)  # noqa: E731
-    sx1, sy1 = ema_smooth(dense_x, f(dense_x) + rng.normal(0, 0.05, len(dense_x)), 0.5)
-    sx2, sy2 = ema_smooth(sparse_x, f(sparse_x) + rng.normal(0, 0.05, len(sparse_x)), 0.5)
-    grid = np.linspace(100, 1000, 50)
-    a, b = np.interp(grid, sx1, sy1), np.interp(grid, sx2, sy2)
-    assert np.max(np.abs(a - b)) < 0.03
-    # Smoothing removes most of the noise but follows the trend.
-    assert np.max(np.abs(a - f(grid))) < 0.12
-    nan_x, nan_y = ema_smooth(np.arange(5.0), np.array([1.0, np.nan, np.inf, 2.0, 3.0]), 0.5)
-    assert np.all(np.isfinite(nan_y)) and 2 <= len(nan_x) <= 3
 
 
 def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
@@ -74,10 +55,9 @@ def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
     png = chart.export_png(tmp_path / "m.png")
     assert png.stat().st_size > 2000
 
-    # Crosshair readout: move the mouse over the middle of the loss plot.
+    # Crosshair readout: move the real mouse over the middle of the loss plot.
     panel = chart.panels["loss"]
-    vb = panel.plot.getPlotItem().vb
-    panel._mouse_moved([vb.mapViewToScene(vb.viewRect().center())])
+    move_mouse_to_center(qtbot, panel)
     assert "run A: loss" in panel.readout.text() and "step" in panel.readout.text()
 
     # A million points: appending and one refresh stay interactive.
@@ -93,6 +73,94 @@ def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
     chart.remove_job("b")
     assert "learning rate" not in chart.panels and len(chart.panels["loss"].series) == 1
     chart.shutdown()
+
+
+def move_mouse_to_center(qtbot, panel) -> None:
+    """A real QMouseEvent through Qt's event delivery to the plot's viewport (the scene emits
+    sigMouseMoved from it), not a direct call of the slot."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.wait(100)        # let pending layout settle: positions below must match what is on screen
+    vb = panel.plot.getPlotItem().vb
+    view_pos = panel.plot.mapFromScene(vb.sceneBoundingRect().center())
+    viewport = panel.plot.viewport()
+    for dx in (0, 3):
+        local = QPointF(view_pos.x() + dx, view_pos.y())
+        event = QMouseEvent(QEvent.Type.MouseMove, local, QPointF(viewport.mapToGlobal(local.toPoint())),
+                            Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(viewport, event)
+        qtbot.wait(60)
+    qtbot.waitUntil(lambda: panel.readout.text().strip() != "", timeout=3000)
+
+
+def test_crosshair_follows_a_real_mouse_move_with_log_scale_on(qtbot):
+    """Regression: the crosshair's SignalProxy was made at the end of grow_x(): never with log-y on
+    (grow_x returned early), and rebuilt on every refresh."""
+    from deepones_gui.workspaces.jobs.charts import MetricChart
+
+    chart = MetricChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 600)
+    chart.set_log_y(True)
+    chart.show()
+    chart.add_points("a", "loss", [1, 2, 3, 4], [1.0, 0.5, 0.25, 0.125])
+    chart.refresh()
+    panel = chart.panels["loss"]
+    proxy = panel._proxy
+    chart.add_points("a", "loss", [5], [0.1])
+    chart.refresh()
+    assert panel._proxy is proxy                      # wired once, not per refresh
+    qtbot.waitExposed(chart)
+    move_mouse_to_center(qtbot, panel)
+    assert "loss" in panel.readout.text() and "step" in panel.readout.text()
+    assert panel.vline.isVisible()
+    chart.shutdown()
+
+
+def test_chart_raw_curve_visible_export_buttons_and_axis_after_the_end(qtbot):
+    from deepones_gui.workspaces.jobs.charts import MetricChart
+
+    chart = MetricChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 600)
+    chart.show()
+    assert not any(b.isEnabled() for b in chart.export_buttons)   # nothing to export yet
+    qtbot.waitExposed(chart)
+    assert chart.toolbar.y() <= 4                      # empty state: no blank band above the Smoothing row
+    chart.set_job_live("a", True)
+    chart.add_points("a", "loss", list(range(100)), [1 / (i + 1) for i in range(100)])
+    chart.refresh()
+    assert all(b.isEnabled() for b in chart.export_buttons)
+    s = chart.series[("a", "loss")]
+    assert s.raw.isVisible() and s.raw.opts["pen"].color().alpha() >= 100
+    vb = chart.panels["loss"].plot.getPlotItem().vb
+    assert vb.viewRange()[0][1] > 140                  # live: headroom for points to come
+    chart.set_job_live("a", False)
+    chart.refresh()
+    assert vb.viewRange()[0][1] <= 99 * 1.01           # ended: the axis stops at the last point
+    chart.add_points("b", "acc", [0, 1, 2], [0.5, 0.5, 0.5])
+    chart.refresh()
+    lo, hi = chart.panels["accuracy"].plot.getPlotItem().vb.viewRange()[1]
+    assert lo <= 0.46 and hi >= 0.54                   # a flat line gets a readable range
+    chart.clear()
+    assert not any(b.isEnabled() for b in chart.export_buttons)
+    chart.shutdown()
+
+
+def test_log_view_wrap_toggle(qtbot):
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from deepones_gui.workspaces.jobs.logview import LogView
+
+    view = LogView()
+    qtbot.addWidget(view)
+    assert view.text.lineWrapMode() == QPlainTextEdit.LineWrapMode.NoWrap
+    view.wrap.setChecked(True)
+    assert view.text.lineWrapMode() == QPlainTextEdit.LineWrapMode.WidgetWidth
+    view.wrap.setChecked(False)
+    assert view.text.lineWrapMode() == QPlainTextEdit.LineWrapMode.NoWrap
 
 
 def test_log_view_ansi_search_follow_and_traceback(qtbot):
@@ -131,6 +199,11 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     wait_until(qtbot, lambda: "ValueError: boom" in page.err_view.plain_text())
     assert page.err_view.jump_to_traceback()
     assert page.screenshot_ready()
+    assert all(b.isEnabled() for b in page.chart.export_buttons)
+    page.table.clearSelection()
+    wait_until(qtbot, lambda: not any(b.isEnabled() for b in page.chart.export_buttons))
+    assert not page.rerun_btn.isEnabled()
+    page.table.selectRow(0)
 
     # A running job: live chart, notification when it ends.
     slow = program("""
@@ -152,8 +225,10 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     wait_until(qtbot, lambda: any(r["name"] == "to cancel" and r["status"] == "running" for r in page.rows.values()))
     wait_until(qtbot, lambda: page.rows.get(page.selected_ids()[0], {}).get("name") == "to cancel")
     assert page.cancel_btn.isEnabled()
+    assert not page.rerun_btn.isEnabled()      # re-running a running job would start a twin
     page.cancel_selected()
     wait_until(qtbot, lambda: any(r["name"] == "to cancel" and r["status"] == "cancelled" for r in page.rows.values()))
+    wait_until(qtbot, page.rerun_btn.isEnabled)
     page.rerun_selected()
     wait_until(qtbot, lambda: sum(r["name"] == "to cancel" for r in page.rows.values()) == 2)
     page.table.selectAll()

@@ -153,3 +153,25 @@ def test_metric_families():
     assert metric_family("eval_accuracy") == "accuracy"
     assert metric_family("learning_rate") == "learning rate"
     assert metric_family("grad_norm") == "grad_norm"
+
+
+def test_template_cache_reads_exactly_what_the_parsers_read(monkeypatch):
+    """Lines of one template read from the learnt recipe must equal the parsers' own reading,
+    including the traps: names with digits, counters equal so far, nan, lines that change shape."""
+    import backend.jobs.line_templates as lt
+
+    log = []
+    for i in range(1, 40):
+        log += [f"top1: {i / 100:.2f}", f"top5: {i / 50:.2f}",                       # "top1" and "top5" share a template
+                f"{i * 10}/{i * 10} [====] - 1s 5ms/step - loss: {1 / i:.4f}",      # equal numbers until they differ
+                f"{i % 7 + 1}/7 [====] - 1s 5ms/step - loss: {1 / i:.4f}",
+                f"step {i}: loss={'nan' if i % 5 == 0 else f'{1 / i:.3f}'}",
+                f"{{'loss': {i / 3:.4f}, 'epoch': {i / 10:.1f}}}",
+                f"Epoch {i % 3 + 1}/3", f"| epoch {i:03d} | loss {1 / i:.3f} | ppl {i * 1.5:.1f} | num_updates {i * 100}",
+                f"2021-03-01 10:00:{i % 60:02d} | INFO | epoch {i:03d}:    {i} / 1000 loss={1 / i:.3f}, ppl={i}.5"]
+    cached = [(p.name, p.value, p.step) for p in parse_lines(log)]
+    monkeypatch.setattr(lt, "MAX_TEMPLATES", 0)
+    plain = [(p.name, p.value, p.step) for p in parse_lines(log)]
+    assert len(cached) == len(plain) > 300
+    for a, b in zip(cached, plain, strict=True):
+        assert a[0] == b[0] and a[2] == b[2] and (a[1] == b[1] or (math.isnan(a[1]) and math.isnan(b[1])))

@@ -33,12 +33,11 @@ def test_a_canary_crash_under_default_settings_falls_back_to_no_extra_bufts(fres
 
     unload()
     calls = []
-    monkeypatch.setattr(safe_mode, "run_canary", lambda *a, **k: calls.append(a) or {"ok": False})
-    assert complete(get_backend("embedded"), QUESTION, GREEDY)
+    with monkeypatch.context() as patched:
+        patched.setattr(safe_mode, "run_canary", lambda *a, **k: calls.append(a) or {"ok": False})
+        assert complete(get_backend("embedded"), QUESTION, GREEDY)
     assert calls == []
 
-    monkeypatch.undo()
-    monkeypatch.setenv(FAULT_ENV, "canary")
     result = CliRunner().invoke(__import__("backend.cli", fromlist=["cli"]).cli, ["doctor", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -71,6 +71,7 @@ def test_cli_chat_answers_with_the_embedded_model_and_leaves_no_process(tmp_path
     assert leftovers == []
 
 
+@pytest.mark.timeout(1500)  # 20 worker starts; slow on a shared 2-core machine
 def test_sigkill_mid_stream_20_times_in_a_row(fresh_workers):
     backend = get_backend("embedded")
     complete(backend, QUESTION, GREEDY)   # canary and first load out of the way

@@ -143,16 +143,45 @@ def mcq_sample(question: str, options_value: Any, answer_value: Any, category: s
     )
 
 
+def rich(row: dict) -> dict:
+    """The parts of a stored sample beyond the legacy columns (messages, tools, preference, extra, layout)."""
+    value = row.get("record")
+    return json.loads(value) if value else {}
+
+
 def row_extras(row: dict) -> dict:
-    """Keys every export carries beyond the training fields, so re-import gives the same samples.
+    """Keys every export carries beyond the training fields, so re-import gives the same samples:
+    kind and category (unless the source had none), MCQ options, and unknown fields kept verbatim.
 
     LLaMA-Factory reads only the columns named in dataset_info.json and ignores these.
     """
-    extras: dict = {"kind": row["kind"], "category": row["category"]}
+    extra = rich(row)
+    omit = set(extra.get("layout", {}).get("omit", ()))
+    extras: dict = {}
+    for key in ("kind", "category"):
+        if key not in omit or row["kind"] == "mcq":
+            extras[key] = row[key]
     if row["kind"] == "mcq" and row.get("options"):
         extras["options"] = json.loads(row["options"])
         extras["answer"] = row["answer"]
+    extras.update(extra.get("extra", {}))
     return extras
+
+
+def sample_row(sample: Sample) -> dict:
+    """A sample as the store row the exporters read (what a round trip through the store gives)."""
+    return {"kind": sample.kind, "category": sample.category, "instruction": sample.instruction,
+            "input": sample.input, "output": sample.output, "system": sample.system,
+            "history": json.dumps(sample.history, ensure_ascii=False) if sample.history else None,
+            "options": json.dumps(sample.options, ensure_ascii=False) if sample.options else None,
+            "answer": sample.answer, "record": sample.record_json()}
+
+
+def split_known(record: dict, known: set[str]) -> tuple[dict, list[str]]:
+    """(unknown top-level fields kept verbatim, default keys the record lacks)."""
+    extra = {k: v for k, v in record.items() if k not in known}
+    omit = [k for k in ("kind", "category") if k not in record and not (k == "kind" and "type" in record)]
+    return extra, omit
 
 
 def mcq_from_extras(record: dict, category: str) -> Sample | None:

@@ -31,8 +31,6 @@ Test hook: ``DEEPONES_TEST_WORKER_FAULT`` (see :mod:`backend.llm.worker.faults`)
 
 from __future__ import annotations
 
-import sys
-
 from backend.llm.base import BackendError
 
 WORKER_MODULE = "backend.llm.worker"
@@ -53,6 +51,9 @@ class ModelProcessCrashed(BackendError):
 def worker_argv() -> list[str]:
     """The command line that starts a model worker process (arguments are appended by callers).
 
-    The one place that knows how: a frozen app (no ``python`` to run ``-m``) replaces this.
+    The one place that knows how: ``python -m backend.llm.worker`` for a pip install, the app's own
+    entry (``deepones --python -m ...``) in the frozen bundle (:func:`backend.children.python_argv`).
     """
-    return [sys.executable, "-m", WORKER_MODULE]
+    from backend.children import python_argv
+
+    return python_argv("-m", WORKER_MODULE)

@@ -242,8 +242,10 @@ def _forget(client: WorkerClient) -> None:
             del _pool[client.spec]
 
 
-def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | None = None) -> WorkerClient:
-    """The live worker serving this model load, started (after a canary if needed) when there is none."""
+def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int | None = 0, n_threads: int | None = None) -> WorkerClient:
+    """The live worker serving this model load, started (after a canary if needed) when there is none.
+
+    ``n_gpu_layers=None`` lets the worker choose (the offload suggestion for the detected GPU)."""
     requested = LoadSpec(str(Path(path).expanduser().resolve()), n_ctx, n_gpu_layers, n_threads)
     spec = safe_settings(requested)   # may run the canary (first load of this model on this machine)
     with _pool_lock:

@@ -12,7 +12,7 @@ from pathlib import Path
 class LoadSpec:
     path: str
     n_ctx: int
-    n_gpu_layers: int = 0
+    n_gpu_layers: int | None = 0      # None: the worker picks the suggestion for the detected GPU
     n_threads: int | None = None
     use_extra_bufts: bool = True
 

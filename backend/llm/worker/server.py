@@ -54,9 +54,16 @@ def _watch_lifeline(fd: int) -> None:
 def _load(spec: dict):
     from pathlib import Path
 
-    from backend.llm.local_models import load_model
+    from backend.llm.ggml_backends import load_cpu_variants
+    from backend.llm.local_models import gguf_info, load_model
+    from backend.llm.memory import auto_gpu_layers
 
-    return load_model(Path(spec["path"]), spec["n_ctx"], spec.get("n_gpu_layers", 0), spec.get("n_threads"),
+    load_cpu_variants()  # builds with run-time CPU kernels (the bundle's) need them found first
+    path = Path(spec["path"])
+    n_gpu_layers = spec.get("n_gpu_layers", 0)
+    if n_gpu_layers is None:  # NVML and llama.cpp's offload check run here, not in the app
+        n_gpu_layers = auto_gpu_layers(gguf_info(path), spec["n_ctx"])
+    return load_model(path, spec["n_ctx"], n_gpu_layers, spec.get("n_threads"),
                       use_extra_bufts=spec.get("use_extra_bufts", True))
 
 

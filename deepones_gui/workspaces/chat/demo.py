@@ -8,8 +8,10 @@ measurements on this machine; the second answer is a recorded designer answer re
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from deepones_gui.workspaces.chat.page import ChatPage
+if TYPE_CHECKING:  # the page imports this module for its screenshot hook
+    from deepones_gui.workspaces.chat.page import ChatPage
 
 QUESTION = ("Propose a model for CIFAR-10 image classification. Requirements: GPU memory ~8 GB, "
             "training time ~1 hour, inference < 10 ms per image.")

@@ -8,7 +8,6 @@ changes, so only that widget is re-rendered.
 from __future__ import annotations
 
 import html
-import re
 import time
 from dataclasses import dataclass
 
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
 
 MIN_RENDER_INTERVAL_MS = 500
 MAX_RENDER_INTERVAL_MS = 2000
-_FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.\-]*)[^\n]*\n(.*?)(?:^\1[ \t]*$\n?|\Z)", re.S | re.M)
 
 
 @dataclass(frozen=True)
@@ -38,15 +36,20 @@ class Segment:
 
 
 def split_markdown(text: str) -> list[Segment]:
-    """Prose and fenced code blocks, in order; an unclosed final fence (still streaming) is code."""
+    """Prose and fenced code blocks, in order; an unclosed final fence (still streaming) is code.
+
+    The blocks are the pipeline's own (:func:`backend.pipeline.extract.fenced_blocks`), so a block
+    sent "-> Design" is the code the pipeline would read from the same answer.
+    """
+    from backend.pipeline.extract import fenced_blocks
+
     out: list[Segment] = []
     pos = 0
-    for m in _FENCE.finditer(text):
-        if m.start() > pos and text[pos:m.start()].strip():
-            out.append(Segment("text", text[pos:m.start()]))
-        body = m.group(3)
-        out.append(Segment("code", body.rstrip("\n"), (m.group(2) or "").lower()))
-        pos = m.end()
+    for block in fenced_blocks(text):
+        if block.start > pos and text[pos:block.start].strip():
+            out.append(Segment("text", text[pos:block.start]))
+        out.append(Segment("code", block.text.rstrip("\n"), block.lang))
+        pos = block.end
     if text[pos:].strip():
         out.append(Segment("text", text[pos:]))
     return out

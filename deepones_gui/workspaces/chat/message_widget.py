@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 
 from backend.llm.conversations import ChatMessage
 from deepones_gui.context import describe_model
-from deepones_gui.workspaces.chat.markdown_view import MarkdownView, code_blocks
+from deepones_gui.workspaces.chat.markdown_view import MarkdownView
 
 USER_BG = "#eef4ff"
 ASSISTANT_BG = "#ffffff"
@@ -186,5 +186,7 @@ class MessageWidget(QFrame):
 
     def _send_all(self) -> None:
         text = self.body.text
-        code = "\n\n".join(code_blocks(text, "python") or code_blocks(text))
+        from backend.pipeline.extract import fenced_program
+
+        code = fenced_program(text).rstrip("\n")   # the program the Design pipeline reads from it
         self.send_to_design.emit({"text": text, "code": code})

@@ -11,7 +11,6 @@ import logging
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,48 +33,19 @@ from backend.llm.conversations import (
 from backend.llm.conversations import title_from as make_title
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
+from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
 from deepones_gui.workspaces.chat.message_widget import MessageWidget
+from deepones_gui.workspaces.chat.model_picker import ModelPicker
 from deepones_gui.workspaces.chat.runner import ChatRunner
 from deepones_gui.workspaces.chat.settings_panel import ChatSettingsPanel
 from deepones_gui.workspaces.chat.sidebar import ChatSidebar
 
 log = logging.getLogger(__name__)
-
-EXAMPLES = [
-    "Propose a model for CIFAR-10 image classification: GPU memory ~8 GB, training time ~1 hour, inference < 10 ms.",
-    "What block would improve a ResNet-18 on small, noisy datasets? Give PyTorch code.",
-    "Recommend a learning rate and batch size for fine-tuning BERT-base on SST-2.",
-]
-
-
-def _model_choices(designer: str, programmer: str, *, progress, partial, cancel) -> list[tuple[str, str]]:
-    from backend.llm.catalog import list_local_models
-
-    out = [(f"Designer default · {describe_model(designer)}", designer)]
-    if programmer != designer:
-        out.append((f"Programmer default · {describe_model(programmer)}", programmer))
-    for m in list_local_models():
-        if m.spec not in (designer, programmer):
-            out.append((m.name, m.spec))
-    return out
-
-
-def _model_summary(spec: str, *, progress, partial, cancel) -> str:
-    if spec.startswith(("http://", "https://")):
-        return "OpenAI-compatible endpoint (key from the OS keyring)"
-    if spec.startswith("replay:"):
-        return "Replays recorded answers"
-    from backend.llm.catalog import resolve_model_path
-    from backend.llm.local_models import gguf_info
-
-    info = gguf_info(resolve_model_path(spec))
-    template = "chat template ✓" if info.has_chat_template else "no chat template: choose one →"
-    return (f"{info.architecture} · {info.parameters_label} params · {info.quantization} · "
-            f"trained context {info.context_length:,} · {template}")
-
+STOPPED_BEFORE_ANSWER = ("The model stopped before answering: the app or the model process ended while this "
+                         "question was being answered.")
 
 def _chat_formats(*, progress, partial, cancel) -> list[str]:
-    from plugins.llama_backend import chat_formats
+    from backend.llm.chat_formats import chat_formats
 
     return chat_formats()
 
@@ -103,11 +73,11 @@ class ChatPage(QWidget):
         self.store = ConversationStore(ctx.db)
         self.chat_id: int | None = None
         self.runner = ChatRunner(self)
+        self.unanswered: MessageWidget | None = None   # the 'model stopped' notice under an unanswered question
         self._backends: dict[tuple[str, str], ChatBackend] = {}
         self._streaming: MessageWidget | None = None
         self._pending: dict | None = None
         self._editing: tuple[int | None, int] | None = None   # (parent id, edited message id)
-        self._models_ready = False
         self._build()
         self.runner.text_ready.connect(self._on_text)
         self.runner.first_text.connect(lambda _s: self._streaming and self._streaming.stats.setText("…"))
@@ -139,25 +109,14 @@ class ChatPage(QWidget):
         center = QWidget()
         col = QVBoxLayout(center)
         col.setContentsMargins(4, 0, 4, 0)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Model"))
-        self.model = QComboBox()
-        self.model.setEditable(True)
-        self.model.setMinimumWidth(280)
-        self.model.setToolTip("embedded, a .gguf path, a model from the Models page, URL#model for an "
-                              "OpenAI-compatible endpoint, or replay:PATH")
-        self.model.currentIndexChanged.connect(self._model_changed)
-        self.model.lineEdit().editingFinished.connect(self._model_changed)
-        bar.addWidget(self.model, 1)
+        self.picker = ModelPicker()
+        self.picker.spec_changed.connect(self._model_changed)
         self.toggle_settings = QPushButton("Settings")
         self.toggle_settings.setCheckable(True)
         self.toggle_settings.setChecked(True)
         self.toggle_settings.setToolTip("Show or hide the system prompt and generation settings")
-        bar.addWidget(self.toggle_settings)
-        col.addLayout(bar)
-        self.model_info = QLabel()
-        self.model_info.setStyleSheet("color: palette(dark); font-size: 9pt;")
-        col.addWidget(self.model_info)
+        self.picker.bar.addWidget(self.toggle_settings)
+        col.addWidget(self.picker)
 
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -212,41 +171,15 @@ class ChatPage(QWidget):
 
     # -- models -----------------------------------------------------------------------------------------
     def _load_models(self) -> None:
-        s = self.ctx.settings
-        run_in_background(_model_choices, s.designer_model, s.programmer_model, on_result=self._set_models)
-
-    def _set_models(self, choices: list[tuple[str, str]]) -> None:
-        current = self.current_spec()
-        self.model.blockSignals(True)
-        self.model.clear()
-        for label, spec in choices:
-            self.model.addItem(label, spec)
-        self.model.blockSignals(False)
-        self._models_ready = True
-        self.select_model(current or self.ctx.settings.designer_model)
+        self.picker.load(self.ctx.settings.designer_model, self.ctx.settings.programmer_model)
 
     def select_model(self, spec: str) -> None:
-        i = self.model.findData(spec)
-        if i < 0:
-            self.model.addItem(describe_model(spec) if spec.startswith("replay:") else spec, spec)
-            i = self.model.count() - 1
-        self.model.setCurrentIndex(i)
-        self._model_changed()
+        self.picker.select(spec)
 
     def current_spec(self) -> str:
-        text = self.model.currentText().strip()
-        i = self.model.currentIndex()
-        if i >= 0 and self.model.itemText(i) == text:
-            return self.model.itemData(i) or text
-        return text
+        return self.picker.current_spec()
 
-    def _model_changed(self, *_args) -> None:
-        spec = self.current_spec()
-        if not spec:
-            return
-        self.model_info.setText("")
-        run_in_background(_model_summary, spec, on_result=self.model_info.setText,
-                          on_error=lambda exc, _tb: self.model_info.setText(f"⚠ {exc}"))
+    def _model_changed(self, spec: str) -> None:
         if self.chat_id is not None:
             self.store.update_chat(self.chat_id, model=spec)
         self._preload(spec)
@@ -316,7 +249,7 @@ class ChatPage(QWidget):
         if chat is not None:
             gen, extra = settings_from_json(chat["settings"])
             self.settings.set_values(gen, chat["system_prompt"], extra.get("chat_format", ""))
-            if chat["model"] and self._models_ready:
+            if chat["model"] and self.picker.ready:
                 self.select_model(chat["model"])
         self._render()
 
@@ -328,6 +261,7 @@ class ChatPage(QWidget):
 
     def _render(self) -> None:
         self._clear_thread()
+        self.unanswered = None
         self._stick = True
         path = self.store.path(self.chat_id) if self.chat_id is not None else []
         if not path:
@@ -335,23 +269,34 @@ class ChatPage(QWidget):
             return
         for m in path:
             self._add_widget(m.role, m)
+        if path[-1].role == "user" and self._pending is None:
+            self._add_unanswered(path[-1])
+
+    def _add_unanswered(self, question) -> None:
+        """A question whose answer never came (the app or the model process stopped): say so, offer Retry."""
+        w = self._add_widget("assistant", title=describe_model(self.current_spec()))
+        w.show_error(STOPPED_BEFORE_ANSWER, retryable=True)
+        w.retry_button.clicked.disconnect()
+        w.retry_button.clicked.connect(lambda: self._retry_question(question.id))
+        self.unanswered = w
+
+    def _retry_question(self, user_id: int) -> None:
+        if self.chat_id is not None and not self.runner.running:
+            self._generate(user_id)
+
+    def resume_interrupted(self, chat_id: int) -> None:
+        """Open ``chat_id`` and answer its unanswered last question (after a crash)."""
+        if self.runner.running:
+            return
+        self.refresh_chats()
+        self._show_chat(chat_id)
+        path = self.store.path(chat_id)
+        if path and path[-1].role == "user":
+            self._generate(path[-1].id)
 
     def _empty_state(self) -> QWidget:
-        box = QWidget()
-        lay = QVBoxLayout(box)
-        lay.addStretch(1)
-        title = QLabel("<h2>Chat with your designer model</h2><p>Describe a task, a dataset and your limits; "
-                       "the designer proposes an architecture, code and hyperparameters. "
-                       "Answers can be sent to Design.</p>")
-        title.setWordWrap(True)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(title)
-        for text in EXAMPLES:
-            b = QPushButton(text)
-            b.setStyleSheet("text-align: left; padding: 8px;")
-            b.clicked.connect(lambda _=False, t=text: (self.input.setPlainText(t), self.input.setFocus()))
-            lay.addWidget(b)
-        lay.addStretch(2)
+        box = ChatEmptyState()
+        box.suggestion_chosen.connect(lambda text: (self.input.setPlainText(text), self.input.setFocus()))
         return box
 
     def _add_widget(self, role: str, message=None, title: str | None = None) -> MessageWidget:
@@ -417,11 +362,12 @@ class ChatPage(QWidget):
         assert chat_id is not None
         spec = self.current_spec()
         self.store.set_leaf(chat_id, user_id)
+        # Pending before rendering: the question is being answered, not left unanswered.
+        self._pending = {"chat_id": chat_id, "parent_id": user_id, "spec": spec, "error": None}
         self._render()
         branch = self.store.branch_to(chat_id, user_id)
         history = history_for_model(branch, self.settings.system_prompt())
         settings = self.settings.generation_settings()
-        self._pending = {"chat_id": chat_id, "parent_id": user_id, "spec": spec, "error": None}
         self._streaming = self._add_widget("assistant", title=describe_model(spec))
         self._streaming.stats.setText("Loading the model…" if not spec.startswith(("http", "replay:"))
                                       else "Waiting for the first token…")
@@ -470,7 +416,7 @@ class ChatPage(QWidget):
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.sidebar.setEnabled(not busy)
-        self.model.setEnabled(not busy)
+        self.picker.setEnabled(not busy)
         self.sidebar.setToolTip("Stop the answer to switch chats" if busy else "")
 
     # -- editing and branches ---------------------------------------------------------------------------
@@ -522,7 +468,7 @@ class ChatPage(QWidget):
         wait_for_background_tasks(10_000)
 
     def screenshot_ready(self) -> bool:
-        return self._models_ready and not self.runner.running and not getattr(self, "demo_pending", False)
+        return self.picker.ready and not self.runner.running and not getattr(self, "demo_pending", False)
 
     def prepare_screenshot(self) -> None:
         from deepones_gui.workspaces.chat.demo import show_demo_conversation

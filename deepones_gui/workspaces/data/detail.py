@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -31,6 +32,9 @@ REVIEW_BUTTONS = (
     ("needs-fix", "✎ Needs fix", "F", "#b26a00"),
     ("unreviewed", "↺ Reset", "U", "#546e7a"),
 )
+
+
+BUTTON_PADDING = 28   # frame + 8 px padding each side + breathing room
 
 
 class EditDialog(QDialog):
@@ -84,11 +88,17 @@ class DetailPane(QWidget):
         for status, text, key, colour in REVIEW_BUTTONS:
             button = QPushButton(text)
             button.setToolTip(f"Mark the selected samples {status} (key {key} in the table)")
-            button.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; }}")
+            button.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; padding: 3px 8px; }}")
+            bold = button.font()
+            bold.setBold(True)
+            # Bold text is wider than the font the style measures with: size for the bold text.
+            button.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(text) + BUTTON_PADDING)
             button.clicked.connect(lambda _=False, s=status: self.statusRequested.emit(s))
             buttons.addWidget(button)
             self.review_buttons[status] = button
         layout.addLayout(buttons)
+        self.setMinimumWidth(sum(b.minimumWidth() for b in self.review_buttons.values())
+                             + 3 * max(6, buttons.spacing()) + 8)
         tools = QHBoxLayout()
         self.tag_button = QPushButton("Tag…  (T)")
         self.tag_button.clicked.connect(self.tagRequested)

@@ -16,25 +16,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.datasets.neardup import find_near_duplicates
 from deepones_gui.concurrent import run_in_background
-
-
-def _find(open_db, flt, threshold, max_samples, *, progress, partial, cancel):
-    db = open_db()
-    try:
-        return find_near_duplicates(db, flt, threshold=threshold, max_samples=max_samples,
-                                    progress=progress, cancel=cancel)
-    finally:
-        db.conn.close()
+from deepones_gui.workspaces.data import tasks
 
 
 class DuplicatesPanel(QWidget):
     clusterChosen = Signal(tuple)   # sample ids
 
-    def __init__(self, open_db, current_filter) -> None:
+    def __init__(self, db_path, current_filter) -> None:
         super().__init__()
-        self.open_db, self.current_filter = open_db, current_filter
+        self.db_path, self.current_filter = db_path, current_filter
         self.task = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -78,7 +69,7 @@ class DuplicatesPanel(QWidget):
         self.progress.setValue(0)
         self.run.setText("Cancel")
         self.task = run_in_background(
-            _find, self.open_db, self.current_filter(), self.threshold.value(), self.max_samples.value(),
+            tasks.find_near_duplicates, self.db_path, self.current_filter(), self.threshold.value(), self.max_samples.value(),
             on_progress=lambda f, t: self.progress.setValue(int(f * 100)),
             on_result=self._show, on_error=lambda exc, _tb: self.summary.setText(f"Could not search: {exc}"),
             on_cancelled=lambda: self.summary.setText("Cancelled."), on_done=self._done)

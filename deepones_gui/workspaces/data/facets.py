@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
-from backend.datasets.schema import CATEGORIES, KINDS, STATUSES
+from backend.datasets.schema import CATEGORIES, KINDS, STATUSES, TRAITS
 
-FACETS = (("kind", "Kind"), ("category", "Category"), ("status", "Status"), ("dataset", "Dataset"), ("tag", "Tag"))
+FACETS = (("kind", "Kind"), ("category", "Category"), ("trait", "Contains"), ("status", "Status"),
+          ("dataset", "Dataset"), ("tag", "Tag"))
+CHECKBOX_AND_MARGINS = 40   # check indicator, its spacing and the item's margins, in pixels
 ValueRole = Qt.ItemDataRole.UserRole + 10
 
 
@@ -33,8 +35,9 @@ class FacetTree(QTreeWidget):
         self._updating = False
         self.itemChanged.connect(self._changed)
         self.set_counts({"by_kind": dict.fromkeys(KINDS, 0), "by_category": dict.fromkeys(CATEGORIES, 0),
-                         "by_status": dict.fromkeys(STATUSES, 0), "by_dataset": {}, "by_tag": {}})
-        for key in ("kind", "category", "status"):
+                         "by_status": dict.fromkeys(STATUSES, 0), "by_dataset": {}, "by_tag": {},
+                         "by_trait": {name: 0 for name, _ in TRAITS}})
+        for key in ("kind", "category", "trait", "status"):
             self.groups[key].setExpanded(True)
         self.header().setStretchLastSection(False)
         self.header().setSectionResizeMode(0, self.header().ResizeMode.Stretch)
@@ -61,6 +64,19 @@ class FacetTree(QTreeWidget):
                     item.setForeground(1, self.palette().placeholderText())
         finally:
             self._updating = False
+        self.setMinimumWidth(self.needed_width())
+
+    def needed_width(self) -> int:
+        """Wide enough that no value label is cut ("description gener…"): longest label + count."""
+        fm = self.fontMetrics()
+        widest_label = widest_count = 0
+        for group in self.groups.values():
+            for i in range(group.childCount()):
+                child = group.child(i)
+                widest_label = max(widest_label, fm.horizontalAdvance(child.text(0)))
+                widest_count = max(widest_count, fm.horizontalAdvance(child.text(1)))
+        frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        return widest_label + widest_count + self.indentation() + CHECKBOX_AND_MARGINS + 16 + frame
 
     def checked(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}

@@ -9,6 +9,8 @@ import html
 import json
 import re
 
+from deepones_gui.workspaces.data.render_rich import rich_html
+
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
     "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ",
@@ -166,15 +168,21 @@ def sample_html(s: dict, highlight: list[str] | None = None) -> str:
         f"<p>{chips} &nbsp; <b style='color:{STATUS_COLOURS.get(status, '#333')}'>{esc(status)}</b>"
         f" &nbsp; <span class='meta'>#{s['id']} · {esc(s.get('dataset') or '')}</span></p>",
     ]
-    if s.get("system"):
+    record = json.loads(s["record"]) if s.get("record") else {}
+    rich, shows_conversation = rich_html(record, markdown_html)
+    pref = record.get("preference") or {}
+    if s.get("system") and (not shows_conversation or record.get("layout", {}).get("system_field")):
         parts.append(f"<h3>System</h3><div class='system'>{esc(s['system'])}</div>")
-    history = json.loads(s["history"]) if s.get("history") else []
+    history = json.loads(s["history"]) if s.get("history") and not shows_conversation else []
     if history:
         parts.append("<h3>Conversation so far</h3>")
         for user, assistant in history:
             parts.append(f"<p class='user'><b>User:</b> {markdown_html(user)}</p>")
             parts.append(f"<p class='assistant'><b>Assistant:</b> {markdown_html(assistant)}</p>")
-    parts.append(f"<h3>{'Question' if s['kind'] == 'mcq' else 'Instruction'}</h3>{markdown_html(s['instruction'])}")
+    if s["kind"] == "text":
+        parts.append(f"<h3>Text</h3>{markdown_html(s['output'])}")
+    elif not shows_conversation:
+        parts.append(f"<h3>{'Question' if s['kind'] == 'mcq' else 'Instruction'}</h3>{markdown_html(s['instruction'])}")
     if s["kind"] == "mcq" and s.get("options"):
         options = json.loads(s["options"])
         parts.append("<h3>Options</h3><table cellspacing='4'>")
@@ -185,10 +193,12 @@ def sample_html(s: dict, highlight: list[str] | None = None) -> str:
             else:
                 parts.append(f"<tr><td class='option'>&nbsp;&nbsp;{letter}.</td><td>{markdown_html(text)}</td><td></td></tr>")
         parts.append("</table>")
-    else:
+    elif s["kind"] != "text" and not shows_conversation:
         if s.get("input"):
             parts.append(f"<h3>Input</h3>{markdown_html(s['input'])}")
-        parts.append(f"<h3>Answer</h3>{markdown_html(s['output'])}")
+        if "chosen" not in pref:
+            parts.append(f"<h3>Answer</h3>{markdown_html(s['output'])}")
+    parts.append(rich)
     if s.get("tags"):
         parts.append("<p><b>Tags:</b> " + " ".join(f"<span class='chip'>{esc(t)}</span>" for t in s["tags"]) + "</p>")
     if s.get("note"):

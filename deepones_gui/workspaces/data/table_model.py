@@ -9,7 +9,7 @@ page is read synchronously (one indexed LIMIT query) and the exact count arrives
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
@@ -18,6 +18,7 @@ from backend.datasets import query
 from backend.datasets.query import HIGHLIGHT_END, HIGHLIGHT_START, SampleFilter
 from backend.datasets.schema import CATEGORIES, KINDS
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.data import tasks
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -42,40 +43,16 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 DISPLAY_CHARS = 160  # a table cell shows less than this; eliding long strings is what makes painting slow
 
 
-def _count_task(open_db: Callable[[], sqlite_utils.Database], flt: SampleFilter, *, progress, partial, cancel) -> int:
-    db = open_db()
-    try:
-        return query.count(db, flt)
-    finally:
-        db.conn.close()
-
-
-def _offset_task(open_db, flt: SampleFilter, offset: int, *, progress, partial, cancel) -> list[dict]:
-    db = open_db()
-    try:
-        return query.page(db, flt, offset=offset, limit=PAGE_SIZE)
-    finally:
-        db.conn.close()
-
-
-def _first_page_task(open_db, flt: SampleFilter, *, progress, partial, cancel) -> list[dict]:
-    db = open_db()
-    try:
-        return query.page(db, flt, limit=PAGE_SIZE)
-    finally:
-        db.conn.close()
-
-
 class SampleTableModel(QAbstractTableModel):
     countChanged = Signal(int, bool)      # count, exact
     firstPageLoaded = Signal()            # a (search) first page fetched on a worker has arrived
     editRequested = Signal(int, str, str)  # sample id, field, new value (the page routes it via undo)
 
-    def __init__(self, db: sqlite_utils.Database, open_worker_db: Callable[[], sqlite_utils.Database] | None = None,
+    def __init__(self, db: sqlite_utils.Database, worker_db_path: Path | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
-        self.open_worker_db = open_worker_db
+        self.worker_db_path = worker_db_path  # workers open their own connection to this store
         self.filter = SampleFilter()
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
         self._pending: set[int] = set()
@@ -92,13 +69,13 @@ class SampleTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._pages.clear()
         self._pending.clear()
-        if flt.query and self.open_worker_db is not None:
+        if flt.query and self.worker_db_path is not None:
             # A full-text search can take longer than a frame at millions of rows: fetch it on a worker.
             self._count, self._exact, self.searching = 0, False, True
             self.endResetModel()
             self.countChanged.emit(0, False)
             generation = self._generation
-            run_in_background(_first_page_task, self.open_worker_db, flt,
+            run_in_background(tasks.page_at, self.worker_db_path, flt, 0, PAGE_SIZE,
                               on_result=lambda rows: generation == self._generation and self._first_page(rows))
             return
         self.searching = False
@@ -142,12 +119,12 @@ class SampleTableModel(QAbstractTableModel):
 
     def _start_count(self) -> None:
         generation = self._generation
-        if self.open_worker_db is None:
+        if self.worker_db_path is None:
             self._set_count(query.count(self.db, self.filter), True)
             return
         # Started a moment later so the worker's start-up never competes with painting the first page.
         QTimer.singleShot(COUNT_DELAY_MS, self, lambda: generation == self._generation and run_in_background(
-            _count_task, self.open_worker_db, self.filter,
+            tasks.count, self.worker_db_path, self.filter,
             on_result=lambda n: generation == self._generation and self._set_count(n, True)))
 
     def _set_count(self, n: int, exact: bool) -> None:
@@ -181,7 +158,7 @@ class SampleTableModel(QAbstractTableModel):
             rows = query.page(self.db, self.filter, after_id=before[-1]["id"], limit=PAGE_SIZE)
         elif after:
             rows = query.page(self.db, self.filter, before_id=after[0]["id"], limit=PAGE_SIZE)
-        elif self.open_worker_db is None:
+        elif self.worker_db_path is None:
             rows = query.page(self.db, self.filter, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
         else:
             self._fetch_far(number)
@@ -205,7 +182,8 @@ class SampleTableModel(QAbstractTableModel):
             if last >= first:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
-        run_in_background(_offset_task, self.open_worker_db, self.filter, number * PAGE_SIZE, on_result=arrived,
+        run_in_background(tasks.page_at, self.worker_db_path, self.filter, number * PAGE_SIZE, PAGE_SIZE,
+                          on_result=arrived,
                           on_error=lambda *_: self._pending.discard(number))
 
     def _store(self, number: int, rows: list[dict]) -> None:

@@ -3,7 +3,7 @@ rate and ETA, Cancel, a summary, and the rejection report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
@@ -18,13 +18,18 @@ SUMMARY_VISIBLE_MS = 8000
 
 class TransferStrip(QWidget):
     importFinished = Signal()   # after success, failure or cancel: the page reloads its view
+    indexProgress = Signal(float, str)
+    indexFinished = Signal()    # the search index caught up (or indexing was cancelled)
 
-    def __init__(self, open_db: Callable) -> None:
+    def __init__(self, db_path: Path) -> None:
         super().__init__()
-        self.open_db = open_db
+        self.db_path = db_path
         self.import_task: BackgroundTask | None = None
         self.export_task: BackgroundTask | None = None
+        self.index_task: BackgroundTask | None = None
         self.last_report: dict | None = None
+        self._summary = ""           # the last import's summary line, kept while indexing follows it
+        self.index_failed = False
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 2, 0, 2)
         self.progress = QProgressBar()
@@ -46,9 +51,10 @@ class TransferStrip(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.import_task is not None or self.export_task is not None
+        return self.import_task is not None or self.export_task is not None or self.index_task is not None
 
     def _begin(self, text: str, cancellable: bool) -> None:
+        self._summary = ""
         self._hide.stop()
         self.setVisible(True)
         self.report_button.setVisible(False)
@@ -68,7 +74,7 @@ class TransferStrip(QWidget):
             return False
         self._begin("Importing the demo set…" if demo else "Starting import…", cancellable=True)
         self.import_task = run_in_background(
-            tasks.run_import, self.open_db, paths, demo, fmt, dataset,
+            tasks.run_import, self.db_path, paths, demo, fmt, dataset,
             on_progress=self._progress, on_result=self._import_done,
             on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
             on_done=self._import_finished)
@@ -85,7 +91,9 @@ class TransferStrip(QWidget):
             bits.append(f"{len(report['errors'])} file(s) unreadable: {report['errors'][0]}")
         if report.get("cancelled"):
             bits.append("cancelled (completed batches kept)")
-        self.label.setText("Import finished: " + " · ".join(bits))
+        bits += report.get("notices", [])
+        self._summary = "Import finished: " + " · ".join(bits)
+        self.label.setText(self._summary)
         self.report_button.setVisible(bool(report["rejected_total"] or report["errors"]))
         self.progress.setValue(1000)
 
@@ -116,12 +124,74 @@ class TransferStrip(QWidget):
             self._hide.start()
 
         self.export_task = run_in_background(
-            tasks.run_export, self.open_db, flt, choice, on_progress=self._progress,
+            tasks.run_export, self.db_path, flt, choice, on_progress=self._progress,
             on_result=self.label.setText,
             on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
             on_done=finished)
 
+    # -- bulk curation (undo / redo of millions of rows) ---------------------------------------
+    def run_task(self, label: str, task, args: tuple, *, on_result, on_done) -> None:
+        """Any long backend task with progress in the strip (not cancellable: it is one transaction)."""
+        self._begin(label, cancellable=False)
+
+        def done() -> None:
+            on_done()
+            if not self.busy:
+                self._hide.start()
+
+        def result(value) -> None:
+            self.label.setText(label.rstrip("…") + ": done")
+            self.progress.setValue(1000)
+            on_result(value)
+
+        run_in_background(task, *args, on_progress=self._progress, on_result=result,
+                          on_error=lambda exc, _tb: self.label.setText(f"{label.rstrip('…')} failed: {exc}"),
+                          on_done=done)
+
+    # -- search index, built behind browsable rows -------------------------------------------
+    def start_index(self) -> bool:
+        """Index rows not yet searchable; the table is usable meanwhile. False if already running.
+
+        Its progress follows an import's summary on the same line, so that summary stays readable.
+        """
+        if self.index_task is not None:
+            return False
+        summary = self._summary if self.isVisible() and self.import_task is None else ""
+        if self.import_task is None and self.export_task is None:
+            self._hide.stop()
+            self.setVisible(True)
+            self.cancel_button.setVisible(False)
+
+        def show(text: str) -> None:
+            if self.import_task is None and self.export_task is None:
+                self.label.setText(f"{summary} · {text}" if summary else text)
+
+        def progress(frac: float, text: str) -> None:
+            if self.import_task is None and self.export_task is None:
+                self.progress.setValue(int(frac * 1000))
+            show(text + " · rows are browsable meanwhile")
+            self.indexProgress.emit(frac, text)
+
+        def finished() -> None:
+            self.index_task = None
+            if not self.busy:
+                self._hide.start()
+            self.indexFinished.emit()
+
+        self.index_task = run_in_background(
+            tasks.run_index, self.db_path, on_progress=progress,
+            on_result=lambda n: n and show(f"search index complete ({n:,} samples added)"),
+            on_error=self._index_failed(show),
+            on_done=finished)
+        return True
+
+    def _index_failed(self, show):
+        def failed(exc: BaseException, _tb: str) -> None:
+            self.index_failed = True   # not retried automatically in this session (no retry loop)
+            show(f"indexing stopped: {exc}; it resumes on the next start")
+        return failed
+
     def shutdown(self) -> None:
-        for task in (self.import_task, self.export_task):
+        for task in (self.import_task, self.export_task, self.index_task):
             if task is not None:
                 task.cancel()

@@ -1,4 +1,5 @@
-"""A code editor built on QPlainTextEdit: Pygments highlighting, line numbers, find bar, undo.
+"""A code editor built on QPlainTextEdit: Pygments highlighting, line numbers, find bar (the shared
+:mod:`deepones_gui.widgets.find_bar`), undo.
 
 No maintained code-editor component exists for PySide6 (QScintilla's wheels are PyQt-only,
 pyqode/qutepart target PyQt5), so this composes Qt's own text widget with Pygments.
@@ -14,20 +15,16 @@ from PySide6.QtGui import (
     QPainter,
     QShortcut,
     QTextCursor,
-    QTextDocument,
     QTextFormat,
 )
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QTextEdit,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from deepones_gui.widgets.find_bar import FindBar
 from deepones_gui.workspaces.design.highlight import PythonHighlighter
 
 
@@ -140,72 +137,6 @@ class CodeEditor(QPlainTextEdit):
         """Replace the text (a new document state, so Undo cannot undo past a loaded version)."""
         self._marked_line = None
         self.setPlainText(code)
-
-
-class FindBar(QWidget):
-    """Ctrl+F: find forward (Enter) / backward (Shift+Enter) in a text edit; Esc closes."""
-
-    def __init__(self, editor: QPlainTextEdit, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.editor = editor
-        self.field = QLineEdit()
-        self.field.setPlaceholderText("Find…")
-        self.field.setClearButtonEnabled(True)
-        self.status = QLabel()
-        prev_btn, next_btn, close_btn = QToolButton(), QToolButton(), QToolButton()
-        prev_btn.setText("▲")
-        prev_btn.setToolTip("Previous (Shift+Enter)")
-        next_btn.setText("▼")
-        next_btn.setToolTip("Next (Enter)")
-        close_btn.setText("✕")
-        close_btn.setToolTip("Close (Esc)")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 2, 0, 2)
-        layout.addWidget(self.field, 1)
-        layout.addWidget(prev_btn)
-        layout.addWidget(next_btn)
-        layout.addWidget(self.status)
-        layout.addWidget(close_btn)
-        self.field.returnPressed.connect(lambda: self.find(backward=False))
-        self.field.textChanged.connect(lambda: self.find(backward=False, from_start=True))
-        prev_btn.clicked.connect(lambda: self.find(backward=True))
-        next_btn.clicked.connect(lambda: self.find(backward=False))
-        close_btn.clicked.connect(self.close_bar)
-        QShortcut(QKeySequence("Shift+Return"), self.field, lambda: self.find(backward=True))
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.hide()
-
-    def open_bar(self) -> None:
-        selected = self.editor.textCursor().selectedText()
-        if selected and "\u2029" not in selected:
-            self.field.setText(selected)
-        self.show()
-        self.field.setFocus()
-        self.field.selectAll()
-
-    def close_bar(self) -> None:
-        self.hide()
-        self.editor.setFocus()
-
-    def find(self, *, backward: bool, from_start: bool = False) -> bool:
-        text = self.field.text()
-        if not text:
-            self.status.setText("")
-            return False
-        flags = QTextDocument.FindFlag.FindBackward if backward else QTextDocument.FindFlag(0)
-        if from_start:
-            cursor = self.editor.textCursor()
-            cursor.setPosition(cursor.selectionStart())
-            self.editor.setTextCursor(cursor)
-        found = self.editor.find(text, flags)
-        if not found:  # wrap around
-            cursor = self.editor.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start)
-            self.editor.setTextCursor(cursor)
-            found = self.editor.find(text, flags)
-        self.status.setText("" if found else "not found")
-        return found
 
 
 class CodePane(QWidget):

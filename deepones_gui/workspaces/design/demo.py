@@ -18,9 +18,9 @@ def prepare_demo_session(page) -> int:
     failing line marked in the code editor (as a click on the traceback does).
     """
     from backend.pipeline import DesignRunner, SessionSettings, SessionStore, get_task
+    from backend.store import connection
 
-    db = page.ctx.open_db()
-    try:
+    with connection(page.ctx.db_path) as db:
         store = SessionStore(db)
         sid = store.create_session(
             get_task("demo-digits"), f"replay:{DEMO_DIR / 'designer.jsonl'}",
@@ -29,8 +29,6 @@ def prepare_demo_session(page) -> int:
         runner = DesignRunner(db, sid, root=Path(page.ctx.data_dir))
         runner.run_until()
         failed = next(s for s in store.branch(sid) if s.stage == "implement")
-    finally:
-        db.conn.close()
     page._fill_sessions()
     page.open_session(sid, select=failed.id)
     page.tabs.setCurrentWidget(page.output_view)

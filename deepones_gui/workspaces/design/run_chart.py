@@ -31,21 +31,14 @@ def _jobs_chart(ctx, job_id: str, follow: bool) -> QWidget | None:
     return chart
 
 
-def _metric_rows(db, job_id: str) -> dict[str, list[tuple[float, float]]]:
-    series: dict[str, list[tuple[float, float]]] = {}
-    for name, step, value in db.conn.execute(
-        "SELECT name, step, value FROM metrics WHERE job_id = ? AND value IS NOT NULL ORDER BY name, step", (job_id,)
-    ):
-        series.setdefault(name, []).append((float(step), float(value)))
-    return series
-
-
 def make_run_chart(ctx, job_id: str, *, follow: bool = False) -> QWidget:
     """The Jobs workspace's MetricChart for ``job_id`` (following it live while it runs), else a plain plot."""
     widget = _jobs_chart(ctx, job_id, follow)
     if widget is not None:
         return widget
-    series = _metric_rows(ctx.db, job_id)
+    from backend.jobs.records import metric_series
+
+    series = metric_series(ctx.db, job_id)
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from backend.pipeline.errors import traceback_frames
-from backend.pipeline.state import RUN_STAGES, STAGE_TITLES, SessionState, Step
+from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
 from deepones_gui.workspaces.design.code_editor import CodePane
 from deepones_gui.workspaces.design.widgets import DiffView, OutputView
 
-CODE_STAGES = (*RUN_STAGES, "final")
+__all__ = ["CODE_STAGES", "STAGE_HELP", "StageView"]
 STAGE_HELP = {
     "propose": "The designer proposes a backbone architecture A_B for the task under its requirements.",
     "improve": "The designer improves A_B into A_I and gives reference code C_R.",
@@ -64,6 +64,14 @@ class StageView(QWidget):
         self.help.setWordWrap(True)
         self.help.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.help.setStyleSheet("color: palette(placeholder-text);")
+        # Why a stage ended without a result (the app or the model was killed, a stop, a model error).
+        self.reason = QLabel()
+        self.reason.setObjectName("stopReason")
+        self.reason.setWordWrap(True)
+        self.reason.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.reason.setStyleSheet("QLabel#stopReason { background: #fff7ed; color: #9a3412; border: 1px solid #fdba74;"
+                                  " border-radius: 4px; padding: 4px 8px; }")
+        self.reason.setVisible(False)
 
         self.prompt_edit = QPlainTextEdit()
         self.prompt_edit.setPlaceholderText("The prompt for this stage; edit it before sending.")
@@ -105,6 +113,7 @@ class StageView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
         layout.addWidget(self.help)
+        layout.addWidget(self.reason)
         layout.addLayout(toolbar)
         layout.addWidget(vsplit, 1)
         self.output_view.line_activated.connect(self.code_pane.editor.go_to_line)
@@ -122,6 +131,7 @@ class StageView(QWidget):
             if stage == "debug":
                 title += f" {state.debug_attempts + 1}"
             self.header.setText(f"{title} — not run yet")
+            self.reason.setVisible(False)
             self.help.setText(STAGE_HELP.get(stage or "", "") + "  Edit the prompt, then Run stage.")
             self._set_text(self.prompt_edit, prompt)
             self.prompt_edit.setReadOnly(False)
@@ -141,8 +151,12 @@ class StageView(QWidget):
         finally:
             self.loading = False
 
-    def show_step(self, step: Step, state: SessionState, prompt: str, diff_base: tuple[Step, str] | None) -> None:
-        """A recorded step; ``prompt`` is its re-run draft or what was sent, ``diff_base`` the attempt before."""
+    def show_step(self, step: Step, state: SessionState, prompt: str, diff_base: tuple[Step, str] | None,
+                  *, can_retry: bool = False) -> None:
+        """A recorded step; ``prompt`` is its re-run draft or what was sent, ``diff_base`` the attempt before.
+
+        ``can_retry``: the step ended without a result and is the branch's tip ("Run again" in place).
+        """
         from deepones_gui.context import describe_model
 
         self.loading = True
@@ -155,6 +169,10 @@ class StageView(QWidget):
             tokens = f"  {step.prompt_tokens or 0} prompt / {step.completion_tokens} answer tokens." \
                 if step.completion_tokens else ""
             self.help.setText(STAGE_HELP.get(step.stage, "") + model + tokens)
+            if step.unfinished:
+                then = "  Run again runs it here, on this branch." if can_retry else ""
+                self.reason.setText(f"Stopped: {step.why_stopped}{then}")
+            self.reason.setVisible(step.unfinished)
             running = step.status == "running"
             self._set_text(self.prompt_edit, prompt)
             self.prompt_edit.setReadOnly(running or step.origin != "model")
@@ -184,7 +202,7 @@ class StageView(QWidget):
             if step.stage == "hyperparameters":
                 self.tabs.setCurrentWidget(self.hyper_table)
             elif step.stage in CODE_STAGES:
-                self.tabs.setCurrentWidget(self.output_view if step.error_type or running else self.chart_holder)
+                self.tabs.setCurrentWidget(self.output_view if step.error_type or running or step.unfinished else self.chart_holder)
                 self.jump_to_error(step)
         finally:
             self.loading = False

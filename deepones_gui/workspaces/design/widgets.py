@@ -69,6 +69,7 @@ class StageRail(QListWidget):
         self.setStyleSheet("QListWidget#StageRail::item { padding: 6px 4px; }")
 
     def show_branch(self, steps: list[Step], next_stage: str | None, next_attempt: int, planned: list[str]) -> None:
+        """The branch's steps, then (``next_stage``) the one not run yet, then the ``planned`` ones greyed."""
         self.blockSignals(True)
         self.clear()
         for step in steps:
@@ -77,9 +78,12 @@ class StageRail(QListWidget):
                 label += f"  ({step.score:g})"
             elif step.error_type:
                 label += f"  · {step.error_type}"
+            elif step.unfinished:
+                label += f"  · {step.status}"
             item = QListWidgetItem(status_icon(step.status), label)
             item.setData(Qt.ItemDataRole.UserRole, step.id)
-            item.setToolTip(f"{step.title}: {step.status}" + (f", {step.error_type}" if step.error_type else ""))
+            tip = f"{step.title}: {step.status}" + (f", {step.error_type}" if step.error_type else "")
+            item.setToolTip(tip + (f"\n{step.why_stopped}" if step.unfinished else ""))
             self.addItem(item)
         if next_stage is not None:
             title = STAGE_TITLES[next_stage] + (f" {next_attempt}" if next_stage == "debug" else "")
@@ -87,10 +91,10 @@ class StageRail(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole, NEXT)
             item.setToolTip("Not run yet: its prompt is shown for editing before it is sent")
             self.addItem(item)
-            for stage in planned:  # later stages, greyed out, so the whole pipeline is visible
-                later = QListWidgetItem(status_icon("pending"), STAGE_TITLES[stage])
-                later.setFlags(Qt.ItemFlag.NoItemFlags)
-                self.addItem(later)
+        for stage in planned:  # later stages, greyed out, so the whole pipeline is visible
+            later = QListWidgetItem(status_icon("pending"), STAGE_TITLES[stage])
+            later.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.addItem(later)
         self.blockSignals(False)
 
     def select_data(self, value: int) -> None:

@@ -5,8 +5,8 @@ workspace can embed one for a single job (``chart.show_job(job_id, workdir)``).
 
 Speed: points go into growing numpy buffers and are drawn by a 10 Hz timer, never per point;
 curves use peak downsampling and clip-to-view, so a million-point series stays interactive.
-Smoothing is an EMA whose time constant is measured in steps (a fraction of the visible span),
-computed over equal-width step bins: dense and sparse stretches of a series smooth alike.
+The numbers (buffers, TensorBoard's de-biased EMA, axis ranges) live Qt-free in
+:mod:`backend.jobs.series`; the smoothed curve is drawn over the raw one, which stays visible.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -35,98 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from backend.jobs.metrics import metric_family
+from backend.jobs.series import DEFAULT_SMOOTHING, SeriesBuffer, ema_smooth, x_range, y_range
+from deepones_gui.workspaces.jobs.follower import JobFollower
 
 REFRESH_MS = 100
 PANEL_MIN_HEIGHT = 190
-SMOOTH_BINS = 1500
+RAW_ALPHA = 110      # the raw curve stays visible under the smoothed one
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-
-
-class SeriesBuffer:
-    """Append-only (step, value) storage that grows by doubling; views are handed to pyqtgraph without copies."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.x = np.empty(capacity, dtype=np.float64)
-        self.y = np.empty(capacity, dtype=np.float64)
-        self.n = 0
-        self.sorted = True
-        # Running bounds of the finite values: the panels size their axes from these in O(1).
-        self.xmin = self.ymin = math.inf
-        self.xmax = self.ymax = -math.inf
-
-    def extend(self, xs, ys) -> None:
-        xs = np.asarray(xs, dtype=np.float64)
-        ys = np.asarray(ys, dtype=np.float64)
-        k = len(xs)
-        if not k:
-            return
-        if self.n + k > len(self.x):
-            cap = max(2 * len(self.x), self.n + k)
-            self.x = np.resize(self.x, cap)
-            self.y = np.resize(self.y, cap)
-        if self.sorted and (xs[0] < (self.x[self.n - 1] if self.n else -np.inf) or np.any(np.diff(xs) < 0)):
-            self.sorted = False
-        self.x[self.n:self.n + k] = xs
-        self.y[self.n:self.n + k] = ys
-        self.n += k
-        fx, fy = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
-        if len(fx):
-            self.xmin, self.xmax = min(self.xmin, float(fx.min())), max(self.xmax, float(fx.max()))
-        if len(fy):
-            self.ymin, self.ymax = min(self.ymin, float(fy.min())), max(self.ymax, float(fy.max()))
-
-    def view(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[: self.n], self.y[: self.n]
-
-
-def ema_smooth(x: np.ndarray, y: np.ndarray, strength: float, bins: int = SMOOTH_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Exponential moving average over ``x`` (not over point count).
-
-    The time constant is ``strength`` squared times a fifth of the x span. Points are first averaged
-    into equal-width x bins (empty bins interpolated), so a stretch logged ten times as densely does
-    not weigh ten times as much. The start is de-biased (as TensorBoard does), so the curve does not
-    creep up from zero. Fully vectorised: a few ms for a million points.
-    """
-    finite = np.isfinite(x) & np.isfinite(y)
-    if not finite.all():
-        x, y = x[finite], y[finite]
-    if len(x) < 3 or strength <= 0:
-        return x, y
-    lo, hi = float(x.min()), float(x.max())
-    span = hi - lo
-    if span <= 0:
-        return x, y
-    nb = int(min(bins, len(x)))
-    idx = np.minimum(((x - lo) * (nb / span)).astype(np.int64), nb - 1)
-    counts = np.bincount(idx, minlength=nb)
-    sums = np.bincount(idx, weights=y, minlength=nb)
-    keep = counts > 0
-    centers = lo + (np.arange(nb) + 0.5) * (span / nb)
-    means = np.interp(centers, centers[keep], sums[keep] / counts[keep])
-    tau = max(span * 0.2 * strength * strength, 1e-12)
-    rate = (span / nb) / tau                     # decay exponent per bin
-    if rate > 2.0:                               # smoothing shorter than a bin: nothing to smooth
-        return centers[keep], means[keep]
-    return centers, _ema_constant_decay(means, float(np.exp(-rate)))
-
-
-def _ema_constant_decay(v: np.ndarray, d: float, block: int = 200) -> np.ndarray:
-    """De-biased EMA ``num = d*num + (1-d)*v; den = d*den + (1-d)`` in closed form, block by block."""
-    out = np.empty_like(v)
-    carry = 0.0                                   # num before the block
-    total = 0                                     # values seen so far (for the de-biasing denominator)
-    k = np.arange(block, dtype=np.float64)
-    pow_k = d ** k                                # d^k
-    inv_k = d ** -k                               # d^-k  (k < block keeps this finite)
-    for a in range(0, len(v), block):
-        seg = v[a:a + block]
-        m = len(seg)
-        num = d * pow_k[:m] * carry + (1.0 - d) * pow_k[:m] * np.cumsum(seg * inv_k[:m])
-        den = 1.0 - d ** (total + k[:m] + 1)
-        out[a:a + m] = num / den
-        carry = num[-1]
-        total += m
-    return out
 
 
 class _Series:
@@ -177,43 +91,36 @@ class _Panel(QWidget):
         self.follow_x = True
         vb = self.plot.getPlotItem().vb
         vb.sigRangeChangedManually.connect(self._manual_range)
+        # The crosshair follows the mouse from the start, whatever the scale (rate-limited).
+        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
 
     def _manual_range(self, *_args) -> None:
         self.follow_x = False
 
-    def grow_x(self) -> None:
-        """Fit the axes to the data, but move them only in jumps (see __init__); y too unless log scale."""
+    def grow_x(self, live: bool = True) -> None:
+        """Fit the axes to the data (see :func:`backend.jobs.series.x_range`); y too unless log scale."""
         vb = self.plot.getPlotItem().vb
         if vb.state["autoRange"][0]:      # the user asked for auto-range ("A" button): follow again
             self.follow_x = True
         if not self.follow_x or not self.series:
             return
-        xlo = min(s.buf.xmin for s in self.series)
-        xhi = max(s.buf.xmax for s in self.series)
-        if not (math.isfinite(xlo) and math.isfinite(xhi)):
-            return
-        vb.enableAutoRange(x=False)
         (cur_lo, cur_hi), (cur_ylo, cur_yhi) = vb.viewRange()
-        if xhi > cur_hi or xlo < cur_lo or (cur_hi - cur_lo) > 4 * max(xhi - xlo, 1e-9):
-            width = max(xhi - xlo, 1.0)
-            vb.setXRange(xlo, xlo + width * 1.5, padding=0.02)
+        xr = x_range(min(s.buf.xmin for s in self.series), max(s.buf.xmax for s in self.series), (cur_lo, cur_hi),
+                     live=live)
+        vb.enableAutoRange(x=False)
+        if xr is not None:
+            vb.setXRange(*xr, padding=0.02 if live else 0)
         if vb.state["logMode"][1]:
             vb.enableAutoRange(y=True)
             return
-        ylo = min(s.buf.ymin for s in self.series)
-        yhi = max(s.buf.ymax for s in self.series)
-        if not (math.isfinite(ylo) and math.isfinite(yhi)):
-            return
-        vb.enableAutoRange(y=False)
-        span = max(yhi - ylo, abs(yhi) * 1e-3, 1e-12)
-        if yhi > cur_yhi or ylo < cur_ylo or (cur_yhi - cur_ylo) > 3 * span:
-            # Generous margins: a drifting curve re-renders the axis only now and then.
-            vb.setYRange(ylo - 0.2 * span, yhi + 0.1 * span, padding=0)
-        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        yr = y_range(min(s.buf.ymin for s in self.series), max(s.buf.ymax for s in self.series), (cur_ylo, cur_yhi))
+        if yr is not None:
+            vb.enableAutoRange(y=False)
+            vb.setYRange(*yr, padding=0)
 
     def add_series(self, s: _Series) -> None:
         c = pg.mkColor(s.color)
-        c.setAlpha(70)
+        c.setAlpha(RAW_ALPHA)
         pen_raw = pg.mkPen(c, width=1)
         s.raw = self.plot.plot(pen=pen_raw, connect="finite")
         s.smooth = self.plot.plot(pen=pg.mkPen(s.color, width=2), connect="finite")
@@ -246,12 +153,10 @@ class _Panel(QWidget):
         self.vline.setVisible(True)
         parts = [f"step {x:,.6g}"]
         for s in self.series:
-            xs, ys = s.buf.view()
-            if not len(xs):
+            i = s.buf.nearest(x)
+            if i is None:
                 continue
-            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)) if s.buf.sorted else int(np.argmin(np.abs(xs - x)))
-            if i > 0 and s.buf.sorted and abs(xs[i - 1] - x) < abs(xs[i] - x):
-                i -= 1
+            xs, ys = s.buf.view()
             parts.append(f"<span style='color:{s.color}'>■</span> {s.label}: {ys[i]:.5g} @ {xs[i]:,.6g}")
         self.readout.setText("   ".join(parts))
 
@@ -267,9 +172,10 @@ class MetricChart(QWidget):
         self.series: dict[tuple[str, str], _Series] = {}
         self.job_labels: dict[str, str] = {}
         self.job_colors: dict[str, int] = {}
-        self.smoothing = 0.6
+        self.smoothing = DEFAULT_SMOOTHING
         self.log_y = False
         self.followers: dict[str, JobFollower] = {}
+        self.live_jobs: set[str] = set()      # fed by add_points while running (no follower): axes keep headroom
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -281,20 +187,24 @@ class MetricChart(QWidget):
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(int(self.smoothing * 100))
         self.smooth_slider.setFixedWidth(140)
-        self.smooth_slider.setToolTip("EMA over steps (not points): 0 shows the raw curve only")
+        self.smooth_slider.setToolTip("TensorBoard's de-biased moving average (the faint curve is the raw data); "
+                                      "0 shows the raw curve only")
         self.smooth_slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
         bar.addWidget(self.smooth_slider)
         self.log_box = QCheckBox("Log scale")
         self.log_box.toggled.connect(self.set_log_y)
         bar.addWidget(self.log_box)
         bar.addStretch(1)
+        self.export_buttons: list[QToolButton] = []
         for text, slot, tip in (("Export PNG…", self._export_png_dialog, "Save the charts as an image"),
                                 ("Export CSV…", self._export_csv_dialog, "Save every point: job, metric, step, value")):
             b = QToolButton()
             b.setText(text)
             b.setToolTip(tip)
             b.clicked.connect(slot)
+            b.setEnabled(False)           # nothing to export until a job with metrics is shown
             bar.addWidget(b)
+            self.export_buttons.append(b)
         self.toolbar.setVisible(show_toolbar)
         outer.addWidget(self.toolbar)
 
@@ -303,7 +213,7 @@ class MetricChart(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color:#777; padding:30px;")
-        outer.addWidget(self.empty)
+        outer.addWidget(self.empty, 1)     # the empty state fills the chart area: no band above the toolbar
         self.area = QScrollArea()
         self.area.setWidgetResizable(True)
         self.area.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -400,6 +310,8 @@ class MetricChart(QWidget):
         has = bool(self.panels)
         self.area.setVisible(has)
         self.empty.setVisible(not has)
+        for b in self.export_buttons:
+            b.setEnabled(has)
 
     def _fit_panels(self) -> None:
         # Panels share the visible height (two rows fit without scrolling), but never shrink below
@@ -439,7 +351,19 @@ class MetricChart(QWidget):
                 s.smooth.setData(x, y)
                 s.raw.setVisible(False)
         for family in touched:
-            self.panels[family].grow_x()
+            panel = self.panels[family]
+            panel.grow_x(live=any(self._is_live(s.job_id) for s in panel.series))
+
+    def _is_live(self, job_id: str) -> bool:
+        follower = self.followers.get(job_id)
+        return job_id in self.live_jobs or (follower is not None and not follower.done)
+
+    def set_job_live(self, job_id: str, live: bool) -> None:
+        """For points fed by hand: while live, the x axis keeps room for points to come."""
+        (self.live_jobs.add if live else self.live_jobs.discard)(job_id)
+        for s in self.series.values():
+            if s.job_id == job_id:
+                s.dirty = True
 
     def set_smoothing(self, value: float) -> None:
         self.smoothing = max(0.0, min(0.99, float(value)))
@@ -493,6 +417,7 @@ class MetricChart(QWidget):
             return
         follower = JobFollower(job_id, Path(workdir), self)
         follower.points.connect(self._on_follower_points)
+        follower.finished.connect(self._on_follower_finished)
         self.followers[job_id] = follower
         follower.start(follow=follow)
 
@@ -501,6 +426,12 @@ class MetricChart(QWidget):
             return
         for name, (xs, ys) in grouped.items():
             self.add_points(job_id, name, xs, ys)
+
+    def _on_follower_finished(self, job_id: str) -> None:
+        # The job has ended: its axes now fit the data exactly (no room left for points to come).
+        for s in self.series.values():
+            if s.job_id == job_id:
+                s.dirty = True
 
     def stop_following(self, job_id: str) -> None:
         follower = self.followers.pop(job_id, None)
@@ -511,102 +442,3 @@ class MetricChart(QWidget):
         self.timer.stop()
         for job_id in list(self.followers):
             self.stop_following(job_id)
-
-
-class JobFollower(QObject):
-    """Tails a job's ``stdout.log`` (and ``stderr.log``) on a worker thread; emits parsed points and text."""
-
-    points = Signal(str, object)        # job id, {name: (steps, values)}
-    text = Signal(str, str, str)        # job id, stream, text
-    finished = Signal(str)
-
-    TEXT_CHUNK = 64 * 1024
-    TEXT_TAIL = 1 << 20
-
-    def __init__(self, job_id: str, workdir: Path, parent: QObject | None = None, *, with_text: bool = False,
-                 with_points: bool = True) -> None:
-        super().__init__(parent)
-        self.job_id, self.workdir = job_id, Path(workdir)
-        self.with_text, self.with_points = with_text, with_points
-        import threading
-
-        self._stop = threading.Event()
-        self._ack = threading.Event()
-        self._ack.set()
-        self._thread: threading.Thread | None = None
-
-    def ack(self) -> None:
-        """The consumer has shown the last text chunk: send the next one (back-pressure, so a
-        flood never piles up unprocessed chunks in the GUI's event queue)."""
-        self._ack.set()
-
-    def _emit_text(self, stream: str, text: str) -> None:
-        # Wait for the previous chunk to be shown (at most 2 s, in case nobody acknowledges).
-        deadline = time.monotonic() + 2.0
-        while not self._ack.wait(0.05):
-            if self._stop.is_set() or time.monotonic() > deadline:
-                break
-        self._ack.clear()
-        self.text.emit(self.job_id, stream, text)
-
-    def start(self, follow: bool = True) -> None:
-        import threading
-
-        self._thread = threading.Thread(target=self._run, args=(follow,), name=f"follow-{self.job_id}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self, follow: bool) -> None:
-        from backend.jobs.metrics import MetricExtractor
-        from backend.jobs.runner import job_active
-
-        extractor = MetricExtractor()
-        offsets = {"stdout": 0, "stderr": 0}
-        streams = ("stdout", "stderr") if self.with_text else ("stdout",)
-        while not self._stop.is_set():
-            running = follow and job_active(self.workdir)
-            for stream in streams:
-                path = self.workdir / f"{stream}.log"
-                try:
-                    size = path.stat().st_size
-                except OSError:
-                    continue
-                if size < offsets[stream]:
-                    offsets[stream] = size
-                if not self.with_points and size - offsets[stream] > 2 * self.TEXT_TAIL:
-                    # Text only: a view cannot show megabytes usefully; skip to the last part.
-                    skipped = size - self.TEXT_TAIL - offsets[stream]
-                    offsets[stream] = size - self.TEXT_TAIL
-                    self._emit_text(stream, f"[… {skipped:,} bytes not shown here: see the log file …]\n")
-                while size > offsets[stream] and not self._stop.is_set():
-                    limit = (8 << 20) if self.with_points else self.TEXT_CHUNK
-                    with open(path, "rb") as fh:
-                        fh.seek(offsets[stream])
-                        data = fh.read(min(size - offsets[stream], limit))
-                    if not data:
-                        break
-                    offsets[stream] += len(data)
-                    text = data.decode("utf-8", errors="replace")
-                    if stream == "stdout" and self.with_points:
-                        pts = extractor.feed_text(text)
-                        if pts:
-                            self._emit_points(pts)
-                    if self.with_text:
-                        self._emit_text(stream, text)
-            if not running:
-                self._emit_points(extractor.flush())
-                break
-            self._stop.wait(0.3)
-        self.finished.emit(self.job_id)
-
-    def _emit_points(self, pts) -> None:
-        if not pts or self._stop.is_set():
-            return
-        grouped: dict[str, tuple[list, list]] = {}
-        for p in pts:
-            xs, ys = grouped.setdefault(p.name, ([], []))
-            xs.append(p.step)
-            ys.append(p.value)
-        self.points.emit(self.job_id, grouped)

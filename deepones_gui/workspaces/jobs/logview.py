@@ -1,4 +1,4 @@
-"""A job's output: ANSI colours, follow mode, search, jump to the first traceback.
+"""A job's output: ANSI colours, follow mode, search (the shared find bar), wrap, jump to the first traceback.
 
 The view keeps at most ``MAX_BLOCKS`` lines (older ones scroll out) so an output flood cannot
 freeze the window; the complete capped log stays in the job dir ("Open folder").
@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QTextCharFormat, QTextCursor, QTextDocument
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+
+from deepones_gui.widgets.find_bar import FindBar
 
 MAX_BLOCKS = 20000
 ANSI = re.compile(r"\x1b\[([0-9;]*)m")
@@ -69,29 +61,15 @@ class LogView(QWidget):
         self.follow.setChecked(True)
         self.follow.setToolTip("Keep the newest output in view")
         bar.addWidget(self.follow)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search the log (Enter: next, Shift+Enter: previous)")
-        self.search.setClearButtonEnabled(True)
-        self.search.returnPressed.connect(lambda: self.find(self.search.text()))
-        bar.addWidget(self.search, 1)
-        prev_btn = QToolButton()
-        prev_btn.setText("▲")
-        prev_btn.setToolTip("Previous match")
-        prev_btn.clicked.connect(lambda: self.find(self.search.text(), backward=True))
-        next_btn = QToolButton()
-        next_btn.setText("▼")
-        next_btn.setToolTip("Next match")
-        next_btn.clicked.connect(lambda: self.find(self.search.text()))
-        bar.addWidget(prev_btn)
-        bar.addWidget(next_btn)
+        self.wrap = QCheckBox("Wrap")
+        self.wrap.setToolTip("Wrap long lines instead of scrolling sideways")
+        self.wrap.toggled.connect(self.set_wrap)
+        bar.addWidget(self.wrap)
         self.tb_button = QToolButton()
         self.tb_button.setText("First traceback")
         self.tb_button.setToolTip("Jump to the first Python traceback")
         self.tb_button.clicked.connect(self.jump_to_traceback)
         bar.addWidget(self.tb_button)
-        self.status = QLabel("")
-        self.status.setStyleSheet("color:#777;")
-        bar.addWidget(self.status)
         lay.addLayout(bar)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
@@ -102,8 +80,14 @@ class LogView(QWidget):
         mono.setPointSizeF(9.5)
         self.text.setFont(mono)
         lay.addWidget(self.text, 1)
-        QShortcut(QKeySequence(Qt.Modifier.SHIFT | Qt.Key.Key_Return), self.search,
-                  activated=lambda: self.find(self.search.text(), backward=True))
+        self.find_bar = FindBar(self.text, closable=False, incremental=False,
+                                placeholder="Search the log")
+        self.search_tip = "Enter: next match, Shift+Enter: previous (wraps around)"
+        self.find_bar.field.setToolTip(self.search_tip)
+        self.find_bar.found.connect(self._found)
+        self.search = self.find_bar.field
+        self.status = self.find_bar.status
+        bar.insertWidget(1, self.find_bar, 1)
         self.text.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _scrolled(self, value: int) -> None:
@@ -145,19 +129,17 @@ class LogView(QWidget):
         return self.text.toPlainText()
 
     def find(self, needle: str, backward: bool = False) -> bool:
-        if not needle:
-            return False
-        flags = QTextDocument.FindFlag.FindBackward if backward else QTextDocument.FindFlag(0)
-        found = self.text.find(needle, flags)
-        if not found:  # wrap around
-            cursor = self.text.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start)
-            self.text.setTextCursor(cursor)
-            found = self.text.find(needle, flags)
+        return self.find_bar.find(backward=backward, text=needle)
+
+    def _found(self, found: bool) -> None:
         if found:
-            self.follow.setChecked(False)
-        self.status.setText("" if found else "not found")
-        return found
+            self.follow.setChecked(False)   # stay on the match
+
+    def set_wrap(self, on: bool) -> None:
+        if self.wrap.isChecked() != on:
+            self.wrap.setChecked(on)
+        mode = QPlainTextEdit.LineWrapMode.WidgetWidth if on else QPlainTextEdit.LineWrapMode.NoWrap
+        self.text.setLineWrapMode(mode)
 
     def jump_to_traceback(self) -> bool:
         doc = self.text.document()

@@ -7,9 +7,6 @@ and the store. On start it re-attaches to jobs still running and marks vanished 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,9 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from backend.jobs import records
-from backend.jobs.runner import FINAL_STATUSES
+from backend.jobs.reconcile import reconcile_jobs
+from backend.jobs.spec import FINAL_STATUSES
+from backend.store import connection
 from deepones_gui.concurrent import run_in_background
-from deepones_gui.workspaces.jobs.charts import JobFollower, MetricChart
+from deepones_gui.workspaces.jobs.charts import MetricChart
+from deepones_gui.workspaces.jobs.follower import JobFollower
 from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel
 from deepones_gui.workspaces.jobs.logview import LogView
 
@@ -43,37 +43,15 @@ STATUS_COLOURS = {"running": "#1565c0", "queued": "#777777", "succeeded": "#2e7d
                   "timeout": "#ef6c00", "memory": "#ef6c00", "cancelled": "#6d4c41", "lost": "#9e9e9e"}
 
 
-def _sync_in_child(db_path: Path) -> None:
-    """Record finished jobs (parsing their metrics) in a child process.
-
-    Parsing a big log is seconds of pure Python; on a worker thread of the GUI process it holds
-    the GIL so much that every PySide call on the GUI thread waits, and the window freezes.
-    If the child fails, the in-process sync that follows does the work instead.
-    """
-    env = {**os.environ, "DEEPONES_HOME": str(Path(db_path).parent)}
-    try:
-        subprocess.run([sys.executable, "-m", "deepones_gui", "jobs", "list"], env=env, timeout=300,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        pass
-
-
 def load_jobs(db_path: Path, *, progress, partial, cancel) -> list[dict]:
-    """Re-attach/sync, then the job rows with their best metric (runs on a worker thread)."""
-    from backend.store import open_db
-
-    db = open_db(db_path, migrate_schema=False)
-    try:
-        if records.finished_unrecorded(db):
-            _sync_in_child(db_path)
-        records.sync_jobs(db)
+    """Re-attach/sync (finished jobs' metrics parsed in a child), then the rows with their best metric."""
+    with connection(db_path) as db:
+        reconcile_jobs(db, db_path)
         rows = records.list_jobs(db, 300)
         for row in rows:
             best = records.best_metric(db, row["id"]) if row["status"] in FINAL_STATUSES else None
             row["best"] = f"{best[0]} {best[1]:.4g}" if best else ""
         return rows
-    finally:
-        db.conn.close()
 
 
 def format_duration(row: dict) -> str:
@@ -335,21 +313,17 @@ class JobsPage(QWidget):
         ids = self.selected_ids()
         statuses = [self.rows[i]["status"] for i in ids if i in self.rows]
         self.cancel_btn.setEnabled(any(s not in FINAL_STATUSES for s in statuses))
-        self.rerun_btn.setEnabled(bool(statuses))
+        # Re-running a job that still runs would start a twin: only finished jobs can be re-run.
+        self.rerun_btn.setEnabled(bool(statuses) and all(s in FINAL_STATUSES for s in statuses))
         self.folder_btn.setEnabled(len(statuses) == 1)
 
     # -- actions -----------------------------------------------------------------------------
     def start_spec(self, spec) -> None:
-        from backend.jobs import start_job
+        from backend.jobs.executors import get_executor
 
         def start(*, progress, partial, cancel):
-            from backend.store import open_db
-
-            db = open_db(self.ctx.db_path, migrate_schema=False)
-            try:
-                return start_job(spec, root=self.ctx.data_dir, db=db).job_id
-            finally:
-                db.conn.close()
+            with connection(self.ctx.db_path) as db:
+                return get_executor("local", root=self.ctx.data_dir, db=db).submit(spec).job_id
 
         def started(job_id: str) -> None:
             self._pending_select = job_id
@@ -373,7 +347,7 @@ class JobsPage(QWidget):
                 self.start_spec(spec)
 
     def cancel_selected(self) -> None:
-        from backend.jobs.runner import cancel_workdir
+        from backend.jobs.status import cancel_workdir
 
         for job_id in self.selected_ids():
             row = self.rows.get(job_id)
@@ -424,24 +398,14 @@ class JobsPage(QWidget):
     # -- main window hooks -------------------------------------------------------------------
     def prepare_screenshot(self) -> None:
         """Make sure a finished demo job is on screen (runs the quick demo when there is none)."""
-        from backend.store import open_db
+        with connection(self.ctx.db_path) as db:
+            if records.latest_job(db, origin="demo", status="succeeded") is None:
+                # Only the screenshot script calls this: blocking here keeps the capture deterministic.
+                from backend.jobs.demo import demo_spec
+                from backend.jobs.executors import get_executor
 
-        db = open_db(self.ctx.db_path, migrate_schema=False)
-        try:
-            has_demo = bool(list(db.query("SELECT id FROM jobs WHERE origin='demo' AND status='succeeded' LIMIT 1")))
-        finally:
-            db.conn.close()
-        if not has_demo:
-            # Only the screenshot script calls this: blocking here keeps the capture deterministic.
-            from backend.jobs import run_job
-            from backend.jobs.demo import demo_spec
-
-            db = open_db(self.ctx.db_path, migrate_schema=False)
-            try:
-                run_job(demo_spec(quick=True), root=self.ctx.data_dir, db=db)
-            finally:
-                db.conn.close()
-            self.reload()
+                get_executor("local", root=self.ctx.data_dir, db=db).run(demo_spec(quick=True))
+        self.reload()
 
     def screenshot_ready(self) -> bool:
         ids = self.selected_ids()

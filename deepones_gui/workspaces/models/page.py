@@ -30,65 +30,13 @@ from PySide6.QtWidgets import (
 
 from backend import paths
 from backend.llm.base import BackendError
-from deepones_gui.concurrent import Cancelled, run_in_background
+from backend.units import format_bytes
+from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
+from deepones_gui.workspaces.models import tasks
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Model", "Source", "Quant", "Size", "Default for"]
-
-
-def _list_models(*, progress, partial, cancel) -> list[tuple[dict, dict | None, str]]:
-    """[(model, gguf info or None, error)] for every local model."""
-    from backend.llm.catalog import list_local_models
-    from backend.llm.local_models import gguf_info
-
-    out = []
-    for m in list_local_models():
-        try:
-            out.append((m.to_dict(), gguf_info(Path(m.path)).to_dict(), ""))
-        except BackendError as exc:
-            out.append((m.to_dict(), None, str(exc)))
-    return out
-
-
-def _gpu_offload(info: dict, context: int, *, progress, partial, cancel):
-    from backend.llm.gguf_info import GGUFInfo
-    from backend.llm.memory import gpu_offload_supported, suggest_gpu_layers
-
-    sug = suggest_gpu_layers(GGUFInfo.from_dict(info), context)
-    return sug.reason + ("" if gpu_offload_supported() or not sug.layers else
-                         " (this llama-cpp-python build is CPU-only: reinstall it with CUDA to offload)")
-
-
-def _pull(repo: str, pattern: str, *, progress, partial, cancel) -> list[str]:
-    from backend.llm.hub import PullCancelled, pull
-
-    try:
-        return [str(p) for p in pull(repo, pattern, progress=lambda p: progress(p.fraction, p.text()), cancel=cancel)]
-    except PullCancelled:
-        raise Cancelled() from None
-
-
-def _quantize(src: str, dst: str, qtype: str, *, progress, partial, cancel) -> dict:
-    from backend.llm.quantize import QuantizeCancelled, quantize_model
-
-    try:
-        return quantize_model(src, dst, qtype, progress=progress, cancel=cancel).to_dict()
-    except QuantizeCancelled:
-        raise Cancelled() from None
-
-
-def _test_endpoint(spec: str, *, progress, partial, cancel) -> str:
-    from backend.llm.base import GenerationSettings, complete
-    from backend.llm.resolve import get_backend
-
-    backend = get_backend(spec)
-    try:
-        text = complete(backend, [{"role": "user", "content": "Reply with the word OK."}],
-                        GenerationSettings(max_tokens=8, temperature=0))
-    finally:
-        backend.close()
-    return f"Answered in {backend.last_stats.total_s:.1f} s: {text.strip()[:60]!r}"
 
 
 class ModelManagerPage(QWidget):
@@ -98,7 +46,11 @@ class ModelManagerPage(QWidget):
         self.rows: list[tuple[dict, dict | None, str]] = []
         self._task = None
         self._demo_quantize = False
+        self.keyring_ok: bool | None = None   # unknown until checked off the GUI thread
         self._build()
+        self._show_keyring(None)
+        run_in_background(tasks.keyring_available, on_result=self._show_keyring,
+                          on_error=self._keyring_check_failed)
         self.refresh()
 
     # -- layout -----------------------------------------------------------------------------------------
@@ -216,12 +168,22 @@ class ModelManagerPage(QWidget):
         self.hub_token = QLineEdit()
         self.hub_token.setEchoMode(QLineEdit.EchoMode.Password)
         self.hub_token.setPlaceholderText("Hub token for gated/private repos (stored in the OS keyring)")
-        save = QPushButton("Save token")
-        save.clicked.connect(lambda: self._save_secret("hf-token", self.hub_token))
+        self.save_token = QPushButton("Save token")
+        self.save_token.clicked.connect(lambda: self._save_secret("hf-token", self.hub_token))
         token_row.addWidget(self.hub_token, 1)
-        token_row.addWidget(save)
+        token_row.addWidget(self.save_token)
         lay.addLayout(token_row)
+        self.token_note = self._secret_note()
+        lay.addWidget(self.token_note)
         return box
+
+    @staticmethod
+    def _secret_note() -> QLabel:
+        note = QLabel()
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #9a6700;")
+        note.hide()
+        return note
 
     def _endpoint_box(self) -> QGroupBox:
         box = QGroupBox("OpenAI-compatible endpoint")
@@ -241,11 +203,13 @@ class ModelManagerPage(QWidget):
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key.setPlaceholderText("API key for this host (stored in the OS keyring, never in settings)")
-        save = QPushButton("Save key")
-        save.clicked.connect(self._save_api_key)
+        self.save_key = QPushButton("Save key")
+        self.save_key.clicked.connect(self._save_api_key)
         key_row.addWidget(self.api_key, 1)
-        key_row.addWidget(save)
+        key_row.addWidget(self.save_key)
         lay.addLayout(key_row)
+        self.key_note = self._secret_note()
+        lay.addWidget(self.key_note)
         self.endpoint_label = QLabel()
         self.endpoint_label.setWordWrap(True)
         lay.addWidget(self.endpoint_label)
@@ -283,9 +247,21 @@ class ModelManagerPage(QWidget):
     def refresh(self) -> None:
         self.status.setText("Looking for models…")
         self.refresh_button.setEnabled(False)
-        run_in_background(_list_models, on_result=self._show_models,
-                          on_error=lambda exc, _tb: self.status.setText(f"Listing failed: {exc}"),
-                          on_done=lambda: self.refresh_button.setEnabled(True))
+        run_in_background(tasks.list_models, on_result=self._show_models,
+                          on_error=self._listing_failed, on_done=self._listing_done)
+
+    # Bound methods, not lambdas, for work that may end after the page is gone: Qt then drops the call.
+    def _listing_failed(self, exc: BaseException, _tb: str) -> None:
+        self.status.setText(f"Listing failed: {exc}")
+
+    def _listing_done(self) -> None:
+        self.refresh_button.setEnabled(True)
+
+    def _keyring_check_failed(self, exc: BaseException, _tb: str) -> None:
+        self._show_keyring(False)
+
+    def _offload_failed(self, exc: BaseException, _tb: str) -> None:
+        self.offload.setText(f"GPU check failed: {exc}")
 
     def _show_models(self, rows) -> None:
         selected = self.selected_model()
@@ -296,7 +272,7 @@ class ModelManagerPage(QWidget):
             roles = [role for role, spec in (("designer", s.designer_model), ("programmer", s.programmer_model))
                      if spec in (m["spec"], m["path"])]
             values = [m["name"], m["source"], (info or {}).get("quantization", "damaged" if error else ""),
-                      f"{m['size_bytes'] / 2**20:,.0f} MB", ", ".join(roles)]
+                      format_bytes(m["size_bytes"]), ", ".join(roles)]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setToolTip(error or m["path"])
@@ -340,7 +316,7 @@ class ModelManagerPage(QWidget):
         self.fields["Layers"].setText(str(info["layers"]))
         self.fields["Chat template"].setText("present" if info["has_chat_template"] else
                                              "missing: choose a template in Chat's settings")
-        self.fields["Size"].setText(f"{info['size_bytes'] / 2**20:,.1f} MB")
+        self.fields["Size"].setText(format_bytes(info["size_bytes"]))
         self._update_memory()
 
     def _update_memory(self) -> None:
@@ -352,11 +328,11 @@ class ModelManagerPage(QWidget):
 
         info = self.rows[r][1]
         est = estimate_memory(GGUFInfo.from_dict(info), self.context.value())
-        self.memory.setText(f"{est.total_bytes / 2**20:,.0f} MB = weights {est.weights_bytes / 2**20:,.0f} MB "
-                            f"+ KV cache {est.kv_cache_bytes / 2**20:,.0f} MB + buffers {est.compute_bytes / 2**20:,.0f} MB")
+        self.memory.setText(f"{format_bytes(est.total_bytes)} = weights {format_bytes(est.weights_bytes)} "
+                            f"+ KV cache {format_bytes(est.kv_cache_bytes)} + buffers {format_bytes(est.compute_bytes)}")
         self.offload.setText("checking the GPU…")
-        run_in_background(_gpu_offload, info, self.context.value(), on_result=self.offload.setText,
-                          on_error=lambda exc, _tb: self.offload.setText(f"GPU check failed: {exc}"))
+        run_in_background(tasks.gpu_offload, info, self.context.value(), on_result=self.offload.setText,
+                          on_error=self._offload_failed)
 
     # -- actions ------------------------------------------------------------------------------------------
     def _set_default(self, role: str, spec: str | None = None) -> None:
@@ -377,21 +353,20 @@ class ModelManagerPage(QWidget):
         if m is None or m["source"] == "embedded":
             return
         if confirm and QMessageBox.question(
-            self, "Delete model", f"Delete {m['name']} ({m['size_bytes'] / 2**20:,.0f} MB) from disk?\n{m['path']}",
+            self, "Delete model", f"Delete {m['name']} ({format_bytes(m['size_bytes'])}) from disk?\n{m['path']}",
         ) != QMessageBox.StandardButton.Yes:
             return
-        from backend.llm.catalog import LocalModel, delete_local_model
+        from backend.llm.catalog import LocalModel
+        from backend.llm.model_removal import delete_model
 
         try:
-            delete_local_model(LocalModel(**m))
+            reset = delete_model(LocalModel(**m), self.ctx.settings, self.ctx.data_dir)
         except (BackendError, OSError) as exc:
             QMessageBox.warning(self, "Delete model", f"Could not delete {m['name']}: {exc}")
             return
-        s = self.ctx.settings
-        for role in ("designer", "programmer"):
-            if getattr(s, f"{role}_model") in (m["spec"], m["path"]):
-                setattr(s, f"{role}_model", "embedded")  # never leave a default pointing at nothing
-        self.ctx.save_settings()
+        if reset:  # the backend rule saved the settings; tell the other views
+            self.ctx.settings_changed.emit()
+            self.status.setText(f"Deleted {m['name']}; default {' and '.join(reset)} is now the embedded model.")
         self.refresh()
 
     def _busy(self, busy: bool) -> None:
@@ -412,7 +387,7 @@ class ModelManagerPage(QWidget):
         self._busy(True)
         self.pull_label.setText(f"Looking up {repo}…")
         self._task = run_in_background(
-            _pull, repo, pattern,
+            tasks.pull, repo, pattern,
             on_progress=lambda f, t: (self.pull_progress.setValue(int(f * 1000)), self.pull_label.setText(t)),
             on_result=lambda files: (self.pull_label.setText(f"Downloaded: {', '.join(Path(f).name for f in files)}"),
                                      self.pull_progress.setValue(1000), self.refresh()),
@@ -431,14 +406,30 @@ class ModelManagerPage(QWidget):
         self._busy(True)
         self.quant_progress.setValue(0)
         self._task = run_in_background(
-            _quantize, m["path"], str(dst), qtype,
+            tasks.quantize, m["path"], str(dst), qtype,
             on_progress=lambda f, t: (self.quant_progress.setValue(int(f * 1000)), self.quant_label.setText(t)),
             on_result=lambda info: (self.quant_label.setText(
-                f"Wrote {dst.name}: {info['quantization']}, {info['size_bytes'] / 2**20:,.0f} MB; it loads."),
+                f"Wrote {dst.name}: {info['quantization']}, {format_bytes(info['size_bytes'])}; it loads."),
                 self.refresh()),
             on_error=lambda exc, _tb: self.quant_label.setText(f"⚠ {exc}"),
             on_cancelled=lambda: self.quant_label.setText("Cancelled; nothing was written."),
             on_done=lambda: self._busy(False))
+
+    def _show_keyring(self, available: bool | None) -> None:
+        """Save buttons only where a secret can be kept; otherwise say how to pass it instead."""
+        self.keyring_ok = available
+        for button, field, note, env in ((self.save_token, self.hub_token, self.token_note, "HF_TOKEN"),
+                                         (self.save_key, self.api_key, self.key_note, "OPENAI_API_KEY")):
+            button.setEnabled(bool(available))
+            field.setEnabled(bool(available))
+            if available is None:
+                button.setToolTip("Checking for an OS keyring…")
+            elif not available:
+                reason = tasks.NO_KEYRING_HINT.format(env=env)
+                button.setToolTip(reason)
+                field.setPlaceholderText(f"No OS keyring: set {env} in the environment instead")
+                note.setText(reason)
+            note.setVisible(available is False)
 
     def _save_secret(self, name: str, field: QLineEdit) -> None:
         from backend.secrets import SecretsUnavailable, set_secret
@@ -470,7 +461,7 @@ class ModelManagerPage(QWidget):
         if not spec:
             return
         self.endpoint_label.setText(f"Asking {spec}…")
-        run_in_background(_test_endpoint, spec, on_result=self.endpoint_label.setText,
+        run_in_background(tasks.ask_endpoint, spec, on_result=self.endpoint_label.setText,
                           on_error=lambda exc, _tb: self.endpoint_label.setText(f"⚠ {exc}"))
 
     def screenshot_ready(self) -> bool:

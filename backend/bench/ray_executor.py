@@ -1,0 +1,342 @@
+"""The Ray executor: program runs as Ray jobs, through the Jobs API only (never ``ray.init`` here).
+
+Contract: :mod:`backend.jobs.executors`. ``submit`` prepares the local job folder exactly as the
+local executor does (:func:`backend.jobs.runner.prepare_job`), adds the stdlib-only supervisor and
+:mod:`backend.bench.ray_boot`, and submits the folder as the job's ``working_dir``. On the node the
+supervisor enforces the same limits; its output comes back as ``@@deepones`` records in the job's
+log (``tail_job_logs`` while it runs, ``get_job_logs`` once more at the end so nothing is missed) and
+is written into the local ``stdout.log`` / ``stderr.log``, then ``status.json`` and ``metric.log``.
+Cancel is ``stop_job``; when the cluster cannot be reached for ``lost_after_s`` the run is ``lost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from backend import paths
+from backend.jobs.runner import JobHandle, prepare_job, read_status, result_from_status, write_status
+from backend.jobs.spec import JobResult, JobSpec
+
+BOOT = Path(__file__).with_name("ray_boot.py")
+SUPERVISOR = Path(__file__).parents[1] / "jobs" / "supervisor.py"
+MARK = "@@deepones "
+RAY_FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+ENV_ADDRESS = "DEEPONES_RAY_ADDRESS"
+
+
+class RayError(RuntimeError):
+    """The cluster cannot be used; ``str(exc)`` is one line fit for the user."""
+
+
+@dataclass
+class RaySettings:
+    """Bench > Ray settings, kept in ``<data dir>/bench/ray.json`` (no secrets here)."""
+
+    address: str = "http://127.0.0.1:8265"
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0          # per run; GPU tasks need a cluster with GPUs when > 0
+    python: str = "python"         # the node's interpreter for the supervisor and the program
+    pip: list[str] | None = None   # runtime_env pip packages the programs import (installed by Ray)
+    conda: str | None = None       # or an existing conda env name on the nodes
+    lost_after_s: float = 30.0
+
+    @staticmethod
+    def path(root: Path | None = None) -> Path:
+        return (Path(root) if root is not None else paths.data_dir()) / "bench" / "ray.json"
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> RaySettings:
+        try:
+            raw = json.loads(cls.path(root).read_text("utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        known = {f.name for f in fields(cls)}
+        settings = cls(**{k: v for k, v in raw.items() if k in known})
+        if os.environ.get(ENV_ADDRESS):
+            settings.address = os.environ[ENV_ADDRESS]
+        return settings
+
+    def save(self, root: Path | None = None) -> None:
+        target = self.path(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1), "utf-8")
+        os.replace(tmp, target)
+
+
+def _client(address: str):
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError as exc:
+        raise RayError("Ray is not installed: pip install 'deepones-studio[ray]'") from exc
+    try:
+        return JobSubmissionClient(address)
+    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError...
+        raise RayError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+
+
+def cluster_resources(address: str) -> dict[str, float]:
+    """Total resources of the cluster (``{"CPU": 2.0, "GPU": 0, ...}``) from its dashboard."""
+    import urllib.error
+    import urllib.request
+
+    _client(address)   # a clear error when nothing answers there
+    try:
+        with urllib.request.urlopen(address.rstrip("/") + "/api/cluster_status", timeout=10) as resp:
+            data = json.loads(resp.read())
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        raise RayError(f"cannot read the resources of the Ray cluster at {address}: {exc}") from exc
+    total: dict[str, float] = {}
+    usage = (data.get("data", {}).get("clusterStatus", {}).get("loadMetricsReport", {}).get("usage") or {})
+    for name, pair in usage.items():
+        if isinstance(pair, list) and len(pair) == 2:
+            total[name] = float(pair[1])
+    total.setdefault("GPU", 0.0)
+    return total
+
+
+class RayJobHandle:
+    """A submitted Ray job mirrored into its local job folder (same methods as a local JobHandle)."""
+
+    def __init__(self, job_id: str, workdir: Path, submission_id: str, settings: RaySettings, db: Any = None) -> None:
+        self.job_id, self.workdir, self.submission_id = job_id, Path(workdir), submission_id
+        self.settings = settings
+        self.db = db
+        self._client = _client(settings.address)
+        self._reader = JobHandle(job_id, workdir)   # streams the mirrored logs to on_output
+        self._lock = threading.Lock()
+        self._buffer = ""
+        self._final: dict | None = None
+        self._finished = False
+
+    # -- mirroring the job's log records ------------------------------------------------------
+    def _apply_records(self, text: str, *, replay: bool = False) -> None:
+        """Append the stdout/stderr records in ``text`` to the local logs (``replay``: rewrite them)."""
+        out: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        other: list[str] = []
+        for line in text.splitlines():
+            if not line.startswith(MARK):
+                if line.strip():
+                    other.append(line)
+                continue
+            try:
+                rec = json.loads(line[len(MARK):])
+            except ValueError:
+                continue
+            if "s" in rec and rec["s"] in out:
+                out[rec["s"]].append(rec.get("t", ""))
+            elif "start" in rec:
+                st = read_status(self.workdir)
+                st.update(status="running", host=rec["start"].get("host"), node_ip=rec["start"].get("ip"),
+                          started_at=rec["start"].get("t"))
+                write_status(self.workdir, st)
+            elif "final" in rec:
+                self._final = rec
+        mode = "w" if replay else "a"
+        for stream, parts in out.items():
+            if parts or replay:
+                with open(self.workdir / f"{stream}.log", mode, encoding="utf-8") as fh:
+                    fh.write("".join(parts))
+        if other:
+            with open(self.workdir / "ray.log", mode, encoding="utf-8") as fh:
+                fh.write("\n".join(other) + "\n")
+
+    def _feed(self, chunk: str) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self._buffer += chunk
+            complete, _, self._buffer = self._buffer.rpartition("\n")
+            if complete:
+                self._apply_records(complete + "\n")
+
+    def _tail(self) -> None:
+        async def follow() -> None:
+            async for chunk in self._client.tail_job_logs(self.submission_id):
+                self._feed(chunk)
+
+        try:
+            asyncio.run(follow())
+        except Exception:  # noqa: BLE001 - the final get_job_logs fills in whatever the tail missed
+            pass
+
+    # -- the handle API ----------------------------------------------------------------------
+    def status(self) -> dict:
+        return read_status(self.workdir)
+
+    def ray_status(self) -> str | None:
+        try:
+            return str(self._client.get_job_status(self.submission_id).value)
+        except Exception:  # noqa: BLE001 - connection trouble: the caller decides when it is lost
+            return None
+
+    def is_running(self) -> bool:
+        if self._finished:
+            return False
+        state = self.ray_status()
+        return state is None or state not in RAY_FINAL
+
+    def cancel(self) -> bool:
+        try:
+            return bool(self._client.stop_job(self.submission_id))
+        except Exception:  # noqa: BLE001
+            return False
+
+    def wait(self, *, on_output=None, cancel: threading.Event | None = None, timeout: float | None = None,
+             poll_s: float = 0.1) -> JobResult:
+        tail = threading.Thread(target=self._tail, name=f"ray-tail-{self.job_id}", daemon=True)
+        tail.start()
+        deadline = time.monotonic() + timeout if timeout else None
+        unreachable_since: float | None = None
+        cancelled = False
+        state: str | None = None
+        while True:
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = self.cancel() or True
+            state = self.ray_status()
+            if on_output is not None:
+                self._reader.read_new_output(on_output)
+            if state in RAY_FINAL:
+                break
+            now = time.monotonic()
+            if state is None:
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > self.settings.lost_after_s:
+                    return self._finish_lost()
+            else:
+                unreachable_since = None
+            if deadline is not None and now > deadline:
+                return self.result()
+            time.sleep(poll_s)
+        self._finish(state, cancelled)
+        tail.join(timeout=2.0)
+        if on_output is not None:
+            self._reader.read_new_output(on_output)
+        return self.result()
+
+    def _finish(self, state: str, cancelled: bool) -> None:
+        try:
+            full = self._client.get_job_logs(self.submission_id)
+        except Exception:  # noqa: BLE001 - keep what the tail brought
+            full = None
+        with self._lock:
+            self._finished = True
+            if full is not None:
+                self._final = None
+                self._apply_records(full, replay=True)
+            st = read_status(self.workdir)
+            final = self._final
+            if final is not None:
+                remote = dict(final.get("final") or {})
+                for key in ("status", "reason", "detail", "exit_code", "signal", "wall_s", "peak_rss_mb", "score",
+                            "started_at", "ended_at"):
+                    if key in remote:
+                        st[key] = remote[key]
+                if final.get("metric") is not None:
+                    (self.workdir / "metric.log").write_text(final["metric"], "utf-8")
+            elif state == "STOPPED" or cancelled:
+                st.update(status="cancelled", reason="cancelled", detail="cancelled by the user", ended_at=time.time())
+            else:
+                msg = ""
+                try:
+                    msg = self._client.get_job_info(self.submission_id).message or ""
+                except Exception:  # noqa: BLE001
+                    pass
+                st.update(status="failed", reason="failed", detail=f"the Ray job ended {state}: {msg}".strip(),
+                          ended_at=time.time())
+            if cancelled and st.get("status") not in ("succeeded",):
+                st["status"] = "cancelled"
+            st["ray_status"] = state
+            write_status(self.workdir, st)
+
+    def _finish_lost(self) -> JobResult:
+        with self._lock:
+            self._finished = True
+            st = read_status(self.workdir)
+            st.update(status="lost", reason="lost", ended_at=time.time(),
+                      detail=f"lost the connection to the Ray cluster at {self.settings.address}")
+            write_status(self.workdir, st)
+        return self.result()
+
+    def result(self) -> JobResult:
+        running = not self._finished and self.is_running()
+        return result_from_status(self.job_id, self.workdir, self.status(), running=running)
+
+
+class RayExecutor:
+    """Runs JobSpecs as Ray jobs on the cluster named in :class:`RaySettings` (or ``address``)."""
+
+    name = "ray"
+
+    def __init__(self, root: Path | None = None, db: Any = None, *, address: str | None = None,
+                 settings: RaySettings | None = None) -> None:
+        self.root, self.db = root, db
+        self.settings = settings or RaySettings.load(root)
+        if address:
+            self.settings.address = address
+
+    def _runtime_env(self, workdir: Path, env: dict[str, str]) -> dict:
+        runtime_env: dict[str, Any] = {"working_dir": str(workdir), "env_vars": {"PYTHONUNBUFFERED": "1"}}
+        if self.settings.pip:
+            runtime_env["pip"] = list(self.settings.pip)
+        if self.settings.conda:
+            runtime_env["conda"] = self.settings.conda
+        return runtime_env
+
+    def submit(self, spec: JobSpec) -> RayJobHandle:
+        from backend.jobs import records
+
+        client = _client(self.settings.address)
+        job_id, workdir, env, cfg = prepare_job(spec, self.root)
+        # The node runs the program with its own interpreter; the job's own variables travel along
+        # (already scrubbed of secrets by prepare_job), the rest of the environment is the node's.
+        interpreter = cfg["argv"][0]
+        remote = dict(cfg)
+        remote["argv"] = [self.settings.python if i == 0 and a == interpreter else a for i, a in enumerate(cfg["argv"])]
+        keep = set(spec.env) | {"PYTHONUNBUFFERED", "CUDA_VISIBLE_DEVICES"}
+        remote["job_env"] = {k: v for k, v in env.items() if (k in keep or k.startswith("DEEPONES_"))
+                             and k != "DEEPONES_JOB_DIR"}
+        remote["initial_status"] = {**cfg["initial_status"], "executor": "ray"}
+        (workdir / "ray_launch.json").write_text(json.dumps(remote, indent=1), "utf-8")
+        shutil.copyfile(SUPERVISOR, workdir / "supervisor.py")
+        shutil.copyfile(BOOT, workdir / "_deepones_ray_boot.py")
+        submission_id = f"deepones-{job_id}"
+        num_gpus = self.settings.num_gpus if (spec.gpu is not None or self.settings.num_gpus) else 0
+        try:
+            client.submit_job(
+                entrypoint=f"{self.settings.python} -I -S _deepones_ray_boot.py",
+                submission_id=submission_id,
+                runtime_env=self._runtime_env(workdir, env),
+                entrypoint_num_cpus=self.settings.num_cpus,
+                entrypoint_num_gpus=num_gpus or None,
+                metadata={"deepones_job_id": job_id, "name": spec.name[:200]},
+            )
+        except Exception as exc:  # noqa: BLE001 - the cluster refused it: a failed job with the reason
+            st = read_status(workdir)
+            st.update(status="failed", reason="failed", detail=f"Ray refused the job: {exc}", ended_at=time.time(),
+                      executor="ray")
+            write_status(workdir, st)
+            raise RayError(f"the Ray cluster at {self.settings.address} refused the job: {exc}") from exc
+        st = read_status(workdir)
+        st.update(executor="ray", ray_address=self.settings.address, ray_submission_id=submission_id)
+        write_status(workdir, st)
+        if self.db is not None:
+            records.record_created(self.db, job_id, spec, workdir)
+        return RayJobHandle(job_id, workdir, submission_id, self.settings, self.db)
+
+    def run(self, spec: JobSpec, *, on_output=None, cancel: threading.Event | None = None) -> JobResult:
+        from backend.jobs import records
+
+        handle = self.submit(spec)
+        result = handle.wait(on_output=on_output, cancel=cancel)
+        if self.db is not None:
+            records.record_final(self.db, result, read_status(handle.workdir))
+        return result

@@ -1,0 +1,238 @@
+"""``deepones bench``: DeepBench sweeps, their tables, and DeepQA evaluations, headless."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import click
+
+from backend.cli.common import fail, store_or_exit
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+
+
+def _run_in_thread(fn, cancel) -> object:
+    """Run ``fn`` on a thread so Ctrl+C reaches this one and becomes a clean cancel."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            box["error"] = exc
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    interrupted = False
+    while th.is_alive():
+        try:
+            th.join(0.2)
+        except KeyboardInterrupt:
+            if not interrupted:
+                interrupted = True
+                click.echo("deepones: cancelling (stopping the runs in flight)...", err=True)
+                cancel()
+    if "error" in box:
+        raise box["error"]
+    if interrupted:
+        fail("cancelled; resume with `deepones bench resume`", 130)
+    return box.get("value")
+
+
+def _progress(kind: str, info: dict) -> None:
+    if kind == "run_finished":
+        score = f" score={info['score']:g}" if info.get("score") is not None else ""
+        click.echo(f"  {info['task']} / {info['designer']} / {info['variant']} / run {info['run_index'] + 1}: "
+                   f"{info['status']}{score}", err=True)
+    elif kind == "progress":
+        eta = f", ETA {info['eta_s']:.0f} s" if info.get("eta_s") is not None else ""
+        click.echo(f"… {info['done']}/{info['total']} runs finished{eta}", err=True)
+
+
+def _run_sweep(sweep_id: int, parallel: int | None, as_json: bool) -> None:
+    from backend.bench import aggregate, records
+    from backend.bench.records import SweepError
+    from backend.bench.sweep import SweepRunner
+
+    runner = SweepRunner(sweep_id, on_event=_progress, parallel=parallel)
+    try:
+        info = _run_in_thread(runner.run, runner.cancel)
+    except SweepError as exc:
+        fail(str(exc))
+    db = store_or_exit()
+    rows = records.results(db, sweep_id)
+    if as_json:
+        click.echo(json.dumps(aggregate.summary_json(sweep_id, rows)))
+    else:
+        from backend.bench.report import render
+
+        click.echo(render(rows, "2", "md"), nl=False)
+        click.echo(f"sweep {sweep_id}: {info['status']}, {info['done']}/{info['total']} runs")
+
+
+@click.group("bench")
+def bench() -> None:
+    """DeepBench sweeps (Table 2, Table 3, error chart) and DeepQA evaluations (Figure 4)."""
+
+
+@bench.command("deepbench")
+@click.option("--task", "tasks", multiple=True, required=True, metavar="NAME", help="A task (repeatable).")
+@click.option("--designer", "designers", multiple=True, required=True, metavar="MODEL", help="Designer model (repeatable).")
+@click.option("--programmer", required=True, metavar="MODEL", help="The programmer model.")
+@click.option("--runs", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--variants", default="base,plus", show_default=True, help="base, plus (with the Improve step) or both.")
+@click.option("--executor", default="local", show_default=True, help="local or ray.")
+@click.option("--ray-address", metavar="ADDR", help="Ray dashboard address, e.g. http://HEAD:8265 (saved).")
+@click.option("--parallel", type=click.IntRange(1), help="Runs at once (default: one per GPU).")
+@click.option("--max-debug", type=click.IntRange(0, 200), default=20, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(1), default=4200.0, show_default=True, metavar="S")
+@click.option("--train-time-limit", type=click.FloatRange(1), default=3600.0, show_default=True, metavar="S")
+@click.option("--subset", type=click.IntRange(1), default=1000, show_default=True, help="Validation subset size.")
+@click.option("--max-tokens", type=click.IntRange(16), help="Cap on tokens per model answer.")
+@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")
+def deepbench(tasks, designers, programmer, runs, variants, executor, ray_address, parallel, max_debug, time_limit,
+              train_time_limit, subset, max_tokens, as_json) -> None:
+    """Run a sweep: tasks x designers x variants x runs, each a full design session."""
+    from backend import paths
+    from backend.bench.records import SweepError, SweepSpec
+    from backend.bench.sweep import start_sweep
+    from backend.settings import load_settings
+
+    spec = SweepSpec(tasks=_split(tasks), designers=list(designers), programmer=programmer, variants=_split((variants,)),
+                     runs=runs, max_debug=max_debug, time_limit_s=time_limit,
+                     train_time_limit_s=min(train_time_limit, time_limit), subset_size=subset, max_tokens=max_tokens,
+                     executor=executor, parallel=parallel, interpreter=load_settings().execution_python)
+    db = store_or_exit()
+    if ray_address:
+        from backend.bench.ray_executor import RaySettings
+
+        ray = RaySettings.load()
+        ray.address = ray_address
+        ray.save()
+    try:
+        sweep_id = start_sweep(db, spec, root=paths.data_dir())
+    except SweepError as exc:
+        fail(str(exc))
+    click.echo(f"sweep {sweep_id}: {len(spec.tasks) * len(spec.designers) * len(spec.variants) * runs} runs", err=True)
+    db.conn.close()
+    _run_sweep(sweep_id, parallel, as_json)
+
+
+@bench.command("resume")
+@click.argument("sweep_id", type=int)
+@click.option("--parallel", type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+def resume(sweep_id, parallel, as_json) -> None:
+    """Finish a sweep: runs not finished (interrupted, cancelled, lost) run again."""
+    from backend.bench.records import SweepError, sweep_row
+
+    db = store_or_exit()
+    try:
+        sweep_row(db, sweep_id)
+    except SweepError as exc:
+        fail(str(exc))
+    db.conn.close()
+    _run_sweep(sweep_id, parallel, as_json)
+
+
+@bench.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(as_json) -> None:
+    """Sweeps and DeepQA evaluations."""
+    from backend.bench import deepqa, records
+
+    db = store_or_exit()
+    sweeps = records.list_sweeps(db)
+    evals = deepqa.list_evals(db)
+    if as_json:
+        click.echo(json.dumps({"sweeps": sweeps, "deepqa": evals}))
+        return
+    for s in sweeps:
+        sp = s["spec"]
+        done = sum(s["counts"].get(k, 0) for k in records.FINISHED)
+        click.echo(f"sweep {s['id']}\t{s['status']}\t{done}/{sum(s['counts'].values())} runs\t"
+                   f"{','.join(sp['tasks'])}\t{len(sp['designers'])} designer(s)\t{sp['executor']}")
+    for e in evals:
+        acc = "-" if e["accuracy"] is None else f"{e['accuracy']:.3f}"
+        click.echo(f"deepqa {e['eval_id']}\t{e['status']}\t{e['model']}\t{e['mode']}\t{e['total']} questions\tacc {acc}")
+
+
+@bench.command("report")
+@click.argument("sweep_id", type=int, required=False)
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "latex"]), default="md", show_default=True)
+@click.option("--table", type=click.Choice(["2", "3", "errors"]), default="2", show_default=True)
+def report(sweep_id, fmt, table) -> None:
+    """A sweep's Table 2, Table 3 or error shares (default: the newest sweep)."""
+    from backend.bench import records
+    from backend.bench.report import render
+
+    db = store_or_exit()
+    if sweep_id is None:
+        sweeps = records.list_sweeps(db)
+        if not sweeps:
+            fail("no sweeps yet (run `deepones bench deepbench`)")
+        sweep_id = sweeps[0]["id"]
+    try:
+        records.sweep_row(db, sweep_id)
+    except records.SweepError as exc:
+        fail(str(exc))
+    click.echo(render(records.results(db, sweep_id), table, fmt), nl=False)
+
+
+@bench.command("deepqa")
+@click.option("--model", required=True, metavar="MODEL", help="embedded, a .gguf path, an endpoint URL#model, replay:PATH.")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="MCQ file (JSONL or JSON list).")
+@click.option("--query", metavar="Q", help="Store MCQ samples matching this search (default: all).")
+@click.option("--category", "categories", multiple=True, help="Only these categories (store questions).")
+@click.option("--mode", type=click.Choice(["loglik", "generate"]), default="loglik", show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--resume", "resume_id", type=int, help="Finish an interrupted evaluation.")
+@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")
+def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) -> None:
+    """Accuracy per category on multiple-choice questions (the paper's Figure 4)."""
+    from backend.bench import deepqa
+
+    db = store_or_exit()
+    try:
+        if resume_id is not None:
+            row = deepqa.eval_row(db, resume_id)
+            model, mode, source = row["model"], row["mode"], json.loads(row["source"])
+            limit = json.loads(row["settings"]).get("limit")
+        else:
+            if path and query:
+                fail("give --file or --query, not both")
+            source = {"file": str(path)} if path else {"query": query or "", "categories": list(categories)}
+        items = deepqa.load_source(db, source)[:limit] if limit else deepqa.load_source(db, source)
+        scorer = deepqa.make_scorer(model, mode)
+    except deepqa.DeepQAError as exc:
+        fail(str(exc))
+    eval_id = resume_id if resume_id is not None else deepqa.create_eval(db, model, mode, source, len(items),
+                                                                          {"limit": limit})
+
+    def progress(done: int, total: int, eta: float | None) -> None:
+        if done == total or done % 5 == 0:
+            click.echo(f"… {done}/{total} questions" + (f", ETA {eta:.0f} s" if eta is not None else ""), err=True)
+
+    cancel = threading.Event()
+    try:
+        result = _run_in_thread(lambda: deepqa.run_eval(db, eval_id, items, scorer, progress=progress,
+                                                        cancel=cancel.is_set), cancel.set)
+    except deepqa.DeepQAError as exc:
+        fail(f"{exc} (evaluation {eval_id} can be resumed with --resume {eval_id})")
+    finally:
+        scorer.close()
+    if as_json:
+        click.echo(json.dumps({k: result[k] for k in ("eval_id", "model", "mode", "total", "correct", "accuracy",
+                                                       "acc_norm", "by_category")}))
+    else:
+        for cat, c in sorted(result["by_category"].items()):
+            click.echo(f"{cat:<28} {c['correct']:>4}/{c['total']:<4} {c['accuracy']:.3f}")
+        norm = f", acc_norm {result['acc_norm']:.3f}" if result["acc_norm"] is not None else ""
+        click.echo(f"deepqa {eval_id} ({result['mode']}): {result['correct']}/{result['total']} "
+                   f"accuracy {result['accuracy']:.3f}{norm}")
+
+
+COMMANDS = [bench]

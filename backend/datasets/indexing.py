@@ -1,0 +1,107 @@
+"""The full-text index built behind the rows: imported samples are browsable and filterable at
+once, and search catches up as this indexes them in large batches.
+
+Rows with ``id <= search_index_state.indexed_upto`` are in ``samples_fts``; every batch indexes
+the next id range and moves that mark in one transaction, so a killed indexer resumes where it
+stopped and two indexers (the GUI and a CLI) never index a row twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from backend.store import transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+# Rows per indexing transaction: large batches let FTS5 write fewer, bigger segments (cheaper
+# merges), and a batch still commits in about a second on a slow machine.
+INDEX_BATCH = 50_000
+
+INDEX_RANGE_SQL = (
+    "INSERT INTO samples_fts(rowid, instruction, input, output)"
+    " SELECT id, instruction, input, output FROM samples WHERE id > ? AND id <= ?"
+)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    indexed_upto: int
+    max_id: int
+    pending: int      # rows not yet searchable
+    total: int        # rows in the store
+
+    @property
+    def complete(self) -> bool:
+        return self.pending == 0
+
+    @property
+    def searchable(self) -> int:
+        return self.total - self.pending
+
+    def describe(self) -> str:
+        return (f"still indexing: search covers {self.searchable:,} of {self.total:,} samples"
+                if self.pending else f"search covers all {self.total:,} samples")
+
+
+def indexed_upto(conn) -> int:
+    return conn.execute("SELECT indexed_upto FROM search_index_state WHERE id = 1").fetchone()[0]
+
+
+def coverage(db: sqlite_utils.Database) -> Coverage:
+    """How much of the store search covers (two indexed lookups and one range count: cheap)."""
+    conn = db.conn
+    upto = indexed_upto(conn)
+    max_id = conn.execute("SELECT coalesce(max(id), 0) FROM samples").fetchone()[0]
+    pending = conn.execute("SELECT count(*) FROM samples WHERE id > ?", (upto,)).fetchone()[0]
+    total = conn.execute("SELECT count(*) FROM samples").fetchone()[0]
+    return Coverage(upto, max_id, pending, total)
+
+
+def index_new_rows(conn, last_before: int) -> None:
+    """Inside an insert's transaction: index rows the caller just added when the index was complete
+    before them (small writers stay searchable at once); otherwise the indexer gets them in order."""
+    upto = indexed_upto(conn)
+    new_max = conn.execute("SELECT coalesce(max(id), 0) FROM samples").fetchone()[0]
+    if upto >= last_before and new_max > upto:
+        conn.execute(INDEX_RANGE_SQL, (upto, new_max))
+        conn.execute("UPDATE search_index_state SET indexed_upto = ? WHERE id = 1", (new_max,))
+    elif new_max <= upto and new_max > last_before:
+        # Ids at or below the mark were reused after the top rows were deleted: index them now.
+        conn.execute(INDEX_RANGE_SQL, (last_before, new_max))
+
+
+def index_pending(db: sqlite_utils.Database, *, batch: int = INDEX_BATCH,
+                  progress: Callable[[float, str], None] | None = None,
+                  cancel: Callable[[], bool] | object | None = None) -> int:
+    """Index every row not yet searchable, batch by batch; returns how many were indexed."""
+    conn = db.conn
+    start = coverage(db)
+    if start.complete:
+        return 0
+    done = 0
+    began = time.perf_counter()
+    while True:
+        if cancel is not None and (cancel() if callable(cancel) else cancel):
+            break
+        with transaction(db):
+            upto = indexed_upto(conn)
+            max_id = conn.execute("SELECT coalesce(max(id), 0) FROM samples").fetchone()[0]
+            if upto >= max_id:
+                break
+            # A range of `batch` existing rows (ids may have gaps after a cancelled import).
+            end = conn.execute("SELECT max(id) FROM (SELECT id FROM samples WHERE id > ? ORDER BY id LIMIT ?)",
+                               (upto, batch)).fetchone()[0]
+            cur = conn.execute(INDEX_RANGE_SQL, (upto, end))
+            conn.execute("UPDATE search_index_state SET indexed_upto = ? WHERE id = 1", (end,))
+        done += max(cur.rowcount, 0)
+        if progress is not None:
+            rate = done / max(1e-6, time.perf_counter() - began)
+            progress(min(1.0, done / max(1, start.pending)),
+                     f"indexing for search: {start.searchable + done:,} of {start.total:,} samples · "
+                     f"{rate:,.0f} rows/s")
+    return done

@@ -1,0 +1,82 @@
+"""A job's state on disk: ``status.json`` (written by the supervisor), its lock, the cancel request.
+
+The one place that reads and writes these files: the runner, the records (store mirror), the CLI
+and the watchers all come here, so none of them needs another.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+
+from backend.jobs.spec import FINAL_STATUSES, JobResult
+
+
+def write_status(workdir: Path, data: dict) -> None:
+    tmp = workdir / "status.json.tmp"
+    tmp.write_text(json.dumps(data, indent=1), "utf-8")
+    os.replace(tmp, workdir / "status.json")
+
+
+def read_status(workdir: Path) -> dict:
+    try:
+        return json.loads((Path(workdir) / "status.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def supervisor_alive(workdir: Path) -> bool:
+    """True while the job's supervisor holds its lock (pid reuse cannot fool this)."""
+    lock = Path(workdir) / "supervisor.lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def job_active(workdir: Path) -> bool:
+    """True while a job may still produce output: its supervisor runs, or is about to start."""
+    if supervisor_alive(workdir):
+        return True
+    st = read_status(workdir)
+    return (st.get("status") == "queued" and "supervisor_pid" not in st
+            and time.time() - float(st.get("created_at") or 0) < 30)
+
+
+def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = False) -> JobResult:
+    status = st.get("status", "lost")
+    detail = st.get("detail", "")
+    if status not in FINAL_STATUSES and not running:
+        status, detail = "lost", "the job's supervisor vanished before the job ended"
+    return JobResult(
+        job_id=job_id, status=status, exit_code=st.get("exit_code"), signal=st.get("signal"),
+        score=st.get("score"), wall_s=float(st.get("wall_s") or 0.0), peak_rss_mb=float(st.get("peak_rss_mb") or 0.0),
+        workdir=Path(workdir), reason=detail,
+    )
+
+
+def cancel_workdir(workdir: Path) -> bool:
+    """Ask a job to stop. A request file covers the instant before the supervisor runs; SIGTERM makes it prompt."""
+    workdir = Path(workdir)
+    st = read_status(workdir)
+    if st.get("status") in FINAL_STATUSES or not job_active(workdir):
+        return False
+    (workdir / "cancel.request").write_text(str(time.time()), "utf-8")
+    pid = st.get("supervisor_pid")
+    if pid:
+        try:
+            os.kill(int(pid), 15)
+        except ProcessLookupError:
+            pass
+    return True

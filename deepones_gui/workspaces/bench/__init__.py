@@ -1,0 +1,1 @@
+"""The Bench workspace: sweeps and their tables and charts, DeepQA evaluations."""

@@ -1,0 +1,55 @@
+"""The first-party workspaces, described once.
+
+The ``*_workspace`` plugin modules register these specs; with plugin discovery disabled
+(``DEEPONES_LOAD_PLUGINS=0``) the main window uses this list directly, so the app still works.
+Factories name their page class as a string: nothing here imports a page before it is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from backend.workspaces import WorkspaceSpec
+
+
+def lazy_page(target: str) -> Callable[[Any], Any]:
+    """A factory ``ctx -> page`` for ``"package.module:Class"``, importing the module on first use."""
+    module_name, _, class_name = target.partition(":")
+
+    def factory(ctx: Any) -> Any:
+        return getattr(importlib.import_module(module_name), class_name)(ctx)
+
+    factory.__qualname__ = f"lazy_page({target})"
+    return factory
+
+
+OVERVIEW = WorkspaceSpec("overview", "Overview", 0, lazy_page("deepones_gui.workspaces.overview:OverviewPage"),
+                         icon="SP_ComputerIcon", tooltip="Your setup at a glance: models, GPUs, data, plugins")
+DATA = WorkspaceSpec("data", "Data", 10, lazy_page("deepones_gui.workspaces.data.page:DataPage"),
+                     icon="SP_FileDialogDetailedView", tooltip="Import, browse, search, curate and export DeepData")
+CHAT = WorkspaceSpec("chat", "Chat", 20, lazy_page("deepones_gui.workspaces.chat.page:ChatPage"),
+                     icon="SP_MessageBoxInformation",
+                     tooltip="Talk to the designer model: local GGUF or any OpenAI-compatible endpoint")
+MODELS = WorkspaceSpec("models", "Models", 25, lazy_page("deepones_gui.workspaces.models.page:ModelManagerPage"),
+                       icon="SP_DriveHDIcon",
+                       tooltip="Local GGUF models: metadata, memory, pull from the hub, quantise, defaults")
+DESIGN = WorkspaceSpec("design", "Design", 30, lazy_page("deepones_gui.workspaces.design.page:DesignPage"),
+                       icon="SP_FileDialogContentsView",
+                       tooltip="Propose, improve, implement, debug and run a deep learning program",
+                       listens=("send_to_design",))
+JOBS = WorkspaceSpec("jobs", "Jobs", 40, lazy_page("deepones_gui.workspaces.jobs.page:JobsPage"),
+                     icon="SP_MediaPlay", tooltip="Running and finished jobs: live metric charts, logs, GPUs")
+
+BUILTIN_WORKSPACES = (OVERVIEW, DATA, CHAT, MODELS, DESIGN, JOBS)
+
+
+def available_workspaces() -> list[WorkspaceSpec]:
+    """What plugins register; the built-in set when plugin discovery is off and nothing registered."""
+    from backend.workspaces import workspaces
+
+    found = workspaces()
+    if found:
+        return found
+    return sorted(BUILTIN_WORKSPACES, key=lambda s: (s.order, s.name))

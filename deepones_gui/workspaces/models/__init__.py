@@ -1,0 +1,1 @@
+"""The Models workspace: local GGUFs, pull from the hub, quantise, defaults, endpoint keys."""

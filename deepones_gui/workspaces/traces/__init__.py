@@ -1,0 +1,1 @@
+"""The Traces workspace (Qt): trace list with filters, the attempt tree, diffs, labels."""

