@@ -119,7 +119,7 @@ def test_use_as_designer_sets_the_default(trained):
     assert load_settings(trained["root"]).designer_model == str(trained["gguf"])
 
 
-def test_cli_train_json_line(deepones_home, trained):
+def test_cli_train_json_line(deepones_home):
     import os
     import subprocess
     import sys
