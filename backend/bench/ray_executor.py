@@ -306,7 +306,10 @@ class RayExecutor:
                              and k != "DEEPONES_JOB_DIR"}
         remote["initial_status"] = {**cfg["initial_status"], "executor": "ray"}
         (workdir / "ray_launch.json").write_text(json.dumps(remote, indent=1), "utf-8")
-        shutil.copyfile(SUPERVISOR, workdir / "supervisor.py")
+        from backend.jobs.supervisor import SUPERVISOR_FILES
+
+        for name in SUPERVISOR_FILES:  # the supervisor imports its stdlib-only siblings
+            shutil.copyfile(SUPERVISOR.parent / name, workdir / name)
         shutil.copyfile(BOOT, workdir / "_deepones_ray_boot.py")
         submission_id = f"deepones-{job_id}"
         num_gpus = self.settings.num_gpus if (spec.gpu is not None or self.settings.num_gpus) else 0

@@ -15,7 +15,7 @@ import os
 import struct
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from backend.jobs.metrics import MetricExtractor, MetricPoint
@@ -35,8 +35,10 @@ def group_points(points: list[MetricPoint]) -> dict[str, tuple[list[float], list
     return grouped
 
 
-def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S) -> Iterator[dict]:
-    """Grouped points as the log grows (in this process): what the child runs."""
+def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,
+                   abandoned: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+    """Grouped points as the log grows (in this process): what the child runs. ``abandoned()``
+    true ends it early (the reader is gone)."""
     tailer = LogTailer(workdir, ("stdout",))
     extractor = MetricExtractor()
     while True:
@@ -52,6 +54,8 @@ def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S) -> It
             grouped = group_points(extractor.flush())
             if grouped:
                 yield grouped
+            return
+        if abandoned():
             return
         time.sleep(poll_s)
 
@@ -69,11 +73,11 @@ def main(argv: list[str]) -> int:
     parent = os.getppid()
     out = sys.stdout.buffer
     try:
-        for grouped in follow_metrics(Path(args[0]), follow="--follow" in argv):
+        # A reader that died without closing the pipe re-parents this child: stop then too.
+        for grouped in follow_metrics(Path(args[0]), follow="--follow" in argv,
+                                      abandoned=lambda: os.getppid() != parent):
             out.write(encode_frame(grouped))
             out.flush()
-            if os.getppid() != parent:
-                return 0      # the reader is gone: nobody wants these points
     except BrokenPipeError:
         return 0
     return 0

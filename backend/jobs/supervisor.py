@@ -36,7 +36,9 @@ import warnings
 
 if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
     from backend.jobs import caplog, gpu_slots, isolation, jsonlite
-else:             # started lean (``-I -S``) as a top-level module next to its siblings
+else:             # started lean (``-I -S``) as a top-level module or script next to its siblings
+    if os.path.dirname(os.path.abspath(__file__)) not in sys.path:   # -I leaves a script's dir out
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import caplog
     import gpu_slots
     import isolation

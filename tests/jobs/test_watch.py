@@ -120,3 +120,23 @@ def test_metric_parsers_work_with_plugins_disabled(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[('loss', 0.25, 10.0)]"
+
+
+def test_the_shipped_supervisor_files_run_a_job_on_their_own(jobs_root, tmp_path):
+    """What a remote executor ships (supervisor.SUPERVISOR_FILES) runs as a lean script (-I -S)."""
+    import shutil
+
+    from backend.jobs import supervisor
+    from backend.jobs.runner import prepare_job
+    from backend.jobs.status import read_status
+
+    ship = tmp_path / "node"
+    ship.mkdir()
+    for name in supervisor.SUPERVISOR_FILES:
+        shutil.copyfile(Path(supervisor.__file__).parent / name, ship / name)
+    _, workdir, env, _ = prepare_job(program("print('loss: 0.5')"), jobs_root)
+    out = subprocess.run([sys.executable, "-I", "-S", str(ship / "supervisor.py"), str(workdir)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    st = read_status(workdir)
+    assert st["status"] == "succeeded" and (workdir / "stdout.log").read_text() == "loss: 0.5\n"
