@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
-from backend.store import open_db
+from backend.store import connection
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -34,9 +34,10 @@ class AppContext(QObject):
     def db_path(self) -> Path:
         return paths.db_path(self.data_dir)
 
-    def open_db(self) -> sqlite_utils.Database:
-        """A separate connection for a worker thread (SQLite connections are not shared across threads)."""
-        return open_db(self.db_path, migrate_schema=False)
+    def connection(self):
+        """``with ctx.connection() as db:`` a connection of its own for a worker thread (SQLite
+        connections are not shared across threads), closed when the block ends."""
+        return connection(self.db_path)
 
     def save_settings(self) -> None:
         save_settings(self.settings, self.data_dir)

@@ -80,9 +80,36 @@ def main() -> None:
         dialog.grab().save(str(target))
         print(target)
         dialog.close()
+    if not args.only or "data" in args.only:
+        print(capture_data_tools(window, ctx, out, settle))
     window.close()
     app.processEvents()
 
+
+def capture_data_tools(window, ctx, out: Path, settle) -> Path:
+    """The Data workspace showing a tool-call conversation (the tools/preference demo file)."""
+    from PySide6.QtCore import Qt
+
+    from backend.datasets.importer import import_paths
+    from backend.datasets.indexing import index_pending
+    from backend.store import connection
+    from deepones_gui.concurrent import wait_for_background_tasks
+
+    page = window.show_workspace("data")
+    with connection(ctx.db_path) as db:
+        import_paths(db, [ROOT / "resources" / "demo" / "tools_preference_demo.jsonl"], dataset="tools demo")
+        index_pending(db)
+    settle(1500)
+    group = page.facets.groups["trait"]
+    next(group.child(i) for i in range(group.childCount())
+         if group.child(i).text(0) == "has tools").setCheckState(0, Qt.CheckState.Checked)
+    settle(800)
+    wait_for_background_tasks(2000)
+    page.table.selectRow(0)
+    settle(500)
+    target = out / "data-tools.png"
+    window.grab().save(str(target))
+    return target
 
 def _extra_screenshots(page, out: Path) -> list:
     """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""

@@ -34,7 +34,7 @@ main{padding:16px 24px;max-width:1400px}
 .attempt:target{background:#fffbeb}
 h2{font-size:17px;margin:4px 0}h3{font-size:15px;margin:12px 0 4px}h4{margin:8px 0 2px;font-size:13px;color:#334155}
 pre{background:#0f172a;color:#e2e8f0;padding:8px 10px;border-radius:6px;overflow:auto;max-height:480px;
-font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:2px 0}
+font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:2px 0;white-space:pre-wrap;word-break:break-word}
 pre.code span.ln{color:#64748b;display:inline-block;width:3.2em;user-select:none}
 pre.code span.hit{background:#7f1d1d}pre .tb{color:#fca5a5}pre a{color:#93c5fd}
 table.diff{border-collapse:collapse;width:100%;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}

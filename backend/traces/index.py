@@ -25,6 +25,14 @@ OUTCOME_TITLES = {"failed": "Failed", "recovered": "Recovered after debugging", 
                   "never_ran": "Never ran", "open": "Open"}
 _LIGHT_COLUMNS = "id, session_id, parent_id, stage, status, error_type, score, job_id"
 _CHUNK = 400
+_PAGE_KEYS = ("session_id", "task", "title", "designer", "programmer", "created_at", "outcome", "attempts",
+              "debug_steps", "failures", "best_score", "error_mask")
+_PAGE_COLUMNS = ", ".join(f"t.{k}" for k in _PAGE_KEYS)
+MAX_BITS = 62   # error types past this many are filtered and counted through trace_errors instead
+
+
+def error_bits(db: sqlite_utils.Database) -> dict[str, int]:
+    return dict(db.conn.execute("SELECT error_type, bit FROM trace_error_bits").fetchall())
 
 
 def summarise(steps: Iterable[dict]) -> dict:
@@ -69,7 +77,16 @@ def summarise(steps: Iterable[dict]) -> dict:
             "failures": len(failed), "best_score": max(scores) if scores else None, "errors": dict(errors)}
 
 
+def _unchanged(db: sqlite_utils.Database) -> bool:
+    """True when no session was added, removed or changed since indexed (four indexed lookups)."""
+    a = db.conn.execute("SELECT count(*), max(updated_at) FROM design_sessions").fetchone()
+    b = db.conn.execute("SELECT count(*), max(source_updated_at) FROM trace_index").fetchone()
+    return a == b
+
+
 def stale_sessions(db: sqlite_utils.Database) -> list[int]:
+    if _unchanged(db):
+        return []
     return [r[0] for r in db.conn.execute(
         "SELECT s.id FROM design_sessions s LEFT JOIN trace_index t ON t.session_id = s.id"
         " WHERE t.session_id IS NULL OR t.source_updated_at != s.updated_at")]
@@ -78,6 +95,7 @@ def stale_sessions(db: sqlite_utils.Database) -> list[int]:
 def refresh(db: sqlite_utils.Database, session_ids: Iterable[int] | None = None, progress=None) -> int:
     """Bring the summary index up to date (the given sessions, default: every changed one)."""
     ids = list(session_ids) if session_ids is not None else stale_sessions(db)
+    bits = error_bits(db) if ids else {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         marks = ",".join("?" * len(chunk))
@@ -93,17 +111,25 @@ def refresh(db: sqlite_utils.Database, session_ids: Iterable[int] | None = None,
         with transaction(db):
             for sid, session in sessions.items():
                 facts = summarise(by_session.get(sid, []))
+                mask = 0
+                for error in facts["errors"]:
+                    if error not in bits and len(bits) < MAX_BITS:
+                        bits[error] = len(bits)
+                        db.conn.execute("INSERT INTO trace_error_bits (bit, error_type) VALUES (?, ?)",
+                                        (bits[error], error))
+                    if error in bits:
+                        mask |= 1 << bits[error]
                 db.conn.execute(
                     "INSERT INTO trace_index (session_id, source_updated_at, task, title, designer, programmer,"
-                    " created_at, outcome, attempts, debug_steps, failures, best_score)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET"
+                    " created_at, outcome, attempts, debug_steps, failures, best_score, error_mask)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET"
                     " source_updated_at=excluded.source_updated_at, task=excluded.task, title=excluded.title,"
                     " designer=excluded.designer, programmer=excluded.programmer, outcome=excluded.outcome,"
                     " attempts=excluded.attempts, debug_steps=excluded.debug_steps, failures=excluded.failures,"
-                    " best_score=excluded.best_score",
+                    " best_score=excluded.best_score, error_mask=excluded.error_mask",
                     (sid, session["updated_at"], session["task"], session["title"], session["designer"],
                      session["programmer"], session["created_at"], facts["outcome"], facts["attempts"],
-                     facts["debug_steps"], facts["failures"], facts["best_score"]))
+                     facts["debug_steps"], facts["failures"], facts["best_score"], mask))
                 db.conn.execute("DELETE FROM trace_errors WHERE session_id = ?", (sid,))
                 db.conn.executemany("INSERT INTO trace_errors (error_type, session_id, n) VALUES (?, ?, ?)",
                                     [(e, sid, n) for e, n in facts["errors"].items()])
@@ -133,13 +159,20 @@ class TraceFilter:
         return replace(self, **changes)
 
 
+_TEXT_SESSIONS = ("SELECT DISTINCT d.session_id FROM trace_steps_fts f JOIN design_steps d ON d.id = f.rowid"
+                  " WHERE trace_steps_fts MATCH ?")
+
+
 def fts_query(text: str) -> str:
     """User words as an FTS5 query: each word quoted (no syntax errors from '(' or '-'), all required."""
     words = [w.replace('"', '""') for w in text.split()]
     return " ".join(f'"{w}"' for w in words)
 
 
-def _where(flt: TraceFilter) -> tuple[str, list]:
+def _where(flt: TraceFilter, bits: dict[str, int] | None = None, text_table: str | None = None) -> tuple[str, list]:
+    """SQL conditions on ``trace_index t`` for the filter. ``bits``: error types as mask bits (an
+    error filter then needs no subquery); ``text_table``: a table already holding the sessions the
+    text matches (so a query of several statements searches the text once)."""
     conds, args = ["1"], []
     if flt.outcome:
         if flt.outcome not in OUTCOMES:
@@ -151,7 +184,10 @@ def _where(flt: TraceFilter) -> tuple[str, list]:
         if value:
             conds.append(f"t.{column} = ?")
             args.append(value)
-    if flt.error_type:
+    if flt.error_type and bits is not None and flt.error_type in bits:
+        conds.append("(t.error_mask & ?) != 0")
+        args.append(1 << bits[flt.error_type])
+    elif flt.error_type:
         conds.append("t.session_id IN (SELECT session_id FROM trace_errors WHERE error_type = ?)")
         args.append(flt.error_type)
     if flt.label:
@@ -172,9 +208,10 @@ def _where(flt: TraceFilter) -> tuple[str, list]:
     if flt.session_ids:
         conds.append(f"t.session_id IN ({','.join('?' * len(flt.session_ids))})")
         args.extend(flt.session_ids)
-    if flt.text.strip():
-        conds.append("t.session_id IN (SELECT d.session_id FROM trace_steps_fts f JOIN design_steps d"
-                     " ON d.id = f.rowid WHERE trace_steps_fts MATCH ?)")
+    if flt.text.strip() and text_table:
+        conds.append(f"t.session_id IN (SELECT session_id FROM {text_table})")
+    elif flt.text.strip():
+        conds.append(f"t.session_id IN ({_TEXT_SESSIONS})")
         args.append(fts_query(flt.text))
     return " AND ".join(conds), args
 
@@ -192,34 +229,58 @@ def query(db: sqlite_utils.Database, flt: TraceFilter = TraceFilter(), *, limit:
     """One page of traces for ``flt`` with its total and the per-error-type / per-label counts."""
     if refresh_first:
         refresh(db)
-    where, args = _where(flt)
-    rows = list(db.query(
-        f"SELECT t.* FROM trace_index t WHERE {where} ORDER BY t.created_at DESC, t.session_id DESC"
-        f" LIMIT ? OFFSET ?", [*args, limit, offset]))
-    ids = [r["session_id"] for r in rows]
-    errors: dict[int, list[str]] = {i: [] for i in ids}
-    labels: dict[int, list[str]] = {i: [] for i in ids}
+    bits = error_bits(db)
+    text_table = None
+    if flt.text.strip():
+        # Search once into a temp table; the page, the total and the counts all read it.
+        text_table = "temp.trace_text_hits"
+        db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS trace_text_hits (session_id INTEGER PRIMARY KEY)")
+        db.conn.execute(f"DELETE FROM {text_table}")
+        db.conn.execute(f"INSERT INTO {text_table} {_TEXT_SESSIONS}", (fts_query(flt.text),))
+    where, args = _where(flt, bits, text_table)
+    cur = db.conn.execute(
+        f"SELECT {_PAGE_COLUMNS} FROM trace_index t WHERE {where} ORDER BY t.created_at DESC, t.session_id DESC"
+        f" LIMIT ? OFFSET ?", [*args, limit, offset])
+    names = sorted(bits, key=bits.get)
+    overflow = len(bits) >= MAX_BITS
+    rows = []
+    for values in cur:
+        r = dict(zip(_PAGE_KEYS, values, strict=True))
+        mask = r.pop("error_mask")
+        r["error_types"] = [n for n in names if mask >> bits[n] & 1]
+        r["labels"] = []
+        rows.append(r)
+    by_id = {r["session_id"]: r for r in rows}
+    ids = list(by_id)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        for sid, err in db.conn.execute(
-                f"SELECT session_id, error_type FROM trace_errors WHERE session_id IN ({marks}) ORDER BY n DESC", chunk):
-            errors[sid].append(err)
         for sid, label in db.conn.execute(
-                f"SELECT DISTINCT session_id, label FROM trace_labels WHERE session_id IN ({marks})", chunk):
-            labels[sid].append(label)
-    for r in rows:
-        r["error_types"] = errors[r["session_id"]]
-        r["labels"] = sorted(labels[r["session_id"]])
+                f"SELECT DISTINCT session_id, label FROM trace_labels WHERE session_id IN ({marks}) ORDER BY label",
+                chunk):
+            by_id[sid]["labels"].append(label)
+        if overflow:
+            for sid, err in db.conn.execute(
+                    f"SELECT session_id, error_type FROM trace_errors WHERE session_id IN ({marks}) AND error_type"
+                    f" NOT IN (SELECT error_type FROM trace_error_bits)", chunk):
+                by_id[sid]["error_types"].append(err)
     if not counts:
         return TracePage(rows, len(rows), {}, {})
-    total = db.conn.execute(f"SELECT count(*) FROM trace_index t WHERE {where}", args).fetchone()[0]
-    error_counts = dict(db.conn.execute(
-        f"SELECT error_type, count(*) FROM trace_errors WHERE session_id IN"
-        f" (SELECT t.session_id FROM trace_index t WHERE {where}) GROUP BY error_type ORDER BY 2 DESC", args).fetchall())
+    # One pass over the matching rows: the total and a count per error bit.
+    sums = "".join(f", sum((t.error_mask >> {bits[n]}) & 1)" for n in names)
+    first = db.conn.execute(f"SELECT count(*){sums} FROM trace_index t WHERE {where}", args).fetchone()
+    total = first[0]
+    error_counts = {n: c for n, c in zip(names, first[1:], strict=True) if c}
+    if overflow:  # rare: more error types than bits; count the rest the slow way
+        error_counts.update(dict(db.conn.execute(
+            f"SELECT e.error_type, count(*) FROM trace_index t JOIN trace_errors e ON e.session_id = t.session_id"
+            f" WHERE {where} AND e.error_type NOT IN (SELECT error_type FROM trace_error_bits)"
+            f" GROUP BY e.error_type", args).fetchall()))
+    error_counts = dict(sorted(error_counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    # Labels are few next to traces: walk them and look each trace up.
     label_counts = dict(db.conn.execute(
-        f"SELECT label, count(DISTINCT session_id) FROM trace_labels WHERE session_id IN"
-        f" (SELECT t.session_id FROM trace_index t WHERE {where}) GROUP BY label ORDER BY 2 DESC", args).fetchall())
+        f"SELECT l.label, count(DISTINCT l.session_id) FROM trace_labels l JOIN trace_index t"
+        f" ON t.session_id = l.session_id WHERE {where} GROUP BY l.label ORDER BY 2 DESC, 1", args).fetchall())
     return TracePage(rows, total, error_counts, label_counts)
 
 

@@ -23,13 +23,28 @@ class TraceNotFound(LookupError):
     pass
 
 
+def _join(head: bytes, total: int, tail: bytes | None) -> str:
+    if tail is None:
+        return head.decode("utf-8", errors="replace")
+    cut = total - OUTPUT_HEAD - OUTPUT_TAIL
+    return (head.decode("utf-8", errors="replace") + f"\n[... {cut} bytes cut; the job folder has the whole log ...]\n"
+            + tail.decode("utf-8", errors="replace"))
+
+
 def cap_output(text: str | None) -> str:
     """Head and tail of a long log (the error is at the end), with a marker saying what was cut."""
-    text = text or ""
-    if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL:
-        return text
-    cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
-    return f"{text[:OUTPUT_HEAD]}\n[... {cut:,} characters cut; the job folder has the whole log ...]\n{text[-OUTPUT_TAIL:]}"
+    raw = (text or "").encode("utf-8")
+    if len(raw) <= OUTPUT_HEAD + OUTPUT_TAIL:
+        return text or ""
+    return _join(raw[:OUTPUT_HEAD], len(raw), raw[-OUTPUT_TAIL:])
+
+
+def _capped(column: str) -> str:
+    """SQL giving (head or whole, total bytes, tail or NULL) of a log: a long one never leaves SQLite
+    whole. Bytes, not characters: a blob's length and substr need no scan of the text."""
+    blob, keep = f"CAST({column} AS BLOB)", OUTPUT_HEAD + OUTPUT_TAIL
+    return (f"CASE WHEN length({blob}) <= {keep} THEN {blob} ELSE substr({blob}, 1, {OUTPUT_HEAD}) END,"
+            f" length({blob}), CASE WHEN length({blob}) > {keep} THEN substr({blob}, -{OUTPUT_TAIL}) END")
 
 
 @dataclass
@@ -144,14 +159,14 @@ def load_trace(db: sqlite_utils.Database, session_id: int) -> Trace:
         "SELECT step_id, value FROM design_edits WHERE session_id = ? AND field = 'code' AND version = 0"
         " AND step_id IS NOT NULL", (session_id,)).fetchall())
     cur = db.conn.execute(
-        "SELECT id, parent_id, stage, attempt, status, prompt, response, code, stdout, stderr, error_type,"
-        " debug_log, score, job_id, model, origin, prompt_tokens, completion_tokens, timings, created_at"
-        " FROM design_steps WHERE session_id = ? ORDER BY id", (session_id,))
+        f"SELECT id, parent_id, stage, attempt, status, prompt, response, code, {_capped('stdout')},"
+        f" {_capped('stderr')}, error_type, debug_log, score, job_id, model, origin, prompt_tokens,"
+        " completion_tokens, timings, created_at FROM design_steps WHERE session_id = ? ORDER BY id", (session_id,))
     labels = label_store.labels_of(db, session_id)
     notes = label_store.notes_of(db, session_id)
     attempts = []
-    for (sid, parent, stage, attempt, st, prompt, response, code, stdout, stderr, err, log, score, job, model,
-         origin, ptok, ctok, timings, created) in cur:
+    for (sid, parent, stage, attempt, st, prompt, response, code, out_head, out_n, out_tail, err_head, err_n,
+         err_tail, err, log, score, job, model, origin, ptok, ctok, timings, created) in cur:
         try:
             timing = json.loads(timings) if timings else {}
         except ValueError:
@@ -161,7 +176,7 @@ def load_trace(db: sqlite_utils.Database, session_id: int) -> Trace:
             id=sid, parent_id=parent, stage=stage, attempt=attempt or 0, status=st, prompt=prompt or "",
             response=response or "", code=(original if original is not None else code) or "",
             edited_code=code if original is not None and code != original else None,
-            stdout=cap_output(stdout), stderr=cap_output(stderr), error_type=err, debug_log=log, score=score,
+            stdout=_join(out_head or b"", out_n or 0, out_tail), stderr=_join(err_head or b"", err_n or 0, err_tail), error_type=err, debug_log=log, score=score,
             job_id=job, model=model, origin=origin or "model", prompt_tokens=ptok, completion_tokens=ctok,
             timings=timing, created_at=created or 0.0, labels=labels.get(sid, []), notes=notes.get(sid, [])))
     facts = summarise({"id": a.id, "parent_id": a.parent_id, "stage": a.stage, "status": a.status,

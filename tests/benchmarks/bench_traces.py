@@ -89,8 +89,9 @@ def build(db, n_sessions: int, n_attempts: int, rng: random.Random, largest: int
                     sid_of_largest = sid
                 parent = None
                 n = per[k]
-                recovers = rng.random() < 0.55
-                stages = ["propose", "improve", "implement"] + ["debug"] * (n - 5) + ["hyperparameters", "final"]
+                recovers = rng.random() < 0.55   # else: every attempt fails until the debug budget is spent
+                stages = (["propose", "improve", "implement"] + ["debug"] * (n - 5) + ["hyperparameters", "final"]
+                          if recovers else ["propose", "improve", "implement"] + ["debug"] * (n - 3))
                 rows = []
                 for j, stage in enumerate(stages[:n]):
                     run = stage in ("implement", "debug", "final")

@@ -128,15 +128,14 @@ def test_inline_edit_with_history_and_undo(page, qtbot):
 def test_a_change_made_elsewhere_shows_in_the_view(page, qtbot, app_context):
     sid = page.model.sample_id(3)
     page.table.selectRow(3)
-    other = app_context.open_db()  # e.g. the CLI in another process: a separate connection
-    other.conn.execute("UPDATE samples SET status='rejected', note='from the CLI' WHERE id=?", (sid,))
     from backend.datasets.importer import insert_samples
     from backend.store import transaction
 
-    with transaction(other) as conn:
-        insert_samples(conn, [("instruction", "reasoning", "Added elsewhere?", "", "Yes.", None, None, None, None,
-                               "other", None, None, "h-elsewhere", 0, 0)])
-    other.conn.close()
+    with app_context.connection() as other:  # e.g. the CLI in another process: a separate connection
+        other.conn.execute("UPDATE samples SET status='rejected', note='from the CLI' WHERE id=?", (sid,))
+        with transaction(other) as conn:
+            insert_samples(conn, [("instruction", "reasoning", "Added elsewhere?", "", "Yes.", None, None, None,
+                                   None, "other", None, None, "h-elsewhere", 0, 0)])
     qtbot.waitUntil(lambda: page.model.data(page.model.index(3, 1)) == "✘ rejected", timeout=5000)
     qtbot.waitUntil(lambda: page.model.rowCount() == 258, timeout=5000)
     assert "from the CLI" in page.detail.browser.toPlainText()

@@ -85,7 +85,12 @@ def test_four_writer_processes_and_a_paging_reader(tmp_path):
             stored = conn.execute("SELECT count(*) FROM design_steps WHERE session_id = ?",
                                   (result["session_id"],)).fetchone()[0]
             assert result["steps"] > 0 and stored == result["steps"], result
-    # Every sample is findable: the full-text index kept up with the concurrent imports.
+    # Every sample becomes findable: rows are browsable at once and the index is built behind
+    # them (backend.datasets.indexing); after the catch-up the index covers every row exactly once.
+    from backend.datasets.indexing import coverage, index_pending
+
+    index_pending(db)
+    assert coverage(db).complete
     total = conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     indexed = conn.execute("SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'residual'").fetchone()[0]
     assert indexed == total

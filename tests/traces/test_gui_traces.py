@@ -106,6 +106,14 @@ def test_actions_fork_rerun_and_broadcast(page, recorded, app_context, qtbot):
     page.fork_current()
     qtbot.waitUntil(lambda: page.forked_session is not None, timeout=15000)
     assert ("open_design_session", {"session_id": page.forked_session}) in seen
+    # The Design workspace opens the fork when it hears that broadcast.
+    from deepones_gui.workspaces.design.page import DesignPage
+
+    design = DesignPage(app_context)
+    qtbot.addWidget(design)
+    app_context.broadcast.emit("open_design_session", {"session_id": page.forked_session})
+    assert design.session_id == page.forked_session
+    design.shutdown()
     from backend.pipeline import SessionStore
 
     branch = SessionStore(app_context.db).branch(page.forked_session)

@@ -151,3 +151,15 @@ def test_json_round_trip_and_jsonl(traces_db, recorded, tmp_path):
     (tmp_path / "future.json").write_text(json.dumps({**data, "version": 99}))
     with pytest.raises(export_json.TraceFileError, match="version 99"):
         list(export_json.read_traces(tmp_path / "future.json"))
+
+
+def test_long_output_is_capped_head_and_tail(traces_db, recorded):
+    from backend.pipeline import SessionStore
+    from backend.traces.model import OUTPUT_HEAD, OUTPUT_TAIL, cap_output
+
+    long = "".join(f"line {i}\n" for i in range(20_000))
+    SessionStore(traces_db).update_step(recorded.fix1, stdout=long)
+    shown = load_trace(traces_db, recorded.main).attempt(recorded.fix1).stdout
+    assert shown == cap_output(long)   # SQLite's cut matches the Python one
+    assert shown.startswith("line 0\n") and shown.endswith("line 19999\n") and "bytes cut" in shown
+    assert len(shown) < OUTPUT_HEAD + OUTPUT_TAIL + 200

@@ -56,12 +56,14 @@ def test_random_damage_to_real_headers_only_raises_bad_model_file(tmp_path, smol
         data = write_tiny_gguf(tmp_path / "tiny.gguf").read_bytes()
         header_len = len(data) - 32 * 16 * 4 - 16 * 4   # metadata + tensor infos, before the tensor data
     else:
-        data = smollm2.read_bytes()
         header_len = 2_000_000   # the vocabulary arrays make SmolLM2's header ~1.9 MB
+        with open(smollm2, "rb") as fh:
+            data = fh.read(header_len + 4096)   # the rest is tensor data: a sparse tail stands in for it
+    full_size = len(data) if source == "tiny" else smollm2.stat().st_size
     rng = random.Random(20261130)
     target = tmp_path / "fuzzed.gguf"
     outcomes = {"ok": 0, "bad": 0}
-    started = time.monotonic()
+    slowest = 0.0
     for i in range(150 if source == "tiny" else 40):
         buf = bytearray(data)
         kind = i % 3
@@ -73,10 +75,15 @@ def test_random_damage_to_real_headers_only_raises_bad_model_file(tmp_path, smol
             buf[pos:pos + 8] = struct.pack("<Q", rng.choice([0, 1, 2**31, 2**63 - 1, 2**64 - 1, rng.getrandbits(64)]))
         else:               # cut the file inside the header
             buf = buf[:rng.randrange(4, header_len)]
-        target.write_bytes(bytes(buf))
+        with open(target, "wb") as fh:
+            fh.write(bytes(buf))
+            if kind != 2:
+                fh.truncate(full_size)   # sparse: same size as the real file, no 100 MB write per case
+        started = time.monotonic()
         outcomes[_read_or_bad(target)] += 1
+        slowest = max(slowest, time.monotonic() - started)
     assert outcomes["bad"] > 0
-    assert time.monotonic() - started < 60, "hostile headers must not make the reader crawl"
+    assert slowest < 10, f"hostile headers must not make the reader crawl ({slowest:.1f} s)"
 
 
 def test_hand_made_hostile_headers(tmp_path):

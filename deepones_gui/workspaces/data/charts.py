@@ -61,8 +61,10 @@ class CategoryReviewChart(QWidget):
             p.drawText(QRectF(x + 14, legend_y, 120, 20), Qt.AlignmentFlag.AlignVCenter, status)
             x += 30 + fm.horizontalAdvance(status)
         p.setPen(self.palette().placeholderText().color())
-        p.drawText(QRectF(x + 10, legend_y, self.width() - x - 18, 20), Qt.AlignmentFlag.AlignVCenter,
-                   "DLPD categories in italics")
+        room = self.width() - x - 18
+        # The longest note that fits whole (a cut "DLPD categories in" reads as a bug).
+        note = next((t for t in ("DLPD categories in italics", "DLPD in italics") if fm.horizontalAdvance(t) <= room), "")
+        p.drawText(QRectF(x + 10, legend_y, room, 20), Qt.AlignmentFlag.AlignVCenter, note)
         rows = list(st["by_category"].items())
         top, bottom = 44.0, legend_y - 4
         line = min(22.0, (bottom - top) / len(rows))

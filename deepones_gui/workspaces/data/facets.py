@@ -9,7 +9,7 @@ from backend.datasets.schema import CATEGORIES, KINDS, STATUSES, TRAITS
 
 FACETS = (("kind", "Kind"), ("category", "Category"), ("trait", "Contains"), ("status", "Status"),
           ("dataset", "Dataset"), ("tag", "Tag"))
-CHECKBOX_AND_MARGINS = 40   # check indicator, its spacing and the item's margins, in pixels
+CHECKBOX_AND_MARGINS = 30   # check indicator, its spacing and the item's margins, in pixels
 ValueRole = Qt.ItemDataRole.UserRole + 10
 
 
@@ -76,7 +76,8 @@ class FacetTree(QTreeWidget):
                 widest_label = max(widest_label, fm.horizontalAdvance(child.text(0)))
                 widest_count = max(widest_count, fm.horizontalAdvance(child.text(1)))
         frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
-        return widest_label + widest_count + self.indentation() + CHECKBOX_AND_MARGINS + 16 + frame
+        # Values sit one level down: the group's branch and their own both take an indentation.
+        return widest_label + widest_count + 2 * self.indentation() + CHECKBOX_AND_MARGINS + frame
 
     def checked(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}

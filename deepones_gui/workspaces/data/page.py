@@ -209,7 +209,7 @@ class DataPage(CurationActions, QWidget):
 
     def _show_count(self, n: int, exact: bool) -> None:
         selected = len(self.table.selectionModel().selectedRows()) if self.table.selectionModel() else 0
-        text = f"{n:,}{'' if exact else '+'} samples"
+        text = f"{n:,}{'' if exact else '+'} sample{'' if n == 1 and exact else 's'}"
         if self.model.searching:
             text = "searching…"
         if self._cluster:
@@ -379,6 +379,9 @@ class DataPage(CurationActions, QWidget):
         return False
 
     def shutdown(self) -> None:
+        if getattr(self, "_shut_down", False):
+            return  # the window and a test may both close the page
+        self._shut_down = True
         self._watch.stop()
         self._stats_timer.stop()
         self._search_timer.stop()

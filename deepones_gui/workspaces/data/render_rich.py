@@ -49,6 +49,13 @@ def _content(content, md: Callable[[str], str]) -> str:
     return "".join(parts)
 
 
+def side_html(message: dict, md: Callable[[str], str]) -> str:
+    """One preference side: its text (no role label: both sides are the assistant's answer)."""
+    if message.get("tool_calls") or message.get("role") == "tool":
+        return message_html(message, md)
+    return _content(message.get("content"), md)
+
+
 def message_html(message: dict, md: Callable[[str], str]) -> str:
     role = message.get("role", "?")
     title = ROLE_TITLES.get(role, role)
@@ -65,7 +72,7 @@ def message_html(message: dict, md: Callable[[str], str]) -> str:
     for call in message.get("tool_calls") or ():
         fn = call.get("function", {})
         ident = f" <span class='meta'>({html.escape(str(call['id']))})</span>" if call.get("id") else ""
-        out.append(f"<div class='call'><b>🔧 Calls {html.escape(str(fn.get('name', '?')))}</b>{ident}"
+        out.append(f"<div class='call'><b>→ Calls {html.escape(str(fn.get('name', '?')))}</b>{ident}"
                    f"<pre>{pretty_json(fn.get('arguments', ''))}</pre></div>")
     return "".join(out)
 
@@ -84,11 +91,11 @@ def tools_html(tools: list) -> str:
 
 def preference_html(pref: dict, md: Callable[[str], str]) -> str:
     if "kto_tag" in pref:
-        label = "desirable 👍" if pref["kto_tag"] else "undesirable 👎"
+        label = "desirable (kto_tag true)" if pref["kto_tag"] else "undesirable (kto_tag false)"
         return f"<h3>KTO label</h3><p><b>{label}</b></p>"
     return ("<h3>Preference</h3><table width='100%' cellspacing='4'><tr>"
-            f"<td class='side chosen'><b>✔ Chosen</b>{message_html(pref['chosen'], md)}</td>"
-            f"<td class='side rejected'><b>✘ Rejected</b>{message_html(pref['rejected'], md)}</td>"
+            f"<td class='side chosen'><b>✔ Chosen</b>{side_html(pref['chosen'], md)}</td>"
+            f"<td class='side rejected'><b>✘ Rejected</b>{side_html(pref['rejected'], md)}</td>"
             "</tr></table>")
 
 

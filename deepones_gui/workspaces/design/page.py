@@ -406,6 +406,10 @@ class DesignPage(StageEditing, QWidget):
 
     # -- cross-workspace ---------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:
+        if name == "open_design_session" and isinstance(payload, dict) and payload.get("session_id"):
+            # e.g. Traces' "Fork into Design": a session made elsewhere, shown here.
+            self.open_session(int(payload["session_id"]))
+            return
         if name != "send_to_design" or not isinstance(payload, dict):
             return
         self.seed_from_chat(payload.get("text", ""), payload.get("code", ""))

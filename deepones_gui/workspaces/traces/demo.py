@@ -23,7 +23,7 @@ def record_demo_traces(db, root: Path) -> dict[str, int]:
     fast = dict(time_limit_s=300, validation_time_limit_s=120, train_time_limit_s=60)
     main = store.create_session(task, designer, f"replay:{RESOURCES / 'traces' / 'programmer_demo.jsonl'}",
                                 SessionSettings(max_debug=3, **fast), title="Digits MLP: two fixes")
-    DesignRunner(db, main, root=root).run_until()
+    DesignRunner(db, main, root=root).run_until("debug")   # to the scored fix, as the tests record it
     implement, fix1 = store.branch(main)[2:4]
     store.fork(main, fix1.id)
     DesignRunner(db, main, root=root).run_stage()
@@ -64,6 +64,6 @@ def html_screenshot(page, out_dir: Path) -> Path | None:
     profile = Path(page.ctx.data_dir) / "chromium-profile"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={profile}", f"--screenshot={target}", "--window-size=1280,800",
+                    f"--user-data-dir={profile}", f"--screenshot={target}", "--window-size=1280,1400",
                     html.as_uri()], capture_output=True, timeout=120, check=False)
     return target if target.exists() else None

@@ -46,7 +46,7 @@ class TraceView(QWidget):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Attempt", "Error", "Score", "Labels"])
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 210)
+        self.tree.header().setSectionResizeMode(0, self.tree.header().ResizeMode.ResizeToContents)
         self.tree.setColumnWidth(1, 130)
         self.tree.setColumnWidth(2, 60)
         self.tree.currentItemChanged.connect(self._on_current)
