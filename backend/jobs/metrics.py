@@ -15,6 +15,7 @@ import gc
 import math
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, repeat
@@ -45,6 +46,20 @@ class MetricPoint(NamedTuple):
 _new = tuple.__new__
 _PIECE = 4096   # lines per fast-path block: lines of templates not learnt yet go through the parsers
 _point = partial(tuple.__new__, MetricPoint)   # (name, value, step) -> MetricPoint, in C
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The points hold only strings and floats (no reference cycles), yet each one counts towards
+    the cyclic GC's thresholds: left on, full collections re-walk every point made so far (up to
+    half the time of a big log). Paused while a log is read; nesting keeps the outer state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def default_parsers() -> list:
@@ -90,12 +105,7 @@ class MetricExtractor:
                 out += self.feed_line(line)
             return out
         lines = block.split("\n")
-        # The points hold only strings and floats (no reference cycles), yet each one counts towards
-        # the cyclic GC's thresholds: left on, full collections re-walk every point made so far
-        # (half the time of a big log). Paused while the block is read.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             if len(lines) <= _PIECE:
                 return self._feed_block(block, lines)
             # In pieces: templates learnt in one piece are read by the fast path in the next ones.
@@ -104,9 +114,6 @@ class MetricExtractor:
                 piece = lines[start:start + _PIECE]
                 out += self._feed_block("\n".join(piece), piece)
             return out
-        finally:
-            if paused:
-                gc.enable()
 
     def _feed_block(self, block: str, lines: list[str]) -> list[MetricPoint]:
         """The hot path of a big log, for a block of whole lines (no ``\r``).
@@ -228,7 +235,7 @@ def parse_file(path: Path | str, parsers: list | None = None) -> list[MetricPoin
         return []
     ex = MetricExtractor(parsers) if parsers is not None else MetricExtractor()
     out: list[MetricPoint] = []
-    with fh:
+    with fh, gc_paused():
         while True:
             chunk = fh.read(1 << 22)
             if not chunk:
