@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
-from backend.jobs.status import read_status, result_from_status, supervisor_alive, write_status
+from backend.jobs.status import (
+    read_status,
+    result_from_status,
+    supervisor_alive,
+    vanished_detail,
+    write_status,
+)
 from backend.store import transaction
 
 
@@ -91,8 +97,7 @@ def sync_jobs(db) -> list[str]:
             # No supervisor and no final status: the job vanished. A job created a moment ago may
             # simply not have started its supervisor yet, hence the 30 s allowance.
             _kill_orphaned_program(st)
-            st.update(status="lost", reason="lost", detail="the job's supervisor vanished before the job ended",
-                      ended_at=time.time())
+            st.update(status="lost", reason="lost", detail=vanished_detail(workdir), ended_at=time.time())
             if workdir.exists():
                 write_status(workdir, st)
             record_final(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())

@@ -54,11 +54,26 @@ def job_active(workdir: Path) -> bool:
             and time.time() - float(st.get("created_at") or 0) < 30)
 
 
+def vanished_detail(workdir: Path) -> str:
+    """Why a job has no final status: a full disk (its output and status could not be written) is
+    the usual cause worth naming; otherwise the supervisor was killed."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(workdir).free
+    except OSError:
+        free = None
+    if free is not None and free < 1_000_000:
+        return (f"the disk holding {workdir.parent} is full ({free:,} bytes free): the job's output and status "
+                "could not be written, so it was stopped. Free some space and run it again.")
+    return "the job's supervisor vanished before the job ended"
+
+
 def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = False) -> JobResult:
     status = st.get("status", "lost")
     detail = st.get("detail", "")
     if status not in FINAL_STATUSES and not running:
-        status, detail = "lost", "the job's supervisor vanished before the job ended"
+        status, detail = "lost", vanished_detail(Path(workdir))
     return JobResult(
         job_id=job_id, status=status, exit_code=st.get("exit_code"), signal=st.get("signal"),
         score=st.get("score"), wall_s=float(st.get("wall_s") or 0.0), peak_rss_mb=float(st.get("peak_rss_mb") or 0.0),
