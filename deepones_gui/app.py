@@ -135,6 +135,7 @@ def run(argv: list[str] | None = None) -> int:
         if probe:  # the first workspace is built and painted too
             def ready() -> None:
                 window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
+                print(f"WORKSPACE {window.current_workspace_name()}", flush=True)
                 report("READY")
                 app.quit()
 

@@ -161,6 +161,10 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(widget)
         return self.pages[name]
 
+    def current_workspace_name(self) -> str:
+        row = self.nav.currentRow()
+        return self.specs[row].name if 0 <= row < len(self.specs) else ""
+
     def show_workspace(self, name: str) -> QWidget:
         for row, spec in enumerate(self.specs):
             if spec.name == name:
