@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.indexing import index_new_rows
+from backend.datasets.parse_pool import parsed_chunks, use_parallel
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.registry import parse_record
 from backend.datasets.schema import RecordError, Sample, check_sizes
@@ -256,25 +257,32 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
         report.duplicates += len(batch) - inserted
         batch.clear()
 
+    parallel = use_parallel(reader, reader.total_bytes)
     try:
+        if parallel:  # a large JSONL file: parsed by worker processes, read again from its start
+            records.close()
+            reader.bytes_done = 0
+            for chunk in parsed_chunks(reader, fmt, dataset, source, batch_size, time.time,
+                                       lambda: _is_cancelled(cancel)):
+                report.records += chunk.records
+                for line_no, reason in chunk.rejections:
+                    report.reject(line_no, reason, source)
+                report.unknown_fields.update(chunk.unknown_fields)
+                batch.extend(chunk.rows)
+                flush()
+                meter.update(done_before + chunk.bytes_done, report)
+            if _is_cancelled(cancel):
+                report.cancelled = True
+                status = "cancelled"
+            records, first = iter(()), None
         chain = [] if first is None else [first]
         for location, value in _chain(chain, records):
             report.records += 1
-            if isinstance(value, RecordError):
-                report.reject(location, str(value), source)
+            row = record_row(value, fmt, dataset, source, location, now, report.unknown_fields)
+            if isinstance(row, str):
+                report.reject(location, row, source)
                 continue
-            try:
-                sample = parse_record(value, fmt)
-                check_sizes(sample)
-            except RecordError as exc:
-                report.reject(location, str(exc), source)
-                continue
-            except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
-                report.reject(location, f"unusable record ({type(exc).__name__})", source)
-                continue
-            if sample.extra:
-                report.unknown_fields.update(sample.extra.keys())
-            batch.append(sample_values(sample, dataset, source, location, now))
+            batch.append(row)
             if len(batch) >= batch_size:
                 flush()
                 now = time.time()
@@ -305,6 +313,24 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
     except sqlite3.OperationalError as exc:  # a full disk may refuse even this: the run stays 'running'
         if storage_error(exc) is None:
             raise
+
+
+def record_row(value: object, fmt: str, dataset: str, source: str, location: int, now: float,
+               unknown_fields: Counter) -> tuple | str:
+    """One decoded record as a row for INSERT_SQL, or the reason it is rejected (shared by the
+    in-process loop and the parsing workers of :mod:`backend.datasets.parse_pool`)."""
+    if isinstance(value, RecordError):
+        return str(value)
+    try:
+        sample = parse_record(value, fmt)
+        check_sizes(sample)
+    except RecordError as exc:
+        return str(exc)
+    except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
+        return f"unusable record ({type(exc).__name__})"
+    if sample.extra:
+        unknown_fields.update(sample.extra.keys())
+    return sample_values(sample, dataset, source, location, now)
 
 
 def _chain(first: list, rest):
