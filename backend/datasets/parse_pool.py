@@ -9,20 +9,24 @@ without duplicates, and rejections keep their line numbers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import struct
+import subprocess
+import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
 
-from backend.datasets.readers import JsonLinesReader, decode_line
+from backend.datasets.readers import FileUnreadable, JsonLinesReader, decode_line
 from backend.datasets.schema import RecordError
 
 # Files smaller than this parse in-process: starting workers costs ~1 s.
 PARALLEL_MIN_BYTES = 16 * 2**20
 MAX_WORKERS = 4
-IN_FLIGHT_PER_WORKER = 2   # chunks queued per worker: memory stays a few batches, whatever the file size
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -61,38 +65,111 @@ def parse_chunk(lines: list[tuple[int, bytes | RecordError]], fmt: str, dataset:
     return chunk
 
 
+class _Worker:
+    """One child process parsing chunks: a pickled request on stdin, a pickled ParsedChunk back.
+
+    A plain child (not multiprocessing) so that no caller's ``__main__`` is ever re-imported and
+    nothing outlives the import: it exits when its stdin closes, also when the parent is killed.
+    """
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+        self.proc = subprocess.Popen([sys.executable, "-m", "backend.datasets.parse_pool"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env)
+
+    def send(self, request: tuple) -> None:
+        _write_frame(self.proc.stdin, request)
+
+    def receive(self) -> ParsedChunk:
+        chunk = _read_frame(self.proc.stdout)
+        if chunk is None:
+            raise FileUnreadable(f"a parsing worker stopped (exit code {self.proc.wait()})")
+        return chunk
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+def _write_frame(stream, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read_frame(stream) -> object | None:
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    (size,) = struct.unpack("<Q", header)
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else None
+
+
 def parsed_chunks(reader: JsonLinesReader, fmt: str, dataset: str, source: str, chunk_lines: int,
                   now: Callable[[], float], cancelled: Callable[[], bool]) -> Iterator[ParsedChunk]:
-    """Chunks of ``chunk_lines`` lines parsed by a pool of worker processes, yielded in file order."""
-    workers = worker_count()
-    # spawn: never fork a process that may hold Qt threads or SQLite handles, and leave no server behind.
-    context = multiprocessing.get_context("spawn")
-    pending: deque[tuple[Future, int]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        try:
-            lines: list = []
-            for item in reader.raw_lines():
-                lines.append(item)
-                if len(lines) < chunk_lines:
-                    continue
-                pending.append((pool.submit(parse_chunk, lines, fmt, dataset, source, now()), reader.bytes_done))
-                lines = []
-                while len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    yield _result(*pending.popleft())
-                    if cancelled():
-                        return
-            if lines:
-                pending.append((pool.submit(parse_chunk, lines, fmt, dataset, source, now()), reader.bytes_done))
-            while pending:
-                yield _result(*pending.popleft())
-                if cancelled():
-                    return
-        finally:
-            for future, _ in pending:
-                future.cancel()
+    """Chunks of ``chunk_lines`` lines parsed by worker processes, yielded in file order.
+
+    Each worker holds one chunk at a time and is given its next one as soon as its result is read,
+    before the caller writes that result, so parsing and the caller's SQLite writes overlap; with
+    one chunk per worker in flight no pipe can fill up both ways (no deadlock).
+    """
+    lines = reader.raw_lines()
+    workers: list[_Worker] = []
+    busy: deque[tuple[_Worker, int]] = deque()   # in file order: (worker, reader position after its chunk)
+
+    def dispatch(worker: _Worker) -> bool:
+        chunk = list(islice(lines, chunk_lines))
+        if not chunk:
+            return False
+        worker.send((chunk, fmt, dataset, source, now()))
+        busy.append((worker, reader.bytes_done))
+        return True
+
+    try:
+        for _ in range(worker_count()):
+            worker = _Worker()
+            workers.append(worker)
+            if not dispatch(worker):
+                break
+        while busy:
+            worker, bytes_done = busy.popleft()
+            result = worker.receive()
+            result.bytes_done = bytes_done
+            if not cancelled():
+                dispatch(worker)
+            yield result
+            if cancelled():
+                return
+    finally:
+        for worker in workers:
+            worker.close()
 
 
-def _result(future: Future, bytes_done: int) -> ParsedChunk:
-    chunk = future.result()
-    chunk.bytes_done = bytes_done
-    return chunk
+def serve() -> None:
+    """The worker's loop: parse chunks until stdin closes."""
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(1), "wb")   # frames only: anything printed goes to stderr
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    while True:
+        request = _read_frame(stdin)
+        if request is None:
+            return
+        _write_frame(stdout, parse_chunk(*request))
+
+
+if __name__ == "__main__":
+    # Through the package, so results pickle as backend.datasets.parse_pool.ParsedChunk, not __main__'s.
+    from backend.datasets.parse_pool import serve as package_serve
+
+    package_serve()
