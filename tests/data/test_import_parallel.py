@@ -4,8 +4,11 @@ the in-process import gives (same rows in the same order, same rejections with t
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import backend.datasets.parse_pool as parse_pool
 import backend.datasets.readers as readers
@@ -77,3 +80,12 @@ def test_parallel_import_cancelled_stops_after_a_chunk_and_resumes_without_dupli
     assert report.cancelled and 1000 <= report.imported < 3000
     again = import_paths(db, [path], batch_size=500)
     assert (again.imported + report.imported, again.duplicates) == (3000, report.imported)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003aZ9.ﬁ")), max_size=30))
+def test_normalised_text_fast_path_matches_the_definition(text):
+    """The import hashes every record through normalise_text: its shortcut must not change a hash."""
+    from backend.datasets.schema import normalise_text
+
+    assert normalise_text(text) == " ".join(unicodedata.normalize("NFKC", text).casefold().split())
