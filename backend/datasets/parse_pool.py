@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -26,6 +28,7 @@ from backend.datasets.schema import RecordError
 # Files smaller than this parse in-process: starting workers costs ~1 s.
 PARALLEL_MIN_BYTES = 16 * 2**20
 MAX_WORKERS = 4
+IN_FLIGHT_PER_WORKER = 2   # chunks read ahead per worker: memory stays a few batches, whatever the file size
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -119,40 +122,50 @@ def parsed_chunks(reader: JsonLinesReader, fmt: str, dataset: str, source: str, 
                   now: Callable[[], float], cancelled: Callable[[], bool]) -> Iterator[ParsedChunk]:
     """Chunks of ``chunk_lines`` lines parsed by worker processes, yielded in file order.
 
-    Each worker holds one chunk at a time and is given its next one as soon as its result is read,
-    before the caller writes that result, so parsing and the caller's SQLite writes overlap; with
-    one chunk per worker in flight no pipe can fill up both ways (no deadlock).
+    One thread per worker feeds it a chunk and reads its result straight away (pipe I/O releases
+    the GIL), so a worker never waits for the caller, who writes the previous chunk meanwhile; a
+    worker holds one chunk at a time, so no pipe fills up both ways.
     """
     lines = reader.raw_lines()
-    workers: list[_Worker] = []
-    busy: deque[tuple[_Worker, int]] = deque()   # in file order: (worker, reader position after its chunk)
+    workers = [_Worker() for _ in range(worker_count())]
+    idle: queue.Queue[_Worker] = queue.Queue()
+    for worker in workers:
+        idle.put(worker)
 
-    def dispatch(worker: _Worker) -> bool:
-        chunk = list(islice(lines, chunk_lines))
-        if not chunk:
-            return False
-        worker.send((chunk, fmt, dataset, source, now()))
-        busy.append((worker, reader.bytes_done))
-        return True
+    def parse(request: tuple) -> ParsedChunk:
+        worker = idle.get()
+        try:
+            worker.send(request)
+            return worker.receive()
+        finally:
+            idle.put(worker)
 
-    try:
-        for _ in range(worker_count()):
-            worker = _Worker()
-            workers.append(worker)
-            if not dispatch(worker):
-                break
-        while busy:
-            worker, bytes_done = busy.popleft()
-            result = worker.receive()
-            result.bytes_done = bytes_done
-            if not cancelled():
-                dispatch(worker)
-            yield result
-            if cancelled():
-                return
-    finally:
-        for worker in workers:
-            worker.close()
+    in_flight: deque[tuple[Future, int]] = deque()   # file order: (result, reader position after it)
+    with ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="parse-feeder") as feeders:
+        try:
+            while True:
+                while len(in_flight) < len(workers) * IN_FLIGHT_PER_WORKER:
+                    chunk = list(islice(lines, chunk_lines))
+                    if not chunk:
+                        break
+                    in_flight.append((feeders.submit(parse, (chunk, fmt, dataset, source, now())),
+                                      reader.bytes_done))
+                if not in_flight:
+                    return
+                future, bytes_done = in_flight.popleft()
+                result = future.result()
+                result.bytes_done = bytes_done
+                yield result
+                if cancelled():
+                    return
+        finally:
+            for future, _ in in_flight:
+                future.cancel()
+            for future, _ in in_flight:
+                if not future.cancelled():
+                    future.exception()  # let a started chunk finish before its worker is closed
+            for worker in workers:
+                worker.close()
 
 
 def serve() -> None:

@@ -74,10 +74,15 @@ def test_parallel_import_cancelled_stops_after_a_chunk_and_resumes_without_dupli
     path = tmp_path / "many.jsonl"
     path.write_text("".join(json.dumps(record(i)) + "\n" for i in range(3000)))
     db = open_db(tmp_path / "c.db")
-    seen = []
-    report = import_paths(db, [path], batch_size=500, progress=lambda f, m: seen.append(f),
-                          cancel=lambda: db.conn.execute("SELECT count(*) FROM samples").fetchone()[0] >= 1000)
-    assert report.cancelled and 1000 <= report.imported < 3000
+    asked = []
+
+    def cancel() -> bool:  # asked once per parsed chunk: cancel after the second one
+        asked.append(1)
+        return len(asked) > 2
+
+    report = import_paths(db, [path], batch_size=500, cancel=cancel)
+    assert report.cancelled and 0 < report.imported < 3000
+    assert db.conn.execute("SELECT count(*) FROM samples").fetchone()[0] == report.imported
     again = import_paths(db, [path], batch_size=500)
     assert (again.imported + report.imported, again.duplicates) == (3000, report.imported)
 
