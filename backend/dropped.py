@@ -12,6 +12,7 @@ from pathlib import Path
 
 TRACE_SCHEMA_MARK = '"deepones.trace"'
 KINDS = ("model", "data", "program", "trace")
+SUFFIXES = (".gguf", ".py", ".json", ".jsonl", ".parquet")
 
 
 @dataclass

@@ -14,10 +14,12 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from backend import paths
+
+if TYPE_CHECKING:  # sqlite_utils costs ~100 ms to import: not on the way to the first frame
+    import sqlite_utils
 
 MARKER = "gui-running.json"
 

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         # Connected before any page is built, so this runs first for every broadcast.
         ctx.broadcast.connect(self._route_broadcast)
         self._restore_geometry()
+        self.setAcceptDrops(True)  # .gguf -> Models, data files -> Data, .py -> Jobs, trace exports -> Traces
         if activate:
             self.activate()
 
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
             else:
                 self.nav.setCurrentRow(row)
         self._check_recovery()
+        from deepones_gui.window_extras import maybe_first_run
+
+        QTimer.singleShot(0, lambda: maybe_first_run(self))
 
     # -- after a crash -------------------------------------------------------------------------
     def _check_recovery(self) -> None:
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
         prefs = file_menu.addAction("&Preferences…")
         prefs.setShortcut(QKeySequence("Ctrl+,"))  # strings, not StandardKey: no enum set-up before the first frame
         prefs.triggered.connect(self.open_preferences)
+        file_menu.addAction("Setup &wizard…").triggered.connect(self.open_wizard)
         open_dir = file_menu.addAction("Open &data folder")
         open_dir.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.data_dir))))
         file_menu.addSeparator()
@@ -219,6 +224,10 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
 
         help_menu = self.menuBar().addMenu("&Help")
+        guide = help_menu.addAction("&User guide")
+        guide.setShortcut(QKeySequence("F1"))
+        guide.triggered.connect(self.open_guide)
+        help_menu.addAction("&Report a problem…").triggered.connect(self.report_problem)
         help_menu.addAction("&About DeepOnes Studio").triggered.connect(self.open_about)
         log_action = help_menu.addAction("Open &log file")
         log_action.triggered.connect(
@@ -237,8 +246,9 @@ class MainWindow(QMainWindow):
         self._gpu_timer = QTimer(self)
         self._gpu_timer.setInterval(GPU_REFRESH_MS)
         self._gpu_timer.timeout.connect(self._refresh_gpu)
-        # NVML start-up can take a while: first reading after the window is up, off the GUI thread.
-        QTimer.singleShot(300, self._refresh_gpu)
+        # NVML start-up can take a while (importing pynvml holds the GIL for ~100 ms): first reading
+        # once the first workspace is up, off the GUI thread.
+        QTimer.singleShot(1500, self._refresh_gpu)
         self._gpu_timer.start()
         self._gpu_busy = False
 
@@ -288,6 +298,36 @@ class MainWindow(QMainWindow):
         if self.active and 0 <= row < len(self.specs):
             qs.setValue("main/workspace", self.specs[row].name)
         qs.sync()
+
+    # -- files dropped on the window, first run, help (deepones_gui.window_extras) ----------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        from deepones_gui.window_extras import accepts
+
+        if accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        from deepones_gui.window_extras import dropped_paths, handle_drop
+
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            handle_drop(self, paths)
+
+    def open_wizard(self) -> None:
+        from deepones_gui.window_extras import open_wizard
+
+        open_wizard(self)
+
+    def open_guide(self) -> None:
+        from deepones_gui.window_extras import open_guide
+
+        open_guide(self)
+
+    def report_problem(self) -> None:
+        from deepones_gui.window_extras import report_problem
+
+        report_problem(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         for widget in self.pages.values():

@@ -5,16 +5,10 @@ The implementation lives in :mod:`backend.train` (runs, trainer, conversion) and
 """
 
 from backend.hookspecs import hookimpl
-from backend.workspaces import WorkspaceSpec
-
-
-def _factory(ctx):
-    from deepones_gui.workspaces.train.page import TrainPage
-
-    return TrainPage(ctx)
 
 
 @hookimpl
 def register_workspaces(register):
-    register(WorkspaceSpec("train", "Train", 70, _factory, icon="SP_ArrowUp",
-                           tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it"))
+    from deepones_gui.workspaces.builtin import TRAIN
+
+    register(TRAIN)

@@ -175,8 +175,8 @@ def _fill_store(ctx, tmp_path) -> None:
     from backend.datasets.demo import ensure_demo
     from backend.jobs.executors import get_executor
     from backend.jobs.spec import JobSpec
+    from backend.pipeline.catalog import get_task
     from backend.pipeline.store import SessionStore
-    from backend.pipeline.tasks import get_task
 
     ensure_demo(ctx.db)
     store = SessionStore(ctx.db)

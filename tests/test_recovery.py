@@ -44,8 +44,8 @@ def test_another_live_gui_is_not_a_crash(deepones_home):
 def test_interrupted_work_lists_each_kind_since_the_crashed_run_started(store, deepones_home):
     from backend import paths
     from backend.llm.conversations import ConversationStore
+    from backend.pipeline.catalog import get_task
     from backend.pipeline.store import SessionStore
-    from backend.pipeline.tasks import get_task
 
     chats = ConversationStore(store)
     old = chats.create_chat("Old question")

@@ -158,6 +158,12 @@ class LocalLoglik:
             raise DeepQAError(str(exc)) from exc
         if not self.path.is_file():
             raise DeepQAError(f"model file {self.path} does not exist")
+        # Where the model worker exists (backend.llm.worker), llama.cpp runs there and only the
+        # numbers come back: backend.call("backend.bench.loglik:score_options", prompt, options).
+        self.llm = None
+        self.backend = _worker_backend(spec)
+        if self.backend is not None:
+            return
         try:
             self.llm = load_scoring_model(self.path, n_ctx)
         except ImportError as exc:
@@ -169,15 +175,39 @@ class LocalLoglik:
         from backend.bench.loglik import choose, score_options
 
         prompt, conts = loglik_prompt(item)
-        scores = score_options(self.llm, prompt, conts)
+        if self.backend is not None:
+            from backend.llm.base import BackendError
+
+            try:
+                scores = self.backend.call("backend.bench.loglik:score_options", prompt, conts)
+            except BackendError as exc:
+                raise DeepQAError(f"scoring failed in the model worker: {exc}") from exc
+        else:
+            scores = score_options(self.llm, prompt, conts)
         acc, norm = choose(scores)
         letters = list(item.options)
         return {"chosen": letters[acc], "chosen_norm": letters[norm], "detail": {"scores": scores}}
 
     def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
         close = getattr(self.llm, "close", None)
         if close:
             close()
+
+
+def _worker_backend(spec: str):
+    """The chat backend for ``spec`` when it can run calls in the model worker, else None."""
+    try:
+        from backend.llm.resolve import get_backend
+
+        backend = get_backend(spec or "embedded")
+    except Exception:  # noqa: BLE001 - no backend plugin: score in this process
+        return None
+    if callable(getattr(backend, "call", None)):
+        return backend
+    backend.close()
+    return None
 
 
 def load_scoring_model(path: Path, n_ctx: int = 2048):

@@ -28,23 +28,60 @@ def _continuation(llm: Any, prompt: str, ctx: list[int], option: str) -> list[in
     return list(llm.tokenize(option.encode("utf-8"), add_bos=False, special=False))
 
 
+def _logits_all(llm: Any) -> bool:
+    value = getattr(llm, "_logits_all", None)
+    if value is None:
+        value = getattr(getattr(llm, "context_params", None), "logits_all", False)
+    return bool(value)
+
+
+def _last_logits(llm: Any, logits_all: bool):
+    """The logits after the last evaluated token. Without ``logits_all`` llama-cpp-python keeps no
+    scores, so they are read from the context (the batch asked for the last token's logits only)."""
+    import numpy as np
+
+    if logits_all:
+        return np.array(llm.scores[llm.n_tokens - 1], copy=True)
+    return np.array(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)), copy=True)
+
+
+def _batch_logits(llm: Any, tokens: list[int]) -> list:
+    """Evaluate ``tokens`` after the current position in one batch, asking llama.cpp for the logits
+    of every one of them (a model loaded without ``logits_all``, like the chat worker's, keeps only
+    the last; ``Llama.eval`` would then leave nothing to read)."""
+    import numpy as np
+
+    rows: list = []
+    step = max(1, int(getattr(llm, "n_batch", 512)))
+    for start in range(0, len(tokens), step):
+        chunk = tokens[start:start + step]
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        llm._batch.set_batch(batch=chunk, n_past=llm.n_tokens, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[llm.n_tokens:llm.n_tokens + len(chunk)] = chunk
+        llm.n_tokens += len(chunk)
+        block = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(chunk) * llm.n_vocab(),))
+        rows += list(np.array(block, copy=True).reshape(len(chunk), llm.n_vocab()))
+    return rows
+
+
 def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
     """For each option: ``loglik`` (sum of its tokens' log-probabilities after ``prompt``),
     ``tokens``, ``chars`` (for acc_norm) and ``greedy`` (every token was the argmax).
 
-    Deterministic: no sampling. ``llm`` is a ``llama_cpp.Llama``; with ``logits_all=True`` each
-    option is one batch, otherwise it is fed token by token (only the last logits are kept then).
+    Deterministic: no sampling. ``llm`` is a ``llama_cpp.Llama``, loaded with or without
+    ``logits_all``; each option is one batch either way.
     """
     import numpy as np
 
     ctx = list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False))
     if len(ctx) + 1 >= llm.n_ctx():
         raise ValueError(f"the prompt has {len(ctx)} tokens; the model's context is {llm.n_ctx()}")
+    logits_all = _logits_all(llm)
     llm.reset()
     llm.eval(ctx)
     n_ctx = llm.n_tokens
-    first_row = np.array(llm.scores[n_ctx - 1], copy=True)   # predicts the first option token
-    logits_all = bool(getattr(llm.context_params, "logits_all", False))
+    first_row = _last_logits(llm, logits_all)   # predicts the first option token
     out = []
     for option in options:
         cont = _continuation(llm, prompt, ctx, option)
@@ -57,9 +94,7 @@ def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
                 llm.eval(cont[:-1])
                 rows += [llm.scores[n_ctx + i] for i in range(len(cont) - 1)]
             else:
-                for tok in cont[:-1]:
-                    llm.eval([tok])
-                    rows.append(np.array(llm.scores[llm.n_tokens - 1], copy=True))
+                rows += _batch_logits(llm, cont[:-1])
         total, greedy = 0.0, True
         for row, tok in zip(rows, cont, strict=True):
             total += _log_softmax_at(row, tok)

@@ -41,7 +41,8 @@ def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu
     Options go before the program; everything after it is passed to the program. Exit code 0 only
     when the job succeeded.
     """
-    from backend.jobs import JobError, JobLimits, JobSpec, run_job
+    from backend.jobs import JobError, JobLimits, run_job
+    from backend.jobs.spec import ProgramUnreadable, program_spec
 
     src = Path(program)
     if not src.is_file():
@@ -54,11 +55,10 @@ def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu
     if memory_limit:
         limits.memory_limit_mb = parse_size_mb(memory_limit)
     try:
-        text = src.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {program}: {exc}")
-    spec = JobSpec(argv=[src.name, *args], interpreter=interpreter, name=name or src.name, files={src.name: text},
-                   allow_env=list(allow_env), limits=limits, no_network=no_network, gpu=gpu, origin="cli")
+        spec = program_spec(src, args=list(args), interpreter=interpreter, name=name, origin="cli")
+    except ProgramUnreadable as exc:
+        fail(str(exc))
+    spec.allow_env, spec.limits, spec.no_network, spec.gpu = list(allow_env), limits, no_network, gpu
     store = store_or_exit()
     cancel = threading.Event()
 

@@ -93,9 +93,19 @@ def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_
                                "adapter_path": run.get("adapter_path"),
                                "gguf_path": str(gguf) if gguf else None,
                                "quantization": quantization.upper() if gguf else None}))
-    elif run["status"] != "succeeded":
-        click.echo(f"deepones: run {run['id']} ended {run['status']}; resume it in the Train workspace", err=True)
+    if run["status"] != "succeeded":
+        why = _last_error_line(Path(run["workdir"] or ".") / "stderr.log")
+        click.echo(f"deepones: run {run['id']} ended {run['status']}" + (f": {why}" if why else "")
+                   + "; resume it in the Train workspace", err=True)
     sys.exit(0 if run["status"] == "succeeded" else 1)
+
+
+def _last_error_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text("utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if "error" in line.lower()), "")[-300:]
 
 
 @click.command("convert")

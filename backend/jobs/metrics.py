@@ -11,10 +11,15 @@ seen before are read through :class:`backend.jobs.line_templates.TemplateCache` 
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,6 +44,22 @@ class MetricPoint(NamedTuple):
 
 
 _new = tuple.__new__
+_PIECE = 4096   # lines per fast-path block: lines of templates not learnt yet go through the parsers
+_point = partial(tuple.__new__, MetricPoint)   # (name, value, step) -> MetricPoint, in C
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The points hold only strings and floats (no reference cycles), yet each one counts towards
+    the cyclic GC's thresholds: left on, full collections re-walk every point made so far (up to
+    half the time of a big log). Paused while a log is read; nesting keeps the outer state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def default_parsers() -> list:
@@ -73,35 +94,77 @@ class MetricExtractor:
     def feed_text(self, text: str) -> list[MetricPoint]:
         """Feed a chunk of output (any size, may end mid-line); returns the points of complete lines."""
         data = self._pending + text
-        lines = data.split("\n")
-        self._pending = lines.pop()
-        out: list[MetricPoint] = []
-        # The hot loop of a big log: lines of a known template are read inline (see line_templates).
-        templates = self._cache.templates
-        mask = MASK
-        for line in lines:
-            if "\r" in line:
+        cut = data.rfind("\n")
+        if cut < 0:
+            self._pending = data
+            return []
+        block, self._pending = data[:cut], data[cut + 1:]
+        if "\r" in block:  # progress redraws: each segment counts (rare in big logs)
+            out: list[MetricPoint] = []
+            for line in block.split("\n"):
                 out += self.feed_line(line)
-                continue
-            self.line_no += 1
-            t = templates.get(line.encode("utf-8", "replace").translate(mask))
-            recipe = t.recipe if t is not None else None
-            if recipe is None:
-                if t is None or not t.none:
-                    out += self._parse(line)
-                continue
-            values, step, epoch, inner, total, flags = recipe
-            if step and not flags[0] and not flags[2]:
-                step = float(line[step[0]:step[1]])
-                self.last_step = step
-                out += [_new(MetricPoint, (name, float(line[a:b]), step)) for name, a, b in values]
-                continue
-            out += self._points([(name, float(line[a:b])) for name, a, b in values],
-                                float(line[step[0]:step[1]]) if step else None,
-                                float(line[epoch[0]:epoch[1]]) if epoch else None,
-                                int(line[inner[0]:inner[1]]) if inner else None,
-                                int(line[total[0]:total[1]]) if total else None, *flags)
-        return out
+            return out
+        lines = block.split("\n")
+        with gc_paused():
+            if len(lines) <= _PIECE:
+                return self._feed_block(block, lines)
+            # In pieces: templates learnt in one piece are read by the fast path in the next ones.
+            out = []
+            for start in range(0, len(lines), _PIECE):
+                piece = lines[start:start + _PIECE]
+                out += self._feed_block("\n".join(piece), piece)
+            return out
+
+    def _feed_block(self, block: str, lines: list[str]) -> list[MetricPoint]:
+        """The hot path of a big log, for a block of whole lines (no ``\r``).
+
+        Per line, Python only looks up the line's template and keeps the step rule's state; the
+        templates' keys (one ``translate`` over the block), the numbers (``map(float, ...)`` per
+        field over all lines of a template) and the points (``zip``) are made by C loops, and
+        each line's points land at its index, so the order is the parsers' order.
+        """
+        keys = block.encode("utf-8", "replace").translate(MASK).split(b"\n")
+        tpls = list(map(self._cache.templates.get, keys))
+        per_line: list = [()] * len(lines)
+        steps = [0.0] * len(lines)
+        groups: dict = {}   # template -> its lines' indices (keyed by the object: its hash is its id)
+        base = self.line_no
+        position = self._position
+        for i, t in enumerate(tpls):
+            if t is not None:
+                recipe = t.recipe
+                if recipe is not None:
+                    values, step, epoch, inner, total, flags = recipe
+                    line = lines[i]
+                    if step and not flags[0] and not flags[2]:
+                        step = self.last_step = float(line[step[0]:step[1]])
+                    else:
+                        step = position(float(line[step[0]:step[1]]) if step else None,
+                                        float(line[epoch[0]:epoch[1]]) if epoch else None,
+                                        int(line[inner[0]:inner[1]]) if inner else None,
+                                        int(line[total[0]:total[1]]) if total else None, base + i + 1, *flags)
+                        if step is None:
+                            continue
+                    steps[i] = step
+                    group = groups.get(t)
+                    if group is None:
+                        groups[t] = [i]
+                    else:
+                        group.append(i)
+                    continue
+                if t.none:
+                    continue
+            self.line_no = base + i + 1
+            per_line[i] = self._parse(lines[i])
+        self.line_no = base + len(lines)
+        for t, idx in groups.items():
+            # Per field: the value column of all this template's lines; zipped into points per line.
+            rows = [lines[i] for i in idx]
+            row_steps = [steps[i] for i in idx]
+            columns = [map(_point, zip(repeat(name), map(float, map(itemgetter(slice(a, b)), rows)), row_steps))
+                       for name, a, b in t.recipe[0]]
+            list(map(per_line.__setitem__, idx, zip(*columns, strict=True)))
+        return list(chain.from_iterable(per_line))
 
     def flush(self) -> list[MetricPoint]:
         rest, self._pending = self._pending, ""
@@ -125,9 +188,16 @@ class MetricExtractor:
         return self._points(*r) if r is not None else []
 
     def _points(self, values, step, epoch, inner, total, context_only, use_context_epoch, keep_step) -> list[MetricPoint]:
+        step = self._position(step, epoch, inner, total, self.line_no, context_only, use_context_epoch, keep_step)
+        if step is None:
+            return []
+        return [_new(MetricPoint, (name, value, step)) for name, value in values]
+
+    def _position(self, step, epoch, inner, total, line_no, context_only, use_context_epoch, keep_step) -> float | None:
+        """The global step of a line that states these positions (None: the line only sets context)."""
         if context_only:
             self.epoch = epoch
-            return []
+            return None
         if epoch is None and use_context_epoch:
             epoch = self.epoch
         if keep_step:
@@ -147,9 +217,9 @@ class MetricExtractor:
             self.epoch = epoch
             step = epoch
         else:
-            step = float(self.line_no)
+            step = float(line_no)
         self.last_step = step
-        return [_new(MetricPoint, (name, value, step)) for name, value in values]
+        return step
 
 
 def parse_lines(lines: Iterable[str], parsers: list | None = None) -> Iterator[MetricPoint]:
@@ -165,7 +235,7 @@ def parse_file(path: Path | str, parsers: list | None = None) -> list[MetricPoin
         return []
     ex = MetricExtractor(parsers) if parsers is not None else MetricExtractor()
     out: list[MetricPoint] = []
-    with fh:
+    with fh, gc_paused():
         while True:
             chunk = fh.read(1 << 22)
             if not chunk:

@@ -67,3 +67,19 @@ class JobResult:
         d = asdict(self)
         d["workdir"] = str(self.workdir)
         return d
+
+
+class ProgramUnreadable(ValueError):
+    """The program file cannot be read; ``str(exc)`` is for the user."""
+
+
+def program_spec(path: Path | str, *, args: list[str] | tuple = (), interpreter: str | None = None,
+                 name: str = "", origin: str = "") -> JobSpec:
+    """A job that runs the Python file ``path`` (copied into the job folder) with ``args``."""
+    src = Path(path)
+    try:
+        text = src.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProgramUnreadable(f"cannot read {src}: {exc}") from exc
+    return JobSpec(argv=[src.name, *args], interpreter=interpreter, name=name or src.name,
+                   files={src.name: text}, origin=origin)

@@ -138,3 +138,29 @@ def delete_local_model(model: LocalModel) -> None:
             blob.unlink()
     else:
         path.unlink()
+
+
+def add_model_file(path: Path | str, root: Path | None = None) -> Path:
+    """Make a GGUF elsewhere on disk one of the data dir's models (a link, not a copy: GGUFs are
+    gigabytes). Returns the listed path; a file already under models/ is returned as it is."""
+    from backend.llm.gguf_info import read_gguf_info
+
+    src = Path(path).expanduser().absolute()  # named as the user named it, even when it is a link
+    read_gguf_info(src)  # raises BadModelFile for a file that is not a readable GGUF
+    base = paths.models_dir(root)
+    if base.resolve() in src.resolve().parents:
+        return src
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        target = base / (src.name if n == 1 else f"{src.stem}-{n}{src.suffix}")
+        if target.is_symlink() and target.resolve() == src.resolve():
+            return target
+        if not target.exists() and not target.is_symlink():
+            try:
+                target.symlink_to(src)
+            except OSError:  # no symlinks here (some file systems): a copy still works
+                import shutil
+
+                shutil.copy2(src, target)
+            return target
+    raise FileExistsError(f"too many models named {src.name} in {base}")

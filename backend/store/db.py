@@ -37,6 +37,31 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout=5000")
 
 
+def _sqlite_utils():
+    """sqlite_utils, imported without its optional numpy/pandas type support.
+
+    It imports numpy (and pandas) only to map their scalar types in ``insert``; nothing here inserts
+    them, and numpy alone costs ~100 ms (far more on a busy machine) on the way to the app's first
+    workspace. Blocked only for that import: numpy stays importable for everyone else.
+    """
+    import sys
+
+    if "sqlite_utils.db" in sys.modules:
+        import sqlite_utils
+
+        return sqlite_utils
+    blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import numpy` raise ImportError
+    try:
+        import sqlite_utils
+    finally:
+        for name in blocked:
+            if sys.modules.get(name) is None:
+                del sys.modules[name]
+    return sqlite_utils
+
+
 def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
     path = Path(path)
@@ -58,8 +83,7 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
             "It can be moved aside so a fresh database is created; nothing will be deleted.",
             path,
         ) from exc
-    import sqlite_utils
-
+    sqlite_utils = _sqlite_utils()
     db = sqlite_utils.Database(conn)
     rename_legacy(db)
     known = {m.__name__ for m in MIGRATIONS}

@@ -308,7 +308,12 @@ def train(cfg: dict, workdir: Path) -> int:
             if STOP["requested"]:
                 log(f"Cancelled - checkpoint saved at step {position['global_step']}")
                 return 143
-    (workdir / "adapter").exists() and shutil.rmtree(workdir / "adapter")
+    if position["global_step"] == 0:
+        print(f"error: no sample fits in max_seq_len {recipe['max_seq_len']} tokens (the prompt alone fills it): "
+              "raise the maximum sequence length", file=sys.stderr, flush=True)
+        return 4
+    if (workdir / "adapter").exists():
+        shutil.rmtree(workdir / "adapter")
     model.save_pretrained(str(workdir / "adapter"))
     merged_dir = workdir / "merged"
     if cfg.get("merge", True):

@@ -35,7 +35,10 @@ class EvaluateError(RuntimeError):
 
 
 def scorer_available() -> bool:
-    return importlib.util.find_spec(SCORER) is not None
+    try:
+        return importlib.util.find_spec(SCORER) is not None
+    except ModuleNotFoundError:  # backend.bench itself is missing
+        return False
 
 
 def held_out_questions(db: sqlite_utils.Database, run: dict, limit: int = 50) -> list[dict]:

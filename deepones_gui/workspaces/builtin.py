@@ -41,8 +41,17 @@ DESIGN = WorkspaceSpec("design", "Design", 30, lazy_page("deepones_gui.workspace
                        listens=("send_to_design", "open_design_session"))
 JOBS = WorkspaceSpec("jobs", "Jobs", 40, lazy_page("deepones_gui.workspaces.jobs.page:JobsPage"),
                      icon="SP_MediaPlay", tooltip="Running and finished jobs: live metric charts, logs, GPUs")
+BENCH = WorkspaceSpec("bench", "Bench", 50, lazy_page("deepones_gui.workspaces.bench.page:BenchPage"),
+                      icon="SP_FileDialogDetailedView",
+                      tooltip="DeepBench sweeps (Table 2, Table 3, error chart) and DeepQA accuracy")
+TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspaces.traces.page:TracesPage"),
+                       icon="SP_FileDialogDetailedView",
+                       tooltip="Failed debug traces across sessions: filter, label, diff, export",
+                       listens=("open_trace",))
+TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
+                      icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
 
-BUILTIN_WORKSPACES = (OVERVIEW, DATA, CHAT, MODELS, DESIGN, JOBS)
+BUILTIN_WORKSPACES = (OVERVIEW, DATA, CHAT, MODELS, DESIGN, JOBS, BENCH, TRACES, TRAIN)
 
 
 def available_workspaces() -> list[WorkspaceSpec]:

@@ -74,6 +74,8 @@ def test_sweep_table2_runs_open_in_design_and_deepqa_chart(qtbot, app_context, r
     with qtbot.waitSignal(app_context.broadcast, timeout=5000) as blocker:
         page.open_design.click()
     assert blocker.args == ["open_design_session", {"session_id": session_id}]
+    design = window.show_workspace("design")
+    qtbot.waitUntil(lambda: design.session_id == session_id, timeout=10_000)   # the run is open in Design
     if "traces" in page._workspaces:
         window.show_workspace("bench")
         with qtbot.waitSignal(app_context.broadcast, timeout=5000) as blocker:

@@ -92,6 +92,7 @@ def _check_rows_and_aggregates(rows: list[dict], models: dict) -> None:
     assert t3[a].best_score == 0.9 and t3[a].best_case == "MLP"   # the best run is a base run (no improvement)
 
 
+@pytest.mark.timeout(1200)
 def test_sweep_local_rows_and_aggregates(store, deepones_home, replay_models, monkeypatch):
     monkeypatch.setenv("DEEPONES_DATA", str(deepones_home / "datasets"))
     (deepones_home / "datasets").mkdir(parents=True, exist_ok=True)
@@ -135,6 +136,7 @@ def _counts(db_path, sweep_id: int) -> dict:
                                  (sweep_id,)).fetchall())
 
 
+@pytest.mark.timeout(1200)
 def test_killed_sweep_resumes_without_duplicates_or_gaps(deepones_home, replay_models):
     """The sweep's process is SIGKILLed mid-way; `bench resume` finishes it: 12 rows, each run once."""
     data = deepones_home / "datasets"

@@ -56,7 +56,10 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="deepones-bench-startup-")
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
            "DEEPONES_HOME": home, "DEEPONES_STARTUP_PROBE": "1",
-           "XDG_CONFIG_HOME": os.path.join(home, "config")}
+           "XDG_CONFIG_HOME": os.path.join(home, "config"),
+           # Its own cache too (the plugin entry-point cache): other venvs on a shared machine
+           # overwrite the user's one, and a real installation hits it on every start.
+           "XDG_CACHE_HOME": os.path.join(home, "cache")}
     app_cmd = [sys.executable, "-m", "deepones_gui"]
     bare_cmd = [sys.executable, "-c", BARE]
     # Warm-up: first run creates the DB and warms the OS file cache for both.

@@ -241,12 +241,14 @@ def test_a_question_left_without_an_answer_says_the_model_stopped_with_retry(pag
     page.store.add_message(chat, None, "user", "Propose a model for MNIST")
     page.refresh_chats()
     page._show_chat(chat)
+    qtbot.wait(50)   # new bubbles are shown by a queued call
     user, stopped = bubbles(page)
     assert user.body.text == "Propose a model for MNIST"
     assert stopped.error.text() == STOPPED_BEFORE_ANSWER and stopped.retry_button.isVisible()
     page.select_model(replay(tmp_path, "A small CNN."))
     stopped.retry_button.click()
     qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.wait(50)
     assert [b.body.text for b in bubbles(page)] == ["Propose a model for MNIST", "A small CNN."]
     assert page.unanswered is None
 
@@ -302,7 +304,7 @@ def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, 
     assert mp.table.item(0, 3).text() == expected and mp.fields["Size"].text() == expected
     ov = OverviewPage(app_context)
     qtbot.addWidget(ov)
-    qtbot.waitUntil(lambda: ov.report is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: ov.report is not None, timeout=240_000)
     from PySide6.QtWidgets import QLabel
 
     texts = [w.text() for w in ov.grid_host.findChildren(QLabel)]

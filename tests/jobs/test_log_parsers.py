@@ -175,3 +175,41 @@ def test_template_cache_reads_exactly_what_the_parsers_read(monkeypatch):
     assert len(cached) == len(plain) > 300
     for a, b in zip(cached, plain, strict=True):
         assert a[0] == b[0] and a[2] == b[2] and (a[1] == b[1] or (math.isnan(a[1]) and math.isnan(b[1])))
+
+
+def test_block_reader_equals_the_parsers_line_by_line(monkeypatch):
+    """feed_text's block path (templates read column-wise, in pieces, GC paused) must give the
+    parsers' own points in the same order, across chunk borders that cut lines in two."""
+    import gc
+
+    import backend.jobs.line_templates as lt
+
+    shapes = [
+        "{'loss': %(v)s, 'grad_norm': 3.21, 'learning_rate': 4.5e-05, 'epoch': %(e)s}",
+        '{"step": %(i)d, "loss": %(v)s, "acc": "0.91"}',
+        "1875/1875 [==============================] - 4s 2ms/step - loss: %(v)s - accuracy: 0.9253",
+        "Epoch %(k)d/3",
+        "%(i)d/1000 [====] - 1s 5ms/step - loss: %(v)s",
+        "Epoch 1: 100%%|##########| %(i)d/938 [00:15<00:00, 61.20it/s, v_num=0, train_loss=%(v)s]",
+        "Train: 3 [ %(i)d/1251 (  4%%)]  Loss: %(v)s (6.91)  LR: 1.000e-05",
+        "Test: [ %(i)d/50]  Loss: %(v)s",
+        "| epoch 002 | loss %(v)s | ppl 181.3 | num_updates %(i)d | lr 0.0005",
+        "Epoch [%(k)d/10], Step [%(i)d/600], Loss: %(v)s",
+        "[%(k)d, %(i)5d] loss: %(v)s",
+        "step %(i)d: loss=%(n)s",
+        "INFO: shard %(i)d of the data set",
+    ]
+    log = "".join(shapes[i % len(shapes)] % {"i": i % 997 + 1, "k": i // 3000 + 1, "e": i / 1000,
+                                             "v": f"{1 / (1 + i % 97):.4f}", "n": "nan" if i % 50 == 0 else "0.5"} + "\n"
+                  for i in range(12000))
+    ex = MetricExtractor()
+    got = []
+    for start in range(0, len(log), 70001):
+        got += ex.feed_text(log[start:start + 70001])
+    got += ex.flush()
+    assert gc.isenabled()
+    monkeypatch.setattr(lt, "MAX_TEMPLATES", 0)
+    want = list(parse_lines(log.splitlines()))
+    assert len(got) == len(want) > 12000
+    for a, b in zip(got, want, strict=True):
+        assert a[0] == b[0] and a[2] == b[2] and (a[1] == b[1] or (math.isnan(a[1]) and math.isnan(b[1])))

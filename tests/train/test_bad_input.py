@@ -71,7 +71,7 @@ def test_llamafactory_missing_says_how_to_install(demo_store, deepones_home, tmp
     bare = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
     with pytest.raises(TrainError, match="LLaMA-Factory is not installed .* pip install llamafactory"):
-        prepare_run(demo_store, base=str(tiny_llama(tmp_path / "tiny")), data_source="all", recipe=recipe,
+        prepare_run(demo_store, base=str(tiny_llama()), data_source="all", recipe=recipe,
                     root=deepones_home, interpreter=str(bare / "bin" / "python"))
     recipe_gguf = paper_recipe()
     recipe_gguf.trainer = "llamafactory"

@@ -119,7 +119,7 @@ def test_use_as_designer_sets_the_default(trained):
     assert load_settings(trained["root"]).designer_model == str(trained["gguf"])
 
 
-def test_cli_train_json_line(deepones_home, trained):
+def test_cli_train_json_line(deepones_home):
     import os
     import subprocess
     import sys
@@ -132,7 +132,7 @@ def test_cli_train_json_line(deepones_home, trained):
     db.conn.close()
     env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}
     out = subprocess.run([sys.executable, "-m", "deepones_gui", "train", "--data", "kind=instruction,dlpd",
-                          "--max-steps", "1", "--max-seq-len", "32", "--batch-size", "1", "--quantize", "none",
+                          "--max-steps", "1", "--max-seq-len", "48", "--batch-size", "1", "--quantize", "none",
                           "--json"], capture_output=True, text=True, env=env, timeout=1200)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -40,7 +40,7 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     from backend.train.demo import demo_recipe
 
     form = page.form
-    recipe = demo_recipe(max_steps=3, seq_len=32, batch=1)
+    recipe = demo_recipe(max_steps=2, seq_len=48, batch=1)
     recipe.save_steps = 1
     form.set_recipe(recipe)
     form.data.setText("all")
@@ -60,12 +60,12 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     assert page.view.cancel_button.isEnabled() and not page.view.convert_button.isEnabled()
 
     # The loss chart updates live from the job's log.
-    qtbot.waitUntil(lambda: _loss_points(page, first_job) >= 1, timeout=240000)
+    qtbot.waitUntil(lambda: _loss_points(page, first_job) >= 1, timeout=900000)
     assert "tokens/s" in page.view.header.text()
 
     page.view.cancel_button.click()
-    qtbot.waitUntil(lambda: _run(page).get("status") == "cancelled", timeout=200000)
-    assert page.view.resume_button.isEnabled()
+    qtbot.waitUntil(lambda: _run(page).get("status") == "cancelled", timeout=400000)
+    qtbot.waitUntil(page.view.resume_button.isEnabled, timeout=10000)
     checkpoint = Path(app_context.data_dir, "jobs", first_job, "checkpoint", "position.json")
     saved_step = json.loads(checkpoint.read_text())["global_step"]
     assert saved_step >= 1
@@ -73,17 +73,17 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     page.view.resume_button.click()
     qtbot.waitUntil(lambda: _run(page).get("job_id") not in (None, first_job), timeout=30000)
     second_job = _run(page)["job_id"]
-    qtbot.waitUntil(lambda: _run(page).get("status") == "succeeded", timeout=400000)
+    qtbot.waitUntil(lambda: _run(page).get("status") == "succeeded", timeout=1200000)
     steps = [json.loads(line)["step"] for line in
              Path(app_context.data_dir, "jobs", second_job, "stdout.log").read_text().splitlines()
              if line.startswith('{"step"')]
-    assert steps[0] == saved_step + 1 and steps[-1] == 6   # continued, not restarted: 2 stages x 3 steps
+    assert steps[0] == saved_step + 1 and steps[-1] == 4   # continued, not restarted: 2 stages x 2 steps
     assert _run(page)["job_ids"] == [first_job, second_job]
 
-    assert page.view.convert_button.isEnabled()
+    qtbot.waitUntil(page.view.convert_button.isEnabled, timeout=10000)
     page.view.quant.setCurrentText("Q8_0")
     page.view.convert_button.click()
-    qtbot.waitUntil(lambda: bool(_run(page).get("gguf_path")) and not page.view.busy, timeout=400000)
+    qtbot.waitUntil(lambda: bool(_run(page).get("gguf_path")) and not page.view.busy, timeout=1200000)
     gguf = Path(_run(page)["gguf_path"])
     assert gguf.is_file() and gguf.name.endswith(".Q8_0.gguf")
     assert "GGUF:" in page.view.lineage.toPlainText()

@@ -27,16 +27,23 @@ DOCUMENTED_KEYS = {
 ALPACA_COLUMNS = {"prompt", "query", "response", "system", "history"}
 
 
-def tiny_llama(folder: Path) -> Path:
-    """A real (random, tiny) LlamaForCausalLM checkpoint folder with a tokenizer."""
+def tiny_llama(folder: Path | None = None) -> Path:
+    """A real (random, tiny) LlamaForCausalLM checkpoint folder with SmolLM2's tokenizer (one per session)."""
+    import os
+
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from backend.llm.embedded import embedded_model_path
 
+    folder = folder or Path(os.environ["DEEPONES_TRAIN_CACHE"]).parent / "tiny-llama"
     if (folder / "config.json").exists():
         return folder
-    gguf = embedded_model_path()
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    cached = sorted(Path(os.environ["DEEPONES_TRAIN_CACHE"]).glob("*/tokenizer.json"))
+    if cached:  # the float copy the trainer wrote: its tokenizer loads in a second, not half a minute
+        tok = AutoTokenizer.from_pretrained(str(cached[0].parent))
+    else:
+        gguf = embedded_model_path()
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
@@ -57,7 +64,7 @@ def test_written_yaml_and_datasets_match_llamafactory(demo_store, deepones_home,
     from backend.train.recipe import paper_recipe
     from backend.train.runs import get_run
 
-    base = tiny_llama(tmp_path / "tiny")
+    base = tiny_llama()
     recipe = paper_recipe()
     recipe.trainer = "llamafactory"
     recipe.max_steps = 3

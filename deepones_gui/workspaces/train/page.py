@@ -302,6 +302,7 @@ class TrainPage(QWidget):
         self.runs[run["id"]] = run
         if run["id"] == self.current_run_id:
             self.view.chart.stop_following(run["job_id"])
+            self.view.show_run(run, latest_metrics(run["workdir"]) if run.get("workdir") else {})
         self._status(f"Run #{run['id']} {run['status']}")
         self.reload()
 

@@ -36,7 +36,7 @@ class DeepQAChart(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.setMinimumHeight(170)
-        self.setTitle("DeepQA before / after (held-out questions)", color="#333", size="10pt")
+        self.setTitle("DeepQA before / after", color="#333", size="10pt")
         self.setYRange(0, 1)
         self.getAxis("left").setLabel("accuracy")
         self.setMouseEnabled(False, False)
@@ -49,10 +49,10 @@ class DeepQAChart(pg.PlotWidget):
         labels = [k for k in ("base", "trained") if k in evaluation]
         self.values = {k: (evaluation[k]["acc"], evaluation[k]["acc_norm"]) for k in labels}
         if not labels:
-            self.setTitle("DeepQA before / after: not run yet", color="#777", size="10pt")
+            self.setTitle("DeepQA: not run yet", color="#777", size="10pt")
             return
         n = evaluation[labels[0]].get("n", 0)
-        self.setTitle(f"DeepQA before / after ({n} held-out questions)", color="#333", size="10pt")
+        self.setTitle(f"DeepQA, {n} held-out questions", color="#333", size="10pt")
         for j, (metric, colour) in enumerate((("acc", "#1f77b4"), ("acc_norm", "#ff7f0e"))):
             xs = [i + (j - 0.5) * 0.35 for i in range(len(labels))]
             ys = [self.values[k][j] for k in labels]
@@ -166,7 +166,7 @@ class RunView(QWidget):
             parts.append(f"loss {loss:.4f}")
         rate = self.live.get("tokens_per_s") or run.get("tokens_per_s")
         if rate:
-            parts.append(f"{rate:,.0f} tokens/s")
+            parts.append(f"{rate:,.0f} tokens/s" if rate >= 10 else f"{rate:.2f} tokens/s")
         if status in ACTIVE and self.live.get("eta_s") is not None:
             parts.append(f"ETA {format_eta(self.live['eta_s'])}")
         self.header.setText(" · ".join(parts))
