@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from backend import __version__, gpu, paths, plugins, secrets
+from backend.children import python_argv
 
 
 def _version(dist: str) -> str | None:
@@ -22,7 +23,7 @@ def _qt_version() -> str | None:
     import subprocess
 
     try:
-        out = subprocess.run([sys.executable, "-c", "from PySide6.QtCore import qVersion; print(qVersion())"],
+        out = subprocess.run(python_argv("-c", "from PySide6.QtCore import qVersion; print(qVersion())"),
                              capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None

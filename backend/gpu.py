@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from backend.children import python_argv
 
 _SAMPLER = Path(__file__).parent / "jobs" / "nvml.py"
 _lock = threading.Lock()
@@ -50,7 +51,7 @@ def _sample_in_child(timeout: float = 10.0) -> tuple[list[dict], str]:
     boot = (f"import sys; sys.path[:0] = {[str(_SAMPLER.parent)]!r}; sys.path += {_pynvml_dirs()!r}; "
             "import nvml; sys.exit(nvml.main())")
     try:
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", boot], capture_output=True, text=True,
+        proc = subprocess.run(python_argv("-I", "-S", "-c", boot), capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return [], f"NVML did not answer within {timeout:g} s"

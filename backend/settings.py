@@ -30,7 +30,13 @@ class Settings:
 
     @property
     def interpreter(self) -> str:
-        return self.execution_python or sys.executable
+        if self.execution_python:
+            return self.execution_python
+        if getattr(sys, "frozen", False):  # the desktop bundle is no Python for programs: the system's
+            import shutil
+
+            return shutil.which("python3") or "python3"
+        return sys.executable
 
 
 def settings_path(root: Path | None = None) -> Path:

@@ -12,10 +12,10 @@ import json
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from backend.children import python_argv
 from backend.datasets.schema import RecordError
 
 try:  # orjson is ~3x faster on the hot path; the stdlib gives the readable error messages
@@ -192,7 +192,7 @@ class JsonStreamReader(RecordReader):
 
 def parquet_child_command(path: Path) -> list[str]:
     """The child that reads a Parquet file (a module-level function so tests can make it crash)."""
-    return [sys.executable, str(Path(__file__).with_name("parquet_child.py")), str(path)]
+    return python_argv("-m", "backend.datasets.parquet_child", str(path))
 
 
 class ParquetReader(RecordReader):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from backend.children import python_argv
 from backend.jobs import records
 from backend.store import connection
 
@@ -19,7 +20,7 @@ from backend.store import connection
 def record_finished_in_child(db_path: Path | str, *, timeout: float = 300) -> bool:
     """Record the jobs that ended on disk (metrics included) in a child process; False when it failed."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "backend.jobs.reconcile", str(db_path)], timeout=timeout,
+        proc = subprocess.run(python_argv("-m", "backend.jobs.reconcile", str(db_path)), timeout=timeout,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return False

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from backend import paths
+from backend.children import python_argv
 from backend.jobs import environment
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
 from backend.jobs.status import (
@@ -206,7 +207,7 @@ def launch_supervisor(workdir: Path, env: dict) -> subprocess.Popen:
     log = open(workdir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _BOOT, str(workdir)],
+            python_argv("-I", "-S", "-c", _BOOT, str(workdir)),
             env=env, cwd=str(workdir), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True, close_fds=True,
         )

@@ -410,7 +410,9 @@ def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
         last = fd
     os.chdir(jobdir)
     state_hex = marshal.dumps(state).hex()
-    os.execve(sys.executable, [sys.executable, "-I", "-S", "-c", boot, "--attach", state_hex, jobdir], env)
+    # A frozen app (the desktop bundle) has no python: it runs Python code as `app --python ...`.
+    argv0 = [sys.executable, "--python"] if getattr(sys, "frozen", False) else [sys.executable]
+    os.execve(sys.executable, [*argv0, "-I", "-S", "-c", boot, "--attach", state_hex, jobdir], env)
 
 
 def main(argv: list[str]) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.children import python_argv
 from backend.jobs.metric_follower import FRAME
 from backend.jobs.status import job_active, read_status
 from backend.jobs.tail import LogTailer
@@ -39,7 +39,7 @@ class _MetricChild:
     """The metric follower child and the frames it sends."""
 
     def __init__(self, workdir: Path, follow: bool) -> None:
-        argv = [sys.executable, "-m", "backend.jobs.metric_follower", str(workdir)] + (["--follow"] if follow else [])
+        argv = python_argv("-m", "backend.jobs.metric_follower", str(workdir)) + (["--follow"] if follow else [])
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, close_fds=True)
         self.fd = self.proc.stdout.fileno()

@@ -47,7 +47,9 @@ def load_cpu_variants() -> str | None:
     if not _loaded:
         import llama_cpp  # noqa: F401 - loads libllama and its libggml dependencies first
 
-        ggml = ctypes.CDLL(str(lib_dir / "libggml.so"))
+        # The libggml libllama already uses: a frozen bundle keeps libggml.so and libggml.so.0 as two
+        # copies, and loading the other one would fill a second, unused backend registry.
+        ggml = ctypes.CDLL(_mapped("libggml.so") or str(lib_dir / "libggml.so"))
         ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
         if ggml.ggml_backend_reg_count() == 0 or loaded_cpu_variant() is None:
             ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
@@ -63,4 +65,14 @@ def loaded_cpu_variant() -> str | None:
     except OSError:
         return None
     found = re.search(r"libggml-cpu-([A-Za-z0-9_.]+)\.so", maps)
+    return found.group(1) if found else None
+
+
+def _mapped(stem: str) -> str | None:
+    """Path of a loaded library whose file name starts with ``stem`` (e.g. libggml.so.0)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    found = re.search(r"(/\S*/" + re.escape(stem) + r"(?:\.\d+)*)\n", maps)
     return found.group(1) if found else None

@@ -14,12 +14,12 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.children import python_argv
 from backend.datasets.query import SampleFilter, iter_rows
 from backend.train import runs
 from backend.train.export import file_sha256
@@ -74,7 +74,7 @@ def score_model(model: Path, questions: list[dict], *, cancel=None, timeout: flo
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "backend.train.deepqa_worker", str(model), qpath],
+        proc = subprocess.Popen(python_argv("-m", "backend.train.deepqa_worker", str(model), qpath),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                 start_new_session=True)
         try:

@@ -53,8 +53,9 @@ def _run(exe: Path, *args: str, home: Path, timeout: float = 300, **kw) -> subpr
 def test_bundle_has_no_torch_and_stays_small(bundle):
     internal = bundle.parent / "_internal"
     assert not (internal / "torch").exists()
-    size = sum(p.stat().st_size for p in bundle.parent.rglob("*") if p.is_file())
-    assert size < 900e6, f"{size / 1e6:.0f} MB"
+    # Real bytes on disk: PyInstaller links some libraries into place, and a link is not a copy.
+    size = sum(p.lstat().st_size for p in bundle.parent.rglob("*") if p.is_file() and not p.is_symlink())
+    assert size < 750e6, f"{size / 1e6:.0f} MB"  # PySide6, pyarrow, scipy and the 98 MB model; no torch
 
 
 def test_version_and_doctor_from_the_bundle(bundle, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from backend.datasets.query import SampleFilter
 from deepones_gui.concurrent import BackgroundTask, run_in_background
@@ -28,6 +28,8 @@ class TransferStrip(QWidget):
         self.export_task: BackgroundTask | None = None
         self.index_task: BackgroundTask | None = None
         self.last_report: dict | None = None
+        # Imports asked for while one runs (a drop during the demo import): started in turn.
+        self.queued: list[tuple[list[str] | None, bool, str, str | None]] = []
         self._summary = ""           # the last import's summary line, kept while indexing follows it
         self.index_failed = False
         row = QHBoxLayout(self)
@@ -70,8 +72,10 @@ class TransferStrip(QWidget):
     def start_import(self, paths: list[str] | None, *, demo: bool = False, fmt: str = "auto",
                      dataset: str | None = None) -> bool:
         if self.import_task is not None:
-            QMessageBox.information(self, "Import", "An import is already running.")
-            return False
+            self.queued.append((paths, demo, fmt, dataset))
+            n = sum(len(p or []) or 1 for p, *_ in self.queued)
+            self.label.setText(f"Queued: {n} more file{'s' if n != 1 else ''} will import after this one.")
+            return True
         self._begin("Importing the demo set…" if demo else "Starting import…", cancellable=True)
         self.import_task = run_in_background(
             tasks.run_import, self.db_path, paths, demo, fmt, dataset,
@@ -105,6 +109,9 @@ class TransferStrip(QWidget):
         self.cancel_button.setVisible(False)
         self._hide.start()
         self.importFinished.emit()
+        if self.queued:
+            paths, demo, fmt, dataset = self.queued.pop(0)
+            self.start_import(paths, demo=demo, fmt=fmt, dataset=dataset)
 
     def cancel_import(self) -> None:
         if self.import_task is not None:
