@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from backend.children import python_argv
 from backend.datasets.readers import FileUnreadable, JsonLinesReader, decode_line
 from backend.datasets.schema import RecordError
 
@@ -77,7 +78,7 @@ class _Worker:
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "backend.datasets.parse_pool"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(python_argv("-m", "backend.datasets.parse_pool"), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env)
 
     def send(self, request: tuple) -> None:
