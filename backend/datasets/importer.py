@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.indexing import index_new_rows
+from backend.datasets.parse_pool import parsed_chunks, use_parallel
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.registry import parse_record
 from backend.datasets.schema import RecordError, Sample, check_sizes
@@ -27,9 +28,17 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BATCH_SIZE = 2000
+# Rows per transaction when workers parse a large file: each commit rewrites the pages of the
+# content-hash index that its (random) hashes touch, so 5x fewer commits write far less (measured
+# at 100k rows: 10 s instead of 15.5 s to browsable). Per-batch indexing keeps ``batch_size``.
+BULK_BATCH_SIZE = 10_000
 MAX_REPORTED_REJECTIONS = 1000   # the rest are counted, not listed
 PROGRESS_EVERY_S = 0.1
 IMPORT_CACHE_KIB = -131072  # 128 MiB page cache while importing (negative = KiB, SQLite's convention)
+# WAL pages between checkpoints while importing (default 1,000): the samples indexes' pages change in
+# every batch, and each checkpoint copies (and syncs) them again; 65,536 pages (256 MiB at 4 KiB) lets
+# them be copied once per many batches. Commits stay atomic and a killed import still resumes.
+IMPORT_WAL_PAGES = 65_536
 
 INSERT_SQL = (
     "INSERT OR IGNORE INTO samples (kind, category, instruction, input, output, system, history, options,"
@@ -194,7 +203,9 @@ def import_paths(
     # Content hashes land at random places in their unique index: a bigger page cache for the
     # duration of the import keeps that index in memory (restored afterwards).
     previous_cache = db.conn.execute("PRAGMA cache_size").fetchone()[0]
+    previous_wal_pages = db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.conn.execute(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
+    db.conn.execute(f"PRAGMA wal_autocheckpoint={IMPORT_WAL_PAGES}")
     try:
         for (path, name), size in zip(expanded, sizes, strict=True):
             if _is_cancelled(cancel):
@@ -211,6 +222,7 @@ def import_paths(
             done_before += size
     finally:
         db.conn.execute(f"PRAGMA cache_size={int(previous_cache)}")
+        db.conn.execute(f"PRAGMA wal_autocheckpoint={int(previous_wal_pages)}")
     meter.update(done_before, report, force=True)
     report.seconds = time.perf_counter() - started
     return report
@@ -256,25 +268,34 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
         report.duplicates += len(batch) - inserted
         batch.clear()
 
+    parallel = use_parallel(reader, reader.total_bytes)
     try:
+        if parallel:  # a large JSONL file: parsed by worker processes, read again from its start
+            records.close()
+            reader.bytes_done = 0
+            for chunk in parsed_chunks(reader, fmt, dataset, source, batch_size, time.time,
+                                       lambda: _is_cancelled(cancel)):
+                report.records += chunk.records
+                for line_no, reason in chunk.rejections:
+                    report.reject(line_no, reason, source)
+                report.unknown_fields.update(chunk.unknown_fields)
+                batch.extend(chunk.rows)
+                if len(batch) >= (batch_size if index_batches else max(batch_size, BULK_BATCH_SIZE)):
+                    flush()
+                    meter.update(done_before + chunk.bytes_done, report)
+            flush()
+            if _is_cancelled(cancel):
+                report.cancelled = True
+                status = "cancelled"
+            records, first = iter(()), None
         chain = [] if first is None else [first]
         for location, value in _chain(chain, records):
             report.records += 1
-            if isinstance(value, RecordError):
-                report.reject(location, str(value), source)
+            row = record_row(value, fmt, dataset, source, location, now, report.unknown_fields)
+            if isinstance(row, str):
+                report.reject(location, row, source)
                 continue
-            try:
-                sample = parse_record(value, fmt)
-                check_sizes(sample)
-            except RecordError as exc:
-                report.reject(location, str(exc), source)
-                continue
-            except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
-                report.reject(location, f"unusable record ({type(exc).__name__})", source)
-                continue
-            if sample.extra:
-                report.unknown_fields.update(sample.extra.keys())
-            batch.append(sample_values(sample, dataset, source, location, now))
+            batch.append(row)
             if len(batch) >= batch_size:
                 flush()
                 now = time.time()
@@ -305,6 +326,24 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
     except sqlite3.OperationalError as exc:  # a full disk may refuse even this: the run stays 'running'
         if storage_error(exc) is None:
             raise
+
+
+def record_row(value: object, fmt: str, dataset: str, source: str, location: int, now: float,
+               unknown_fields: Counter) -> tuple | str:
+    """One decoded record as a row for INSERT_SQL, or the reason it is rejected (shared by the
+    in-process loop and the parsing workers of :mod:`backend.datasets.parse_pool`)."""
+    if isinstance(value, RecordError):
+        return str(value)
+    try:
+        sample = parse_record(value, fmt)
+        check_sizes(sample)
+    except RecordError as exc:
+        return str(exc)
+    except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
+        return f"unusable record ({type(exc).__name__})"
+    if sample.extra:
+        unknown_fields.update(sample.extra.keys())
+    return sample_values(sample, dataset, source, location, now)
 
 
 def _chain(first: list, rest):

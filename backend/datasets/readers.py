@@ -60,8 +60,27 @@ class RecordReader:
         raise NotImplementedError
 
 
+def decode_line(raw: bytes, first: bool = False) -> object:
+    """One JSONL line as a record, a RecordError with the reason, or None for a blank line."""
+    if first and raw.startswith(BOM):
+        raw = raw[len(BOM):]
+    raw = raw.strip()  # CR of CRLF and surrounding blanks
+    if not raw:
+        return None  # blank lines separate nothing: not a record, not an error
+    try:
+        return _fast_loads(raw)
+    except (ValueError, RecursionError):
+        pass
+    try:  # orjson refuses invalid UTF-8 and bad JSON alike: the stdlib says which, and where
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RecordError(f"invalid UTF-8 at byte {exc.start + 1} of the line")
+    return RecordError(json_error_reason(text))
+
+
 class JsonLinesReader(RecordReader):
-    def __iter__(self) -> Iterator[tuple[int, object]]:
+    def raw_lines(self) -> Iterator[tuple[int, bytes | RecordError]]:
+        """(line number, raw line) without decoding it: the parallel importer decodes in its workers."""
         with open(self.path, "rb") as fh:
             line_no = 0
             while True:
@@ -78,21 +97,12 @@ class JsonLinesReader(RecordReader):
                     yield line_no, RecordError(f"line is longer than {MAX_LINE_BYTES // 2**20} MB; skipped")
                     continue
                 self.bytes_done += len(raw)
-                if line_no == 1 and raw.startswith(BOM):
-                    raw = raw[len(BOM):]
-                raw = raw.strip()  # CR of CRLF and surrounding blanks
-                if not raw:
-                    continue  # blank lines separate nothing: not a record, not an error
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield line_no, RecordError(f"invalid UTF-8 at byte {exc.start + 1} of the line")
-                    continue
-                try:
-                    value = _fast_loads(raw)
-                except (ValueError, RecursionError):
-                    yield line_no, RecordError(json_error_reason(text))
-                    continue
+                yield line_no, raw
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        for line_no, raw in self.raw_lines():
+            value = raw if isinstance(raw, RecordError) else decode_line(raw, line_no == 1)
+            if value is not None:
                 yield line_no, value
 
 
