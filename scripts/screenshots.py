@@ -70,6 +70,8 @@ def main() -> None:
             print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "wizard" in args.only:
+        shoot_wizard(ctx, window, out, settle)
     if not args.only or "preferences" in args.only:
         from deepones_gui.dialogs import PreferencesDialog
 
@@ -110,6 +112,25 @@ def capture_data_tools(window, ctx, out: Path, settle) -> Path:
     target = out / "data-tools.png"
     window.grab().save(str(target))
     return target
+
+def shoot_wizard(ctx, window, out: Path, settle) -> None:
+    """The first-run wizard's environment step, once its interpreters have been probed."""
+    from deepones_gui.wizard import FirstRunWizard
+
+    wizard = FirstRunWizard(ctx, window)
+    wizard.resize(860, 600)
+    wizard.show()
+    wizard.next()  # data folder -> environments
+    for _ in range(240):
+        settle(250)
+        if wizard.env_page.list.count():
+            break
+    settle(300)
+    target = out / "wizard.png"
+    wizard.grab().save(str(target))
+    print(target)
+    wizard.close()
+
 
 def _extra_screenshots(page, out: Path) -> list:
     """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""
