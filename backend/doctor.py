@@ -30,6 +30,24 @@ def _qt_version() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+_VARIANT_PROBE = ("from backend.llm.ggml_backends import load_cpu_variants; "
+                  "print(load_cpu_variants() or 'native build (compiled for this CPU)')")
+
+
+def _cpu_variant() -> str | None:
+    """The CPU kernels llama.cpp picks here (a bundle's run-time variant), asked of a child: loading
+    native code must not be able to take doctor down."""
+    import subprocess
+
+    try:
+        out = subprocess.run(python_argv("-c", _VARIANT_PROBE), capture_output=True, text=True, timeout=120,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exc})"
+    lines = out.stdout.strip().splitlines()
+    return lines[-1] if out.returncode == 0 and lines else f"unknown (the probe exited with {out.returncode})"
+
+
 def _llama_cpp() -> dict[str, Any]:
     try:
         import llama_cpp
@@ -39,6 +57,7 @@ def _llama_cpp() -> dict[str, Any]:
         return {
             "version": getattr(llama_cpp, "__version__", _version("llama-cpp-python")),
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+            "cpu_variant": _cpu_variant(),
             "safe_mode": safe_mode.report(),
         }
     except Exception as exc:  # noqa: BLE001 - report, don't crash
