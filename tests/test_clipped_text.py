@@ -229,6 +229,7 @@ def filled_window(qtbot, app_context, tmp_path):
     window.close()
 
 
+@pytest.mark.timeout(900)  # nine workspaces, each given time for its background work to land
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_no_workspace_cuts_text(filled_window, qtbot, size):
     window = filled_window
@@ -236,7 +237,9 @@ def test_no_workspace_cuts_text(filled_window, qtbot, size):
     offenders: dict[str, list[str]] = {}
     for spec in window.specs:
         page = window.show_workspace(spec.name)
-        _settle(page, qtbot)
+        # screenshot_ready waits for demo content some pages never get here (a second model, a
+        # training run): what this store has lands within seconds.
+        _settle(page, qtbot, ms=20_000)
         found = clipped_widgets(window)
         if found:
             offenders[spec.name] = found
