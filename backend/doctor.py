@@ -112,7 +112,9 @@ def _canary() -> dict[str, Any]:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def report() -> dict[str, Any]:
+def report(*, canary: bool = True) -> dict[str, Any]:
+    """Everything doctor knows. ``canary=False`` skips the canary generation (seconds to a minute on
+    a busy machine), so a view can show the rest at once and add the canary when it is back."""
     root = paths.data_dir()
     gpus = gpu.sample_gpus()
     return {
@@ -122,7 +124,7 @@ def report() -> dict[str, Any]:
         "qt": {"qt": _qt_version(), "pyside6": _version("PySide6-Essentials") or _version("PySide6"),
                "qasync": _version("qasync"), "pyqtgraph": _version("pyqtgraph")},
         "llama_cpp": _llama_cpp(),
-        "canary": _canary(),
+        "canary": _canary() if canary else {"ok": None, "pending": True},
         "torch": _torch(),
         "nvidia": {"status": gpu.nvml_status(), "gpus": [g.to_dict() for g in gpus]},
         "data_dir": str(root),

@@ -12,12 +12,13 @@ from backend.cli.common import fail, store_or_exit
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def doctor(as_json: bool) -> None:
+@click.option("--no-canary", is_flag=True, help="Skip the short test generation of the embedded model.")
+def doctor(as_json: bool, no_canary: bool) -> None:
     """Report versions, GPUs, the data dir, the embedded model, keyring and plugins."""
     from backend import doctor as doc
     from backend.logsetup import redact
 
-    rep = doc.report()
+    rep = doc.report(canary=not no_canary)
     text = json.dumps(rep, indent=2) if as_json else doc.format_text(rep)
     click.echo(redact(text))
 

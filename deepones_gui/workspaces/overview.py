@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.children import python_argv
 from backend.logsetup import redact
 from backend.units import format_bytes
 from deepones_gui.concurrent import run_in_background
@@ -30,16 +30,22 @@ OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
 log = logging.getLogger(__name__)
 
 
-def _report(db_path: Path, *, progress, partial, cancel) -> dict:
+def _doctor(db_path: Path, *extra: str) -> dict:
     # In a child process: importing torch in a GUI thread would hold the GIL for a second and
     # make the window stutter right after start-up.
-    out = subprocess.run([sys.executable, "-m", "deepones_gui", "doctor", "--json"],
-                         capture_output=True, text=True, timeout=180)
+    out = subprocess.run([*python_argv("-m", "deepones_gui"), "doctor", "--json", *extra],
+                         capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError((out.stderr.strip().splitlines() or ["doctor failed"])[-1])
     rep = json.loads(out.stdout)
     rep.setdefault("db", {})["samples"] = _sample_count(db_path)
     return rep
+
+
+def _report(db_path: Path, *, progress, partial, cancel) -> dict:
+    # Without the canary generation (up to a minute on a busy machine): the cards need none of it,
+    # and `deepones doctor` / Models report it.
+    return _doctor(db_path, "--no-canary")
 
 
 def _sample_count(db_path: Path) -> int | None:
