@@ -265,16 +265,18 @@ class MainWindow(QMainWindow):
         if self._gpu_busy:
             return
         self._gpu_busy = True
+        # Bound methods, not lambdas: Qt drops the calls when the window is gone before the reading.
+        run_in_background(_gpu_summary, on_result=self._gpu_shown, on_error=self._gpu_failed,
+                          on_done=self._gpu_done)
 
-        def done() -> None:
-            self._gpu_busy = False
+    def _gpu_shown(self, text: str) -> None:
+        self.gpu_label.setText(f"GPU: {text}")
 
-        run_in_background(
-            _gpu_summary,
-            on_result=lambda text: self.gpu_label.setText(f"GPU: {text}"),
-            on_error=lambda exc, _tb: self.gpu_label.setText("GPU: unavailable"),
-            on_done=done,
-        )
+    def _gpu_failed(self, exc: BaseException, _tb: str) -> None:
+        self.gpu_label.setText("GPU: unavailable")
+
+    def _gpu_done(self) -> None:
+        self._gpu_busy = False
 
     # -- state -------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
