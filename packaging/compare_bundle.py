@@ -51,10 +51,12 @@ def main() -> None:
     bundle = Path(args.bundle)
     if not (bundle / "deepones").exists():
         raise SystemExit(f"no bundle at {bundle}: build it with bash packaging/build_linux.sh")
-    site = Path(sysconfig.get_paths()["purelib"])
-    pip_bytes = folder_bytes(site) + Path(sys.executable).resolve().stat().st_size
+    # Every site-packages this interpreter sees (a venv with system site packages has two).
+    sites = sorted({Path(p).resolve() for p in [*sys.path, sysconfig.get_paths()["purelib"]]
+                    if p.endswith("site-packages") and Path(p).is_dir()})
+    pip_bytes = sum(folder_bytes(site) for site in sites) + Path(sys.executable).resolve().stat().st_size
     print(f"size: bundle {folder_bytes(bundle) / 1e6:,.0f} MB (no torch); pip install's environment "
-          f"{pip_bytes / 1e6:,.0f} MB ({site})")
+          f"{pip_bytes / 1e6:,.0f} MB (torch included; {', '.join(map(str, sites))})")
     b_shown, b_ready = startup([str(bundle / "deepones")], args.runs)
     p_shown, p_ready = startup([sys.executable, "-m", "deepones_gui"], args.runs)
     print(f"start-up (median of {args.runs}): bundle shown {b_shown:.2f} s, ready {b_ready:.2f} s; "
