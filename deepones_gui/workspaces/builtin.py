@@ -40,7 +40,8 @@ DESIGN = WorkspaceSpec("design", "Design", 30, lazy_page("deepones_gui.workspace
                        tooltip="Propose, improve, implement, debug and run a deep learning program",
                        listens=("send_to_design", "open_design_session"))
 JOBS = WorkspaceSpec("jobs", "Jobs", 40, lazy_page("deepones_gui.workspaces.jobs.page:JobsPage"),
-                     icon="SP_MediaPlay", tooltip="Running and finished jobs: live metric charts, logs, GPUs")
+                     icon="SP_MediaPlay", tooltip="Running and finished jobs: live metric charts, logs, GPUs",
+                     listens=("show_jobs",))
 BENCH = WorkspaceSpec("bench", "Bench", 50, lazy_page("deepones_gui.workspaces.bench.page:BenchPage"),
                       icon="SP_FileDialogDetailedView",
                       tooltip="DeepBench sweeps (Table 2, Table 3, error chart) and DeepQA accuracy")

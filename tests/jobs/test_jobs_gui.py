@@ -311,3 +311,19 @@ def test_page_stays_responsive_while_following_an_output_flood(qtbot, app_contex
     assert page.out_view.text.document().blockCount() <= MAX_BLOCKS
     assert max(gaps) < 1.5, f"the GUI froze for {max(gaps):.2f} s"
     page.shutdown()
+
+
+def test_show_jobs_broadcast_selects_those_runs(qtbot, app_context, deepones_home):
+    """Traces' "Open runs in Jobs" sends show_jobs: exactly those jobs are selected and charted."""
+    from deepones_gui.workspaces.jobs.page import JobsPage
+
+    first = run_job(program(TRAINING, name="trace run 1"), root=deepones_home, db=app_context.db)
+    run_job(program(TRAINING, name="unrelated"), root=deepones_home, db=app_context.db)
+    third = run_job(program(TRAINING, name="trace run 2"), root=deepones_home, db=app_context.db)
+    page = JobsPage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    wait_until(qtbot, lambda: page.table.rowCount() == 3)
+    page.on_broadcast("show_jobs", {"job_ids": [first.job_id, third.job_id], "origin": "trace:1"})
+    wait_until(qtbot, lambda: sorted(page.selected_ids()) == sorted([first.job_id, third.job_id]))
+    wait_until(qtbot, lambda: set(page.chart.job_ids()) == {first.job_id, third.job_id})

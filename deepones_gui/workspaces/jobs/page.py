@@ -77,6 +77,7 @@ class JobsPage(QWidget):
         self._loading = False
         self._first_load_done = False
         self._pending_select: str | None = None
+        self._wanted: set[str] = set()   # jobs another workspace asked to show ("show_jobs")
         self._text_follower: JobFollower | None = None
         self._log_job: str | None = None
         self._tray: QSystemTrayIcon | None = None
@@ -216,7 +217,8 @@ class JobsPage(QWidget):
                     item.setToolTip(text)
             self.table.item(i, 1).setForeground(QColor(STATUS_COLOURS.get(row["status"], "#000")))
         # Rows shift when a job is added: restore the selection by job id, not by row.
-        want = {self._pending_select} if self._pending_select in self.rows else selected
+        wanted = self._wanted & set(self.rows)
+        want = wanted or ({self._pending_select} if self._pending_select in self.rows else selected)
         model = self.table.selectionModel()
         model.blockSignals(True)
         self.table.clearSelection()
@@ -230,13 +232,22 @@ class JobsPage(QWidget):
         running = sum(1 for r in rows if r["status"] == "running")
         queued = sum(1 for r in rows if r["status"] == "queued")
         self.summary.setText(f"{running} running · {queued} queued · {len(rows) - running - queued} finished")
-        if self._pending_select in self.rows:
+        if wanted:
+            self._wanted = set()
+            self._selection_changed()
+        elif self._pending_select in self.rows:
             self._pending_select = None
             self._selection_changed()
         elif not selected and rows and not self.chart.job_ids() and not self.chart.followers:
             self.table.selectRow(0)
         self._update_detail()
         self._update_buttons()
+
+    def on_broadcast(self, name: str, payload) -> None:
+        """``show_jobs`` (e.g. Traces' "Open runs in Jobs"): select those jobs, charts overlaid."""
+        if name == "show_jobs" and isinstance(payload, dict):
+            self._wanted = {j for j in payload.get("job_ids", []) if j}
+            self.reload()
 
     def selected_ids(self) -> list[str]:
         ids = []
