@@ -341,7 +341,9 @@ def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtb
         (worker,) = [w for w in workers() if w.alive]
         os.kill(worker.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
-    qtbot.wait(50)   # new bubbles are shown by a queued call
+    # New bubbles are shown by a queued call (late on a busy machine): wait for the failed answer.
+    qtbot.waitUntil(lambda: len(bubbles(page)) == 2 and "the model process" in bubbles(page)[1].error.text()
+                    and bubbles(page)[1].retry_button.isVisible(), timeout=LONG_WAIT)
     user, failed = bubbles(page)
     assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
     assert window.isVisible() and page.input.toPlainText() == "My next question, not sent yet"
@@ -355,12 +357,13 @@ def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtb
     page = again.show_workspace("chat")
     qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
     page._show_chat(chat_id)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: len(bubbles(page)) == 2 and bubbles(page)[1].retry_button.isVisible(), timeout=LONG_WAIT)
     user, failed = bubbles(page)
     assert "the model process" in failed.error.text() and failed.retry_button.isVisible()
     page.settings.max_tokens.setValue(8)
     failed.retry_button.click()
     qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.waitUntil(lambda: len(bubbles(page)) == 2 and bool(bubbles(page)[1].body.text.strip()), timeout=LONG_WAIT)
     user, answer = bubbles(page)
     assert answer.body.text.strip() and not answer.error.isVisible()
     again.close()
