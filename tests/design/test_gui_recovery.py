@@ -152,11 +152,13 @@ def test_chat_code_and_the_pipeline_read_the_same_blocks():
 
 def test_model_worker_crash_during_a_stage_then_restart_runs_it_again(qtbot, app_context, monkeypatch):
     """The embedded model's worker process dies natively (SIGSEGV, the worker's test hook) mid-answer."""
+    from backend.llm.worker.client import unload
     from backend.llm.worker.faults import ENV as FAULT_ENV
     from backend.pipeline import SessionSettings
     from deepones_gui.app import open_context
 
     QSettings().remove("design")
+    unload()   # a warm worker from an earlier test was started without the fault hook
     monkeypatch.setenv(FAULT_ENV, "segv@3:once")
     window, page = _open(qtbot, app_context)
     sid = page.create_session(get_task("demo-digits"), "embedded", "embedded",
