@@ -8,7 +8,6 @@ missing (``INSERT OR IGNORE`` on the unique content hash).
 from __future__ import annotations
 
 import errno
-import json
 import sqlite3
 import time
 from collections import Counter
@@ -20,8 +19,7 @@ from typing import TYPE_CHECKING
 from backend.datasets.indexing import index_new_rows
 from backend.datasets.parse_pool import parsed_chunks, use_parallel
 from backend.datasets.readers import FileUnreadable, open_reader
-from backend.datasets.registry import parse_record
-from backend.datasets.schema import RecordError, Sample, check_sizes
+from backend.datasets.rows import record_row
 from backend.store import transaction
 
 if TYPE_CHECKING:
@@ -63,17 +61,6 @@ def insert_samples(conn, rows: list[tuple], *, index: bool = True) -> int:
     if inserted and index:
         index_new_rows(conn, last)
     return inserted
-
-
-def sample_values(sample: Sample, dataset: str, source: str, location: int, now: float) -> tuple:
-    """One row for INSERT_SQL."""
-    return (
-        sample.kind, sample.category, sample.instruction, sample.input, sample.output, sample.system,
-        json.dumps(sample.history, ensure_ascii=False) if sample.history else None,
-        json.dumps(sample.options, ensure_ascii=False) if sample.options else None,
-        sample.answer, dataset, source, location, sample.content_hash(), now, now,
-        sample.record_json(), sample.traits,
-    )
 
 
 def storage_error(exc: BaseException) -> str | None:
@@ -326,24 +313,6 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
     except sqlite3.OperationalError as exc:  # a full disk may refuse even this: the run stays 'running'
         if storage_error(exc) is None:
             raise
-
-
-def record_row(value: object, fmt: str, dataset: str, source: str, location: int, now: float,
-               unknown_fields: Counter) -> tuple | str:
-    """One decoded record as a row for INSERT_SQL, or the reason it is rejected (shared by the
-    in-process loop and the parsing workers of :mod:`backend.datasets.parse_pool`)."""
-    if isinstance(value, RecordError):
-        return str(value)
-    try:
-        sample = parse_record(value, fmt)
-        check_sizes(sample)
-    except RecordError as exc:
-        return str(exc)
-    except (RecursionError, TypeError, AttributeError) as exc:  # odd shapes from odd files
-        return f"unusable record ({type(exc).__name__})"
-    if sample.extra:
-        unknown_fields.update(sample.extra.keys())
-    return sample_values(sample, dataset, source, location, now)
 
 
 def _chain(first: list, rest):

@@ -53,7 +53,7 @@ def use_parallel(reader: object, size: int) -> bool:
 def parse_chunk(lines: list[tuple[int, bytes | RecordError]], fmt: str, dataset: str, source: str,
                 now: float) -> ParsedChunk:
     """In a worker: the rows and rejections of one chunk of raw lines."""
-    from backend.datasets.importer import record_row
+    from backend.datasets.rows import record_row
 
     chunk = ParsedChunk()
     for line_no, raw in lines:
