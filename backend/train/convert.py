@@ -109,6 +109,7 @@ def convert_to_gguf(hf_dir: Path | str, out: Path | str, *, outtype: str = "f16"
     if out.exists():
         raise ConvertError(f"{out} already exists; delete it first or choose another name")
     report = progress or (lambda _f, _t: None)
+    model_architecture(hf_dir)  # a folder that is no checkpoint is refused before installing anything
     folder = ensure_converter(root, report)
     arch = check_convertible(hf_dir, folder)
     weights = sum(p.stat().st_size for p in hf_dir.iterdir() if p.suffix in (".safetensors", ".bin"))
