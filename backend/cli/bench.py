@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, run_interruptible, store_or_exit
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -15,31 +15,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _run_in_thread(fn, cancel) -> object:
-    """Run ``fn`` on a thread so Ctrl+C reaches this one and becomes a clean cancel."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
-            box["error"] = exc
-
-    th = threading.Thread(target=target, daemon=True)
-    th.start()
-    interrupted = False
-    while th.is_alive():
-        try:
-            th.join(0.2)
-        except KeyboardInterrupt:
-            if not interrupted:
-                interrupted = True
-                click.echo("deepones: cancelling (stopping the runs in flight)...", err=True)
-                cancel()
-    if "error" in box:
-        raise box["error"]
+    value, interrupted = run_interruptible(fn, cancel, "cancelling (stopping the runs in flight)...")
     if interrupted:
         fail("cancelled; resume with `deepones bench resume`", 130)
-    return box.get("value")
+    return value
 
 
 def _progress(kind: str, info: dict) -> None:

@@ -1,8 +1,10 @@
-"""Helpers shared by CLI commands: opening the store with clear one-line errors."""
+"""Helpers shared by CLI commands: opening the store with clear one-line errors, Ctrl-C as a clean cancel."""
 
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 
 import click
 
@@ -23,3 +25,31 @@ def store_or_exit():
         fail(str(exc))
     except StoreError as exc:
         fail(f"{exc} To move it aside: deepones db move-aside")
+
+
+def run_interruptible(fn: Callable[[], object], cancel: Callable[[], object] | threading.Event,
+                      message: str = "cancelling…") -> tuple[object, bool]:
+    """Run ``fn`` on a thread so Ctrl-C reaches this one and becomes a clean cancel (the work is asked
+    to stop and waited for, never abandoned). Returns (fn's result, whether Ctrl-C was pressed)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    interrupted = False
+    while thread.is_alive():
+        try:
+            thread.join(0.2)
+        except KeyboardInterrupt:
+            if not interrupted:
+                interrupted = True
+                click.echo(f"\ndeepones: {message}", err=True)
+                cancel.set() if isinstance(cancel, threading.Event) else cancel()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value"), interrupted

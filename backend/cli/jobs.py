@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, run_interruptible, store_or_exit
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -68,7 +68,8 @@ def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu
         target.flush()
 
     try:
-        result = _run_interruptible(lambda: run_job(spec, db=store, on_output=on_output, cancel=cancel), cancel)
+        result, _ = run_interruptible(lambda: run_job(spec, db=store, on_output=on_output, cancel=cancel), cancel,
+                                      "cancelling the job…")
     except JobError as exc:
         fail(str(exc))
     sys.stdout.write("\n" if _needs_newline(result.stdout_path) else "")
@@ -76,29 +77,6 @@ def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu
                            "score": result.score, "wall_s": round(result.wall_s, 3),
                            "peak_rss_mb": round(result.peak_rss_mb, 1)}))
     sys.exit(0 if result.status == "succeeded" else 1)
-
-
-def _run_interruptible(fn, cancel: threading.Event):
-    """Run ``fn`` in a thread so Ctrl-C cancels the job (and waits for its clean end) instead of abandoning it."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    while thread.is_alive():
-        try:
-            thread.join(0.2)
-        except KeyboardInterrupt:
-            click.echo("\ndeepones: cancelling the job…", err=True)
-            cancel.set()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
 
 
 def _needs_newline(path: Path) -> bool:

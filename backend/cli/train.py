@@ -76,11 +76,11 @@ def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_
         (sys.stdout if stream == "stdout" else sys.stderr).write(chunk)
         (sys.stdout if stream == "stdout" else sys.stderr).flush()
 
-    from backend.cli.jobs import _run_interruptible
+    from backend.cli.common import run_interruptible
 
-    run = _run_interruptible(
+    run, _ = run_interruptible(
         lambda: run_to_end(store, prepared.run_id, on_output=None if as_json else on_output, cancel=cancel,
-                           device=device, gpu=gpu), cancel)
+                           device=device, gpu=gpu), cancel, "cancelling the training run…")
     gguf = None
     if run["status"] == "succeeded" and recipe.trainer == "builtin" and quantization.lower() != "none":
         try:
