@@ -53,6 +53,18 @@ class _Series:
         self.dirty = True
 
 
+class StepAxis(pg.AxisItem):
+    """The x axis of a metric chart: steps are whole numbers, so no tick falls between two steps
+    (pyqtgraph would label 1.5, 2.5 on a short run). Spans under one step keep the default ticks."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph's names
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if abs(maxVal - minVal) < 1:
+            return levels
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
 class _Panel(QWidget):
     """One plot for one metric family, with a crosshair readout."""
 
@@ -61,7 +73,7 @@ class _Panel(QWidget):
         self.family = family
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setMinimumHeight(120)
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
