@@ -86,7 +86,7 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     qtbot.waitUntil(lambda: bool(_run(page).get("gguf_path")) and not page.view.busy, timeout=1200000)
     gguf = Path(_run(page)["gguf_path"])
     assert gguf.is_file() and gguf.name.endswith(".Q8_0.gguf")
-    assert "GGUF:" in page.view.lineage.toPlainText()
+    assert f"GGUF: models/{gguf.name}" in page.view.lineage.toPlainText()   # relative to the data dir
 
     assert page.view.designer_button.isEnabled()
     page.view.designer_button.click()

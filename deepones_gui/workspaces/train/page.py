@@ -92,7 +92,7 @@ class TrainPage(QWidget):
         start_row.addWidget(self.start_button)
         fl.addLayout(start_row)
         self.tabs.addTab(form_page, "Recipe")
-        self.view = RunView()
+        self.view = RunView(data_dir=self.ctx.data_dir)
         self.tabs.addTab(self.view, "Run")
         split.addWidget(self.tabs)
         split.setSizes([330, 950])

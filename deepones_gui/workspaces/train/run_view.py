@@ -3,6 +3,8 @@ the DeepQA before/after chart. The page owns the work; this view shows a run row
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +30,18 @@ def format_eta(seconds: float | None) -> str:
         return "—"
     seconds = int(seconds)
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
+
+
+def display_path(path: str | Path, data_dir: Path | None) -> str:
+    """A path as a user reads it: relative to the data dir when inside it, ``~/…`` inside home."""
+    p = Path(path)
+    for base, prefix in ((data_dir, ""), (Path.home(), "~/")):
+        if base is not None:
+            try:
+                return prefix + p.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return str(p)
 
 
 class DeepQAChart(pg.PlotWidget):
@@ -70,8 +84,9 @@ class RunView(QWidget):
     designer_requested = Signal()
     task_cancel_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, data_dir: Path | None = None) -> None:
         super().__init__(parent)
+        self.data_dir = data_dir
         self.run: dict | None = None
         self.live: dict = {}
         self.busy = False
@@ -174,8 +189,7 @@ class RunView(QWidget):
         self.deepqa_chart.show_result(run.get("evaluation") or {})
         self._update_buttons()
 
-    @staticmethod
-    def _lineage_text(run: dict) -> str:
+    def _lineage_text(self, run: dict) -> str:
         lines = [f"Base: {run['base'].get('spec')} ({run['base'].get('kind')}, {run['base'].get('architecture') or '?'})",
                  f"Data: {run['data_source']}"]
         for s in run["data_summary"]:
@@ -188,7 +202,7 @@ class RunView(QWidget):
         if run.get("loss_first") is not None:
             lines.append(f"Loss: {run['loss_first']:.4f} → {run['loss_last']:.4f} over {run['steps']} steps")
         if run.get("gguf_path"):
-            lines.append(f"GGUF: {run['gguf_path']} ({run['quantization']})")
+            lines.append(f"GGUF: {display_path(run['gguf_path'], self.data_dir)} ({run['quantization']})")
             sha = (run.get("lineage") or {}).get("gguf_sha256", "")
             lines.append(f"sha256: {sha[:16]}…" if sha else "")
         ev = run.get("evaluation") or {}
