@@ -61,7 +61,8 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
 
     # The loss chart updates live from the job's log.
     qtbot.waitUntil(lambda: _loss_points(page, first_job) >= 1, timeout=900000)
-    assert "tokens/s" in page.view.header.text()
+    # The header follows the job's last metric line at the page's 1 s poll, the chart through its follower.
+    qtbot.waitUntil(lambda: "tokens/s" in page.view.header.text(), timeout=10000)
 
     page.view.cancel_button.click()
     qtbot.waitUntil(lambda: _run(page).get("status") == "cancelled", timeout=400000)

@@ -66,7 +66,7 @@ class DeepQAChart(pg.PlotWidget):
             self.setTitle("DeepQA: not run yet", color="#777", size="10pt")
             return
         n = evaluation[labels[0]].get("n", 0)
-        self.setTitle(f"DeepQA, {n} held-out questions", color="#333", size="10pt")
+        self.setTitle(f"DeepQA · {n} questions", color="#333", size="10pt")
         for j, (metric, colour) in enumerate((("acc", "#1f77b4"), ("acc_norm", "#ff7f0e"))):
             xs = [i + (j - 0.5) * 0.35 for i in range(len(labels))]
             ys = [self.values[k][j] for k in labels]
@@ -148,7 +148,7 @@ class RunView(QWidget):
         self.deepqa_chart = DeepQAChart()
         sl.addWidget(self.deepqa_chart, 1)
         split.addWidget(side)
-        split.setSizes([760, 380])
+        split.setSizes([720, 420])   # the side fits the lineage lines and the DeepQA title uncut
         layout.addWidget(split, 1)
         self.set_task(None)
         self.show_run(None)
