@@ -1,6 +1,9 @@
 """Regenerate the README screenshots from the real app (offscreen), with the demo data dir.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
+
+Train's scene is a real demo run (the page's ``prepare_screenshot``: SmolLM2, 2 x 6 steps on a fixed
+batch, Q8_0, DeepQA on 20 questions): minutes on a CPU. ``--only train`` makes just that one.
 """
 
 from __future__ import annotations
