@@ -227,19 +227,24 @@ class RayJobHandle:
             return False
 
     def wait(self, *, on_output=None, cancel: threading.Event | None = None, timeout: float | None = None,
-             poll_s: float = 0.1) -> JobResult:
-        """Mirror the run until it ends: its last log record (through the tail) or a final Ray status.
+             poll_s: float = 0.05, max_poll_s: float = 0.5, settle_s: float = 2.0) -> JobResult:
+        """Mirror the run until Ray reports it ended, then bring back whatever the tail did not.
 
-        The boot script's last record carries ``status.json`` and ``metric.log``, so once the tail
-        delivered it the run is over; polling on until Ray also reports SUCCEEDED would only add its
-        supervisor's reaction time, and joining the tail would add Ray's 1 s log-follow sleeps.
+        The boot script's last record carries ``status.json`` and ``metric.log``: once the tail has
+        delivered it, nothing needs fetching again, and Ray's terminal status (its supervisor polls
+        the entrypoint every 0.1 s) is awaited at most ``settle_s`` more. The tail itself is closed,
+        not joined: Ray's log follower sleeps 1 s at a time and would hold the run back.
+        Status polls are spaced out (each costs the dashboard CPU that the node needs to start the
+        job's worker): ``max_poll_s`` while PENDING, from ``poll_s`` up to it while RUNNING.
         """
         self._start_tail()
         deadline = time.monotonic() + timeout if timeout else None
         unreachable_since: float | None = None
+        settle_until: float | None = None
         cancelled = False
         state: str | None = None
-        while not self._final_seen.is_set():
+        interval = poll_s
+        while True:
             if cancel is not None and cancel.is_set() and not cancelled:
                 cancelled = self.cancel() or True
             state = self.ray_status()
@@ -257,7 +262,16 @@ class RayJobHandle:
                 unreachable_since = None
             if deadline is not None and now > deadline:
                 return self.result()
-            self._final_seen.wait(poll_s)
+            if self._final_seen.is_set():
+                settle_until = settle_until or now + settle_s
+                if now > settle_until:
+                    break
+                time.sleep(poll_s)
+            elif state == "RUNNING":
+                self._final_seen.wait(interval)
+                interval = min(max_poll_s, interval * 1.5)
+            else:
+                self._final_seen.wait(max_poll_s if state == "PENDING" else poll_s)
         self._finish(state, cancelled, complete=self._final_seen.is_set())
         self._stop_tail()
         if on_output is not None:
