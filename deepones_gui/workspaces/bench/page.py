@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.bench.categories_panel import CategoryPanel
 from deepones_gui.workspaces.bench.charts import GroupedBarChart
 from deepones_gui.workspaces.bench.deepqa_panel import DeepQAPanel
 from deepones_gui.workspaces.bench.sweep_form import SweepForm
@@ -133,6 +134,7 @@ class BenchPage(QWidget):
         rl.addLayout(buttons)
         self.errors = GroupedBarChart("Share of error types while debugging (Figure 7)", "% of debugging errors")
         self.deepqa = DeepQAPanel(ctx)
+        self.categories = CategoryPanel(ctx)
 
         table2_split = QSplitter(Qt.Orientation.Vertical)
         table2_split.addWidget(self.table2)
@@ -143,6 +145,7 @@ class BenchPage(QWidget):
         self.tabs.addTab(self.table3, "Table 3")
         self.tabs.addTab(self.errors, "Errors")
         self.tabs.addTab(self.deepqa, "DeepQA")
+        self.tabs.addTab(self.categories, "Data categories")
         body = QHBoxLayout()
         body.addWidget(form_box)
         body.addWidget(self.tabs, 1)

@@ -1,0 +1,70 @@
+"""Bench > Data categories: the paper's Figure 6 (category distribution of the store's data, per kind).
+
+It is the Data workspace's stats chart for one chosen kind, fed by the same backend stats as
+``deepones data stats --kind K --json``; nothing is computed here. The store is read off the GUI
+thread, again whenever the tab is shown (the data may have changed in the Data workspace).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.data.charts import CategoryReviewChart
+
+
+def kind_stats(db_path: Path, kind: str, *, progress, partial, cancel) -> dict:
+    """The stats of one kind, exactly what ``deepones data stats --kind KIND`` prints."""
+    from backend.datasets.query import SampleFilter
+    from backend.datasets.stats import stats
+    from backend.store import connection
+
+    with connection(db_path) as db:
+        return stats(db, SampleFilter(kinds=(kind,)))
+
+
+class CategoryPanel(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from backend.datasets.schema import KINDS
+
+        self.ctx = ctx
+        self.stats: dict | None = None
+        self._task = None
+        self.kind = QComboBox()
+        self.kind.addItems(list(KINDS))
+        self.kind.setCurrentText("dlpd")   # the paper's Figure 6 shows the DLPD-style categories first
+        self.refresh_button = QPushButton("Refresh")
+        self.cli_hint = QLabel()
+        self.cli_hint.setStyleSheet("color: palette(placeholder-text);")
+        self.chart = CategoryReviewChart()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Category distribution of the data in the store (Figure 6) for kind"))
+        top.addWidget(self.kind)
+        top.addWidget(self.refresh_button)
+        top.addStretch(1)
+        top.addWidget(self.cli_hint)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.chart, 1)
+        self.kind.currentTextChanged.connect(lambda _kind: self.refresh())
+        self.refresh_button.clicked.connect(self.refresh)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        kind = self.kind.currentText()
+        self.cli_hint.setText(f"headless: deepones data stats --kind {kind} --json")
+        self.refresh_button.setEnabled(False)
+        self._task = run_in_background(kind_stats, self.ctx.db_path, kind, on_result=lambda st: self._show(kind, st),
+                                       on_done=lambda: self.refresh_button.setEnabled(True))
+
+    def _show(self, kind: str, st: dict) -> None:
+        if kind != self.kind.currentText():
+            return   # the answer for a kind chosen before: the newer request is on its way
+        self.stats = st
+        self.chart.set_data(st)
