@@ -26,13 +26,17 @@ def _spec(models: dict, parallel: int):
                      interpreter=sys.executable)
 
 
-def _running_jobs(home: Path) -> dict[str, dict]:
-    """Job folders whose program is running now (status.json says so and names its pids)."""
+def _running_jobs(home: Path, *, sleeping_only: bool = False) -> dict[str, dict]:
+    """Job folders whose program is running now (status.json says so and names its pids);
+    ``sleeping_only``: only final runs, the ones that sleep (validation runs end at once)."""
     found = {}
     for status_file in (home / "jobs").glob("*/status.json"):
         try:
             status = json.loads(status_file.read_text())
-        except (OSError, ValueError):
+            stage = json.loads((status_file.parent / "spec.json").read_text())["env"].get("DEEPONES_STAGE")
+        except (OSError, ValueError, KeyError):
+            continue
+        if sleeping_only and stage == "validate":
             continue
         if status.get("status") == "running" and status.get("pid") and status.get("supervisor_pid"):
             found[status_file.parent.name] = status
@@ -42,7 +46,7 @@ def _running_jobs(home: Path) -> dict[str, dict]:
 def _wait_for_running_jobs(home: Path, count: int, proc: subprocess.Popen | None = None) -> dict[str, dict]:
     deadline = time.monotonic() + 240
     while True:
-        jobs = _running_jobs(home)
+        jobs = _running_jobs(home, sleeping_only=True)
         if len(jobs) >= count:
             return jobs
         assert proc is None or proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
