@@ -39,12 +39,13 @@ def test_figure6_tab_shows_the_stats_of_the_chosen_kind(qtbot, app_context, deep
     page = window.show_workspace("bench")
     panel = page.categories
     page.tabs.setCurrentWidget(panel)
+    assert panel.body.currentWidget() is panel.waiting or panel.stats is not None   # never "No samples yet" early
     for kind in ("mcq", "dlpd"):
         panel.kind.setCurrentText(kind)
         qtbot.waitUntil(lambda k=kind: panel.stats is not None and set(panel.stats["by_kind"]) == {k}, timeout=60000)
         # The chart draws exactly what the CLI prints for that kind.
         assert panel.chart.stats["by_category"] == cli[kind]["by_category"]
         assert panel.chart.stats["by_status"] == cli[kind]["by_status"]
-        assert f"--kind {kind}" in panel.cli_hint.text()
+        assert f"--kind {kind}" in panel.cli_hint.text() and panel.body.currentWidget() is panel.chart
     qtbot.waitUntil(panel.refresh_button.isEnabled, timeout=30000)
     window.grab().save(str(deepones_home / "bench-categories.png"))

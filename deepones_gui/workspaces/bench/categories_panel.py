@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.data.charts import CategoryReviewChart
@@ -35,11 +44,16 @@ class CategoryPanel(QWidget):
         self._task = None
         self.kind = QComboBox()
         self.kind.addItems(list(KINDS))
-        self.kind.setCurrentText("dlpd")   # the paper's Figure 6 shows the DLPD-style categories first
+        self.kind.setCurrentText("instruction")   # the paper's Figure 6: DeepData's instruction categories
         self.refresh_button = QPushButton("Refresh")
         self.cli_hint = QLabel()
         self.cli_hint.setStyleSheet("color: palette(placeholder-text);")
         self.chart = CategoryReviewChart()
+        # Until the first answer: "counting", not the chart's "No samples yet" (which would be a lie).
+        self.waiting = QLabel("Counting the samples…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.body = QStackedLayout()
+        self.body.addWidget(self.waiting)
+        self.body.addWidget(self.chart)
         top = QHBoxLayout()
         top.addWidget(QLabel("Category distribution of the data in the store (Figure 6) for kind"))
         top.addWidget(self.kind)
@@ -48,7 +62,7 @@ class CategoryPanel(QWidget):
         top.addWidget(self.cli_hint)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.chart, 1)
+        layout.addLayout(self.body, 1)
         self.kind.currentTextChanged.connect(lambda _kind: self.refresh())
         self.refresh_button.clicked.connect(self.refresh)
 
@@ -68,3 +82,4 @@ class CategoryPanel(QWidget):
             return   # the answer for a kind chosen before: the newer request is on its way
         self.stats = st
         self.chart.set_data(st)
+        self.body.setCurrentWidget(self.chart)
