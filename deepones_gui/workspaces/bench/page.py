@@ -284,6 +284,11 @@ class BenchPage(QWidget):
 
     def _run_done(self, info: dict) -> None:
         self.status.setText(f"Sweep {info['status']}: {info['done']}/{info['total']} runs")
+        if self.runner is not None and self.runner.sweep_id == self.sweep_id and self.data is not None:
+            # The buttons follow the final count now, not the one loaded before the last runs
+            # (Resume stayed enabled on a finished sweep until the reload landed).
+            self.data["progress"] = {**(self.data.get("progress") or {}), "done": info["done"],
+                                     "total": info["total"]}
 
     def _run_ended(self) -> None:
         self.runner = None
