@@ -46,6 +46,8 @@ def test_figure6_tab_shows_the_stats_of_the_chosen_kind(qtbot, app_context, deep
         # The chart draws exactly what the CLI prints for that kind.
         assert panel.chart.stats["by_category"] == cli[kind]["by_category"]
         assert panel.chart.stats["by_status"] == cli[kind]["by_status"]
-        assert f"--kind {kind}" in panel.cli_hint.text() and panel.body.currentWidget() is panel.chart
+        assert panel.table.rowCount() == len(cli[kind]["by_category"])
+        assert {panel.table.item(r, 0).text() for r in range(panel.table.rowCount())} == set(cli[kind]["by_category"])
+        assert f"--kind {kind}" in panel.cli_hint.text() and panel.body.currentWidget() is panel.shown
     qtbot.waitUntil(panel.refresh_button.isEnabled, timeout=30000)
     window.grab().save(str(deepones_home / "bench-categories.png"))

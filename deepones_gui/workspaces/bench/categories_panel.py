@@ -16,11 +16,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedLayout,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.data.charts import STATUS_ORDER as STATUSES
 from deepones_gui.workspaces.data.charts import CategoryReviewChart
 
 
@@ -51,9 +54,21 @@ class CategoryPanel(QWidget):
         self.chart = CategoryReviewChart()
         # Until the first answer: "counting", not the chart's "No samples yet" (which would be a lie).
         self.waiting = QLabel("Counting the samples…", alignment=Qt.AlignmentFlag.AlignCenter)
+        # Below the chart, its numbers (to copy into a paper): one row per category.
+        self.table = QTableWidget(0, 2 + len(STATUSES))
+        self.table.setHorizontalHeaderLabels(["Category", "Samples (share)", *STATUSES])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        shown = QWidget()
+        sl = QVBoxLayout(shown)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.chart)
+        sl.addWidget(self.table, 1)
         self.body = QStackedLayout()
         self.body.addWidget(self.waiting)
-        self.body.addWidget(self.chart)
+        self.body.addWidget(shown)
+        self.shown = shown
         top = QHBoxLayout()
         top.addWidget(QLabel("Category distribution of the data in the store (Figure 6) for kind"))
         top.addWidget(self.kind)
@@ -82,4 +97,14 @@ class CategoryPanel(QWidget):
             return   # the answer for a kind chosen before: the newer request is on its way
         self.stats = st
         self.chart.set_data(st)
-        self.body.setCurrentWidget(self.chart)
+        rows = list(st.get("by_category", {}).items())
+        # The chart draws at most 22 px a category: give it what it needs, the table the rest.
+        self.chart.setMaximumHeight(max(self.chart.minimumHeight(), 44 + 22 * len(rows) + 36))
+        self.table.setRowCount(len(rows))
+        for r, (name, n) in enumerate(rows):
+            review = st.get("review", {}).get(name, {})
+            cells = [name, f"{n:,} ({100 * n / max(1, st['total']):.0f}%)", *(f"{review.get(k, 0):,}" for k in STATUSES)]
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.body.setCurrentWidget(self.shown)
