@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from backend import paths, recovery
 from backend.logsetup import setup_logging
-from backend.store import StoreError, as_database, check_store, move_aside, open_store
+from backend.store import StoreError, move_aside, open_store, open_store_deferred
 from deepones_gui.context import AppContext
 
 APP_TITLE = "DeepOnes Studio"
@@ -91,21 +91,16 @@ def open_context(root: Path | None = None, interactive: bool = True) -> AppConte
 
 
 def _open_store(ctx: AppContext, window) -> bool:
-    """Check the store (plain sqlite3) and migrate it if needed; False when the user quits instead.
+    """Check the store and migrate it if needed; False when the user quits instead.
 
-    A current store is attached unwrapped (see ``AppContext.db``): sqlite-utils is imported when a
-    workspace first needs it, not on the way to the first workspace.
+    sqlite-utils is imported when a workspace first uses ``ctx.db``, not on the way to the first one.
     """
     window.statusBar().showMessage("Opening the database…")
-    checked = _store_or_ask(ctx.data_dir, interactive=True, opener=lambda root: check_store(paths.db_path(root)))
+    store = _store_or_ask(ctx.data_dir, interactive=True, opener=open_store_deferred)
     window.statusBar().clearMessage()
-    if checked is None:
+    if store is None:
         return False
-    conn, pending = checked
-    if pending:
-        ctx.db = as_database(conn)   # a new or older store: migrate now, before any workspace reads it
-    else:
-        ctx.attach_store(conn)
+    ctx.attach_store(store)
     return True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,11 +9,9 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
-from backend.store import as_database, connection
+from backend.store import DeferredStore, connection
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import sqlite_utils
 
 
@@ -29,43 +26,33 @@ class AppContext(QObject):
         # None until the store is open (the window shows first, see app.run); workspaces are
         # only built after that.
         self._db = db
-        self._store_conn: sqlite3.Connection | None = None   # checked and migrated, not wrapped yet
-        self._db_lock = threading.Lock()
+        self._deferred: DeferredStore | None = None   # see attach_store
         self.log_path = log_path
         self.settings: Settings = load_settings(data_dir)
         self.window = None  # set by MainWindow
 
     @property
     def db(self) -> sqlite_utils.Database | None:
-        """The store, None until it is open.
-
-        A store attached with :meth:`attach_store` is wrapped in sqlite-utils on first use: that
-        import costs ~100 ms, and a first workspace that needs no store (Overview) need not wait.
-        """
-        if self._db is None and self._store_conn is not None:
-            with self._db_lock:
-                if self._db is None and self._store_conn is not None:
-                    self._db = as_database(self._store_conn, migrate_schema=False)
-                    self._store_conn = None
+        """The store, None until it is open (a store from :meth:`attach_store` is wrapped in
+        sqlite-utils here, on first use: a first workspace that needs none does not wait for it)."""
+        if self._db is None and self._deferred is not None:
+            self._db = self._deferred.db
         return self._db
 
     @db.setter
     def db(self, value: sqlite_utils.Database | None) -> None:
-        self._db, self._store_conn = value, None
+        self._db, self._deferred = value, None
 
-    def attach_store(self, conn: sqlite3.Connection) -> None:
-        """The store's connection from ``backend.store.check_store``, its schema already current."""
-        self._db, self._store_conn = None, conn
-
-    @property
-    def store_open(self) -> bool:
-        return self._db is not None or self._store_conn is not None
+    def attach_store(self, store: DeferredStore) -> None:
+        """The store as ``backend.store.open_store_deferred`` opens it for the GUI."""
+        self._db, self._deferred = None, store
 
     def close_store(self) -> None:
-        conn = self._db.conn if self._db is not None else self._store_conn
-        self._db = self._store_conn = None
-        if conn is not None:
-            conn.close()
+        if self._deferred is not None:
+            self._deferred.close()
+        elif self._db is not None:
+            self._db.conn.close()
+        self._db = self._deferred = None
 
     @property
     def db_path(self) -> Path:

@@ -2,6 +2,7 @@
 
 from backend.store.db import (
     CorruptStoreError,
+    DeferredStore,
     NewerSchemaError,
     StoreError,
     as_database,
@@ -10,12 +11,14 @@ from backend.store.db import (
     move_aside,
     open_db,
     open_store,
+    open_store_deferred,
     schema_version,
     transaction,
 )
 
 __all__ = [
     "CorruptStoreError",
+    "DeferredStore",
     "NewerSchemaError",
     "StoreError",
     "as_database",
@@ -24,6 +27,7 @@ __all__ = [
     "move_aside",
     "open_db",
     "open_store",
+    "open_store_deferred",
     "schema_version",
     "transaction",
 ]

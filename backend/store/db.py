@@ -133,6 +133,41 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
     return as_database(conn, migrate_schema=migrate_schema and bool(pending))
 
 
+class DeferredStore:
+    """A store checked by :func:`check_store`, its schema current, wrapped in sqlite-utils on first
+    use of :attr:`db`: the GUI's first workspace need not wait for that import (~100 ms)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._db: sqlite_utils.Database | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    if self._conn is None:
+                        raise StoreError("The store was closed.", Path())
+                    self._db = as_database(self._conn, migrate_schema=False)
+        return self._db
+
+    def close(self) -> None:
+        conn, self._conn, self._db = self._conn, None, None
+        if conn is not None:
+            conn.close()
+
+
+def open_store_deferred(root: Path | None = None) -> DeferredStore:
+    """:func:`open_store` for the GUI: pending migrations run now, sqlite-utils waits for first use."""
+    root = paths.ensure_data_dir(root)
+    conn, pending = check_store(paths.db_path(root))
+    store = DeferredStore(conn)
+    if pending:
+        migrate(store.db)
+    return store
+
+
 def open_store(root: Path | None = None) -> sqlite_utils.Database:
     """Open the store in the data dir (``DEEPONES_HOME`` or the platform default)."""
     root = paths.ensure_data_dir(root)
