@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -66,8 +66,14 @@ class MainWindow(QMainWindow):
             "QListWidget#WorkspaceNav::item { padding: 9px 10px; }"
         )
         self.stack = QStackedWidget()
+        # Blank until activate() sets the real icons (QStyle's enum set-up is not on the way to the
+        # first frame): the rail keeps its layout when they land.
+        blank = QPixmap(self.nav.iconSize())
+        blank.fill(QColor(0, 0, 0, 0))
+        placeholder = QIcon(blank)
         for i, spec in enumerate(self.specs):
             item = QListWidgetItem(spec.title)
+            item.setIcon(placeholder)
             shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
             item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
             item.setData(USER_ROLE, spec.name)
@@ -115,10 +121,11 @@ class MainWindow(QMainWindow):
         names = [s.name for s in self.specs]
         if names:
             row = names.index(last) if last in names else 0
-            if self.nav.currentRow() == row:
+            # Focus on the shown window already made a row current, unselected: select it too.
+            already_current = self.nav.currentRow() == row
+            self.nav.setCurrentRow(row)
+            if already_current:
                 self._show_row(row)
-            else:
-                self.nav.setCurrentRow(row)
         self._check_recovery()
 
     def after_first_workspace(self) -> None:
