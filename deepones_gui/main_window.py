@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         """The workspace widget ``name``, built on first use so start-up stays fast."""
         if name not in self.pages:
             spec = next(s for s in self.specs if s.name == name)
+            if spec.needs_store:
+                _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
                 widget = spec.factory(self.ctx)
             except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
