@@ -1,16 +1,17 @@
 """The columnar metric reader: a block of log lines in, per-metric numpy columns out.
 
 A training log repeats a few dozen line shapes millions of times. Once
-:class:`backend.jobs.line_templates.TemplateCache` has learnt a shape (its digit-masked text) from
-the real parsers, this module compiles it into a *plan*: how the line's step is found (one of a
-few step rules, see ``_position`` in :mod:`backend.jobs.metrics`, inlined here) and which character
-spans hold which metric. Per line, Python then does one dict lookup and, for a metric line, the
-step rule; the values are cut and converted per shape by C loops after the block, and land in
-per-metric columns instead of one Python object per point. Lines without a plan (a shape not
-learnt yet, an ambiguous one, ``\\r`` progress redraws) go through the extractor's own per-line
-path, so every result equals what the parsers give.
+:class:`backend.jobs.line_templates.TemplateCache` has learnt a shape (the line's digit-masked
+bytes) from the real parsers, it becomes a :class:`Plan`: the line's step rule
+(:mod:`backend.jobs.step_scan`) and the layout of each number it keeps
+(:mod:`backend.jobs.number_columns`). A block is then read without Python work per line: the
+plan of every line is one C-level dict lookup (``map``), the lines of each plan are grouped with
+numpy, their numbers are read column-wise from the block's bytes, and the step rule runs as a
+numpy scan. Lines without a plan (a shape not learnt yet or ambiguous, ``\\r`` redraws, lines too
+long) are read by the parsers one by one, in order, inside the same scan; so every result
+equals what the parsers give line by line.
 
-Each column carries an ``order`` (line index << 32 | position in the line) so the points of a
+Each point carries an ``order`` (``event rank << 16 | position in its line``): the points of a
 block can be put back in the parsers' exact order when a caller wants points, not columns.
 """
 
@@ -18,54 +19,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from operator import itemgetter
+from itertools import repeat
 
 import numpy as np
 
 from backend.jobs import line_templates
+from backend.jobs.number_columns import FieldReader, layout
+from backend.jobs.step_scan import CONTEXT, NONE, Events, scan_steps, step_mode
 
-# The step rules a plan can follow (first element of a plan tuple); CRLF adds 10 (see below).
-NONE, CONTEXT, KEEP, STEP, COUNTER, EPOCH, CONTEXT_EPOCH, LINE = range(8)
-CRLF = 10               # "...\r\n" lines: one segment plus the redraw de-duplication of feed_line
-_SHIFT = 32             # order = line index << _SHIFT | position of the value in its line
-MAX_LINE = 20000        # longer lines never hold metrics (as in the extractor)
+MAX_LINE = 20000        # longer lines never hold metrics
 # A line without any of these characters carries no metric in any supported format.
 MAYBE_METRIC = re.compile(r"[:=|{/]").search
+_POS_BITS = 16          # a point's position in its line: < 2**16 (a line holds < 20000 characters)
 
 # One block's result: name -> (order int64, steps float64, values float64), each in line order.
 Block = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+_POSITIONS = ("epoch", "step", "inner", "total")
 
 
-def _span(span: tuple[int, int] | None) -> tuple[int, int]:
-    return span if span is not None else (-1, -1)
+class Plan:
+    """A learnt shape: its step rule and a reader for its numbers: the positions it states
+    (``positions``: which of epoch/step/inner/total) first, then the metric values (``names``)."""
+
+    __slots__ = ("mode", "context_epoch", "positions", "names", "reader")
+
+    def __init__(self, mode: int, context_epoch: bool = False, positions: tuple[str, ...] = (),
+                 names: tuple[str, ...] = (), reader: FieldReader | None = None) -> None:
+        self.mode = mode
+        self.context_epoch = context_epoch
+        self.positions = positions
+        self.names = names
+        self.reader = reader
 
 
-def compile_plan(recipe: tuple | None, crlf: bool) -> tuple:
-    """A learnt template (``recipe``; None: the shape never holds metrics) as a plan tuple:
-    ``(mode, a, b, use_context_epoch, inner_a, inner_b, total_a, total_b, values, idx, steps)``,
-    where ``idx``/``steps`` collect the block's lines of this shape. Mirrors ``_position``."""
-    extra = CRLF if crlf else 0
+def compile_plan(recipe: tuple | None, line: str) -> Plan | None:
+    """The plan of a template's ``recipe`` (None: the shape never holds metrics), learnt from ``line``;
+    None when an integer field is too long for numpy (such lines stay with the parsers)."""
     if recipe is None:
-        return (NONE + extra, -1, -1, False, -1, -1, -1, -1, (), [], [])
+        return Plan(NONE)
     values, step, epoch, inner, total, (context_only, use_context_epoch, keep_step) = recipe
-    if context_only:
-        mode, span = CONTEXT, epoch
-    elif keep_step:
-        mode, span = KEEP, None
-    elif step is not None:
-        mode, span = STEP, step
-    elif inner is not None:
-        mode, span = COUNTER, epoch
-    elif epoch is not None:
-        mode, span = EPOCH, epoch
-    elif use_context_epoch:
-        mode, span = CONTEXT_EPOCH, None
-    else:
-        mode, span = LINE, None
-    a, b = _span(span)
-    ia, ib = _span(inner)
-    ta, tb = _span(total)
-    return (mode + extra, a, b, bool(use_context_epoch), ia, ib, ta, tb, tuple(values), [], [])
+    spans = {"epoch": epoch, "step": step, "inner": inner, "total": total}
+    positions = tuple(f for f in _POSITIONS if spans[f] is not None)
+    fields = [(spans[f], layout(line, *spans[f]), f in ("inner", "total")) for f in positions]
+    if any(integer and form is None for _, form, integer in fields):
+        return None
+    fields += [((a, b), layout(line, a, b), False) for _, a, b in values]
+    mode = step_mode(step, epoch, inner, context_only, use_context_epoch, keep_step)
+    return Plan(mode, bool(use_context_epoch), positions, tuple(name for name, _, _ in values), FieldReader(fields))
 
 
 class ColumnReader:
@@ -74,135 +74,138 @@ class ColumnReader:
     def __init__(self, extractor, cache: line_templates.TemplateCache) -> None:
         self.ex = extractor
         self.cache = cache
-        self.plans: dict[bytes, tuple] = {}
+        self.plans: list[Plan] = []
+        self.index: dict[bytes, int] = {}     # template key -> plan number
 
-    def _learn_plan(self, line: str, key: bytes) -> None:
-        """After the per-line path read ``line``: a plan for its shape, once the cache has settled it."""
-        if len(self.plans) >= line_templates.MAX_TEMPLATES:
-            return
-        crlf = False
-        if "\r" in line:
-            # Only "text\r" (a CRLF log): anything else is a redraw sequence, always read per line.
-            if line.count("\r") != 1 or not line.endswith("\r") or not line[:-1].strip():
-                return
-            line, key, crlf = line[:-1], key[:-1], True
+    def _learn_plan(self, line: str, key: bytes) -> int | None:
+        """After the parsers read ``line`` (no ``\\r``): a plan for its shape once the cache has settled it."""
+        if len(self.index) >= line_templates.MAX_TEMPLATES:
+            return None
         if len(line) > MAX_LINE or not MAYBE_METRIC(line):
-            self.plans[key + (b"\r" if crlf else b"")] = compile_plan(None, crlf)
-            return
-        t = self.cache.templates.get(key)
-        if t is not None and (t.recipe is not None or t.none):
-            self.plans[key + (b"\r" if crlf else b"")] = compile_plan(t.recipe, crlf)
+            plan: Plan | None = Plan(NONE)
+        else:
+            t = self.cache.templates.get(key)
+            if t is None or (t.recipe is None and not t.none):
+                return None
+            plan = compile_plan(t.recipe, line)
+            if plan is None:
+                return None
+        self.index[key] = len(self.plans)
+        self.plans.append(plan)
+        return self.index[key]
 
-    def read(self, lines: list[str], keys: list[bytes]) -> Block:
-        """Metrics of ``lines`` (whole lines, ``keys`` their digit-masked bytes), advancing the step state."""
+    def read(self, lines: list[str], raw: bytes, keys: list[bytes]) -> Block:
+        """Metrics of ``lines`` (whole lines; ``raw`` their UTF-8 bytes joined by newlines, ``keys``
+        their digit-masked bytes), advancing the extractor's step state."""
         ex = self.ex
-        plans_get = self.plans.get
-        slow: dict[str, tuple[list, list, list]] = {}
+        n = len(lines)
         base = ex.line_no
-        # The step state lives in locals for the loop (written back around per-line reads).
-        epoch, cepoch, offset = ex.epoch, ex.counter_epoch, ex.offset
-        last_inner, last_total, last_step, last_seg = ex.last_inner, ex.last_total, ex.last_step, ex._last_segment
-        try:
-            for i, key in enumerate(keys):
-                p = plans_get(key)
-                if p is None:
-                    ex.epoch, ex.counter_epoch, ex.offset = epoch, cepoch, offset
-                    ex.last_inner, ex.last_total, ex.last_step, ex._last_segment = (
-                        last_inner, last_total, last_step, last_seg)
-                    ex.line_no = base + i
-                    line = lines[i]
-                    for pos, (name, value, step) in enumerate(ex.feed_line(line)):
-                        col = slow.get(name)
-                        if col is None:
-                            col = slow[name] = ([], [], [])
-                        col[0].append(i << _SHIFT | pos)
-                        col[1].append(step)
-                        col[2].append(value)
-                    epoch, cepoch, offset = ex.epoch, ex.counter_epoch, ex.offset
-                    last_inner, last_total, last_step, last_seg = (
-                        ex.last_inner, ex.last_total, ex.last_step, ex._last_segment)
-                    self._learn_plan(line, key)
-                    continue
-                mode = p[0]
-                if not mode:
-                    continue
-                line = lines[i]
-                if mode >= CRLF:
-                    # feed_line's redraw rule: a segment equal to the previous one is not read again.
-                    line = line[:-1]
-                    if line == last_seg:
-                        continue
-                    last_seg = line
-                    mode -= CRLF
-                    if not mode:
-                        continue
-                if mode == COUNTER:
-                    a = p[1]
-                    if a >= 0:
-                        e = float(line[a:p[2]])
-                    else:
-                        e = epoch if p[3] else None
-                    inner = int(line[p[4]:p[5]])
-                    # A new epoch (or a counter that starts over) continues after the previous one.
-                    if e is not None:
-                        if cepoch is not None and e != cepoch:
-                            offset += last_total or last_inner
-                        epoch = cepoch = e
-                    elif inner < last_inner:
-                        offset += last_total or last_inner
-                    last_inner = inner
-                    last_total = int(line[p[6]:p[7]]) if p[6] >= 0 else None
-                    step = last_step = offset + inner
-                elif mode == STEP:
-                    step = last_step = float(line[p[1]:p[2]])
-                elif mode == EPOCH:
-                    step = last_step = epoch = float(line[p[1]:p[2]])
-                elif mode == KEEP:
-                    step = last_step
-                elif mode == CONTEXT:
-                    epoch = float(line[p[1]:p[2]]) if p[1] >= 0 else None
-                    continue
-                elif mode == CONTEXT_EPOCH:
-                    step = last_step = epoch if epoch is not None else float(base + i + 1)
-                else:
-                    step = last_step = float(base + i + 1)
-                p[9].append(i)
-                p[10].append(step)
-            ex.epoch, ex.counter_epoch, ex.offset = epoch, cepoch, offset
-            ex.last_inner, ex.last_total, ex.last_step, ex._last_segment = last_inner, last_total, last_step, last_seg
-            ex.line_no = base + len(lines)
-            return self._columns(lines, slow)
-        finally:
-            for p in self.plans.values():   # never leave one block's lines in a plan
-                if p[9]:
-                    p[9].clear()
-                    p[10].clear()
-
-    def _columns(self, lines: list[str], slow: dict) -> Block:
-        """The block's columns: per plan, each value field cut and converted by C loops; merged per name."""
-        pieces: dict[str, list] = {}
-        for p in self.plans.values():
-            idx = p[9]
-            if not idx:
+        tid = np.fromiter(map(self.index.get, keys, repeat(-1)), np.int64, n)
+        # Lines without a plan, in order: read by the parsers (learning shapes as they go).
+        slow_lines, slow_readings = [], []
+        for i in np.flatnonzero(tid < 0).tolist():
+            key = keys[i]
+            k = self.index.get(key)
+            if k is not None:                 # learnt from an earlier line of this block
+                tid[i] = k
                 continue
-            n = len(idx)
-            order = np.array(idx, dtype=np.int64) << _SHIFT
-            steps = np.array(p[10], dtype=np.float64)
-            rows = list(map(lines.__getitem__, idx))
-            for pos, (name, a, b) in enumerate(p[8]):
-                values = np.fromiter(map(float, map(itemgetter(slice(a, b)), rows)), np.float64, n)
-                pieces.setdefault(name, []).append((order + pos if pos else order, steps, values))
-        for name, (o, s, v) in slow.items():
-            pieces.setdefault(name, []).append((np.array(o, dtype=np.int64), np.array(s, dtype=np.float64),
-                                                np.array(v, dtype=np.float64)))
+            line = lines[i]
+            segments = ex.segments(line) if "\r" in line else (line,)
+            for segment in segments:
+                r = ex.reading(segment)
+                if r is not None:
+                    slow_lines.append(i)
+                    slow_readings.append(r)
+            if "\r" not in line:
+                self._learn_plan(line, key)   # for the next lines of this shape (this one is read)
+        modes = np.array([p.mode for p in self.plans] or [NONE], dtype=np.int8)
+        planned = np.flatnonzero(tid >= 0)
+        planned = planned[modes[tid[planned]] != NONE]
+        ex.line_no = base + n
+        if not len(planned) and not slow_lines:
+            return {}
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))   # each line's first byte
+        return self._block(lines, buf, starts, planned, tid, slow_lines, slow_readings, base)
+
+    def _block(self, lines, buf, starts, planned, tid, slow_lines, slow_readings, base) -> Block:
+        m, s = len(planned), len(slow_lines)
+        ev = Events(mode=np.empty(m + s, np.int8), epoch=np.zeros(m + s), has_epoch=np.zeros(m + s, bool),
+                    context_epoch=np.zeros(m + s, bool), inner=np.zeros(m + s, np.int64),
+                    total=np.zeros(m + s, np.int64), has_total=np.zeros(m + s, bool), step=np.zeros(m + s),
+                    line_no=np.concatenate((planned, np.asarray(slow_lines, dtype=np.int64))) + (base + 1.0))
+        values: list[tuple[str, np.ndarray, int, np.ndarray]] = []   # (name, events, position, values)
+        # Planned lines: grouped by plan, every field read column-wise.
+        tids = tid[planned]
+        by_plan = np.argsort(tids, kind="stable")
+        cuts = np.flatnonzero(np.diff(tids[by_plan])) + 1
+        for group in (np.split(by_plan, cuts) if m else ()):
+            plan = self.plans[int(tids[group[0]])]
+            rows = planned[group]
+
+            numbers = plan.reader.read(buf, starts, rows, lines)
+            ev.mode[group] = plan.mode
+            ev.context_epoch[group] = plan.context_epoch
+            for f, column in zip(plan.positions, numbers, strict=False):
+                getattr(ev, f)[group] = column
+                if f == "epoch":
+                    ev.has_epoch[group] = True
+                elif f == "total":
+                    ev.has_total[group] = True
+            for pos, (name, column) in enumerate(zip(plan.names, numbers[len(plan.positions):], strict=True)):
+                values.append((name, group, pos, column))
+        # Lines the parsers read, from their readings.
+        per_name: dict[str, tuple[list, list, list]] = {}
+        for j, (vals, step, epoch, inner, total, context_only, use_context_epoch, keep_step) in enumerate(slow_readings):
+            e = m + j
+            ev.mode[e] = step_mode(step, epoch, inner, context_only, use_context_epoch, keep_step)
+            ev.context_epoch[e] = bool(use_context_epoch)
+            if epoch is not None:
+                ev.epoch[e], ev.has_epoch[e] = epoch, True
+            if step is not None:
+                ev.step[e] = step
+            if inner is not None:
+                ev.inner[e] = inner
+            if total is not None:
+                ev.total[e], ev.has_total[e] = total, True
+            for pos, (name, value) in enumerate(vals):
+                col = per_name.get(name)
+                if col is None:
+                    col = per_name[name] = ([], [], [])
+                col[0].append(e)
+                col[1].append(pos)
+                col[2].append(value)
+        for name, (events, positions, vals) in per_name.items():
+            values.append((name, np.array(events, dtype=np.int64), np.array(positions, dtype=np.int64),
+                           np.array(vals, dtype=np.float64)))
+        # Events in line order (a line is either planned or read by the parsers, never both; the
+        # parsers' segments of one line keep their order: a stable sort).
+        order = np.argsort(ev.line_no, kind="stable") if s else np.arange(m)
+        rank = np.empty(m + s, np.int64)
+        rank[order] = np.arange(m + s)
+        for f in ("mode", "epoch", "has_epoch", "context_epoch", "inner", "total", "has_total", "step", "line_no"):
+            setattr(ev, f, getattr(ev, f)[order])
+        steps = scan_steps(ev, self.ex)
+        keeps = ev.mode != CONTEXT            # context lines only set the epoch: no points
+        pieces: dict[str, list] = {}
+        for name, events, pos, vals in values:
+            r = rank[events]
+            ok = keeps[r]
+            if not ok.all():
+                r, vals = r[ok], vals[ok]
+                pos = pos[ok] if isinstance(pos, np.ndarray) else pos
+            pieces.setdefault(name, []).append(((r << _POS_BITS) + pos, steps[r], vals))
         block: Block = {}
         for name, parts in pieces.items():
             if len(parts) == 1:
-                block[name] = parts[0]
-                continue
-            o, s, v = (np.concatenate(column) for column in zip(*parts, strict=True))
-            sort = np.argsort(o, kind="stable")
-            block[name] = (o[sort], s[sort], v[sort])
+                o, st, v = parts[0]
+            else:
+                o, st, v = (np.concatenate(column) for column in zip(*parts, strict=True))
+            if len(o) > 1 and (len(parts) > 1 or np.any(np.diff(o) < 0)):
+                sort = np.argsort(o, kind="stable")
+                o, st, v = o[sort], st[sort], v[sort]
+            if len(o):
+                block[name] = (o, st, v)
         # Names in the order they first appear (charts create their panels in that order).
         return dict(sorted(block.items(), key=lambda item: int(item[1][0][0])))
 

@@ -105,8 +105,8 @@ class MetricExtractor:
             return {}
         block, self._pending = data[:cut], data[cut + 1:]
         # Keys: every line's digit-masked bytes, by one C call over the whole block.
-        keys = block.encode("utf-8", "replace").translate(MASK).split(b"\n")
-        return self._reader.read(block.split("\n"), keys)
+        raw = block.encode("utf-8", "replace")
+        return self._reader.read(block.split("\n"), raw, raw.translate(MASK).split(b"\n"))
 
     def feed_columns(self, text: str) -> Columns:
         """Like :meth:`feed_block`, as name -> (steps, values)."""
@@ -129,22 +129,29 @@ class MetricExtractor:
         return block_points(self.flush_block(), MetricPoint)
 
     def feed_line(self, line: str) -> list[MetricPoint]:
-        """One line through the parsers (the reference path; the column reader uses it for lines it has no plan for)."""
+        """One line through the parsers (the reference path; the column reader reads a line it has
+        no plan for with :meth:`segments` and :meth:`reading`, as here)."""
         self.line_no += 1
-        if "\r" in line:
-            out = []
-            for segment in line.split("\r"):
-                if segment.strip() and segment != self._last_segment:
-                    self._last_segment = segment
-                    out.extend(self._parse(segment))
-            return out
-        return self._parse(line)
+        out: list[MetricPoint] = []
+        for segment in self.segments(line) if "\r" in line else (line,):
+            r = self.reading(segment)
+            if r is not None:
+                out += self._points(*r)
+        return out
 
-    def _parse(self, line: str) -> list[MetricPoint]:
+    def segments(self, line: str) -> Iterator[str]:
+        """The parts of a line with ``\r`` progress redraws that count: each non-blank redraw that
+        differs from the previous one (the same redraw repeated is one point, not many)."""
+        for segment in line.split("\r"):
+            if segment.strip() and segment != self._last_segment:
+                self._last_segment = segment
+                yield segment
+
+    def reading(self, line: str) -> tuple | None:
+        """What the parsers read in one line (a :data:`backend.jobs.line_templates.Reading`), or None."""
         if len(line) > MAX_LINE or not MAYBE_METRIC(line):
-            return []
-        r = self._cache.read(line)
-        return self._points(*r) if r is not None else []
+            return None
+        return self._cache.read(line)
 
     def _points(self, values, step, epoch, inner, total, context_only, use_context_epoch, keep_step) -> list[MetricPoint]:
         step = self._position(step, epoch, inner, total, self.line_no, context_only, use_context_epoch, keep_step)
