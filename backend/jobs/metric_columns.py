@@ -76,23 +76,25 @@ class ColumnReader:
         self.cache = cache
         self.plans: list[Plan] = []
         self.index: dict[bytes, int] = {}     # template key -> plan number
+        self.crlf: list[bool] = []            # per plan number: a "text\r" line (CRLF log) of that shape
 
-    def _learn_plan(self, line: str, key: bytes) -> int | None:
-        """After the parsers read ``line`` (no ``\\r``): a plan for its shape once the cache has settled it."""
+    def _learn_plan(self, line: str, key: bytes, crlf: bool = False) -> None:
+        """After the parsers read ``line`` (no ``\r``): a plan for its shape once the cache has
+        settled it; ``crlf``: registered for the key of ``line + "\r"`` (a CRLF log's lines)."""
         if len(self.index) >= line_templates.MAX_TEMPLATES:
-            return None
+            return
         if len(line) > MAX_LINE or not MAYBE_METRIC(line):
             plan: Plan | None = Plan(NONE)
         else:
             t = self.cache.templates.get(key)
             if t is None or (t.recipe is None and not t.none):
-                return None
+                return
             plan = compile_plan(t.recipe, line)
             if plan is None:
-                return None
-        self.index[key] = len(self.plans)
+                return
+        self.index[key + b"\r" if crlf else key] = len(self.plans)
         self.plans.append(plan)
-        return self.index[key]
+        self.crlf.append(crlf)
 
     def read(self, lines: list[str], raw: bytes, keys: list[bytes]) -> Block:
         """Metrics of ``lines`` (whole lines; ``raw`` their UTF-8 bytes joined by newlines, ``keys``
@@ -101,12 +103,25 @@ class ColumnReader:
         n = len(lines)
         base = ex.line_no
         tid = np.fromiter(map(self.index.get, keys, repeat(-1)), np.int64, n)
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))   # each line's first byte
+        todo = np.flatnonzero(tid < 0)
+        if b"\r" in raw:
+            # Lines with a \r: redraws de-duplicate against the previous one, in order (see segments()).
+            todo = np.union1d(todo, np.searchsorted(starts, np.flatnonzero(buf == 13), side="right") - 1)
         # Lines without a plan, in order: read by the parsers (learning shapes as they go).
         slow_lines, slow_readings = [], []
-        for i in np.flatnonzero(tid < 0).tolist():
+        crlf = self.crlf
+        for i in todo.tolist():
             key = keys[i]
             k = self.index.get(key)
-            if k is not None:                 # learnt from an earlier line of this block
+            if k is not None:                 # planned, or learnt from an earlier line of this block
+                if crlf[k]:
+                    segment = lines[i][:-1]
+                    if segment == ex._last_segment:
+                        tid[i] = -1           # the same redraw again: no point
+                        continue
+                    ex._last_segment = segment
                 tid[i] = k
                 continue
             line = lines[i]
@@ -118,14 +133,14 @@ class ColumnReader:
                     slow_readings.append(r)
             if "\r" not in line:
                 self._learn_plan(line, key)   # for the next lines of this shape (this one is read)
+            elif line.find("\r") == len(line) - 1 and line[:-1].strip():
+                self._learn_plan(line[:-1], key[:-1], crlf=True)
         modes = np.array([p.mode for p in self.plans] or [NONE], dtype=np.int8)
         planned = np.flatnonzero(tid >= 0)
         planned = planned[modes[tid[planned]] != NONE]
         ex.line_no = base + n
         if not len(planned) and not slow_lines:
             return {}
-        buf = np.frombuffer(raw, dtype=np.uint8)
-        starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))   # each line's first byte
         return self._block(lines, buf, starts, planned, tid, slow_lines, slow_readings, base)
 
     def _block(self, lines, buf, starts, planned, tid, slow_lines, slow_readings, base) -> Block:

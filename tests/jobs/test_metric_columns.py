@@ -167,8 +167,10 @@ def test_points_keep_the_parsers_order(monkeypatch):
     assert bits(got) == bits(want)
 
 
-def test_the_fast_path_is_taken():
-    """Once learnt, a shape's lines never reach the parsers (else "equal" would prove nothing)."""
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_the_fast_path_is_taken(end):
+    """Once learnt, a shape's lines never reach the parsers (else "equal" would prove nothing),
+    CRLF logs included."""
     calls = []
 
     class Counting:
@@ -180,7 +182,7 @@ def test_the_fast_path_is_taken():
             return self.parser(line)
 
     ex = MetricExtractor([Counting(p) for p in PARSERS])
-    log = "".join(f"Epoch [1/10], Step [{i:03d}/600], Loss: 0.{i:04d}\n" for i in range(100, 600))
+    log = "".join(f"Epoch [1/10], Step [{i:03d}/600], Loss: 0.{i:04d}{end}" for i in range(100, 600))
     columns = ex.feed_columns(log)
     steps, values = columns["loss"]
     assert steps.tolist() == [float(i) for i in range(100, 600)]
