@@ -106,6 +106,11 @@ class ColumnReader:
         buf = np.frombuffer(raw, dtype=np.uint8)
         starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))   # each line's first byte
         todo = np.flatnonzero(tid < 0)
+        if b"\x01" in raw:
+            # The mask's byte in the text itself: such a line's key could pass for another shape's.
+            odd = np.searchsorted(starts, np.flatnonzero(buf == 1), side="right") - 1
+            tid[odd] = -1
+            todo = np.union1d(todo, odd)
         if b"\r" in raw:
             # Lines with a \r: redraws de-duplicate against the previous one, in order (see segments()).
             todo = np.union1d(todo, np.searchsorted(starts, np.flatnonzero(buf == 13), side="right") - 1)
@@ -114,7 +119,7 @@ class ColumnReader:
         crlf = self.crlf
         for i in todo.tolist():
             key = keys[i]
-            k = self.index.get(key)
+            k = self.index.get(key) if b"\x01" not in key or "\x01" not in lines[i] else None
             if k is not None:                 # planned, or learnt from an earlier line of this block
                 if crlf[k]:
                     segment = lines[i][:-1]
@@ -131,6 +136,8 @@ class ColumnReader:
                 if r is not None:
                     slow_lines.append(i)
                     slow_readings.append(r)
+            if "\x01" in line:
+                continue
             if "\r" not in line:
                 self._learn_plan(line, key)   # for the next lines of this shape (this one is read)
             elif line.find("\r") == len(line) - 1 and line[:-1].strip():

@@ -96,6 +96,8 @@ def mixed_log(n: int, seed: int = 7, crlf_every: int = 0) -> str:
             line = "loss: 0.5 " + "x" * 20001                                 # over the length limit
         if j % 400 == 5:
             line = "\r".join(f"{k}/9 [====] - 1s - loss: {_num(rng)}" for k in range(1, 4))   # redraws
+        if j % 997 == 11:
+            line = "loss: \x01.5"                       # the template mask's own byte, where a digit would be
         if crlf_every and j % crlf_every == 0:
             line += "\r"
         out.append(line)
