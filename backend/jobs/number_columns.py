@@ -16,7 +16,6 @@ from operator import itemgetter
 
 import numpy as np
 
-_POW10_INT = [np.array([10 ** (k - 1 - j) for j in range(k)], dtype=np.int64) for k in range(19)]
 _POW10 = np.array([float(10 ** k) for k in range(23)])     # exact doubles
 _EXACT = 2 ** 53
 MIN_ROWS = 32        # fewer rows than this: float() per row is cheaper than the numpy calls
