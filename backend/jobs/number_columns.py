@@ -81,7 +81,8 @@ class FieldReader:
         base = starts[rows] if fast else None
         out = []
         for span, form, integer in self.fields:
-            if form is None or not fast:
+            # 16+ mantissa digits (repr() floats) are mostly past 2**53: float() per row is cheaper.
+            if form is None or not fast or (not integer and len(form.mantissa) > 15):
                 convert = int if integer else float
                 texts = map(itemgetter(slice(*span)), map(lines.__getitem__, rows.tolist()))
                 out.append(np.fromiter(map(convert, texts), np.int64 if integer else np.float64, n))
@@ -120,7 +121,6 @@ def _to_float(mantissa: np.ndarray, exp: np.ndarray | None, form: NumberLayout, 
         values = -values
     slow = np.flatnonzero((mantissa > _EXACT) | (np.abs(e) > 22))
     if len(slow):
-        a, b = span
-        for k in slow.tolist():
-            values[k] = float(lines[int(rows[k])][a:b])
+        texts = map(itemgetter(slice(*span)), map(lines.__getitem__, rows[slow].tolist()))
+        values[slow] = np.fromiter(map(float, texts), np.float64, len(slow))
     return values
