@@ -44,6 +44,8 @@ def main() -> None:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
+    if not args.only or "startup" in args.only:
+        shoot_startup(ctx, out)
     for spec in window.specs:
         if args.only and spec.name not in args.only:
             continue
@@ -169,6 +171,28 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     target = out / "design-interrupted.png"
     window.grab().save(str(target))
     print(target)
+
+def shoot_startup(ctx, out: Path) -> None:
+    """The two start-up frames as deepones_gui.app.run paints them: the window, then its first workspace."""
+    from PySide6.QtWidgets import QApplication
+
+    from deepones_gui.main_window import MainWindow
+
+    main_window = ctx.window
+    window = MainWindow(ctx, activate=False)
+    window.resize(1280, 800)
+    window.show()
+    QApplication.processEvents()
+    for name, step in (("startup-first-frame", None), ("startup-first-workspace", window.activate)):
+        if step is not None:
+            step()
+            QApplication.processEvents()
+        target = out / f"{name}.png"
+        window.grab().save(str(target))
+        print(target)
+    window.close()
+    ctx.window = main_window
+
 
 if __name__ == "__main__":
     main()
