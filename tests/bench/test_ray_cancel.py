@@ -7,19 +7,12 @@ import re
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from backend.children import pid_alive
+
 PROGRAM = "import os, time\nprint('started', os.getpid(), flush=True)\ntime.sleep(300)\n"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.mark.timeout(600)
@@ -40,7 +33,7 @@ def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home):
         assert time.monotonic() < deadline and waiter.is_alive(), (output, handle.status())
         time.sleep(0.1)
     pid = int(re.search(r"started (\d+)", "".join(output)).group(1))
-    assert _alive(pid) and handle.status()["status"] == "running"
+    assert pid_alive(pid) and handle.status()["status"] == "running"
     assert "started" in (handle.workdir / "stdout.log").read_text()   # mirrored into the local job folder
     t0 = time.monotonic()
     cancel.set()
@@ -51,6 +44,6 @@ def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home):
     status = handle.status()
     assert status["ray_status"] == "STOPPED" and status["executor"] == "ray"
     deadline = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(pid)   # the program on the node is gone, not only the Ray job
+    assert not pid_alive(pid)   # the program on the node is gone, not only the Ray job

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.children import pid_alive
+
 SLEEP_S = "60"   # the final runs sleep this long, so they are surely still running when cancelled
 
 
@@ -54,21 +56,12 @@ def _wait_for_running_jobs(home: Path, count: int, proc: subprocess.Popen | None
         time.sleep(0.1)
 
 
-def _alive(pid: int) -> bool:
-    """Whether the process exists and has not exited (an unreaped zombie has exited)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def _assert_all_gone(jobs: dict[str, dict], home: Path) -> None:
     pids = [int(s[key]) for s in jobs.values() for key in ("supervisor_pid", "pid")]
     deadline = time.monotonic() + 30
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in pids if pid_alive(p)] == []
     for job_id in jobs:   # and each job says how it ended
         status = json.loads((home / "jobs" / job_id / "status.json").read_text())
         assert status["status"] == "cancelled", status
