@@ -182,6 +182,11 @@ def test_log_view_ansi_search_follow_and_traceback(qtbot):
     assert not view.find("no such text")
 
 
+def _selected_name(page) -> str | None:
+    ids = page.selected_ids()
+    return page.rows.get(ids[0], {}).get("name") if ids else None
+
+
 def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deepones_home):
     from deepones_gui.workspaces.jobs.page import JobsPage
 
@@ -213,7 +218,8 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
             time.sleep(0.3)
     """, name="live job")
     page.start_spec(slow)
-    wait_until(qtbot, lambda: page.table.rowCount() == 2 and page.rows[page.selected_ids()[0]]["name"] == "live job")
+    # While the table reloads with the new job the selection can be empty for a moment.
+    wait_until(qtbot, lambda: page.table.rowCount() == 2 and _selected_name(page) == "live job")
     wait_until(qtbot, lambda: not page.notifications == [], timeout=20000)
     assert "live job: succeeded" in page.notifications[0]
     live_id = page.selected_ids()[0]
@@ -223,7 +229,7 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     page.start_spec(program("import time\nprint('up', flush=True)\ntime.sleep(60)\n", name="to cancel",
                             limits=JobLimits(kill_grace_s=0.5)))
     wait_until(qtbot, lambda: any(r["name"] == "to cancel" and r["status"] == "running" for r in page.rows.values()))
-    wait_until(qtbot, lambda: page.rows.get(page.selected_ids()[0], {}).get("name") == "to cancel")
+    wait_until(qtbot, lambda: _selected_name(page) == "to cancel")
     assert page.cancel_btn.isEnabled()
     assert not page.rerun_btn.isEnabled()      # re-running a running job would start a twin
     page.cancel_selected()

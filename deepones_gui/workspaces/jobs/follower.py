@@ -65,4 +65,7 @@ class JobFollower(QObject):
                     self._emit_text(*event.payload)
         finally:
             self.done = True
-            self.finished.emit(self.job_id)
+            try:
+                self.finished.emit(self.job_id)
+            except RuntimeError:   # the page closed meanwhile and took this QObject with it
+                pass
