@@ -107,14 +107,12 @@ class Sample:
 _WS = re.compile(r"\s+")
 
 
-_ASCII_SPACE_BUT_BLANK = re.compile(r"[\t-\r\x1c-\x1f]")   # what str.split() splits on in ASCII, besides " "
-
-
 def normalise_text(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: cosmetic differences don't make a new sample."""
     if text.isascii():  # already NFKC, and casefold() is lower(): skipping work per record speeds imports
-        if ("  " in text or text[:1] == " " or text[-1:] == " "
-                or _ASCII_SPACE_BUT_BLANK.search(text)):
+        # isprintable() is False for every ASCII separator str.split() splits on besides " " (tab,
+        # newlines, \x1c-\x1f): one C scan instead of a regex search (~10% of parsing a record).
+        if "  " in text or text[:1] == " " or text[-1:] == " " or not text.isprintable():
             return " ".join(text.lower().split())
         return text.lower()  # nothing to collapse: no split into hundreds of words and join back
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
