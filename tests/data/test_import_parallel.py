@@ -88,9 +88,30 @@ def test_parallel_import_cancelled_stops_after_a_chunk_and_resumes_without_dupli
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003aZ9.ﬁ")), max_size=30))
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f\x85\xa0\u2003aZ9.ﬁ")), max_size=30))
 def test_normalised_text_fast_path_matches_the_definition(text):
     """The import hashes every record through normalise_text: its shortcut must not change a hash."""
     from backend.datasets.schema import normalise_text
 
     assert normalise_text(text) == " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def test_bulk_settings_are_restored_after_import_and_indexing_even_when_they_fail(tmp_path, deepones_home):
+    """The import and the index build raise the page cache to 128 MiB and checkpoint rarely; the
+    connection (the GUI's, for one) must get its own settings back, also when a batch fails."""
+    from backend.datasets.indexing import BULK_CACHE_KIB, bulk_write_settings, coverage, index_pending
+
+    db = open_db(tmp_path / "s.db")
+    db.conn.execute("PRAGMA cache_size=-4000")
+    db.conn.execute("PRAGMA wal_autocheckpoint=500")
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(record(i)) + "\n" for i in range(50)))
+    assert import_paths(db, [path]).imported == 50
+    assert index_pending(db) == 50 and coverage(db).complete
+    settings_now = (db.conn.execute("PRAGMA cache_size").fetchone()[0],
+                    db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    assert settings_now == (-4000, 500)
+    with pytest.raises(RuntimeError), bulk_write_settings(db.conn):
+        assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == BULK_CACHE_KIB
+        raise RuntimeError("a batch failed")
+    assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -4000
