@@ -115,3 +115,27 @@ def test_bulk_settings_are_restored_after_import_and_indexing_even_when_they_fai
         assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == BULK_CACHE_KIB
         raise RuntimeError("a batch failed")
     assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -4000
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1000, 1 << 20])
+def test_line_blocks_split_into_the_same_lines_and_errors_as_raw_lines(tmp_path, monkeypatch, block_bytes):
+    """The parallel import reads blocks and its workers split them: line numbers, CRLF, blank lines, a
+    last line without its newline and over-long lines (inside a block, or spanning many) must come
+    out exactly as the serial reader's raw_lines give them."""
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 50)
+    lengths = [0, 10, 50, 51, 49, 200, 3, 0, 120, 50, 5]
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(b"x" * n + (b"\r\n" if i % 3 == 0 else b"\n") for i, n in enumerate(lengths))
+                     + b"y" * 60)   # over-long, without a newline
+    reader = readers.open_reader(path, "auto")
+
+    def plain(items):
+        return [(n, str(raw) if isinstance(raw, readers.RecordError) else raw.rstrip(b"\n")) for n, raw in items]
+
+    expected = plain(reader.raw_lines())
+    reader.bytes_done = 0   # as the importer does before the parallel pass
+    blocks = list(reader.line_blocks(block_bytes))
+    got = plain(line for first, block in blocks for line in parse_pool.block_lines(first, block, 50))
+    assert got == expected and len(expected) == len(lengths) + 1
+    assert sum(1 for _, raw in expected if isinstance(raw, str)) == 5   # 51, 200, 120, 50+CR and the last
+    assert reader.bytes_done == path.stat().st_size   # progress reaches the end
