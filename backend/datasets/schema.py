@@ -110,9 +110,11 @@ _WS = re.compile(r"\s+")
 def normalise_text(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: cosmetic differences don't make a new sample."""
     if text.isascii():  # already NFKC, and casefold() is lower(): skipping work per record speeds imports
-        # isprintable() is False for every ASCII separator str.split() splits on besides " " (tab,
-        # newlines, \x1c-\x1f): one C scan instead of a regex search (~10% of parsing a record).
-        if "  " in text or text[:1] == " " or text[-1:] == " " or not text.isprintable():
+        # The ASCII separators str.split() splits on besides " ", each looked for with a memchr-speed
+        # `in` (~0.6 us per 1.4 KB answer, where isprintable() took ~4 us and a regex ~14 us).
+        if ("\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+                or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+                or text[:1] == " " or text[-1:] == " " or "  " in text):
             return " ".join(text.lower().split())
         return text.lower()  # nothing to collapse: no split into hundreds of words and join back
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
