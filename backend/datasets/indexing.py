@@ -113,20 +113,19 @@ class _BackgroundCheckpointer:
         self.thread.start()
 
     def _run(self) -> None:
-        from backend.store import open_db
-
+        # A bare connection: it only checkpoints (open_db would also look at the schema).
         try:
-            db = open_db(self.path, migrate_schema=False)
-        except Exception:  # noqa: BLE001 - the writer's autocheckpoint still bounds the WAL
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:  # the writer's autocheckpoint still bounds the WAL
             return
         try:
             while not self.stopping.wait(CHECKPOINT_EVERY_S):
                 try:
-                    db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:  # busy or gone: the next round (or the writer) checkpoints
                     continue
         finally:
-            db.conn.close()
+            conn.close()
 
     def stop(self) -> None:
         self.stopping.set()
