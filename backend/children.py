@@ -8,6 +8,7 @@ is started through :func:`python_argv`, so both installs work the same way.
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 
@@ -45,3 +46,22 @@ def run_as_python(argv: list[str]) -> int:
         sys.argv = list(args)
         runpy.run_path(args[0], run_name="__main__")
     return 0
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited.
+
+    Someone else's process (PermissionError) counts as alive; a zombie (exited, waiting for its
+    parent to reap it) counts as gone, since a killed child we have not waited on is one.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True   # no /proc (not Linux): kill(0) said it exists

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend import paths
+from backend.children import pid_alive
 
 if TYPE_CHECKING:  # sqlite_utils costs ~100 ms to import: not on the way to the first frame
     import sqlite_utils
@@ -44,20 +45,6 @@ def _marker(root: Path) -> Path:
     return root / MARKER
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    try:  # a killed child not yet reaped by its parent is a zombie: gone for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def begin_session(root: Path | None = None) -> float | None:
     """Record that a GUI runs now; the start time of a previous run that ended abruptly, else None.
 
@@ -70,7 +57,7 @@ def begin_session(root: Path | None = None) -> float | None:
         data = json.loads(marker.read_text("utf-8"))
         pid, started = int(data["pid"]), float(data["started_at"])
         if pid != os.getpid():
-            if _alive(pid):
+            if pid_alive(pid):
                 return None
             previous = started
     except (OSError, ValueError, KeyError, TypeError):

@@ -21,6 +21,10 @@ class WorkspaceSpec:
     # Broadcast names (AppContext.broadcast) this workspace handles. If one arrives before the
     # page is built, the main window builds it and hands the message to ``page.on_broadcast``.
     listens: tuple[str, ...] = ()
+    # Whether the page uses the store on the GUI thread (ctx.db). The window opens it before building
+    # such a page, so sqlite-utils is first imported by the store (without numpy) and not by one of
+    # the page's modules; a page that needs none (Overview) is built without waiting for it.
+    needs_store: bool = True
 
 
 def workspaces() -> list[WorkspaceSpec]:

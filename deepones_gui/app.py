@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from backend import paths, recovery
 from backend.logsetup import setup_logging
-from backend.store import StoreError, move_aside, open_store
+from backend.store import StoreError, move_aside, open_store, open_store_deferred
 from deepones_gui.context import AppContext
 
 APP_TITLE = "DeepOnes Studio"
+T = TypeVar("T")
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -66,10 +70,10 @@ def _data_dir_or_ask(root: Path | None, interactive: bool) -> Path | None:
                 paths.set_data_dir(root)
 
 
-def _store_or_ask(root: Path, interactive: bool):
+def _store_or_ask(root: Path, interactive: bool, opener: Callable[[Path], T] = open_store) -> T | None:
     while True:
         try:
-            return open_store(root)
+            return opener(root)
         except StoreError as exc:
             if not (interactive and _ask_move_aside(exc)):
                 return None
@@ -86,70 +90,75 @@ def open_context(root: Path | None = None, interactive: bool = True) -> AppConte
     return AppContext(root, db, log_path) if db is not None else None
 
 
+def _open_store(ctx: AppContext, window) -> bool:
+    """Check the store and migrate it if needed; False when the user quits instead.
+
+    sqlite-utils is imported when a workspace first uses ``ctx.db``, not on the way to the first one.
+    """
+    window.statusBar().showMessage("Opening the database…")
+    store = _store_or_ask(ctx.data_dir, interactive=True, opener=open_store_deferred)
+    window.statusBar().clearMessage()
+    if store is None:
+        return False
+    ctx.attach_store(store)
+    return True
+
+
 def run(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    probe = bool(os.environ.get("DEEPONES_STARTUP_PROBE"))
+    probe = os.environ.get("DEEPONES_STARTUP_PROBE", "")
     app = make_application(argv)
     from deepones_gui.main_window import MainWindow
 
     def report(what: str) -> None:
         # epoch, seconds since run() began, CPU seconds of the whole process so far
         print(f"{what} {time.time():.6f} {time.perf_counter() - started:.6f} {time.process_time():.6f}", flush=True)
+        if probe == "modules":  # tests/test_startup_modules.py: what was imported by then
+            print(f"MODULES {what} {json.dumps(sorted(sys.modules))}", flush=True)
 
     root = _data_dir_or_ask(None, interactive=True)
     if root is None:
         return 1
     ctx = AppContext(root, None, None)
-    # The window (navigation, menus, status bar) is painted first; the event loop, logging, the
-    # error hook and the store come right after, so a big or damaged database never delays the
-    # first frame. Workspaces are built once the store is open.
+    # 1. The window (navigation, menus, status bar) is painted first.
     window = MainWindow(ctx, activate=False)
     window.show()
     app.processEvents()
     if probe:  # tests/benchmarks/bench_startup.py
         report("SHOWN")
 
-    import asyncio  # with qasync: ~50 ms, so after the first frame
+    # 2. Logging, the error hook and the store; then the last-used workspace, built and painted.
+    # Nothing here waits for the event loop, so a big or damaged database never delays the first
+    # frame, and asyncio (~50 ms with qasync) is imported only once the workspace is on screen.
+    from deepones_gui.error_dialog import ExceptionHook
+
+    ctx.log_path = setup_logging(root)
+    hook = ExceptionHook(ctx.log_path, lambda: window)
+    if not _open_store(ctx, window):
+        hook.uninstall()
+        return 1
+    window.activate()
+    app.processEvents()   # lays out and paints it
+    if probe:  # the first workspace is built and painted too
+        window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
+        print(f"WORKSPACE {window.current_workspace_name()}", flush=True)
+        report("READY")
+        QTimer.singleShot(0, app.quit)
+    window.after_first_workspace()
+
+    # 3. The event loop, on asyncio.
+    import asyncio
 
     import qasync
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    status = {"code": 0}
-    hooks = []
-
-    def open_store() -> None:
-        from deepones_gui.error_dialog import ExceptionHook
-
-        ctx.log_path = setup_logging(root)
-        hooks.append(ExceptionHook(ctx.log_path, lambda: window))
-        window.statusBar().showMessage("Opening the database…")
-        db = _store_or_ask(root, interactive=True)
-        window.statusBar().clearMessage()
-        if db is None:
-            status["code"] = 1
-            app.quit()
-            return
-        ctx.db = db
-        window.activate()
-        if probe:  # the first workspace is built and painted too
-            def ready() -> None:
-                window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
-                print(f"WORKSPACE {window.current_workspace_name()}", flush=True)
-                report("READY")
-                app.quit()
-
-            QTimer.singleShot(0, ready)
-
-    QTimer.singleShot(0, open_store)
     closing = asyncio.Event()
     app.aboutToQuit.connect(window.save_state)
     app.aboutToQuit.connect(lambda: recovery.end_session(root))   # a clean quit, even without closeEvent
     app.aboutToQuit.connect(closing.set)
     with loop:
         loop.run_until_complete(closing.wait())
-    for hook in hooks:
-        hook.uninstall()
-    if ctx.db is not None:
-        ctx.db.conn.close()
-    return status["code"]
+    hook.uninstall()
+    ctx.close_store()
+    return 0

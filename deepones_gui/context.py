@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from backend import paths
 from backend.settings import Settings, load_settings, save_settings
-from backend.store import connection
+from backend.store import DeferredStore, connection
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -25,10 +25,34 @@ class AppContext(QObject):
         self.data_dir = data_dir
         # None until the store is open (the window shows first, see app.run); workspaces are
         # only built after that.
-        self.db = db
+        self._db = db
+        self._deferred: DeferredStore | None = None   # see attach_store
         self.log_path = log_path
         self.settings: Settings = load_settings(data_dir)
         self.window = None  # set by MainWindow
+
+    @property
+    def db(self) -> sqlite_utils.Database | None:
+        """The store, None until it is open (a store from :meth:`attach_store` is wrapped in
+        sqlite-utils here, on first use: a first workspace that needs none does not wait for it)."""
+        if self._db is None and self._deferred is not None:
+            self._db = self._deferred.db
+        return self._db
+
+    @db.setter
+    def db(self, value: sqlite_utils.Database | None) -> None:
+        self._db, self._deferred = value, None
+
+    def attach_store(self, store: DeferredStore) -> None:
+        """The store as ``backend.store.open_store_deferred`` opens it for the GUI."""
+        self._db, self._deferred = None, store
+
+    def close_store(self) -> None:
+        if self._deferred is not None:
+            self._deferred.close()
+        elif self._db is not None:
+            self._db.conn.close()
+        self._db = self._deferred = None
 
     @property
     def db_path(self) -> Path:

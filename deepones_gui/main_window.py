@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend import gpu, recovery
+from backend import recovery
 from backend.workspaces import WorkspaceSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
@@ -26,12 +26,20 @@ from deepones_gui.workspaces.builtin import available_workspaces
 log = logging.getLogger(__name__)
 GPU_REFRESH_MS = 5000
 # Qt.ItemDataRole.UserRole. Touching PySide6's ``Qt`` namespace (or QStyle's enums) costs ~50 ms of
-# enum set-up, so nothing on the path to the first frame does; icons are set right after it.
+# enum set-up, so nothing on the path to the first frame does; icons are set when the window activates.
 USER_ROLE = 0x0100
 
 
 def _gpu_summary(*, progress, partial, cancel) -> str:
+    from backend import gpu  # subprocess, NVML: only for the first reading, off the GUI thread
+
     return gpu.gpu_summary_text()
+
+
+def _set_shortcut(action: QAction, keys: str) -> None:
+    # setShortcuts([...]), not setShortcut(...): resolving setShortcut's overloads makes PySide6 build
+    # every enum of the ``Qt`` namespace (~30-50 ms) before the first frame; the list form does not.
+    action.setShortcuts([QKeySequence(keys)])
 
 
 class MainWindow(QMainWindow):
@@ -58,19 +66,24 @@ class MainWindow(QMainWindow):
             "QListWidget#WorkspaceNav::item { padding: 9px 10px; }"
         )
         self.stack = QStackedWidget()
+        # Blank until activate() sets the real icons (QStyle's enum set-up is not on the way to the
+        # first frame): the rail keeps its layout when they land.
+        blank = QPixmap(self.nav.iconSize())
+        blank.fill(QColor(0, 0, 0, 0))
+        placeholder = QIcon(blank)
         for i, spec in enumerate(self.specs):
             item = QListWidgetItem(spec.title)
+            item.setIcon(placeholder)
             shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
             item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
             item.setData(USER_ROLE, spec.name)
             self.nav.addItem(item)
             if shortcut:
                 action = QAction(spec.title, self)
-                action.setShortcut(QKeySequence(shortcut))
+                _set_shortcut(action, shortcut)
                 action.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
                 self.addAction(action)
         self.nav.currentRowChanged.connect(self._show_row)
-        QTimer.singleShot(0, self._apply_icons)
 
         splitter = QSplitter()
         splitter.setObjectName("MainSplitter")
@@ -94,22 +107,32 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # .gguf -> Models, data files -> Data, .py -> Jobs, trace exports -> Traces
         if activate:
             self.activate()
+            QTimer.singleShot(0, self.after_first_workspace)
 
     def activate(self) -> None:
-        """Build the last-used workspace; needs ``ctx.db`` open."""
+        """Build the last-used workspace; needs the store open (``ctx.db``).
+
+        Then call :meth:`after_first_workspace` once it is painted (the constructor does with
+        ``activate=True``; ``deepones_gui.app.run`` does right after the first frame of it).
+        """
         self.active = True
+        self._apply_icons()
         last = QSettings().value("main/workspace", "")
         names = [s.name for s in self.specs]
         if names:
             row = names.index(last) if last in names else 0
-            if self.nav.currentRow() == row:
+            # Focus on the shown window already made a row current, unselected: select it too.
+            already_current = self.nav.currentRow() == row
+            self.nav.setCurrentRow(row)
+            if already_current:
                 self._show_row(row)
-            else:
-                self.nav.setCurrentRow(row)
         self._check_recovery()
+
+    def after_first_workspace(self) -> None:
+        """What waits until the first workspace is on screen: the first-run wizard check."""
         from deepones_gui.window_extras import maybe_first_run
 
-        QTimer.singleShot(0, lambda: maybe_first_run(self))
+        maybe_first_run(self)
 
     # -- after a crash -------------------------------------------------------------------------
     def _check_recovery(self) -> None:
@@ -144,6 +167,8 @@ class MainWindow(QMainWindow):
         """The workspace widget ``name``, built on first use so start-up stays fast."""
         if name not in self.pages:
             spec = next(s for s in self.specs if s.name == name)
+            if spec.needs_store:
+                _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
                 widget = spec.factory(self.ctx)
             except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
@@ -212,14 +237,14 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         prefs = file_menu.addAction("&Preferences…")
-        prefs.setShortcut(QKeySequence("Ctrl+,"))  # strings, not StandardKey: no enum set-up before the first frame
+        _set_shortcut(prefs, "Ctrl+,")  # strings, not StandardKey: no enum set-up before the first frame
         prefs.triggered.connect(self.open_preferences)
         file_menu.addAction("Setup &wizard…").triggered.connect(self.open_wizard)
         open_dir = file_menu.addAction("Open &data folder")
         open_dir.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.data_dir))))
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        _set_shortcut(quit_action, "Ctrl+Q")
         quit_action.triggered.connect(self.close)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -229,7 +254,7 @@ class MainWindow(QMainWindow):
 
         help_menu = self.menuBar().addMenu("&Help")
         guide = help_menu.addAction("&User guide")
-        guide.setShortcut(QKeySequence("F1"))
+        _set_shortcut(guide, "F1")
         guide.triggered.connect(self.open_guide)
         help_menu.addAction("&Report a problem…").triggered.connect(self.report_problem)
         help_menu.addAction("&About DeepOnes Studio").triggered.connect(self.open_about)

@@ -1,135 +1,15 @@
-"""Any OpenAI-compatible HTTP endpoint (OpenAI, vLLM, Ollama, LM Studio, llama.cpp's server).
+"""Registers OpenAI-compatible HTTP endpoints (OpenAI, vLLM, Ollama, LM Studio, llama.cpp's server):
+:mod:`backend.llm.openai_backend`.
 
-Spec: ``http(s)://HOST[:PORT]/PATH#MODEL`` (see :mod:`backend.llm.endpoints`). Failures become
-:class:`BackendError` messages that say what to do: unreachable, key rejected (401/403), rate
-limited (429), timed out, unknown model.
+The implementation is imported when a backend is first asked for, not when plugins load at start-up.
 """
 
-from __future__ import annotations
-
-import logging
-from collections.abc import Iterator
-
 from backend.hookspecs import hookimpl
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
-from backend.llm.endpoints import api_key_for, parse_endpoint
-
-log = logging.getLogger(__name__)
-DEFAULT_TIMEOUT_S = 60.0
-NO_KEY = "no-key"  # local servers need none, but the client insists on a value
-
-
-def _friendly(exc: BaseException, endpoint) -> BackendError:
-    import openai
-
-    where = endpoint.base_url
-    if isinstance(exc, openai.APITimeoutError):
-        return BackendError(f"{where} did not answer in time (timeout). The server may be busy; try again.")
-    if isinstance(exc, openai.APIConnectionError):
-        return BackendError(f"Cannot reach {where}: is the server running and the address right? "
-                            f"({type(exc.__cause__ or exc).__name__})")
-    if isinstance(exc, openai.AuthenticationError):
-        return BackendError(f"{where} rejected the API key (401). Set the key for {endpoint.host} in the "
-                            "model manager (it is kept in the OS keyring).", retryable=False)
-    if isinstance(exc, openai.PermissionDeniedError):
-        return BackendError(f"{where} refused access (403): this key may not use model "
-                            f"{endpoint.model or '(default)'}.", retryable=False)
-    if isinstance(exc, openai.RateLimitError):
-        return BackendError(f"{where} is rate limiting requests (429). Wait a moment, then Retry.")
-    if isinstance(exc, openai.NotFoundError):
-        return BackendError(f"{where} does not know model {endpoint.model!r} (404). Check the name after '#'.",
-                            retryable=False)
-    if isinstance(exc, openai.APIStatusError):
-        return BackendError(f"{where} answered with an error ({exc.status_code}): {exc.message}")
-    return BackendError(f"{where}: {type(exc).__name__}: {exc}")
-
-
-class OpenAIBackend(ChatBackend):
-    def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0, **_options) -> None:
-        super().__init__()
-        self.endpoint = parse_endpoint(spec)
-        self.spec = self.endpoint.spec
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._client = None
-        self._model = self.endpoint.model
-
-    def _client_or_make(self):
-        if self._client is None:
-            import openai
-
-            self._client = openai.OpenAI(base_url=self.endpoint.base_url, api_key=api_key_for(self.endpoint) or NO_KEY,
-                                         timeout=self.timeout, max_retries=self.max_retries)
-        return self._client
-
-    def model_name(self) -> str:
-        """The model to ask for: the spec's, else the server's first listed model."""
-        if not self._model:
-            try:
-                models = self._client_or_make().models.list()
-                first = next(iter(models), None)
-            except Exception as exc:  # noqa: BLE001 - mapped to a clear message
-                raise _friendly(exc, self.endpoint) from exc
-            if first is None:
-                raise BackendError(f"{self.endpoint.base_url} lists no models; add '#model-name' to the address.",
-                                   retryable=False)
-            self._model = first.id
-        return self._model
-
-    def fit_context(self, messages: list[Message], settings: GenerationSettings):
-        """Leave out old turns by a token estimate against the chosen context size; the server has the
-        last word on its real limit, so an over-long last message is sent anyway (it answers clearly)."""
-        from backend.llm.context_window import fit_messages
-
-        try:
-            return fit_messages(messages, settings.context_size, settings.max_tokens, self.count_tokens)
-        except BackendError:
-            return messages, 0
-
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
-        client = self._client_or_make()
-        model = self.model_name()
-        kwargs = dict(model=model, messages=messages, stream=True, temperature=settings.temperature,
-                      top_p=settings.top_p, max_tokens=settings.max_tokens)
-        if settings.seed is not None:
-            kwargs["seed"] = settings.seed
-        if settings.stop:
-            kwargs["stop"] = list(settings.stop)
-        stream = None
-        chunks = 0
-        try:
-            stream = client.chat.completions.create(**kwargs)
-            for chunk in stream:
-                if getattr(chunk, "usage", None):
-                    self.last_stats.prompt_tokens = chunk.usage.prompt_tokens or 0
-                    self.last_stats.completion_tokens = chunk.usage.completion_tokens or 0
-                if not chunk.choices:
-                    continue
-                text = chunk.choices[0].delta.content
-                if text:
-                    chunks += 1
-                    yield text
-                if self.stopped:
-                    break
-        except BackendError:
-            raise
-        except GeneratorExit:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every client error becomes a message
-            raise _friendly(exc, self.endpoint) from exc
-        finally:
-            if stream is not None:
-                stream.close()  # stop: close the HTTP response so the server stops generating
-            if not self.last_stats.completion_tokens:
-                self.last_stats.completion_tokens = chunks
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 @hookimpl
 def register_backends(register):
+    from backend.llm.openai_backend import OpenAIBackend
+
     register("http://", OpenAIBackend)
     register("https://", OpenAIBackend)

@@ -1,6 +1,9 @@
 """Regenerate the README screenshots from the real app (offscreen), with the demo data dir.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
+
+Train's scene is a real demo run (the page's ``prepare_screenshot``: SmolLM2, 2 x 6 steps on a fixed
+batch, Q8_0, DeepQA on 20 questions): minutes on a CPU. ``--only train`` makes just that one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def main() -> None:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
+    if not args.only or "startup" in args.only:
+        shoot_startup(ctx, out)
     for spec in window.specs:
         if args.only and spec.name not in args.only:
             continue
@@ -169,6 +174,28 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     target = out / "design-interrupted.png"
     window.grab().save(str(target))
     print(target)
+
+def shoot_startup(ctx, out: Path) -> None:
+    """The two start-up frames as deepones_gui.app.run paints them: the window, then its first workspace."""
+    from PySide6.QtWidgets import QApplication
+
+    from deepones_gui.main_window import MainWindow
+
+    main_window = ctx.window
+    window = MainWindow(ctx, activate=False)
+    window.resize(1280, 800)
+    window.show()
+    QApplication.processEvents()
+    for name, step in (("startup-first-frame", None), ("startup-first-workspace", window.activate)):
+        if step is not None:
+            step()
+            QApplication.processEvents()
+        target = out / f"{name}.png"
+        window.grab().save(str(target))
+        print(target)
+    window.close()
+    ctx.window = main_window
+
 
 if __name__ == "__main__":
     main()

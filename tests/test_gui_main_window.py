@@ -266,3 +266,23 @@ def test_after_the_app_is_killed_mid_answer_the_next_start_offers_to_carry_on(qt
 
         wait_for_background_tasks()
         ctx.db.conn.close()
+
+
+def test_progressive_start_highlights_the_workspace_it_opens(qtbot, app_context):
+    """As deepones_gui.app.run starts: the window is shown first, its workspace built after that."""
+    from PySide6.QtCore import QSettings
+
+    QSettings().setValue("main/workspace", "")   # a first start: the first row, current before activation
+    window = MainWindow(app_context, activate=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    # Focus makes the rail's first row current (not selected) before any workspace exists.
+    qtbot.waitUntil(lambda: window.nav.currentRow() == 0, timeout=5000)
+    chrome_only = window.nav.visualItemRect(window.nav.item(0))
+    window.activate()
+    name = window.current_workspace_name()
+    assert window.stack.currentWidget() is window.pages[name]
+    assert window.nav.currentItem().isSelected()        # the rail shows where the user is
+    assert window.nav.visualItemRect(window.nav.item(0)) == chrome_only   # icons land without moving the rail

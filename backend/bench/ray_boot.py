@@ -81,7 +81,10 @@ def main():
 
     while sup.poll() is None:
         pump()
-        time.sleep(0.1)
+        try:
+            sup.wait(timeout=0.1)   # returns the moment the supervisor ends, not at the next tick
+        except subprocess.TimeoutExpired:
+            pass
     pump()
     try:
         with open("status.json", encoding="utf-8") as fh:

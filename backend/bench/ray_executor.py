@@ -72,15 +72,25 @@ class RaySettings:
         os.replace(tmp, target)
 
 
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def _client(address: str):
+    """One ``JobSubmissionClient`` per address, shared by every run (creating one is an HTTP round trip)."""
+    with _CLIENTS_LOCK:
+        if address in _CLIENTS:
+            return _CLIENTS[address]
     try:
         from ray.job_submission import JobSubmissionClient
     except ImportError as exc:
         raise RayError("Ray is not installed: pip install 'deepones-studio[ray]'") from exc
     try:
-        return JobSubmissionClient(address)
+        client = JobSubmissionClient(address)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError...
         raise RayError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    with _CLIENTS_LOCK:   # calls make one plain HTTP request each, so threads can share it
+        return _CLIENTS.setdefault(address, client)
 
 
 def cluster_resources(address: str) -> dict[str, float]:
@@ -115,7 +125,11 @@ class RayJobHandle:
         self._lock = threading.Lock()
         self._buffer = ""
         self._final: dict | None = None
+        self._final_seen = threading.Event()
         self._finished = False
+        self._tail_thread: threading.Thread | None = None
+        self._tail_loop: asyncio.AbstractEventLoop | None = None
+        self._tail_task: asyncio.Task | None = None
 
     # -- mirroring the job's log records ------------------------------------------------------
     def _apply_records(self, text: str, *, replay: bool = False) -> None:
@@ -157,16 +171,38 @@ class RayJobHandle:
             complete, _, self._buffer = self._buffer.rpartition("\n")
             if complete:
                 self._apply_records(complete + "\n")
+            if self._final is not None:
+                self._final_seen.set()   # the tail brought the whole run: wait() need not poll on
 
     def _tail(self) -> None:
         async def follow() -> None:
             async for chunk in self._client.tail_job_logs(self.submission_id):
                 self._feed(chunk)
 
+        loop = asyncio.new_event_loop()
         try:
-            asyncio.run(follow())
-        except Exception:  # noqa: BLE001 - the final get_job_logs fills in whatever the tail missed
+            self._tail_task = loop.create_task(follow())
+            self._tail_loop = loop
+            loop.run_until_complete(self._tail_task)
+        except BaseException:  # noqa: BLE001 - cancelled or cut off: get_job_logs fills in what the tail missed
             pass
+        finally:
+            self._tail_loop = None
+            loop.close()
+
+    def _start_tail(self) -> None:
+        if self._tail_thread is None:   # once per handle: a second wait() must not mirror the logs twice
+            self._tail_thread = threading.Thread(target=self._tail, name=f"ray-tail-{self.job_id}", daemon=True)
+            self._tail_thread.start()
+
+    def _stop_tail(self) -> None:
+        """Close the log stream now: Ray's own tail keeps it open for seconds after the job ends."""
+        loop, task = self._tail_loop, self._tail_task
+        if loop is not None and task is not None:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:   # the loop closed meanwhile
+                pass
 
     # -- the handle API ----------------------------------------------------------------------
     def status(self) -> dict:
@@ -191,13 +227,23 @@ class RayJobHandle:
             return False
 
     def wait(self, *, on_output=None, cancel: threading.Event | None = None, timeout: float | None = None,
-             poll_s: float = 0.1) -> JobResult:
-        tail = threading.Thread(target=self._tail, name=f"ray-tail-{self.job_id}", daemon=True)
-        tail.start()
+             poll_s: float = 0.05, max_poll_s: float = 0.5, settle_s: float = 2.0) -> JobResult:
+        """Mirror the run until Ray reports it ended, then bring back whatever the tail did not.
+
+        The boot script's last record carries ``status.json`` and ``metric.log``: once the tail has
+        delivered it, nothing needs fetching again, and Ray's terminal status (its supervisor polls
+        the entrypoint every 0.1 s) is awaited at most ``settle_s`` more. The tail itself is closed,
+        not joined: Ray's log follower sleeps 1 s at a time and would hold the run back.
+        Status polls are spaced out (each costs the dashboard CPU that the node needs to start the
+        job's worker): ``max_poll_s`` while PENDING, from ``poll_s`` up to it while RUNNING.
+        """
+        self._start_tail()
         deadline = time.monotonic() + timeout if timeout else None
         unreachable_since: float | None = None
+        settle_until: float | None = None
         cancelled = False
         state: str | None = None
+        interval = poll_s
         while True:
             if cancel is not None and cancel.is_set() and not cancelled:
                 cancelled = self.cancel() or True
@@ -210,23 +256,36 @@ class RayJobHandle:
             if state is None:
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since > self.settings.lost_after_s:
+                    self._stop_tail()
                     return self._finish_lost()
             else:
                 unreachable_since = None
             if deadline is not None and now > deadline:
                 return self.result()
-            time.sleep(poll_s)
-        self._finish(state, cancelled)
-        tail.join(timeout=2.0)
+            if self._final_seen.is_set():
+                settle_until = settle_until or now + settle_s
+                if now > settle_until:
+                    break
+                time.sleep(poll_s)
+            elif state == "RUNNING":
+                self._final_seen.wait(interval)
+                interval = min(max_poll_s, interval * 1.5)
+            else:
+                self._final_seen.wait(max_poll_s if state == "PENDING" else poll_s)
+        self._finish(state, cancelled, complete=self._final_seen.is_set())
+        self._stop_tail()
         if on_output is not None:
             self._reader.read_new_output(on_output)
         return self.result()
 
-    def _finish(self, state: str, cancelled: bool) -> None:
-        try:
-            full = self._client.get_job_logs(self.submission_id)
-        except Exception:  # noqa: BLE001 - keep what the tail brought
-            full = None
+    def _finish(self, state: str | None, cancelled: bool, *, complete: bool = False) -> None:
+        """Write the run's final status; ``complete``: the tail already brought every record."""
+        full = None
+        if not complete:
+            try:
+                full = self._client.get_job_logs(self.submission_id)
+            except Exception:  # noqa: BLE001 - keep what the tail brought
+                full = None
         with self._lock:
             self._finished = True
             if full is not None:
@@ -254,7 +313,8 @@ class RayJobHandle:
                           ended_at=time.time())
             if cancelled and st.get("status") not in ("succeeded",):
                 st["status"] = "cancelled"
-            st["ray_status"] = state
+            if state in RAY_FINAL:
+                st["ray_status"] = state
             write_status(self.workdir, st)
 
     def _finish_lost(self) -> JobResult:

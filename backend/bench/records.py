@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import sqlite_utils
 
+from backend.children import pid_alive
 from backend.store import transaction
 
 VARIANTS = ("base", "plus")
@@ -99,19 +100,9 @@ def claim_sweep(db: sqlite_utils.Database, sweep_id: int) -> None:
     with transaction(db):
         row = sweep_row(db, sweep_id)
         pid = row["owner_pid"]
-        if row["status"] == "running" and pid and pid != os.getpid() and _pid_alive(pid):
+        if row["status"] == "running" and pid and pid != os.getpid() and pid_alive(pid):
             raise SweepError(f"sweep {sweep_id} is being run by process {pid}")
         set_sweep_status(db, sweep_id, "running", os.getpid())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def list_sweeps(db: sqlite_utils.Database) -> list[dict]:

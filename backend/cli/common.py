@@ -32,19 +32,25 @@ def run_interruptible(fn: Callable[[], object], cancel: Callable[[], object] | t
     """Run ``fn`` on a thread so Ctrl-C reaches this one and becomes a clean cancel (the work is asked
     to stop and waited for, never abandoned). Returns (fn's result, whether Ctrl-C was pressed)."""
     box: dict = {}
+    # Waited on instead of thread.join(): a Ctrl-C that lands inside join() can leave is_alive()
+    # False while the work still runs (CPython gh-90882), and the process would then exit with
+    # the runs it should have stopped still going.
+    finished = threading.Event()
 
     def target() -> None:
         try:
             box["value"] = fn()
         except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
             box["error"] = exc
+        finally:
+            finished.set()
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     interrupted = False
-    while thread.is_alive():
+    while not finished.is_set():
         try:
-            thread.join(0.2)
+            finished.wait(0.2)
         except KeyboardInterrupt:
             if not interrupted:
                 interrupted = True

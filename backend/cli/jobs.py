@@ -188,7 +188,7 @@ def jobs_cancel(job_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines (the default is the same; kept for symmetry).")
 def metrics(logfile: str, as_json: bool) -> None:
     """Extract metrics from a training log: one JSON line per value {"name", "value", "step"}."""
-    from backend.jobs.metrics import parse_lines
+    from backend.jobs.metrics import iter_file_points
 
     try:
         fh = open(logfile, encoding="utf-8", errors="replace", newline="\n")
@@ -196,7 +196,7 @@ def metrics(logfile: str, as_json: bool) -> None:
         fail(f"cannot read {logfile}: {exc.strerror or exc}")
     with fh:
         out = sys.stdout
-        for point in parse_lines(fh):
+        for point in iter_file_points(fh):      # read by the column reader, a chunk at a time
             out.write(json.dumps(point.to_dict()) + "\n")
 
 

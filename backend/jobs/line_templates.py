@@ -82,6 +82,10 @@ class TemplateCache:
 
     def read(self, line: str) -> Reading | None:
         """The line's reading, from its template's recipe when known (else from the parsers)."""
+        if "\x01" in line:
+            # The mask's own byte in the text: its key would pass for a digit's (never cached).
+            parsed = self.parse_uncached(line)
+            return reading(parsed) if parsed is not None else None
         key = line.encode("utf-8", "replace").translate(MASK)
         t = self.templates.get(key)
         if t is not None:

@@ -1,11 +1,11 @@
 """The metric follower: a child process that parses a job's ``stdout.log`` and streams the points.
 
-Parsing is pure Python; on a thread of the GUI process it would hold the GIL and stall the window
-(the finished-job path already parses in a child). So whoever wants live metrics starts this module
-(``python -m backend.jobs.metric_follower JOBDIR [--follow]``) and reads length-prefixed
-``marshal`` frames ``{name: (steps, values)}`` from its stdout: decoding them is a C call.
-It ends when the job has ended and its log is read, when not following and the log is read, or
-when its reader goes away.
+Parsing on a thread of the GUI process would hold the GIL and stall the window, so whoever wants
+live metrics starts this module (``python -m backend.jobs.metric_follower JOBDIR [--follow]``)
+and reads length-prefixed frames ``{name: (steps, values)}`` from its stdout: the columns travel
+as raw float64 bytes inside a ``marshal`` dict, and :func:`decode_frame` turns them back into
+numpy arrays without a Python object per point. It ends when the job has ended and its log is
+read, when not following and the log is read, or when its reader goes away.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from backend.jobs.metrics import MetricExtractor, MetricPoint
+import numpy as np
+
+from backend.jobs.metrics import Columns, MetricExtractor
 from backend.jobs.status import job_active
 from backend.jobs.tail import LogTailer
 
@@ -26,19 +28,10 @@ FRAME = struct.Struct("<I")   # payload length, then the marshalled payload
 POLL_S = 0.3
 
 
-def group_points(points: list[MetricPoint]) -> dict[str, tuple[list[float], list[float]]]:
-    grouped: dict[str, tuple[list[float], list[float]]] = {}
-    for p in points:
-        xs, ys = grouped.setdefault(p.name, ([], []))
-        xs.append(p.step)
-        ys.append(p.value)
-    return grouped
-
-
 def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,
-                   abandoned: Callable[[], bool] = lambda: False) -> Iterator[dict]:
-    """Grouped points as the log grows (in this process): what the child runs. ``abandoned()``
-    true ends it early (the reader is gone)."""
+                   abandoned: Callable[[], bool] = lambda: False) -> Iterator[Columns]:
+    """Columns of the points as the log grows (in this process): what the child runs.
+    ``abandoned()`` true ends it early (the reader is gone)."""
     tailer = LogTailer(workdir, ("stdout",))
     extractor = MetricExtractor()
     while True:
@@ -47,22 +40,30 @@ def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,
             data = tailer.read("stdout")
             if not data:
                 break
-            grouped = group_points(extractor.feed_text(data.decode("utf-8", errors="replace")))
-            if grouped:
-                yield grouped
+            columns = extractor.feed_columns(data.decode("utf-8", errors="replace"))
+            if columns:
+                yield columns
         if not running:
-            grouped = group_points(extractor.flush())
-            if grouped:
-                yield grouped
+            columns = extractor.flush_columns()
+            if columns:
+                yield columns
             return
         if abandoned():
             return
         time.sleep(poll_s)
 
 
-def encode_frame(grouped: dict) -> bytes:
-    body = marshal.dumps(grouped)
+def encode_frame(columns: Columns) -> bytes:
+    body = marshal.dumps({name: (np.ascontiguousarray(s, dtype=np.float64).tobytes(),
+                                 np.ascontiguousarray(v, dtype=np.float64).tobytes())
+                          for name, (s, v) in columns.items()})
     return FRAME.pack(len(body)) + body
+
+
+def decode_frame(body: bytes) -> Columns:
+    """A frame's payload (after the length) as name -> (steps, values) float64 arrays."""
+    return {name: (np.frombuffer(s, dtype=np.float64), np.frombuffer(v, dtype=np.float64))
+            for name, (s, v) in marshal.loads(body).items()}
 
 
 def main(argv: list[str]) -> int:
@@ -74,9 +75,9 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     try:
         # A reader that died without closing the pipe re-parents this child: stop then too.
-        for grouped in follow_metrics(Path(args[0]), follow="--follow" in argv,
+        for columns in follow_metrics(Path(args[0]), follow="--follow" in argv,
                                       abandoned=lambda: os.getppid() != parent):
-            out.write(encode_frame(grouped))
+            out.write(encode_frame(columns))
             out.flush()
     except BrokenPipeError:
         return 0

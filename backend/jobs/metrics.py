@@ -5,34 +5,37 @@ line states (a global step, an epoch, an in-epoch counter ``inner/total``). The 
 that into one monotone global step: an explicit step wins; an epoch with an in-epoch counter is
 laid end to end (``offset + inner``, the offset growing at each new epoch); an epoch alone is the
 step (HF Trainer's fractional epochs); otherwise the line number. ``\\r`` progress redraws are
-split so every redraw counts, and a partial last line waits for its newline. Lines of a shape
-seen before are read through :class:`backend.jobs.line_templates.TemplateCache` (the speed).
+split so every redraw counts, and a partial last line waits for its newline.
+
+Two ways in: :meth:`MetricExtractor.feed_line` reads one line through the parsers (the reference
+path, used by :func:`parse_lines`); :meth:`MetricExtractor.feed_block` reads a chunk of a log with
+:class:`backend.jobs.metric_columns.ColumnReader` (shapes learnt once from the parsers, then read by
+C loops into per-metric columns: the speed), with identical results. Big logs are read as columns
+(:func:`parse_file_columns`); points (:class:`MetricPoint`) remain for small inputs and the CLI.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
-from itertools import chain, repeat
-from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
+
+import numpy as np
 
 from backend.jobs.line_templates import MASK, TemplateCache
+from backend.jobs.metric_columns import MAX_LINE, MAYBE_METRIC, Block, ColumnReader, ColumnSink, block_points
 from backend.jobs.parsers import Parsed
 
-# A line without any of these characters carries no metric in any supported format.
-_MAYBE_METRIC = re.compile(r"[:=|{/]").search
+CHUNK_CHARS = 1 << 23   # a file is read in 8 MB pieces (cut at a newline by the extractor)
+Columns = dict[str, tuple[np.ndarray, np.ndarray]]   # name -> (steps, values), each in log order
 
 
 class MetricPoint(NamedTuple):
-    """One value of one metric at one step. A named tuple: the extractor makes millions of them,
-    and ``tuple.__new__`` is the cheapest way (a quarter of a dataclass's ``__init__``)."""
+    """One value of one metric at one step (the per-point API; big logs use columns instead)."""
 
     name: str
     value: float
@@ -44,15 +47,13 @@ class MetricPoint(NamedTuple):
 
 
 _new = tuple.__new__
-_PIECE = 4096   # lines per fast-path block: lines of templates not learnt yet go through the parsers
-_point = partial(tuple.__new__, MetricPoint)   # (name, value, step) -> MetricPoint, in C
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """The points hold only strings and floats (no reference cycles), yet each one counts towards
-    the cyclic GC's thresholds: left on, full collections re-walk every point made so far (up to
-    half the time of a big log). Paused while a log is read; nesting keeps the outer state."""
+    """Points hold only strings and floats (no reference cycles), yet each one counts towards the
+    cyclic GC's thresholds: left on, full collections re-walk every point made so far. Paused
+    while points are made; nesting keeps the outer state."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -87,105 +88,70 @@ class MetricExtractor:
     _pending: str = ""
     _last_segment: str = ""
     _cache: TemplateCache | None = None
+    _reader: ColumnReader | None = None
 
     def __post_init__(self) -> None:
         self._cache = TemplateCache(self.parsers)
+        self._reader = ColumnReader(self, self._cache)
 
-    def feed_text(self, text: str) -> list[MetricPoint]:
-        """Feed a chunk of output (any size, may end mid-line); returns the points of complete lines."""
+    def feed_block(self, text: str) -> Block:
+        """Feed a chunk of output (any size, may end mid-line): the metrics of its complete lines,
+        as columns with their order (see :mod:`backend.jobs.metric_columns`). A partial last line
+        waits for its newline."""
         data = self._pending + text
         cut = data.rfind("\n")
         if cut < 0:
             self._pending = data
-            return []
+            return {}
         block, self._pending = data[:cut], data[cut + 1:]
-        if "\r" in block:  # progress redraws: each segment counts (rare in big logs)
-            out: list[MetricPoint] = []
-            for line in block.split("\n"):
-                out += self.feed_line(line)
-            return out
-        lines = block.split("\n")
+        # Keys: every line's digit-masked bytes, by one C call over the whole block.
+        raw = block.encode("utf-8", "replace")
+        return self._reader.read(block.split("\n"), raw, raw.translate(MASK).split(b"\n"))
+
+    def feed_columns(self, text: str) -> Columns:
+        """Like :meth:`feed_block`, as name -> (steps, values)."""
+        return {name: (steps, values) for name, (_, steps, values) in self.feed_block(text).items()}
+
+    def feed_text(self, text: str) -> list[MetricPoint]:
+        """Like :meth:`feed_block`, as points in the order the lines state them."""
         with gc_paused():
-            if len(lines) <= _PIECE:
-                return self._feed_block(block, lines)
-            # In pieces: templates learnt in one piece are read by the fast path in the next ones.
-            out = []
-            for start in range(0, len(lines), _PIECE):
-                piece = lines[start:start + _PIECE]
-                out += self._feed_block("\n".join(piece), piece)
-            return out
+            return block_points(self.feed_block(text), MetricPoint)
 
-    def _feed_block(self, block: str, lines: list[str]) -> list[MetricPoint]:
-        """The hot path of a big log, for a block of whole lines (no ``\r``).
+    def flush_block(self) -> Block:
+        """The partial last line, read as a whole one (the log has ended)."""
+        rest, self._pending = self._pending, ""
+        return self.feed_block(rest + "\n") if rest else {}
 
-        Per line, Python only looks up the line's template and keeps the step rule's state; the
-        templates' keys (one ``translate`` over the block), the numbers (``map(float, ...)`` per
-        field over all lines of a template) and the points (``zip``) are made by C loops, and
-        each line's points land at its index, so the order is the parsers' order.
-        """
-        keys = block.encode("utf-8", "replace").translate(MASK).split(b"\n")
-        tpls = list(map(self._cache.templates.get, keys))
-        per_line: list = [()] * len(lines)
-        steps = [0.0] * len(lines)
-        groups: dict = {}   # template -> its lines' indices (keyed by the object: its hash is its id)
-        base = self.line_no
-        position = self._position
-        for i, t in enumerate(tpls):
-            if t is not None:
-                recipe = t.recipe
-                if recipe is not None:
-                    values, step, epoch, inner, total, flags = recipe
-                    line = lines[i]
-                    if step and not flags[0] and not flags[2]:
-                        step = self.last_step = float(line[step[0]:step[1]])
-                    else:
-                        step = position(float(line[step[0]:step[1]]) if step else None,
-                                        float(line[epoch[0]:epoch[1]]) if epoch else None,
-                                        int(line[inner[0]:inner[1]]) if inner else None,
-                                        int(line[total[0]:total[1]]) if total else None, base + i + 1, *flags)
-                        if step is None:
-                            continue
-                    steps[i] = step
-                    group = groups.get(t)
-                    if group is None:
-                        groups[t] = [i]
-                    else:
-                        group.append(i)
-                    continue
-                if t.none:
-                    continue
-            self.line_no = base + i + 1
-            per_line[i] = self._parse(lines[i])
-        self.line_no = base + len(lines)
-        for t, idx in groups.items():
-            # Per field: the value column of all this template's lines; zipped into points per line.
-            rows = [lines[i] for i in idx]
-            row_steps = [steps[i] for i in idx]
-            columns = [map(_point, zip(repeat(name), map(float, map(itemgetter(slice(a, b)), rows)), row_steps))
-                       for name, a, b in t.recipe[0]]
-            list(map(per_line.__setitem__, idx, zip(*columns, strict=True)))
-        return list(chain.from_iterable(per_line))
+    def flush_columns(self) -> Columns:
+        return {name: (steps, values) for name, (_, steps, values) in self.flush_block().items()}
 
     def flush(self) -> list[MetricPoint]:
-        rest, self._pending = self._pending, ""
-        return self.feed_line(rest) if rest else []
+        return block_points(self.flush_block(), MetricPoint)
 
     def feed_line(self, line: str) -> list[MetricPoint]:
+        """One line through the parsers (the reference path; the column reader reads a line it has
+        no plan for with :meth:`segments` and :meth:`reading`, as here)."""
         self.line_no += 1
-        if "\r" in line:
-            out = []
-            for segment in line.split("\r"):
-                if segment.strip() and segment != self._last_segment:
-                    self._last_segment = segment
-                    out.extend(self._parse(segment))
-            return out
-        return self._parse(line)
+        out: list[MetricPoint] = []
+        for segment in self.segments(line) if "\r" in line else (line,):
+            r = self.reading(segment)
+            if r is not None:
+                out += self._points(*r)
+        return out
 
-    def _parse(self, line: str) -> list[MetricPoint]:
-        if len(line) > 20000 or not _MAYBE_METRIC(line):
-            return []
-        r = self._cache.read(line)
-        return self._points(*r) if r is not None else []
+    def segments(self, line: str) -> Iterator[str]:
+        """The parts of a line with ``\r`` progress redraws that count: each non-blank redraw that
+        differs from the previous one (the same redraw repeated is one point, not many)."""
+        for segment in line.split("\r"):
+            if segment.strip() and segment != self._last_segment:
+                self._last_segment = segment
+                yield segment
+
+    def reading(self, line: str) -> tuple | None:
+        """What the parsers read in one line (a :data:`backend.jobs.line_templates.Reading`), or None."""
+        if len(line) > MAX_LINE or not MAYBE_METRIC(line):
+            return None
+        return self._cache.read(line)
 
     def _points(self, values, step, epoch, inner, total, context_only, use_context_epoch, keep_step) -> list[MetricPoint]:
         step = self._position(step, epoch, inner, total, self.line_no, context_only, use_context_epoch, keep_step)
@@ -223,26 +189,59 @@ class MetricExtractor:
 
 
 def parse_lines(lines: Iterable[str], parsers: list | None = None) -> Iterator[MetricPoint]:
+    """Points of ``lines`` read one by one (the reference path, no column reader)."""
     ex = MetricExtractor(parsers) if parsers is not None else MetricExtractor()
     for line in lines:
         yield from ex.feed_line(line.rstrip("\n"))
 
 
-def parse_file(path: Path | str, parsers: list | None = None) -> list[MetricPoint]:
+def _open_log(path: Path | str) -> IO[str] | None:
     try:
-        fh = open(path, encoding="utf-8", errors="replace", newline="\n")  # keep '\r' redraws visible
+        return open(path, encoding="utf-8", errors="replace", newline="\n")  # keep '\r' redraws visible
     except OSError:
-        return []
+        return None
+
+
+def read_blocks(fh: IO[str], parsers: list | None = None) -> Iterator[Block]:
+    """The metric blocks of an open log, chunk by chunk (memory stays bounded by the chunk size)."""
     ex = MetricExtractor(parsers) if parsers is not None else MetricExtractor()
-    out: list[MetricPoint] = []
+    while True:
+        chunk = fh.read(CHUNK_CHARS)
+        if not chunk:
+            break
+        block = ex.feed_block(chunk)
+        if block:
+            yield block
+    block = ex.flush_block()
+    if block:
+        yield block
+
+
+def parse_file_columns(path: Path | str, parsers: list | None = None) -> Columns:
+    """A whole log's metrics as name -> (steps, values) numpy columns ({} when unreadable)."""
+    fh = _open_log(path)
+    if fh is None:
+        return {}
+    sink = ColumnSink()
+    with fh:
+        for block in read_blocks(fh, parsers):
+            sink.add(block)
+    return sink.columns()
+
+
+def iter_file_points(fh: IO[str], parsers: list | None = None) -> Iterator[MetricPoint]:
+    """Points of an open log in the order its lines state them, made one chunk at a time."""
+    for block in read_blocks(fh, parsers):
+        yield from block_points(block, MetricPoint)
+
+
+def parse_file(path: Path | str, parsers: list | None = None) -> list[MetricPoint]:
+    """A whole log as points (compatibility: big logs want :func:`parse_file_columns`)."""
+    fh = _open_log(path)
+    if fh is None:
+        return []
     with fh, gc_paused():
-        while True:
-            chunk = fh.read(1 << 22)
-            if not chunk:
-                break
-            out += ex.feed_text(chunk)
-    out += ex.flush()
-    return out
+        return list(iter_file_points(fh, parsers))
 
 
 def metric_family(name: str) -> str:
@@ -255,4 +254,6 @@ def metric_family(name: str) -> str:
     if n in ("lr", "learning_rate") or n.endswith("_lr") or "learning_rate" in n:
         return "learning rate"
     return n
-__all__ = ["MetricExtractor", "MetricPoint", "Parsed", "metric_family", "parse_file", "parse_lines"]
+
+__all__ = ["Columns", "MetricExtractor", "MetricPoint", "Parsed", "iter_file_points", "metric_family", "parse_file",
+           "parse_file_columns", "parse_lines", "read_blocks"]

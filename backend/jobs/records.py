@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import time
+from itertools import repeat
 from pathlib import Path
 
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
@@ -36,11 +37,11 @@ def record_created(db, job_id: str, spec: JobSpec, workdir: Path) -> None:
 def record_final(db, result: JobResult, status: dict | None = None, *, with_metrics: bool = True) -> None:
     """Write the final state (and the metrics parsed from stdout) in one transaction."""
     st = status or {}
-    points = []
+    columns = {}
     if with_metrics:
-        from backend.jobs.metrics import parse_file
+        from backend.jobs.metrics import parse_file_columns
 
-        points = [(result.job_id, p.name, p.step, p.value, None) for p in parse_file(result.stdout_path)]
+        columns = parse_file_columns(result.stdout_path)
     with transaction(db):
         db.conn.execute(
             "UPDATE jobs SET status=?, reason=?, exit_code=?, signal=?, score=?, wall_s=?, peak_rss_mb=?,"
@@ -49,8 +50,10 @@ def record_final(db, result: JobResult, status: dict | None = None, *, with_metr
              result.peak_rss_mb, st.get("pid"), st.get("started_at"), st.get("ended_at") or time.time(), result.job_id),
         )
         db.conn.execute("DELETE FROM metrics WHERE job_id=?", (result.job_id,))
-        if points:
-            db.conn.executemany("INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,?)", points)
+        for name, (steps, values) in columns.items():
+            # Rows straight from the columns (C loops): no point object per value.
+            db.conn.executemany("INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,NULL)",
+                                zip(repeat(result.job_id), repeat(name), steps.tolist(), values.tolist()))
 
 
 def _kill_orphaned_program(st: dict) -> None:

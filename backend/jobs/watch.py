@@ -1,7 +1,7 @@
 """Watching a job: one iterator of events, each carrying the job id, for every observer.
 
     for event in watch_job(job_id, workdir, output=True, metrics=True):
-        event.kind     # "output" (stream, text) | "metrics" {name: (steps, values)}
+        event.kind     # "output" (stream, text) | "metrics" {name: (steps, values)} float64 arrays
                        # | "status" (status.json dict, on each change) | "ended" (final status dict)
 
 The Jobs charts and log view, the Design page, Bench and Traces all watch jobs this way (a Qt view
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.children import python_argv
-from backend.jobs.metric_follower import FRAME
+from backend.jobs.metric_follower import FRAME, decode_frame
 from backend.jobs.status import job_active, read_status
 from backend.jobs.tail import LogTailer
 
@@ -48,8 +48,6 @@ class _MetricChild:
 
     def frames(self, timeout: float) -> list[dict]:
         """Frames that arrived within ``timeout`` (none when the child has ended)."""
-        import marshal
-
         if self.done:
             return []
         ready, _, _ = select.select([self.fd], [], [], timeout)
@@ -64,7 +62,7 @@ class _MetricChild:
             (n,) = FRAME.unpack_from(self.buf)
             if len(self.buf) < FRAME.size + n:
                 break
-            out.append(marshal.loads(self.buf[FRAME.size:FRAME.size + n]))
+            out.append(decode_frame(self.buf[FRAME.size:FRAME.size + n]))
             self.buf = self.buf[FRAME.size + n:]
         return out
 

@@ -13,6 +13,7 @@ import time
 
 import sqlite_utils
 
+from backend.children import pid_alive
 from backend.pipeline.state import SessionSettings, SessionState, Step
 from backend.pipeline.tasks import Task
 from backend.store import transaction
@@ -31,16 +32,6 @@ _RESULT_FIELDS = dict(response="", code=None, reference_code=None, hyperparamete
 
 class SessionNotFound(LookupError):
     pass
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True   # exists, owned by someone else
-    return True
 
 
 def _step_from_row(row: dict) -> Step:
@@ -202,7 +193,7 @@ class SessionStore:
         for step_id, pid in self.db.conn.execute(
                 "SELECT id, runner_pid FROM design_steps WHERE session_id = ? AND status = 'running'",
                 (session_id,)).fetchall():
-            if pid and pid != me and _process_alive(pid):
+            if pid and pid != me and pid_alive(pid):
                 continue
             who = f" (process {pid} ended)" if pid and pid != me else ""
             self.update_step(step_id, status="interrupted",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,8 +12,9 @@ from typing import TYPE_CHECKING
 from backend import paths
 from backend.store.migrations import MIGRATIONS, applied_migrations, migrate, rename_legacy
 
-if TYPE_CHECKING:  # sqlite-utils costs ~180 ms to import (numpy); the GUI shows its window first
+if TYPE_CHECKING:  # sqlite-utils costs ~100 ms to import; the GUI shows its first workspace without it
     import sqlite_utils
+
 
 class StoreError(RuntimeError):
     """The store cannot be opened; ``str(exc)`` is a message fit for the user."""
@@ -37,33 +40,49 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout=5000")
 
 
-def _sqlite_utils():
-    """sqlite_utils, imported without its optional numpy/pandas type support.
+class _NoNumpyInThisThread:
+    """A meta-path finder that makes ``import numpy`` / ``import pandas`` fail in one thread only.
 
-    It imports numpy (and pandas) only to map their scalar types in ``insert``; nothing here inserts
-    them, and numpy alone costs ~100 ms (far more on a busy machine) on the way to the app's first
-    workspace. Blocked only for that import: numpy stays importable for everyone else.
+    sqlite-utils imports numpy (and pandas) only to map their scalar types in ``insert``; nothing
+    here inserts them, and numpy alone costs ~100 ms (far more on a busy machine). The first
+    importer of sqlite-utils may be a worker thread (the Overview's sample count): other threads
+    importing numpy at that moment (pyqtgraph in the Jobs page) must still get it.
     """
-    import sys
 
-    if "sqlite_utils.db" in sys.modules:
-        import sqlite_utils
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
 
-        return sqlite_utils
-    blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import numpy` raise ImportError
-    try:
-        import sqlite_utils
-    finally:
-        for name in blocked:
-            if sys.modules.get(name) is None:
-                del sys.modules[name]
+    def find_spec(self, name, path=None, target=None):
+        if name in ("numpy", "pandas") and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"{name} is not imported for sqlite-utils", name=name)
+        return None
+
+
+_import_lock = threading.Lock()
+
+
+def _sqlite_utils():
+    """sqlite_utils, imported without its optional numpy/pandas type support (see above)."""
+    if "sqlite_utils.db" not in sys.modules:
+        with _import_lock:
+            if "sqlite_utils.db" not in sys.modules:
+                blocker = _NoNumpyInThisThread()
+                sys.meta_path.insert(0, blocker)
+                try:
+                    import sqlite_utils  # noqa: F401
+                finally:
+                    sys.meta_path.remove(blocker)
+    import sqlite_utils
+
     return sqlite_utils
 
 
-def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+def check_store(path: Path | str) -> tuple[sqlite3.Connection, list[str]]:
+    """A configured connection to the store at ``path`` and the migrations it still needs.
+
+    Raises :class:`StoreError` for a file that is no SQLite database or was written by a newer
+    version. Plain sqlite3: the GUI checks the store without importing sqlite-utils.
+    """
     path = Path(path)
     # No peeking at the header with open(): closing any other descriptor of the file drops this
     # process's POSIX locks, and SQLite would then delete the WAL under live connections.
@@ -83,11 +102,10 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
             "It can be moved aside so a fresh database is created; nothing will be deleted.",
             path,
         ) from exc
-    sqlite_utils = _sqlite_utils()
-    db = sqlite_utils.Database(conn)
-    rename_legacy(db)
-    known = {m.__name__ for m in MIGRATIONS}
-    unknown = [name for name in applied_migrations(db) if name not in known]
+    rename_legacy(conn)
+    applied = applied_migrations(conn)
+    known = [m.__name__ for m in MIGRATIONS]
+    unknown = [name for name in applied if name not in known]
     if unknown:
         conn.close()
         raise NewerSchemaError(
@@ -95,9 +113,59 @@ def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Da
             "Upgrade the app, or move this database aside to start fresh; nothing will be deleted.",
             path,
         )
+    done = set(applied)
+    return conn, [name for name in known if name not in done]
+
+
+def as_database(conn: sqlite3.Connection, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """The sqlite-utils view of a connection from :func:`check_store`, its schema brought up to date."""
+    # execute_plugins=False: no sqlite-utils plugins on the app's store (loading them scans every
+    # installed distribution's entry points: ~50 ms, and a stranger's plugin could alter the store).
+    db = _sqlite_utils().Database(conn, execute_plugins=False)
     if migrate_schema:
         migrate(db)
     return db
+
+
+def open_db(path: Path | str, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+    conn, pending = check_store(path)
+    return as_database(conn, migrate_schema=migrate_schema and bool(pending))
+
+
+class DeferredStore:
+    """A store checked by :func:`check_store`, its schema current, wrapped in sqlite-utils on first
+    use of :attr:`db`: the GUI's first workspace need not wait for that import (~100 ms)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._db: sqlite_utils.Database | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    if self._conn is None:
+                        raise StoreError("The store was closed.", Path())
+                    self._db = as_database(self._conn, migrate_schema=False)
+        return self._db
+
+    def close(self) -> None:
+        conn, self._conn, self._db = self._conn, None, None
+        if conn is not None:
+            conn.close()
+
+
+def open_store_deferred(root: Path | None = None) -> DeferredStore:
+    """:func:`open_store` for the GUI: pending migrations run now, sqlite-utils waits for first use."""
+    root = paths.ensure_data_dir(root)
+    conn, pending = check_store(paths.db_path(root))
+    store = DeferredStore(conn)
+    if pending:
+        migrate(store.db)
+    return store
 
 
 def open_store(root: Path | None = None) -> sqlite_utils.Database:

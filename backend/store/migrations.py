@@ -8,6 +8,7 @@ never leaves half a schema.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import TYPE_CHECKING
 
@@ -39,18 +40,27 @@ def _ensure_table(db: sqlite_utils.Database) -> None:
     )
 
 
-def rename_legacy(db: sqlite_utils.Database) -> None:
+def _has_migrations_table(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone() \
+        is not None
+
+
+# These two take the store or its bare sqlite3 connection: the GUI checks the schema before it
+# imports sqlite-utils (see backend.store.db.check_store).
+def rename_legacy(db: sqlite_utils.Database | sqlite3.Connection) -> None:
     """Rename migration rows recorded under their old names (see :data:`LEGACY_NAMES`)."""
-    if "_migrations" not in db.table_names():
+    conn = getattr(db, "conn", db)
+    if not _has_migrations_table(conn):
         return
     for old, new in LEGACY_NAMES.items():
-        db.conn.execute("UPDATE _migrations SET name = ? WHERE name = ?", (new, old))
+        conn.execute("UPDATE _migrations SET name = ? WHERE name = ?", (new, old))
 
 
-def applied_migrations(db: sqlite_utils.Database) -> list[str]:
-    if "_migrations" not in db.table_names():
+def applied_migrations(db: sqlite_utils.Database | sqlite3.Connection) -> list[str]:
+    conn = getattr(db, "conn", db)
+    if not _has_migrations_table(conn):
         return []
-    return [row[0] for row in db.conn.execute("SELECT name FROM _migrations ORDER BY applied_at, rowid")]
+    return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY applied_at, rowid")]
 
 
 def migrate(db: sqlite_utils.Database, upto: str | None = None) -> list[str]:

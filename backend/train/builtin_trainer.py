@@ -246,6 +246,8 @@ def train(cfg: dict, workdir: Path) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     stages = cfg["stages"]
     planned = [planned_steps(workdir, st, recipe) for st in stages]  # for the ETA over the whole run
+    # Throughput of this job's optimiser steps only: loading, checkpoints and the merge are not training.
+    job_tokens, step_s = 0, 0.0
     for si, stage in enumerate(stages):
         if si < position["stage"]:
             continue
@@ -275,6 +277,7 @@ def train(cfg: dict, workdir: Path) -> int:
         model.train()
         window_tokens, window_start = 0, time.perf_counter()
         for step in range(start_step, total):
+            step_started = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             loss_sum, tokens = 0.0, 0
             for b in batches[step * accum:(step + 1) * accum] or [batches[-1]]:
@@ -294,6 +297,8 @@ def train(cfg: dict, workdir: Path) -> int:
             if position["loss_first"] is None:
                 position["loss_first"] = loss_sum
             window_tokens += tokens
+            job_tokens += tokens
+            step_s += time.perf_counter() - step_started
             elapsed = time.perf_counter() - window_start
             rate = window_tokens / elapsed if elapsed > 0 else 0.0
             steps_left = total - step - 1 + sum(planned[si + 1:])
@@ -332,7 +337,8 @@ def train(cfg: dict, workdir: Path) -> int:
               "loss_last": position["loss_last"], "tokens": position["tokens"],
               "adapter_path": str(workdir / "adapter"),
               "merged_path": str(merged_dir) if merged_dir.exists() else None,
-              "train_s": round(time.perf_counter() - started, 2)}
+              "train_s": round(time.perf_counter() - started, 2),
+              "tokens_per_s": round(job_tokens / step_s, 2) if step_s > 0 else None}
     (workdir / "result.json").write_text(json.dumps(result, indent=1))
     # Plain words: a colon or '=' here would make the Jobs log parsers chart a bogus metric.
     log(f"Training done after {position['global_step']} steps, loss {position['loss_first']:.4f} to "

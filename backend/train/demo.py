@@ -14,9 +14,13 @@ if TYPE_CHECKING:
 DEMO_NAME = "SmolLM2 demo (paper recipe, shortened)"
 
 
-def demo_recipe(max_steps: int = 6, seq_len: int = 64, batch: int = 2) -> Recipe:
-    """The paper's recipe (both stages, 1% replay), shortened to run in a minute on a CPU."""
-    recipe = Recipe(max_steps=max_steps, max_seq_len=seq_len, save_steps=2, optimizer="adamw")
+def demo_recipe(max_steps: int = 6, seq_len: int = 64, batch: int = 2, fixed_batch: bool = False) -> Recipe:
+    """The paper's recipe (both stages, 1% replay), shortened to run in a minute on a CPU.
+
+    ``fixed_batch`` repeats each stage's first batch: a few steps on varied batches say little (the
+    loss jumps with each batch), while a fixed batch shows the loss going down as it should."""
+    recipe = Recipe(max_steps=max_steps, max_seq_len=seq_len, save_steps=2, optimizer="adamw",
+                    fixed_batch=fixed_batch)
     for st in recipe.stages:
         st.batch_size = batch
     return recipe.validate()
@@ -37,7 +41,8 @@ def run_demo(db: sqlite_utils.Database, root: Path | None = None, *, evaluate: b
     from backend.train.runs import get_run
 
     ensure_demo(db)
-    prepared = prepare_run(db, base="embedded", data_source="all", recipe=demo_recipe(), name=DEMO_NAME, root=root)
+    prepared = prepare_run(db, base="embedded", data_source="all", recipe=demo_recipe(fixed_batch=True),
+                           name=DEMO_NAME, root=root)
     run = run_to_end(db, prepared.run_id, root=root)
     if run["status"] != "succeeded":
         return run

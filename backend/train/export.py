@@ -2,14 +2,16 @@
 
 The quantised file lands in the data dir's ``models/`` folder, which the model list reads, so Chat,
 Design and Bench see it at once; the ``models`` table keeps its lineage (base, data and sample
-counts, recipe, run, final loss, file hashes) and so does the run. Intermediate files live in the
-run's folder and are removed; a failure leaves nothing in ``models/``.
+counts, recipe, run, final loss, file hashes) and so does the run. Q8_0 is written by llama.cpp's
+converter itself; the K-quants go through an f16 file in the run's folder (removed after). Every
+result runs the llama.cpp canary before it gets its name; a failure leaves nothing in ``models/``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -18,12 +20,15 @@ from typing import TYPE_CHECKING
 
 from backend import paths
 from backend.train import runs
-from backend.train.convert import ConvertError, convert_to_gguf
+from backend.train.convert import ConvertCancelled, ConvertError, convert_to_gguf
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 QUANTIZATIONS = ("Q8_0", "Q5_K_M", "Q4_K_M")
+# Types llama.cpp's converter writes itself: no f16 file in between and no second pass over the
+# weights (measured on SmolLM2: the f16 write plus llama_model_quantize cost more than the q8_0 write).
+CONVERTER_OUTTYPES = {"Q8_0": "q8_0"}
 
 
 def file_sha256(path: Path, chunk: int = 4 << 20) -> str:
@@ -68,9 +73,6 @@ def model_lineage(db: sqlite_utils.Database, path: Path | str) -> dict | None:
 def export_run(db: sqlite_utils.Database, run_id: int, *, quantization: str = "Q8_0", root: Path | None = None,
                progress: Callable[[float, str], None] | None = None, cancel=None) -> Path:
     """Convert, quantise, validate and register the run's merged model; returns the GGUF path."""
-    from backend.llm.base import BackendError
-    from backend.llm.quantize import quantize_model
-
     run = runs.get_run(db, run_id)
     if run is None:
         raise ConvertError(f"no training run {run_id}")
@@ -80,26 +82,61 @@ def export_run(db: sqlite_utils.Database, run_id: int, *, quantization: str = "Q
     if quantization not in QUANTIZATIONS:
         raise ConvertError(f"quantisation must be one of {', '.join(QUANTIZATIONS)}")
     report = progress or (lambda _f, _t: None)
-    work = Path(run["run_dir"]) / "export"
-    work.mkdir(parents=True, exist_ok=True)
-    f16 = work / "model.f16.gguf"
-    f16.unlink(missing_ok=True)
     target = paths.models_dir(root) / model_file_name(run, quantization)
-    try:
-        convert_to_gguf(merged, f16, outtype="f16", root=root,
-                        progress=lambda f, t: report(0.6 * f, t), cancel=cancel)
-        try:
-            quantize_model(f16, target, quantization, progress=lambda f, t: report(0.6 + 0.35 * f, t), cancel=cancel)
-        except BackendError as exc:
-            raise ConvertError(str(exc)) from exc
-    finally:
-        f16.unlink(missing_ok=True)
+    if target.exists():
+        raise ConvertError(f"{target} already exists; delete it in Models first")
+    if quantization in CONVERTER_OUTTYPES:
+        _convert_direct(merged, target, CONVERTER_OUTTYPES[quantization], root=root, report=report, cancel=cancel)
+    else:
+        _convert_then_quantize(merged, target, quantization, Path(run["run_dir"]) / "export", root=root,
+                               report=report, cancel=cancel)
     report(0.97, "Recording the model's lineage…")
     lineage = lineage_for(run, target, quantization)
     register_model(db, target, lineage)
     runs.update_run(db, run_id, gguf_path=str(target), quantization=quantization, lineage=lineage)
     report(1.0, f"{target.name} is in Models")
     return target
+
+
+def _convert_direct(merged: str, target: Path, outtype: str, *, root: Path | None, report, cancel) -> None:
+    """The converter writes the final type; the same canary as after quantising proves it runs."""
+    from backend.llm.base import BackendError
+    from backend.llm.worker.safe_mode import probe
+
+    partial = target.with_name(target.name + ".partial")   # not a *.gguf: the model list never shows it
+    partial.unlink(missing_ok=True)
+    try:
+        convert_to_gguf(merged, partial, outtype=outtype, root=root, progress=lambda f, t: report(0.9 * f, t),
+                        cancel=cancel)
+        report(0.92, "Checking the result runs…")
+        try:
+            probe(partial, name=target.name)
+        except BackendError as exc:
+            raise ConvertError(f"the converted model does not run in llama.cpp: {exc}") from exc
+        if cancel:
+            raise ConvertCancelled()
+        os.replace(partial, target)   # same size and mtime: the canary's record stays valid for target
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _convert_then_quantize(merged: str, target: Path, quantization: str, work: Path, *, root: Path | None,
+                           report, cancel) -> None:
+    """f16 GGUF in the run's folder, then llama.cpp's quantiser (which validates) into Models."""
+    from backend.llm.base import BackendError
+    from backend.llm.quantize import quantize_model
+
+    work.mkdir(parents=True, exist_ok=True)
+    f16 = work / "model.f16.gguf"
+    f16.unlink(missing_ok=True)
+    try:
+        convert_to_gguf(merged, f16, outtype="f16", root=root, progress=lambda f, t: report(0.6 * f, t), cancel=cancel)
+        try:
+            quantize_model(f16, target, quantization, progress=lambda f, t: report(0.6 + 0.35 * f, t), cancel=cancel)
+        except BackendError as exc:
+            raise ConvertError(str(exc)) from exc
+    finally:
+        f16.unlink(missing_ok=True)
 
 
 def use_as_designer(path: Path | str, root: Path | None = None) -> None:

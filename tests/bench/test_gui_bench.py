@@ -46,7 +46,12 @@ def test_sweep_table2_runs_open_in_design_and_deepqa_chart(qtbot, app_context, r
     qtbot.waitUntil(lambda: page.runner is not None, timeout=30_000)
     assert page.cancel_button.isEnabled() and not page.start_button.isEnabled()
     qtbot.waitUntil(lambda: page.runner is None, timeout=600_000)
-    qtbot.waitUntil(lambda: page.progress.value() == 8 and page.table2.rowCount() == 4, timeout=30_000)
+    def runs_in_table2() -> int:   # the reload after the end, not a table loaded while runs were going
+        t2 = page.table2
+        return sum(int(t2.item(r, 7).text().split()[0].split("/")[1]) for r in range(t2.rowCount()))
+
+    qtbot.waitUntil(lambda: page.progress.value() == 8 and page.table2.rowCount() == 4 and runs_in_table2() == 8,
+                    timeout=30_000)
     assert page.status.text().startswith("Sweep finished: 8/8")
     assert sorted(set(seen))[:3] == [0, 1, 2]   # progress moved run by run
     assert not page.cancel_button.isEnabled() and not page.resume_button.isEnabled()

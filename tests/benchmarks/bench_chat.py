@@ -122,7 +122,7 @@ async def main_async(args) -> int:
     try:
         backend = get_backend("embedded")
     except Exception:  # noqa: BLE001 - not installed (no entry points): the same plugin class directly
-        from plugins.llama_backend import LlamaBackend
+        from backend.llm.llama_backend import LlamaBackend
 
         backend = LlamaBackend("embedded")
     threads = default_threads()

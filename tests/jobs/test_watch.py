@@ -32,8 +32,8 @@ def test_watch_job_streams_output_metrics_status_and_end_with_the_job_id(jobs_ro
     steps, values = [], []
     for e in events:
         if e.kind == "metrics":
-            steps += e.payload["loss"][0]
-            values += e.payload["loss"][1]
+            steps += e.payload["loss"][0].tolist()       # float64 columns, decoded without a copy
+            values += e.payload["loss"][1].tolist()
     assert steps == [1.0, 2.0, 3.0, 4.0, 5.0] and values == [1.0, 0.5, 1 / 3, 0.25, 0.2]
     out = "".join(e.payload[1] for e in events if e.kind == "output" and e.payload[0] == "stdout")
     err = "".join(e.payload[1] for e in events if e.kind == "output" and e.payload[0] == "stderr")
@@ -61,7 +61,7 @@ def test_metric_follower_parses_in_a_child_process(jobs_root, monkeypatch):
         started.append(self.proc.pid)
 
     monkeypatch.setattr(watch._MetricChild, "__init__", spy)
-    monkeypatch.setattr("backend.jobs.metrics.MetricExtractor.feed_text",
+    monkeypatch.setattr("backend.jobs.metrics.MetricExtractor.feed_block",
                         lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed in-process")))
     handle = start_job(program(LIVE), root=jobs_root)
     handle.wait()

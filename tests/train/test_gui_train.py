@@ -61,7 +61,8 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
 
     # The loss chart updates live from the job's log.
     qtbot.waitUntil(lambda: _loss_points(page, first_job) >= 1, timeout=900000)
-    assert "tokens/s" in page.view.header.text()
+    # The header follows the job's last metric line at the page's 1 s poll, the chart through its follower.
+    qtbot.waitUntil(lambda: "tokens/s" in page.view.header.text(), timeout=10000)
 
     page.view.cancel_button.click()
     qtbot.waitUntil(lambda: _run(page).get("status") == "cancelled", timeout=400000)
@@ -86,7 +87,7 @@ def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_cont
     qtbot.waitUntil(lambda: bool(_run(page).get("gguf_path")) and not page.view.busy, timeout=1200000)
     gguf = Path(_run(page)["gguf_path"])
     assert gguf.is_file() and gguf.name.endswith(".Q8_0.gguf")
-    assert "GGUF:" in page.view.lineage.toPlainText()
+    assert f"GGUF: models/{gguf.name}" in page.view.lineage.toPlainText()   # relative to the data dir
 
     assert page.view.designer_button.isEnabled()
     page.view.designer_button.click()

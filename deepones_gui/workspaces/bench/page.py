@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.bench.categories_panel import CategoryPanel
 from deepones_gui.workspaces.bench.charts import GroupedBarChart
 from deepones_gui.workspaces.bench.deepqa_panel import DeepQAPanel
 from deepones_gui.workspaces.bench.sweep_form import SweepForm
@@ -133,6 +134,7 @@ class BenchPage(QWidget):
         rl.addLayout(buttons)
         self.errors = GroupedBarChart("Share of error types while debugging (Figure 7)", "% of debugging errors")
         self.deepqa = DeepQAPanel(ctx)
+        self.categories = CategoryPanel(ctx)
 
         table2_split = QSplitter(Qt.Orientation.Vertical)
         table2_split.addWidget(self.table2)
@@ -143,6 +145,7 @@ class BenchPage(QWidget):
         self.tabs.addTab(self.table3, "Table 3")
         self.tabs.addTab(self.errors, "Errors")
         self.tabs.addTab(self.deepqa, "DeepQA")
+        self.tabs.addTab(self.categories, "Data categories")
         body = QHBoxLayout()
         body.addWidget(form_box)
         body.addWidget(self.tabs, 1)
@@ -281,6 +284,11 @@ class BenchPage(QWidget):
 
     def _run_done(self, info: dict) -> None:
         self.status.setText(f"Sweep {info['status']}: {info['done']}/{info['total']} runs")
+        if self.runner is not None and self.runner.sweep_id == self.sweep_id and self.data is not None:
+            # The buttons follow the final count now, not the one loaded before the last runs
+            # (Resume stayed enabled on a finished sweep until the reload landed).
+            self.data["progress"] = {**(self.data.get("progress") or {}), "done": info["done"],
+                                     "total": info["total"]}
 
     def _run_ended(self) -> None:
         self.runner = None
@@ -346,6 +354,9 @@ class BenchPage(QWidget):
                                  interpreter=self.ctx.settings.execution_python)
         with connection(self.ctx.db_path) as db:
             sweep_id = records.create_sweep(db, spec)
+            from backend.datasets.demo import ensure_demo
+
+            ensure_demo(db)   # the Data categories tab (Figure 6) shows the demo set, as on a first run
         SweepRunner(sweep_id, root=self.ctx.data_dir).run()   # a script, not the app: blocking is fine here
         self.refresh(select=sweep_id)
 
@@ -357,4 +368,11 @@ class BenchPage(QWidget):
         return self.runs.rowCount() > 0
 
     def extra_screenshots(self) -> list:
-        return [("bench-errors", lambda: self.tabs.setCurrentWidget(self.errors))]
+        return [("bench-errors", lambda: self.tabs.setCurrentWidget(self.errors)),
+                ("bench-categories", self._show_categories_for_screenshot)]
+
+    def _show_categories_for_screenshot(self) -> None:
+        from deepones_gui.concurrent import wait_for_background_tasks
+
+        self.tabs.setCurrentWidget(self.categories)   # starts counting off the GUI thread
+        wait_for_background_tasks(30_000)              # a script: the shot must show the counts

@@ -53,6 +53,18 @@ class _Series:
         self.dirty = True
 
 
+class StepAxis(pg.AxisItem):
+    """The x axis of a metric chart: steps are whole numbers, so no tick falls between two steps
+    (pyqtgraph would label 1.5, 2.5 on a short run). Spans under one step keep the default ticks."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph's names
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if abs(maxVal - minVal) < 1:
+            return levels
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
 class _Panel(QWidget):
     """One plot for one metric family, with a crosshair readout."""
 
@@ -61,7 +73,7 @@ class _Panel(QWidget):
         self.family = family
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setMinimumHeight(120)
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
@@ -268,14 +280,10 @@ class MetricChart(QWidget):
         s.buf.extend(steps, values)
         s.dirty = True
 
-    def add_metric_points(self, job_id: str, points) -> None:
-        """Append :class:`backend.jobs.metrics.MetricPoint` objects (grouped per name)."""
-        grouped: dict[str, tuple[list, list]] = {}
-        for p in points:
-            xs, ys = grouped.setdefault(p.name, ([], []))
-            xs.append(p.step)
-            ys.append(p.value)
-        for name, (xs, ys) in grouped.items():
+    def add_columns(self, job_id: str, columns: dict) -> None:
+        """Append metric columns ``{name: (steps, values)}`` (what :func:`backend.jobs.metrics.parse_file_columns`
+        and the metric follower give): numpy arrays go into the series buffers without a copy per point."""
+        for name, (xs, ys) in columns.items():
             self.add_points(job_id, name, xs, ys)
 
     def remove_job(self, job_id: str) -> None:
@@ -424,8 +432,7 @@ class MetricChart(QWidget):
     def _on_follower_points(self, job_id: str, grouped: dict) -> None:
         if job_id not in self.followers:
             return
-        for name, (xs, ys) in grouped.items():
-            self.add_points(job_id, name, xs, ys)
+        self.add_columns(job_id, grouped)
 
     def _on_follower_finished(self, job_id: str) -> None:
         # The job has ended: its axes now fit the data exactly (no room left for points to come).

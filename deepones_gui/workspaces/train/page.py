@@ -57,6 +57,8 @@ class TrainPage(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
+        # Run names wrap onto more lines instead of being cut ("SmolLM2 demo (pap…").
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -92,10 +94,10 @@ class TrainPage(QWidget):
         start_row.addWidget(self.start_button)
         fl.addLayout(start_row)
         self.tabs.addTab(form_page, "Recipe")
-        self.view = RunView()
+        self.view = RunView(data_dir=self.ctx.data_dir)
         self.tabs.addTab(self.view, "Run")
         split.addWidget(self.tabs)
-        split.setSizes([330, 950])
+        split.setSizes([340, 940])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(split)
@@ -129,6 +131,7 @@ class TrainPage(QWidget):
             for j, text in enumerate((str(r["id"]), r["name"], r["status"], str(r.get("steps") or ""), loss)):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, r["id"])
+                item.setToolTip(r["name"])
                 self.table.setItem(i, j, item)
             if r["id"] == self.current_run_id:
                 self.table.selectRow(i)

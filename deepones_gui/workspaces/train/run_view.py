@@ -3,6 +3,8 @@ the DeepQA before/after chart. The page owns the work; this view shows a run row
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,6 +32,18 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
 
 
+def display_path(path: str | Path, data_dir: Path | None) -> str:
+    """A path as a user reads it: relative to the data dir when inside it, ``~/…`` inside home."""
+    p = Path(path)
+    for base, prefix in ((data_dir, ""), (Path.home(), "~/")):
+        if base is not None:
+            try:
+                return prefix + p.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return str(p)
+
+
 class DeepQAChart(pg.PlotWidget):
     """Figure-4 style bars: accuracy (acc, acc_norm) of the base and the trained model."""
 
@@ -52,7 +66,7 @@ class DeepQAChart(pg.PlotWidget):
             self.setTitle("DeepQA: not run yet", color="#777", size="10pt")
             return
         n = evaluation[labels[0]].get("n", 0)
-        self.setTitle(f"DeepQA, {n} held-out questions", color="#333", size="10pt")
+        self.setTitle(f"DeepQA · {n} questions", color="#333", size="10pt")
         for j, (metric, colour) in enumerate((("acc", "#1f77b4"), ("acc_norm", "#ff7f0e"))):
             xs = [i + (j - 0.5) * 0.35 for i in range(len(labels))]
             ys = [self.values[k][j] for k in labels]
@@ -70,8 +84,9 @@ class RunView(QWidget):
     designer_requested = Signal()
     task_cancel_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, data_dir: Path | None = None) -> None:
         super().__init__(parent)
+        self.data_dir = data_dir
         self.run: dict | None = None
         self.live: dict = {}
         self.busy = False
@@ -133,7 +148,7 @@ class RunView(QWidget):
         self.deepqa_chart = DeepQAChart()
         sl.addWidget(self.deepqa_chart, 1)
         split.addWidget(side)
-        split.setSizes([760, 380])
+        split.setSizes([720, 420])   # the side fits the lineage lines and the DeepQA title uncut
         layout.addWidget(split, 1)
         self.set_task(None)
         self.show_run(None)
@@ -174,8 +189,7 @@ class RunView(QWidget):
         self.deepqa_chart.show_result(run.get("evaluation") or {})
         self._update_buttons()
 
-    @staticmethod
-    def _lineage_text(run: dict) -> str:
+    def _lineage_text(self, run: dict) -> str:
         lines = [f"Base: {run['base'].get('spec')} ({run['base'].get('kind')}, {run['base'].get('architecture') or '?'})",
                  f"Data: {run['data_source']}"]
         for s in run["data_summary"]:
@@ -188,7 +202,7 @@ class RunView(QWidget):
         if run.get("loss_first") is not None:
             lines.append(f"Loss: {run['loss_first']:.4f} → {run['loss_last']:.4f} over {run['steps']} steps")
         if run.get("gguf_path"):
-            lines.append(f"GGUF: {run['gguf_path']} ({run['quantization']})")
+            lines.append(f"GGUF: {display_path(run['gguf_path'], self.data_dir)} ({run['quantization']})")
             sha = (run.get("lineage") or {}).get("gguf_sha256", "")
             lines.append(f"sha256: {sha[:16]}…" if sha else "")
         ev = run.get("evaluation") or {}
