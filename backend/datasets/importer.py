@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.indexing import bulk_write_settings, index_new_rows
-from backend.datasets.parse_pool import parsed_chunks, use_parallel
+from backend.datasets.parse_pool import PARALLEL_MIN_BYTES, parsed_chunks, use_parallel
 from backend.datasets.readers import FileUnreadable, open_reader
 from backend.datasets.rows import record_row
 from backend.store import transaction
@@ -185,7 +185,9 @@ def import_paths(
     done_before = 0
     # Content hashes land at random places in their unique index: a bigger page cache for the
     # duration of the import keeps that index in memory (restored afterwards).
-    with bulk_write_settings(db.conn):
+    # Large imports also checkpoint in the background (commits stop waiting for the disk); small
+    # ones, the GUI's everyday case, never start the thread.
+    with bulk_write_settings(db.conn, background_checkpoint=sum(sizes) >= PARALLEL_MIN_BYTES):
         for (path, name), size in zip(expanded, sizes, strict=True):
             if _is_cancelled(cancel):
                 report.cancelled = True

@@ -139,15 +139,15 @@ def _database_file(conn) -> str:
 
 
 @contextmanager
-def bulk_write_settings(conn) -> Iterator[None]:
-    """The page cache and checkpoint interval for a bulk import or index build, and a background
-    checkpointer for its duration; all restored (stopped) after."""
+def bulk_write_settings(conn, *, background_checkpoint: bool = False) -> Iterator[None]:
+    """The page cache and checkpoint interval for a bulk import or index build, restored after; with
+    ``background_checkpoint`` (a large import), a checkpointer thread for its duration."""
     previous_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     previous_wal_pages = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     conn.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
     conn.execute(f"PRAGMA wal_autocheckpoint={BULK_WAL_PAGES}")
     wal = conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
-    path = _database_file(conn) if wal else ""
+    path = _database_file(conn) if wal and background_checkpoint else ""
     checkpointer = _BackgroundCheckpointer(path) if path else None
     try:
         yield

@@ -139,3 +139,31 @@ def test_line_blocks_split_into_the_same_lines_and_errors_as_raw_lines(tmp_path,
     assert got == expected and len(expected) == len(lengths) + 1
     assert sum(1 for _, raw in expected if isinstance(raw, str)) == 5   # 51, 200, 120, 50+CR and the last
     assert reader.bytes_done == path.stat().st_size   # progress reaches the end
+
+
+def test_background_checkpointer_copies_committed_rows_into_the_file_and_stops(tmp_path, deepones_home):
+    """A large import checkpoints from its own thread: committed pages reach the database file while
+    the writer never checkpoints itself, and the thread is gone when the import is."""
+    import threading
+    import time
+
+    from backend.datasets.importer import INSERT_SQL, insert_samples
+    from backend.datasets.indexing import bulk_write_settings
+    from backend.store import transaction
+
+    db = open_db(tmp_path / "ck.db")
+    path = tmp_path / "ck.db"
+    rows = [("instruction", "", f"q{i}", "", "a residual block " * 40, None, None, None, None, "d", "s", i,
+             f"h{i}", 0.0, 0.0, None, 0) for i in range(5000)]
+    assert INSERT_SQL.count("?") == len(rows[0])
+    with bulk_write_settings(db.conn, background_checkpoint=True):
+        db.conn.execute("PRAGMA wal_autocheckpoint=0")   # only the background thread may checkpoint
+        before = path.stat().st_size
+        with transaction(db):
+            insert_samples(db.conn, rows, index=False)
+        deadline = time.monotonic() + 10
+        while path.stat().st_size <= before + 2**20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > before + 2**20
+    assert not any(t.name == "wal-checkpointer" for t in threading.enumerate())
+    assert db.conn.execute("SELECT count(*) FROM samples").fetchone()[0] == 5000
