@@ -28,8 +28,10 @@ from backend.jobs.spec import JobResult, JobSpec
 BOOT = Path(__file__).with_name("ray_boot.py")
 SUPERVISOR = Path(__file__).parents[1] / "jobs" / "supervisor.py"
 MARK = "@@deepones "
+STANDBY_MARK = "@@deepones-standby"
 RAY_FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 ENV_ADDRESS = "DEEPONES_RAY_ADDRESS"
+YIELD_AFTER_S = 5.0   # a run PENDING this long stops idle standby jobs that may hold its resources
 
 
 class RayError(RuntimeError):
@@ -47,6 +49,21 @@ class RaySettings:
     pip: list[str] | None = None   # runtime_env pip packages the programs import (installed by Ray)
     conda: str | None = None       # or an existing conda env name on the nodes
     lost_after_s: float = 30.0
+    standby: bool = True           # keep a job started ahead (ray_standby_pool): runs skip Ray's job start
+    standby_idle_s: float = 900.0  # a standby nobody used ends itself on the node after this long
+
+    def problem(self) -> str | None:
+        """What makes these settings unusable, in one line, or None."""
+        from urllib.parse import urlparse
+
+        url = urlparse(self.address.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            return f"the cluster address must look like http://HEAD:8265, not {self.address!r}"
+        if self.num_cpus < 0 or self.num_gpus < 0:
+            return "CPUs and GPUs per run cannot be negative"
+        if not self.python.strip():
+            return "name the Python interpreter the nodes run programs with (for example: python)"
+        return None
 
     @staticmethod
     def path(root: Path | None = None) -> Path:
@@ -94,21 +111,29 @@ def _client(address: str):
 
 
 def cluster_resources(address: str) -> dict[str, float]:
-    """Total resources of the cluster (``{"CPU": 2.0, "GPU": 0, ...}``) from its dashboard."""
+    """Total resources of the cluster's live nodes (``{"CPU": 2.0, "GPU": 0, ...}``) from its dashboard.
+
+    Read from the node table (``/api/v0/nodes``), which has a node from the moment it joins; the
+    autoscaler's usage report is empty for the first seconds of a cluster's life.
+    """
     import urllib.error
     import urllib.request
 
     _client(address)   # a clear error when nothing answers there
     try:
-        with urllib.request.urlopen(address.rstrip("/") + "/api/cluster_status", timeout=10) as resp:
+        with urllib.request.urlopen(address.rstrip("/") + "/api/v0/nodes?detail=1", timeout=10) as resp:
             data = json.loads(resp.read())
-    except (OSError, ValueError, urllib.error.URLError) as exc:
+        nodes = data["data"]["result"]["result"]
+    except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError) as exc:
         raise RayError(f"cannot read the resources of the Ray cluster at {address}: {exc}") from exc
     total: dict[str, float] = {}
-    usage = (data.get("data", {}).get("clusterStatus", {}).get("loadMetricsReport", {}).get("usage") or {})
-    for name, pair in usage.items():
-        if isinstance(pair, list) and len(pair) == 2:
-            total[name] = float(pair[1])
+    for node in nodes:
+        if node.get("state") != "ALIVE":
+            continue
+        for name, amount in (node.get("resources_total") or {}).items():
+            if isinstance(amount, (int, float)):
+                total[name] = total.get(name, 0.0) + float(amount)
+    total.setdefault("CPU", 0.0)
     total.setdefault("GPU", 0.0)
     return total
 
@@ -116,9 +141,11 @@ def cluster_resources(address: str) -> dict[str, float]:
 class RayJobHandle:
     """A submitted Ray job mirrored into its local job folder (same methods as a local JobHandle)."""
 
-    def __init__(self, job_id: str, workdir: Path, submission_id: str, settings: RaySettings, db: Any = None) -> None:
+    def __init__(self, job_id: str, workdir: Path, submission_id: str, settings: RaySettings, db: Any = None,
+                 shape: Any = None) -> None:
         self.job_id, self.workdir, self.submission_id = job_id, Path(workdir), submission_id
         self.settings = settings
+        self.shape = shape   # a ray_standby_pool.Shape: the pool counts this run until it ends
         self.db = db
         self._client = _client(settings.address)
         self._reader = JobHandle(job_id, workdir)   # streams the mirrored logs to on_output
@@ -138,7 +165,7 @@ class RayJobHandle:
         other: list[str] = []
         for line in text.splitlines():
             if not line.startswith(MARK):
-                if line.strip():
+                if line.strip() and not line.startswith(STANDBY_MARK):
                     other.append(line)
                 continue
             try:
@@ -241,7 +268,8 @@ class RayJobHandle:
         deadline = time.monotonic() + timeout if timeout else None
         unreachable_since: float | None = None
         settle_until: float | None = None
-        cancelled = False
+        cancelled = yielded = False
+        t_start = time.monotonic()
         state: str | None = None
         interval = poll_s
         while True:
@@ -271,12 +299,27 @@ class RayJobHandle:
                 self._final_seen.wait(interval)
                 interval = min(max_poll_s, interval * 1.5)
             else:
+                if state == "PENDING" and not yielded and now - t_start > YIELD_AFTER_S:
+                    # Waiting for CPUs/GPUs that idle standby jobs may hold: let them go.
+                    from backend.bench.ray_standby_pool import yield_idle
+
+                    yielded = yield_idle(self._client, self.settings.address, keep=self.submission_id) >= 0
                 self._final_seen.wait(max_poll_s if state == "PENDING" else poll_s)
         self._finish(state, cancelled, complete=self._final_seen.is_set())
         self._stop_tail()
         if on_output is not None:
             self._reader.read_new_output(on_output)
-        return self.result()
+        result = self.result()
+        self._release()
+        return result
+
+    def _release(self) -> None:
+        """Tell the standby pool this run ended (it keeps one standby per active run)."""
+        shape, self.shape = self.shape, None
+        if shape is not None:
+            from backend.bench import ray_standby_pool
+
+            ray_standby_pool.finished(shape)
 
     def _finish(self, state: str | None, cancelled: bool, *, complete: bool = False) -> None:
         """Write the run's final status; ``complete``: the tail already brought every record."""
@@ -324,6 +367,7 @@ class RayJobHandle:
             st.update(status="lost", reason="lost", ended_at=time.time(),
                       detail=f"lost the connection to the Ray cluster at {self.settings.address}")
             write_status(self.workdir, st)
+        self._release()
         return self.result()
 
     def result(self) -> JobResult:
@@ -343,15 +387,14 @@ class RayExecutor:
         if address:
             self.settings.address = address
 
-    def _runtime_env(self, workdir: Path, env: dict[str, str]) -> dict:
-        runtime_env: dict[str, Any] = {"working_dir": str(workdir), "env_vars": {"PYTHONUNBUFFERED": "1"}}
-        if self.settings.pip:
-            runtime_env["pip"] = list(self.settings.pip)
-        if self.settings.conda:
-            runtime_env["conda"] = self.settings.conda
-        return runtime_env
+    def _shape(self, num_gpus: float):
+        from backend.bench.ray_standby_pool import Shape
+
+        st = self.settings
+        return Shape(st.address, st.python, float(st.num_cpus), float(num_gpus or 0), tuple(st.pip or ()), st.conda)
 
     def submit(self, spec: JobSpec) -> RayJobHandle:
+        from backend.bench import ray_standby_pool as pool
         from backend.jobs import records
 
         client = _client(self.settings.address)
@@ -371,29 +414,52 @@ class RayExecutor:
         for name in SUPERVISOR_FILES:  # the supervisor imports its stdlib-only siblings
             shutil.copyfile(SUPERVISOR.parent / name, workdir / name)
         shutil.copyfile(BOOT, workdir / "_deepones_ray_boot.py")
-        submission_id = f"deepones-{job_id}"
-        num_gpus = self.settings.num_gpus if (spec.gpu is not None or self.settings.num_gpus) else 0
-        try:
-            client.submit_job(
-                entrypoint=f"{self.settings.python} -I -S _deepones_ray_boot.py",
-                submission_id=submission_id,
-                runtime_env=self._runtime_env(workdir, env),
-                entrypoint_num_cpus=self.settings.num_cpus,
-                entrypoint_num_gpus=num_gpus or None,
-                metadata={"deepones_job_id": job_id, "name": spec.name[:200]},
-            )
-        except Exception as exc:  # noqa: BLE001 - the cluster refused it: a failed job with the reason
-            st = read_status(workdir)
-            st.update(status="failed", reason="failed", detail=f"Ray refused the job: {exc}", ended_at=time.time(),
-                      executor="ray")
-            write_status(workdir, st)
-            raise RayError(f"the Ray cluster at {self.settings.address} refused the job: {exc}") from exc
+        shape = self._shape(self.settings.num_gpus if (spec.gpu is not None or self.settings.num_gpus) else 0)
+        submission_id = self._hand_to_standby(client, shape, workdir) if self.settings.standby else None
+        standby = submission_id is not None
+        if not standby:
+            submission_id = f"deepones-{job_id}"
+            try:
+                client.submit_job(
+                    entrypoint=f"{self.settings.python} -I -S _deepones_ray_boot.py",
+                    submission_id=submission_id,
+                    runtime_env=pool.runtime_env(shape, str(workdir)),
+                    entrypoint_num_cpus=shape.num_cpus,
+                    entrypoint_num_gpus=shape.num_gpus or None,
+                    metadata={"deepones_job_id": job_id, "name": spec.name[:200]},
+                )
+            except Exception as exc:  # noqa: BLE001 - the cluster refused it: a failed job with the reason
+                if self.settings.standby:
+                    pool.finished(shape)
+                st = read_status(workdir)
+                st.update(status="failed", reason="failed", detail=f"Ray refused the job: {exc}", ended_at=time.time(),
+                          executor="ray")
+                write_status(workdir, st)
+                raise RayError(f"the Ray cluster at {self.settings.address} refused the job: {exc}") from exc
         st = read_status(workdir)
-        st.update(executor="ray", ray_address=self.settings.address, ray_submission_id=submission_id)
+        st.update(executor="ray", ray_address=self.settings.address, ray_submission_id=submission_id,
+                  ray_standby=standby)
         write_status(workdir, st)
         if self.db is not None:
             records.record_created(self.db, job_id, spec, workdir)
-        return RayJobHandle(job_id, workdir, submission_id, self.settings, self.db)
+        if self.settings.standby:
+            pool.replenish(client, shape, self.settings.standby_idle_s)
+        return RayJobHandle(job_id, workdir, submission_id, self.settings, self.db,
+                            shape=shape if self.settings.standby else None)
+
+    def _hand_to_standby(self, client, shape, workdir: Path) -> str | None:
+        """The submission id of a standby job now carrying this run, or None (none ready, or it failed)."""
+        from backend.bench import ray_standby_pool as pool
+
+        standby = pool.take(client, shape, self.settings.standby_idle_s)
+        if standby is None:
+            return None
+        try:
+            pool.hand_over(client, standby, workdir)
+        except Exception:  # noqa: BLE001 - the package did not get there: stop it, submit directly
+            pool.stop(client, standby)
+            return None
+        return standby.submission_id
 
     def run(self, spec: JobSpec, *, on_output=None, cancel: threading.Event | None = None) -> JobResult:
         from backend.jobs import records

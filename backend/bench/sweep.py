@@ -59,6 +59,8 @@ def check_spec(spec: SweepSpec, root: Path | None = None) -> None:
         from backend.bench.ray_executor import RayError, RaySettings, cluster_resources
 
         settings = RaySettings.load(root)
+        if settings.problem():
+            raise SweepError(f"Ray settings: {settings.problem()}")
         try:
             resources = cluster_resources(settings.address)
         except RayError as exc:
@@ -217,6 +219,10 @@ class SweepRunner:
             finished = info["done"] == info["total"]
             status = "finished" if finished else ("cancelled" if self._cancel.is_set() and not errors else "interrupted")
             records.set_sweep_status(db, self.sweep_id, status)
+        if spec.executor == "ray":   # the jobs kept started ahead for the next run: no next run now
+            from backend.bench.ray_standby_pool import stop_all
+
+            stop_all()
         info["status"] = status
         self.on_event("finished", info)
         if errors:

@@ -16,12 +16,19 @@ PROGRAM = "import os, time\nprint('started', os.getpid(), flush=True)\ntime.slee
 
 
 @pytest.mark.timeout(600)
-def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home):
-    from backend.bench.ray_executor import RayExecutor
+@pytest.mark.parametrize("via_standby", [False, True], ids=["direct", "standby"])
+def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home, via_standby):
+    from backend.bench import ray_standby_pool as pool
+    from backend.bench.ray_executor import RayExecutor, _client
     from backend.jobs.spec import JobSpec
 
     executor = RayExecutor(root=deepones_home, settings=ray_settings)
+    pool.stop_all()
+    if via_standby:   # a first run leaves a standby job started for the next one
+        assert executor.run(JobSpec(argv=["-c", "pass"], interpreter=sys.executable)).status == "succeeded"
+        assert pool.wait_ready(_client(ray_settings.address), 120)
     handle = executor.submit(JobSpec(argv=["prog.py"], interpreter=sys.executable, files={"prog.py": PROGRAM}))
+    assert handle.status()["ray_standby"] is via_standby
     output: list[str] = []
     cancel = threading.Event()
     box: dict = {}
@@ -47,3 +54,4 @@ def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home):
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_alive(pid)   # the program on the node is gone, not only the Ray job
+    pool.stop_all()

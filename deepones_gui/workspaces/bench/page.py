@@ -112,8 +112,9 @@ class BenchPage(QWidget):
         fl.setContentsMargins(0, 0, 0, 0)
         fl.addWidget(self.form)
         fl.addWidget(self.start_button, 0, Qt.AlignmentFlag.AlignRight)
+        fl.addStretch(1)   # the rows keep their own height; spare room goes below the button
         form_box.setVisible(False)
-        form_box.setMaximumWidth(520)
+        form_box.setMaximumWidth(560)
         self.form_box = form_box
 
         self.table2 = Table2View()
@@ -155,6 +156,7 @@ class BenchPage(QWidget):
 
         self.new_button.toggled.connect(form_box.setVisible)
         self.start_button.clicked.connect(self.start_sweep)
+        self.form.cluster_button.clicked.connect(self.edit_cluster)
         self.resume_button.clicked.connect(self.resume_sweep)
         self.cancel_button.clicked.connect(self.cancel_sweep)
         self.table2.cell_clicked_runs.connect(self.show_runs)
@@ -245,6 +247,11 @@ class BenchPage(QWidget):
             window.show_workspace(target)
 
     # -- running -----------------------------------------------------------------------------
+    def edit_cluster(self) -> None:
+        from deepones_gui.workspaces.bench.ray_dialog import RaySettingsDialog
+
+        RaySettingsDialog(self.ctx.data_dir, self).exec()
+
     def start_sweep(self) -> None:
         spec = self.form.spec(self.ctx.settings.execution_python)
         self.status.setText("Checking the sweep…")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -24,9 +25,12 @@ class SweepForm(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tasks = QListWidget()
-        self.tasks.setMaximumHeight(110)
+        self.tasks.setMaximumHeight(200)
+        self.tasks.setWordWrap(True)   # long task titles wrap instead of hiding behind a sideways scroll
+        self.tasks.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for name, title in tasks:
             item = QListWidgetItem(title)
+            item.setToolTip(title)
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if name == "demo-digits" else Qt.CheckState.Unchecked)
@@ -51,6 +55,13 @@ class SweepForm(QWidget):
         self.max_debug.setValue(20)
         self.executor = QComboBox()
         self.executor.addItems(executors)
+        self.cluster_button = QPushButton("Cluster…")
+        self.cluster_button.setToolTip("Where and how the ray executor runs the programs")
+        executor_row = QHBoxLayout()
+        executor_row.addWidget(self.executor, 1)
+        executor_row.addWidget(self.cluster_button)
+        self.executor.currentTextChanged.connect(lambda name: self.cluster_button.setEnabled(name == "ray"))
+        self.cluster_button.setEnabled(self.executor.currentText() == "ray")
         self.parallel = QSpinBox()
         self.parallel.setRange(0, 64)
         self.parallel.setSpecialValueText("one per GPU")
@@ -61,7 +72,7 @@ class SweepForm(QWidget):
         form.addRow("Variants", variants)
         form.addRow("Runs each", self.runs)
         form.addRow("Debug steps", self.max_debug)
-        form.addRow("Executor", self.executor)
+        form.addRow("Executor", executor_row)
         form.addRow("At once", self.parallel)
 
     def spec(self, interpreter: str = "") -> SweepSpec:
