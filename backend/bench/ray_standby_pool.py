@@ -46,6 +46,7 @@ class Shape:
 class Standby:
     submission_id: str
     key: str
+    client: Any = None   # the JobSubmissionClient it was submitted with (to stop it)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -163,7 +164,7 @@ def _start_one(client, shape: Shape, idle_s: float) -> None:
     with _lock:
         _starting[shape] -= 1
         if submission_id is not None:
-            _ready.setdefault(shape, []).append(Standby(submission_id, key))
+            _ready.setdefault(shape, []).append(Standby(submission_id, key, client))
         _lock.notify_all()
 
 
@@ -194,8 +195,6 @@ def stop(client, standby: Standby) -> None:
 
 def stop_all(address: str | None = None) -> int:
     """Stop every waiting standby (of ``address``, or all); returns how many were stopped."""
-    from backend.bench.ray_executor import _CLIENTS
-
     with _lock:
         pending, _threads[:] = list(_threads), []
     for thread in pending:   # a standby still being submitted is stopped too, not left behind
@@ -205,10 +204,8 @@ def stop_all(address: str | None = None) -> int:
         doomed = [(s, standby) for s in shapes for standby in _ready.pop(s)]
         for s in shapes:
             _active.pop(s, None)
-    for shape, standby in doomed:
-        client = _CLIENTS.get(shape.address)
-        if client is not None:
-            stop(client, standby)
+    for _shape, standby in doomed:
+        stop(standby.client, standby)
     return len(doomed)
 
 
