@@ -31,6 +31,8 @@ MARK = "@@deepones "
 STANDBY_MARK = "@@deepones-standby"
 RAY_FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 ENV_ADDRESS = "DEEPONES_RAY_ADDRESS"
+CONNECT_CHECK_S = 10.0
+REQUEST_TIMEOUT = (10.0, 120.0)   # connect, read: seconds for one request to the cluster's dashboard
 YIELD_AFTER_S = 5.0   # a run PENDING this long stops idle standby jobs that may hold its resources
 
 
@@ -102,12 +104,40 @@ def _client(address: str):
         from ray.job_submission import JobSubmissionClient
     except ImportError as exc:
         raise RayError("Ray is not installed: pip install 'deepones-studio[ray]'") from exc
+    _answers(address)
     try:
         client = JobSubmissionClient(address)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError...
         raise RayError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    _bound_requests(client)
     with _CLIENTS_LOCK:   # calls make one plain HTTP request each, so threads can share it
         return _CLIENTS.setdefault(address, client)
+
+
+def _answers(address: str) -> None:
+    """A clear error within ``CONNECT_CHECK_S`` when nothing at ``address`` answers like a Ray dashboard
+    (the SDK's own first request has no timeout: an address that accepts and stays silent hangs it)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(address.rstrip("/") + "/api/version", timeout=CONNECT_CHECK_S) as resp:
+            json.loads(resp.read())
+    except (OSError, ValueError) as exc:   # URLError, HTTPError, timeouts are OSErrors
+        reason = getattr(exc, "reason", None) or exc
+        raise RayError(f"cannot reach the Ray cluster at {address}: {reason}") from exc
+
+
+def _bound_requests(client) -> None:
+    """Give every request of ``client`` a timeout: Ray's SDK sets none, so a cluster that stops
+    answering mid-request would hang the run (never marked lost) and the app's exit."""
+    plain = client._do_request
+
+    def bounded(method, endpoint, **kwargs):
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
+        return plain(method, endpoint, **kwargs)
+
+    client._do_request = bounded
 
 
 def cluster_resources(address: str) -> dict[str, float]:

@@ -229,4 +229,12 @@ def waiting(address: str | None = None) -> list[str]:
                 if address is None or shape.address == address]
 
 
-atexit.register(stop_all)
+def _stop_at_exit() -> None:
+    """Stop the standbys as the process ends, but never hold the exit up for long (an unreachable
+    cluster): those not stopped end themselves on the node after ``standby_idle_s``."""
+    thread = threading.Thread(target=stop_all, name="ray-standby-exit", daemon=True)
+    thread.start()
+    thread.join(10)
+
+
+atexit.register(_stop_at_exit)

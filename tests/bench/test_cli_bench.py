@@ -130,3 +130,23 @@ def test_report_and_list_from_the_cli(deepones_home, store):
     assert data["sweeps"][0]["counts"] == {"succeeded": 2}
     missing = _cli(deepones_home, "report", "99")
     assert missing.returncode == 2 and "no sweep 99" in missing.stderr
+
+
+def test_a_silent_ray_address_fails_in_seconds_not_never(deepones_home, monkeypatch):
+    """An address that accepts connections and never answers (a firewall, a hung head): Ray's SDK has
+    no timeout of its own, so without one the sweep's check would hang. It fails with one line."""
+    import socket
+    import time
+
+    pytest.importorskip("ray.job_submission")
+    from backend.bench import ray_executor
+
+    monkeypatch.setattr(ray_executor, "CONNECT_CHECK_S", 1.0)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        address = f"http://127.0.0.1:{server.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(ray_executor.RayError, match=f"cannot reach the Ray cluster at {address}: timed out"):
+            ray_executor.cluster_resources(address)
+        assert time.monotonic() - t0 < 10
