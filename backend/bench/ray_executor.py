@@ -333,7 +333,8 @@ class RayJobHandle:
                     # Waiting for CPUs/GPUs that idle standby jobs may hold: let them go.
                     from backend.bench.ray_standby_pool import yield_idle
 
-                    yielded = yield_idle(self._client, self.settings.address, keep=self.submission_id) >= 0
+                    yield_idle(self._client, self.settings.address, keep=self.submission_id)
+                    yielded = True
                 self._final_seen.wait(max_poll_s if state == "PENDING" else poll_s)
         self._finish(state, cancelled, complete=self._final_seen.is_set())
         self._stop_tail()
