@@ -171,7 +171,8 @@ def _start_one(client, shape: Shape, idle_s: float) -> None:
 def wait_ready(client, timeout: float) -> bool:
     """Whether every standby is running and watching its key within ``timeout`` s (benchmarks, tests)."""
     deadline = time.monotonic() + timeout
-    with _lock:
+    with _lock:   # those still being submitted first
+        _lock.wait_for(lambda: not any(_starting.values()), timeout=timeout)
         waiting = [s for queue in _ready.values() for s in queue]
     for standby in waiting:
         while True:

@@ -88,3 +88,34 @@ def test_an_interpreter_without_ray_gets_direct_jobs(ray_settings, deepones_home
     assert second.status == "succeeded" and second.score == 0.75
     assert read_status(second.workdir)["ray_standby"] is False
     assert pool.waiting(ray_settings.address) == []
+
+
+@pytest.mark.timeout(600)
+def test_a_run_waiting_for_resources_frees_idle_standbys(ray_settings, deepones_home, tmp_path):
+    """Two idle standbys hold both CPUs of the cluster; a run of another shape (here: another
+    interpreter path) waits PENDING, then has them stopped and runs: no deadlock behind idle jobs."""
+    from backend.bench import ray_standby_pool as pool
+    from backend.bench.ray_executor import YIELD_AFTER_S, RayExecutor, _client
+    from backend.jobs.runner import read_status
+    from backend.jobs.spec import JobSpec
+
+    pool.stop_all()
+    client = _client(ray_settings.address)
+    held = RayExecutor(root=deepones_home, settings=ray_settings)._shape(0)
+    for _ in range(2):   # as if two runs of this shape were in flight: one standby each
+        pool.take(client, held, ray_settings.standby_idle_s)
+    pool.replenish(client, held, ray_settings.standby_idle_s)
+    assert pool.wait_ready(client, 180) and len(pool.waiting(ray_settings.address)) == 2
+    pool.finished(held)
+    pool.finished(held)
+
+    other = tmp_path / "python"
+    other.symlink_to(sys.executable)
+    executor = RayExecutor(root=deepones_home, settings=replace(ray_settings, python=str(other), standby=False))
+    t0 = time.monotonic()
+    result = executor.run(JobSpec(argv=["prog.py"], interpreter=sys.executable, files={"prog.py": PROGRAM}))
+    assert result.status == "succeeded" and result.score == 0.75, read_status(result.workdir)
+    assert time.monotonic() - t0 > YIELD_AFTER_S   # it did wait, and was not left waiting
+    assert pool.waiting(ray_settings.address) == []
+    states = _states(client, "deepones-standby-")
+    assert list(states.values()).count("STOPPED") >= 2
