@@ -203,10 +203,19 @@ def _settle(page, qtbot, ms: int = 60_000) -> None:
     from deepones_gui.concurrent import wait_for_background_tasks
 
     ready = getattr(page, "screenshot_ready", lambda: True)
-    try:
-        qtbot.waitUntil(lambda: (wait_for_background_tasks(50), ready())[1], timeout=ms)
-    except WaitTimeout:
-        pass  # check what is there: a page that never settles still must not cut text
+    idle: list[bool] = []
+
+    def loads_landed() -> bool:   # no background task for two checks in a row
+        idle.append(wait_for_background_tasks(50))
+        return idle[-2:] == [True, True]
+
+    # Then a little longer for the demo content screenshot_ready waits for: what this store has is
+    # there by then; a second model, a training run or a sweep never come here.
+    for check, limit in ((loads_landed, ms), (ready, 3_000)):
+        try:
+            qtbot.waitUntil(check, timeout=limit)
+        except WaitTimeout:
+            pass  # check what is there: a page that never settles still must not cut text
     qtbot.wait(150)
 
 
@@ -237,8 +246,6 @@ def test_no_workspace_cuts_text(filled_window, qtbot, size):
     offenders: dict[str, list[str]] = {}
     for spec in window.specs:
         page = window.show_workspace(spec.name)
-        # screenshot_ready waits for demo content some pages never get here (a second model, a
-        # training run): what this store has lands within seconds.
         _settle(page, qtbot, ms=20_000)
         found = clipped_widgets(window)
         if found:
