@@ -215,3 +215,46 @@ def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) 
 
 
 COMMANDS = [bench]
+
+
+@bench.command("ray")
+@click.option("--address", metavar="ADDR", help="Dashboard address, e.g. http://HEAD:8265.")
+@click.option("--cpus", type=click.FloatRange(0), help="CPUs each run asks for.")
+@click.option("--gpus", type=click.FloatRange(0), help="GPUs each run asks for.")
+@click.option("--python", "python_", metavar="PATH", help="The nodes' interpreter for the programs.")
+@click.option("--pip", "pip_", multiple=True, metavar="PKG", help="A package Ray installs for the programs "
+              "(repeatable; --pip '' clears).")
+@click.option("--conda", metavar="ENV", help="An existing conda env on the nodes ('' clears).")
+@click.option("--standby/--no-standby", default=None, help="Keep a job started ahead for the next run.")
+@click.option("--test", "test_", is_flag=True, help="Ask the cluster for its CPUs and GPUs.")
+@click.option("--json", "as_json", is_flag=True)
+def ray_cmd(address, cpus, gpus, python_, pip_, conda, standby, test_, as_json) -> None:
+    """Show or change the Ray cluster settings sweeps with --executor ray use (kept in the data folder)."""
+    from dataclasses import asdict
+
+    from backend.bench.ray_executor import RayError, RaySettings, cluster_resources
+
+    settings = RaySettings.load()
+    plain = {"address": address, "num_cpus": cpus, "num_gpus": gpus, "python": python_, "standby": standby}
+    for key, value in plain.items():
+        if value is not None:
+            setattr(settings, key, value)
+    if pip_:
+        settings.pip = _split(pip_) or None
+    if conda is not None:
+        settings.conda = conda or None
+    if settings.problem():
+        fail(f"Ray settings: {settings.problem()}")
+    if pip_ or conda is not None or any(v is not None for v in plain.values()):
+        settings.save()
+    shown = asdict(settings)
+    if test_:
+        try:
+            shown["resources"] = cluster_resources(settings.address)
+        except RayError as exc:
+            fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(shown))
+        return
+    for key, value in shown.items():
+        click.echo(f"{key}: {value}")

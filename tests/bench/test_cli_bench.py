@@ -150,3 +150,23 @@ def test_a_silent_ray_address_fails_in_seconds_not_never(deepones_home, monkeypa
         with pytest.raises(ray_executor.RayError, match=f"cannot reach the Ray cluster at {address}: timed out"):
             ray_executor.cluster_resources(address)
         assert time.monotonic() - t0 < 10
+
+
+def test_ray_settings_from_the_command_line(deepones_home, ray_cluster):
+    from backend.bench.ray_executor import RaySettings
+
+    out = _cli(deepones_home, "ray", "--address", "head:8265")
+    assert out.returncode == 2 and "http://HEAD:8265" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not RaySettings.path(deepones_home).exists()   # refused: nothing saved
+
+    out = _cli(deepones_home, "ray", "--address", ray_cluster, "--cpus", "2", "--pip", "numpy", "--pip", "scipy",
+               "--no-standby", "--test", "--json")
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout.strip().splitlines()[-1])
+    assert shown["resources"]["CPU"] == 2.0 and shown["resources"]["GPU"] == 0.0
+    saved = RaySettings.load(deepones_home)
+    assert (saved.address, saved.num_cpus, saved.pip, saved.standby) == (ray_cluster, 2.0, ["numpy", "scipy"], False)
+
+    out = _cli(deepones_home, "ray", "--pip", "", "--standby")
+    assert out.returncode == 0 and "pip: None" in out.stdout and "standby: True" in out.stdout, out.stderr
+    assert RaySettings.load(deepones_home).pip is None
