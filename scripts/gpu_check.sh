@@ -66,7 +66,7 @@ if $py -c "import ray.job_submission" 2>/dev/null; then
   "$ray_bin" start --head --num-cpus 2 --num-gpus 1 --port "$rport" --dashboard-port "$rdash" \
     --dashboard-host 127.0.0.1 --include-dashboard true --node-ip-address 127.0.0.1 --temp-dir "/tmp/rg$rport" \
     --disable-usage-stats > "$out/ray_start.txt" 2>&1
-  $py - "http://127.0.0.1:$rdash" "$probe" <<'PY' 2>&1 | tail -n 5 | tee "$out/ray_gpu.txt"
+  $py - "http://127.0.0.1:$rdash" "$probe" <<'PY' 2>&1 | tail -n 8 | tee "$out/ray_gpu.txt"
 import sys
 from pathlib import Path
 from backend.bench.ray_executor import RayExecutor, RaySettings, cluster_resources
@@ -78,6 +78,15 @@ spec = JobSpec(argv=["gpu_probe.py"], interpreter=sys.executable, files={"gpu_pr
 result = RayExecutor(settings=settings).run(spec)
 print("ray gpu job:", result.status, "score(device count)=", result.score)
 print((result.workdir / "stdout.log").read_text().splitlines()[0])
+# The second GPU run goes to the standby job the first one started (it holds the GPU meanwhile).
+from backend.bench import ray_standby_pool
+from backend.bench.ray_executor import _client
+from backend.jobs.runner import read_status
+print("standby ready:", ray_standby_pool.wait_ready(_client(address), 120))
+again = RayExecutor(settings=settings).run(spec)
+print("ray gpu job via standby:", again.status, "standby:", read_status(again.workdir).get("ray_standby"),
+      "score(device count)=", again.score)
+print("standbys stopped:", ray_standby_pool.stop_all())
 PY
   "$ray_bin" stop > /dev/null 2>&1
 else
