@@ -435,9 +435,10 @@ class RayExecutor:
         interpreter = cfg["argv"][0]
         remote = dict(cfg)
         remote["argv"] = [self.settings.python if i == 0 and a == interpreter else a for i, a in enumerate(cfg["argv"])]
-        keep = set(spec.env) | {"PYTHONUNBUFFERED", "CUDA_VISIBLE_DEVICES"}
+        # Not CUDA_VISIBLE_DEVICES: a GPU index here means nothing on the node, where Ray assigns them.
+        keep = set(spec.env) | {"PYTHONUNBUFFERED"}
         remote["job_env"] = {k: v for k, v in env.items() if (k in keep or k.startswith("DEEPONES_"))
-                             and k != "DEEPONES_JOB_DIR"}
+                             and k not in ("DEEPONES_JOB_DIR", "CUDA_VISIBLE_DEVICES")}
         remote["initial_status"] = {**cfg["initial_status"], "executor": "ray"}
         (workdir / "ray_launch.json").write_text(json.dumps(remote, indent=1), "utf-8")
         from backend.jobs.supervisor import SUPERVISOR_FILES

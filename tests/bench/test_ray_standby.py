@@ -119,3 +119,18 @@ def test_a_run_waiting_for_resources_frees_idle_standbys(ray_settings, deepones_
     assert pool.waiting(ray_settings.address) == []
     states = _states(client, "deepones-standby-")
     assert list(states.values()).count("STOPPED") >= 2
+
+
+@pytest.mark.timeout(600)
+def test_the_local_gpu_index_does_not_travel_to_the_node(ray_settings, deepones_home):
+    """A run pinned to GPU 0 here gets the GPUs Ray assigns on the node (none on this CPU cluster),
+    not ``CUDA_VISIBLE_DEVICES=0``, which would put every run of a many-GPU node on its first GPU."""
+    from backend.bench.ray_executor import RayExecutor
+    from backend.jobs.spec import JobSpec
+
+    program = "import os\nprint('cvd=' + os.environ.get('CUDA_VISIBLE_DEVICES', 'unset'), flush=True)\n"
+    executor = RayExecutor(root=deepones_home, settings=ray_settings)
+    result = executor.run(JobSpec(argv=["prog.py"], interpreter=sys.executable, files={"prog.py": program}, gpu="0"))
+    assert result.status == "succeeded"
+    line = next(x for x in (result.workdir / "stdout.log").read_text().splitlines() if x.startswith("cvd="))
+    assert line != "cvd=0", line
