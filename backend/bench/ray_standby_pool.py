@@ -236,6 +236,11 @@ def _stop_at_exit() -> None:
     thread = threading.Thread(target=stop_all, name="ray-standby-exit", daemon=True)
     thread.start()
     thread.join(10)
+    folder = _package_dirs.pop("dir", None)
+    if folder is not None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 atexit.register(_stop_at_exit)
