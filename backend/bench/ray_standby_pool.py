@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
-FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 EXPIRY_MARGIN_S = 60.0   # never hand over a standby this close to ending itself on the node
 
 
