@@ -69,7 +69,8 @@ if $py -c "import ray.job_submission" 2>/dev/null; then
   $py - "http://127.0.0.1:$rdash" "$probe" <<'PY' 2>&1 | tail -n 8 | tee "$out/ray_gpu.txt"
 import sys
 from pathlib import Path
-from backend.bench.ray_executor import RayExecutor, RaySettings, cluster_resources
+from backend.bench.ray_cluster import RaySettings, cluster_resources
+from backend.bench.ray_executor import RayExecutor
 from backend.jobs.spec import JobSpec
 address, probe = sys.argv[1], Path(sys.argv[2])
 print("cluster resources:", cluster_resources(address))
@@ -80,7 +81,7 @@ print("ray gpu job:", result.status, "score(device count)=", result.score)
 print((result.workdir / "stdout.log").read_text().splitlines()[0])
 # The second GPU run goes to the standby job the first one started (it holds the GPU meanwhile).
 from backend.bench import ray_standby_pool
-from backend.bench.ray_executor import _client
+from backend.bench.ray_cluster import _client
 from backend.jobs.runner import read_status
 print("standby ready:", ray_standby_pool.wait_ready(_client(address), 120))
 again = RayExecutor(settings=settings).run(spec)

@@ -56,7 +56,7 @@ def check_spec(spec: SweepSpec, root: Path | None = None) -> None:
     if spec.executor not in executor_factories():
         raise SweepError(f"unknown executor {spec.executor!r}; known: {', '.join(sorted(executor_factories()))}")
     if spec.executor == "ray":
-        from backend.bench.ray_executor import RayError, RaySettings, cluster_resources
+        from backend.bench.ray_cluster import RayError, RaySettings, cluster_resources
 
         settings = RaySettings.load(root)
         if settings.problem():

@@ -86,7 +86,7 @@ def deepbench(tasks, designers, programmer, runs, variants, executor, ray_addres
                      executor=executor, parallel=parallel, interpreter=load_settings().execution_python)
     db = store_or_exit()
     if ray_address:
-        from backend.bench.ray_executor import RaySettings
+        from backend.bench.ray_cluster import RaySettings
 
         ray = RaySettings.load()
         ray.address = ray_address
@@ -232,7 +232,7 @@ def ray_cmd(address, cpus, gpus, python_, pip_, conda, standby, test_, as_json) 
     """Show or change the Ray cluster settings sweeps with --executor ray use (kept in the data folder)."""
     from dataclasses import asdict
 
-    from backend.bench.ray_executor import RayError, RaySettings, cluster_resources
+    from backend.bench.ray_cluster import RayError, RaySettings, cluster_resources
 
     settings = RaySettings.load()
     plain = {"address": address, "num_cpus": cpus, "num_gpus": gpus, "python": python_, "standby": standby}

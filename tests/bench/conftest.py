@@ -74,7 +74,7 @@ def ray_cluster(tmp_path_factory):
 @pytest.fixture
 def ray_settings(ray_cluster, deepones_home):
     """The Ray executor pointed at the test cluster, running programs with this interpreter."""
-    from backend.bench.ray_executor import RaySettings
+    from backend.bench.ray_cluster import RaySettings
 
     settings = RaySettings(address=ray_cluster, python=sys.executable, num_cpus=1, num_gpus=0, lost_after_s=10)
     settings.save(deepones_home)

@@ -65,7 +65,7 @@ def test_unreachable_ray_address(deepones_home, replay_models):
 
 
 def test_gpu_task_on_a_cluster_without_gpus(deepones_home, replay_models, ray_cluster):
-    from backend.bench.ray_executor import RaySettings
+    from backend.bench.ray_cluster import RaySettings
 
     RaySettings(address=ray_cluster, num_gpus=1).save(deepones_home)
     out = _cli(deepones_home, "deepbench", "--task", "image-classification", "--designer",
@@ -139,21 +139,21 @@ def test_a_silent_ray_address_fails_in_seconds_not_never(deepones_home, monkeypa
     import time
 
     pytest.importorskip("ray.job_submission")
-    from backend.bench import ray_executor
+    from backend.bench import ray_cluster
 
-    monkeypatch.setattr(ray_executor, "CONNECT_CHECK_S", 1.0)
+    monkeypatch.setattr(ray_cluster, "CONNECT_CHECK_S", 1.0)
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(4)
         address = f"http://127.0.0.1:{server.getsockname()[1]}"
         t0 = time.monotonic()
-        with pytest.raises(ray_executor.RayError, match=f"cannot reach the Ray cluster at {address}: timed out"):
-            ray_executor.cluster_resources(address)
+        with pytest.raises(ray_cluster.RayError, match=f"cannot reach the Ray cluster at {address}: timed out"):
+            ray_cluster.cluster_resources(address)
         assert time.monotonic() - t0 < 10
 
 
 def test_ray_settings_from_the_command_line(deepones_home, ray_cluster):
-    from backend.bench.ray_executor import RaySettings
+    from backend.bench.ray_cluster import RaySettings
 
     out = _cli(deepones_home, "ray", "--address", "head:8265")
     assert out.returncode == 2 and "http://HEAD:8265" in out.stderr and len(out.stderr.strip().splitlines()) == 1

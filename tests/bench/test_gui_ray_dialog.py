@@ -11,7 +11,7 @@ from deepones_gui.main_window import MainWindow
 
 @pytest.mark.timeout(600)
 def test_cluster_dialog_tests_and_saves_ray_settings(qtbot, app_context, deepones_home, ray_cluster):
-    from backend.bench.ray_executor import RaySettings
+    from backend.bench.ray_cluster import RaySettings
     from deepones_gui.workspaces.bench.ray_dialog import RaySettingsDialog
 
     window = MainWindow(app_context)

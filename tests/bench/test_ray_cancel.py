@@ -19,7 +19,8 @@ PROGRAM = "import os, time\nprint('started', os.getpid(), flush=True)\ntime.slee
 @pytest.mark.parametrize("via_standby", [False, True], ids=["direct", "standby"])
 def test_ray_run_streams_live_and_cancel_stops_it(ray_settings, deepones_home, via_standby):
     from backend.bench import ray_standby_pool as pool
-    from backend.bench.ray_executor import RayExecutor, _client
+    from backend.bench.ray_cluster import _client
+    from backend.bench.ray_executor import RayExecutor
     from backend.jobs.spec import JobSpec
 
     executor = RayExecutor(root=deepones_home, settings=ray_settings)

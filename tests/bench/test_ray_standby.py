@@ -23,7 +23,8 @@ def _states(client, prefix: str) -> dict[str, str]:
 @pytest.mark.timeout(600)
 def test_a_run_goes_to_a_standby_job_and_nothing_is_left_behind(ray_settings, deepones_home):
     from backend.bench import ray_standby_pool as pool
-    from backend.bench.ray_executor import RayExecutor, _client
+    from backend.bench.ray_cluster import _client
+    from backend.bench.ray_executor import RayExecutor
     from backend.jobs.runner import read_status
     from backend.jobs.spec import JobSpec
 
@@ -66,7 +67,8 @@ def test_a_run_goes_to_a_standby_job_and_nothing_is_left_behind(ray_settings, de
 @pytest.mark.timeout(600)
 def test_an_interpreter_without_ray_gets_direct_jobs(ray_settings, deepones_home, tmp_path):
     from backend.bench import ray_standby_pool as pool
-    from backend.bench.ray_executor import RayExecutor, _client
+    from backend.bench.ray_cluster import _client
+    from backend.bench.ray_executor import RayExecutor
     from backend.jobs.runner import read_status
     from backend.jobs.spec import JobSpec
 
@@ -95,7 +97,8 @@ def test_a_run_waiting_for_resources_frees_idle_standbys(ray_settings, deepones_
     """Two idle standbys hold both CPUs of the cluster; a run of another shape (here: another
     interpreter path) waits PENDING, then has them stopped and runs: no deadlock behind idle jobs."""
     from backend.bench import ray_standby_pool as pool
-    from backend.bench.ray_executor import YIELD_AFTER_S, RayExecutor, _client
+    from backend.bench.ray_cluster import _client
+    from backend.bench.ray_executor import YIELD_AFTER_S, RayExecutor
     from backend.jobs.runner import read_status
     from backend.jobs.spec import JobSpec
 

@@ -95,7 +95,8 @@ def _free_port() -> int:
 
 
 def bench_ray(runs: int) -> bool:
-    from backend.bench.ray_executor import RayExecutor, RaySettings
+    from backend.bench.ray_cluster import RaySettings
+    from backend.bench.ray_executor import RayExecutor
     from backend.jobs.executors import LocalExecutor
     from backend.jobs.runner import read_status
     from backend.jobs.spec import JobSpec

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.bench.ray_executor import RaySettings
+from backend.bench.ray_cluster import RaySettings
 from deepones_gui.concurrent import run_in_background
 
 
 def _resources(address: str, *, progress, partial, cancel) -> dict[str, float]:
-    from backend.bench.ray_executor import cluster_resources
+    from backend.bench.ray_cluster import cluster_resources
 
     return cluster_resources(address)
 
