@@ -118,8 +118,21 @@ def run_in_background(
         if slot is not None:
             signal.connect(slot)
     _live.add(task)
-    (pool or QThreadPool.globalInstance()).start(task)
+    (pool or shared_pool()).start(task)
     return task
+
+
+# Qt sizes its global pool to the CPU count: on a 2-core machine a sweep and a DeepQA evaluation
+# would take both threads, and every page load after them (a table, a trace) would wait hours.
+# The tasks mostly wait on SQLite, files and child processes, so many threads cost little.
+MIN_THREADS = 32
+
+
+def shared_pool() -> QThreadPool:
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < MIN_THREADS:
+        pool.setMaxThreadCount(MIN_THREADS)
+    return pool
 
 
 def wait_for_background_tasks(timeout_ms: int = 10_000) -> bool:

@@ -112,7 +112,18 @@ def test_a_dropped_trace_export_opens_in_traces(window, qtbot, tmp_path, app_con
         view = getattr(page, "view", None)
         return getattr(view, "trace", None)
 
-    qtbot.waitUntil(lambda: shown() is not None and "Shared by a colleague" in shown().title, timeout=120_000)
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    from pytestqt.exceptions import TimeoutError as WaitTimeout
+
+    try:
+        qtbot.waitUntil(lambda: shown() is not None and "Shared by a colleague" in shown().title, timeout=120_000)
+    except WaitTimeout:   # say what the user would have seen instead
+        boxes = [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        page = window.pages.get("traces")
+        raise AssertionError(f"not opened; status bar {window.statusBar().currentMessage()!r}, messages {boxes}, "
+                             f"traces page {'built' if page else 'not built'}"
+                             + (f", list {page.count_label.text()!r}, pending {page._pending_open}" if page else "")
+                             ) from None
     assert window.stack.currentWidget() is window.pages["traces"]
     attempt = next(a for a in shown().attempts if a.stage == "implement")
     assert attempt.error_type == "RuntimeError" and attempt.labels == ["shape-mismatch"]
