@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before anything imports Qt or platformdirs: no display, and no touching the user's config.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-_session_config = tempfile.mkdtemp(prefix="deepones-test-config-")
+# Tests leave the machine as they found it: HOME, config, data and caches of this session live in
+# one temp folder (tools the tests run write their caches there, not into the user's home).
+_session_home = tempfile.mkdtemp(prefix="deepones-test-home-")
+_session_config = os.path.join(_session_home, ".config")
+os.environ["HOME"] = _session_home
+atexit.register(shutil.rmtree, _session_home, ignore_errors=True)
 os.environ["XDG_CONFIG_HOME"] = _session_config
-os.environ["XDG_DATA_HOME"] = os.path.join(_session_config, "data")
+os.environ["XDG_DATA_HOME"] = os.path.join(_session_home, ".local", "share")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_session_home, ".cache")
 # The first-run wizard would open over every GUI test's fresh data dir; its own tests unset this.
 os.environ["DEEPONES_NO_WIZARD"] = "1"
 
 import keyring  # noqa: E402
 import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
+
+# The tier rules (markers by fixture, the fast tier's per-test time limit) act as this conftest's hooks.
+from tests.tiers import pytest_collection_modifyitems, pytest_runtest_makereport  # noqa: E402, F401
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
