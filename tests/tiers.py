@@ -18,8 +18,10 @@ import pytest
 
 #: Markers whose tests the README's command leaves out (run by scripts/test_tiers.sh).
 OUTSIDE_FAST = ("slow", "ray", "train", "bundle")
-#: Fixtures that put a test in a tier whatever its markers say.
-TIER_OF_FIXTURE = {"ray_cluster": "ray"}
+#: Fixtures that mark a test whatever its own markers say: a test that starts Ray is in the ray
+#: tier, one that mounts a tmpfs needs root, one that serves SmolLM2 runs the model.
+MARKER_OF_FIXTURE = {"ray_cluster": "ray", "small_disk": "root", "llama_server": "model", "smollm2": "model",
+                     "fresh_workers": "model"}
 
 _SETUP_S = pytest.StashKey[float]()
 
@@ -35,9 +37,9 @@ def in_fast_tier(item: pytest.Item) -> bool:
 @pytest.hookimpl(tryfirst=True)   # before pytest's own -m filtering sees the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for fixture, tier in TIER_OF_FIXTURE.items():
-            if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker(tier):
-                item.add_marker(tier)
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker(marker):
+                item.add_marker(marker)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -29,14 +29,16 @@ def _free_port() -> int:
 
 def _only_loopback() -> bool:
     """Whether this process is in a network namespace whose only interface is the loopback."""
-    return sorted(os.listdir("/sys/class/net")) == ["lo"]
+    # if_nameindex asks the kernel about this process's namespace (/sys/class/net shows the mounter's).
+    return [name for _index, name in socket.if_nameindex()] == ["lo"]
 
 
 def _listeners_beyond_loopback() -> list[str]:
     """Listening TCP sockets (``ss -ltn``) on an address other than loopback or a wildcard."""
     out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, timeout=30).stdout
     local = [line.split()[3] for line in out.splitlines() if len(line.split()) >= 4]
-    allowed = ("127.", "[::1]", "0.0.0.0:", "*:", "[::]:")   # a wildcard reaches only lo in this namespace
+    # A wildcard reaches only lo in this namespace; [::ffff:127.x] is IPv4 loopback seen by a v6 socket.
+    allowed = ("127.", "[::1]", "[::ffff:127.", "0.0.0.0:", "*:", "[::]:")
     return [addr for addr in local if not addr.startswith(allowed)]
 
 
