@@ -24,10 +24,21 @@ def parse_size_mb(text: str) -> float:
     return value * {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
 
 
+def _seconds(ctx, param, value: float | None) -> float | None:
+    """A time limit is a positive, finite number of seconds: 0, negative, nan or inf is a mistake."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number of seconds, not {value:g}")
+    return value
+
+
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--interpreter", help="Python that runs the program (default: the execution environment in settings).")
-@click.option("--time-limit", type=float, default=None, help="Wall-clock limit in seconds (default 4200).")
-@click.option("--train-time-limit", type=float, default=None, help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
+@click.option("--time-limit", type=float, default=None, callback=_seconds,
+              help="Wall-clock limit in seconds (default 4200).")
+@click.option("--train-time-limit", type=float, default=None, callback=_seconds,
+              help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
 @click.option("--memory-limit", default=None, help="Resident memory limit of the whole process tree, e.g. 4G.")
 @click.option("--no-network", is_flag=True, help="Run without network (loopback included); refused if impossible.")
 @click.option("--gpu", default=None, help="CUDA_VISIBLE_DEVICES for the job, e.g. 0 or 0,1 (queued per GPU).")
@@ -173,14 +184,23 @@ def jobs_logs(job_id: str, which: str, follow: bool) -> None:
 @jobs.command("cancel")
 @click.argument("job_id")
 def jobs_cancel(job_id: str) -> None:
-    """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace)."""
-    from backend.jobs.status import cancel_workdir
+    """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace); for a lost job, end
+    whatever of it still runs."""
+    from backend.jobs.status import cancel_workdir, end_lost_job
 
     store = store_or_exit()
-    row = _job_or_exit(store, job_id)
-    if not cancel_workdir(Path(row["workdir"])):
-        fail(f"job {row['id']} is not running ({row['status']})", code=1)
-    click.echo(f"cancelling {row['id']}")
+    row = _job_or_exit(store, job_id)     # a vanished job is marked lost here, its leftovers ended
+    workdir = Path(row["workdir"])
+    if cancel_workdir(workdir):
+        click.echo(f"cancelling {row['id']}")
+        return
+    if row["status"] == "lost":
+        killed = end_lost_job(workdir)
+        reason = row.get("reason") or "its supervisor is gone"
+        click.echo(f"job {row['id']} is lost ({reason}); "
+                   + (f"ended {killed} process(es) left of it" if killed else "nothing of it runs any more"))
+        return
+    fail(f"job {row['id']} is not running ({row['status']})", code=1)
 
 
 @click.command()

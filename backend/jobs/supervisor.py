@@ -35,18 +35,19 @@ import time
 import warnings
 
 if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
-    from backend.jobs import caplog, gpu_slots, isolation, jsonlite
+    from backend.jobs import caplog, confine, gpu_slots, isolation, jsonlite
 else:             # started lean (``-I -S``) as a top-level module or script next to its siblings
     if os.path.dirname(os.path.abspath(__file__)) not in sys.path:   # -I leaves a script's dir out
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import caplog
+    import confine
     import gpu_slots
     import isolation
     import jsonlite
 
 F_SETPIPE_SZ = 1031
 # What a remote executor must ship for the supervisor to run (it imports these siblings).
-SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
+SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "confine.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -72,6 +73,9 @@ class Supervisor:
         self.max_procs_seen = 0
         self.kill_cause: tuple[str, str] | None = None
         self.slot_fds: list[int] = []
+        self.non_dumpable = False
+        self.cgroup: str | None = None
+        self.exit_r: int | None = None
 
     # -- status ------------------------------------------------------------------------------
     def write_status(self, **fields) -> None:
@@ -91,8 +95,9 @@ class Supervisor:
         return held is not None
 
     # -- launch ------------------------------------------------------------------------------
-    def fork_program(self, env: dict | None = None) -> tuple[int, int]:
-        cfg = self.cfg
+    def fork_program(self, env: dict | None = None, in_namespace: bool = False) -> tuple[int, int]:
+        """Start the program: directly, or (``in_namespace``) under a small init that is PID 1 of the
+        supervisor's new PID namespace. ``self.main_pid`` is the direct child either way."""
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         for fd in (out_r, err_r):
@@ -100,31 +105,96 @@ class Supervisor:
                 fcntl.fcntl(fd, F_SETPIPE_SZ, 1 << 20)  # fewer wake-ups during an output flood
             except OSError:
                 pass
+        # The children report what confinement they applied (report pipe) and, under an init, how
+        # the program ended (exit pipe); the lifeline pipe tells them the supervisor still exists.
+        self.report_r, report_w = os.pipe()
+        self.exit_r, exit_w = os.pipe()
+        self.lifeline_r, self.lifeline_w = os.pipe()
+        me = os.getpid()
         pid = os.fork()
-        if pid == 0:  # the program
+        if pid == 0:
             try:
-                os.setpgid(0, 0)
-                os.chdir(cfg["cwd"])
-                fsize = cfg.get("max_file_size_bytes")
-                if fsize:
-                    resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
-                    signal.signal(sig, signal.SIG_DFL)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(out_w, 1)
-                os.dup2(err_w, 2)
-                os.closerange(3, 65536)
-                os.execvpe(cfg["argv"][0], cfg["argv"], env if env is not None else os.environ)
+                os.close(self.lifeline_w)
+                for fd in (out_r, err_r, self.report_r, self.exit_r):
+                    os.close(fd)
+                if in_namespace:
+                    self._run_init(env, out_w, err_w, report_w, exit_w)
+                else:
+                    os.close(exit_w)
+                    # No PID namespace: the program itself dies with the supervisor.
+                    confine.set_parent_death_signal(signal.SIGKILL)
+                    if os.getppid() != me:
+                        os._exit(137)
+                    self._exec_program(env, out_w, err_w, report_w)
             except BaseException as exc:  # noqa: BLE001 - report and leave, never return into the supervisor
                 try:
-                    os.write(2, f"deepones: cannot start {cfg['argv'][0]}: {exc}\n".encode())
+                    os.write(2, f"deepones: cannot start {self.cfg['argv'][0]}: {exc}\n".encode())
                 finally:
                     os._exit(127)
-        os.close(out_w)
-        os.close(err_w)
+        for fd in (out_w, err_w, report_w, exit_w, self.lifeline_r):
+            os.close(fd)
         self.main_pid = pid
         return out_r, err_r
+
+    def _run_init(self, env: dict | None, out_w: int, err_w: int, report_w: int, exit_w: int) -> None:
+        """PID 1 of the job's namespace: dies with the supervisor (and the kernel then kills every
+        process in the namespace), mounts a /proc of the namespace, runs the program, reaps orphans,
+        passes the program's wait status back and exits when the program ends."""
+        confine.set_parent_death_signal(signal.SIGKILL)
+        if select.select([self.lifeline_r], [], [], 0)[0]:
+            os._exit(137)       # the supervisor died before the death signal was armed
+        if self.cgroup:
+            isolation.join_cgroup(self.cgroup, 0)   # "0": this process; the program forked next inherits it
+        proc = confine.mount_private_proc()
+        os.write(report_w, f"pid_namespace=1\nprivate_proc={int(proc)}\n".encode())
+        program = os.fork()
+        if program == 0:
+            os.close(exit_w)
+            self._exec_program(env, out_w, err_w, report_w)
+        for fd in (out_w, err_w, report_w):
+            os.close(fd)
+
+        def forward(signum, frame) -> None:
+            # As init, kill(-1) reaches every process of the namespace (init excepted): a Cancel's
+            # SIGTERM gets to the whole job even if the supervisor's own signals were to miss one.
+            try:
+                os.kill(-1, signum)
+            except OSError:
+                pass
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, forward)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                os._exit(0)
+            if pid == program:
+                os.write(exit_w, str(status).encode())
+                os._exit(0)   # the kernel now kills whatever else runs in the namespace
+
+    def _exec_program(self, env: dict | None, out_w: int, err_w: int, report_w: int) -> None:
+        cfg = self.cfg
+        os.setpgid(0, 0)
+        os.chdir(cfg["cwd"])
+        fsize = cfg.get("max_file_size_bytes")
+        if fsize:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        plan = cfg.get("confinement") or {}
+        if plan.get("enabled"):
+            try:
+                applied = confine.apply_landlock(plan.get("read", []), plan.get("write", []))
+                os.write(report_w, f"landlock={applied}\n".encode())
+            except OSError as exc:
+                os.write(report_w, f"landlock_error={exc}\n".encode())
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.closerange(3, 65536)
+        os.execvpe(cfg["argv"][0], cfg["argv"], env if env is not None else os.environ)
 
     # -- the loop ----------------------------------------------------------------------------
     def reap(self) -> None:
@@ -173,11 +243,17 @@ class Supervisor:
             self.finish("cancelled", "cancelled before it started", None, 0.0)
             return None
         cgroup = isolation.make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
+        # After the cgroup (creating one needs the app's own privileges): the namespaces.
+        self.cgroup = cgroup
+        in_ns, ns_note = False, "not asked for"
+        if (cfg.get("confinement") or {}).get("enabled"):
+            in_ns, ns_note = confine.enter_user_and_pid_namespace()
         started = time.time()
         t0 = time.monotonic()
-        out_r, err_r = self.fork_program(env)
+        out_r, err_r = self.fork_program(env, in_namespace=in_ns)
         return {"pid": self.main_pid, "out_r": out_r, "err_r": err_r, "lock_fd": lock_fd, "t0": t0,
-                "started": started, "cgroup": cgroup, "subreaper": subreaper}
+                "started": started, "cgroup": cgroup, "subreaper": subreaper, "report_r": self.report_r,
+                "exit_r": self.exit_r, "lifeline_w": self.lifeline_w, "namespace_note": ns_note}
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
@@ -199,6 +275,8 @@ class Supervisor:
         if cgroup:
             isolation.join_cgroup(cgroup, self.main_pid)
         out_r, err_r, t0, started = state["out_r"], state["err_r"], state["t0"], state["started"]
+        self.exit_r = state["exit_r"]
+        confinement = self.read_confinement(state)
         tree = isolation.Tree(cgroup)
         stdout = caplog.CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
         stderr = caplog.CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
@@ -207,6 +285,7 @@ class Supervisor:
             status="running", pid=self.main_pid, started_at=started,
             isolation={"subreaper": state["subreaper"], "pids_cgroup": cgroup,
                        "no_network": cfg.get("no_network", False)},
+            confinement=confinement,
         )
         logs = {out_r: stdout, err_r: stderr}
         time_limit = float(cfg.get("time_limit_s") or 0)
@@ -215,7 +294,8 @@ class Supervisor:
         grace = float(cfg.get("kill_grace_s", 5.0))
         poll = float(cfg.get("poll_s", 0.25))
         gpu = gpu_slots.GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
-        next_check = next_flush = 0.0
+        next_check = next_flush = next_size_check = 0.0
+        dir_cap = int(cfg.get("max_job_dir_bytes") or 0)
         while logs:
             _pump(logs, 0.1)
             self.reap()
@@ -239,6 +319,12 @@ class Supervisor:
                                                  f"the limit of {mem_limit / 2**20:.0f} MB")
                 elif max_procs and len(pids) > max_procs:
                     self.kill_cause = ("failed", f"stopped: {len(pids)} processes exceed the limit of {max_procs}")
+                elif dir_cap and now >= next_size_check:
+                    next_size_check = now + 2.0   # a walk of the folder: not at every tick
+                    size = folder_bytes(cfg["cwd"])
+                    if size > dir_cap:
+                        self.kill_cause = ("failed", f"stopped: the job folder holds {size / 2**20:.0f} MB, over "
+                                                     f"its limit of {dir_cap / 2**20:.0f} MB")
                 gpu.maybe_sample(now)
             if self.kill_cause:
                 break
@@ -260,6 +346,9 @@ class Supervisor:
                 _, self.main_wait_status = os.waitpid(self.main_pid, 0)
             except ChildProcessError:
                 break
+        program_status = self.read_exit_pipe()
+        if program_status is not None:
+            self.main_wait_status = program_status   # under an init: how the program itself ended
         wall = time.monotonic() - t0
         if cgroup:
             try:
@@ -268,6 +357,59 @@ class Supervisor:
                 pass
         self.finish_from_wait(wall, stdout, stderr)
         return 0
+
+    def read_confinement(self, state: dict) -> dict:
+        """What the program's processes applied (they report before the exec), as the job's record says it."""
+        plan = self.cfg.get("confinement") or {}
+        report: dict[str, str] = {}
+        fd, buf, deadline = state.get("report_r"), b"", time.monotonic() + 10.0
+        while fd is not None and time.monotonic() < deadline:
+            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                break
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            buf += data
+        if fd is not None:
+            os.close(fd)
+        for line in buf.decode("utf-8", "replace").splitlines():
+            key, _, value = line.partition("=")
+            report[key] = value
+        out = {"non_dumpable": bool(self.non_dumpable), "env_allow_list": True,
+               "pid_namespace": report.get("pid_namespace") == "1",
+               "private_proc": report.get("private_proc") == "1",
+               "landlock": report.get("landlock") or None, "problems": []}
+        if not plan.get("enabled"):
+            out["summary"] = "not confined (confinement turned off for this job)"
+            return out
+        if report.get("landlock_error"):
+            out["problems"].append(f"Landlock not applied: {report['landlock_error']}")
+        if not out["pid_namespace"]:
+            out["problems"].append(f"no PID namespace: {state.get('namespace_note') or 'unknown reason'}")
+        elif not out["private_proc"]:
+            out["problems"].append("/proc of the host is visible (a private /proc could not be mounted)")
+        if not out["non_dumpable"]:
+            out["problems"].append("the supervisor could not be made non-dumpable")
+        if out["landlock"]:
+            out["summary"] = "confined" + ("" if not out["problems"] else " (partly: " + "; ".join(out["problems"]) + ")")
+        elif "no Landlock" in report.get("landlock_error", ""):
+            out["summary"] = "not confined (kernel has no Landlock)"
+        else:
+            out["summary"] = "not confined (" + "; ".join(out["problems"] or ["Landlock not applied"]) + ")"
+        return out
+
+    def read_exit_pipe(self) -> int | None:
+        fd = getattr(self, "exit_r", None)
+        if fd is None:
+            return None
+        try:
+            ready = select.select([fd], [], [], 0)[0]
+            data = os.read(fd, 64) if ready else b""
+            os.close(fd)
+        except OSError:
+            return None
+        self.exit_r = None
+        return int(data) if data.strip().isdigit() else None
 
     def finish_from_wait(self, wall: float, stdout: caplog.CappedLog, stderr: caplog.CappedLog) -> None:
         ws = self.main_wait_status
@@ -330,6 +472,26 @@ def _tail_contains(path: str, needle: bytes) -> bool:
             return needle in fh.read()
     except OSError:
         return False
+
+
+def folder_bytes(path: str, limit_entries: int = 200000) -> int:
+    """Bytes in the files under ``path`` (allocated size: sparse files count for what they use)."""
+    total, todo, seen = 0, [path], 0
+    while todo and seen < limit_entries:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
 
 
 def _pump(logs: dict, timeout: float) -> None:
@@ -395,7 +557,7 @@ def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
     state = sup.spawn(env)
     if state is None:
         os._exit(0)
-    keep = {state["out_r"], state["err_r"], state["lock_fd"]}
+    keep = {state["out_r"], state["err_r"], state["lock_fd"], state["report_r"], state["exit_r"], state["lifeline_w"]}
     for fd in keep:
         os.set_inheritable(fd, True)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -416,7 +578,10 @@ def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # First thing: no same-user process (a job included) may read this process's environment or memory.
+    non_dumpable = confine.set_non_dumpable()
     sup = Supervisor(argv[-1])
+    sup.non_dumpable = non_dumpable
     for path in sup.cfg.get("sys_path", []):
         if path not in sys.path:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
