@@ -149,11 +149,12 @@ def jobs_list(as_json: bool, limit: int) -> None:
 def jobs_show(job_id: str) -> None:
     """The job's record and status file as JSON."""
     from backend.jobs import records
-    from backend.jobs.status import read_status
+    from backend.jobs.status import confinement_summary, read_status
 
     store = store_or_exit()
     row = _job_or_exit(store, job_id)
     row["status_file"] = read_status(Path(row["workdir"]))
+    row["confinement"] = confinement_summary(row["status_file"])
     row["metrics"] = records.job_metric_names(store, row["id"])
     click.echo(json.dumps(row, indent=2))
 

@@ -28,6 +28,19 @@ def read_status(workdir: Path) -> dict:
         return {}
 
 
+def confinement_summary(st: dict) -> str:
+    """What protected the job, in a few words: "confined", "not confined (kernel has no Landlock)"..."""
+    conf = st.get("confinement")
+    if not conf:
+        return "not recorded (the job has not started, or was started before confinement existed)"
+    return conf.get("summary") or "unknown"
+
+
+def job_confinement(workdir: Path | str) -> str:
+    """The confinement line of a job's record, for views (one small file read)."""
+    return confinement_summary(read_status(Path(workdir)))
+
+
 def supervisor_alive(workdir: Path) -> bool:
     """True while the job's supervisor holds its lock (pid reuse cannot fool this)."""
     lock = Path(workdir) / "supervisor.lock"
