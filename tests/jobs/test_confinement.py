@@ -244,3 +244,47 @@ def test_job_folder_size_cap(jobs_root):
     """, limits=JobLimits(max_job_dir_mb=2, kill_grace_s=0.5))
     result = run_job(spec, root=jobs_root)
     assert result.status == "failed" and "job folder" in result.reason, result
+
+
+def test_grant_list_leaves_out_exactly_the_forbidden_paths(tmp_path):
+    from backend.jobs.confine import grant_list
+
+    for rel in ("data/jobs/1/x", "data/models/m", "home/.ssh", "home/.cache/huggingface/hub", "home/work/a"):
+        (tmp_path / rel).mkdir(parents=True)
+    for rel in ("data/deepones.db", "data/settings.json", "home/.bashrc", "home/.cache/huggingface/token"):
+        (tmp_path / rel).write_text("x")
+    (tmp_path / "other").mkdir()
+    forbidden = [tmp_path / "data/deepones.db", tmp_path / "data/settings.json", tmp_path / "home/.ssh",
+                 tmp_path / "home/.cache/huggingface/token"]
+    granted = set(grant_list([str(tmp_path)], [str(p) for p in forbidden]))
+    # A folder with nothing forbidden inside is granted whole; one with something is split into its children.
+    assert granted == {str(tmp_path / p) for p in ("data/jobs", "data/models", "home/.bashrc", "home/work",
+                                                   "home/.cache/huggingface/hub", "other")}
+
+
+def test_job_environment_is_an_allow_list():
+    from backend.jobs.environment import job_environment
+
+    base = {"PATH": "/bin", "HOME": "/h", "LC_ALL": "C", "CUDA_VISIBLE_DEVICES": "0", "OMP_NUM_THREADS": "2",
+            "DATABASE_URL": "postgres://u:pw@h/x", "SOMETHING_NEW": "1", "OPENAI_API_KEY": "sk-1", "CUDA_TOKEN": "t"}
+    env, removed = job_environment(base, {"TASK_SEED": "3", "TASK_API_KEY": "k"}, allow=["OPENAI_API_KEY"])
+    assert env == {"PATH": "/bin", "HOME": "/h", "LC_ALL": "C", "CUDA_VISIBLE_DEVICES": "0", "OMP_NUM_THREADS": "2",
+                   "OPENAI_API_KEY": "sk-1", "TASK_SEED": "3"}
+    assert removed == ["CUDA_TOKEN", "DATABASE_URL", "SOMETHING_NEW", "TASK_API_KEY"]
+
+
+def test_app_start_moves_keys_into_memory_and_turns_non_dumpable(tmp_path):
+    code = textwrap.dedent("""
+        import ctypes, os
+        from backend import secrets
+        state = secrets.harden_app_process()
+        print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))           # PR_GET_DUMPABLE
+        print("OPENAI_API_KEY" in os.environ, state["moved"])
+        print(secrets.get_secret("no-such-entry", env_fallback="OPENAI_API_KEY"))
+        print(secrets.app_child_environment().get("HF_TOKEN"))
+    """)
+    env = {**os.environ, "OPENAI_API_KEY": "sk-kept-in-memory", "HF_TOKEN": "hf-kept", "PYTHON_KEYRING_BACKEND":
+           "keyring.backends.fail.Keyring"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:4] == ["0", "False ['OPENAI_API_KEY', 'HF_TOKEN']", "sk-kept-in-memory", "hf-kept"]
