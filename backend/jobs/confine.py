@@ -27,6 +27,7 @@ import ctypes
 import os
 
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 CLONE_NEWNS = 0x00020000
@@ -166,14 +167,22 @@ def enter_user_and_pid_namespace() -> tuple[bool, str]:
     make its next child the init of a new PID namespace. Returns (done, why not)."""
     uid, gid = os.getuid(), os.getgid()
     lc = libc()
-    if lc.unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0:
-        try:
-            _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"{uid} {uid} 1")
-            _write("/proc/self/gid_map", f"{gid} {gid} 1")
-        except OSError as exc:
-            return False, f"user namespace id maps: {exc}"
-        return True, ""
+    # A non-dumpable process's /proc/self files belong to root: without root it could not write its
+    # own id maps. Dumpable only for these few calls (nothing else runs in this process meanwhile).
+    was_dumpable = lc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+    lc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    try:
+        if lc.unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0:
+            try:
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            except OSError as exc:   # the namespaces exist all the same; ids show as "nobody" inside
+                return True, f"user namespace without id maps ({exc})"
+            return True, ""
+    finally:
+        if was_dumpable != 1:
+            lc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     why = _err("unshare(user+pid namespaces)")
     # Root without user namespaces can still have the PID namespace.
     if lc.unshare(CLONE_NEWPID) == 0:

@@ -126,7 +126,11 @@ class ProgramLauncher:
         plan = cfg.get("confinement") or {}
         if plan.get("enabled"):
             try:
-                applied = confine.apply_landlock(plan.get("read", []), plan.get("write", []))
+                write = list(plan.get("write", []))
+                if cfg.get("no_network"):
+                    # `unshare --user --net` (this very process, after its exec) writes its own id maps.
+                    write.append("/proc/self")
+                applied = confine.apply_landlock(plan.get("read", []), write)
                 os.write(report_w, f"landlock={applied}\n".encode())
             except OSError as exc:
                 os.write(report_w, f"landlock_error={exc}\n".encode())
