@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import fail, run_interruptible, store_or_exit
+from backend.cli.common import fail, positive_seconds, run_interruptible, store_or_exit
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -24,20 +24,11 @@ def parse_size_mb(text: str) -> float:
     return value * {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
 
 
-def _seconds(ctx, param, value: float | None) -> float | None:
-    """A time limit is a positive, finite number of seconds: 0, negative, nan or inf is a mistake."""
-    import math
-
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(f"must be a positive number of seconds, not {value:g}")
-    return value
-
-
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--interpreter", help="Python that runs the program (default: the execution environment in settings).")
-@click.option("--time-limit", type=float, default=None, callback=_seconds,
+@click.option("--time-limit", type=float, default=None, callback=positive_seconds,
               help="Wall-clock limit in seconds (default 4200).")
-@click.option("--train-time-limit", type=float, default=None, callback=_seconds,
+@click.option("--train-time-limit", type=float, default=None, callback=positive_seconds,
               help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
 @click.option("--memory-limit", default=None, help="Resident memory limit of the whole process tree, e.g. 4G.")
 @click.option("--no-network", is_flag=True, help="Run without network (loopback included); refused if impossible.")
