@@ -151,9 +151,13 @@ def forbidden_paths(data_root: str) -> list[str]:
     out = [os.path.join(data_root, n) for n in DATA_SECRETS]
     for home in home_dirs():
         out += [os.path.join(home, n) for n in HOME_SECRETS]
-    for var in ("XDG_CONFIG_HOME", "HF_HOME"):
-        if os.environ.get(var):
-            out.append(os.path.join(os.environ[var], "token") if var == "HF_HOME" else os.environ[var])
+    env = os.environ
+    if env.get("XDG_CONFIG_HOME"):
+        out.append(env["XDG_CONFIG_HOME"])
+    if env.get("XDG_DATA_HOME"):      # where keyrings keep their files when it is set
+        out += [os.path.join(env["XDG_DATA_HOME"], n) for n in ("keyrings", "python_keyring", "kwalletd")]
+    if env.get("HF_HOME"):
+        out.append(os.path.join(env["HF_HOME"], "token"))
     return out
 
 
@@ -170,7 +174,15 @@ def filesystem_plan(workdir: str, data_root: str, tmpdir: str, extra_write: list
     from backend.jobs import confine
 
     forbidden = forbidden_paths(data_root)
-    writable = [workdir, tmpdir, *cache_dirs(), *extra_write]
+    caches = cache_dirs()
+    for folder in caches:
+        # Landlock grants only what exists: a cache the program would create (the first Hugging Face
+        # download on a fresh account) is created here, empty, so that it can.
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            pass
+    writable = [workdir, tmpdir, *caches, *extra_write]
     devices = [p for p in DEVICES_WRITABLE if os.path.exists(p)]
     devices += sorted(os.path.join("/dev", n) for n in os.listdir("/dev") if n.startswith("nvidia")) \
         if os.path.isdir("/dev") else []
