@@ -11,7 +11,9 @@ start-up), it uses only the standard library so the launch path stays lean. It r
   supervisor from a vanished one without trusting pids;
 * waits for a GPU slot when the job asked for GPUs (``flock`` files, so the CLI and the GUI share one
   queue, and a crashed supervisor frees its slot);
-* forks the program into its own process group with ``RLIMIT_FSIZE`` and stdout/stderr piped back;
+* is non-dumpable (no same-user process reads its environment or memory), enters a user + PID
+  namespace and starts the program under Landlock, in its own process group with ``RLIMIT_FSIZE``
+  and stdout/stderr piped back (:mod:`launch`, :mod:`confine`; what applied goes into the status);
 * copies output into ``stdout.log`` / ``stderr.log`` keeping head and tail when over the cap;
 * watches wall time, resident memory of the whole tree, and the process count; on a limit or a
   SIGTERM (Cancel) it SIGTERMs every process of the job, SIGKILLs after the grace, and reaps them;

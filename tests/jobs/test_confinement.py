@@ -296,3 +296,4 @@ def test_design_and_bench_refuse_a_nan_time_limit(deepones_home, command):
     env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}
     out = subprocess.run([*CLI, *command, "--time-limit", "nan"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "positive number of seconds" in out.stderr, out.stderr
+
