@@ -76,6 +76,53 @@ def known_secret_values() -> set[str]:
         return set(_known_values)
 
 
+# The environment variables the app reads secrets from when no keyring holds them. At start the app
+# moves them from its environment into this dict (:func:`harden_app_process`): children inherit none
+# of them unless the app hands them over on purpose (:func:`app_child_environment`).
+FALLBACK_VARIABLES = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_env_secrets: dict[str, str] = {}
+
+
+def take_environment_secrets() -> list[str]:
+    """Move the fallback secrets out of ``os.environ`` into memory; returns the names moved."""
+    moved = []
+    with _lock:
+        for name in FALLBACK_VARIABLES:
+            value = os.environ.pop(name, None)
+            if value:
+                _env_secrets[name] = value
+                _known_values.add(value)
+                moved.append(name)
+    return moved
+
+
+def environment_secret(name: str) -> str | None:
+    """A fallback secret: from the environment, else from what :func:`take_environment_secrets` kept."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    with _lock:
+        return _env_secrets.get(name)
+
+
+def app_child_environment() -> dict[str, str]:
+    """The environment for a child that is the app itself (``deepones chat`` run by the wizard): it needs
+    the keys the user started the app with. Never for jobs: they get an allow-list."""
+    env = dict(os.environ)
+    with _lock:
+        env.update(_env_secrets)
+    return env
+
+
+def harden_app_process() -> dict[str, object]:
+    """At start of the app (GUI or CLI): no same-user process (a job's program included) may read this
+    process's ``/proc/PID/environ`` or memory (``PR_SET_DUMPABLE 0``; ``os.environ`` edits do not change
+    what /proc shows, this does), and the fallback keys leave the environment for memory."""
+    from backend.jobs.confine import set_non_dumpable
+
+    return {"non_dumpable": set_non_dumpable(), "moved": take_environment_secrets()}
+
+
 def get_secret(name: str, env_fallback: str | None = None) -> str | None:
     """The secret ``name`` from the keyring, else from the environment variable ``env_fallback``."""
     value = None
@@ -86,7 +133,7 @@ def get_secret(name: str, env_fallback: str | None = None) -> str | None:
         except Exception as exc:  # noqa: BLE001 - any keyring failure falls back to the environment
             log.warning("keyring lookup failed: %s", type(exc).__name__)
     if value is None and env_fallback:
-        value = os.environ.get(env_fallback) or None
+        value = environment_secret(env_fallback)
     remember_secret_value(value)
     return value
 

@@ -14,6 +14,10 @@ def main() -> None:
         from backend.children import run_as_python
 
         sys.exit(run_as_python(sys.argv[2:]))
+    # Before anything else: a job (same user) must not read this process's environment or memory.
+    from backend.secrets import harden_app_process
+
+    harden_app_process()
     if len(sys.argv) > 1:
         from backend.cli import main as cli_main
 

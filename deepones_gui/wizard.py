@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from backend import envs, paths
 from backend.children import python_argv
+from backend.secrets import app_child_environment
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 
@@ -177,7 +178,7 @@ class EnvironmentPage(QWizardPage):
 def _test_model(spec: str, *, progress, partial, cancel) -> str:
     out = subprocess.run([*python_argv("-m", "deepones_gui"), "chat", "Reply with OK.", "--model", spec,
                           "--max-tokens", "8"], capture_output=True, text=True, timeout=300,
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, env=app_child_environment())  # the app's own keys
     if out.returncode != 0:
         raise RuntimeError((out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1])
     return out.stdout.strip() or "(an empty answer)"

@@ -303,6 +303,9 @@ class RayExecutor:
         remote["job_env"] = {k: v for k, v in env.items() if (k in keep or k.startswith("DEEPONES_"))
                              and k not in ("DEEPONES_JOB_DIR", "CUDA_VISIBLE_DEVICES")}
         remote["initial_status"] = {**cfg["initial_status"], "executor": "ray"}
+        # The Landlock grants name this machine's paths; on a node they would lock the program out of
+        # its own folder. Said in the job's record rather than silently skipped.
+        remote["confinement"] = {"enabled": False, "reason": "runs on a Ray node, whose own isolation applies"}
         (workdir / "ray_launch.json").write_text(json.dumps(remote, indent=1), "utf-8")
         from backend.jobs.supervisor import SUPERVISOR_FILES
 

@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from backend.cli.common import fail, run_interruptible, store_or_exit
+from backend.cli.common import fail, positive_seconds, run_interruptible, store_or_exit
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -67,8 +67,10 @@ def bench() -> None:
 @click.option("--ray-address", metavar="ADDR", help="Ray dashboard address, e.g. http://HEAD:8265 (saved).")
 @click.option("--parallel", type=click.IntRange(1), help="Runs at once (default: one per GPU).")
 @click.option("--max-debug", type=click.IntRange(0, 200), default=20, show_default=True)
-@click.option("--time-limit", type=click.FloatRange(1), default=4200.0, show_default=True, metavar="S")
-@click.option("--train-time-limit", type=click.FloatRange(1), default=3600.0, show_default=True, metavar="S")
+@click.option("--time-limit", type=click.FloatRange(1), default=4200.0, show_default=True, metavar="S",
+              callback=positive_seconds)
+@click.option("--train-time-limit", type=click.FloatRange(1), default=3600.0, show_default=True, metavar="S",
+              callback=positive_seconds)
 @click.option("--subset", type=click.IntRange(1), default=1000, show_default=True, help="Validation subset size.")
 @click.option("--max-tokens", type=click.IntRange(16), help="Cap on tokens per model answer.")
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")

@@ -12,6 +12,16 @@ from backend import paths
 from backend.store import StoreError, open_store
 
 
+def positive_seconds(ctx, param, value: float | None) -> float | None:
+    """Click callback for a time limit: a positive, finite number of seconds. 0, negative, nan and inf
+    are mistakes (click's FloatRange lets nan through: nan compares false with every bound)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number of seconds, not {value:g}")
+    return value
+
+
 def fail(message: str, code: int = 2) -> None:
     click.echo(f"deepones: {message}", err=True)
     sys.exit(code)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, positive_seconds, store_or_exit
 from backend.pipeline.state import RAIL_STAGES
 
 EXIT_FAILED, EXIT_STOPPED_EARLY = 1, 3
@@ -30,7 +30,7 @@ def _progress(kind: str, payload: dict) -> None:
 @click.option("--programmer", metavar="MODEL", help="Programmer model spec (default: from settings).")
 @click.option("--until", type=click.Choice(RAIL_STAGES), help="Stop after this stage.")
 @click.option("--max-debug", type=click.IntRange(0, 200), default=20, show_default=True)
-@click.option("--time-limit", type=click.FloatRange(1), metavar="S",
+@click.option("--time-limit", type=click.FloatRange(1), metavar="S", callback=positive_seconds,
               help="Execution time limit of a run in seconds (default 4200; training stops at 3600).")
 @click.option("--subset", type=click.IntRange(1), help="Validation subset size (default 1000).")
 @click.option("--max-tokens", type=click.IntRange(16), help="Cap on tokens per model answer.")

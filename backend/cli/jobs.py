@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import fail, run_interruptible, store_or_exit
+from backend.cli.common import fail, positive_seconds, run_interruptible, store_or_exit
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -26,8 +26,10 @@ def parse_size_mb(text: str) -> float:
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--interpreter", help="Python that runs the program (default: the execution environment in settings).")
-@click.option("--time-limit", type=float, default=None, help="Wall-clock limit in seconds (default 4200).")
-@click.option("--train-time-limit", type=float, default=None, help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
+@click.option("--time-limit", type=float, default=None, callback=positive_seconds,
+              help="Wall-clock limit in seconds (default 4200).")
+@click.option("--train-time-limit", type=float, default=None, callback=positive_seconds,
+              help="Passed as DEEPONES_TRAIN_TIME_LIMIT (default 3600).")
 @click.option("--memory-limit", default=None, help="Resident memory limit of the whole process tree, e.g. 4G.")
 @click.option("--no-network", is_flag=True, help="Run without network (loopback included); refused if impossible.")
 @click.option("--gpu", default=None, help="CUDA_VISIBLE_DEVICES for the job, e.g. 0 or 0,1 (queued per GPU).")
@@ -138,11 +140,12 @@ def jobs_list(as_json: bool, limit: int) -> None:
 def jobs_show(job_id: str) -> None:
     """The job's record and status file as JSON."""
     from backend.jobs import records
-    from backend.jobs.status import read_status
+    from backend.jobs.status import confinement_summary, read_status
 
     store = store_or_exit()
     row = _job_or_exit(store, job_id)
     row["status_file"] = read_status(Path(row["workdir"]))
+    row["confinement"] = confinement_summary(row["status_file"])
     row["metrics"] = records.job_metric_names(store, row["id"])
     click.echo(json.dumps(row, indent=2))
 
@@ -173,14 +176,23 @@ def jobs_logs(job_id: str, which: str, follow: bool) -> None:
 @jobs.command("cancel")
 @click.argument("job_id")
 def jobs_cancel(job_id: str) -> None:
-    """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace)."""
-    from backend.jobs.status import cancel_workdir
+    """Stop a running job (SIGTERM to all its processes, SIGKILL after the grace); for a lost job, end
+    whatever of it still runs."""
+    from backend.jobs.status import cancel_workdir, end_lost_job
 
     store = store_or_exit()
-    row = _job_or_exit(store, job_id)
-    if not cancel_workdir(Path(row["workdir"])):
-        fail(f"job {row['id']} is not running ({row['status']})", code=1)
-    click.echo(f"cancelling {row['id']}")
+    row = _job_or_exit(store, job_id)     # a vanished job is marked lost here, its leftovers ended
+    workdir = Path(row["workdir"])
+    if cancel_workdir(workdir):
+        click.echo(f"cancelling {row['id']}")
+        return
+    if row["status"] == "lost":
+        killed = end_lost_job(workdir)
+        reason = row.get("reason") or "its supervisor is gone"
+        click.echo(f"job {row['id']} is lost ({reason}); "
+                   + (f"ended {killed} process(es) left of it" if killed else "nothing of it runs any more"))
+        return
+    fail(f"job {row['id']} is not running ({row['status']})", code=1)
 
 
 @click.command()

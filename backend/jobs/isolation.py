@@ -123,11 +123,15 @@ class Tree:
         # Walking /proc/PID/task/*/children from here reads a file per descendant; a scan of all of
         # /proc reads one per process on the machine (~20 ms on a busy one, several times per job).
         children = _children if _HAS_CHILDREN_FILES else _proc_children_map().get
-        todo = list(children(self.me) or ())
+        # Walk from every cgroup member too: a member's children forked before it joined (the
+        # namespace init starts the program at once) are outside the cgroup but inside the tree.
+        todo = list(children(self.me) or ()) + list(found)
+        walked: set[int] = set()
         while todo:
             pid = todo.pop()
-            if pid in found:
+            if pid in walked:
                 continue
+            walked.add(pid)
             found.add(pid)
             todo.extend(children(pid) or ())
         found.discard(self.me)

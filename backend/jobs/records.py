@@ -8,20 +8,12 @@ whoever observes a job (``run_job``, the GUI, the CLI) brings the row up to date
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from itertools import repeat
 from pathlib import Path
 
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
-from backend.jobs.status import (
-    read_status,
-    result_from_status,
-    supervisor_alive,
-    vanished_detail,
-    write_status,
-)
+from backend.jobs.status import mark_lost, read_status, result_from_status, supervisor_alive
 from backend.store import transaction
 
 
@@ -56,17 +48,6 @@ def record_final(db, result: JobResult, status: dict | None = None, *, with_metr
                                 zip(repeat(result.job_id), repeat(name), steps.tolist(), values.tolist()))
 
 
-def _kill_orphaned_program(st: dict) -> None:
-    """A supervisor died (kill -9, power loss...): stop its program's process group if it still runs."""
-    pid = st.get("pid")
-    if not pid:
-        return
-    try:
-        os.killpg(int(pid), signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-
-
 def finished_unrecorded(db) -> list[str]:
     """Ids of jobs that ended on disk but whose row is not final yet (cheap: reads status.json)."""
     marks = ",".join("?" * len(FINAL_STATUSES))
@@ -99,10 +80,9 @@ def sync_jobs(db) -> list[str]:
         elif "supervisor_pid" in st or not workdir.exists() or time.time() - float(st.get("created_at") or 0) > 30:
             # No supervisor and no final status: the job vanished. A job created a moment ago may
             # simply not have started its supervisor yet, hence the 30 s allowance.
-            _kill_orphaned_program(st)
-            st.update(status="lost", reason="lost", detail=vanished_detail(workdir), ended_at=time.time())
-            if workdir.exists():
-                write_status(workdir, st)
+            st = mark_lost(workdir, st)
+            if st.get("status") != "lost":
+                continue      # some of it still runs and could not be stopped: not "lost" yet
             record_final(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())
             changed.append(row["id"])
     return changed

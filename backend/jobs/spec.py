@@ -22,8 +22,28 @@ class JobLimits:
     memory_limit_mb: float | None = None                   # resident memory of the whole process tree
     max_processes: int | None = 512
     max_file_size_mb: float | None = 4096
+    max_job_dir_mb: float | None = 200 * 1024               # the whole job folder (checkpoints...), checked every few s
     max_log_mb: float = 32                                  # captured output keeps head + tail
     kill_grace_s: float = 5.0                               # SIGTERM -> SIGKILL grace on a limit or Cancel
+
+
+def limits_problem(limits: JobLimits) -> str | None:
+    """Why ``limits`` cannot be used (a message for the user), or None. A zero, negative or nan time
+    limit would mean "stop at once" or "never": both are mistakes, not requests."""
+    import math
+
+    for label, value in (("time limit", limits.time_limit_s), ("training time limit", limits.train_time_limit_s)):
+        try:
+            ok = value is not None and math.isfinite(float(value)) and float(value) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return f"the {label} must be a positive number of seconds (got {value!r})"
+    for label, value in (("memory limit", limits.memory_limit_mb), ("file size limit", limits.max_file_size_mb),
+                         ("job folder size limit", limits.max_job_dir_mb)):
+        if value is not None and not (math.isfinite(float(value)) and float(value) > 0):
+            return f"the {label} must be a positive size (got {value!r})"
+    return None
 
 
 @dataclass
@@ -38,6 +58,8 @@ class JobSpec:
     no_network: bool = False
     gpu: str | None = None                          # CUDA_VISIBLE_DEVICES value, None = no GPU request
     origin: str = ""                                # e.g. "cli", "design:<step id>"
+    confine: bool = True                            # Landlock + namespaces where the kernel has them
+    extra_write: list[str] = field(default_factory=list)  # folders the program may write besides its own
 
     def to_dict(self) -> dict:
         return asdict(self)

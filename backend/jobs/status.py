@@ -28,6 +28,19 @@ def read_status(workdir: Path) -> dict:
         return {}
 
 
+def confinement_summary(st: dict) -> str:
+    """What protected the job, in a few words: "confined", "not confined (kernel has no Landlock)"..."""
+    conf = st.get("confinement")
+    if not conf:
+        return "not recorded (the job has not started, or was started before confinement existed)"
+    return conf.get("summary") or "unknown"
+
+
+def job_confinement(workdir: Path | str) -> str:
+    """The confinement line of a job's record, for views (one small file read)."""
+    return confinement_summary(read_status(Path(workdir)))
+
+
 def supervisor_alive(workdir: Path) -> bool:
     """True while the job's supervisor holds its lock (pid reuse cannot fool this)."""
     lock = Path(workdir) / "supervisor.lock"
@@ -66,7 +79,32 @@ def vanished_detail(workdir: Path) -> str:
     if free is not None and free < 1_000_000:
         return (f"the disk holding {workdir.parent} is full ({free:,} bytes free): the job's output and status "
                 "could not be written, so it was stopped. Free some space and run it again.")
-    return "the job's supervisor vanished before the job ended"
+    return ("the job's supervisor was killed (or crashed) before the job ended, so the job's processes were "
+            "stopped with it")
+
+
+def mark_lost(workdir: Path, st: dict | None = None) -> dict:
+    """End whatever is left of a job whose supervisor is gone, then record it as ``lost`` and why.
+
+    ``lost`` is only written once no process of the job runs any more; if some cannot be stopped
+    (another user's, say) the status stays as it was and the detail names them, for the next look.
+    """
+    from backend.jobs import leftovers
+
+    workdir = Path(workdir)
+    st = dict(st if st is not None else read_status(workdir))
+    job_id = st.get("job_id") or workdir.name
+    killed, left = leftovers.end_job_processes(job_id, (st.get("isolation") or {}).get("pids_cgroup"))
+    detail = vanished_detail(workdir)
+    if killed:
+        detail += f" ({killed} process{'es' if killed != 1 else ''} of the job still ran and {'were' if killed != 1 else 'was'} killed)"
+    if left:
+        st["detail"] = f"{detail}; still running, could not be stopped: {left}"
+        return st
+    st.update(status="lost", reason="lost", detail=detail, ended_at=st.get("ended_at") or time.time())
+    if workdir.exists():
+        write_status(workdir, st)
+    return st
 
 
 def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = False) -> JobResult:
@@ -79,6 +117,16 @@ def result_from_status(job_id: str, workdir: Path, st: dict, *, running: bool = 
         score=st.get("score"), wall_s=float(st.get("wall_s") or 0.0), peak_rss_mb=float(st.get("peak_rss_mb") or 0.0),
         workdir=Path(workdir), reason=detail,
     )
+
+
+def end_lost_job(workdir: Path) -> int:
+    """``jobs cancel`` of a lost job: kill whatever of it still runs; returns how many processes."""
+    from backend.jobs import leftovers
+
+    st = read_status(Path(workdir))
+    killed, _ = leftovers.end_job_processes(st.get("job_id") or Path(workdir).name,
+                                            (st.get("isolation") or {}).get("pids_cgroup"))
+    return killed
 
 
 def cancel_workdir(workdir: Path) -> bool:

@@ -11,7 +11,9 @@ start-up), it uses only the standard library so the launch path stays lean. It r
   supervisor from a vanished one without trusting pids;
 * waits for a GPU slot when the job asked for GPUs (``flock`` files, so the CLI and the GUI share one
   queue, and a crashed supervisor frees its slot);
-* forks the program into its own process group with ``RLIMIT_FSIZE`` and stdout/stderr piped back;
+* is non-dumpable (no same-user process reads its environment or memory), enters a user + PID
+  namespace and starts the program under Landlock, in its own process group with ``RLIMIT_FSIZE``
+  and stdout/stderr piped back (:mod:`launch`, :mod:`confine`; what applied goes into the status);
 * copies output into ``stdout.log`` / ``stderr.log`` keeping head and tail when over the cap;
 * watches wall time, resident memory of the whole tree, and the process count; on a limit or a
   SIGTERM (Cancel) it SIGTERMs every process of the job, SIGKILLs after the grace, and reaps them;
@@ -28,25 +30,27 @@ import _signal as signal
 import fcntl
 import marshal
 import os
-import resource
 import select
 import sys
 import time
 import warnings
 
 if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
-    from backend.jobs import caplog, gpu_slots, isolation, jsonlite
+    from backend.jobs import caplog, confine, gpu_slots, isolation, jsonlite
+    from backend.jobs.launch import ProgramLauncher
 else:             # started lean (``-I -S``) as a top-level module or script next to its siblings
     if os.path.dirname(os.path.abspath(__file__)) not in sys.path:   # -I leaves a script's dir out
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import caplog
+    import confine
     import gpu_slots
     import isolation
     import jsonlite
+    from launch import ProgramLauncher
 
 F_SETPIPE_SZ = 1031
 # What a remote executor must ship for the supervisor to run (it imports these siblings).
-SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
+SUPERVISOR_FILES = ("supervisor.py", "caplog.py", "confine.py", "launch.py", "isolation.py", "gpu_slots.py", "nvml.py", "jsonlite.py")
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -56,7 +60,7 @@ def _write_json(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
-class Supervisor:
+class Supervisor(ProgramLauncher):
     def __init__(self, jobdir: str) -> None:
         self.jobdir = jobdir
         # launch.bin is launch.json in marshal form: readable without importing json.
@@ -72,6 +76,9 @@ class Supervisor:
         self.max_procs_seen = 0
         self.kill_cause: tuple[str, str] | None = None
         self.slot_fds: list[int] = []
+        self.non_dumpable = False
+        self.cgroup: str | None = None
+        self.exit_r: int | None = None
 
     # -- status ------------------------------------------------------------------------------
     def write_status(self, **fields) -> None:
@@ -91,41 +98,6 @@ class Supervisor:
         return held is not None
 
     # -- launch ------------------------------------------------------------------------------
-    def fork_program(self, env: dict | None = None) -> tuple[int, int]:
-        cfg = self.cfg
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        for fd in (out_r, err_r):
-            try:
-                fcntl.fcntl(fd, F_SETPIPE_SZ, 1 << 20)  # fewer wake-ups during an output flood
-            except OSError:
-                pass
-        pid = os.fork()
-        if pid == 0:  # the program
-            try:
-                os.setpgid(0, 0)
-                os.chdir(cfg["cwd"])
-                fsize = cfg.get("max_file_size_bytes")
-                if fsize:
-                    resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
-                    signal.signal(sig, signal.SIG_DFL)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(out_w, 1)
-                os.dup2(err_w, 2)
-                os.closerange(3, 65536)
-                os.execvpe(cfg["argv"][0], cfg["argv"], env if env is not None else os.environ)
-            except BaseException as exc:  # noqa: BLE001 - report and leave, never return into the supervisor
-                try:
-                    os.write(2, f"deepones: cannot start {cfg['argv'][0]}: {exc}\n".encode())
-                finally:
-                    os._exit(127)
-        os.close(out_w)
-        os.close(err_w)
-        self.main_pid = pid
-        return out_r, err_r
-
     # -- the loop ----------------------------------------------------------------------------
     def reap(self) -> None:
         while True:
@@ -173,11 +145,17 @@ class Supervisor:
             self.finish("cancelled", "cancelled before it started", None, 0.0)
             return None
         cgroup = isolation.make_cgroup(cfg["job_id"], cfg.get("max_processes")) if cfg.get("use_cgroup", True) else None
+        # After the cgroup (creating one needs the app's own privileges): the namespaces.
+        self.cgroup = cgroup
+        in_ns, ns_note = False, "not asked for"
+        if (cfg.get("confinement") or {}).get("enabled"):
+            in_ns, ns_note = confine.enter_user_and_pid_namespace()
         started = time.time()
         t0 = time.monotonic()
-        out_r, err_r = self.fork_program(env)
+        out_r, err_r = self.fork_program(env, in_namespace=in_ns)
         return {"pid": self.main_pid, "out_r": out_r, "err_r": err_r, "lock_fd": lock_fd, "t0": t0,
-                "started": started, "cgroup": cgroup, "subreaper": subreaper}
+                "started": started, "cgroup": cgroup, "subreaper": subreaper, "report_r": self.report_r,
+                "exit_r": self.exit_r, "lifeline_w": self.lifeline_w, "namespace_note": ns_note}
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
@@ -199,6 +177,8 @@ class Supervisor:
         if cgroup:
             isolation.join_cgroup(cgroup, self.main_pid)
         out_r, err_r, t0, started = state["out_r"], state["err_r"], state["t0"], state["started"]
+        self.exit_r = state["exit_r"]
+        confinement = self.read_confinement(state)
         tree = isolation.Tree(cgroup)
         stdout = caplog.CappedLog(os.path.join(self.jobdir, "stdout.log"), int(cfg["max_log_bytes"]))
         stderr = caplog.CappedLog(os.path.join(self.jobdir, "stderr.log"), int(cfg["max_log_bytes"]))
@@ -207,6 +187,7 @@ class Supervisor:
             status="running", pid=self.main_pid, started_at=started,
             isolation={"subreaper": state["subreaper"], "pids_cgroup": cgroup,
                        "no_network": cfg.get("no_network", False)},
+            confinement=confinement,
         )
         logs = {out_r: stdout, err_r: stderr}
         time_limit = float(cfg.get("time_limit_s") or 0)
@@ -215,7 +196,8 @@ class Supervisor:
         grace = float(cfg.get("kill_grace_s", 5.0))
         poll = float(cfg.get("poll_s", 0.25))
         gpu = gpu_slots.GpuRecorder(os.path.join(self.jobdir, "gpu.jsonl"), cfg.get("gpu_sample_s", 2.0))
-        next_check = next_flush = 0.0
+        next_check = next_flush = next_size_check = 0.0
+        dir_cap = int(cfg.get("max_job_dir_bytes") or 0)
         while logs:
             _pump(logs, 0.1)
             self.reap()
@@ -239,6 +221,12 @@ class Supervisor:
                                                  f"the limit of {mem_limit / 2**20:.0f} MB")
                 elif max_procs and len(pids) > max_procs:
                     self.kill_cause = ("failed", f"stopped: {len(pids)} processes exceed the limit of {max_procs}")
+                elif dir_cap and now >= next_size_check:
+                    next_size_check = now + 2.0   # a walk of the folder: not at every tick
+                    size = folder_bytes(cfg["cwd"])
+                    if size > dir_cap:
+                        self.kill_cause = ("failed", f"stopped: the job folder holds {size / 2**20:.0f} MB, over "
+                                                     f"its limit of {dir_cap / 2**20:.0f} MB")
                 gpu.maybe_sample(now)
             if self.kill_cause:
                 break
@@ -260,6 +248,9 @@ class Supervisor:
                 _, self.main_wait_status = os.waitpid(self.main_pid, 0)
             except ChildProcessError:
                 break
+        program_status = self.read_exit_pipe()
+        if program_status is not None:
+            self.main_wait_status = program_status   # under an init: how the program itself ended
         wall = time.monotonic() - t0
         if cgroup:
             try:
@@ -332,6 +323,26 @@ def _tail_contains(path: str, needle: bytes) -> bool:
         return False
 
 
+def folder_bytes(path: str, limit_entries: int = 200000) -> int:
+    """Bytes in the files under ``path`` (allocated size: sparse files count for what they use)."""
+    total, todo, seen = 0, [path], 0
+    while todo and seen < limit_entries:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
 def _pump(logs: dict, timeout: float) -> None:
     """Move whatever the program's pipes hold into their capped logs; a closed pipe leaves ``logs``."""
     try:
@@ -395,7 +406,7 @@ def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
     state = sup.spawn(env)
     if state is None:
         os._exit(0)
-    keep = {state["out_r"], state["err_r"], state["lock_fd"]}
+    keep = {state["out_r"], state["err_r"], state["lock_fd"], state["report_r"], state["exit_r"], state["lifeline_w"]}
     for fd in keep:
         os.set_inheritable(fd, True)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -416,7 +427,10 @@ def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # First thing: no same-user process (a job included) may read this process's environment or memory.
+    non_dumpable = confine.set_non_dumpable()
     sup = Supervisor(argv[-1])
+    sup.non_dumpable = non_dumpable
     for path in sup.cfg.get("sys_path", []):
         if path not in sys.path:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib

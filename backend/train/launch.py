@@ -154,8 +154,12 @@ def job_spec(run: dict, *, resume_from: str | None = None, device: str = "auto",
         cfg["torch_threads"] = torch_threads
     files[PROGRAM] = TRAINER_SOURCE.read_text("utf-8")
     files["run.json"] = json.dumps(cfg, indent=1)
+    # The float copy of a GGUF base is a cache shared by runs: the confined trainer may write it.
+    extra_write = [str(Path(base["cache"]).parent)] if base.get("cache") else []
+    if extra_write:
+        Path(extra_write[0]).mkdir(parents=True, exist_ok=True)
     return JobSpec(argv=[PROGRAM, "run.json"], interpreter=interpreter, name=name, files=files, limits=limits,
-                   origin=f"train:{run['id']}", gpu=gpu)
+                   origin=f"train:{run['id']}", gpu=gpu, extra_write=extra_write)
 
 
 def base_cache_dir(root: Path) -> Path:

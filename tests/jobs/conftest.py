@@ -31,6 +31,19 @@ def gone(pid: int, timeout: float = 3.0) -> bool:
     return False
 
 
+def none_left(job_id: str, timeout: float = 3.0) -> bool:
+    """True when no process of the job runs any more (found by its DEEPONES_JOB_ID, as the app does:
+    inside a confined job's PID namespace the pids a program writes down mean nothing out here)."""
+    from backend.jobs.leftovers import job_processes
+
+    deadline = time.monotonic() + timeout
+    while job_processes(job_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.fixture
 def jobs_root(deepones_home):
     from backend.paths import ensure_data_dir

@@ -201,6 +201,11 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     assert page.table.item(0, 1).text() == "succeeded"
     assert page.table.item(0, 4).text() == "val_accuracy 0.75"
     assert page.table.item(0, 5).text() == "0.75"
+    # The sandbox the job ran in is part of what the page says about it.
+    from backend.jobs.confine import landlock_abi
+
+    expected = "Sandbox: confined" if landlock_abi() else "Sandbox: not confined"
+    assert expected in page.detail.text()
     wait_until(qtbot, lambda: "ValueError: boom" in page.err_view.plain_text())
     assert page.err_view.jump_to_traceback()
     assert page.screenshot_ready()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from backend.jobs import JobLimits, run_job
-from tests.jobs.conftest import gone, program
+from tests.jobs.conftest import gone, none_left, program
 
 
 def test_plain_program_streams_output_and_records_score(jobs_root, store):
@@ -83,7 +83,12 @@ def test_memory_hog_is_stopped_at_a_small_memory_limit(jobs_root):
     assert "survived" not in result.stdout_path.read_text()
 
 
-def test_children_and_setsid_daemon_do_not_outlive_the_job(jobs_root):
+@pytest.mark.parametrize("confine", [True, False], ids=["confined", "unconfined"])
+def test_children_and_setsid_daemon_do_not_outlive_the_job(jobs_root, confine):
+    _children_and_daemon_case(jobs_root, confine)
+
+
+def _children_and_daemon_case(jobs_root, confine: bool) -> None:
     spec = program("""
         import os, subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
@@ -98,13 +103,16 @@ def test_children_and_setsid_daemon_do_not_outlive_the_job(jobs_root):
             time.sleep(0.01)
         print("parent done")
     """)
+    spec.confine = confine
     result = run_job(spec, root=jobs_root)
     assert result.status == "succeeded", result
-    child = int((result.workdir / "child.pid").read_text())
-    daemon = int((result.workdir / "daemon.pid").read_text())
-    assert os.getsid(0) != _sid_or_none(daemon)
-    assert gone(child), "a child outlived its job"
-    assert gone(daemon), "a setsid daemon outlived its job"
+    assert none_left(result.job_id), "a child or a setsid daemon outlived its job"
+    if not confine:   # the pids the program wrote down are ours too
+        child = int((result.workdir / "child.pid").read_text())
+        daemon = int((result.workdir / "daemon.pid").read_text())
+        assert os.getsid(0) != _sid_or_none(daemon)
+        assert gone(child), "a child outlived its job"
+        assert gone(daemon), "a setsid daemon outlived its job"
 
 
 def test_cancel_stops_the_program_and_its_daemon(jobs_root):
@@ -129,7 +137,8 @@ def test_cancel_stops_the_program_and_its_daemon(jobs_root):
 
     result = run_job(spec, root=jobs_root, on_output=on_output, cancel=cancel)
     assert result.status == "cancelled", result
-    assert gone(int((result.workdir / "daemon.pid").read_text()))
+    assert (result.workdir / "daemon.pid").exists()
+    assert none_left(result.job_id), "the daemon outlived the cancelled job"
     assert gone(run_status_pid(result))
 
 
@@ -161,12 +170,14 @@ def test_secret_environment_variables_are_absent(jobs_root, monkeypatch):
                "GITHUB_TOKEN": "ghp-secret-7", "ALLOWED_API_KEY": "allowed-8"}
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("HARMLESS_SETTING", "visible-9")
+    monkeypatch.setenv("HARMLESS_SETTING", "not-on-the-list-9")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:pw-secret-10@db/x")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
     spec = program("""
         import os
         for name, value in sorted(os.environ.items()):
             print(f"{name}={value}")
-    """, allow_env=["ALLOWED_API_KEY"])
+    """, allow_env=["ALLOWED_API_KEY"], env={"TASK_SETTING": "own-11"})
     result = run_job(spec, root=jobs_root)
     out = result.stdout_path.read_text()
     for name, value in secrets.items():
@@ -174,7 +185,9 @@ def test_secret_environment_variables_are_absent(jobs_root, monkeypatch):
             assert f"{name}={value}" in out
         else:
             assert value not in out, f"{name} leaked into the job"
-    assert "HARMLESS_SETTING=visible-9" in out
+    # An allow-list: a name nobody listed stays out, listed names and the task's own pass.
+    assert "not-on-the-list-9" not in out and "pw-secret-10" not in out
+    assert "OMP_NUM_THREADS=3" in out and "TASK_SETTING=own-11" in out
     # The scrubbed names are recorded (names only, never values).
     status = (result.workdir / "status.json").read_text()
     assert "OPENAI_API_KEY" in status and "sk-secret-1" not in status
@@ -267,10 +280,12 @@ def _sid_or_none(pid: int):
         return None
 
 
-def test_plain_supervisor_process_launch_path(jobs_root, monkeypatch):
-    # The fallback launch (a fresh supervisor process, also used for GPU-queued jobs) contains
-    # daemons and reports results exactly like the fast fork launch.
-    monkeypatch.setenv("DEEPONES_JOBS_LAUNCH", "spawn")
-    test_children_and_setsid_daemon_do_not_outlive_the_job(jobs_root)
-    result = run_job(program("import sys; sys.exit(5)"), root=jobs_root)
+def test_fork_launch_path_of_an_unconfined_job(jobs_root, monkeypatch):
+    # The opt-in fast launch (fork of the caller; unconfined jobs only) contains daemons and reports
+    # results exactly like the default launch (a fresh supervisor process).
+    monkeypatch.setenv("DEEPONES_JOBS_LAUNCH", "fork")
+    _children_and_daemon_case(jobs_root, confine=False)
+    spec = program("import sys; sys.exit(5)")
+    spec.confine = False
+    result = run_job(spec, root=jobs_root)
     assert result.status == "failed" and result.exit_code == 5

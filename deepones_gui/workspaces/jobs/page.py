@@ -7,6 +7,7 @@ and the store. On start it re-attaches to jobs still running and marks vanished 
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from backend.jobs import records
 from backend.jobs.reconcile import reconcile_jobs
 from backend.jobs.spec import FINAL_STATUSES
+from backend.jobs.status import job_confinement
 from backend.store import connection
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.jobs.charts import MetricChart
@@ -317,8 +319,11 @@ class JobsPage(QWidget):
             return
         extra = f" · {len(ids)} jobs compared" if len(ids) > 1 else ""
         peak = "" if row.get("peak_rss_mb") is None else f" · peak memory {row['peak_rss_mb']:.0f} MB"
+        # Which protections applied (Landlock, namespaces...) is part of the job's record: say it.
+        confinement = html.escape(job_confinement(row["workdir"])) if row.get("workdir") else ""
         self.detail.setText(f"<b>{row['name'] or row['id']}</b> · {row['status']} · {format_duration(row)}{peak}"
-                            f"{extra}<br><span style='color:#777'>{row['id']} · {row['workdir']}</span>")
+                            f"{extra}<br><span style='color:#777'>{row['id']} · {row['workdir']}</span>"
+                            f"<br><span style='color:#777'>Sandbox: {confinement}</span>")
 
     def _update_buttons(self) -> None:
         ids = self.selected_ids()
