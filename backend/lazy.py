@@ -10,7 +10,7 @@ from typing import Any
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` resolving ``name`` from ``package.<exports[name]>`` when first used."""
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> Any:  # noqa: N807 (a module __getattr__, PEP 562)
         if name in exports:
             return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -203,7 +203,8 @@ def metrics(logfile: str, as_json: bool) -> None:
     from backend.jobs.metrics import iter_file_points
 
     try:
-        fh = open(logfile, encoding="utf-8", errors="replace", newline="\n")
+        # Opened apart from its `with` so a missing file is one clear line, not a traceback.
+        fh = open(logfile, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115
     except OSError as exc:
         fail(f"cannot read {logfile}: {exc.strerror or exc}")
     with fh:

@@ -46,7 +46,7 @@ def test_four_writer_processes_and_a_paging_reader(tmp_path):
                         break
                     after = rows[-1]["id"]
                 query.count(db, flt)
-        except Exception as exc:  # the test fails with it below
+        except Exception as exc:  # noqa: BLE001 (the test fails with it below)
             reader_errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             db.conn.close()

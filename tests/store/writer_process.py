@@ -65,7 +65,7 @@ def main() -> None:
     db = open_db(db_path, migrate_schema=False)
     try:
         result = {"ok": True, **WRITERS[kind](db, seconds, tag)}
-    except Exception as exc:  # reported to the test, which fails with it
+    except Exception as exc:  # noqa: BLE001 (reported to the test, which fails with it)
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     print(json.dumps(result), flush=True)
 
