@@ -114,8 +114,11 @@ def load_store(db: sqlite_utils.Database, query: str = "", categories: tuple[str
 
 # -- prompts -----------------------------------------------------------------------------------
 def loglik_prompt(item: MCQ) -> tuple[str, list[str]]:
-    """Context and continuations, ARC-style as in lm-evaluation-harness: each option's text is scored."""
-    return f"Question: {item.question}\nAnswer:", [" " + item.options[k] for k in item.options]
+    """Context and continuations, ARC-style as in lm-evaluation-harness: each option's text is scored,
+    after the target delimiter (acc_norm then divides by the option's text alone: loglik.choice_chars)."""
+    from backend.bench.loglik import TARGET_DELIMITER
+
+    return f"Question: {item.question}\nAnswer:", [TARGET_DELIMITER + item.options[k] for k in item.options]
 
 
 def generate_prompt(item: MCQ) -> str:

@@ -65,9 +65,34 @@ def test_handcrafted_case_picks_the_highest_summed_logprob(smollm2):
     assert [s["loglik"] for s in again] == pytest.approx(got, abs=1e-6)
     acc, norm = choose(scores)
     assert acc == int(np.argmax(expected)) == 1   # Paris
-    lengths = [len(o) for o in options]
+    lengths = [len(o) - 1 for o in options]   # lm-eval: len(choice), the text after the " " delimiter
     assert norm == int(np.argmax([e / n for e, n in zip(expected, lengths, strict=True)]))
     assert all(s["tokens"] >= 1 for s in scores) and scores[2]["tokens"] > scores[1]["tokens"]
+
+
+def test_acc_norm_divides_by_the_choice_length_without_the_delimiter(smollm2):
+    """lm-evaluation-harness scores (context, " " + choice) and its acc_norm divides by len(choice)
+    (``completion_len = [len(i) for i in choices]``, lm_eval/api/task.py). Here that rule and "divide by
+    the continuation's length" (one more character) pick different answers: the app must pick lm-eval's."""
+    from backend.bench import deepqa
+    from backend.bench.loglik import choice_chars
+
+    llama_cpp, path = smollm2
+    item = deepqa.MCQ("What is the capital of France?", {"A": "A", "B": "yes", "C": "Dropout"}, "B", "misc")
+    prompt, conts = deepqa.loglik_prompt(item)
+    assert conts == [" A", " yes", " Dropout"] and [choice_chars(c) for c in conts] == [1, 3, 7]
+    lls = _independent_logliks(llama_cpp, path, prompt, conts)
+    choices = list(item.options.values())
+    lm_eval = int(np.argmax([ll / len(c) for ll, c in zip(lls, choices, strict=True)]))
+    plus_one = int(np.argmax([ll / len(c) for ll, c in zip(lls, conts, strict=True)]))
+    assert (lm_eval, plus_one) == (1, 0), lls   # the case still tells the two rules apart with this model
+    scorer = deepqa.make_scorer("embedded", "loglik")   # the app's scorer, as the CLI and the GUI use it
+    try:
+        result = scorer.score(item)
+    finally:
+        scorer.close()
+    assert result["chosen"] == "A" and result["chosen_norm"] == "B"   # acc: the raw sum; acc_norm: lm-eval's
+    assert [s["chars"] for s in result["detail"]["scores"]] == [1, 3, 7]
 
 
 def test_token_by_token_path_matches_batched(smollm2):
