@@ -167,6 +167,59 @@ def test_deepqa_resume_scores_only_what_is_missing(smollm2, deepones_home, store
     assert store.conn.execute("SELECT count(DISTINCT item_index) FROM deepqa_answers").fetchone()[0] == 6
 
 
+@pytest.mark.model
+@pytest.mark.timeout(300)
+def test_ctrl_c_on_bench_deepqa_names_the_command_that_resumes_it(smollm2, deepones_home):
+    """Ctrl-C ends the evaluation cleanly (exit 130) with a hint that works: it resumes this evaluation
+    (``bench resume`` takes sweep ids and answered "no sweep 1")."""
+    import re
+    import signal
+
+    env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "deepones_gui", "bench", "deepqa", "--model", "embedded", "--file",
+                             str(DEMO), "--limit", "15"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        seen = []
+        for line in proc.stderr:   # progress comes every 5 questions; interrupt after the first 5
+            seen.append(line)
+            if line.startswith("… 5/15"):
+                break
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(signal.SIGINT)                    # what Ctrl-C in the terminal sends
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last == "deepones: cancelled; resume with `deepones bench deepqa --resume 1`", err
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    try:
+        assert db.conn.execute("SELECT status FROM deepqa_evals WHERE id = 1").fetchone()[0] == "cancelled"
+        kept = db.conn.execute("SELECT count(*) FROM deepqa_answers WHERE eval_id = 1").fetchone()[0]
+    finally:
+        db.conn.close()
+    assert 5 <= kept < 15
+    # The hinted command, as printed, finishes the same evaluation.
+    command = re.search(r"`deepones (.+)`", last).group(1).split()
+    out = subprocess.run([sys.executable, "-m", "deepones_gui", *command, "--json"], env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (result["eval_id"], result["total"]) == (1, 15)
+    db = open_store(deepones_home)
+    try:
+        assert db.conn.execute("SELECT status FROM deepqa_evals").fetchall() == [("finished",)]
+        assert db.conn.execute("SELECT count(DISTINCT item_index), count(*) FROM deepqa_answers").fetchone() == (15, 15)
+    finally:
+        db.conn.close()
+
+
 def test_strict_letter_parsing():
     from backend.bench.deepqa import parse_letter
 

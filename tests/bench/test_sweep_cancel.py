@@ -131,7 +131,7 @@ def test_ctrl_c_on_bench_deepbench_cancels_and_resume_finishes(deepones_home, re
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err.decode()
-    assert "resume with `deepones bench resume`" in err.decode().splitlines()[-1]
+    assert err.decode().splitlines()[-1].endswith("resume with `deepones bench resume 1`")
     assert "Traceback" not in err.decode()
     _assert_all_gone(jobs, deepones_home)
     rows = _rows(deepones_home / "deepones.db", 1)
