@@ -30,6 +30,7 @@ import sqlite_utils
 from backend.store import transaction
 
 MODES = ("loglik", "generate")
+RETUNE_S = 60.0     # the batch thread count is measured again after this long (the machine's load changes)
 LETTERS = "ABCDE"
 
 
@@ -164,6 +165,9 @@ class LocalLoglik:
         # Where the model worker exists (backend.llm.worker), llama.cpp runs there and only the
         # numbers come back: backend.call("backend.bench.loglik:score_options", prompt, options).
         self.llm = None
+        # Batch threads: picked by a probe (backend.llm.batch_threads), counted per question for the report.
+        self.threads: dict = {"used": {}, "last": None}
+        self._tuned_at: float | None = None
         self.backend = _worker_backend(spec)
         if self.backend is not None:
             return
@@ -174,22 +178,38 @@ class LocalLoglik:
         except Exception as exc:  # noqa: BLE001 - a bad file or llama.cpp refusing it: one line for the user
             raise DeepQAError(f"cannot load {self.path.name}: {exc}") from exc
 
+    def _run(self, target: str, *args):
+        """``target(llama, *args)`` where the model lives: in its worker, or here."""
+        if self.backend is None:
+            import importlib
+
+            module, _, name = target.partition(":")
+            return getattr(importlib.import_module(module), name)(self.llm, *args)
+        from backend.llm.base import BackendError
+
+        try:
+            return self.backend.call(target, *args)
+        except BackendError as exc:
+            raise DeepQAError(f"scoring failed in the model worker: {exc}") from exc
+
+    def _tune_threads(self) -> int:
+        """The batch thread count, measured again once ``RETUNE_S`` has passed (the load changes)."""
+        if self._tuned_at is None or time.monotonic() - self._tuned_at >= RETUNE_S:
+            self.threads["last"] = self._run("backend.llm.batch_threads:tune")
+            self._tuned_at = time.monotonic()
+        return int(self.threads["last"]["threads"])
+
     def score(self, item: MCQ) -> dict:
-        from backend.bench.loglik import choose, score_options
+        from backend.bench.loglik import choose
 
+        threads = self._tune_threads()
         prompt, conts = loglik_prompt(item)
-        if self.backend is not None:
-            from backend.llm.base import BackendError
-
-            try:
-                scores = self.backend.call("backend.bench.loglik:score_options", prompt, conts)
-            except BackendError as exc:
-                raise DeepQAError(f"scoring failed in the model worker: {exc}") from exc
-        else:
-            scores = score_options(self.llm, prompt, conts)
+        scores = self._run("backend.bench.loglik:score_options", prompt, conts)
+        self.threads["used"][str(threads)] = self.threads["used"].get(str(threads), 0) + 1
         acc, norm = choose(scores)
         letters = list(item.options)
-        return {"chosen": letters[acc], "chosen_norm": letters[norm], "detail": {"scores": scores}}
+        return {"chosen": letters[acc], "chosen_norm": letters[norm],
+                "detail": {"scores": scores, "batch_threads": threads}}
 
     def close(self) -> None:
         if self.backend is not None:
@@ -319,6 +339,7 @@ def run_eval(db: sqlite_utils.Database, eval_id: int, items: list[MCQ], scorer: 
     t0 = time.perf_counter()
     for n, index in enumerate(todo, 1):
         if cancel is not None and cancel():
+            _record_threads(db, eval_id, scorer)
             db.conn.execute("UPDATE deepqa_evals SET status = 'cancelled' WHERE id = ?", (eval_id,))
             return summary(db, eval_id)
         item = items[index]
@@ -333,8 +354,24 @@ def run_eval(db: sqlite_utils.Database, eval_id: int, items: list[MCQ], scorer: 
         if progress is not None:
             elapsed = time.perf_counter() - t0
             progress(len(done) + n, len(items), elapsed / n * (len(todo) - n))
+    _record_threads(db, eval_id, scorer)
     db.conn.execute("UPDATE deepqa_evals SET status = 'finished', finished_at = ? WHERE id = ?", (time.time(), eval_id))
     return summary(db, eval_id)
+
+
+def _record_threads(db: sqlite_utils.Database, eval_id: int, scorer: Any) -> None:
+    """Add the batch thread counts this run used to the evaluation's settings (a resumed run adds its own)."""
+    threads = getattr(scorer, "threads", None)
+    if not threads or not threads.get("last"):
+        return
+    settings = json.loads(eval_row(db, eval_id)["settings"] or "{}")
+    kept = settings.get("batch_threads") or {"used": {}}
+    for n, questions in threads["used"].items():
+        kept["used"][n] = kept["used"].get(n, 0) + questions
+    kept["last"] = threads["last"]
+    settings["batch_threads"] = kept
+    db.conn.execute("UPDATE deepqa_evals SET settings = ? WHERE id = ?", (json.dumps(settings), eval_id))
+    threads["used"] = {}   # recorded: a later run_eval with this scorer adds only its own
 
 
 def summary(db: sqlite_utils.Database, eval_id: int) -> dict:
@@ -350,7 +387,16 @@ def summary(db: sqlite_utils.Database, eval_id: int) -> dict:
     return {"eval_id": eval_id, "model": row["model"], "mode": row["mode"], "status": row["status"],
             "total": total, "correct": correct, "accuracy": correct / total if total else None,
             "acc_norm": correct_norm / total if total and row["mode"] == "loglik" else None,
-            "by_category": by_cat, "model_hash": row["model_hash"], "created_at": row["created_at"]}
+            "by_category": by_cat, "model_hash": row["model_hash"], "created_at": row["created_at"],
+            "batch_threads": _threads_report(row)}
+
+
+def _threads_report(row: dict) -> dict | None:
+    """Which batch thread counts scored the questions, how they were picked, and a line saying so."""
+    from backend.llm.batch_threads import describe
+
+    info = json.loads(row.get("settings") or "{}").get("batch_threads")
+    return {**info, "note": describe(info)} if info else None
 
 
 def list_evals(db: sqlite_utils.Database) -> list[dict]:

@@ -213,13 +213,15 @@ def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) 
         scorer.close()
     if as_json:
         click.echo(json.dumps({k: result[k] for k in ("eval_id", "model", "mode", "total", "correct", "accuracy",
-                                                       "acc_norm", "by_category")}))
+                                                       "acc_norm", "by_category", "batch_threads")}))
     else:
         for cat, c in sorted(result["by_category"].items()):
             click.echo(f"{cat:<28} {c['correct']:>4}/{c['total']:<4} {c['accuracy']:.3f}")
         norm = f", acc_norm {result['acc_norm']:.3f}" if result["acc_norm"] is not None else ""
         click.echo(f"deepqa {eval_id} ({result['mode']}): {result['correct']}/{result['total']} "
                    f"accuracy {result['accuracy']:.3f}{norm}")
+        if result["batch_threads"]:   # which thread count scored (a probe picks it for the load now)
+            click.echo(result["batch_threads"]["note"])
 
 
 COMMANDS = [bench]

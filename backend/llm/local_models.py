@@ -84,8 +84,12 @@ def default_threads() -> int:
 
 
 def default_batch_threads() -> int:
-    """Threads for prompt processing: every physical core (a short burst while the GUI is idle)."""
-    return physical_cores()
+    """Threads for prompt processing at load: ``DEEPONES_LLAMA_BATCH_THREADS`` if set, else every physical
+    core (a short burst while the GUI is idle). Long batch work (DeepQA) measures the count for the load
+    at the time instead (:func:`backend.llm.batch_threads.tune`)."""
+    from backend.llm.batch_threads import override
+
+    return override() or physical_cores()
 
 
 @contextlib.contextmanager

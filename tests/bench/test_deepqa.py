@@ -212,6 +212,7 @@ def test_ctrl_c_on_bench_deepqa_names_the_command_that_resumes_it(smollm2, deepo
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert (result["eval_id"], result["total"]) == (1, 15)
+    assert sum(result["batch_threads"]["used"].values()) == 15   # both runs' questions, with their thread counts
     db = open_store(deepones_home)
     try:
         assert db.conn.execute("SELECT status FROM deepqa_evals").fetchall() == [("finished",)]
