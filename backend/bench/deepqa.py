@@ -21,29 +21,17 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt  # noqa: F401 - part of this module's API
 from backend.store import transaction
 
 MODES = ("loglik", "generate")
 RETUNE_S = 60.0     # the batch thread count is measured again after this long (the machine's load changes)
 LETTERS = "ABCDE"
-
-
-class DeepQAError(ValueError):
-    """Bad questions or an unusable model; ``str(exc)`` is one line fit for the user."""
-
-
-@dataclass(frozen=True)
-class MCQ:
-    question: str
-    options: dict[str, str]     # letter -> text, in letter order
-    answer: str                 # a letter among the options
-    category: str
 
 
 # -- questions ---------------------------------------------------------------------------------
@@ -114,14 +102,6 @@ def load_store(db: sqlite_utils.Database, query: str = "", categories: tuple[str
 
 
 # -- prompts -----------------------------------------------------------------------------------
-def loglik_prompt(item: MCQ) -> tuple[str, list[str]]:
-    """Context and continuations, ARC-style as in lm-evaluation-harness: each option's text is scored,
-    after the target delimiter (acc_norm then divides by the option's text alone: loglik.choice_chars)."""
-    from backend.bench.loglik import TARGET_DELIMITER
-
-    return f"Question: {item.question}\nAnswer:", [TARGET_DELIMITER + item.options[k] for k in item.options]
-
-
 def generate_prompt(item: MCQ) -> str:
     letters = ", ".join(item.options)
     options = "\n".join(f"{k}. {v}" for k, v in item.options.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from backend.bench.deepqa import MCQ, DeepQAError, loglik_prompt
+from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt
 
 
 class EndpointLoglik:

@@ -29,6 +29,15 @@ PROBE_TEXT = "Question: Which layer normalises activations?\nAnswer:"
 DECISIVE = 3.0
 
 
+def physical_cores() -> int:
+    try:
+        import psutil
+
+        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
+    except ImportError:  # pragma: no cover
+        return max(1, (os.cpu_count() or 2) // 2)
+
+
 def override() -> int | None:
     """The count fixed by ``DEEPONES_LLAMA_BATCH_THREADS``, or None (unset, or not a positive number)."""
     value = os.environ.get(ENV, "").strip()
@@ -87,8 +96,6 @@ def probe(llm: Any, counts: list[int], *, rounds: int = 3,
 def tune(llm: Any, cores: int | None = None, *, measure: Callable[[int], float] | None = None) -> dict:
     """Pick and set the batch thread count for ``llm`` now; returns what was chosen and why (JSON-able):
     ``threads``, ``how`` ("setting" or "probe"), ``probe_ms`` (median per count), ``load`` and ``cores``."""
-    from backend.llm.local_models import physical_cores
-
     cores = cores or physical_cores()
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     fixed = override()
