@@ -26,7 +26,7 @@ from pathlib import Path
 from backend.llm import llama_log
 from backend.llm.base import BackendError
 from backend.llm.batch_threads import override as batch_threads_override
-from backend.llm.batch_threads import physical_cores  # noqa: F401 - also imported from here
+from backend.llm.batch_threads import physical_cores
 from backend.llm.gguf_info import GGUFInfo, read_gguf_info
 
 log = logging.getLogger(__name__)
