@@ -5,8 +5,8 @@ store's ``mcq`` samples. Scorers:
 
 - ``loglik`` on a local GGUF: :func:`backend.bench.loglik.score_options` (lm-evaluation-harness's
   ``acc`` and ``acc_norm``), in this process; the GUI runs it in a child process.
-- ``loglik`` on an endpoint: the completions API with ``echo`` + ``logprobs`` (llama-cpp-python's
-  server and vLLM support it).
+- ``loglik`` on an endpoint: the completions API with ``echo`` + ``logprobs``
+  (:mod:`backend.bench.deepqa_endpoint`; servers that misalign the echoed values are refused).
 - ``generate``: any chat backend is asked for the letter, parsed strictly; unparseable is wrong
   and the raw text is kept.
 
@@ -21,28 +21,17 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt  # noqa: F401 - part of this module's API
 from backend.store import transaction
 
 MODES = ("loglik", "generate")
+RETUNE_S = 60.0     # the batch thread count is measured again after this long (the machine's load changes)
 LETTERS = "ABCDE"
-
-
-class DeepQAError(ValueError):
-    """Bad questions or an unusable model; ``str(exc)`` is one line fit for the user."""
-
-
-@dataclass(frozen=True)
-class MCQ:
-    question: str
-    options: dict[str, str]     # letter -> text, in letter order
-    answer: str                 # a letter among the options
-    category: str
 
 
 # -- questions ---------------------------------------------------------------------------------
@@ -113,11 +102,6 @@ def load_store(db: sqlite_utils.Database, query: str = "", categories: tuple[str
 
 
 # -- prompts -----------------------------------------------------------------------------------
-def loglik_prompt(item: MCQ) -> tuple[str, list[str]]:
-    """Context and continuations, ARC-style as in lm-evaluation-harness: each option's text is scored."""
-    return f"Question: {item.question}\nAnswer:", [" " + item.options[k] for k in item.options]
-
-
 def generate_prompt(item: MCQ) -> str:
     letters = ", ".join(item.options)
     options = "\n".join(f"{k}. {v}" for k, v in item.options.items())
@@ -161,6 +145,9 @@ class LocalLoglik:
         # Where the model worker exists (backend.llm.worker), llama.cpp runs there and only the
         # numbers come back: backend.call("backend.bench.loglik:score_options", prompt, options).
         self.llm = None
+        # Batch threads: picked by a probe (backend.llm.batch_threads), counted per question for the report.
+        self.threads: dict = {"used": {}, "last": None}
+        self._tuned_at: float | None = None
         self.backend = _worker_backend(spec)
         if self.backend is not None:
             return
@@ -171,22 +158,38 @@ class LocalLoglik:
         except Exception as exc:  # noqa: BLE001 - a bad file or llama.cpp refusing it: one line for the user
             raise DeepQAError(f"cannot load {self.path.name}: {exc}") from exc
 
+    def _run(self, target: str, *args):
+        """``target(llama, *args)`` where the model lives: in its worker, or here."""
+        if self.backend is None:
+            import importlib
+
+            module, _, name = target.partition(":")
+            return getattr(importlib.import_module(module), name)(self.llm, *args)
+        from backend.llm.base import BackendError
+
+        try:
+            return self.backend.call(target, *args)
+        except BackendError as exc:
+            raise DeepQAError(f"scoring failed in the model worker: {exc}") from exc
+
+    def _tune_threads(self) -> int:
+        """The batch thread count, measured again once ``RETUNE_S`` has passed (the load changes)."""
+        if self._tuned_at is None or time.monotonic() - self._tuned_at >= RETUNE_S:
+            self.threads["last"] = self._run("backend.llm.batch_threads:tune")
+            self._tuned_at = time.monotonic()
+        return int(self.threads["last"]["threads"])
+
     def score(self, item: MCQ) -> dict:
-        from backend.bench.loglik import choose, score_options
+        from backend.bench.loglik import choose
 
+        threads = self._tune_threads()
         prompt, conts = loglik_prompt(item)
-        if self.backend is not None:
-            from backend.llm.base import BackendError
-
-            try:
-                scores = self.backend.call("backend.bench.loglik:score_options", prompt, conts)
-            except BackendError as exc:
-                raise DeepQAError(f"scoring failed in the model worker: {exc}") from exc
-        else:
-            scores = score_options(self.llm, prompt, conts)
+        scores = self._run("backend.bench.loglik:score_options", prompt, conts)
+        self.threads["used"][str(threads)] = self.threads["used"].get(str(threads), 0) + 1
         acc, norm = choose(scores)
         letters = list(item.options)
-        return {"chosen": letters[acc], "chosen_norm": letters[norm], "detail": {"scores": scores}}
+        return {"chosen": letters[acc], "chosen_norm": letters[norm],
+                "detail": {"scores": scores, "batch_threads": threads}}
 
     def close(self) -> None:
         if self.backend is not None:
@@ -224,55 +227,6 @@ def load_scoring_model(path: Path, n_ctx: int = 2048):
                  n_threads_batch=default_batch_threads(), verbose=False)
 
 
-class EndpointLoglik:
-    """Log-likelihood through an OpenAI-compatible completions API with echo + logprobs."""
-
-    mode = "loglik"
-
-    def __init__(self, spec: str) -> None:
-        base, _, model = spec.partition("#")
-        self.base = base.rstrip("/")
-        self.model = model or "default"
-
-    def _post(self, prompt: str) -> dict:
-        import urllib.error
-        import urllib.request
-
-        body = json.dumps({"model": self.model, "prompt": prompt, "max_tokens": 1, "echo": True, "logprobs": 1,
-                           "temperature": 0}).encode()
-        url = self.base + ("/completions" if self.base.endswith("/v1") else "/v1/completions")
-        req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            raise DeepQAError(f"{self.base} refused echo+logprobs ({exc.code}); use --mode generate") from exc
-        except (OSError, ValueError) as exc:
-            raise DeepQAError(f"cannot reach {self.base}: {exc}") from exc
-
-    def option_loglik(self, prompt: str, cont: str) -> dict:
-        choice = self._post(prompt + cont)["choices"][0]
-        lp = choice.get("logprobs") or {}
-        offsets, values = lp.get("text_offset"), lp.get("token_logprobs")
-        if not offsets or values is None:
-            raise DeepQAError(f"{self.base} returned no prompt log-probabilities; use --mode generate")
-        # Tokens of the echoed prompt+option that start inside the option; the generated token is the last.
-        picked = [v for off, v in zip(offsets[:-1], values[:-1], strict=True) if off >= len(prompt) and v is not None]
-        return {"loglik": float(sum(picked)), "tokens": len(picked), "chars": len(cont), "greedy": None}
-
-    def score(self, item: MCQ) -> dict:
-        from backend.bench.loglik import choose
-
-        prompt, conts = loglik_prompt(item)
-        scores = [self.option_loglik(prompt, c) for c in conts]
-        acc, norm = choose(scores)
-        letters = list(item.options)
-        return {"chosen": letters[acc], "chosen_norm": letters[norm], "detail": {"scores": scores}}
-
-    def close(self) -> None:
-        pass
-
-
 class Generate:
     """Ask any chat backend for the letter (temperature 0), parse it strictly."""
 
@@ -308,6 +262,8 @@ def make_scorer(model: str, mode: str):
     if mode == "generate":
         return Generate(model)
     if model.startswith(("http://", "https://")):
+        from backend.bench.deepqa_endpoint import EndpointLoglik
+
         return EndpointLoglik(model)
     if model.startswith("replay:"):
         raise DeepQAError("a replay model has no log-probabilities; use --mode generate")
@@ -363,6 +319,7 @@ def run_eval(db: sqlite_utils.Database, eval_id: int, items: list[MCQ], scorer: 
     t0 = time.perf_counter()
     for n, index in enumerate(todo, 1):
         if cancel is not None and cancel():
+            _record_threads(db, eval_id, scorer)
             db.conn.execute("UPDATE deepqa_evals SET status = 'cancelled' WHERE id = ?", (eval_id,))
             return summary(db, eval_id)
         item = items[index]
@@ -377,8 +334,24 @@ def run_eval(db: sqlite_utils.Database, eval_id: int, items: list[MCQ], scorer: 
         if progress is not None:
             elapsed = time.perf_counter() - t0
             progress(len(done) + n, len(items), elapsed / n * (len(todo) - n))
+    _record_threads(db, eval_id, scorer)
     db.conn.execute("UPDATE deepqa_evals SET status = 'finished', finished_at = ? WHERE id = ?", (time.time(), eval_id))
     return summary(db, eval_id)
+
+
+def _record_threads(db: sqlite_utils.Database, eval_id: int, scorer: Any) -> None:
+    """Add the batch thread counts this run used to the evaluation's settings (a resumed run adds its own)."""
+    threads = getattr(scorer, "threads", None)
+    if not threads or not threads.get("last"):
+        return
+    settings = json.loads(eval_row(db, eval_id)["settings"] or "{}")
+    kept = settings.get("batch_threads") or {"used": {}}
+    for n, questions in threads["used"].items():
+        kept["used"][n] = kept["used"].get(n, 0) + questions
+    kept["last"] = threads["last"]
+    settings["batch_threads"] = kept
+    db.conn.execute("UPDATE deepqa_evals SET settings = ? WHERE id = ?", (json.dumps(settings), eval_id))
+    threads["used"] = {}   # recorded: a later run_eval with this scorer adds only its own
 
 
 def summary(db: sqlite_utils.Database, eval_id: int) -> dict:
@@ -394,7 +367,16 @@ def summary(db: sqlite_utils.Database, eval_id: int) -> dict:
     return {"eval_id": eval_id, "model": row["model"], "mode": row["mode"], "status": row["status"],
             "total": total, "correct": correct, "accuracy": correct / total if total else None,
             "acc_norm": correct_norm / total if total and row["mode"] == "loglik" else None,
-            "by_category": by_cat, "model_hash": row["model_hash"], "created_at": row["created_at"]}
+            "by_category": by_cat, "model_hash": row["model_hash"], "created_at": row["created_at"],
+            "batch_threads": _threads_report(row)}
+
+
+def _threads_report(row: dict) -> dict | None:
+    """Which batch thread counts scored the questions, how they were picked, and a line saying so."""
+    from backend.llm.batch_threads import describe
+
+    info = json.loads(row.get("settings") or "{}").get("batch_threads")
+    return {**info, "note": describe(info)} if info else None
 
 
 def list_evals(db: sqlite_utils.Database) -> list[dict]:

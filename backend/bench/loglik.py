@@ -11,6 +11,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
+# lm-evaluation-harness builds each multiple-choice request as (context, target_delimiter + choice), with
+# target_delimiter " " by default, and its acc_norm divides by the length of the *choice*, not of the
+# continuation: ``completion_len = np.array([float(len(i)) for i in choices])`` with
+# ``choices = self.doc_to_choice(doc)`` (lm_eval/api/task.py, ConfigurableTask.process_results, the
+# "multiple_choice" branch). Counting the delimiter too flips answers between options of different lengths.
+TARGET_DELIMITER = " "
+
+
+def choice_chars(continuation: str) -> int:
+    """The length acc_norm divides by: the continuation's characters without its leading target delimiter."""
+    if continuation.startswith(TARGET_DELIMITER):
+        continuation = continuation[len(TARGET_DELIMITER):]
+    return len(continuation)
+
 
 def _log_softmax_at(row, token: int) -> float:
     import numpy as np
@@ -67,7 +81,8 @@ def _batch_logits(llm: Any, tokens: list[int]) -> list:
 
 def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
     """For each option: ``loglik`` (sum of its tokens' log-probabilities after ``prompt``),
-    ``tokens``, ``chars`` (for acc_norm) and ``greedy`` (every token was the argmax).
+    ``tokens``, ``chars`` (the choice's length without the leading delimiter, for acc_norm) and
+    ``greedy`` (every token was the argmax). ``options`` are continuations: delimiter + choice.
 
     Deterministic: no sampling. ``llm`` is a ``llama_cpp.Llama``, loaded with or without
     ``logits_all``; each option is one batch either way.
@@ -99,13 +114,15 @@ def score_options(llm: Any, prompt: str, options: list[str]) -> list[dict]:
         for row, tok in zip(rows, cont, strict=True):
             total += _log_softmax_at(row, tok)
             greedy = greedy and int(np.argmax(row)) == tok
-        out.append({"loglik": total, "tokens": len(cont), "chars": len(option), "greedy": greedy})
+        out.append({"loglik": total, "tokens": len(cont), "chars": choice_chars(option),
+                    "greedy": greedy})
     llm.n_tokens = n_ctx
     return out
 
 
 def choose(scores: list[dict]) -> tuple[int, int]:
-    """(index by acc, index by acc_norm): the highest log-likelihood, and the highest per character."""
+    """(index by acc, index by acc_norm): the highest log-likelihood, and the highest per character of
+    the choice (``chars``: see :func:`choice_chars`), as lm-evaluation-harness picks them."""
     acc = max(range(len(scores)), key=lambda i: scores[i]["loglik"])
     norm = max(range(len(scores)), key=lambda i: scores[i]["loglik"] / max(1, scores[i]["chars"]))
     return acc, norm

@@ -14,10 +14,11 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for raw in values for v in raw.split(",") if v.strip()]
 
 
-def _run_in_thread(fn, cancel) -> object:
-    value, interrupted = run_interruptible(fn, cancel, "cancelling (stopping the runs in flight)...")
+def _run_in_thread(fn, cancel, resume_command: str, message: str = "cancelling...") -> object:
+    """``fn`` on a thread, Ctrl-C a clean cancel; then exit 130 naming the exact command that resumes."""
+    value, interrupted = run_interruptible(fn, cancel, message)
     if interrupted:
-        fail("cancelled; resume with `deepones bench resume`", 130)
+        fail(f"cancelled; resume with `{resume_command}`", 130)
     return value
 
 
@@ -38,7 +39,8 @@ def _run_sweep(sweep_id: int, parallel: int | None, as_json: bool) -> None:
 
     runner = SweepRunner(sweep_id, on_event=_progress, parallel=parallel)
     try:
-        info = _run_in_thread(runner.run, runner.cancel)
+        info = _run_in_thread(runner.run, runner.cancel, f"deepones bench resume {sweep_id}",
+                              "cancelling (stopping the runs in flight)...")
     except SweepError as exc:
         fail(str(exc))
     db = store_or_exit()
@@ -164,7 +166,8 @@ def report(sweep_id, fmt, table) -> None:
 
 
 @bench.command("deepqa")
-@click.option("--model", required=True, metavar="MODEL", help="embedded, a .gguf path, an endpoint URL#model, replay:PATH.")
+@click.option("--model", metavar="MODEL", help="embedded, a .gguf path, an endpoint URL#model, replay:PATH "
+              "(required unless --resume).")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="MCQ file (JSONL or JSON list).")
 @click.option("--query", metavar="Q", help="Store MCQ samples matching this search (default: all).")
 @click.option("--category", "categories", multiple=True, help="Only these categories (store questions).")
@@ -176,9 +179,11 @@ def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) 
     """Accuracy per category on multiple-choice questions (the paper's Figure 4)."""
     from backend.bench import deepqa
 
+    if resume_id is None and not model:
+        fail("--model is required (or --resume ID to finish an evaluation)")
     db = store_or_exit()
     try:
-        if resume_id is not None:
+        if resume_id is not None:   # the evaluation's own model, mode and questions
             row = deepqa.eval_row(db, resume_id)
             model, mode, source = row["model"], row["mode"], json.loads(row["source"])
             limit = json.loads(row["settings"]).get("limit")
@@ -199,21 +204,26 @@ def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) 
 
     cancel = threading.Event()
     try:
+        # A DeepQA evaluation resumes through its own command (`bench resume` takes sweep ids).
         result = _run_in_thread(lambda: deepqa.run_eval(db, eval_id, items, scorer, progress=progress,
-                                                        cancel=cancel.is_set), cancel.set)
+                                                        cancel=cancel.is_set), cancel.set,
+                                f"deepones bench deepqa --resume {eval_id}",
+                                "cancelling (after the question being scored)...")
     except deepqa.DeepQAError as exc:
         fail(f"{exc} (evaluation {eval_id} can be resumed with --resume {eval_id})")
     finally:
         scorer.close()
     if as_json:
         click.echo(json.dumps({k: result[k] for k in ("eval_id", "model", "mode", "total", "correct", "accuracy",
-                                                       "acc_norm", "by_category")}))
+                                                       "acc_norm", "by_category", "batch_threads")}))
     else:
         for cat, c in sorted(result["by_category"].items()):
             click.echo(f"{cat:<28} {c['correct']:>4}/{c['total']:<4} {c['accuracy']:.3f}")
         norm = f", acc_norm {result['acc_norm']:.3f}" if result["acc_norm"] is not None else ""
         click.echo(f"deepqa {eval_id} ({result['mode']}): {result['correct']}/{result['total']} "
                    f"accuracy {result['accuracy']:.3f}{norm}")
+        if result["batch_threads"]:   # which thread count scored (a probe picks it for the load now)
+            click.echo(result["batch_threads"]["note"])
 
 
 COMMANDS = [bench]

@@ -35,6 +35,8 @@ class LlamaBackend(ChatBackend):
         self.chat_format = chat_format or None
         self.n_threads = n_threads
         self.worker = None  # WorkerClient once loaded
+        # The last answer's time to first token inside the worker (prompt evaluation), without the transport.
+        self.last_worker_ttft_s: float | None = None
 
     # -- loading -------------------------------------------------------------------------------
     def ensure_loaded(self, settings: GenerationSettings | None = None):
@@ -91,6 +93,7 @@ class LlamaBackend(ChatBackend):
         finally:
             self.last_stats.completion_tokens = usage.get("completion_tokens", completion)
             self.last_stats.prompt_tokens = usage.get("prompt_tokens", 0)
+            self.last_worker_ttft_s = usage.get("first_token_s")
 
     def close(self) -> None:
         self.worker = None  # the pool keeps (or stops) the worker

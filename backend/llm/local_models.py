@@ -25,6 +25,8 @@ from pathlib import Path
 
 from backend.llm import llama_log
 from backend.llm.base import BackendError
+from backend.llm.batch_threads import override as batch_threads_override
+from backend.llm.batch_threads import physical_cores
 from backend.llm.gguf_info import GGUFInfo, read_gguf_info
 
 log = logging.getLogger(__name__)
@@ -59,15 +61,6 @@ def gguf_info(path: Path) -> GGUFInfo:
     return _info_cache[key]
 
 
-def physical_cores() -> int:
-    try:
-        import psutil
-
-        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
-    except ImportError:  # pragma: no cover
-        return max(1, (os.cpu_count() or 2) // 2)
-
-
 def default_threads() -> int:
     """Threads for token generation: ``DEEPONES_LLAMA_THREADS`` if set, else one per physical core,
     leaving one core to the GUI on small machines (<= 4 cores).
@@ -84,8 +77,10 @@ def default_threads() -> int:
 
 
 def default_batch_threads() -> int:
-    """Threads for prompt processing: every physical core (a short burst while the GUI is idle)."""
-    return physical_cores()
+    """Threads for prompt processing at load: ``DEEPONES_LLAMA_BATCH_THREADS`` if set, else every physical
+    core (a short burst while the GUI is idle). Long batch work (DeepQA) measures the count for the load
+    at the time instead (:func:`backend.llm.batch_threads.tune`)."""
+    return batch_threads_override() or physical_cores()
 
 
 @contextlib.contextmanager

@@ -65,9 +65,34 @@ def test_handcrafted_case_picks_the_highest_summed_logprob(smollm2):
     assert [s["loglik"] for s in again] == pytest.approx(got, abs=1e-6)
     acc, norm = choose(scores)
     assert acc == int(np.argmax(expected)) == 1   # Paris
-    lengths = [len(o) for o in options]
+    lengths = [len(o) - 1 for o in options]   # lm-eval: len(choice), the text after the " " delimiter
     assert norm == int(np.argmax([e / n for e, n in zip(expected, lengths, strict=True)]))
     assert all(s["tokens"] >= 1 for s in scores) and scores[2]["tokens"] > scores[1]["tokens"]
+
+
+def test_acc_norm_divides_by_the_choice_length_without_the_delimiter(smollm2):
+    """lm-evaluation-harness scores (context, " " + choice) and its acc_norm divides by len(choice)
+    (``completion_len = [len(i) for i in choices]``, lm_eval/api/task.py). Here that rule and "divide by
+    the continuation's length" (one more character) pick different answers: the app must pick lm-eval's."""
+    from backend.bench import deepqa
+    from backend.bench.loglik import choice_chars
+
+    llama_cpp, path = smollm2
+    item = deepqa.MCQ("What is the capital of France?", {"A": "A", "B": "yes", "C": "Dropout"}, "B", "misc")
+    prompt, conts = deepqa.loglik_prompt(item)
+    assert conts == [" A", " yes", " Dropout"] and [choice_chars(c) for c in conts] == [1, 3, 7]
+    lls = _independent_logliks(llama_cpp, path, prompt, conts)
+    choices = list(item.options.values())
+    lm_eval = int(np.argmax([ll / len(c) for ll, c in zip(lls, choices, strict=True)]))
+    plus_one = int(np.argmax([ll / len(c) for ll, c in zip(lls, conts, strict=True)]))
+    assert (lm_eval, plus_one) == (1, 0), lls   # the case still tells the two rules apart with this model
+    scorer = deepqa.make_scorer("embedded", "loglik")   # the app's scorer, as the CLI and the GUI use it
+    try:
+        result = scorer.score(item)
+    finally:
+        scorer.close()
+    assert result["chosen"] == "A" and result["chosen_norm"] == "B"   # acc: the raw sum; acc_norm: lm-eval's
+    assert [s["chars"] for s in result["detail"]["scores"]] == [1, 3, 7]
 
 
 def test_token_by_token_path_matches_batched(smollm2):
@@ -140,6 +165,60 @@ def test_deepqa_resume_scores_only_what_is_missing(smollm2, deepones_home, store
         scorer.close()
     assert done["status"] == "finished" and done["total"] == 6
     assert store.conn.execute("SELECT count(DISTINCT item_index) FROM deepqa_answers").fetchone()[0] == 6
+
+
+@pytest.mark.model
+@pytest.mark.timeout(300)
+def test_ctrl_c_on_bench_deepqa_names_the_command_that_resumes_it(smollm2, deepones_home):
+    """Ctrl-C ends the evaluation cleanly (exit 130) with a hint that works: it resumes this evaluation
+    (``bench resume`` takes sweep ids and answered "no sweep 1")."""
+    import re
+    import signal
+
+    env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "deepones_gui", "bench", "deepqa", "--model", "embedded", "--file",
+                             str(DEMO), "--limit", "15"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        seen = []
+        for line in proc.stderr:   # progress comes every 5 questions; interrupt after the first 5
+            seen.append(line)
+            if line.startswith("… 5/15"):
+                break
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(signal.SIGINT)                    # what Ctrl-C in the terminal sends
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last == "deepones: cancelled; resume with `deepones bench deepqa --resume 1`", err
+    from backend.store import open_store
+
+    db = open_store(deepones_home)
+    try:
+        assert db.conn.execute("SELECT status FROM deepqa_evals WHERE id = 1").fetchone()[0] == "cancelled"
+        kept = db.conn.execute("SELECT count(*) FROM deepqa_answers WHERE eval_id = 1").fetchone()[0]
+    finally:
+        db.conn.close()
+    assert 5 <= kept < 15
+    # The hinted command, as printed, finishes the same evaluation.
+    command = re.search(r"`deepones (.+)`", last).group(1).split()
+    out = subprocess.run([sys.executable, "-m", "deepones_gui", *command, "--json"], env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (result["eval_id"], result["total"]) == (1, 15)
+    assert sum(result["batch_threads"]["used"].values()) == 15   # both runs' questions, with their thread counts
+    db = open_store(deepones_home)
+    try:
+        assert db.conn.execute("SELECT status FROM deepqa_evals").fetchall() == [("finished",)]
+        assert db.conn.execute("SELECT count(DISTINCT item_index), count(*) FROM deepqa_answers").fetchone() == (15, 15)
+    finally:
+        db.conn.close()
 
 
 def test_strict_letter_parsing():

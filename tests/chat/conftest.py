@@ -4,23 +4,14 @@ a Hugging Face cache laid out with huggingface_hub's own functions, and a small 
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.llama_server import free_port, llama_cpp_server  # noqa: F401 - free_port: imported from here by tests
+
 SERVER_KEY = "sk-loopback-test-key-1234567890"
 MODEL_ALIAS = "smollm2"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -35,34 +26,10 @@ def smollm2() -> Path:
 @pytest.fixture(scope="session")
 def llama_server(smollm2, tmp_path_factory):
     """``python -m llama_cpp.server`` serving SmolLM2 with an API key; started once per session."""
-    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2), "--host", "127.0.0.1",
-             "--port", str(port), "--model_alias", MODEL_ALIAS, "--api_key", SERVER_KEY, "--n_ctx", "2048"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start in 90 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with llama_cpp_server(smollm2, log, "--model_alias", MODEL_ALIAS, "--api_key", SERVER_KEY,
+                          "--n_ctx", "2048") as url:
+        yield url
 
 
 def write_tiny_gguf(path: Path, name: str = "tiny-test") -> Path:

@@ -7,7 +7,7 @@ Requests are pickled tuples on a :class:`multiprocessing.connection.Connection`:
 ``("load", LoadSpec dict)``, ``("generate", messages, GenerationSettings, chat_format)``,
 ``("call", "module:function", args)``, ``("exit",)``. Answers: ``("ok", value)``,
 ``("error", message, retryable)``, and while generating ``("tokens", [text, ...])`` batches then
-``("done", {"prompt_tokens", "completion_tokens"})``; a ``("stop",)`` sent mid-stream ends it early.
+``("done", {"prompt_tokens", "completion_tokens", "first_token_s"})``; a ``("stop",)`` sent mid-stream ends it early.
 
 The worker never outlives its parent: a thread blocks on the read end of a "lifeline" pipe whose
 write end only the parent holds; when the parent dies (even by SIGKILL) the read returns EOF and
@@ -150,6 +150,9 @@ class Server:
         if chat_format:
             llama.chat_format = chat_format
         completion, pending, last_send = 0, [], 0.0
+        # Time to the first token inside the worker (prompt evaluation, first sample), reported with the
+        # counts: set against the caller's own TTFT it separates the transport from llama.cpp's work.
+        started, first_token_s = time.perf_counter(), None
         try:
             stream = llama.create_chat_completion(
                 messages=messages, stream=True, temperature=settings.temperature, top_p=settings.top_p,
@@ -163,6 +166,8 @@ class Server:
                     completion += 1
                     pending.append(text)
                     now = time.perf_counter()
+                    if first_token_s is None:
+                        first_token_s = now - started
                     if now - last_send >= BATCH_S:
                         self.conn.send(("tokens", pending))
                         pending, last_send = [], now
@@ -176,7 +181,7 @@ class Server:
             llama.chat_format = previous_format
         if pending:
             self.conn.send(("tokens", pending))
-        self._reply(("done", {"completion_tokens": completion,
+        self._reply(("done", {"completion_tokens": completion, "first_token_s": first_token_s,
                               "prompt_tokens": max(0, int(llama.n_tokens) - completion)}))
 
     def _stop_requested(self) -> bool:

@@ -28,13 +28,10 @@ from deepones_gui.workspaces.data.charts import CategoryReviewChart
 
 
 def kind_stats(db_path: Path, kind: str, *, progress, partial, cancel) -> dict:
-    """The stats of one kind, exactly what ``deepones data stats --kind KIND`` prints."""
-    from backend.datasets.query import SampleFilter
-    from backend.datasets.stats import stats
-    from backend.store import connection
+    """The stats of one kind, exactly what ``deepones data stats --kind KIND`` prints, and the table's rows."""
+    from backend.bench.categories import category_distribution
 
-    with connection(db_path) as db:
-        return stats(db, SampleFilter(kinds=(kind,)))
+    return category_distribution(db_path, kind)
 
 
 class CategoryPanel(QWidget):
@@ -97,13 +94,13 @@ class CategoryPanel(QWidget):
             return   # the answer for a kind chosen before: the newer request is on its way
         self.stats = st
         self.chart.set_data(st)
-        rows = list(st.get("by_category", {}).items())
+        rows = st.get("rows", [])
         # The chart draws at most 22 px a category: give it what it needs, the table the rest.
         self.chart.setMaximumHeight(max(self.chart.minimumHeight(), 44 + 22 * len(rows) + 36))
         self.table.setRowCount(len(rows))
-        for r, (name, n) in enumerate(rows):
-            review = st.get("review", {}).get(name, {})
-            cells = [name, f"{n:,} ({100 * n / max(1, st['total']):.0f}%)", *(f"{review.get(k, 0):,}" for k in STATUSES)]
+        for r, row in enumerate(rows):
+            cells = [row["category"], f"{row['samples']:,} ({row['share']:.0%})",
+                     *(f"{row['review'].get(k, 0):,}" for k in STATUSES)]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()

@@ -188,8 +188,9 @@ class DeepQAPanel(QWidget):
             try:
                 r = json.loads(out[-1])
                 norm = f", acc_norm {r['acc_norm']:.2f}" if r.get("acc_norm") is not None else ""
+                threads = f"; {r['batch_threads']['note']}" if r.get("batch_threads") else ""
                 self.status.setText(f"Finished evaluation #{r['eval_id']} of {r['model']} ({r['mode']}): "
-                                    f"{r['correct']}/{r['total']} correct, accuracy {r['accuracy']:.2f}{norm}")
+                                    f"{r['correct']}/{r['total']} correct, accuracy {r['accuracy']:.2f}{norm}{threads}")
             except (ValueError, KeyError, TypeError):
                 self.status.setText("Finished.")
         else:
