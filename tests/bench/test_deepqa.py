@@ -120,20 +120,25 @@ def _cli(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProc
 
 
 @pytest.mark.timeout(1500)   # 60 questions x 5 options; a few seconds on an idle machine
-def test_deepqa_on_the_demo_mcqs_with_smollm2(smollm2, deepones_home):
-    out = _cli(deepones_home, "deepqa", "--model", "embedded", "--file", str(DEMO), "--json")
+@pytest.mark.parametrize("questions", [6, pytest.param(60, marks=pytest.mark.slow)])
+def test_deepqa_on_the_demo_mcqs_with_smollm2(smollm2, deepones_home, questions):
+    """The first N demo MCQs (6 in the fast tier, all 60 in slow) scored through the CLI."""
+    limit = [] if questions == 60 else ["--limit", str(questions)]
+    out = _cli(deepones_home, "deepqa", "--model", "embedded", "--file", str(DEMO), *limit, "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     demo = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
     mcqs = [r for r in demo if "options" in r]
+    assert len(mcqs) == 60
+    mcqs = mcqs[:questions]
     assert result["model"] == "embedded" and result["mode"] == "loglik"
-    assert result["total"] == len(mcqs) == 60
+    assert result["total"] == questions
     per_cat: dict[str, int] = {}
     for r in mcqs:
         per_cat[r["category"]] = per_cat.get(r["category"], 0) + 1
     assert {k: v["total"] for k, v in result["by_category"].items()} == per_cat
     assert result["correct"] == sum(v["correct"] for v in result["by_category"].values())
-    assert result["accuracy"] == pytest.approx(result["correct"] / 60)
+    assert result["accuracy"] == pytest.approx(result["correct"] / questions)
     assert 0 <= result["acc_norm"] <= 1
     # Stored with the model's hash, one row per question; the report lists it.
     from backend.store import open_store
@@ -142,11 +147,11 @@ def test_deepqa_on_the_demo_mcqs_with_smollm2(smollm2, deepones_home):
     try:
         row = db.conn.execute("SELECT model_hash, status FROM deepqa_evals").fetchone()
         assert len(row[0]) == 64 and row[1] == "finished"
-        assert db.conn.execute("SELECT count(*) FROM deepqa_answers").fetchone()[0] == 60
+        assert db.conn.execute("SELECT count(*) FROM deepqa_answers").fetchone()[0] == questions
     finally:
         db.conn.close()
     listing = _cli(deepones_home, "list")
-    assert "deepqa 1\tfinished\tembedded\tloglik\t60 questions" in listing.stdout
+    assert f"deepqa 1\tfinished\tembedded\tloglik\t{questions} questions" in listing.stdout
 
 
 def test_deepqa_resume_scores_only_what_is_missing(smollm2, deepones_home, store):
