@@ -216,3 +216,28 @@ def test_output_view_cuts_huge_lines_and_keeps_tqdm_redraws_light(qtbot):
     assert lines[1] == "step 3/3 done" and lines[2].endswith("[298,000 more characters]")
     frame = next(i for i, line in enumerate(lines) if 'File "program.py"' in line)
     assert view.activate_line(frame) == 3
+
+
+def test_a_looping_designer_answer_is_stopped_and_retried_with_other_settings(qtbot, app_context, tmp_path):
+    import json
+
+    from backend.llm.degenerate import RETRY_LABEL
+
+    looping = "One possible model is " + " ".join(["utils.utils.utils"] * 1500)
+    answers = tmp_path / "designer_loops.jsonl"
+    answers.write_text(json.dumps({"content": looping}) + "\n")
+    window, page = _open(qtbot, app_context)
+    sid = page.create_session(get_task("demo-digits"), f"replay:{answers}", replay("programmer.jsonl"))
+    _run(qtbot, page, page.run_btn)
+    sessions = SessionStore(app_context.db)
+    propose = sessions.branch(sid)[0]
+    assert propose.status == "stopped" and "repeated itself" in propose.why_stopped
+    assert len(propose.response) < len(looping) // 10
+    assert page.reason.isVisible() and "repeated itself" in page.reason.text()
+    assert page.run_btn.text() == RETRY_LABEL
+    _run(qtbot, page, page.run_btn)
+    # A replayed conversation gives a stage the answer recorded for it, so it loops again; what the
+    # retry changed is the sampling the next model call gets.
+    assert [s.stage for s in sessions.branch(sid)] == ["propose"]
+    cfg = sessions.settings(sid)
+    assert cfg.repeat_penalty and cfg.repeat_penalty > 1.1 and cfg.temperature > 0.2
