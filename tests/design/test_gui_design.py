@@ -241,3 +241,36 @@ def test_a_looping_designer_answer_is_stopped_and_retried_with_other_settings(qt
     assert [s.stage for s in sessions.branch(sid)] == ["propose"]
     cfg = sessions.settings(sid)
     assert cfg.repeat_penalty and cfg.repeat_penalty > 1.1 and cfg.temperature > 0.2
+
+
+def test_the_demo_model_picked_as_designer_is_named_a_demo_in_design_bench_and_chat(qtbot, app_context, tmp_path):
+    from backend.llm.embedded import DEMO_MODEL_NOTE, embedded_model_path, is_demo_model
+    from deepones_gui.workspaces.bench.sweep_form import SweepForm
+    from deepones_gui.workspaces.chat.model_picker import ModelPicker
+    from deepones_gui.workspaces.design.new_session import NewSessionDialog
+
+    assert is_demo_model("embedded") and is_demo_model(str(embedded_model_path()))
+    assert not is_demo_model(replay("designer.jsonl")) and not is_demo_model("http://127.0.0.1:8080/v1#m")
+
+    dialog = NewSessionDialog(app_context)   # the default designer is the embedded model
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.demo_warning.isVisible() and "not a useful designer" in dialog.demo_warning.text()
+    dialog.designer.setText(replay("designer.jsonl"))
+    assert not dialog.demo_warning.isVisible()
+    dialog.designer.setText(str(embedded_model_path()))
+    assert dialog.demo_warning.isVisible()
+
+    form = SweepForm([("demo-digits", "Digits")], ["local"], replay("designer.jsonl"), "embedded")
+    qtbot.addWidget(form)
+    form.show()
+    assert not form.demo_warning.isVisible()   # the embedded model as programmer only: no warning
+    form.designers.setPlainText(replay("designer.jsonl") + "\nembedded")
+    assert form.demo_warning.isVisible() and "demo model" in form.demo_warning.text()
+
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    picker.load("embedded", "embedded")
+    qtbot.waitUntil(lambda: picker.ready, timeout=20_000)
+    assert DEMO_MODEL_NOTE in picker.combo.currentText()
+    qtbot.waitUntil(lambda: DEMO_MODEL_NOTE in picker.info.text(), timeout=20_000)
