@@ -30,6 +30,15 @@ def _qt_version() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _qt_xcb() -> dict[str, Any]:
+    """Whether Qt's xcb plugin has its libraries (what the GUI start checks), and if not, what to install."""
+    from backend import xcb_check
+
+    rep = xcb_check.check().to_dict()
+    rep["used_now"] = xcb_check.uses_xcb()
+    return rep
+
+
 _VARIANT_PROBE = ("from backend.llm.ggml_backends import load_cpu_variants; "
                   "print(load_cpu_variants() or 'native build (compiled for this CPU)')")
 
@@ -123,6 +132,7 @@ def report(*, canary: bool = True) -> dict[str, Any]:
         "platform": platform.platform(),
         "qt": {"qt": _qt_version(), "pyside6": _version("PySide6-Essentials") or _version("PySide6"),
                "qasync": _version("qasync"), "pyqtgraph": _version("pyqtgraph")},
+        "qt_xcb": _qt_xcb(),
         "llama_cpp": _llama_cpp(),
         "canary": _canary() if canary else {"ok": None, "pending": True},
         "torch": _torch(),

@@ -23,10 +23,22 @@ def main() -> None:
 
         cli_main(sys.argv[1:])
     else:
+        _exit_if_qt_cannot_start()
         _load_qt_free_parts()
         from deepones_gui.app import run
 
         sys.exit(run())
+
+
+def _exit_if_qt_cannot_start() -> None:
+    """Qt aborts (exit 134) with a misleading message when a library of its xcb plugin is missing;
+    name the packages in one line and exit 2 instead, before PySide6 is imported."""
+    from backend.xcb_check import check_before_gui
+
+    problem = check_before_gui()
+    if problem:
+        print(problem, file=sys.stderr)
+        sys.exit(2)
 
 
 def _load_qt_free_parts() -> None:

@@ -35,6 +35,7 @@ from backend.children import python_argv
 from backend.secrets import app_child_environment
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
+from deepones_gui.widgets.demo_model_warning import DemoModelWarning
 
 FIRST_RUN_KEY = "first_run_done"
 MODEL_CHOICES = ("embedded", "a .gguf file on disk…", "an OpenAI-compatible endpoint (http://host:port/v1#model)")
@@ -193,6 +194,10 @@ class ModelsPage(QWizardPage):
         self.designer = self._combo(ctx.settings.designer_model)
         self.programmer = self._combo(ctx.settings.programmer_model)
         form.addRow("Designer:", self._with_test(self.designer))
+        self.demo_warning = DemoModelWarning()
+        form.addRow("", self.demo_warning)
+        self.designer.currentTextChanged.connect(lambda _t: self.demo_warning.update_for([self.spec(self.designer)]))
+        self.demo_warning.update_for([self.spec(self.designer)])
         form.addRow("Programmer:", self._with_test(self.programmer))
         self.result = _muted("Test sends one short question to the model and shows its answer.")
         form.addRow("", self.result)

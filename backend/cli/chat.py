@@ -48,6 +48,8 @@ def chat(prompt: str, model: str | None, system: str | None, max_tokens: int, te
         sys.exit(130)
     click.echo()
     s = backend.last_stats
+    if s.stop_reason:
+        click.echo(f"[{s.stop_reason}; try a higher --temperature]", err=True)
     if s.dropped_messages:
         click.echo(f"[{s.dropped_messages} earlier message(s) left out to fit the context]", err=True)
     if stats:

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from backend.llm.degenerate import LOOP_REASON, LoopDetector
+
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
@@ -31,6 +33,10 @@ class GenerationSettings:
     context_size: int = 4096
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    # llama.cpp's repetition penalty; None = the model's default (backend.llm.degenerate).
+    repeat_penalty: float | None = None
+    # End the answer when it loops (backend.llm.degenerate.LoopDetector); off for raw benchmarks.
+    stop_on_loop: bool = True
 
 
 @dataclass
@@ -41,6 +47,8 @@ class ChatStats:
     total_s: float = 0.0
     # Oldest turns left out so the conversation fits the context window (0 = everything was sent).
     dropped_messages: int = 0
+    # Why the answer ended early, if not by the model or the user (degenerate.LOOP_REASON).
+    stop_reason: str | None = None
 
     @property
     def tokens_per_s(self) -> float:
@@ -86,6 +94,7 @@ class ChatBackend(ABC):
         chunks = 0
         messages, stats.dropped_messages = self.fit_context(list(messages), settings)
         gen = self._generate(messages, settings)
+        loops = LoopDetector() if settings.stop_on_loop else None
         try:
             for chunk in gen:
                 if self._stop.is_set():
@@ -96,6 +105,10 @@ class ChatBackend(ABC):
                     stats.ttft_s = time.perf_counter() - start
                 chunks += 1
                 yield chunk
+                if loops is not None and loops.feed(chunk):
+                    # Closing the generator (below) stops the model, as a user's Stop would.
+                    stats.stop_reason = LOOP_REASON
+                    break
         finally:
             close = getattr(gen, "close", None)
             if close:

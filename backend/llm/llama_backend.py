@@ -12,11 +12,13 @@ caller, and the next request starts a fresh worker.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 
 from backend.llm.base import ChatBackend, GenerationSettings, Message
 from backend.llm.catalog import resolve_model_path
+from backend.llm.degenerate import default_repeat_penalty
 
 log = logging.getLogger(__name__)
 GPU_LAYERS_AUTO = None
@@ -83,6 +85,8 @@ class LlamaBackend(ChatBackend):
         return kept, dropped
 
     def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
+        if settings.repeat_penalty is None:  # the per-model default: small models loop without one
+            settings = dataclasses.replace(settings, repeat_penalty=default_repeat_penalty(self._size()))
         worker = self.ensure_loaded(settings)
         usage: dict = {}
         completion = 0
@@ -94,6 +98,12 @@ class LlamaBackend(ChatBackend):
             self.last_stats.completion_tokens = usage.get("completion_tokens", completion)
             self.last_stats.prompt_tokens = usage.get("prompt_tokens", 0)
             self.last_worker_ttft_s = usage.get("first_token_s")
+
+    def _size(self) -> int | None:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return None
 
     def close(self) -> None:
         self.worker = None  # the pool keeps (or stops) the worker

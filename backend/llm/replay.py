@@ -54,6 +54,7 @@ class ReplayBackend(ChatBackend):
         self.position += 1
         self.last_stats.prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
         # Stream word by word (keeping whitespace) so views exercise the real streaming path.
-        pieces = re.findall(r"\S+\s*|\s+", text)
-        self.last_stats.completion_tokens = len(pieces)
-        yield from pieces
+        # Counted as they go out: an answer stopped early (Stop, a loop) reports what was sent.
+        for piece in re.findall(r"\S+\s*|\s+", text):
+            self.last_stats.completion_tokens += 1
+            yield piece

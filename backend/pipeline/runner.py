@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
+from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
 from backend.pipeline.state import (
     DESIGNER_STAGES,
@@ -137,7 +138,8 @@ class DesignRunner:
             # stage run again after a crash), not where this backend object last was.
             backend.resume_after(self.store.answers_given(self.session_id, spec, before_step=step.id))
             cfg = self.store.settings(self.session_id)
-            settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens)
+            settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens,
+                                          repeat_penalty=cfg.repeat_penalty)
             last_chunk_at = None
             self._active = backend
             stream = backend.stream([{"role": "user", "content": prompt}], settings)
@@ -161,7 +163,7 @@ class DesignRunner:
             return stages.ModelReply(
                 text="".join(chunks), prompt_tokens=stats.prompt_tokens or None,
                 completion_tokens=stats.completion_tokens or None, ttft_s=stats.ttft_s, total_s=stats.total_s,
-                last_chunk_at=last_chunk_at, stopped=self.cancel.is_set(),
+                last_chunk_at=last_chunk_at, stopped=self.cancel.is_set(), stop_reason=stats.stop_reason,
             )
 
         return ask
@@ -239,6 +241,11 @@ class DesignRunner:
                       completion_tokens=reply.completion_tokens, timings=timings)
         if reply.stopped:
             self.store.update_step(step.id, status="stopped", stop_reason="You stopped the model's answer.", **fields)
+            return self._emit_step(step.id)
+        if reply.stop_reason:
+            # The answer looped: nothing to accept; "Retry with other settings" runs it again in place.
+            self.store.update_step(step.id, status="stopped", error_type=MODEL_LOOP,
+                                   stop_reason="The model repeated itself, so its answer was stopped.", **fields)
             return self._emit_step(step.id)
         if stage not in RUN_STAGES and stage != "final":
             if not reply.text.strip():

@@ -35,6 +35,7 @@ class ModelReply:
     total_s: float = 0.0
     last_chunk_at: float | None = None   # time.perf_counter() at the last chunk
     stopped: bool = False
+    stop_reason: str | None = None       # ended by the backend, e.g. the loop detector (llm.degenerate)
 
 
 Ask = Callable[[str], ModelReply]

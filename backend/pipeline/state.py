@@ -48,6 +48,7 @@ class SessionSettings:
     designer_max_tokens: int = 1024
     programmer_max_tokens: int = 2048
     temperature: float = 0.2
+    repeat_penalty: float | None = None                   # None: the model's default (llm.degenerate)
     memory_limit_mb: float | None = None
     no_network: bool = False
     executor: str = "local"                               # where programs run: backend.jobs.executors name

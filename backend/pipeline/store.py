@@ -89,6 +89,18 @@ class SessionStore:
     def settings(self, session_id: int) -> SessionSettings:
         return SessionSettings.from_json(self.session_row(session_id)["settings"])
 
+    def loosen_sampling(self, session_id: int) -> SessionSettings:
+        """After an answer looped: the session's temperature and repeat penalty as
+        :func:`backend.llm.degenerate.retry_settings` sets them, saved for the next model calls."""
+        from backend.llm.base import GenerationSettings
+        from backend.llm.degenerate import retry_settings
+
+        cfg = self.settings(session_id)
+        looser = retry_settings(GenerationSettings(temperature=cfg.temperature, repeat_penalty=cfg.repeat_penalty))
+        cfg.temperature, cfg.repeat_penalty = looser.temperature, looser.repeat_penalty
+        self.update_session(session_id, settings=cfg)
+        return cfg
+
     def update_session(self, session_id: int, **fields) -> None:
         if "settings" in fields and isinstance(fields["settings"], SessionSettings):
             fields["settings"] = fields["settings"].to_json()

@@ -367,3 +367,23 @@ def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtb
     user, answer = bubbles(page)
     assert answer.body.text.strip() and not answer.error.isVisible()
     again.close()
+
+
+def test_a_looping_answer_is_stopped_with_the_reason_and_retry_with_other_settings(page, qtbot, tmp_path):
+    from backend.llm.degenerate import LOOP_REASON, RETRY_LABEL
+
+    looping = "Use this model: from utils import " + " ".join(["utils.utils.utils"] * 1500)
+    page.select_model(replay(tmp_path, looping, "A small CNN with batch norm."))
+    page.settings.temperature.setValue(0.2)
+    send(page, qtbot, "Propose a model for CIFAR-10")
+    user, answer = bubbles(page)
+    assert answer.error.isVisible() and answer.error.text() == LOOP_REASON
+    assert answer.retry_button.isVisible() and answer.retry_button.text() == RETRY_LABEL
+    assert answer.body.text.startswith("Use this model") and len(answer.body.text) < len(looping) // 10
+    answer.retry_button.click()
+    qtbot.waitUntil(lambda: not page.runner.running and page._pending is None, timeout=LONG_WAIT)
+    qtbot.wait(50)
+    assert [b.body.text for b in bubbles(page)] == ["Propose a model for CIFAR-10", "A small CNN with batch norm."]
+    # The retry ran with other settings, and the panel shows them.
+    again = page.settings.generation_settings()
+    assert again.repeat_penalty and again.repeat_penalty > 1.1 and again.temperature > 0.2

@@ -216,3 +216,61 @@ def test_output_view_cuts_huge_lines_and_keeps_tqdm_redraws_light(qtbot):
     assert lines[1] == "step 3/3 done" and lines[2].endswith("[298,000 more characters]")
     frame = next(i for i, line in enumerate(lines) if 'File "program.py"' in line)
     assert view.activate_line(frame) == 3
+
+
+def test_a_looping_designer_answer_is_stopped_and_retried_with_other_settings(qtbot, app_context, tmp_path):
+    import json
+
+    from backend.llm.degenerate import RETRY_LABEL
+
+    looping = "One possible model is " + " ".join(["utils.utils.utils"] * 1500)
+    answers = tmp_path / "designer_loops.jsonl"
+    answers.write_text(json.dumps({"content": looping}) + "\n")
+    window, page = _open(qtbot, app_context)
+    sid = page.create_session(get_task("demo-digits"), f"replay:{answers}", replay("programmer.jsonl"))
+    _run(qtbot, page, page.run_btn)
+    sessions = SessionStore(app_context.db)
+    propose = sessions.branch(sid)[0]
+    assert propose.status == "stopped" and "repeated itself" in propose.why_stopped
+    assert len(propose.response) < len(looping) // 10
+    assert page.reason.isVisible() and "repeated itself" in page.reason.text()
+    assert page.run_btn.text() == RETRY_LABEL
+    _run(qtbot, page, page.run_btn)
+    # A replayed conversation gives a stage the answer recorded for it, so it loops again; what the
+    # retry changed is the sampling the next model call gets.
+    assert [s.stage for s in sessions.branch(sid)] == ["propose"]
+    cfg = sessions.settings(sid)
+    assert cfg.repeat_penalty and cfg.repeat_penalty > 1.1 and cfg.temperature > 0.2
+
+
+def test_the_demo_model_picked_as_designer_is_named_a_demo_in_design_bench_and_chat(qtbot, app_context, tmp_path):
+    from backend.llm.embedded import DEMO_MODEL_NOTE, embedded_model_path, is_demo_model
+    from deepones_gui.workspaces.bench.sweep_form import SweepForm
+    from deepones_gui.workspaces.chat.model_picker import ModelPicker
+    from deepones_gui.workspaces.design.new_session import NewSessionDialog
+
+    assert is_demo_model("embedded") and is_demo_model(str(embedded_model_path()))
+    assert not is_demo_model(replay("designer.jsonl")) and not is_demo_model("http://127.0.0.1:8080/v1#m")
+
+    dialog = NewSessionDialog(app_context)   # the default designer is the embedded model
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.demo_warning.isVisible() and "not a useful designer" in dialog.demo_warning.text()
+    dialog.designer.setText(replay("designer.jsonl"))
+    assert not dialog.demo_warning.isVisible()
+    dialog.designer.setText(str(embedded_model_path()))
+    assert dialog.demo_warning.isVisible()
+
+    form = SweepForm([("demo-digits", "Digits")], ["local"], replay("designer.jsonl"), "embedded")
+    qtbot.addWidget(form)
+    form.show()
+    assert not form.demo_warning.isVisible()   # the embedded model as programmer only: no warning
+    form.designers.setPlainText(replay("designer.jsonl") + "\nembedded")
+    assert form.demo_warning.isVisible() and "demo model" in form.demo_warning.text()
+
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    picker.load("embedded", "embedded")
+    qtbot.waitUntil(lambda: picker.ready, timeout=20_000)
+    assert DEMO_MODEL_NOTE in picker.combo.currentText()
+    qtbot.waitUntil(lambda: DEMO_MODEL_NOTE in picker.info.text(), timeout=20_000)

@@ -49,7 +49,11 @@ def test_wizard_detects_creates_and_saves(qtbot, app_context, quiet_home, tmp_pa
     assert page.selected_python() == str(tmp_path / "fresh" / "bin" / "python")
     qtbot.waitUntil(lambda: page.create.isEnabled(), timeout=10_000)
 
+    # The embedded model as designer is named a demo model; another designer clears the warning.
+    wizard.models_page.designer.setCurrentText("embedded")
+    assert "not a useful designer" in wizard.models_page.demo_warning.text()
     wizard.models_page.designer.setCurrentText("replay:/tmp/designer.jsonl")
+    assert not wizard.models_page.demo_warning.text()
     wizard.next()
     wizard.next()
     wizard.next()

@@ -157,6 +157,7 @@ class Server:
             stream = llama.create_chat_completion(
                 messages=messages, stream=True, temperature=settings.temperature, top_p=settings.top_p,
                 max_tokens=settings.max_tokens, seed=settings.seed, stop=list(settings.stop) or None,
+                repeat_penalty=settings.repeat_penalty if settings.repeat_penalty is not None else 1.0,
                 **_fault_hook(fault))
             try:
                 for chunk in stream:

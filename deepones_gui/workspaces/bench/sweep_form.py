@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.bench.records import SweepSpec
+from deepones_gui.widgets.demo_model_warning import DemoModelWarning
 
 
 class SweepForm(QWidget):
@@ -68,6 +69,11 @@ class SweepForm(QWidget):
         form = QFormLayout(self)
         form.addRow("Tasks", self.tasks)
         form.addRow("Designers", self.designers)
+        self.demo_warning = DemoModelWarning()
+        form.addRow(self.demo_warning)
+        self.designers.textChanged.connect(
+            lambda: self.demo_warning.update_for(self.designers.toPlainText().splitlines()))
+        self.demo_warning.update_for(self.designers.toPlainText().splitlines())
         form.addRow("Programmer", self.programmer)
         form.addRow("Variants", variants)
         form.addRow("Runs each", self.runs)

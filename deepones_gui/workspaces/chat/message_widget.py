@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from backend.llm.conversations import ChatMessage
+from backend.llm.degenerate import RETRY_LABEL, is_loop_stop
 from deepones_gui.context import describe_model
 from deepones_gui.workspaces.chat.markdown_view import MarkdownView
 
@@ -148,6 +149,9 @@ class MessageWidget(QFrame):
                                "context window.")
         if message.error:
             self.show_error(message.error, retryable=True)
+            if is_loop_stop(message.error):
+                self.retry_button.setText(RETRY_LABEL)
+                self.retry_button.setToolTip("Ask again with a stronger repeat penalty and a higher temperature")
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:

@@ -18,13 +18,17 @@ SPEC_HINT = ("embedded, a .gguf path, a model from the Models page, URL#model fo
 def model_choices(designer: str, programmer: str, *, progress, partial, cancel) -> list[tuple[str, str]]:
     """(label, spec) for the defaults first, then every other local model."""
     from backend.llm.catalog import list_local_models
+    from backend.llm.embedded import DEMO_MODEL_NOTE, is_demo_model
 
-    out = [(f"Designer default · {describe_model(designer)}", designer)]
+    def label(name: str, spec: str) -> str:
+        return f"{name} — {DEMO_MODEL_NOTE}" if is_demo_model(spec) else name
+
+    out = [(label(f"Designer default · {describe_model(designer)}", designer), designer)]
     if programmer != designer:
-        out.append((f"Programmer default · {describe_model(programmer)}", programmer))
+        out.append((label(f"Programmer default · {describe_model(programmer)}", programmer), programmer))
     for m in list_local_models():
         if m.spec not in (designer, programmer):
-            out.append((m.name, m.spec))
+            out.append((label(m.name, m.spec), m.spec))
     return out
 
 
@@ -35,12 +39,14 @@ def model_summary(spec: str, *, progress, partial, cancel) -> tuple[str, str]:
     if spec.startswith("replay:"):
         return spec, "Replays recorded answers"
     from backend.llm.catalog import resolve_model_path
+    from backend.llm.embedded import DEMO_MODEL_NOTE, is_demo_model
     from backend.llm.local_models import gguf_info
     from backend.units import format_bytes
 
     info = gguf_info(resolve_model_path(spec))
     template = "chat template ✓" if info.has_chat_template else "no chat template: choose one →"
-    return spec, (f"{info.architecture} · {info.parameters_label} params · {info.quantization} · "
+    demo = f"⚠ {DEMO_MODEL_NOTE} (pull a real one in Models) · " if is_demo_model(spec) else ""
+    return spec, (f"{demo}{info.architecture} · {info.parameters_label} params · {info.quantization} · "
                   f"{format_bytes(info.size_bytes)} · trained context {info.context_length:,} · {template}")
 
 

@@ -31,6 +31,7 @@ from backend.llm.conversations import (
     settings_to_json,
 )
 from backend.llm.conversations import title_from as make_title
+from backend.llm.degenerate import is_loop_stop, retry_settings
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
@@ -353,8 +354,15 @@ class ChatPage(QWidget):
         msg = next((m for m in self.store.messages(self.chat_id) if m.id == failed_id), None)
         if msg is None or msg.parent_id is None:
             return
+        looped = is_loop_stop(msg.error)
+        if looped:
+            # "Retry with other settings": the same settings would likely loop again; the panel shows the new ones.
+            self.settings.set_values(retry_settings(self.settings.generation_settings()),
+                                     self.settings.system_prompt(), self.settings.chat_format())
+            self._save_chat_settings()
         self.store.delete_message(failed_id)  # a failure is not an answer worth keeping as a branch
-        self._backends.pop((msg.model or "", self.settings.chat_format()), None)
+        if not looped:  # a model that looped is healthy: keep it loaded
+            self._backends.pop((msg.model or "", self.settings.chat_format()), None)
         self._generate(msg.parent_id)
 
     def _generate(self, user_id: int) -> None:
@@ -403,6 +411,9 @@ class ChatPage(QWidget):
         if pending["error"]:
             self.store.add_message(pending["chat_id"], pending["parent_id"], "assistant", text,
                                    model=pending["spec"], error=pending["error"])
+        elif stats is not None and stats.stop_reason:  # the answer looped: keep what came, say why, offer a retry
+            self.store.add_message(pending["chat_id"], pending["parent_id"], "assistant", text,
+                                   model=pending["spec"], stats=stats, error=stats.stop_reason)
         else:
             if stopped:
                 text = text + "\n\n*[stopped]*" if text else "*[stopped before the first token]*"

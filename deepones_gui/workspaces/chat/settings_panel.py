@@ -68,7 +68,13 @@ class ChatSettingsPanel(QWidget):
         form.addRow("Top p", self.top_p)
         form.addRow("Max tokens", self.max_tokens)
         form.addRow("Context", self.context)
+        self.repeat_penalty = QDoubleSpinBox()
+        self.repeat_penalty.setRange(0.0, 2.0)
+        self.repeat_penalty.setSingleStep(0.05)
+        self.repeat_penalty.setSpecialValueText("model default")
+        self.repeat_penalty.setToolTip("Local models: penalise repeated tokens (1.0 = off); higher breaks loops")
         form.addRow("Seed", self.seed)
+        form.addRow("Repeat penalty", self.repeat_penalty)
         self.template = QComboBox()
         self.template.addItem(TEMPLATE_FROM_MODEL, "")
         self.template.setToolTip("Local models use the chat template stored in the GGUF file; pick another "
@@ -83,7 +89,7 @@ class ChatSettingsPanel(QWidget):
         self._loading = False
         self.preset.currentTextChanged.connect(self._preset_chosen)
         self.system.textChanged.connect(self._system_edited)
-        for w in (self.temperature, self.top_p, self.max_tokens, self.context, self.seed):
+        for w in (self.temperature, self.top_p, self.max_tokens, self.context, self.seed, self.repeat_penalty):
             w.valueChanged.connect(self._emit)
         self.template.currentIndexChanged.connect(self._emit)
         self.set_values(GenerationSettings(), PRESETS[DEFAULT_PRESET], "")
@@ -107,6 +113,7 @@ class ChatSettingsPanel(QWidget):
         self.max_tokens.setValue(settings.max_tokens)
         self.context.setValue(settings.context_size)
         self.seed.setValue(-1 if settings.seed is None else settings.seed)
+        self.repeat_penalty.setValue(settings.repeat_penalty or 0.0)
         self.system.setPlainText(system_prompt)
         self.preset.setCurrentText(preset_for(system_prompt) or CUSTOM)
         if chat_format and self.template.findData(chat_format) < 0:
@@ -118,7 +125,8 @@ class ChatSettingsPanel(QWidget):
         seed = self.seed.value()
         return GenerationSettings(temperature=self.temperature.value(), top_p=self.top_p.value(),
                                   max_tokens=self.max_tokens.value(), context_size=self.context.value(),
-                                  seed=None if seed < 0 else seed)
+                                  seed=None if seed < 0 else seed,
+                                  repeat_penalty=self.repeat_penalty.value() or None)
 
     def system_prompt(self) -> str:
         return self.system.toPlainText()

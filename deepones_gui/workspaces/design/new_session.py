@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.pipeline import SessionSettings, Task, TaskError, all_tasks, custom_task
+from deepones_gui.widgets.demo_model_warning import DemoModelWarning
 
 CUSTOM = "__custom__"
 
@@ -68,7 +69,11 @@ class NewSessionDialog(QDialog):
         self.designer.setToolTip(hint)
         self.programmer.setToolTip(hint)
         mform.addRow("Designer (M_D)", self.designer)
+        self.demo_warning = DemoModelWarning()
+        mform.addRow(self.demo_warning)
         mform.addRow("Programmer (M_P)", self.programmer)
+        self.designer.textChanged.connect(lambda text: self.demo_warning.update_for([text]))
+        self.demo_warning.update_for([self.designer.text()])
 
         limits = QGroupBox("Settings")
         lform = QFormLayout(limits)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.runner import prepare_prompt
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES
@@ -280,8 +281,12 @@ class DesignPage(StageEditing, QWidget):
         running = self.is_running() or bool(self.state and self.state.running_step)
         step = self._step(self.shown) if has_session and self.shown not in (None, NEXT) else None
         retry = self._is_retry(step)
-        self.run_btn.setText("Run stage" if self.shown == NEXT else RUN_AGAIN if retry else "Re-run stage (new branch)")
-        self.run_btn.setToolTip("Run this stage again here, on the same branch (Ctrl+Return)" if retry else
+        looped = retry and step is not None and step.error_type == MODEL_LOOP
+        self.run_btn.setText("Run stage" if self.shown == NEXT else RETRY_LABEL if looped else RUN_AGAIN if retry
+                             else "Re-run stage (new branch)")
+        self.run_btn.setToolTip("Run it again here with a higher temperature and repeat penalty (Ctrl+Return)"
+                                if looped else
+                                "Run this stage again here, on the same branch (Ctrl+Return)" if retry else
                                 "Send the prompt shown (edited or not) and run this stage (Ctrl+Return)")
         self.run_btn.setEnabled(has_session and not running and (
             self.shown == NEXT or retry or (step is not None and step.origin == "model" and step.finished)))
@@ -313,6 +318,8 @@ class DesignPage(StageEditing, QWidget):
                 return
             if not self._is_retry(step):
                 self.sessions.fork(self.session_id, step.parent_id)  # re-run: a sibling branch
+            elif step.error_type == MODEL_LOOP:
+                self.sessions.loosen_sampling(self.session_id)  # the same settings would likely loop again
         self._start(lambda runner: runner.run_stage(prompt))
 
     def run_to_end(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline.errors import traceback_frames
 from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
 from deepones_gui.workspaces.design.code_editor import CodePane
@@ -170,7 +171,8 @@ class StageView(QWidget):
                 if step.completion_tokens else ""
             self.help.setText(STAGE_HELP.get(step.stage, "") + model + tokens)
             if step.unfinished:
-                then = "  Run again runs it here, on this branch." if can_retry else ""
+                again = RETRY_LABEL if step.error_type == MODEL_LOOP else "Run again"
+                then = f"  {again} runs it here, on this branch." if can_retry else ""
                 self.reason.setText(f"Stopped: {step.why_stopped}{then}")
             self.reason.setVisible(step.unfinished)
             running = step.status == "running"

@@ -345,7 +345,10 @@ class ModelManagerPage(QWidget):
             return
         setattr(self.ctx.settings, f"{role}_model", spec)
         self.ctx.save_settings()
-        self.status.setText(f"Default {role}: {spec}")
+        from backend.llm.embedded import DEMO_MODEL_NOTE, is_demo_model
+
+        demo = f" — ⚠ {DEMO_MODEL_NOTE}" if role == "designer" and is_demo_model(spec) else ""
+        self.status.setText(f"Default {role}: {spec}{demo}")
         self._show_models(self.rows)
 
     def delete_selected(self, confirm: bool = True) -> None:
