@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from backend import paths
 from backend.children import pid_alive
+from backend.outfiles import sweep_partials
 
 if TYPE_CHECKING:  # sqlite_utils costs ~100 ms to import: not on the way to the first frame
     import sqlite_utils
@@ -68,6 +69,7 @@ def begin_session(root: Path | None = None) -> float | None:
         os.replace(tmp, marker)
     except OSError:  # a read-only data dir only costs the next start's report
         pass
+    sweep_partials(root)   # what a killed export left beside its target
     return previous
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 
 from backend import paths
+from backend.outfiles import sweep_partials
 from backend.store import StoreError, open_store
 
 
@@ -20,11 +21,14 @@ def fail(message: str, code: int = 2) -> None:
 def store_or_exit():
     """The opened store, or a one-line message and exit code 2 (never a traceback)."""
     try:
-        return open_store()
+        db = open_store()
     except paths.DataDirError as exc:
         fail(str(exc))
     except StoreError as exc:
         fail(f"{exc} To move it aside: deepones db move-aside")
+    # A start: what a killed export left half-written beside its target goes now.
+    sweep_partials(paths.data_dir())
+    return db
 
 
 def run_interruptible(fn: Callable[[], object], cancel: Callable[[], object] | threading.Event,

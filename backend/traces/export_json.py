@@ -69,13 +69,13 @@ def write_jsonl(traces: Iterable[Trace], out: Path) -> int:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    # Nothing half-written: a failed export leaves no partial file behind.
-    tmp = path.with_name(f".{path.name}.part")
-    try:
+    # Nothing half-written: a failed export leaves no partial file behind, and a device or FIFO
+    # target is refused rather than replaced by a regular file.
+    from backend.outfiles import partial_file
+
+    with partial_file(path, None) as tmp:
         tmp.write_text(text, "utf-8")
         tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _parse(obj: object, where: str) -> Trace:
