@@ -33,11 +33,13 @@ class NewerSchemaError(StoreError):
 
 
 def _configure(conn: sqlite3.Connection) -> None:
+    # The wait first: switching a fresh file to WAL takes a lock, and processes starting together
+    # would otherwise get "database is locked" at once instead of waiting their turn.
+    conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
     # WAL + NORMAL is durable at transaction boundaries against app crashes and much faster.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
 
 
 class _NoNumpyInThisThread:
