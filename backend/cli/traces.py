@@ -1,4 +1,4 @@
-"""Trace commands: ``deepones trace list|show|label|undo|export|to-samples``."""
+"""Trace commands: ``deepones trace list|show|label|undo|export|import|to-samples``."""
 
 from __future__ import annotations
 
@@ -169,14 +169,47 @@ def export(args, use_filter, **kw):
     if out.suffix == ".json" and len(ids) != 1:
         fail(f"{len(ids)} traces match: export a set as .jsonl or .html")
     traces = [_load(db, i) for i in ids]
-    if out.suffix == ".json":
-        written = write_json(traces[0], out)
-        click.echo(f"wrote {out} and {len(written) - 1} code file(s)")
-    elif out.suffix == ".jsonl":
-        click.echo(f"wrote {write_jsonl(traces, out)} trace(s) to {out}")
-    else:
-        write_html(traces, out, title=traces[0].title if len(traces) == 1 else f"{len(traces)} DeepOnes traces")
-        click.echo(f"wrote {len(traces)} trace(s) to {out}")
+    try:
+        if out.suffix == ".json":
+            written = write_json(traces[0], out)
+            click.echo(f"wrote {out} and {len(written) - 1} code file(s)")
+        elif out.suffix == ".jsonl":
+            click.echo(f"wrote {write_jsonl(traces, out)} trace(s) to {out}")
+        else:
+            write_html(traces, out, title=traces[0].title if len(traces) == 1 else f"{len(traces)} DeepOnes traces")
+            click.echo(f"wrote {len(traces)} trace(s) to {out}")
+    except (OSError, ValueError) as exc:   # a device or FIFO target, a full disk: one line, no traceback
+        fail(str(exc))
+
+
+@trace.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--designer", metavar="MODEL", help="Designer for continuing it (default: yours, from settings).")
+@click.option("--programmer", metavar="MODEL", help="Programmer for continuing it (default: yours, from settings).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per imported trace.")
+def import_cmd(files, designer, programmer, as_json):
+    """Open trace exports (.json / .jsonl) as sessions of this store, as dropping them on the window does.
+
+    The file's model specs are kept as text only and never called: continuing or forking an imported
+    trace uses your models (or --designer / --programmer)."""
+    from backend.traces.export_json import TraceFileError, read_traces
+    from backend.traces.import_json import import_trace, model_notice, models_text, own_models
+
+    db = store_or_exit()
+    designer, programmer = own_models(designer, programmer)
+    for path in files:
+        try:
+            traces = list(read_traces(path))
+        except TraceFileError as exc:
+            fail(str(exc))
+        for t in traces:
+            sid = import_trace(db, t, designer=designer, programmer=programmer)
+            notice = model_notice(models_text(t.designer, t.programmer), designer, programmer)
+            if as_json:
+                click.echo(json.dumps({"session_id": sid, "file": str(path), "title": t.title, "notice": notice}))
+            else:
+                click.echo(f"imported {path} as trace {sid}: {t.title}")
+                click.echo(f"  {notice}")
 
 
 @trace.command("to-samples")

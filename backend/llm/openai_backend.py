@@ -22,6 +22,8 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
     import openai
 
     where = endpoint.base_url
+    if isinstance(exc, BackendError):   # already says what to do (a key refused to plain http, ...)
+        return exc
     if isinstance(exc, openai.APITimeoutError):
         return BackendError(f"{where} did not answer in time (timeout). The server may be busy; try again.")
     if isinstance(exc, openai.APIConnectionError):
