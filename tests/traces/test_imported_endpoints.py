@@ -181,3 +181,11 @@ def test_unconfirmed_endpoint_receives_no_environment_key(capture, memory_keyrin
         backend.close()
     assert capture.seen, "the request was made"
     assert all(SECRET not in json.dumps(r) for r in capture.seen)
+
+
+def test_cli_confirms_a_host_for_the_environment_key(deepones_home):
+    out = _deepones("model", "allow-env-key", "LLM.example.org", home=deepones_home)
+    assert out.returncode == 0, out.stderr
+    settings = json.loads((deepones_home / "settings.json").read_text("utf-8"))
+    assert settings["extra"]["env_key_hosts"] == ["llm.example.org"]
+    assert _deepones("model", "allow-env-key", "http://x/", home=deepones_home).returncode != 0
