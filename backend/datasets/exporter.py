@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.formats.conversation import ExportRefused
-from backend.datasets.query import SampleFilter, iter_rows, trait_summary
+from backend.datasets.query import SampleFilter, iter_rows, trait_summary, unsearchable
 from backend.datasets.registry import export_formats, get_format
 from backend.outfiles import partial_file, refuse_non_regular, store_root
 
@@ -67,6 +67,8 @@ def export(
 ) -> ExportResult:
     out = Path(out)
     flt = flt or SampleFilter()
+    if unsearchable(flt.query):   # a query that sanitises to nothing would otherwise export every sample
+        raise ExportRefusedError(f"the query {flt.query[:60]!r} has no word to search for; nothing was written")
     writer = get_format(fmt)
     layout = layout_for(out, fmt)
     summary = trait_summary(db, flt)
