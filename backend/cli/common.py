@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -11,6 +12,18 @@ import click
 from backend import paths
 from backend.outfiles import sweep_partials
 from backend.store import StoreError, open_store
+
+# Terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL / ESC \\", two-byte ESC codes) and
+# every other control character but tab and newline, C1 (U+0080-U+009F, whose U+009B is a one-character CSI)
+# included: sample text comes from files anyone wrote, and printed raw it could retitle the terminal, hide
+# lines, or rewrite what the user sees.
+_TERMINAL_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
+                               r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` safe to print on a terminal: control sequences and control characters removed."""
+    return _TERMINAL_CONTROL.sub("", str(text))
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, plain, store_or_exit
 
 
 def _filter_options(fn):
@@ -74,8 +74,8 @@ def list_cmd(limit, as_json, **kw):
         else:
             errors = ",".join(r["error_types"]) or "-"
             labels = ",".join(r["labels"]) or "-"
-            click.echo(f"{r['session_id']}\t{r['task']}\t{r['outcome']}\t{r['attempts']} attempts\t{errors}\t{labels}"
-                       f"\t{r['title']}")
+            click.echo(plain(f"{r['session_id']}\t{r['task']}\t{r['outcome']}\t{r['attempts']} attempts\t{errors}"
+                             f"\t{labels}\t{r['title']}"))
     if not as_json:
         click.echo(f"{page.total} trace(s)", err=True)
 
@@ -101,13 +101,13 @@ def show(trace_id, as_json):
 
         click.echo(json.dumps(envelope(t), ensure_ascii=False))
         return
-    click.echo(f"#{t.session_id} {t.title}  [{t.outcome}]  task={t.task}")
-    click.echo(f"designer={t.designer}  programmer={t.programmer}  labels={','.join(t.labels) or '-'}")
+    click.echo(plain(f"#{t.session_id} {t.title}  [{t.outcome}]  task={t.task}"))
+    click.echo(plain(f"designer={t.designer}  programmer={t.programmer}  labels={','.join(t.labels) or '-'}"))
     for a in t.attempts:
         bits = [a.status] + ([a.error_type] if a.error_type else []) + (
             [f"score={a.score:.4g}"] if a.score is not None else []) + [f"#{x}" for x in a.labels]
-        click.echo(f"{'  ' * t.depth(a.id)}{a.id}  {a.title}: {' '.join(bits)}"
-                   + (f"  | {a.debug_log}" if a.debug_log else ""))
+        click.echo(f"{'  ' * t.depth(a.id)}{a.id}  " + plain(f"{a.title}: {' '.join(bits)}"
+                                                            + (f"  | {a.debug_log}" if a.debug_log else "")))
 
 
 @trace.command()
@@ -208,8 +208,8 @@ def import_cmd(files, designer, programmer, as_json):
             if as_json:
                 click.echo(json.dumps({"session_id": sid, "file": str(path), "title": t.title, "notice": notice}))
             else:
-                click.echo(f"imported {path} as trace {sid}: {t.title}")
-                click.echo(f"  {notice}")
+                click.echo(plain(f"imported {path} as trace {sid}: {t.title}"))
+                click.echo(plain(f"  {notice}"))
 
 
 @trace.command("to-samples")
