@@ -119,7 +119,8 @@ def unfinished_imports(db: sqlite_utils.Database, since: float = 0.0) -> list[In
     if not _table_exists(db, "sample_imports"):
         return []
     rows = db.conn.execute(
-        "SELECT source, dataset, format, imported FROM sample_imports WHERE status = 'running' AND started_at >= ? "
+        "SELECT source, dataset, format, imported FROM sample_imports WHERE status IN ('running', 'interrupted')"
+        " AND started_at >= ? "
         "ORDER BY started_at DESC", (since,)).fetchall()
     return [InterruptedWork("import", f"Import of {Path(source).name} into “{dataset}”", "data",
                             f"{imported:,} samples were kept; importing the file again adds the rest",
@@ -145,5 +146,8 @@ def unfinished_quantisations(root: Path, since: float = 0.0) -> list[Interrupted
 
 def interrupted_work(db: sqlite_utils.Database, root: Path, since: float = 0.0) -> list[InterruptedWork]:
     """Everything a run that started at ``since`` left half done, newest first within each kind."""
+    from backend.datasets.import_runs import mark_interrupted_imports
+
+    mark_interrupted_imports(db, root)   # imports whose process is gone say so in their record
     return (unanswered_chats(db, since) + unfinished_design_stages(db, since) + unfinished_imports(db, since)
             + unfinished_quantisations(root, since))

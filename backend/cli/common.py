@@ -39,8 +39,12 @@ def store_or_exit():
         fail(str(exc))
     except StoreError as exc:
         fail(f"{exc} To move it aside: deepones db move-aside")
-    # A start: what a killed export left half-written beside its target goes now.
+    # A start: what a killed export left half-written beside its target goes now, and an import
+    # killed mid-way is marked interrupted in its record (one still running elsewhere is left alone).
+    from backend.datasets.import_runs import mark_interrupted_imports
+
     sweep_partials(paths.data_dir())
+    mark_interrupted_imports(db, paths.data_dir())
     return db
 
 

@@ -195,6 +195,7 @@ def _big_file(path: Path, n: int) -> Path:
 
 
 def test_killed_mid_import_leaves_a_consistent_db_and_rerun_completes(deepones_home, tmp_path):
+    from backend.datasets.import_runs import mark_interrupted_imports
     from backend.store import open_store
 
     n = 60_000
@@ -211,11 +212,19 @@ def test_killed_mid_import_leaves_a_consistent_db_and_rerun_completes(deepones_h
             if done >= 4000:
                 break
             time.sleep(0.02)
+        # A start beside a live import leaves its record alone ...
+        assert mark_interrupted_imports(db, deepones_home) == 0
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)
     partial = db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     assert 0 < partial < n, "the kill should land mid-import"
+    # ... and the next start marks the killed one interrupted.
+    assert db.conn.execute("SELECT status FROM sample_imports").fetchone()[0] == "running"
+    stats = subprocess.run([sys.executable, "-m", "deepones_gui", "data", "stats"], cwd=ROOT, env=env, timeout=120,
+                           capture_output=True)
+    assert stats.returncode == 0, stats.stderr
+    assert db.conn.execute("SELECT status, message FROM sample_imports").fetchone()[0] == "interrupted"
     assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.conn.execute("INSERT INTO samples_fts(samples_fts) VALUES ('integrity-check')")
     # Whole batches only: the batch in flight was rolled back, with its count in the import's log,
