@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -48,9 +49,11 @@ def ensure_data_dir(path: Path | None = None) -> Path:
     try:
         for sub in ("", "jobs", "models", "logs"):
             (root / sub).mkdir(parents=True, exist_ok=True)
-        probe = root / ".write-test"
-        probe.write_text("ok", "utf-8")
-        probe.unlink()
+        # A probe of this process's own (mkstemp names it uniquely): processes starting together on
+        # a fresh data dir must not delete each other's probe between its write and its unlink.
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=root)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise DataDirError(
             f"The data dir {root} cannot be written to ({exc.strerror or exc}). "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from backend import paths
 from backend.children import pid_alive
+from backend.outfiles import sweep_partials
 
 if TYPE_CHECKING:  # sqlite_utils costs ~100 ms to import: not on the way to the first frame
     import sqlite_utils
@@ -68,6 +69,7 @@ def begin_session(root: Path | None = None) -> float | None:
         os.replace(tmp, marker)
     except OSError:  # a read-only data dir only costs the next start's report
         pass
+    sweep_partials(root)   # what a killed export left beside its target
     return previous
 
 
@@ -117,7 +119,8 @@ def unfinished_imports(db: sqlite_utils.Database, since: float = 0.0) -> list[In
     if not _table_exists(db, "sample_imports"):
         return []
     rows = db.conn.execute(
-        "SELECT source, dataset, format, imported FROM sample_imports WHERE status = 'running' AND started_at >= ? "
+        "SELECT source, dataset, format, imported FROM sample_imports WHERE status IN ('running', 'interrupted')"
+        " AND started_at >= ? "
         "ORDER BY started_at DESC", (since,)).fetchall()
     return [InterruptedWork("import", f"Import of {Path(source).name} into “{dataset}”", "data",
                             f"{imported:,} samples were kept; importing the file again adds the rest",
@@ -143,5 +146,8 @@ def unfinished_quantisations(root: Path, since: float = 0.0) -> list[Interrupted
 
 def interrupted_work(db: sqlite_utils.Database, root: Path, since: float = 0.0) -> list[InterruptedWork]:
     """Everything a run that started at ``since`` left half done, newest first within each kind."""
+    from backend.datasets.import_runs import mark_interrupted_imports
+
+    mark_interrupted_imports(db, root)   # imports whose process is gone say so in their record
     return (unanswered_chats(db, since) + unfinished_design_stages(db, since) + unfinished_imports(db, since)
             + unfinished_quantisations(root, since))

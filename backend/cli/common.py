@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -9,7 +10,20 @@ from collections.abc import Callable
 import click
 
 from backend import paths
+from backend.outfiles import sweep_partials
 from backend.store import StoreError, open_store
+
+# Terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL / ESC \\", two-byte ESC codes) and
+# every other control character but tab and newline, C1 (U+0080-U+009F, whose U+009B is a one-character CSI)
+# included: sample text comes from files anyone wrote, and printed raw it could retitle the terminal, hide
+# lines, or rewrite what the user sees.
+_TERMINAL_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
+                               r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` safe to print on a terminal: control sequences and control characters removed."""
+    return _TERMINAL_CONTROL.sub("", str(text))
 
 
 def positive_seconds(ctx, param, value: float | None) -> float | None:
@@ -30,11 +44,18 @@ def fail(message: str, code: int = 2) -> None:
 def store_or_exit():
     """The opened store, or a one-line message and exit code 2 (never a traceback)."""
     try:
-        return open_store()
+        db = open_store()
     except paths.DataDirError as exc:
         fail(str(exc))
     except StoreError as exc:
         fail(f"{exc} To move it aside: deepones db move-aside")
+    # A start: what a killed export left half-written beside its target goes now, and an import
+    # killed mid-way is marked interrupted in its record (one still running elsewhere is left alone).
+    from backend.datasets.import_runs import mark_interrupted_imports
+
+    sweep_partials(paths.data_dir())
+    mark_interrupted_imports(db, paths.data_dir())
+    return db
 
 
 def run_interruptible(fn: Callable[[], object], cancel: Callable[[], object] | threading.Event,

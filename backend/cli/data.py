@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, plain, store_or_exit
 
 IMPORT_FORMATS = ["auto", "deepdata", "alpaca", "sharegpt", "openai", "mcq", "text", "parquet", "hub"]
 EXPORT_FORMATS = ["alpaca", "sharegpt", "openai", "text"]
@@ -56,7 +56,7 @@ def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: b
         click.echo(f"imported {report.imported:,}, duplicates {report.duplicates:,}, "
                    f"rejected {report.rejected_total:,} ({report.seconds:.1f} s)")
         for r in report.rejected[:50]:
-            click.echo(f"  {r.file}:{r.line}: {r.reason}")
+            click.echo(plain(f"  {r.file}:{r.line}: {r.reason}"))
         if report.rejected_total > 50:
             click.echo(f"  … and {report.rejected_total - 50:,} more (use --json for up to 1,000)")
         for notice in report.notices:
@@ -86,10 +86,12 @@ def search_cmd(query: str, limit: int, as_json: bool) -> None:
             hit["snippet"] = snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
             click.echo(json.dumps(hit, ensure_ascii=False))
         else:
-            styled = snippet.replace(HIGHLIGHT_START, "\x1b[1m" if sys.stdout.isatty() else "[").replace(
-                HIGHLIGHT_END, "\x1b[0m" if sys.stdout.isatty() else "]")
+            bold, normal = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("[", "]")
+            # The sample's text is cleaned of control sequences; only our own highlighting is added back.
+            styled = bold.join(normal.join(plain(part) for part in piece.split(HIGHLIGHT_END))
+                               for piece in snippet.split(HIGHLIGHT_START))
             # One result per line: an MCQ's options (or any multi-line match) are joined with spaces.
-            click.echo(f"#{hit['id']} [{hit['kind']}/{hit['category'] or '-'}] {' '.join(styled.split())}")
+            click.echo(f"#{hit['id']} [{plain(hit['kind'])}/{plain(hit['category'] or '-')}] {' '.join(styled.split())}")
 
 
 @data.command("stats")
@@ -170,7 +172,7 @@ def duplicates_cmd(threshold: float, max_samples: int, as_json: bool) -> None:
 
     clusters = find_near_duplicates(store_or_exit(), threshold=threshold, max_samples=max_samples)
     for c in clusters:
-        click.echo(json.dumps(c.as_dict(), ensure_ascii=False) if as_json else f"{c.ids}  {c.preview[:90]}")
+        click.echo(json.dumps(c.as_dict(), ensure_ascii=False) if as_json else f"{c.ids}  {plain(c.preview)[:90]}")
 
 
 COMMANDS = [data]

@@ -1,4 +1,4 @@
-"""``deepones model delete``: the same rule as the Models workspace (defaults never point at nothing).
+"""``deepones model delete`` and ``model allow-env-key``: the same rule as the Models workspace (defaults never point at nothing).
 
 Adds to the ``model`` group defined with the other model commands in :mod:`backend.cli.chat`.
 """
@@ -34,6 +34,21 @@ def model_delete(name: str, yes: bool) -> None:
     click.echo(f"deleted {found.path}")
     for role in reset:
         click.echo(f"default {role} was this model; it is now: embedded")
+
+
+@model.command("allow-env-key")
+@click.argument("host")
+def model_allow_env_key(host: str) -> None:
+    """Let the OPENAI_API_KEY environment variable be sent to HOST (e.g. llm.example.org), once and for all.
+
+    Without this it goes only to api.openai.com; a key stored for a host goes to that host alone."""
+    from backend.llm.endpoints import confirm_env_key_host
+
+    host = host.strip().lower()
+    if not host or "/" in host or ":" in host.strip("[]"):
+        fail("give a host name only, e.g. llm.example.org (no scheme, path or port)")
+    confirm_env_key_host(host)
+    click.echo(f"OPENAI_API_KEY may now be sent to {host} (over https, or plain http on this machine only)")
 
 
 COMMANDS = [model]

@@ -1,4 +1,4 @@
-"""Trace commands: ``deepones trace list|show|label|undo|export|to-samples``."""
+"""Trace commands: ``deepones trace list|show|label|undo|export|import|to-samples``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import fail, store_or_exit
+from backend.cli.common import fail, plain, store_or_exit
 
 
 def _filter_options(fn):
@@ -74,8 +74,8 @@ def list_cmd(limit, as_json, **kw):
         else:
             errors = ",".join(r["error_types"]) or "-"
             labels = ",".join(r["labels"]) or "-"
-            click.echo(f"{r['session_id']}\t{r['task']}\t{r['outcome']}\t{r['attempts']} attempts\t{errors}\t{labels}"
-                       f"\t{r['title']}")
+            click.echo(plain(f"{r['session_id']}\t{r['task']}\t{r['outcome']}\t{r['attempts']} attempts\t{errors}"
+                             f"\t{labels}\t{r['title']}"))
     if not as_json:
         click.echo(f"{page.total} trace(s)", err=True)
 
@@ -101,13 +101,13 @@ def show(trace_id, as_json):
 
         click.echo(json.dumps(envelope(t), ensure_ascii=False))
         return
-    click.echo(f"#{t.session_id} {t.title}  [{t.outcome}]  task={t.task}")
-    click.echo(f"designer={t.designer}  programmer={t.programmer}  labels={','.join(t.labels) or '-'}")
+    click.echo(plain(f"#{t.session_id} {t.title}  [{t.outcome}]  task={t.task}"))
+    click.echo(plain(f"designer={t.designer}  programmer={t.programmer}  labels={','.join(t.labels) or '-'}"))
     for a in t.attempts:
         bits = [a.status] + ([a.error_type] if a.error_type else []) + (
             [f"score={a.score:.4g}"] if a.score is not None else []) + [f"#{x}" for x in a.labels]
-        click.echo(f"{'  ' * t.depth(a.id)}{a.id}  {a.title}: {' '.join(bits)}"
-                   + (f"  | {a.debug_log}" if a.debug_log else ""))
+        click.echo(f"{'  ' * t.depth(a.id)}{a.id}  " + plain(f"{a.title}: {' '.join(bits)}"
+                                                            + (f"  | {a.debug_log}" if a.debug_log else "")))
 
 
 @trace.command()
@@ -169,14 +169,47 @@ def export(args, use_filter, **kw):
     if out.suffix == ".json" and len(ids) != 1:
         fail(f"{len(ids)} traces match: export a set as .jsonl or .html")
     traces = [_load(db, i) for i in ids]
-    if out.suffix == ".json":
-        written = write_json(traces[0], out)
-        click.echo(f"wrote {out} and {len(written) - 1} code file(s)")
-    elif out.suffix == ".jsonl":
-        click.echo(f"wrote {write_jsonl(traces, out)} trace(s) to {out}")
-    else:
-        write_html(traces, out, title=traces[0].title if len(traces) == 1 else f"{len(traces)} DeepOnes traces")
-        click.echo(f"wrote {len(traces)} trace(s) to {out}")
+    try:
+        if out.suffix == ".json":
+            written = write_json(traces[0], out)
+            click.echo(f"wrote {out} and {len(written) - 1} code file(s)")
+        elif out.suffix == ".jsonl":
+            click.echo(f"wrote {write_jsonl(traces, out)} trace(s) to {out}")
+        else:
+            write_html(traces, out, title=traces[0].title if len(traces) == 1 else f"{len(traces)} DeepOnes traces")
+            click.echo(f"wrote {len(traces)} trace(s) to {out}")
+    except (OSError, ValueError) as exc:   # a device or FIFO target, a full disk: one line, no traceback
+        fail(str(exc))
+
+
+@trace.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--designer", metavar="MODEL", help="Designer for continuing it (default: yours, from settings).")
+@click.option("--programmer", metavar="MODEL", help="Programmer for continuing it (default: yours, from settings).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per imported trace.")
+def import_cmd(files, designer, programmer, as_json):
+    """Open trace exports (.json / .jsonl) as sessions of this store, as dropping them on the window does.
+
+    The file's model specs are kept as text only and never called: continuing or forking an imported
+    trace uses your models (or --designer / --programmer)."""
+    from backend.traces.export_json import TraceFileError, read_traces
+    from backend.traces.import_json import import_trace, model_notice, models_text, own_models
+
+    db = store_or_exit()
+    designer, programmer = own_models(designer, programmer)
+    for path in files:
+        try:
+            traces = list(read_traces(path))
+        except TraceFileError as exc:
+            fail(str(exc))
+        for t in traces:
+            sid = import_trace(db, t, designer=designer, programmer=programmer)
+            notice = model_notice(models_text(t.designer, t.programmer), designer, programmer)
+            if as_json:
+                click.echo(json.dumps({"session_id": sid, "file": str(path), "title": t.title, "notice": notice}))
+            else:
+                click.echo(plain(f"imported {path} as trace {sid}: {t.title}"))
+                click.echo(plain(f"  {notice}"))
 
 
 @trace.command("to-samples")

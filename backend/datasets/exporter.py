@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.datasets.formats.conversation import ExportRefused
-from backend.datasets.query import SampleFilter, iter_rows, trait_summary
+from backend.datasets.query import SampleFilter, iter_rows, trait_summary, unsearchable
 from backend.datasets.registry import export_formats, get_format
+from backend.outfiles import partial_file, refuse_non_regular, store_root
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -66,6 +67,8 @@ def export(
 ) -> ExportResult:
     out = Path(out)
     flt = flt or SampleFilter()
+    if unsearchable(flt.query):   # a query that sanitises to nothing would otherwise export every sample
+        raise ExportRefusedError(f"the query {flt.query[:60]!r} has no word to search for; nothing was written")
     writer = get_format(fmt)
     layout = layout_for(out, fmt)
     summary = trait_summary(db, flt)
@@ -74,12 +77,12 @@ def export(
         raise ExportRefusedError(
             f"{summary['preference']:,} of {summary['total']:,} samples are preference pairs and the rest are not; "
             "a training set is one or the other (filter by the 'preference' facet); nothing was written")
+    refuse_non_regular(out)   # before any work: a device or FIFO is never replaced by a file
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
     written = 0
     refused: Counter = Counter()
     last_report = 0.0
-    try:
+    with partial_file(out, store_root(db)) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write("[\n" if layout == "json" else "")
             for row in iter_rows(db, flt):
@@ -109,10 +112,8 @@ def export(
             reasons = "; ".join(f"{k} ({v:,})" for k, v in refused.most_common(3))
             raise ExportRefusedError(f"{n:,} of {summary['total']:,} samples cannot be written as {fmt} without "
                                      f"losing content: {reasons}; nothing was written")
+        refuse_non_regular(out)   # made a FIFO while we wrote: still not replaced
         os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     info_path = None
     if dataset_info:
         info_path = write_dataset_info(out, fmt, dataset_name or out.stem, summary)
@@ -151,7 +152,7 @@ def write_dataset_info(out: Path, fmt: str, name: str, summary: dict | None = No
         except ValueError as exc:
             raise ValueError(f"{info_path} exists but is not valid JSON; fix or move it first") from exc
     entries[name] = dataset_info_entry(out, fmt, summary)
-    tmp = info_path.with_name(".dataset_info.json.partial")
-    tmp.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    os.replace(tmp, info_path)
+    with partial_file(info_path, None) as tmp:
+        tmp.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        os.replace(tmp, info_path)
     return info_path

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.datasets.import_runs import RunLock
 from backend.datasets.indexing import bulk_write_settings, index_new_rows
 from backend.datasets.parse_pool import PARALLEL_MIN_BYTES, parsed_chunks, use_parallel
-from backend.datasets.readers import FileUnreadable, open_reader
+from backend.datasets.readers import FileUnreadable, RestUnreadable, open_reader
 from backend.datasets.rows import record_row
+from backend.outfiles import store_root
 from backend.store import transaction
 
 if TYPE_CHECKING:
@@ -102,8 +104,9 @@ class ImportReport:
         return [f"kept {n:,} unknown field{'s' if n != 1 else ''} '{name}'"
                 for name, n in self.unknown_fields.most_common()]
 
-    def reject(self, line: int, reason: str, file: str) -> None:
-        self.rejected_total += 1
+    def reject(self, line: int, reason: str, file: str, count: int = 1) -> None:
+        """One rejection line; ``count`` records when it stands for the unreadable rest of a file."""
+        self.rejected_total += count
         if len(self.rejected) < MAX_REPORTED_REJECTIONS:
             self.rejected.append(Rejection(line, reason, file))
 
@@ -223,10 +226,22 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
         return
     report.files += 1
     conn = db.conn
-    run_id = conn.execute(
-        "INSERT INTO sample_imports (source, dataset, format, started_at) VALUES (?,?,?,?)",
-        (str(path), dataset, fmt, time.time()),
-    ).lastrowid
+    lock = RunLock(store_root(db))   # says "still running" to other processes until this one ends
+    try:
+        _run(db, conn, lock, path, dataset, fmt, batch_size, report, meter, done_before, cancel, index_batches,
+             reader, records, first)
+    finally:
+        lock.release()
+
+
+def _run(db, conn, lock: RunLock, path: Path, dataset: str, fmt: str, batch_size: int, report: ImportReport,
+         meter: _Meter, done_before: int, cancel, index_batches: bool, reader, records, first) -> None:
+    with transaction(db):
+        run_id = conn.execute(
+            "INSERT INTO sample_imports (source, dataset, format, started_at) VALUES (?,?,?,?)",
+            (str(path), dataset, fmt, time.time()),
+        ).lastrowid
+        lock.bind(run_id)
     counts = [report.imported, report.duplicates, report.rejected_total]
     batch: list[tuple] = []
     source = str(path)
@@ -268,10 +283,11 @@ def _import_one(db, path: Path, dataset: str, fmt: str, batch_size: int, report:
             records, first = iter(()), None
         chain = [] if first is None else [first]
         for location, value in _chain(chain, records):
-            report.records += 1
+            lost = value.records if isinstance(value, RestUnreadable) else 1
+            report.records += lost
             row = record_row(value, fmt, dataset, source, location, now, report.unknown_fields)
             if isinstance(row, str):
-                report.reject(location, row, source)
+                report.reject(location, row, source, lost)
                 continue
             batch.append(row)
             if len(batch) >= batch_size:

@@ -28,21 +28,36 @@ SNIPPET_SQL = "snippet(samples_fts, -1, char(2), char(3), '…', 14)"
 HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
 RANK_WINDOW = 20_000
 _WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_TERMS = 32
 
 
 def fts_query(text: str, *, prefix: bool = False) -> str:
     """Free text -> a safe FTS5 query: every word must appear; with ``prefix`` a last word still
     being typed (3+ letters, no space after it) also matches longer words.
 
-    Users don't need FTS5 syntax, and a stray quote or dash must never be a syntax error.
+    Users don't need FTS5 syntax, and a stray quote or dash must never be a syntax error. A word
+    repeated counts once (FTS5 would look each copy up again), and only the first MAX_QUERY_TERMS
+    distinct words are used: a pasted 10,000-character query must still answer at once.
     """
     words = _WORD.findall(text)
     if not words:
         return ""
-    parts = [f'"{w}"' for w in words]
-    if prefix and len(words[-1]) >= 3 and text[-1:].isalnum():
-        parts[-1] += "*"
+    typing = prefix and len(words[-1]) >= 3 and text[-1:].isalnum()
+    last = words[-1].casefold()
+    seen: dict[str, str] = {}
+    for w in words[:-1] if typing else words:
+        seen.setdefault(w.casefold(), w)
+    if typing:
+        seen.pop(last, None)   # the word being typed goes last, as a prefix
+    parts = [f'"{w}"' for w in list(seen.values())[:MAX_QUERY_TERMS - (1 if typing else 0)]]
+    if typing:
+        parts.append(f'"{words[-1]}"*')
     return " ".join(parts)
+
+
+def unsearchable(query: str) -> bool:
+    """True for a query with text but no word to search for ("!!!", "--"): it must not mean "everything"."""
+    return bool(query.strip()) and not fts_query(query)
 
 
 @dataclass(frozen=True)

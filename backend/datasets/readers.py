@@ -30,7 +30,8 @@ SNIFF_BYTES = 64 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024      # one JSONL line; longer ones are skipped with a reason
 MAX_ELEMENT_CHARS = 16 * 1024 * 1024   # one element of a JSON array
 CHUNK = 1024 * 1024
-_LONE_SURROGATE = re.compile("[\udc80-\udcff]")
+_LONE_SURROGATE = re.compile("[\udc80-\udcff]")   # undecodable bytes, as surrogateescape keeps them
+LONE_SURROGATE_REASON = "invalid text: a lone UTF-16 surrogate escape (\\ud800-\\udfff)"
 
 
 class FileUnreadable(Exception):
@@ -45,7 +46,7 @@ def json_error_reason(text: str) -> str:
         return f"invalid JSON{hint}: {exc.msg} at column {exc.colno}"
     except RecursionError:
         return "invalid JSON: nested too deeply"
-    return "invalid JSON"
+    return LONE_SURROGATE_REASON if _SURROGATE_ESCAPE.search(text) else "invalid JSON"
 
 
 class RecordReader:
@@ -68,9 +69,13 @@ def decode_line(raw: bytes, first: bool = False) -> object:
     if not raw:
         return None  # blank lines separate nothing: not a record, not an error
     try:
-        return _fast_loads(raw)
+        value = _fast_loads(raw)
     except (ValueError, RecursionError):
         pass
+    else:
+        if _SURROGATE_ESCAPE_BYTES.search(raw) and has_lone_surrogate(value):  # the stdlib fallback accepts them
+            return RecordError(LONE_SURROGATE_REASON)
+        return value
     try:  # orjson refuses invalid UTF-8 and bad JSON alike: the stdlib says which, and where
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -141,88 +146,231 @@ class JsonLinesReader(RecordReader):
                 yield line_no, value
 
 
+class RestUnreadable(RecordError):
+    """The rest of a file from one broken record on, which cannot be split into records with certainty;
+    ``records`` is how many records it appears to hold (each counted as rejected)."""
+
+    def __init__(self, message: str, records: int) -> None:
+        super().__init__(message)
+        self.records = records
+
+
+_PAIRS = {"}": "{", "]": "["}
+_OUTSIDE = re.compile(r'[\[\]{}"]')
+_INSIDE = re.compile(r'["\\\x00-\x1f]')          # a string ends at '"'; raw control characters are not JSON
+_TOKEN_END = re.compile(r"[\s,\]}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: object) -> bool:
+    """True when a string in ``value`` (keys too) holds a UTF-16 surrogate that is not half of a pair:
+    such text cannot be stored as UTF-8. Iterative, so any nesting is fine."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class JsonStreamReader(RecordReader):
-    """A JSON array of records, or records written one after another (pretty-printed ones too)."""
+    """A JSON array of records, or records written one after another (pretty-printed ones too).
+
+    Good records decode at C speed. After a broken one the reader resynchronises only where it can prove
+    the broken record ended: its brackets pair up ('}' closes '{', ']' closes '['), none of its strings runs
+    over a line break (JSON forbids raw line breaks in strings, so one would mean its quotes are off), and
+    what follows is what the container expects next (',' or ']' in an array; a new record or the end in a
+    stream). Otherwise the rest of the file is rejected as one line that says about how many records it
+    held, so nothing vanishes silently and nothing inside a broken record is imported as a record.
+    """
 
     unit = "line"
     _WS = re.compile(r"[\s,]*")
-    _RESYNC = re.compile(r",\s*(?=\{)")
+    _SPACE = re.compile(r"\s*")
 
     def __iter__(self) -> Iterator[tuple[int, object]]:
-        decoder = json.JSONDecoder()
-        incremental = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._decoder = json.JSONDecoder()
+        self._incremental = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         with open(self.path, "rb") as fh:
-            buf, pos, line, eof = "", 0, 1, False
-            first = True
+            self._fh = fh
+            self.buf, self.pos, self.line, self.eof, self._first = "", 0, 1, False, True
             in_array = False
-
-            def fill() -> None:
-                nonlocal buf, pos, line, eof, first
-                line += buf.count("\n", 0, pos)
-                buf = buf[pos:]
-                pos = 0
-                chunk = fh.read(CHUNK)
-                self.bytes_done = fh.tell()
-                if first and chunk.startswith(BOM):
-                    chunk = chunk[len(BOM):]
-                first = False
-                if not chunk:
-                    eof = True
-                buf += incremental.decode(chunk, final=not chunk)
-
-            fill()
+            self._fill(0)
             while True:
-                pos = self._WS.match(buf, pos).end()
-                if pos >= len(buf):
-                    if eof:
+                self.pos = self._WS.match(self.buf, self.pos).end()
+                if self.pos >= len(self.buf):
+                    if self.eof:
                         return
-                    fill()
+                    self._fill(self.pos)
                     continue
-                if buf[pos] == "[" and not in_array:
+                ch = self.buf[self.pos]
+                if ch == "[" and not in_array:
                     in_array = True
-                    pos += 1
+                    self.pos += 1
                     continue
-                if buf[pos] == "]" and in_array:
-                    pos += 1
+                if ch == "]" and in_array:
                     in_array = False
+                    self.pos += 1
                     continue
-                start_line = line + buf.count("\n", 0, pos)
-                try:
-                    value, end = decoder.raw_decode(buf, pos)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    if not eof and len(buf) - pos < MAX_ELEMENT_CHARS:
-                        fill()  # probably just cut by the chunk boundary
+                start_line = self.line + self.buf.count("\n", 0, self.pos)
+                value, end = self._decode()
+                if end is None:  # not a complete value here: find where the element ends by its structure
+                    kind, detail = self._extent()
+                    if kind == "end":
+                        value, end = self._decode(complete=True)
+                        if end is None or end != detail:
+                            value = self._reason(detail)
+                            proven, end = self._followed_by_boundary(detail, in_array)
+                            if not proven:
+                                yield start_line, self._rest(start_line, "its end cannot be told apart")
+                                return
+                    elif kind == "large":
+                        yield start_line, RecordError(
+                            f"record is longer than {MAX_ELEMENT_CHARS // 2**20} MB; skipped")
+                        self.pos = detail
                         continue
-                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-                    at_end = isinstance(exc, json.JSONDecodeError) and (
-                        exc.pos >= len(buf.rstrip()) - 1 or "Unterminated" in exc.msg)
-                    hint = " (truncated record?)" if eof and at_end else ""
-                    yield start_line, RecordError(f"invalid JSON{hint}: {reason}")
-                    if not self._resync(fill, lambda: (buf, pos, eof)):  # noqa: B023 - reads live state
+                    else:
+                        yield start_line, self._rest(start_line, detail)
                         return
-                    pos = self._resync_pos
-                    continue
-                if _LONE_SURROGATE.search(buf, pos, end):
+                if isinstance(value, RecordError):
+                    yield start_line, value
+                elif _LONE_SURROGATE.search(self.buf, self.pos, end):
                     yield start_line, RecordError("invalid UTF-8 inside this record")
+                elif _SURROGATE_ESCAPE.search(self.buf, self.pos, end) and has_lone_surrogate(value):
+                    yield start_line, RecordError(LONE_SURROGATE_REASON)
                 else:
                     yield start_line, value
-                pos = end
+                self.pos = end
 
-    def _resync(self, fill, state) -> bool:
-        """Skip to the next element that starts an object after a comma; False at end of file."""
-        buf, pos, eof = state()
-        search_from = pos + 1
+    # -- buffer ---------------------------------------------------------------------------------------
+    def _fill(self, keep_from: int) -> int:
+        """Drop the buffer before ``keep_from``, read one more chunk; returns how far indices moved."""
+        self.line += self.buf.count("\n", 0, keep_from)
+        self.buf = self.buf[keep_from:]
+        self.pos = max(0, self.pos - keep_from)
+        chunk = self._fh.read(CHUNK)
+        self.bytes_done = self._fh.tell()
+        if self._first and chunk.startswith(BOM):
+            chunk = chunk[len(BOM):]
+        self._first = False
+        if not chunk:
+            self.eof = True
+        self.buf += self._incremental.decode(chunk, final=not chunk)
+        return keep_from
+
+    def _decode(self, complete: bool = False) -> tuple[object, int | None]:
+        """The value at ``pos`` and its end, or (None, None) when it does not decode (yet)."""
+        try:
+            value, end = self._decoder.raw_decode(self.buf, self.pos)
+        except (json.JSONDecodeError, RecursionError):
+            return None, None
+        if end >= len(self.buf) and not self.eof and not complete:   # a number cut by the chunk boundary
+            return None, None
+        return value, end
+
+    def _reason(self, end: int) -> RecordError:
+        text = self.buf[self.pos:end]
+        reason = json_error_reason(text)
+        return RecordError(reason if reason != "invalid JSON" else "invalid JSON: not a single value")
+
+    # -- structure ------------------------------------------------------------------------------------
+    def _extent(self) -> tuple[str, object]:
+        """Where the element at ``pos`` ends, judged by brackets and strings alone: ("end", index),
+        ("large", index) for one over MAX_ELEMENT_CHARS (its text is dropped while scanning, so memory
+        stays bounded), or ("broken", why its end cannot be proven)."""
+        i, start, large = self.pos, self.pos, False
+        if self.buf[i] not in '{["':
+            if self.buf[i] in "}]":
+                return "broken", f"an unexpected '{self.buf[i]}'"
+            while True:   # a bare token (a misspelt literal, a number): up to the next delimiter
+                m = _TOKEN_END.search(self.buf, i)
+                if m:
+                    return "end", m.start()
+                if self.eof:
+                    return "end", len(self.buf)
+                if len(self.buf) - start > MAX_ELEMENT_CHARS:
+                    return "broken", "an over-long bare token"
+                i -= self._fill(self.pos)
+                start = self.pos
+        stack: list[str] = []
+        in_string = False
         while True:
-            match = self._RESYNC.search(buf, search_from)
-            if match:
-                self._resync_pos = match.end()
-                return True
-            if eof:
-                return False
-            keep = len(buf) - pos
-            fill()
-            buf, pos, eof = state()
-            search_from = max(pos, keep - 1)
+            m = (_INSIDE if in_string else _OUTSIDE).search(self.buf, i)
+            if m is None or (in_string and m.group() == "\\" and m.end() >= len(self.buf)):
+                if self.eof:
+                    return "broken", "the file ends inside this record"
+                if not large and len(self.buf) - start > MAX_ELEMENT_CHARS:
+                    large = True   # from here on the scanned text is dropped at each read
+                keep = (m.start() if m else len(self.buf)) if large else self.pos
+                i = max(0, i - self._fill(keep))
+                if not large:
+                    start = self.pos
+                continue
+            c = m.group()
+            i = m.end()
+            if in_string:
+                if c == '"':
+                    in_string = False
+                elif c == "\\":
+                    i += 1   # the escaped character, whatever it is
+                else:
+                    return "broken", "a string runs over a line break"
+            elif c == '"':
+                in_string = True
+            elif c in "{[":
+                stack.append(c)
+            elif not stack or stack.pop() != _PAIRS[c]:
+                return "broken", f"a '{c}' that closes nothing"
+            if not in_string and not stack:
+                return ("large" if large else "end"), i
+            if not large and i - start > MAX_ELEMENT_CHARS:
+                large = True   # from here on the scanned text is dropped at each read
+
+    def _followed_by_boundary(self, end: int, in_array: bool) -> tuple[bool, int]:
+        """Whether what follows a broken element is what its container expects next; and the element's
+        end (indices move when more is read)."""
+        while True:
+            j = self._SPACE.match(self.buf, end).end()
+            if j < len(self.buf):
+                return self.buf[j] in (",]" if in_array else ",{["), end
+            if self.eof:
+                return True, end
+            end -= self._fill(self.pos)
+
+    def _rest(self, start_line: int, why: str) -> RecordError:
+        """Reject everything from ``pos`` on, counting the records it seems to hold: lines that open an
+        object at the broken record's own indentation (how pretty-printers and JSONL lay records out),
+        or, for records sharing one line, each '{' after a ','."""
+        line_start = self.buf.rfind("\n", 0, self.pos) + 1
+        indent = self.buf[line_start:self.pos]
+        own_line = indent.strip() == ""
+        pattern = re.compile("\n" + re.escape(indent) + r"\{") if own_line else re.compile(r",\s*\{")
+        overlap = len(indent) + 2 if own_line else 256
+        count, scan_from = 1, self.pos + 1
+        while True:
+            last_end = scan_from
+            for m in pattern.finditer(self.buf, scan_from):
+                count += 1
+                last_end = m.end()
+            if self.eof:
+                break
+            # a match cut by the read boundary is counted next time; whole ones never twice
+            keep = max(last_end, len(self.buf) - overlap)
+            self._fill(keep)
+            scan_from = 0
+        if count == 1 and why == "the file ends inside this record":
+            return RecordError("invalid JSON (truncated record?): the file ends inside this record")
+        return RestUnreadable(
+            f"the rest of the file from line {start_line:,} could not be read ({why}): "
+            f"{count:,} record{'s' if count != 1 else ''} not imported", count)
 
 
 def parquet_child_command(path: Path) -> list[str]:
@@ -299,6 +447,8 @@ def open_reader(path: Path | str, container: str = "auto") -> RecordReader:
     stripped = body.lstrip()
     if not stripped:
         raise FileUnreadable(f"{path} contains only blank space, no records")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return JsonLinesReader(path)  # one record a line, even when the first line is an array
     if stripped[:1] == b"[":
         return JsonStreamReader(path)
     if path.suffix.lower() == ".json" and not _first_line_is_json(stripped):

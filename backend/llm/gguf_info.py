@@ -110,6 +110,7 @@ _SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f"
 _STRING, _ARRAY = 8, 9
 MAX_ARRAY_NESTING = 8          # real files nest arrays at most once
 MAX_DIMS = 8                   # ggml tensors have at most 4 dimensions
+MAX_STRINGS = 16_000_000       # entries of one string array (vocabularies have ~32k-260k)
 # Anything a hostile header can make the walk raise; each becomes BadModelFile.
 _PARSE_ERRORS = (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError, KeyError,
                  TypeError, ZeroDivisionError, UnicodeError)
@@ -151,6 +152,11 @@ class _HeaderParser:
             item_type = self.unpack("<I")
             count = self.unpack("<Q")
             if item_type == _STRING:
+                # Bounded before the walk: each string takes at least its 8-byte length, and a real
+                # vocabulary has well under MAX_STRINGS entries; a sparse file claiming 2**63 strings
+                # would otherwise walk its zeros 8 bytes at a time for minutes.
+                if count > (len(self.buf) - self.pos) // 8 or count > MAX_STRINGS:
+                    raise struct.error(f"a string array claims {count:,} entries; the file has no room for them")
                 for _ in range(count):
                     self.pos += 8 + struct.unpack_from("<Q", self.buf, self.pos)[0]
             elif item_type in _SCALAR_FORMATS:

@@ -7,14 +7,18 @@ limited (429), timed out, unknown model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
 from backend.llm.endpoints import api_key_for, parse_endpoint
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_TIMEOUT_S = 60.0         # per read: the longest silence between two pieces of the answer
+DEFAULT_TOTAL_TIMEOUT_S = 1800.0  # the whole answer: a server dripping keep-alive bytes resets the per-read
+                                  # timer forever, so a call also ends at this deadline
 NO_KEY = "no-key"  # local servers need none, but the client insists on a value
 
 
@@ -22,6 +26,8 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
     import openai
 
     where = endpoint.base_url
+    if isinstance(exc, BackendError):   # already says what to do (a key refused to plain http, ...)
+        return exc
     if isinstance(exc, openai.APITimeoutError):
         return BackendError(f"{where} did not answer in time (timeout). The server may be busy; try again.")
     if isinstance(exc, openai.APIConnectionError):
@@ -44,11 +50,13 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
 
 
 class OpenAIBackend(ChatBackend):
-    def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0, **_options) -> None:
+    def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0,
+                 total_timeout: float = DEFAULT_TOTAL_TIMEOUT_S, **_options) -> None:
         super().__init__()
         self.endpoint = parse_endpoint(spec)
         self.spec = self.endpoint.spec
         self.timeout = timeout
+        self.total_timeout = total_timeout
         self.max_retries = max_retries
         self._client = None
         self._model = self.endpoint.model
@@ -96,8 +104,22 @@ class OpenAIBackend(ChatBackend):
             kwargs["stop"] = list(settings.stop)
         stream = None
         chunks = 0
+        expired = threading.Event()
+
+        def expire() -> None:
+            # From the timer's thread: closing the response (or, before it exists, the client's
+            # connections) makes the blocked read in the generating thread fail at its next byte.
+            expired.set()
+            with contextlib.suppress(Exception):
+                (stream or client).close()
+
+        deadline = threading.Timer(self.total_timeout, expire)
+        deadline.daemon = True
+        deadline.start()
         try:
             stream = client.chat.completions.create(**kwargs)
+            if expired.is_set():
+                stream.close()
             for chunk in stream:
                 if getattr(chunk, "usage", None):
                     self.last_stats.prompt_tokens = chunk.usage.prompt_tokens or 0
@@ -110,17 +132,29 @@ class OpenAIBackend(ChatBackend):
                     yield text
                 if self.stopped:
                     break
+            if expired.is_set():   # a closed response may just end: never pass a cut answer off as whole
+                raise self._past_deadline()
         except BackendError:
             raise
         except GeneratorExit:
             raise
         except Exception as exc:  # noqa: BLE001 - every client error becomes a message
+            if expired.is_set():
+                raise self._past_deadline() from exc
             raise _friendly(exc, self.endpoint) from exc
         finally:
+            deadline.cancel()
+            if expired.is_set():
+                self._client = None   # its connections were closed under it
             if stream is not None:
                 stream.close()  # stop: close the HTTP response so the server stops generating
             if not self.last_stats.completion_tokens:
                 self.last_stats.completion_tokens = chunks
+
+    def _past_deadline(self) -> BackendError:
+        return BackendError(f"{self.endpoint.base_url} gave no complete answer within {self.total_timeout:g} s "
+                            "(the connection stayed open, but the answer did not arrive); stopped waiting. "
+                            "Try again, or check the server.")
 
     def close(self) -> None:
         if self._client is not None:

@@ -115,6 +115,18 @@ class DesignRunner:
                     self._backends[spec] = get_backend(spec)
             return self._backends[spec]
 
+    def _own_models_row(self, state: SessionState) -> dict:
+        """The session row, after a trace imported by an older version (which kept the file's model
+        specs, possibly someone else's endpoint) has been given the user's own models."""
+        row = self.store.session_row(self.session_id)
+        legacy_import = row["status"] == "imported" or str(row["title"] or "").endswith(" (imported)")
+        if legacy_import and not state.settings.imported_models:
+            from backend.traces.import_json import adopt_own_models
+
+            if adopt_own_models(self.store.db, self.session_id, legacy_ok=True):
+                row = self.store.session_row(self.session_id)
+        return row
+
     def close(self) -> None:
         for backend in self._backends.values():
             backend.close()
@@ -212,7 +224,7 @@ class DesignRunner:
         retry = state.retry_step
         if retry is not None and retry.origin == "user":
             return self._rerun_code(retry)
-        row = self.store.session_row(self.session_id)
+        row = self._own_models_row(state)
         designer = stage in DESIGNER_STAGES
         spec = row["designer"] if designer else row["programmer"]
         cfg = state.settings

@@ -52,6 +52,8 @@ class SessionSettings:
     memory_limit_mb: float | None = None
     no_network: bool = False
     executor: str = "local"                               # where programs run: backend.jobs.executors name
+    # An imported trace's own models, as text for display only: never called (they may point anywhere).
+    imported_models: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

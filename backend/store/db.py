@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import sys
 import threading
@@ -33,11 +34,28 @@ class NewerSchemaError(StoreError):
 
 
 def _configure(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA journal_mode=WAL")
+    # The wait first: switching a fresh file to WAL takes a lock, and processes starting together
+    # would otherwise get "database is locked" at once instead of waiting their turn.
+    conn.execute("PRAGMA busy_timeout=5000")
+    _wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     # WAL + NORMAL is durable at transaction boundaries against app crashes and much faster.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+
+
+def _wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """Switch to WAL, retrying while another process holds the lock it needs: SQLite may answer
+    "database is locked" here at once, without its busy handler, when processes open a fresh file
+    together (seen in the eight-process test of tests/store/test_fresh_start_concurrency.py)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
 
 
 class _NoNumpyInThisThread:

@@ -8,9 +8,17 @@ never leaves half a schema.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own locking and the re-check below
+    fcntl = None
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -63,25 +71,57 @@ def applied_migrations(db: sqlite_utils.Database | sqlite3.Connection) -> list[s
     return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY applied_at, rowid")]
 
 
+@contextlib.contextmanager
+def _migration_lock(conn: sqlite3.Connection) -> Iterator[None]:
+    """An exclusive lock on a file next to the store, held while migrations are checked and applied:
+    processes starting together on a fresh data dir must not each apply the first migrations."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    path = row[2] if row else ""
+    if not path or fcntl is None:   # an in-memory store, or no flock on this platform
+        yield
+        return
+    # A file of its own, never the database: closing a descriptor of the database file would drop
+    # this process's POSIX locks on it (see check_store).
+    fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)   # closing releases the flock
+
+
 def migrate(db: sqlite_utils.Database, upto: str | None = None) -> list[str]:
     """Apply every pending migration in order (optionally stopping after ``upto``); returns names applied."""
+    with _migration_lock(db.conn):
+        return _migrate_locked(db, upto)
+
+
+def _migrate_locked(db: sqlite_utils.Database, upto: str | None) -> list[str]:
     _ensure_table(db)
     rename_legacy(db)
     done = set(applied_migrations(db))
     applied = []
     for fn in MIGRATIONS:
-        if fn.__name__ not in done:
-            db.conn.execute("BEGIN IMMEDIATE")
-            try:
-                fn(db)
-                db.conn.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time())
-                )
-                db.conn.execute("COMMIT")
-            except BaseException:
-                db.conn.execute("ROLLBACK")
-                raise
+        if fn.__name__ not in done and _apply(db, fn):
             applied.append(fn.__name__)
         if upto is not None and fn.__name__ == upto:
             break
     return applied
+
+
+def _apply(db: sqlite_utils.Database, fn) -> bool:
+    """Apply one migration in its own transaction; False when it turns out to be applied already."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Checked again inside the write lock: a process that could not take the flock (a network
+        # file system) may have applied it since.
+        if db.conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone():
+            db.conn.execute("COMMIT")
+            return False
+        fn(db)
+        db.conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time()))
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    return True

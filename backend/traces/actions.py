@@ -57,22 +57,36 @@ def rerun(db: sqlite_utils.Database, step_id: int, *, root: Path | None = None, 
     return get_executor(executor, root=root, db=db).run(spec, on_output=on_output, cancel=cancel)
 
 
-def fork_to_design(db: sqlite_utils.Database, step_id: int) -> int:
+def fork_to_design(db: sqlite_utils.Database, step_id: int, *, designer: str | None = None,
+                   programmer: str | None = None) -> int:
     """A new design session whose branch is a copy of root ... ``step_id``; its next stage runs after it.
 
-    The original session is left as it was (its tip does not move). Returns the new session id.
+    The original session is left as it was (its tip does not move). Returns the new session id. The fork
+    runs with ``designer``/``programmer`` when given; a fork of an imported trace otherwise gets the
+    user's own models (never the file's, see :mod:`backend.traces.import_json`), with a note saying so.
     """
     from backend.pipeline import SessionStore
     from backend.store import transaction
+    from backend.traces import labels as label_store
+    from backend.traces.import_json import IMPORTED_STATUS, model_notice, own_models
 
     store = SessionStore(db)
     step = _step(db, step_id)
     sid = step.session_id
     row = store.session_row(sid)
+    settings = store.settings(sid)
     branch = store.branch(sid, step_id)
+    imported = bool(settings.imported_models) or row["status"] == IMPORTED_STATUS
+    if imported:
+        designer, programmer = own_models(designer, programmer)
+    designer, programmer = designer or row["designer"], programmer or row["programmer"]
     with transaction(db):
-        new = store.create_session(store.task(sid), row["designer"], row["programmer"], store.settings(sid),
+        new = store.create_session(store.task(sid), designer, programmer, settings,
                                    title=f"{row['title']} (fork of #{sid} at {step.title})")
+        if imported:
+            label_store.add_note(db, new, 0, model_notice(settings.imported_models or
+                                                          f"designer {row['designer']} · programmer {row['programmer']}",
+                                                          designer, programmer), who="import")
         parent = None
         for s in branch:
             fields = {k: getattr(s, k) for k in _COPIED}

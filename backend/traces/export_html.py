@@ -18,6 +18,7 @@ from backend.traces.diff import side_by_side
 from backend.traces.index import OUTCOME_TITLES
 from backend.traces.model import Attempt, Trace
 
+DEBUG_LOG_LINES = 50   # per attempt, the latest of its branch's debug log
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
@@ -67,13 +68,29 @@ def _status(a: Attempt) -> str:
     return "".join(parts)
 
 
-def _tree(trace: Trace, parent: int | None = None) -> str:
-    kids = trace.children(parent)
-    if not kids:
+def _tree(trace: Trace) -> str:
+    """Nested lists of the attempts from the root. Iterative, with the children found once: a debug
+    chain thousands of attempts deep must not hit Python's recursion limit (or cost n² lookups)."""
+    kids: dict[int | None, list[Attempt]] = {}
+    for a in trace.attempts:
+        kids.setdefault(a.parent_id, []).append(a)
+    if not kids.get(None):
         return ""
-    items = "".join(f'<li><a href="#{_anchor(trace, a)}">{escape(a.title)}</a>{_status(a)}{_tree(trace, a.id)}</li>'
-                    for a in kids)
-    return f"<ul>{items}</ul>"
+    out = ["<ul>"]
+    stack = [iter(kids[None])]
+    while stack:
+        a = next(stack[-1], None)
+        if a is None:   # this list is done: close it, and the item it hangs from
+            stack.pop()
+            out.append("</ul>" + ("</li>" if stack else ""))
+            continue
+        out.append(f'<li><a href="#{_anchor(trace, a)}">{escape(a.title)}</a>{_status(a)}')
+        if kids.get(a.id):
+            out.append("<ul>")
+            stack.append(iter(kids[a.id]))
+        else:
+            out.append("</li>")
+    return "".join(out)
 
 
 def _code(trace: Trace, a: Attempt, hits: set[int]) -> str:
@@ -124,8 +141,12 @@ def _attempt(trace: Trace, a: Attempt) -> str:
              f'<div class="meta">model {escape(a.model or "")} · {_when(a.created_at)}'
              + (f" · job {escape(a.job_id)}" if a.job_id else "") + "</div>", _notes(a.notes)]
     logs = trace.debug_log_so_far(a.id)
-    if logs:
-        parts.append("<h4>Debug log so far</h4><ol>" + "".join(f"<li>{escape(x)}</li>" for x in logs) + "</ol>")
+    if logs:   # the latest lines only: a long chain would repeat every line at every attempt (n² output)
+        shown = logs[-DEBUG_LOG_LINES:]
+        start = len(logs) - len(shown) + 1
+        earlier = f'<div class="meta">{start - 1} earlier line(s) not repeated</div>' if start > 1 else ""
+        parts.append(f'<h4>Debug log so far</h4>{earlier}<ol start="{start}">'
+                     + "".join(f"<li>{escape(x)}</li>" for x in shown) + "</ol>")
     hits: set[int] = set()
     stderr_html = ""
     if a.stderr:

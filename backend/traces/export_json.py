@@ -20,6 +20,7 @@ A reader must refuse a ``version`` it does not know (:func:`read_traces` does).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,9 +38,16 @@ def envelope(trace: Trace) -> dict:
     return {"schema": SCHEMA, "version": VERSION, "exported_at": time.time(), "trace": trace.to_dict()}
 
 
+def safe_name_part(text: str, limit: int = 40) -> str:
+    """``text`` as part of a file name: a stage name comes from a trace file, which anyone can write
+    ("../x", NUL, 300 characters), so only letters, digits, '-' and '_' are kept, capped in length."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:limit]
+    return cleaned or "stage"
+
+
 def code_file_name(attempt) -> str:
     suffix = f"-{attempt.attempt}" if attempt.stage in ("debug", "validate") else ""
-    return f"{attempt.id:06d}-{attempt.stage}{suffix}.py"
+    return f"{int(attempt.id):06d}-{safe_name_part(str(attempt.stage))}{suffix}.py"
 
 
 def write_json(trace: Trace, out: Path) -> list[Path]:
@@ -69,13 +77,13 @@ def write_jsonl(traces: Iterable[Trace], out: Path) -> int:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    # Nothing half-written: a failed export leaves no partial file behind.
-    tmp = path.with_name(f".{path.name}.part")
-    try:
+    # Nothing half-written: a failed export leaves no partial file behind, and a device or FIFO
+    # target is refused rather than replaced by a regular file.
+    from backend.outfiles import partial_file
+
+    with partial_file(path, None) as tmp:
         tmp.write_text(text, "utf-8")
         tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _parse(obj: object, where: str) -> Trace:

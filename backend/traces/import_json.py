@@ -2,10 +2,17 @@
 design session of this store, so the Traces workspace shows it like any other: tree, panes, diffs,
 labels. The attempts keep their tree, outputs, errors, debug logs, scores and timings; labels and
 notes come along as imported labels. Job ids are dropped: those runs live on another machine.
+
+A trace file is shared between people, so its model specs are never called: an endpoint URL in it
+could be the sender's server, which would receive the prompts (and, once, the API key). The imported
+session runs with models this user picks (by default their own designer and programmer); the file's
+specs stay as text for display (``SessionSettings.imported_models``, each attempt's ``model``), and a
+note on the session says so.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from backend.pipeline.catalog import get_task
@@ -30,12 +37,37 @@ def _task_for(trace: Trace) -> Task:
                     modality="", dataset="", dataset_details=trace.task_description, metric="score", custom=True)
 
 
-def import_trace(db: sqlite_utils.Database, trace: Trace) -> int:
-    """Write ``trace`` as a new design session in one transaction; returns its id."""
+def own_models(designer: str | None = None, programmer: str | None = None) -> tuple[str, str]:
+    """The models an imported session runs with: those picked, else the user's own defaults."""
+    from backend.settings import load_settings
+
+    settings = load_settings()
+    return designer or settings.designer_model, programmer or settings.programmer_model
+
+
+def models_text(designer: str, programmer: str) -> str:
+    return f"designer {designer or '(none)'} · programmer {programmer or '(none)'}"
+
+
+def model_notice(imported: str, designer: str, programmer: str) -> str:
+    """What the user is told when an imported session gets their models instead of the file's."""
+    return (f"Imported with this trace's models kept as text only ({imported}): they are never called. "
+            f"Continuing or forking it uses your models: {models_text(designer, programmer)}.")
+
+
+def import_trace(db: sqlite_utils.Database, trace: Trace, *, designer: str | None = None,
+                 programmer: str | None = None) -> int:
+    """Write ``trace`` as a new design session in one transaction; returns its id.
+
+    The session runs with ``designer``/``programmer`` (default: the user's own), never the file's.
+    """
     store = SessionStore(db)
+    designer, programmer = own_models(designer, programmer)
+    imported = models_text(trace.designer, trace.programmer)
     with transaction(db):
-        sid = store.create_session(_task_for(trace), trace.designer, trace.programmer, SessionSettings(),
+        sid = store.create_session(_task_for(trace), designer, programmer, SessionSettings(imported_models=imported),
                                    title=f"{trace.title} (imported)")
+        label_store.add_note(db, sid, 0, model_notice(imported, designer, programmer), who="import")
         new_ids: dict[int, int] = {}
         # Parents before children: attempts are exported in id order, and a parent's id is lower.
         for a in sorted(trace.attempts, key=lambda a: a.id):
@@ -59,3 +91,22 @@ def import_trace(db: sqlite_utils.Database, trace: Trace) -> int:
                                          if isinstance(note, dict) else "imported")
         store.update_session(sid, status=IMPORTED_STATUS)
     return sid
+
+
+def adopt_own_models(db: sqlite_utils.Database, session_id: int, *, legacy_ok: bool = False) -> str | None:
+    """A session imported before models were replaced on import still names the file's models: give it the
+    user's own before anything runs. Returns the notice when it changed something, else None."""
+    store = SessionStore(db)
+    row = store.session_row(session_id)
+    settings = store.settings(session_id)
+    imported_here = row["status"] == IMPORTED_STATUS or (legacy_ok and str(row["title"] or "").endswith(" (imported)"))
+    if not imported_here or settings.imported_models:
+        return None
+    designer, programmer = own_models()
+    imported = models_text(row["designer"] or "", row["programmer"] or "")
+    notice = model_notice(imported, designer, programmer)
+    with transaction(db):
+        store.update_session(session_id, designer=designer, programmer=programmer,
+                             settings=replace(settings, imported_models=imported).to_json())
+        label_store.add_note(db, session_id, 0, notice, who="import")
+    return notice

@@ -10,6 +10,7 @@ process) is picked up on the next query.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,14 @@ def error_bits(db: sqlite_utils.Database) -> dict[str, int]:
     return dict(db.conn.execute("SELECT error_type, bit FROM trace_error_bits").fetchall())
 
 
+def score_value(value: object) -> float | None:
+    """A step's score as a number, or None: a row written by something else (an old import, a hand edit)
+    may hold text there, and one such row must not break the listing of every trace."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def summarise(steps: Iterable[dict]) -> dict:
     """Outcome and counts of one session from its steps (dicts with the light columns).
 
@@ -43,7 +52,7 @@ def summarise(steps: Iterable[dict]) -> dict:
     - failed: an attempt failed and nothing after it on any branch scored;
     - clean: runs and no failure; open: ran, no failure and no score yet (stopped, running).
     """
-    steps = list(steps)
+    steps = [{**s, "score": score_value(s["score"])} for s in steps]
     children: dict[int | None, list[dict]] = {}
     for s in steps:
         children.setdefault(s["parent_id"], []).append(s)

@@ -8,6 +8,7 @@ notes. Long run output is capped for display (head and tail; the job folder keep
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 import sqlite_utils
@@ -138,10 +139,56 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: dict) -> Trace:
+        """A trace from an export file, its fields type-checked: a file is someone else's text, and a
+        score that is not a number or an id that is not an integer would break every later listing.
+        Raises TypeError saying which attempt and field."""
+        if not isinstance(data, dict) or not isinstance(data.get("attempts"), list):
+            raise TypeError("'attempts' must be a list")
         known = {f.name for f in fields(Attempt)}
-        attempts = [Attempt(**{k: v for k, v in a.items() if k in known}) for a in data["attempts"]]
+        attempts = []
+        for n, a in enumerate(data["attempts"], 1):
+            if not isinstance(a, dict):
+                raise TypeError(f"attempt {n} is not an object")
+            _check_types(a, _ATTEMPT_TYPES, f"attempt {n}")
+            attempts.append(Attempt(**{k: v for k, v in a.items() if k in known}))
         top = {f.name for f in fields(cls)} - {"attempts"}
+        _check_types(data, _TRACE_TYPES, "trace")
         return cls(attempts=attempts, **{k: v for k, v in data.items() if k in top})
+
+
+_INT, _NUM, _TEXT = "an integer", "a number", "text"
+_ATTEMPT_TYPES = {"id": (_INT, False), "parent_id": (_INT, True), "attempt": (_INT, True), "stage": (_TEXT, False),
+                  "status": (_TEXT, False), "prompt": (_TEXT, True), "response": (_TEXT, True), "code": (_TEXT, True),
+                  "edited_code": (_TEXT, True), "stdout": (_TEXT, True), "stderr": (_TEXT, True),
+                  "error_type": (_TEXT, True), "debug_log": (_TEXT, True), "score": (_NUM, True),
+                  "job_id": (_TEXT, True), "model": (_TEXT, True), "origin": (_TEXT, True),
+                  "prompt_tokens": (_INT, True), "completion_tokens": (_INT, True), "created_at": (_NUM, True)}
+_TRACE_TYPES = {"session_id": (_INT, True), "title": (_TEXT, True), "task": (_TEXT, True),
+                "task_description": (_TEXT, True), "designer": (_TEXT, True), "programmer": (_TEXT, True),
+                "status": (_TEXT, True), "created_at": (_NUM, True), "outcome": (_TEXT, True)}
+
+
+def _check_types(data: dict, types: dict, where: str) -> None:
+    for name, (kind, optional) in types.items():
+        if name not in data:
+            if optional:
+                continue
+            raise TypeError(f"{where}: missing '{name}'")
+        value = data[name]
+        if value is None and optional:
+            continue
+        ok = (isinstance(value, str) if kind == _TEXT else
+              isinstance(value, int) and not isinstance(value, bool) if kind == _INT else
+              isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
+        if not ok:
+            raise TypeError(f"{where}: '{name}' must be {kind}, not {type(value).__name__} {str(value)[:40]!r}")
+    for name in ("labels", "notes"):
+        if name in data and not isinstance(data[name], list):
+            raise TypeError(f"{where}: '{name}' must be a list")
+    if "labels" in data and not all(isinstance(x, str) for x in data["labels"]):
+        raise TypeError(f"{where}: 'labels' must be a list of text")
+    if "timings" in data and not isinstance(data["timings"], dict):
+        raise TypeError(f"{where}: 'timings' must be an object")
 
 
 def load_trace(db: sqlite_utils.Database, session_id: int) -> Trace:

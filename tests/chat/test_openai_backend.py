@@ -116,3 +116,45 @@ def test_api_key_never_reaches_db_logs_settings_or_doctor(llama_server, memory_k
     for name, data in haystacks.items():
         assert SERVER_KEY.encode() not in data, f"API key leaked into {name}"
     assert memory_keyring.store[("deepones", key_name(parse_endpoint(llama_server)))] == SERVER_KEY
+
+
+class _Dripping(http.server.BaseHTTPRequestHandler):
+    """Answers with a stream that never ends: an SSE keep-alive comment every 0.2 s, no content."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        import time
+
+        try:
+            for _ in range(600):   # two minutes at most, whatever the client does
+                self.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_total_deadline_ends_a_dripping_stream_with_a_clear_message(memory_keyring):
+    import time
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Dripping)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend = get_backend(f"http://127.0.0.1:{server.server_address[1]}/v1#m", timeout=1.0, total_timeout=2.0)
+        started = time.monotonic()
+        with pytest.raises(BackendError, match="no complete answer within 2 s"):
+            complete(backend, HELLO, SHORT)
+        assert time.monotonic() - started < 10
+    finally:
+        server.shutdown()
+        server.server_close()

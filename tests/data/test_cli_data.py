@@ -59,3 +59,13 @@ def test_unreadable_input_exits_non_zero_with_one_line(deepones_home, tmp_path):
         err = out.stderr.strip().splitlines()
         assert len(err) == 1 and words in err[0] and "Traceback" not in out.stderr
         assert json.loads(out.stdout.strip().splitlines()[-1])["imported"] == 0
+
+
+def test_cli_output_strips_terminal_control_sequences_from_sample_text(deepones_home, write_jsonl):
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[31m Evilnet \x1b[0m residual \x9b1A\r\x08 block"
+    path = write_jsonl("h.jsonl", [record(1, instruction=f"What is {hostile}?", output=f"It is {hostile}.")])
+    assert deepones("data", "import", str(path), home=deepones_home).returncode == 0
+    out = deepones("data", "search", "Evilnet", home=deepones_home)
+    assert out.returncode == 0 and "Evilnet" in out.stdout
+    assert not any(c in out.stdout for c in "\x1b\x9b\r\x08\x07"), repr(out.stdout)
+    assert "[Evilnet]" in out.stdout   # the app's own highlighting is kept

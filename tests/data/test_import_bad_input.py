@@ -195,6 +195,7 @@ def _big_file(path: Path, n: int) -> Path:
 
 
 def test_killed_mid_import_leaves_a_consistent_db_and_rerun_completes(deepones_home, tmp_path):
+    from backend.datasets.import_runs import mark_interrupted_imports
     from backend.store import open_store
 
     n = 60_000
@@ -211,11 +212,19 @@ def test_killed_mid_import_leaves_a_consistent_db_and_rerun_completes(deepones_h
             if done >= 4000:
                 break
             time.sleep(0.02)
+        # A start beside a live import leaves its record alone ...
+        assert mark_interrupted_imports(db, deepones_home) == 0
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)
     partial = db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     assert 0 < partial < n, "the kill should land mid-import"
+    # ... and the next start marks the killed one interrupted.
+    assert db.conn.execute("SELECT status FROM sample_imports").fetchone()[0] == "running"
+    stats = subprocess.run([sys.executable, "-m", "deepones_gui", "data", "stats"], cwd=ROOT, env=env, timeout=120,
+                           capture_output=True)
+    assert stats.returncode == 0, stats.stderr
+    assert db.conn.execute("SELECT status, message FROM sample_imports").fetchone()[0] == "interrupted"
     assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.conn.execute("INSERT INTO samples_fts(samples_fts) VALUES ('integrity-check')")
     # Whole batches only: the batch in flight was rolled back, with its count in the import's log,
@@ -236,3 +245,112 @@ def test_killed_mid_import_leaves_a_consistent_db_and_rerun_completes(deepones_h
     db.conn.execute("INSERT INTO samples_fts(samples_fts) VALUES ('integrity-check')")
     assert count(db, SampleFilter(query="technique 59999")) >= 1
     db.conn.close()
+
+
+# --- every record accounted for (issue 22, item 4) -------------------------------------------------------
+
+def _nested(i: int) -> dict:
+    """A record holding objects that look like records themselves: never to be imported on their own."""
+    return record(i, extra={"examples": [{"instruction": f"inner {i}", "output": "inner answer"}]})
+
+
+def _accounted(report) -> None:
+    assert report.errors == []
+    assert report.imported + report.duplicates + report.rejected_total == report.records
+
+
+def test_concatenated_pretty_records_one_bad_keeps_every_later_record(store, tmp_path, sample_count):
+    parts = [json.dumps(_nested(i), indent=2) for i in range(100)]
+    parts[2] = parts[2].replace('"category": "description generation"', '"category": tru', 1)
+    path = tmp_path / "concat.json"
+    path.write_text("\n".join(parts) + "\n", "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total, report.records) == (99, 1, 100)
+    assert "invalid JSON" in report.rejected[0].reason
+    assert report.rejected[0].line == 1 + sum(p.count("\n") + 1 for p in parts[:2])
+    assert sample_count() == 99
+    _accounted(report)
+
+
+def test_jsonl_whose_first_line_starts_with_a_bracket_is_read_line_by_line(store, tmp_path):
+    path = tmp_path / "lines.jsonl"
+    path.write_text("[not a record\n" + "".join(json.dumps(record(i)) + "\n" for i in range(97)), "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total, report.records) == (97, 1, 98)
+    assert report.rejected[0].line == 1
+    _accounted(report)
+
+
+@pytest.mark.parametrize("one_line", [False, True], ids=["pretty", "one-line"])
+def test_array_resync_never_imports_an_object_from_inside_a_broken_element(store, tmp_path, one_line):
+    elements = [json.dumps(_nested(i)) for i in range(10)]
+    # a missing comma inside element 4: its nested objects are well-formed records on their own
+    elements[4] = ('{"meta": {"a": 1} "items": [{"instruction": "inside 1", "output": "x"}, '
+                   '{"instruction": "inside 2", "output": "y"}]}')
+    text = ("[" + ", ".join(elements) + "]") if one_line else ("[\n" + ",\n".join(elements) + "\n]\n")
+    path = tmp_path / "arr.json"
+    path.write_text(text, "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total, report.records) == (9, 1, 10)
+    assert report.rejected[0].line == (1 if one_line else 6)
+    inside = store.conn.execute("SELECT count(*) FROM samples WHERE instruction LIKE 'inside%'").fetchone()[0]
+    assert inside == 0
+    _accounted(report)
+
+
+def test_nested_broken_record_in_a_stream_is_skipped_whole(store, tmp_path):
+    parts = [json.dumps(_nested(i), indent=2) for i in range(6)]
+    broken = _nested(3)
+    broken["extra"]["examples"].append({"instruction": "inside", "output": "x"})
+    parts[3] = json.dumps(broken, indent=2).replace('"output": "x"', '"output": "x" "oops": 1', 1)
+    path = tmp_path / "nested.json"
+    path.write_text("\n".join(parts), "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total, report.records) == (5, 1, 6)
+    assert store.conn.execute("SELECT count(*) FROM samples WHERE instruction = 'inside'").fetchone()[0] == 0
+    _accounted(report)
+
+
+@pytest.mark.parametrize("damage", ["missing brace", "missing quote"])
+def test_unprovable_boundary_rejects_the_rest_with_one_line_that_counts_it(store, tmp_path, damage):
+    parts = [json.dumps(_nested(i), indent=2) for i in range(10)]
+    parts[4] = parts[4][:-2] if damage == "missing brace" else parts[4].replace('"What', '"What "x', 1)
+    path = tmp_path / "damaged.json"
+    path.write_text("\n".join(parts) + "\n", "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total, report.records) == (4, 6, 10)
+    assert len(report.rejected) == 1
+    assert "rest of the file" in report.rejected[0].reason and "6 records not imported" in report.rejected[0].reason
+    _accounted(report)
+
+
+@pytest.mark.parametrize("name", ["s.json", "s.jsonl"])
+def test_lone_surrogate_is_a_per_record_rejection(store, tmp_path, name):
+    records = [record(1, output="bad \\ud800 text"), record(2, output="pair \\ud83d\\ude00 ok"), record(3)]
+    lines = [json.dumps(r).replace("\\\\u", "\\u") for r in records]
+    path = tmp_path / name
+    path.write_text(("[" + ",\n".join(lines) + "]") if name.endswith(".json") else "\n".join(lines) + "\n", "utf-8")
+    report = import_paths(store, [path])
+    assert (report.imported, report.rejected_total) == (2, 1)
+    assert "surrogate" in report.rejected[0].reason
+    _accounted(report)
+
+
+def test_array_element_cap_holds_memory_bounded(store, tmp_path, monkeypatch):
+    import tracemalloc
+
+    import backend.datasets.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_ELEMENT_CHARS", 1024 * 1024)
+    huge = record(2, output="x" * (12 * 1024 * 1024))
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps([record(1), huge, record(3)]), "utf-8")
+    tracemalloc.start()
+    try:
+        report = import_paths(store, [path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (report.imported, report.rejected_total) == (2, 1)
+    assert "longer than" in report.rejected[0].reason
+    assert peak < 6 * 1024 * 1024, peak   # the cap plus a read or two, not the 12 MB element (or 3x it)

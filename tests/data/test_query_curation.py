@@ -131,3 +131,27 @@ def test_the_papers_own_category_labels_map_to_the_canonical_ones(label, expecte
     from backend.datasets.schema import canonical_category
 
     assert canonical_category(label) == expected
+
+
+def test_repeated_words_collapse_and_query_terms_are_capped(demo):
+    import time
+
+    assert fts_query("residual Residual RESIDUAL block residual") == '"residual" "block"'
+    assert fts_query("resnet res", prefix=True) == '"resnet" "res"*'
+    many = " ".join(f"w{i}" for i in range(500))
+    assert fts_query(many).count('"') == 2 * query.MAX_QUERY_TERMS
+    for text in ("residual " * 1250, " ".join(f"residual{i % 1500}" for i in range(1500))[:10_000]):
+        assert len(text) >= 9_000
+        started = time.monotonic()
+        query.search(demo, text, limit=20)
+        query.count(demo, SampleFilter(query=text))
+        query.page(demo, SampleFilter(query=text, prefix=True), limit=50)
+        assert time.monotonic() - started < 1.0
+
+
+def test_export_whose_query_sanitises_to_nothing_is_refused(demo, tmp_path):
+    from backend.datasets.exporter import ExportRefusedError, export
+
+    with pytest.raises(ExportRefusedError, match="no word to search for"):
+        export(demo, tmp_path / "all.jsonl", "alpaca", SampleFilter(query="!!! -- ???"))
+    assert not (tmp_path / "all.jsonl").exists()

@@ -118,3 +118,16 @@ def test_hand_made_hostile_headers(tmp_path):
         started = time.monotonic()
         assert _read_or_bad(path) == "bad", name
         assert time.monotonic() - started < 2, name
+
+
+def test_sparse_gigabyte_claiming_2_to_63_strings_is_rejected_at_once(tmp_path):
+    """Bounded by the file's real size: a sparse 1 GiB file of zeros after a string array header claiming
+    2^63 entries used to be walked 8 bytes at a time (minutes)."""
+    path = tmp_path / "sparse.gguf"
+    with open(path, "wb") as fh:
+        fh.write(HEADER.pack(b"GGUF", 3, 0, 1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 9)
+                 + struct.pack("<IQ", 8, 2**63))
+        fh.truncate(2**30)   # sparse: no disk space, and reading it yields zeros (empty strings)
+    started = time.monotonic()
+    assert _read_or_bad(path) == "bad"
+    assert time.monotonic() - started < 1
