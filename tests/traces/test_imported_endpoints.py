@@ -36,7 +36,7 @@ class _Capture(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = _record
+    do_GET = do_POST = _record  # noqa: N815 (http.server dispatches to do_<METHOD>)
 
     def log_message(self, *args) -> None:
         pass
