@@ -33,6 +33,17 @@ ALLOWED_PREFIXES = ("LC_", "CUDA_", "NCCL_", "TORCH_", "PYTORCH_", "OMP_", "MKL_
                     "NVIDIA_", "CUBLAS_", "CUDNN_", "NUMBA_", "XLA_", "TF_CPP_")
 
 
+#: Names the user passes to every job (e.g. ``WANDB_PROJECT,MY_DATA_ROOT``): the app's environment
+#: variable of that name holds a comma-separated list. Listed names pass even if they look secret:
+#: listing one is the user's explicit decision, as ``deepones run --allow-env`` is for one job.
+USER_ALLOW_VAR = "DEEPONES_JOB_ENV"
+
+
+def user_allowed_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    raw = (os.environ if environ is None else environ).get(USER_ALLOW_VAR, "")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
 def is_allowed_name(name: str) -> bool:
     return (name in ALLOWED_NAMES or name.startswith(ALLOWED_PREFIXES)) and not is_secret_name(name)
 

@@ -73,7 +73,8 @@ def resolve_argv(spec: JobSpec, workdir: Path, interpreter: str) -> list[str]:
 
 def build_environment(spec: JobSpec, job_id: str, workdir: Path) -> tuple[dict[str, str], list[str]]:
     """The job's environment: an allow-list (see :mod:`backend.jobs.environment`), its own temp dir."""
-    env, removed = environment.job_environment(environment.cleaned_base_environment(), spec.env, spec.allow_env)
+    allow = [*spec.allow_env, *environment.user_allowed_names()]
+    env, removed = environment.job_environment(environment.cleaned_base_environment(), spec.env, allow)
     env["DEEPONES_JOB_ID"] = job_id      # also how leftovers of a lost job are found (backend.jobs.leftovers)
     env["DEEPONES_JOB_DIR"] = str(workdir)
     # A private temp dir inside the job folder: /tmp is shared and may hold the data dir or a home.

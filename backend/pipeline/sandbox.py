@@ -50,8 +50,14 @@ def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str =
                  root: Path | None = None) -> JobSpec:
     """The JobSpec for a validation run (kind "validate") or the full run (kind "final")."""
     # Where the task descriptions say local datasets live: $DEEPONES_DATA, else <data dir>/datasets.
-    env = {"DEEPONES_STAGE": kind, "PYTHONUNBUFFERED": "1",
-           "DEEPONES_DATA": os.environ.get("DEEPONES_DATA") or str((root or paths.data_dir()) / "datasets")}
+    # Programs download their data sets there (a shared cache of the tasks' data), so a confined
+    # run may write that folder besides its own; it must exist for Landlock to grant it.
+    data = os.environ.get("DEEPONES_DATA") or str((root or paths.data_dir()) / "datasets")
+    try:
+        Path(data).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass   # the program reports what it cannot read; confinement then grants nothing extra
+    env = {"DEEPONES_STAGE": kind, "PYTHONUNBUFFERED": "1", "DEEPONES_DATA": data}
     if kind == "validate":
         env.update({"DEEPONES_SUBSET": str(settings.subset_size), "DEEPONES_EPOCHS": "1"})
         time_limit = min(settings.validation_time_limit_s, settings.time_limit_s)
@@ -68,6 +74,7 @@ def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str =
                          memory_limit_mb=settings.memory_limit_mb),
         no_network=settings.no_network,
         origin=origin,
+        extra_write=[data] if Path(data).is_dir() else [],
     )
 
 

@@ -11,6 +11,13 @@ from backend.bench.demo import write_demo_replays
 from tests import ray_head
 
 
+@pytest.fixture(autouse=True)
+def demo_sleep_reaches_jobs(monkeypatch):
+    """The demo programs' test knobs (BENCH_TEST_SLEEP*) pass the jobs' environment allow-list the way a
+    user's own variables do: named in DEEPONES_JOB_ENV."""
+    monkeypatch.setenv("DEEPONES_JOB_ENV", "BENCH_TEST_SLEEP,BENCH_TEST_SLEEP_FROM")
+
+
 @pytest.fixture
 def replay_models(tmp_path) -> dict:
     """Two designers (one states its names on a line, one only in prose) and one programmer."""
