@@ -287,3 +287,24 @@ def test_progressive_start_highlights_the_workspace_it_opens(qtbot, app_context)
     assert window.stack.currentWidget() is window.pages[name]
     assert window.nav.currentItem().isSelected()        # the rail shows where the user is
     assert window.nav.visualItemRect(window.nav.item(0)) == chrome_only   # icons land without moving the rail
+
+
+def test_a_workspace_that_fails_to_load_shows_its_error_as_text_not_markup(qtbot, app_context):
+    from PySide6.QtGui import QTextDocument
+
+    from backend.workspaces import WorkspaceSpec
+
+    def broken(_ctx):
+        raise ValueError("expected <b>tensor</b> & got <i>None")
+
+    spec = WorkspaceSpec("broken", "Broken <plugin>", 5, broken, needs_store=False)
+    window = MainWindow(app_context, [spec])
+    qtbot.addWidget(window)
+    label = window.page("broken")
+    assert window.failed_pages == {"broken": "ValueError: expected <b>tensor</b> & got <i>None"}
+    shown = QTextDocument()
+    shown.setHtml(label.text())
+    text = shown.toPlainText()
+    assert "The Broken <plugin> workspace could not be loaded" in text
+    assert "ValueError: expected <b>tensor</b> & got <i>None" in text
+    assert "Details are in the log file." in text    # an unclosed <i> no longer swallows the rest's style
