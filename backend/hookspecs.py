@@ -1,7 +1,8 @@
 """Plugin hooks. Each takes a ``register`` callback, as simonw/llm's hooks do.
 
-A plugin module (first-party in ``plugins/`` or third-party) declares an entry point in the
-``deepones`` group and implements any of these with ``@hookimpl``. Hooks must stay cheap: they
+A plugin module implements any of these with ``@hookimpl``. First-party ones (``plugins/``) are
+listed in :data:`backend.plugins.DEFAULT_PLUGINS`; third-party ones declare an entry point in the
+``deepones`` group. Hooks must stay cheap: they
 register names and factories; heavy imports happen inside the factories.
 """
 

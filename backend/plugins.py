@@ -1,4 +1,11 @@
-"""The one place plugins are loaded, once (like simonw/llm's ``plugins.py``)."""
+"""The one place plugins are loaded, once (like simonw/llm's ``plugins.py``).
+
+One rule for every registry: the first-party plugins in :data:`DEFAULT_PLUGINS` are always
+registered, directly from that list (as llm's ``DEFAULT_PLUGINS``); entry points in the
+``deepones`` group are for third-party plugins only, and ``DEEPONES_LOAD_PLUGINS=0`` turns off
+those alone. Every registry (backends, tasks, formats, executors, parsers, workspaces) then
+reads its hook and nothing else, so none needs a fallback of its own.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,27 @@ from backend import hookspecs
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "deepones"
+
+# The first-party plugins, by module. Named here as strings so that backend imports nothing from
+# ``plugins`` at import time; each module's hooks import their backend implementation lazily.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.replay_backend",
+    "plugins.llama_backend",
+    "plugins.openai_backend",
+    "plugins.deepbench_tasks",
+    "plugins.data_formats",
+    "plugins.local_executor",
+    "plugins.ray_executor",
+    "plugins.log_parsers",
+    "plugins.overview_workspace",
+    "plugins.data_workspace",
+    "plugins.chat_workspace",
+    "plugins.design_workspace",
+    "plugins.jobs_workspace",
+    "plugins.bench_workspace",
+    "plugins.traces_workspace",
+    "plugins.train_workspace",
+)
 
 pm = pluggy.PluginManager("deepones")
 pm.add_hookspecs(hookspecs)
@@ -80,8 +108,21 @@ def _load(value: str) -> Any:
     return obj
 
 
+def third_party_enabled() -> bool:
+    """``DEEPONES_LOAD_PLUGINS=0`` turns off third-party (entry-point) plugins; built-ins stay."""
+    return os.environ.get("DEEPONES_LOAD_PLUGINS", "1") != "0"
+
+
+def _register(name: str, value: str) -> None:
+    try:
+        pm.register(_load(value), name=name)
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        plugin_errors[name] = f"{type(exc).__name__}: {exc}"
+        log.exception("plugin %s (%s) failed to load", name, value)
+
+
 def load_plugins() -> pluggy.PluginManager:
-    """Load every plugin from the ``deepones`` entry-point group (first-party ones included).
+    """Register the built-in plugins, then (unless disabled) third-party entry points.
 
     A plugin that fails to import is logged and skipped (see :data:`plugin_errors`): one broken
     third-party package must not stop the app from starting.
@@ -89,17 +130,24 @@ def load_plugins() -> pluggy.PluginManager:
     global _loaded
     if not _loaded:
         _loaded = True
-        # DEEPONES_LOAD_PLUGINS=0 disables entry-point discovery for a clean-room run.
-        if os.environ.get("DEEPONES_LOAD_PLUGINS", "1") != "0":
+        for module_name in DEFAULT_PLUGINS:
+            # Short names ("replay_backend"), as the entry points had: what doctor and Overview show.
+            _register(module_name.rpartition(".")[2], module_name)
+        if third_party_enabled():
+            builtin = set(DEFAULT_PLUGINS)
             for name, value in entry_points():
+                # An older install of this app may still declare the built-ins as entry points:
+                # they are registered above already, so skip them rather than register them twice.
+                if value.partition(":")[0].strip() in builtin:
+                    continue
                 if pm.get_plugin(name) is not None or pm.is_blocked(name):
                     continue
-                try:
-                    pm.register(_load(value), name=name)
-                except Exception as exc:  # noqa: BLE001 - reported, not fatal
-                    plugin_errors[name] = f"{type(exc).__name__}: {exc}"
-                    log.exception("plugin %s (%s) failed to load", name, value)
+                _register(name, value)
     return pm
+
+
+def builtin_plugin_names() -> list[str]:
+    return sorted(module_name.rpartition(".")[2] for module_name in DEFAULT_PLUGINS)
 
 
 def plugin_names() -> list[str]:

@@ -27,6 +27,9 @@ class Settings:
     programmer_model: str = DEFAULT_DESIGNER
     jobs_per_gpu: int = 1
     extra: dict = field(default_factory=dict)
+    # Keys this version does not know (written by a newer version, read after a downgrade): kept as
+    # they were and written back on save, so going back and forth between versions loses nothing.
+    unknown: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def interpreter(self) -> str:
@@ -48,8 +51,11 @@ def load_settings(root: Path | None = None) -> Settings:
         raw = json.loads(settings_path(root).read_text("utf-8"))
     except (OSError, ValueError):
         return Settings()
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in raw.items() if k in known})
+    if not isinstance(raw, dict):
+        return Settings()
+    known = {f.name for f in fields(Settings)} - {"unknown"}
+    return Settings(**{k: v for k, v in raw.items() if k in known},
+                    unknown={k: v for k, v in raw.items() if k not in known})
 
 
 def save_settings(settings: Settings, root: Path | None = None) -> None:
@@ -57,6 +63,8 @@ def save_settings(settings: Settings, root: Path | None = None) -> None:
     target = settings_path(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".json")
+    data = asdict(settings)
+    unknown = data.pop("unknown")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(asdict(settings), fh, indent=2)
+        json.dump({**unknown, **data}, fh, indent=2)   # a known key always wins over a stale copy
     os.replace(tmp, target)

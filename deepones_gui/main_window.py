@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, QUrl
@@ -174,9 +175,12 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
                 log.exception("workspace %s failed to load", name)
                 self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
+                # Escaped: the message and a third-party title are text, not markup (a "<b>" in
+                # them would otherwise be rendered, and unbalanced tags hide the rest).
                 widget = QLabel(
-                    f"<h3>The {spec.title} workspace could not be loaded</h3>"
-                    f"<p><code>{type(exc).__name__}: {exc}</code></p><p>Details are in the log file.</p>"
+                    f"<h3>The {html.escape(spec.title)} workspace could not be loaded</h3>"
+                    f"<p><code>{html.escape(f'{type(exc).__name__}: {exc}')}</code></p>"
+                    "<p>Details are in the log file.</p>"
                 )
                 from PySide6.QtCore import Qt
 

@@ -1,1 +1,2 @@
-"""First-party plugins, registered through the ``deepones`` entry points exactly like third-party ones."""
+"""First-party plugins: registered from ``backend.plugins.DEFAULT_PLUGINS`` (never as entry points),
+through the same hooks as third-party ones."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,11 +13,12 @@ QT = {"PySide6", "shiboken6", "PyQt5", "PyQt6", "pyqtgraph", "qasync"}
 MAX_LINES = 500
 
 
-def _modules() -> dict[str, Path]:
+@functools.lru_cache(maxsize=4)
+def _modules(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     mods = {}
-    for pkg in PACKAGES:
-        for path in (ROOT / pkg).rglob("*.py"):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for pkg in packages:
+        for path in (root / pkg).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             mods[".".join(parts)] = path
@@ -28,12 +31,20 @@ def _is_type_checking(node: ast.If) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _imports(path: Path, module: str, is_package: bool) -> list[tuple[str, int]]:
-    """(imported module, line) for every import, lazy ones inside functions included; not the
-    ones under ``if TYPE_CHECKING:`` (they never run)."""
+def _imports(path: Path, module: str, is_package: bool, *, type_checking: bool = True,
+             mods: dict[str, Path] | None = None) -> list[tuple[str, int]]:
+    """(imported module, line) for every import, lazy ones inside functions included, and those under
+    ``if TYPE_CHECKING:`` unless ``type_checking`` is False: they never run, but a back-edge there is
+    still a dependency in the design (it only hides the cycle from the interpreter).
+
+    ``from pkg import name`` depends on ``pkg`` (it runs ``pkg/__init__`` and reads ``name`` off the
+    package) and on ``pkg.name`` when that is a submodule. ``import pkg.sub`` depends on ``pkg.sub``:
+    a submodule imported by its full name needs no names from its parent's ``__init__``."""
     tree = ast.parse(path.read_text("utf-8"))
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
-            for n in ast.walk(node)}
+    skip = set() if type_checking else {
+        id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
+        for n in ast.walk(node)}
+    mods = _modules() if mods is None else mods
     out = []
     base = module.split(".") if is_package else module.split(".")[:-1]
     for node in ast.walk(tree):
@@ -47,18 +58,20 @@ def _imports(path: Path, module: str, is_package: bool) -> list[tuple[str, int]]
                 target = f"{prefix}.{node.module}" if node.module else prefix
             else:
                 target = node.module or ""
+            # The package itself always: the statement runs its __init__ and reads names off it.
             out.append((target, node.lineno))
-            # ``from pkg import module`` imports a submodule.
-            out += [(f"{target}.{a.name}", node.lineno) for a in node.names]
+            out += [(f"{target}.{a.name}", node.lineno) for a in node.names if f"{target}.{a.name}" in mods]
     return out
 
 
-def _graph() -> dict[str, set[str]]:
-    mods = _modules()
+def _graph(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+    """module -> modules it imports. Edges to a module's own parent packages are kept: a submodule
+    that imports names from its package's ``__init__`` while that ``__init__`` imports it is a cycle."""
+    mods = _modules(root, packages)
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for mod, path in mods.items():
-        for target, _ in _imports(path, mod, path.name == "__init__.py"):
-            if target in mods and target != mod and not mod.startswith(target + "."):
+        for target, _ in _imports(path, mod, path.name == "__init__.py", mods=mods):
+            if target in mods and target != mod:
                 graph[mod].add(target)
     return graph
 
@@ -90,8 +103,7 @@ def test_views_hold_no_sql():
     assert not offenders, "\n".join(offenders)
 
 
-def test_no_import_cycles():
-    graph = _graph()
+def _cycles(graph: dict[str, set[str]]) -> list[str]:
     cycles, state, stack = [], {}, []
 
     def visit(node: str) -> None:
@@ -108,7 +120,52 @@ def test_no_import_cycles():
     for node in sorted(graph):
         if node not in state:
             visit(node)
+    return cycles
+
+
+def test_no_import_cycles():
+    cycles = _cycles(_graph())
     assert not cycles, "\n".join(cycles)
+
+
+def _write_package(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def test_the_cycle_check_sees_package_init_cycles(tmp_path):
+    # backend.store's old shape: the package's __init__ imports db, db imports migrations, and
+    # migrations reads a name off the package (``from pkg import ...``), which needs its __init__.
+    _write_package(tmp_path, {
+        "pkg/__init__.py": "from pkg.db import open_db\n",
+        "pkg/db.py": "from pkg.migrations import MIGRATIONS\n\ndef open_db(): ...\n",
+        "pkg/migrations.py": "from pkg import schema\n\nMIGRATIONS = schema.STEPS\n",
+        "pkg/schema.py": "STEPS = []\n",
+    })
+    assert _cycles(_graph(tmp_path, ("pkg",))) == ["pkg -> pkg.db -> pkg.migrations -> pkg"]
+    # The fix: the submodule by its full name; importing pkg.schema needs no names from pkg/__init__.
+    (tmp_path / "pkg/migrations.py").write_text("from pkg.schema import STEPS\n\nMIGRATIONS = STEPS\n")
+    _modules.cache_clear()
+    assert _cycles(_graph(tmp_path, ("pkg",))) == []
+
+
+def test_the_cycle_check_sees_type_checking_back_edges(tmp_path):
+    _write_package(tmp_path, {
+        "app/__init__.py": "",
+        "app/page.py": "from app.table import Table\n\nclass Page: ...\n",
+        "app/table.py": """\
+            from typing import TYPE_CHECKING
+
+            if TYPE_CHECKING:
+                from app.page import Page
+
+            class Table:
+                def __init__(self, page: Page) -> None: ...
+            """,
+    })
+    assert _cycles(_graph(tmp_path, ("app",))) == ["app.page -> app.table -> app.page"]
 
 
 def test_no_module_over_500_lines():

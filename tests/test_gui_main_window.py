@@ -181,7 +181,8 @@ def test_with_plugins_disabled_the_app_still_shows_its_workspaces(deepones_home,
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["plugins"] == []                  # nothing came from entry points ...
+    # The built-in plugins are registered from DEFAULT_PLUGINS; nothing else (no entry point) is.
+    assert result["plugins"] == __import__("backend.plugins", fromlist=["x"]).builtin_plugin_names()
     assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs", "bench", "traces", "train"]
     assert result["failed"] == {}
 
@@ -286,3 +287,24 @@ def test_progressive_start_highlights_the_workspace_it_opens(qtbot, app_context)
     assert window.stack.currentWidget() is window.pages[name]
     assert window.nav.currentItem().isSelected()        # the rail shows where the user is
     assert window.nav.visualItemRect(window.nav.item(0)) == chrome_only   # icons land without moving the rail
+
+
+def test_a_workspace_that_fails_to_load_shows_its_error_as_text_not_markup(qtbot, app_context):
+    from PySide6.QtGui import QTextDocument
+
+    from backend.workspaces import WorkspaceSpec
+
+    def broken(_ctx):
+        raise ValueError("expected <b>tensor</b> & got <i>None")
+
+    spec = WorkspaceSpec("broken", "Broken <plugin>", 5, broken, needs_store=False)
+    window = MainWindow(app_context, [spec])
+    qtbot.addWidget(window)
+    label = window.page("broken")
+    assert window.failed_pages == {"broken": "ValueError: expected <b>tensor</b> & got <i>None"}
+    shown = QTextDocument()
+    shown.setHtml(label.text())
+    text = shown.toPlainText()
+    assert "The Broken <plugin> workspace could not be loaded" in text
+    assert "ValueError: expected <b>tensor</b> & got <i>None" in text
+    assert "Details are in the log file." in text    # an unclosed <i> no longer swallows the rest's style

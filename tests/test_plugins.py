@@ -1,13 +1,21 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 from backend import plugins
 from backend.hookspecs import hookimpl
 from backend.llm.base import complete
 from backend.llm.resolve import get_backend
 
 
-def test_first_party_plugins_load_through_entry_points():
+def test_first_party_plugins_load_from_the_default_list():
     names = plugins.plugin_names()
     assert "replay_backend" in names
     assert "overview_workspace" in names
+    assert set(plugins.builtin_plugin_names()) <= set(names)
 
 
 def test_throwaway_plugin_registered_at_runtime_is_seen():
@@ -65,8 +73,11 @@ def test_entry_point_cache_follows_installs(tmp_path, monkeypatch):
 
     cache = tmp_path / "entry-points.json"
     monkeypatch.setattr(plugins, "_cache_file", lambda: cache)
+    site0 = tmp_path / "site0"
+    _write_dist(site0, "cached_plugin", "cached = cached_plugin_mod")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site0)])
     first = plugins.entry_points()
-    assert ("replay_backend", "plugins.replay_backend") in first
+    assert ("cached", "cached_plugin_mod") in first
     assert json.loads(cache.read_text())["entry_points"]
     # A stale cache is used only while sys.path's folders are unchanged.
     data = json.loads(cache.read_text())
@@ -89,8 +100,91 @@ def test_a_broken_plugin_is_reported_not_fatal(monkeypatch):
     monkeypatch.setattr(plugins, "pm", pm)
     monkeypatch.setattr(plugins, "_loaded", False)
     monkeypatch.setattr(plugins, "plugin_errors", {})
-    monkeypatch.setattr(plugins, "entry_points", lambda: [("broken", "no.such.module"),
-                                                          ("replay_backend", "plugins.replay_backend")])
+    monkeypatch.setattr(plugins, "entry_points", lambda: [("broken", "no.such.module")])
+    monkeypatch.delenv("DEEPONES_LOAD_PLUGINS", raising=False)
     plugins.load_plugins()
     assert "ModuleNotFoundError" in plugins.plugin_errors["broken"]
     assert "replay:" in plugins.collect_named("register_backends")
+
+
+def _write_dist(site: Path, dist: str, *entry_points: str, module: str = "") -> None:
+    """A throwaway installed distribution on a sys.path folder: a dist-info with ``deepones`` entry points."""
+    info = site / f"{dist}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[deepones]\n" + "\n".join(entry_points) + "\n")
+    if module:
+        (site / f"{dist}_mod.py").write_text(module)
+
+
+THIRD_PARTY = textwrap.dedent('''
+    from backend.hookspecs import hookimpl
+
+    class Task:
+        name = "third-party-task"
+
+    @hookimpl
+    def register_tasks(register):
+        register(Task())
+''')
+
+PROBE = textwrap.dedent('''
+    import json
+    from backend import plugins
+    from backend.pipeline import all_tasks
+    backends = [item[0] for item in plugins.collect("register_backends")]
+    print(json.dumps({"names": plugins.plugin_names(), "tasks": sorted(all_tasks()),
+                      "replay_registrations": backends.count("replay:"), "errors": plugins.plugin_errors}))
+''')
+
+
+def _probe(site: Path, tmp_path: Path, load_plugins: str | None) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), str(site)]),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("DEEPONES_LOAD_PLUGINS", None)
+    if load_plugins is not None:
+        env["DEEPONES_LOAD_PLUGINS"] = load_plugins
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=60,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_third_party_entry_points_load_unless_disabled_and_stale_builtin_ones_are_skipped(tmp_path):
+    site = tmp_path / "site"
+    _write_dist(site, "third_party", "third = third_party_mod", module=THIRD_PARTY)
+    # An old install of this app that still declares a first-party plugin under another name.
+    _write_dist(site, "stale_deepones", "old_replay = plugins.replay_backend")
+
+    enabled = _probe(site, tmp_path, None)
+    assert "third" in enabled["names"] and "third-party-task" in enabled["tasks"]
+    assert "old_replay" not in enabled["names"] and enabled["replay_registrations"] == 1
+    assert enabled["errors"] == {}
+    assert "demo-digits" in enabled["tasks"]
+
+    disabled = _probe(site, tmp_path, "0")
+    assert "third" not in disabled["names"] and "third-party-task" not in disabled["tasks"]
+    assert disabled["names"] == plugins.builtin_plugin_names()      # the built-ins still load
+    assert "demo-digits" in disabled["tasks"] and disabled["replay_registrations"] == 1
+
+
+def test_chat_and_a_replayed_design_run_work_with_plugins_disabled(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DEEPONES_LOAD_PLUGINS": "0", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    deepones = [sys.executable, "-m", "deepones_gui"]
+    chat = subprocess.run([*deepones, "chat", "hi", "--max-tokens", "8", "--temperature", "0"],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=root)
+    assert chat.returncode == 0, chat.stderr[-3000:]       # the embedded SmolLM2 through llama.cpp
+    assert chat.stdout.strip()
+
+    fixtures = root / "tests" / "design" / "fixtures"
+    design = subprocess.run([*deepones, "design", "--task", "demo-digits",
+                             "--designer", f"replay:{fixtures / 'designer.jsonl'}",
+                             "--programmer", f"replay:{fixtures / 'programmer.jsonl'}",
+                             "--until", "implement", "--json"],
+                            capture_output=True, text=True, env=env, timeout=180, cwd=root)
+    assert design.returncode == 3, design.stderr[-3000:]
+    stages = json.loads(design.stdout.strip().splitlines()[-1])["stages"]
+    # C_0 ran as a real job through the local executor and hit the recorded shape bug.
+    assert [(s["stage"], s["status"], s["error_type"]) for s in stages] == [
+        ("propose", "done", None), ("improve", "done", None), ("implement", "failed", "RuntimeError")]

@@ -23,9 +23,7 @@ def builtin_formats() -> list[DataFormat]:
 
 @lru_cache(maxsize=1)
 def formats() -> dict[str, DataFormat]:
-    found = plugins.collect_named("register_formats")
-    if not found:  # plugin discovery disabled (DEEPONES_LOAD_PLUGINS=0): the built-ins still work
-        found = {f.name: f for f in builtin_formats()}
+    found = plugins.collect_named("register_formats")  # plugins.data_formats registers the built-ins
     ordered = {name: found[name] for name in DETECT_ORDER if name in found}
     ordered.update({name: fmt for name, fmt in found.items() if name not in ordered})
     return ordered

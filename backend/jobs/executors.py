@@ -1,8 +1,8 @@
 """Executors: where a job's program runs. Every program run (Jobs, Design, Bench) goes through one.
 
 An executor is chosen by name from the ``register_executors`` hook (``register(name, factory)``,
-``factory(root=None, db=None) -> Executor``). The local sandbox is built in, so the app works with
-plugins disabled (``DEEPONES_LOAD_PLUGINS=0``); a Ray executor registers itself the same way.
+``factory(root=None, db=None) -> Executor``). The built-in plugins register the local sandbox and
+Ray (they load even with ``DEEPONES_LOAD_PLUGINS=0``); a third-party executor registers the same way.
 
 The contract, written once here so every caller and implementation agrees:
 
@@ -50,12 +50,10 @@ class LocalExecutor:
 
 
 def executor_factories() -> dict[str, Callable[..., Executor]]:
-    """Every executor by name: the built-in local one, then whatever plugins register."""
+    """Every executor by name, as plugins register them (plugins.local_executor: ``local``)."""
     from backend.plugins import collect_named
 
-    factories: dict[str, Callable[..., Executor]] = {"local": LocalExecutor}
-    factories.update(collect_named("register_executors"))
-    return factories
+    return collect_named("register_executors")
 
 
 def get_executor(name: str | None = None, *, root: Path | None = None, db: Any = None) -> Executor:

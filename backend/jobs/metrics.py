@@ -64,15 +64,10 @@ def gc_paused() -> Iterator[None]:
 
 
 def default_parsers() -> list:
-    """The registered parsers; the built-in ones when no plugin registered any (plugins disabled)."""
+    """The registered parsers (plugins.log_parsers registers the built-in ones, always)."""
     from backend import plugins
 
-    found = [item[1] for item in plugins.collect("register_log_parsers") if isinstance(item, tuple)]
-    if not found:
-        from backend.jobs.parsers import PARSERS
-
-        found = list(PARSERS)
-    return found
+    return [item[1] for item in plugins.collect("register_log_parsers") if isinstance(item, tuple)]
 
 
 @dataclass

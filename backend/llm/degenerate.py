@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from backend.llm.base import GenerationSettings
+from typing import Protocol, TypeVar
 
 LOOP_REASON = "stopped: the model repeated itself"
 RETRY_LABEL = "Retry with other settings"
@@ -93,7 +90,19 @@ def default_repeat_penalty(model_size_bytes: int | None) -> float:
     return 1.1
 
 
-def retry_settings(settings: GenerationSettings) -> GenerationSettings:
+class _Sampling(Protocol):
+    """What :func:`retry_settings` reads: a GenerationSettings, named structurally so this module
+    (which base.py imports) needs nothing from base.py."""
+
+    repeat_penalty: float | None
+    temperature: float
+    seed: int | None
+
+
+_S = TypeVar("_S", bound=_Sampling)
+
+
+def retry_settings(settings: _S) -> _S:
     """Settings for "Retry with other settings" after a loop: a stronger repetition penalty and a
     warmer temperature break most loops; the seed is dropped so the retry is not the same draw."""
     penalty = settings.repeat_penalty if settings.repeat_penalty is not None else 1.1

@@ -6,16 +6,9 @@ from backend import plugins
 from backend.llm.base import BackendError, ChatBackend
 
 
-def builtin_backends() -> dict[str, object]:
-    """Backends that work with plugins disabled (``DEEPONES_LOAD_PLUGINS=0``)."""
-    from backend.llm.replay import ReplayBackend
-
-    return {"replay:": ReplayBackend}
-
-
 def backend_factories() -> dict[str, object]:
-    """{prefix: factory}: the built-in ones, then every plugin's ``register_backends``."""
-    return {**builtin_backends(), **plugins.collect_named("register_backends")}
+    """{prefix: factory} from every plugin's ``register_backends`` (the built-in plugins always load)."""
+    return plugins.collect_named("register_backends")
 
 
 def get_backend(spec: str, **options) -> ChatBackend:

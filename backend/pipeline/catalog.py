@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from backend import plugins
-from backend.pipeline.deepbench import builtin_tasks
 from backend.pipeline.tasks import Task, TaskError
 
 
 def all_tasks() -> dict[str, Task]:
-    """Every task by name: the built-in ones, then plugins' ``register_tasks`` (which may override)."""
-    return {**{t.name: t for t in builtin_tasks()}, **plugins.collect_named("register_tasks")}
+    """Every task by name from ``register_tasks`` (plugins.deepbench_tasks registers the built-in ones)."""
+    return plugins.collect_named("register_tasks")
 
 
 def get_task(name: str) -> Task:

@@ -23,12 +23,15 @@ except ImportError:  # pragma: no cover - Windows: SQLite's own locking and the 
 if TYPE_CHECKING:
     import sqlite_utils
 
-from backend.store import schema_areas, schema_base
+# Submodules by their full names, never ``from backend.store import ...``: the package's __init__
+# imports db, which imports this module, so reading names off the package here would be a cycle.
+from backend.store.schema_areas import STEPS as AREA_STEPS
+from backend.store.schema_base import STEPS as BASE_STEPS
 from backend.store.schema_base import m001_initial, m002_sample_tags_and_fts  # noqa: F401 - used by bench_data
 from backend.store.schema_sql import Migration
 
 # Every migration in the order it runs: the schema modules keep them as named functions.
-MIGRATIONS: list[Migration] = [*schema_base.STEPS, *schema_areas.STEPS]
+MIGRATIONS: list[Migration] = [*BASE_STEPS, *AREA_STEPS]
 
 
 # Names these migrations were recorded under before the numbers were made to follow the order

@@ -1,7 +1,7 @@
 """The first-party workspaces, described once.
 
-The ``*_workspace`` plugin modules register these specs; with plugin discovery disabled
-(``DEEPONES_LOAD_PLUGINS=0``) the main window uses this list directly, so the app still works.
+The ``*_workspace`` plugin modules (built-in plugins, registered even with
+``DEEPONES_LOAD_PLUGINS=0``) register these specs; the window shows what the hook returns.
 Factories name their page class as a string: nothing here imports a page before it is opened.
 """
 
@@ -53,14 +53,8 @@ TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspace
 TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
                       icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
 
-BUILTIN_WORKSPACES = (OVERVIEW, DATA, CHAT, MODELS, DESIGN, JOBS, BENCH, TRACES, TRAIN)
-
-
 def available_workspaces() -> list[WorkspaceSpec]:
-    """What plugins register; the built-in set when plugin discovery is off and nothing registered."""
+    """What plugins register (the built-in workspace plugins always load)."""
     from backend.workspaces import workspaces
 
-    found = workspaces()
-    if found:
-        return found
-    return sorted(BUILTIN_WORKSPACES, key=lambda s: (s.order, s.name))
+    return workspaces()

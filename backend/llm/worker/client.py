@@ -23,6 +23,7 @@ import subprocess
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -232,8 +233,12 @@ class WorkerClient:
 
 
 # -- the pool: one warm worker per loaded model ---------------------------------------------------
+# _pool_lock guards the two tables only and is never held while a process starts, loads or stops:
+# a load in progress is a Future in _loading (one per LoadSpec), so callers of that model wait on
+# it while calls to warm workers go straight through.
 _pool_lock = threading.RLock()
 _pool: OrderedDict[LoadSpec, WorkerClient] = OrderedDict()
+_loading: dict[LoadSpec, Future[WorkerClient]] = {}
 
 
 def _forget(client: WorkerClient) -> None:
@@ -248,29 +253,52 @@ def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int | None = 0, n_thr
     ``n_gpu_layers=None`` lets the worker choose (the offload suggestion for the detected GPU)."""
     requested = LoadSpec(str(Path(path).expanduser().resolve()), n_ctx, n_gpu_layers, n_threads)
     spec = safe_settings(requested)   # may run the canary (first load of this model on this machine)
+    dead: WorkerClient | None = None
     with _pool_lock:
         client = _pool.get(spec)
         if client is not None and client.alive:
             _pool.move_to_end(spec)
             return client
-        if client is not None:  # died while idle (killed from outside): reap it, start afresh
-            log.info("model worker %d had exited (%s); starting a new one", client.pid,
-                        describe_exit(client.proc.wait())[1])
-            client.close()
-        client = WorkerClient(spec)
+        if client is not None:  # died while idle (killed from outside): reap it (below), start afresh
+            del _pool[spec]
+            dead = client
+        pending = _loading.get(spec)
+        loads_here = pending is None
+        if loads_here:
+            pending = _loading[spec] = Future()
+    if dead is not None:
+        log.info("model worker %d had exited (%s); starting a new one", dead.pid, describe_exit(dead.proc.wait())[1])
+        dead.close()
+    if not loads_here:
+        return pending.result()   # another thread is loading this model: share its worker (or error)
+    try:
+        client = WorkerClient(spec)   # spawn and load, outside the pool lock
+    except BaseException as exc:
+        with _pool_lock:
+            del _loading[spec]
+        pending.set_exception(exc)
+        raise
+    with _pool_lock:
+        del _loading[spec]
         _pool[spec] = client
-        _evict_locked()
-        return client
+        evicted = _evict_locked()
+    pending.set_result(client)
+    for old in evicted:   # stopping a process waits for it: not under the lock either
+        old.close()
+    return client
 
 
-def _evict_locked() -> None:
+def _evict_locked() -> list[WorkerClient]:
+    """Take the least recently used idle workers beyond MAX_LOADED out of the pool; the caller closes them."""
+    evicted = []
     for spec, client in list(_pool.items())[:-1]:
         if len(_pool) <= MAX_LOADED:
-            return
+            break
         if client.lock.acquire(blocking=False):  # busy generating: keep it for now
             client.lock.release()
             del _pool[spec]
-            client.close()
+            evicted.append(client)
+    return evicted
 
 
 def workers() -> list[WorkerClient]:
@@ -281,6 +309,13 @@ def workers() -> list[WorkerClient]:
 def unload(path: Path | str | None = None) -> None:
     """Stop the workers of ``path`` (all when None), releasing their memory."""
     resolved = str(Path(path).expanduser().resolve()) if path is not None else None
+    with _pool_lock:
+        pending = [f for spec, f in _loading.items() if resolved is None or spec.path == resolved]
+    for future in pending:   # a load in flight ends in the pool: wait for it so it is stopped too
+        try:
+            future.result()
+        except BaseException:  # noqa: BLE001 - a failed load left no worker to stop
+            pass
     for client in workers():
         if resolved is None or client.spec.path == resolved:
             client.close()

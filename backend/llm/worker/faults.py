@@ -9,6 +9,10 @@
     canary            Simulates the AMX fault: any worker or canary child that runs with llama.cpp's
                       default settings (use_extra_bufts on) dies with SIGSEGV at the first token;
                       with use_extra_bufts=False it works.
+
+``DEEPONES_TEST_WORKER_LOAD_DELAY=SECONDS`` makes every model load in a worker or canary child
+started while it is set take that much longer (a big model on a slow disk), so tests can show that
+a warm worker keeps answering while another model loads.
 """
 
 from __future__ import annotations
@@ -70,6 +74,17 @@ def parse(value: str | None) -> Fault | None:
     if kind not in KINDS or (count and not count.isdigit()) or flag not in ("", "once"):
         raise ValueError(f"{ENV}={value!r}: expected abort|segv|exit[@N][:once] or canary")
     return Fault(kind, int(count or 1), once=flag == "once")
+
+
+LOAD_DELAY_ENV = "DEEPONES_TEST_WORKER_LOAD_DELAY"
+
+
+def load_delay() -> float:
+    """Seconds a worker or canary child waits before loading its model (0 unless the test hook is set)."""
+    try:
+        return max(0.0, float(os.environ.get(LOAD_DELAY_ENV) or 0))
+    except ValueError:
+        return 0.0
 
 
 def from_env() -> Fault | None:

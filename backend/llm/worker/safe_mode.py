@@ -37,7 +37,10 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("use_extra_bufts=False", {"use_extra_bufts": False}),
     ("use_extra_bufts=False, 1 thread, no GPU offload", {"use_extra_bufts": False, "n_threads": 1, "n_gpu_layers": 0}),
 ]
+# _lock guards the store file's read-modify-write and the table of per-model locks; a canary runs
+# under its model's own lock only, so a model that is already known never waits for another's canary.
 _lock = threading.Lock()
+_model_locks: dict[str, threading.Lock] = {}
 
 
 def _cpu_flags() -> str:
@@ -95,6 +98,11 @@ def recorded(path: Path | str) -> dict | None:
 
 
 def _remember(path: Path, record: dict) -> None:
+    with _lock:
+        _remember_locked(path, record)
+
+
+def _remember_locked(path: Path, record: dict) -> None:
     data = _read_store()
     machine = data.setdefault(machine_key(), {"llama_cpp": llama_cpp_version(), "cpu": platform.processor()
                                                or platform.machine(), "models": {}})
@@ -158,6 +166,8 @@ def probe(path: Path | str, requested: dict[str, Any] | None = None, *, name: st
 def safe_settings(requested: LoadSpec) -> LoadSpec:
     """``requested`` adjusted to the settings known to work here (running the canary the first time)."""
     with _lock:
+        model_lock = _model_locks.setdefault(model_key(requested.path), threading.Lock())
+    with model_lock:
         record = recorded(requested.path) or probe(requested.path, {"n_gpu_layers": requested.n_gpu_layers,
                                                                     "n_threads": requested.n_threads})
     settings = record.get("settings", {})

@@ -59,6 +59,9 @@ def _load(spec: dict):
     from backend.llm.memory import auto_gpu_layers
 
     load_cpu_variants()  # builds with run-time CPU kernels (the bundle's) need them found first
+    delay = faults.load_delay()
+    if delay:  # test hook: a load as slow as a big model's
+        time.sleep(delay)
     path = Path(spec["path"])
     n_gpu_layers = spec.get("n_gpu_layers", 0)
     if n_gpu_layers is None:  # NVML and llama.cpp's offload check run here, not in the app

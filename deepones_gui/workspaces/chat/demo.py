@@ -8,10 +8,25 @@ measurements on this machine; the second answer is a recorded designer answer re
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # the page imports this module for its screenshot hook
-    from deepones_gui.workspaces.chat.page import ChatPage
+
+class DemoChatPage(Protocol):
+    """The parts of the Chat page this demo drives, declared here: the page imports this module for
+    its screenshot hook, so importing the page back would be a cycle."""
+
+    ctx: Any
+    settings: Any
+    store: Any
+    runner: Any
+    input: Any
+    demo_pending: bool
+
+    def new_chat(self) -> None: ...
+    def refresh_chats(self) -> None: ...
+    def _show_chat(self, chat_id: int | None) -> None: ...
+    def select_model(self, spec: str) -> None: ...
+    def send(self) -> None: ...
 
 QUESTION = ("Propose a model for CIFAR-10 image classification. Requirements: GPU memory ~8 GB, "
             "training time ~1 hour, inference < 10 ms per image.")
@@ -38,7 +53,7 @@ Hyperparameters: SGD with momentum 0.9, learning rate 0.1 with a one-cycle sched
 FIRST = "In one sentence: what does a residual connection do?"
 
 
-def show_demo_conversation(page: ChatPage) -> None:
+def show_demo_conversation(page: DemoChatPage) -> None:
     """A real SmolLM2 exchange (stats measured now), then the recorded designer answer streamed live."""
     from backend.llm.base import GenerationSettings, complete
     from backend.llm.conversations import history_for_model

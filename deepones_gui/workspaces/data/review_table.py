@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -17,8 +17,18 @@ from PySide6.QtWidgets import (
 from deepones_gui.workspaces.data.snippet_delegate import SnippetDelegate
 from deepones_gui.workspaces.data.table_model import COLUMNS, editor_choices
 
-if TYPE_CHECKING:
-    from deepones_gui.workspaces.data.page import DataPage
+
+class ReviewHost(Protocol):
+    """What the table needs from the page that holds it (the Data page), declared here so this module
+    does not import the page that imports it."""
+
+    model: Any   # the SamplesModel; its ``filter.query`` says whether a search is on
+
+    def step(self, delta: int) -> None: ...
+    def ask_tag(self) -> None: ...
+    def focus_note(self) -> None: ...
+    def edit_sample(self) -> None: ...
+    def review(self, status: str) -> None: ...
 
 REVIEW_KEYS = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected", Qt.Key.Key_F: "needs-fix",
                Qt.Key.Key_U: "unreviewed"}
@@ -46,7 +56,7 @@ class ChoiceDelegate(QStyledItemDelegate):
 class ReviewTable(QTableView):
     """The sample table; single keys review the selection while the table has focus."""
 
-    def __init__(self, page: DataPage) -> None:
+    def __init__(self, page: ReviewHost) -> None:
         super().__init__()
         self.page = page
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
