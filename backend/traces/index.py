@@ -104,7 +104,6 @@ def stale_sessions(db: sqlite_utils.Database) -> list[int]:
 def refresh(db: sqlite_utils.Database, session_ids: Iterable[int] | None = None, progress=None) -> int:
     """Bring the summary index up to date (the given sessions, default: every changed one)."""
     ids = list(session_ids) if session_ids is not None else stale_sessions(db)
-    bits = error_bits(db) if ids else {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         marks = ",".join("?" * len(chunk))
@@ -118,6 +117,10 @@ def refresh(db: sqlite_utils.Database, session_ids: Iterable[int] | None = None,
             step = dict(zip(cols, row, strict=True))
             by_session.setdefault(step["session_id"], []).append(step)
         with transaction(db):
+            # Read under the write lock (BEGIN IMMEDIATE): another process or thread refreshing at the
+            # same time may have just numbered a new error type, and a number read before the lock
+            # would be handed out twice (UNIQUE constraint failed: trace_error_bits.bit).
+            bits = error_bits(db)
             for sid, session in sessions.items():
                 facts = summarise(by_session.get(sid, []))
                 mask = 0
