@@ -103,10 +103,20 @@ def run_in_background(
     on_cancelled: Callable[[], None] | None = None,
     on_done: Callable[[], None] | None = None,
     pool: QThreadPool | None = None,
+    owner: QObject | None = None,
     **kwargs: Any,
 ) -> BackgroundTask:
-    """Start ``fn(*args, progress=, partial=, cancel=, **kwargs)`` on a pool thread."""
+    """Start ``fn(*args, progress=, partial=, cancel=, **kwargs)`` on a pool thread.
+
+    With an ``owner`` (the widget the callbacks update), everything the task reports after the owner
+    is deleted is dropped, and the task is asked to cancel: a page closed mid-work never gets a
+    callback on its deleted widgets ("Internal C++ object already deleted").
+    """
     task = BackgroundTask(fn, args, kwargs)
+    if owner is not None:
+        on_result, on_error, on_progress, on_partial, on_cancelled, on_done = (
+            _while_alive(owner, task, slot) for slot in (on_result, on_error, on_progress, on_partial,
+                                                         on_cancelled, on_done))
     for signal, slot in (
         (task.signals.finished, on_result),
         (task.signals.failed, on_error),
@@ -120,6 +130,19 @@ def run_in_background(
     _live.add(task)
     (pool or shared_pool()).start(task)
     return task
+
+
+def _while_alive(owner: QObject, task: BackgroundTask, slot: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    if slot is None:
+        return None
+    import shiboken6
+
+    def guarded(*args: Any) -> None:
+        if shiboken6.isValid(owner):
+            slot(*args)
+        else:
+            task.cancel()
+    return guarded
 
 
 # Qt sizes its global pool to the CPU count: on a 2-core machine a sweep and a DeepQA evaluation

@@ -33,3 +33,30 @@ def test_short_loads_run_while_long_tasks_hold_threads(qtbot):
     finally:
         release.set()
         assert wait_for_background_tasks(20_000)
+
+
+def test_nothing_reaches_a_deleted_owner_and_its_task_is_cancelled(qtbot):
+    """A page closed mid-work: its task's later reports are dropped, not sent to deleted widgets."""
+    import threading
+
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    from deepones_gui.concurrent import run_in_background, wait_for_background_tasks
+
+    label = QLabel()
+    go = threading.Event()
+    seen: list[str] = []
+
+    def work(progress=None, partial=None, cancel=None):
+        go.wait(10)
+        progress(0.5, "half")
+        return "done" if not cancel else "cancelled"
+
+    task = run_in_background(work, owner=label, on_progress=lambda f, t: label.setText(t),
+                             on_result=lambda v: seen.append(v) or label.setText(v))
+    shiboken6.delete(label)   # the page goes away while the task runs
+    go.set()
+    wait_for_background_tasks()
+    qtbot.wait(50)            # let queued signals arrive
+    assert seen == [] and task.token.cancelled

@@ -14,7 +14,9 @@ import pytest
 
 from tests.train.conftest import needs_training
 
-pytestmark = [needs_training, pytest.mark.timeout(2400)]  # minutes on a loaded 2-core machine
+# The train tier: a module fixture fine-tunes SmolLM2 over both stages (minutes); the fast tier keeps one
+# real end-to-end training run through the CLI (tests/train/test_cli_train.py).
+pytestmark = [needs_training, pytest.mark.train, pytest.mark.timeout(2400)]  # minutes on a loaded 2-core machine
 
 STEPS = 3
 
@@ -117,26 +119,3 @@ def test_use_as_designer_sets_the_default(trained):
 
     use_as_designer(trained["gguf"], trained["root"])
     assert load_settings(trained["root"]).designer_model == str(trained["gguf"])
-
-
-def test_cli_train_json_line(deepones_home):
-    import os
-    import subprocess
-    import sys
-
-    from backend.datasets.demo import ensure_demo
-    from backend.store import open_store
-
-    db = open_store(deepones_home)
-    ensure_demo(db)
-    db.conn.close()
-    env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}
-    out = subprocess.run([sys.executable, "-m", "deepones_gui", "train", "--data", "kind=instruction,dlpd",
-                          "--max-steps", "1", "--max-seq-len", "48", "--batch-size", "1", "--quantize", "none",
-                          "--json"], capture_output=True, text=True, env=env, timeout=1200)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(result) == {"run_id", "status", "steps", "loss_first", "loss_last", "adapter_path", "gguf_path",
-                           "quantization"}
-    assert result["status"] == "succeeded" and result["steps"] == 2 and result["gguf_path"] is None
-    assert Path(result["adapter_path"], "adapter_config.json").is_file()

@@ -36,6 +36,7 @@ def page(qtbot, app_context):
     w.shutdown()
 
 
+@pytest.mark.train   # trains for minutes; the empty-selection test below keeps Train's page in the fast tier
 def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_context):
     from backend.train.demo import demo_recipe
 

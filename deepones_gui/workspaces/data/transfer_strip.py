@@ -81,7 +81,7 @@ class TransferStrip(QWidget):
             tasks.run_import, self.db_path, paths, demo, fmt, dataset,
             on_progress=self._progress, on_result=self._import_done,
             on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
-            on_done=self._import_finished)
+            on_done=self._import_finished, owner=self)
         return True
 
     def _import_done(self, report: dict | None) -> None:
@@ -134,7 +134,7 @@ class TransferStrip(QWidget):
             tasks.run_export, self.db_path, flt, choice, on_progress=self._progress,
             on_result=self.label.setText,
             on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
-            on_done=finished)
+            on_done=finished, owner=self)
 
     # -- bulk curation (undo / redo of millions of rows) ---------------------------------------
     def run_task(self, label: str, task, args: tuple, *, on_result, on_done) -> None:
@@ -153,7 +153,7 @@ class TransferStrip(QWidget):
 
         run_in_background(task, *args, on_progress=self._progress, on_result=result,
                           on_error=lambda exc, _tb: self.label.setText(f"{label.rstrip('…')} failed: {exc}"),
-                          on_done=done)
+                          on_done=done, owner=self)
 
     # -- search index, built behind browsable rows -------------------------------------------
     def start_index(self) -> bool:
@@ -189,7 +189,7 @@ class TransferStrip(QWidget):
             tasks.run_index, self.db_path, on_progress=progress,
             on_result=lambda n: n and show(f"search index complete ({n:,} samples added)"),
             on_error=self._index_failed(show),
-            on_done=finished)
+            on_done=finished, owner=self)
         return True
 
     def _index_failed(self, show):
