@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-SIZES = [(1280, 800), (1920, 1080)]
+# 1280x800 (a laptop) in the fast tier; the large screen in slow.
+SIZES = [(1280, 800), pytest.param((1920, 1080), marks=pytest.mark.slow)]
 # objectName -> why it may elide (none yet: add a name here only for text that is elided on purpose).
 ELIDED_BY_DESIGN: dict[str, str] = {}
 TOLERANCE_PX = 1

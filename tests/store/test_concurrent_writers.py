@@ -9,21 +9,24 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from backend.store import open_db
 
 WRITER = Path(__file__).with_name("writer_process.py")
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = 20.0
 
 
-def test_four_writer_processes_and_a_paging_reader(tmp_path):
+@pytest.mark.parametrize("seconds", [6.0, pytest.param(20.0, marks=pytest.mark.slow)])
+def test_four_writer_processes_and_a_paging_reader(tmp_path, seconds):
+    """Writers for ``seconds`` (6 s in the fast tier, 20 s in slow)."""
     from backend.datasets import query
 
     db_path = tmp_path / "deepones.db"
     open_db(db_path).conn.close()  # schema first, as the app does before anything else writes
     writers = [("import", "imp-a"), ("import", "imp-b"), ("chat", "chat-a"), ("design", "design-a")]
     procs = [
-        subprocess.Popen([sys.executable, str(WRITER), kind, str(db_path), str(SECONDS), tag],
+        subprocess.Popen([sys.executable, str(WRITER), kind, str(db_path), str(seconds), tag],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for kind, tag in writers
     ]
@@ -56,7 +59,7 @@ def test_four_writer_processes_and_a_paging_reader(tmp_path):
     results = []
     try:
         for proc in procs:
-            out, err = proc.communicate(timeout=SECONDS + 120)
+            out, err = proc.communicate(timeout=seconds + 120)
             assert proc.returncode == 0, err[-3000:]
             results.append(json.loads(out.strip().splitlines()[-1]))
     finally:
