@@ -66,7 +66,7 @@ class ModelPicker(QWidget):
         self.bar.addWidget(QLabel("Model"))
         self.combo = QComboBox()
         self.combo.setEditable(True)
-        self.combo.setMinimumWidth(280)
+        self.combo.setMinimumWidth(220)   # editable: long specs scroll inside; the window must fit 1280 px
         self.combo.setToolTip(SPEC_HINT)
         self.combo.currentIndexChanged.connect(self._changed)
         self.combo.lineEdit().editingFinished.connect(self._changed)
