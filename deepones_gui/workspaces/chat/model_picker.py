@@ -99,6 +99,9 @@ class ModelPicker(QWidget):
             self.combo.addItem(describe_model(spec) if spec.startswith("replay:") else spec, spec)
             i = self.combo.count() - 1
         self.combo.setCurrentIndex(i)
+        # Show the start of a long name (the model's name), not its tail, in a narrow box.
+        self.combo.lineEdit().setCursorPosition(0)
+        self.combo.setToolTip(f"{self.combo.itemText(i)}\n\n{SPEC_HINT}")
         self._changed()
 
     def current_spec(self) -> str:
