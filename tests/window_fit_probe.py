@@ -86,6 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--culprits", type=int, default=0, help="list widgets at least this wide per workspace")
     parser.add_argument("--shots", default="", help="save a screenshot of each workspace into this folder")
+    parser.add_argument("--at-minimum", action="store_true", help="shrink the window to its minimum width first")
     parser.add_argument("--settle-ms", type=int, default=8000, help="longest wait for a workspace's loads")
     args = parser.parse_args()
     home = Path(os.environ.get("DEEPONES_HOME") or tempfile.mkdtemp(prefix="deepones-fit-"))
@@ -130,6 +131,8 @@ def main() -> int:
             settle(150)
             if wait_for_background_tasks(50) and ready():
                 break
+        if args.at_minimum:
+            window.resize(window.minimumSizeHint().width(), window.height())
         settle(200)
         row = facts(spec.name)
         if args.culprits:
