@@ -52,3 +52,16 @@ def test_runs_table_clips_a_rambling_backbone_and_keeps_it_in_the_tooltip(qtbot)
     assert table.isColumnHidden(_column(table, "Errors while debugging"))
     # Every other column keeps its room: the run's status and session are on screen.
     assert table.columnViewportPosition(_column(table, "Session")) < table.viewport().width()
+
+
+def test_table2_last_visible_column_fills_the_row_when_gain_is_hidden(qtbot):
+    table = Table2View()
+    qtbot.addWidget(table)
+    table.resize(900, 300)
+    table.show()
+    qtbot.waitExposed(table)
+    table.set_rows([_row("base", 0.75)])
+    success = _column(table, "Success")
+    assert table.isColumnHidden(_column(table, "Gain vs base"))
+    right = table.columnViewportPosition(success) + table.columnWidth(success)
+    assert right >= table.viewport().width() - 2   # no blank strip where the hidden column was

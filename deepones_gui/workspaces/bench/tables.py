@@ -43,6 +43,7 @@ class _Table(QTableWidget):
         # Sized to contents once per fill (fit_columns), capped, then the user may drag them.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self.fit_columns()   # before the first rows too: headers whole, not cut at the default 100 px
 
     def _set(self, r: int, c: int, text: str, *, tip: str = "", data=None, color: QColor | None = None) -> None:
         text = _one_line(text)
@@ -67,6 +68,11 @@ class _Table(QTableWidget):
         for c in range(self.columnCount()):
             if self.columnWidth(c) > MAX_COLUMN_PX:
                 self.setColumnWidth(c, MAX_COLUMN_PX)
+        # The header picks the section to stretch when the flag is set: set it again, so the last
+        # *visible* column fills the row after the last one was hidden or shown.
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
 
 
 class Table2View(_Table):
