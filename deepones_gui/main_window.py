@@ -29,6 +29,8 @@ GPU_REFRESH_MS = 5000
 # Qt.ItemDataRole.UserRole. Touching PySide6's ``Qt`` namespace (or QStyle's enums) costs ~50 ms of
 # enum set-up, so nothing on the path to the first frame does; icons are set when the window activates.
 USER_ROLE = 0x0100
+# Room a window manager's borders and title bar take around the window (see MainWindow._first_size).
+FRAME_ALLOWANCE = QSize(16, 40)
 
 
 def _gpu_summary(*, progress, partial, cancel) -> str:
@@ -314,7 +316,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(self._first_size())
         state = qs.value("main/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -323,6 +325,16 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
         else:
             self.splitter.setSizes([180, 1100])
+
+    def _first_size(self) -> QSize:
+        """1280x800, or less on a smaller screen: the whole window, title bar included, stays on it.
+
+        The margins leave room for the window manager's frame (a 1366x768 laptop with a taskbar
+        has ~728 px of height for the window and its title bar).
+        """
+        available = self.screen().availableGeometry()
+        return QSize(min(1280, available.width() - FRAME_ALLOWANCE.width()),
+                     min(800, available.height() - FRAME_ALLOWANCE.height()))
 
     def save_state(self) -> None:
         qs = QSettings()

@@ -67,7 +67,9 @@ class CategoryPanel(QWidget):
         self.body.addWidget(shown)
         self.shown = shown
         top = QHBoxLayout()
-        top.addWidget(QLabel("Category distribution of the data in the store (Figure 6) for kind"))
+        title = QLabel("Category distribution of the data in the store (Figure 6) for kind")
+        title.setWordWrap(True)   # wraps in a narrow window instead of setting Bench's minimum width
+        top.addWidget(title, 1)
         top.addWidget(self.kind)
         top.addWidget(self.refresh_button)
         top.addStretch(1)

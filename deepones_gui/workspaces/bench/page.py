@@ -76,7 +76,10 @@ class BenchPage(QWidget):
         self._workspaces = {spec.name for spec in workspaces()}
 
         self.sweeps = QComboBox()
-        self.sweeps.setMinimumWidth(380)
+        # Sized for ~28 characters (the full text is in each item's tooltip), not for the longest
+        # sweep name: a 380-px box pushed the export menu off a 1280-px screen.
+        self.sweeps.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sweeps.setMinimumContentsLength(28)
         self.sweeps.currentIndexChanged.connect(self._sweep_chosen)
         self.new_button = QPushButton("New sweep…")
         self.new_button.setCheckable(True)
@@ -90,6 +93,7 @@ class BenchPage(QWidget):
         self.progress.setFormat("%v/%m runs")
         self.progress.setMaximumWidth(260)
         self.status = QLabel("")
+        self.status.setWordWrap(True)   # a long message wraps instead of widening the window
         top = QHBoxLayout()
         top.addWidget(QLabel("Sweep"))
         top.addWidget(self.sweeps)

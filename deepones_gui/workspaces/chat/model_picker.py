@@ -66,7 +66,7 @@ class ModelPicker(QWidget):
         self.bar.addWidget(QLabel("Model"))
         self.combo = QComboBox()
         self.combo.setEditable(True)
-        self.combo.setMinimumWidth(280)
+        self.combo.setMinimumWidth(220)   # editable: long specs scroll inside; the window must fit 1280 px
         self.combo.setToolTip(SPEC_HINT)
         self.combo.currentIndexChanged.connect(self._changed)
         self.combo.lineEdit().editingFinished.connect(self._changed)
@@ -99,6 +99,9 @@ class ModelPicker(QWidget):
             self.combo.addItem(describe_model(spec) if spec.startswith("replay:") else spec, spec)
             i = self.combo.count() - 1
         self.combo.setCurrentIndex(i)
+        # Show the start of a long name (the model's name), not its tail, in a narrow box.
+        self.combo.lineEdit().setCursorPosition(0)
+        self.combo.setToolTip(f"{self.combo.itemText(i)}\n\n{SPEC_HINT}")
         self._changed()
 
     def current_spec(self) -> str:

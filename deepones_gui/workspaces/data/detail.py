@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.datasets.schema import CATEGORIES, KINDS
+from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.data.render import sample_html
 
 REVIEW_BUTTONS = (
@@ -83,7 +84,8 @@ class DetailPane(QWidget):
         self.sample: dict | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
-        buttons = QHBoxLayout()
+        # Wraps in a narrow pane: four buttons side by side made the Data page (and the window) wider than a laptop screen.
+        buttons = FlowLayout()
         self.review_buttons: dict[str, QPushButton] = {}
         for status, text, key, colour in REVIEW_BUTTONS:
             button = QPushButton(text)
@@ -94,11 +96,9 @@ class DetailPane(QWidget):
             # Bold text is wider than the font the style measures with: size for the bold text.
             button.setMinimumWidth(QFontMetrics(bold).horizontalAdvance(text) + BUTTON_PADDING)
             button.clicked.connect(lambda _=False, s=status: self.statusRequested.emit(s))
-            buttons.addWidget(button)
+            buttons.add(button)
             self.review_buttons[status] = button
         layout.addLayout(buttons)
-        self.setMinimumWidth(sum(b.minimumWidth() for b in self.review_buttons.values())
-                             + 3 * max(6, buttons.spacing()) + 8)
         tools = QHBoxLayout()
         self.tag_button = QPushButton("Tag…  (T)")
         self.tag_button.clicked.connect(self.tagRequested)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.data import tasks
 
 
@@ -29,7 +29,8 @@ class DuplicatesPanel(QWidget):
         self.task = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        row = QHBoxLayout()
+        # Wraps when the centre pane is narrow (a plain row set the Data page's minimum width).
+        row = FlowLayout()
         row.addWidget(QLabel("Similarity ≥"))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.3, 1.0)
@@ -48,8 +49,7 @@ class DuplicatesPanel(QWidget):
         row.addWidget(self.run)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        row.addWidget(self.progress, 1)
-        row.addStretch(0)
+        row.add(self.progress, stretch=True)
         layout.addLayout(row)
         self.summary = QLabel("Exact duplicates are folded at import. This finds paraphrases and light edits "
                               "(MinHash over word 3-shingles) in the current filter.")

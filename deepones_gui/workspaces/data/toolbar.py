@@ -32,7 +32,7 @@ class DataToolbar(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search instructions and answers (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(280)
+        self.search.setMinimumWidth(200)   # room to type; more when the window is wider (stretch 1)
         self.bulk_button = QToolButton()
         self.bulk_button.setText("Bulk")
         self.bulk_button.setToolTip("Apply to every sample matching the filter and search")

@@ -38,14 +38,16 @@ class SessionBar(QWidget):
         super().__init__(parent)
         self.session_combo = QComboBox()
         self.session_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.session_combo.setMinimumContentsLength(34)
+        # Widths in characters sized so the bar fits a 1280-px screen beside the workspace rail;
+        # longer names are elided by the combo, whole in its popup.
+        self.session_combo.setMinimumContentsLength(28)
         self.session_combo.setToolTip("Design sessions, newest first")
         self.new_btn = QPushButton("New session…")
         self.settings_btn = QPushButton("Settings…")
         self.settings_btn.setToolTip("This session's designer, programmer and limits (e.g. switch to a capable programmer)")
         self.branch_combo = QComboBox()
         self.branch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.branch_combo.setMinimumContentsLength(26)
+        self.branch_combo.setMinimumContentsLength(18)
         self.branch_combo.setToolTip("Every fork is a branch; the other branches stay in the session")
         self.info = QLabel()
         self.info.setStyleSheet("color: palette(placeholder-text);")

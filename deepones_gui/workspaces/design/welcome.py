@@ -20,13 +20,22 @@ class Welcome(QWidget):
             "Every prompt is shown before it is sent and can be edited; every answer and program can be edited "
             "too, and any stage can be forked. The demo task trains on scikit-learn's digits on the CPU, offline.")
         text.setWordWrap(True)
-        text.setFixedWidth(720)
-        text.setMinimumHeight(text.heightForWidth(720))
+        # At most 720 px for easy reading, narrower (more lines) in a small window: a fixed 720 px
+        # made the Design page, and so the main window, too wide for a laptop screen.
+        text.setMaximumWidth(720)
+        title.setWordWrap(True)
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.new_btn = QPushButton("New session…")
         self.demo_btn = QPushButton("Start with the offline demo task")
         self.demo_btn.setToolTip("Digits classification with the models from Preferences (the embedded SmolLM2 by default)")
         for w in (title, text):
-            box.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+            # Centred by stretches, not by an alignment flag: an aligned label gets its size hint
+            # and never wraps narrower, a stretched one follows the width it is given.
+            line = QHBoxLayout()
+            line.addStretch(0)
+            line.addWidget(w, 1)
+            line.addStretch(0)
+            box.addLayout(line)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.demo_btn)

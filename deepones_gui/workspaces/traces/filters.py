@@ -33,8 +33,7 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.outcome = QComboBox()
-        self.outcome.addItem(ANY, None)
+        self.outcome = self._combo()
         for name in OUTCOMES:
             self.outcome.addItem(OUTCOME_TITLES[name], name)
         self.error = self._combo()

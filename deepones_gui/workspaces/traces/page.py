@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from backend.traces import labels as lb
 from backend.traces.index import TraceFilter
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.traces import work
 from deepones_gui.workspaces.traces.chart import CountsChart
 from deepones_gui.workspaces.traces.filters import FilterBar
@@ -123,10 +124,10 @@ class TracesPage(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 6, 6, 6)
         rl.addWidget(self.view, 1)
-        actions = QHBoxLayout()
+        # Wraps onto a second line in a narrow pane instead of widening the window past the screen.
+        actions = FlowLayout()
         for b in (self.rerun_button, self.fork_button, self.jobs_button, self.note_button, self.undo_button):
-            actions.addWidget(b)
-        actions.addStretch(1)
+            actions.add(b)
         rl.addLayout(actions)
         rl.addWidget(self.status)
 
