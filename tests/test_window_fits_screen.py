@@ -67,7 +67,8 @@ def xvfb(request):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("xvfb", [(1280, 800), (1366, 768)], indirect=True, ids=["1280x800", "1366x768"])
+@pytest.mark.parametrize("xvfb", [(1280, 800), pytest.param((1366, 768), marks=pytest.mark.slow)], indirect=True,
+                         ids=["1280x800", "1366x768"])  # the second size in the slow tier
 def test_window_fits_the_screen_in_every_workspace(xvfb, tmp_path):
     display, (width, height) = xvfb
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
