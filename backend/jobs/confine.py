@@ -26,6 +26,11 @@ from __future__ import annotations
 import ctypes
 import os
 
+if __package__:   # imported as backend.jobs.confine; the lean supervisor imports it as a sibling
+    from backend.jobs import isolation
+else:
+    import isolation
+
 PR_SET_PDEATHSIG = 1
 PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
@@ -52,14 +57,8 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 READ_RIGHTS = EXECUTE | READ_FILE | READ_DIR
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV   # the only rights a rule on a file may carry
 
-_libc = None
-
-
-def libc():
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc
+# One libc handle for the job's process, loaded once (see isolation.libc: before any fork).
+libc = isolation.libc
 
 
 def _err(what: str) -> str:
