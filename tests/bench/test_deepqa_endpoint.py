@@ -98,6 +98,7 @@ def test_llama_cpp_server_is_refused_or_matches_in_process(smollm2, deepones_hom
         _assert_matches_in_process(url, smollm2)   # a server that aligns them: the numbers must be right
 
 
+@pytest.mark.slow   # a second server with a BOS-adding copy of the model; the refusal test above is fast
 @pytest.mark.timeout(120)
 def test_aligned_server_gives_the_in_process_logliks(smollm2, tmp_path):
     """The same server with a SmolLM2 copy whose tokenizer adds a BOS token: its echo is aligned."""

@@ -311,7 +311,8 @@ def test_model_size_reads_the_same_in_the_list_details_chat_and_overview(qtbot, 
     assert any(expected in t for t in texts), texts
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "abort"])
+# llama.cpp aborting is the slow tier's (the fast tier has the kill, and the worker tests both signals).
+@pytest.mark.parametrize("how", ["SIGKILL", pytest.param("abort", marks=pytest.mark.slow)])
 def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtbot, app_context, monkeypatch, how):
     """Issue 9: the model worker dies mid-answer (killed from outside, or llama.cpp aborting): the
     window lives, the conversation shows the error with Retry, the unsent draft stays; after a

@@ -19,7 +19,8 @@ GREEDY = GenerationSettings(temperature=0.0, max_tokens=16, context_size=1024)
 LONG = GenerationSettings(temperature=0.0, max_tokens=300, context_size=1024)
 
 
-@pytest.mark.parametrize("kind, signal_name", [("segv", "SIGSEGV"), ("abort", "SIGABRT")])
+@pytest.mark.parametrize("kind, signal_name", [("segv", "SIGSEGV"),
+                                               pytest.param("abort", "SIGABRT", marks=pytest.mark.slow)])
 def test_a_native_crash_mid_stream_raises_model_process_crashed_and_retry_answers(
         fresh_workers, monkeypatch, kind, signal_name):
     monkeypatch.setenv(FAULT_ENV, f"{kind}@3:once")
