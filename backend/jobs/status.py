@@ -17,7 +17,11 @@ from backend.jobs.spec import FINAL_STATUSES, JobResult
 
 def write_status(workdir: Path, data: dict) -> None:
     tmp = workdir / "status.json.tmp"
-    tmp.write_text(json.dumps(data, indent=1), "utf-8")
+    try:
+        tmp.write_text(json.dumps(data, indent=1), "utf-8")
+    except OSError:
+        tmp.unlink(missing_ok=True)   # never a half-written file left behind (a full disk)
+        raise
     os.replace(tmp, workdir / "status.json")
 
 
@@ -103,7 +107,10 @@ def mark_lost(workdir: Path, st: dict | None = None) -> dict:
         return st
     st.update(status="lost", reason="lost", detail=detail, ended_at=st.get("ended_at") or time.time())
     if workdir.exists():
-        write_status(workdir, st)
+        try:
+            write_status(workdir, st)
+        except OSError as exc:   # a full disk (often why the supervisor stopped): the caller still gets it
+            st["detail"] = f"{detail}; the status file could not be updated ({exc.strerror or exc})"
     return st
 
 
