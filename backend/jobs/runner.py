@@ -13,7 +13,6 @@ import os
 import secrets
 import select
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -246,18 +245,8 @@ def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
     job_id, workdir, env, cfg = prepare_job(spec, root)
     if db is not None:
         records.record_created(db, job_id, spec, workdir)
-    # A confined job's supervisor is a fresh process (subprocess: no fork of this possibly threaded
-    # process, and no copy of its memory, keys included, next to the program). The fork launch saves
-    # ~50 ms and is kept, opt-in, for unconfined jobs only.
-    fast = os.environ.get("DEEPONES_JOBS_LAUNCH") == "fork" and not spec.confine
-    if fast and not cfg.get("gpu") and hasattr(os, "fork") and sys.platform.startswith("linux"):
-        # The fast launch (no GPU queue to wait in): see supervisor.fork_launch.
-        from backend.jobs import supervisor
-
-        try:
-            return JobHandle(job_id, workdir, pid=supervisor.fork_launch(str(workdir), env, _BOOT))
-        except OSError:
-            pass  # fall back to a plain supervisor process
+    # The supervisor is a fresh process (subprocess: no fork of this possibly threaded process, and
+    # no copy of its memory, keys included, next to the program).
     proc = launch_supervisor(workdir, env)
     return JobHandle(job_id, workdir, proc)
 

@@ -33,9 +33,8 @@ import os
 import select
 import sys
 import time
-import warnings
 
-if __package__:   # imported as backend.jobs.supervisor (the fast launch forks from the caller)
+if __package__:   # imported as backend.jobs.supervisor (tests, the CLI)
     from backend.jobs import caplog, confine, gpu_slots, isolation, jsonlite
     from backend.jobs.launch import ProgramLauncher
 else:             # started lean (``-I -S``) as a top-level module or script next to its siblings
@@ -358,74 +357,6 @@ def _pump(logs: dict, timeout: float) -> None:
             del logs[fd]
 
 
-def fork_launch(jobdir: str, env: dict, boot: str) -> int:
-    """The fast launch: fork the caller, start the program from the fork, then exec a fresh supervisor.
-
-    Saves the supervisor's interpreter start-up from the job's critical path: the program starts
-    from a forked copy of the caller (only os/fcntl calls happen there), and the supervisor's own
-    interpreter starts while the program already runs. The exec drops the copy of the caller's
-    memory. A double fork detaches it: the caller gets the supervisor's pid and waits on a pidfd.
-    """
-    isolation.libc()  # loaded here, before the fork: the forked copy then only calls into loaded code
-
-    r, w = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns on fork() in a multi-threaded process because the child could inherit
-        # a lock held by another thread. Until its exec the forked copy here runs only this module's
-        # code (stdlib os/fcntl/marshal calls, libc loaded above), never code that other threads may
-        # hold locks in. DEEPONES_JOBS_LAUNCH=spawn switches to the plain supervisor process.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        first = os.fork()
-    if first == 0:
-        code = 0
-        try:
-            os.close(r)
-            os.setsid()
-            pid = os.fork()
-            if pid:
-                os.write(w, str(pid).encode())
-            else:
-                os.close(w)
-                _become_supervisor(jobdir, env, boot)
-        except BaseException:  # noqa: BLE001 - never return into the caller's code from a fork
-            code = 127
-        os._exit(code)
-    os.close(w)
-    try:
-        data = os.read(r, 64)
-    finally:
-        os.close(r)
-        os.waitpid(first, 0)
-    if not data:
-        raise OSError("the job supervisor could not be started")
-    return int(data)
-
-
-def _become_supervisor(jobdir: str, env: dict, boot: str) -> None:
-    sup = Supervisor(jobdir)
-    state = sup.spawn(env)
-    if state is None:
-        os._exit(0)
-    keep = {state["out_r"], state["err_r"], state["lock_fd"], state["report_r"], state["exit_r"], state["lifeline_w"]}
-    for fd in keep:
-        os.set_inheritable(fd, True)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    log = os.open(os.path.join(jobdir, "supervisor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    os.dup2(devnull, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    # Drop everything else inherited from the caller (its DB, sockets, terminal...).
-    last = 2
-    for fd in sorted(keep) + [65536]:
-        os.closerange(last + 1, fd)
-        last = fd
-    os.chdir(jobdir)
-    state_hex = marshal.dumps(state).hex()
-    # A frozen app (the desktop bundle) has no python: it runs Python code as `app --python ...`.
-    argv0 = [sys.executable, "--python"] if getattr(sys, "frozen", False) else [sys.executable]
-    os.execve(sys.executable, [*argv0, "-I", "-S", "-c", boot, "--attach", state_hex, jobdir], env)
-
-
 def main(argv: list[str]) -> int:
     # First thing: no same-user process (a job included) may read this process's environment or memory.
     non_dumpable = confine.set_non_dumpable()
@@ -434,9 +365,8 @@ def main(argv: list[str]) -> int:
     for path in sup.cfg.get("sys_path", []):
         if path not in sys.path:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
-    state = marshal.loads(bytes.fromhex(argv[-2])) if len(argv) >= 3 and argv[-3] == "--attach" else None
     try:
-        return sup.run(state)
+        return sup.run(None)
     except BaseException as exc:  # noqa: BLE001 - leave a readable final status, then re-raise
         sup.write_status(status="failed", reason="failed", detail=f"supervisor error: {exc!r}", ended_at=time.time())
         raise

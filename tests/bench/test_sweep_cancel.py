@@ -51,7 +51,8 @@ def _wait_for_running_jobs(home: Path, count: int, proc: subprocess.Popen | None
         jobs = _running_jobs(home, sleeping_only=True)
         if len(jobs) >= count:
             return jobs
-        assert proc is None or proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
+        if proc is not None:   # the CLI sweep must still be running while its runs are awaited
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
         assert time.monotonic() < deadline, f"only {len(jobs)} running jobs"
         time.sleep(0.1)
 
@@ -167,7 +168,8 @@ def _wait_for_stalled_run(home: Path, sweep_id: int, proc: subprocess.Popen | No
             jobs = _running_jobs(home, sleeping_only=True)
             if jobs:
                 return jobs
-        assert proc is None or proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
+        if proc is not None:   # the CLI sweep must still be running while its runs are awaited
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
         assert time.monotonic() < deadline, f"no stalled second run ({len(done)} finished)"
         time.sleep(0.1)
 

@@ -278,14 +278,3 @@ def _sid_or_none(pid: int):
         return os.getsid(pid)
     except ProcessLookupError:
         return None
-
-
-def test_fork_launch_path_of_an_unconfined_job(jobs_root, monkeypatch):
-    # The opt-in fast launch (fork of the caller; unconfined jobs only) contains daemons and reports
-    # results exactly like the default launch (a fresh supervisor process).
-    monkeypatch.setenv("DEEPONES_JOBS_LAUNCH", "fork")
-    _children_and_daemon_case(jobs_root, confine=False)
-    spec = program("import sys; sys.exit(5)")
-    spec.confine = False
-    result = run_job(spec, root=jobs_root)
-    assert result.status == "failed" and result.exit_code == 5
