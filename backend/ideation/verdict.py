@@ -47,7 +47,7 @@ def human_seconds(s: float | None) -> str:
 
 
 def _limit_gb(gb: float) -> str:
-    return f"{gb:g} GB"
+    return f"{gb:g} GB" if gb >= 1 else human_bytes(gb * GB)
 
 
 def judge(result: CheckResult, limits: CheckLimits) -> tuple[str, list[str]]:
