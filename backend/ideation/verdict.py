@@ -10,46 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.ideation.formatting import human_count, human_seconds
 from backend.ideation.result import AMBER, GREEN, RED, CheckLimits, CheckResult
+from backend.units import format_bytes
 
 CLOSE = 0.8     # over 80% of a limit is "close"
-GB = 1024**3
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit, size in (("TB", 1024**4), ("GB", GB), ("MB", 1024**2), ("KB", 1024)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def human_count(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            value = n / size
-            return f"{value:.0f}{unit}" if value >= 100 else f"{value:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def human_seconds(s: float | None) -> str:
-    if s is None:
-        return "?"
-    if s < 1:
-        return f"{s * 1000:.1f} ms"
-    if s < 120:
-        return f"{s:.1f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+GB = 10**9       # decimal, as every size in the app (backend.units)
 
 
 def _limit_gb(gb: float) -> str:
-    return f"{gb:g} GB" if gb >= 1 else human_bytes(gb * GB)
+    return f"{gb:g} GB" if gb >= 1 else format_bytes(gb * GB)
 
 
 @dataclass(frozen=True)
@@ -73,7 +43,7 @@ def rows(result: CheckResult, limits: CheckLimits) -> list[Row]:
     scaled = "" if result.measured_batch == result.batch_size else f" (scaled from batch {result.measured_batch})"
     out = [Row("Parameters", f"{human_count(result.params)} ({human_count(result.trainable_params)} trainable)"),
            Row("FLOPs / example", f"{human_count(result.flops_per_sample)} (forward)")]
-    said = f"~{human_bytes(result.peak_memory_bytes)} at batch {result.batch_size}"
+    said = f"~{format_bytes(result.peak_memory_bytes)} at batch {result.batch_size}"
     if limits.memory_gb and result.peak_memory_bytes is not None:
         level = _level(result.peak_memory_bytes, limits.memory_gb * GB)
         limit = _limit_gb(limits.memory_gb)
@@ -147,7 +117,7 @@ def send_back_message(result: CheckResult) -> str:
     asks = []
     if result.ok:
         lines.append(f"Measured: {human_count(result.params)} parameters, {human_count(result.flops_per_sample)}"
-                     f"FLOPs per example, ~{human_bytes(result.peak_memory_bytes)} for a training step at batch "
+                     f"FLOPs per example, ~{format_bytes(result.peak_memory_bytes)} for a training step at batch "
                      f"{result.batch_size}, forward {result.forward_ms:.1f} ms per batch.")
         if limits.memory_gb and (result.peak_memory_bytes or 0) > CLOSE * limits.memory_gb * GB:
             asks.append(f"too big: reduce the memory of a training step to under {_limit_gb(limits.memory_gb)}")

@@ -72,7 +72,7 @@ def test_check_panel_checks_reference_code_and_sends_it_back(qtbot, app_context,
     panel.send_btn.click()
     assert page.shown == improve.id and page.shown != NEXT
     prompt = page.prompt_edit.toPlainText()
-    assert "too big: reduce the memory of a training step to under 51 KB" in prompt
+    assert "too big: reduce the memory of a training step to under 50.0 kB" in prompt
     assert "The model check of your design (DigitMLP) found problems" in prompt
     assert page.run_btn.isEnabled() and "Re-run stage" in page.run_btn.text()
     assert "Re-run stage to send them" in page.info.text()
