@@ -84,6 +84,7 @@ class CheckPanel(QWidget):
         self.code = ""
         self.request: CheckRequest | None = None
         self.result: CheckResult | None = None
+        self.coarse: dict | None = None
         self.runner = CheckRunner(root, self)
         self.runner.finished.connect(self._show_result)
         self.runner.failed.connect(self._show_failure)
@@ -137,10 +138,12 @@ class CheckPanel(QWidget):
         self.set_program("", None)
 
     # -- inputs --------------------------------------------------------------------------------
-    def set_program(self, code: str, request: CheckRequest | None, *, why_not: str = "") -> None:
-        """What "Check model" checks; ``why_not`` says why there is nothing to check yet."""
-        changed = code != self.code or request != self.request
-        self.code, self.request = code, request
+    def set_program(self, code: str, request: CheckRequest | None, *, why_not: str = "",
+                    coarse: dict | None = None) -> None:
+        """What "Check model" checks; ``why_not`` says why there is nothing to check yet; ``coarse``
+        is the designer's DeepData view, drawn until a check gives the traced one."""
+        changed = code != self.code or request != self.request or coarse != self.coarse
+        self.code, self.request, self.coarse = code, request, coarse
         if request is not None:
             shape = "x".join(str(n) for n in request.input_shape)
             self.input_label.setText(f"Input {shape} ({request.dtype}), batch {request.batch_size}"
@@ -173,7 +176,7 @@ class CheckPanel(QWidget):
         self.verdict.setText(message)
         self.verdict.setStyleSheet("QLabel#checkVerdict { padding: 4px 8px; }")
         self.table.setRowCount(0)
-        self.diagram.set_diagram(None)
+        self.diagram.set_diagram(self.coarse)
 
     def _show_failure(self, message: str) -> None:
         self._clear(message)
