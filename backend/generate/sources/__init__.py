@@ -80,7 +80,9 @@ def read_papers(source: str) -> Problems:
         try:
             out.append(read_paper(item))
         except SourceError as exc:
-            out.problems.append(f"{item}: {exc}" if item not in str(exc) else str(exc))
+            # Readers name the file already ("note.pdf: not a PDF"); others get it in front.
+            message = str(exc)
+            out.problems.append(message if message.startswith((item, Path(item).name)) else f"{item}: {message}")
     return out
 
 

@@ -57,9 +57,12 @@ def read_manifest(path: str | Path) -> Problems:
             if not line.strip():
                 continue
             try:
-                out.append(_row(json.loads(line), base))
+                data = json.loads(line)
             except ValueError as exc:
                 out.problems.append(f"{p.name}:{lineno}: not valid JSON ({getattr(exc, 'msg', exc)})")
+                continue
+            try:
+                out.append(_row(data, base))
             except SourceError as exc:
                 out.problems.append(f"{p.name}:{lineno}: {exc}")
         return out
