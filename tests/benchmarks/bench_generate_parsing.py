@@ -38,21 +38,30 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 LATEX_FLOOR = 10.0  # papers/s
-PDF_FLOOR = 3.0     # papers/s, sequential
+PDF_FLOOR = 3.0  # papers/s, sequential
 
-WORDS = ("model network layer attention training loss gradient dataset token embedding transformer "
-         "convolution residual normalization dropout optimizer learning rate batch inference memory "
-         "accuracy benchmark latency parameter encoder decoder feature representation sequence image "
-         "language vision pretraining finetuning objective regularization sparse dense mixture expert "
-         "we show that our method improves the baseline on with by for of and to in a the is are this").split()
-SECTIONS = (("Introduction", ()), ("Related Work", ()), ("Method", ("Architecture", "Objective")),
-            ("Experiments", ("Setup", "Results")), ("Conclusion", ()))
+WORDS = (
+    "model network layer attention training loss gradient dataset token embedding transformer "
+    "convolution residual normalization dropout optimizer learning rate batch inference memory "
+    "accuracy benchmark latency parameter encoder decoder feature representation sequence image "
+    "language vision pretraining finetuning objective regularization sparse dense mixture expert "
+    "we show that our method improves the baseline on with by for of and to in a the is are this"
+).split()
+SECTIONS = (
+    ("Introduction", ()),
+    ("Related Work", ()),
+    ("Method", ("Architecture", "Objective")),
+    ("Experiments", ("Setup", "Results")),
+    ("Conclusion", ()),
+)
 
 
 def _sentence(rng: random.Random, i: int) -> str:
     words = [rng.choice(WORDS) for _ in range(rng.randint(12, 22))]
     if i % 3 == 0:
-        words.insert(rng.randint(1, len(words) - 1), f"$\\mathcal{{L}}_{{{rng.randint(1, 9)}}} = \\norm{{x}}^2$")
+        words.insert(
+            rng.randint(1, len(words) - 1), f"$\\mathcal{{L}}_{{{rng.randint(1, 9)}}} = \\norm{{x}}^2$"
+        )
     if i % 4 == 0:
         words.append(f"\\citep{{ref{rng.randint(1, 99)}}}")
     if i % 5 == 0:
@@ -67,8 +76,10 @@ def _paragraph(rng: random.Random) -> str:
 def _section_body(rng: random.Random, with_display: bool) -> str:
     body = "\n".join(_paragraph(rng) for _ in range(3))
     if with_display:
-        body += ("\\begin{equation}\\label{eq:" + str(rng.randint(1, 99)) + "}\n"
-                 "  \\hat{y} = \\softmax\\left(\\frac{QK^\\top}{\\sqrt{d}}\\right) V + \\R^{d}\n\\end{equation}\n")
+        body += (
+            "\\begin{equation}\\label{eq:" + str(rng.randint(1, 99)) + "}\n"
+            "  \\hat{y} = \\softmax\\left(\\frac{QK^\\top}{\\sqrt{d}}\\right) V + \\R^{d}\n\\end{equation}\n"
+        )
     return body
 
 
@@ -82,20 +93,28 @@ def paper_files(n: int) -> dict[str, str]:
         for sub in subs:
             text += f"\\subsection{{{sub}}}\n" + _section_body(rng, sub == "Objective")
         if name == "Experiments":
-            text += ("\\begin{table}[t]\\centering\\begin{tabular}{lc}Model & Acc.\\\\ A & 1\\end{tabular}"
-                     "\\caption{Results.}\\label{tab:1}\\end{table}\n")
+            text += (
+                "\\begin{table}[t]\\centering\\begin{tabular}{lc}Model & Acc.\\\\ A & 1\\end{tabular}"
+                "\\caption{Results.}\\label{tab:1}\\end{table}\n"
+            )
         files[f"sections/s{k}.tex"] = text
         inputs.append(f"\\input{{sections/s{k}}}")
     files["main.tex"] = (
         "\\documentclass{article}\n\\usepackage{neurips_2024}\n"
         "\\newcommand{\\R}{\\mathbb{R}}\n\\newcommand{\\norm}[1]{\\left\\lVert #1 \\right\\rVert}\n"
-        "\\DeclareMathOperator{\\softmax}{softmax}\n\\def\\model{Net" + str(n) + "}\n"
+        "\\DeclareMathOperator{\\softmax}{softmax}\n\\def\\model{Net"
+        + str(n)
+        + "}\n"
         + f"\\title{{\\model: paper {n} on {rng.choice(WORDS)} {rng.choice(WORDS)}}}\n"
         + "\\author{Ada Lovelace \\And Alan Turing}\n\\begin{document}\n\\maketitle\n"
-        + "\\begin{abstract}\n" + _paragraph(rng) + "\\end{abstract}\n"
-        + "\n".join(inputs) + "\n"
+        + "\\begin{abstract}\n"
+        + _paragraph(rng)
+        + "\\end{abstract}\n"
+        + "\n".join(inputs)
+        + "\n"
         + "\\begin{figure}\\includegraphics{fig.pdf}\\caption{A figure.}\\end{figure}\n"
-        + "\\bibliographystyle{plain}\n\\bibliography{refs}\n\\end{document}\n")
+        + "\\bibliographystyle{plain}\n\\bibliography{refs}\n\\end{document}\n"
+    )
     return files
 
 
@@ -156,8 +175,14 @@ def _load() -> str:
     return f"load {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cores"
 
 
-def bench_parsing(n_papers: int = 1000, n_pdfs: int = 100, *, keep: Path | None = None,
-                  latex_floor: float = LATEX_FLOOR, pdf_floor: float = PDF_FLOOR) -> dict:
+def bench_parsing(
+    n_papers: int = 1000,
+    n_pdfs: int = 100,
+    *,
+    keep: Path | None = None,
+    latex_floor: float = LATEX_FLOOR,
+    pdf_floor: float = PDF_FLOOR,
+) -> dict:
     """Generate the corpus, parse it, print the figures; returns them with ``missed`` (names of
     floors not reached)."""
     from backend.generate.sources import read_paper
@@ -165,12 +190,16 @@ def bench_parsing(n_papers: int = 1000, n_pdfs: int = 100, *, keep: Path | None 
     root = keep or Path(tempfile.mkdtemp(prefix="deepones-bench-parse-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        print(f"corpus: {n_papers} LaTeX papers (folder / tar.gz / gz, a third each), {n_pdfs} PDFs in {root}")
+        print(
+            f"corpus: {n_papers} LaTeX papers (folder / tar.gz / gz, a third each), {n_pdfs} PDFs in {root}"
+        )
         print(f"start: {_load()}")
         t0 = time.perf_counter()
         latex, pdfs = write_corpus(root, n_papers, n_pdfs)
-        print(f"written in {time.perf_counter() - t0:.1f} s; "
-              f"LaTeX {sum(len(''.join(paper_files(i).values())) for i in range(min(n_papers, 20))) // max(1, min(n_papers, 20)) // 1024} KiB a paper")
+        print(
+            f"written in {time.perf_counter() - t0:.1f} s; "
+            f"LaTeX {sum(len(''.join(paper_files(i).values())) for i in range(min(n_papers, 20))) // max(1, min(n_papers, 20)) // 1024} KiB a paper"
+        )
         read_paper(latex[0])  # imports and the converter built once, outside the timing
 
         t0 = time.perf_counter()
@@ -181,9 +210,11 @@ def bench_parsing(n_papers: int = 1000, n_pdfs: int = 100, *, keep: Path | None 
             assert paper.title.startswith("Net"), paper.title
         latex_s = time.perf_counter() - t0
         latex_rate = len(latex) / latex_s
-        print(f"LaTeX: {len(latex)} papers in {latex_s:.1f} s = {latex_rate:.1f} papers/s "
-              f"({sections / len(latex):.1f} sections a paper) — floor {latex_floor:g}: "
-              f"{'PASS' if latex_rate >= latex_floor else 'FAIL'}")
+        print(
+            f"LaTeX: {len(latex)} papers in {latex_s:.1f} s = {latex_rate:.1f} papers/s "
+            f"({sections / len(latex):.1f} sections a paper) — floor {latex_floor:g}: "
+            f"{'PASS' if latex_rate >= latex_floor else 'FAIL'}"
+        )
 
         pdf_rate = parallel_rate = 0.0
         if pdfs:
@@ -196,14 +227,28 @@ def bench_parsing(n_papers: int = 1000, n_pdfs: int = 100, *, keep: Path | None 
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(read_paper, pdfs))
             parallel_rate = len(pdfs) / (time.perf_counter() - t0)
-            print(f"PDF: {len(pdfs)} papers in {pdf_s:.1f} s = {pdf_rate:.1f} papers/s sequential, "
-                  f"{parallel_rate:.1f} papers/s with 4 threads (a child process each) — floor {pdf_floor:g}: "
-                  f"{'PASS' if pdf_rate >= pdf_floor else 'FAIL'}")
+            print(
+                f"PDF: {len(pdfs)} papers in {pdf_s:.1f} s = {pdf_rate:.1f} papers/s sequential, "
+                f"{parallel_rate:.1f} papers/s with 4 threads (a child process each) — floor {pdf_floor:g}: "
+                f"{'PASS' if pdf_rate >= pdf_floor else 'FAIL'}"
+            )
         print(f"end: {_load()}")
-        missed = [name for name, ok in (("latex papers/s", latex_rate >= latex_floor),
-                                        ("pdf papers/s", not pdfs or pdf_rate >= pdf_floor)) if not ok]
-        return {"latex_papers": len(latex), "latex_papers_per_s": latex_rate, "pdf_papers": len(pdfs),
-                "pdf_papers_per_s": pdf_rate, "pdf_papers_per_s_4_threads": parallel_rate, "missed": missed}
+        missed = [
+            name
+            for name, ok in (
+                ("latex papers/s", latex_rate >= latex_floor),
+                ("pdf papers/s", not pdfs or pdf_rate >= pdf_floor),
+            )
+            if not ok
+        ]
+        return {
+            "latex_papers": len(latex),
+            "latex_papers_per_s": latex_rate,
+            "pdf_papers": len(pdfs),
+            "pdf_papers_per_s": pdf_rate,
+            "pdf_papers_per_s_4_threads": parallel_rate,
+            "missed": missed,
+        }
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -217,8 +262,9 @@ def main() -> None:
     parser.add_argument("--latex-floor", type=float, default=LATEX_FLOOR)
     parser.add_argument("--pdf-floor", type=float, default=PDF_FLOOR)
     args = parser.parse_args()
-    result = bench_parsing(args.papers, args.pdfs, keep=args.keep, latex_floor=args.latex_floor,
-                           pdf_floor=args.pdf_floor)
+    result = bench_parsing(
+        args.papers, args.pdfs, keep=args.keep, latex_floor=args.latex_floor, pdf_floor=args.pdf_floor
+    )
     if result["missed"]:
         print(f"MISSED: {', '.join(result['missed'])}")
         sys.exit(1)

@@ -12,18 +12,27 @@ from tests.generate.sources_helpers import LoopbackServer, Served, eprint_tar_gz
 
 SINGLE_TEX = r"""\documentclass{article}\title{One File}\begin{document}
 \begin{abstract}A gzipped single file.\end{abstract}\section{Only}Text with $x^2$.\end{document}"""
-PDF_LINES = ["A PDF-only paper", "Abstract", "Nothing but a PDF.", "1 Introduction", "Intro text.", "2 Model",
-             "Model text."]
+PDF_LINES = [
+    "A PDF-only paper",
+    "Abstract",
+    "Nothing but a PDF.",
+    "1 Introduction",
+    "Intro text.",
+    "2 Model",
+    "Model text.",
+]
 
 
 @pytest.fixture
 def arxiv():
-    served = Served({
-        "/e-print/2404.02866": eprint_tar_gz(),
-        "/e-print/2501.00001": gzipped(SINGLE_TEX),
-        "/pdf/2502.00002": minimal_pdf(PDF_LINES, title="A PDF-only paper"),  # no /e-print: 404
-        "/e-print/2503.00003": minimal_pdf(PDF_LINES, title="Served as PDF"),  # arXiv's PDF-only e-print
-    })
+    served = Served(
+        {
+            "/e-print/2404.02866": eprint_tar_gz(),
+            "/e-print/2501.00001": gzipped(SINGLE_TEX),
+            "/pdf/2502.00002": minimal_pdf(PDF_LINES, title="A PDF-only paper"),  # no /e-print: 404
+            "/e-print/2503.00003": minimal_pdf(PDF_LINES, title="Served as PDF"),  # arXiv's PDF-only e-print
+        }
+    )
     with LoopbackServer(served) as server:
         yield served, server.url
 
@@ -45,7 +54,9 @@ def test_sources_are_fetched_politely_and_read(arxiv, tmp_path):
     assert hcr.paper_id == "2404.02866" and hcr.source_kind == "arxiv" and hcr.source == "arxiv:2404.02866"
     assert hcr.year == 2024 and hcr.title.startswith("Guarantees of confidentiality")
     assert "Methods / Additive noise" in [s.name for s in hcr.sections]
-    assert single.title == "One File" and single.sections[0].text == "Text with $x^2$." and single.year == 2025
+    assert (
+        single.title == "One File" and single.sections[0].text == "Text with $x^2$." and single.year == 2025
+    )
     assert served.paths() == ["/e-print/2404.02866", "/e-print/2501.00001"]
     (t1, _, ua1), (t2, _, ua2) = served.requests
     assert t2 - t1 >= 0.39  # one request per interval
@@ -90,8 +101,11 @@ def test_offline_is_one_clear_line(tmp_path, monkeypatch):
     assert message.startswith("Offline: cannot reach 127.0.0.1:") and "\n" not in message
     assert message.endswith("arXiv 2404.02866 (source) is not in the local cache.")
     monkeypatch.setenv("DEEPONES_OFFLINE", "1")
-    with pytest.raises(SourceError, match=r"^Offline: arXiv 2404.02866 \(source\) is not in the local cache "
-                                          r"and downloads are off \(DEEPONES_OFFLINE is set\)\.$"):
+    with pytest.raises(
+        SourceError,
+        match=r"^Offline: arXiv 2404.02866 \(source\) is not in the local cache "
+        r"and downloads are off \(DEEPONES_OFFLINE is set\)\.$",
+    ):
         client.read("2404.02866")
 
 

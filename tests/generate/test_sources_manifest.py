@@ -55,13 +55,20 @@ def test_a_folder_of_papers_is_discovered_and_read(tmp_path):
     import shutil
 
     shutil.copytree(HCR_PAPER, tmp_path / "hcr")
-    (tmp_path / "note.pdf").write_bytes(minimal_pdf(["1 Idea", "An idea.", "2 Plan", "A plan."], title="Note"))
+    (tmp_path / "note.pdf").write_bytes(
+        minimal_pdf(["1 Idea", "An idea.", "2 Plan", "A plan."], title="Note")
+    )
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
     (tmp_path / "readme.txt").write_text("not a paper")
-    assert discover_papers(tmp_path) == [str(tmp_path / "broken.pdf"), str(tmp_path / "hcr"),
-                                         str(tmp_path / "note.pdf")]
+    assert discover_papers(tmp_path) == [
+        str(tmp_path / "broken.pdf"),
+        str(tmp_path / "hcr"),
+        str(tmp_path / "note.pdf"),
+    ]
     assert discover_papers(tmp_path / "hcr") == [str(tmp_path / "hcr")]  # a LaTeX folder is one paper
     papers = read_papers(str(tmp_path))
-    assert [p.title for p in papers] == ["Guarantees of confidentiality via Hammersley-Chapman-Robbins bounds",
-                                         "Note"]
+    assert [p.title for p in papers] == [
+        "Guarantees of confidentiality via Hammersley-Chapman-Robbins bounds",
+        "Note",
+    ]
     assert len(papers.problems) == 1 and papers.problems[0].startswith("broken.pdf: not a readable PDF")

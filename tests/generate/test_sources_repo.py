@@ -54,8 +54,9 @@ def test_real_repository_classes_with_file_and_line(lora_repo):
     # All top-level classes of layer.py are found, no more, no fewer.
     layer = (lora_repo / "layer.py").read_text("utf-8")
     top_level = re.findall(r"^class (\w+)", layer, re.M)
-    assert sorted(u.name for u in units if u.kind == "class" and u.file == "layer.py" and "." not in u.name) == \
-        sorted(top_level)
+    assert sorted(
+        u.name for u in units if u.kind == "class" and u.file == "layer.py" and "." not in u.name
+    ) == sorted(top_level)
     method = by_name[("method", "LoraLayer.update_layer")]
     assert method.file == "layer.py" and "def update_layer" in method.source
 
@@ -64,8 +65,9 @@ def test_zip_of_the_repository_gives_the_same_units(lora_repo, tmp_path):
     from_folder = read_repository(str(lora_repo))
     archive = _zip_folder(lora_repo, tmp_path / "lora-main.zip", "lora-main")  # GitHub's one-folder layout
     from_zip = read_repository(str(archive))
-    assert [(u.kind, u.name, u.file, u.line) for u in from_zip] == \
-        [(u.kind, u.name, u.file, u.line) for u in from_folder]
+    assert [(u.kind, u.name, u.file, u.line) for u in from_zip] == [
+        (u.kind, u.name, u.file, u.line) for u in from_folder
+    ]
 
 
 EXPECTED_CPP = [
@@ -148,26 +150,38 @@ def test_zip_path_traversal_is_refused_and_nothing_is_written(tmp_path, evil):
 
 
 def test_zip_links_are_skipped(tmp_path):
-    archive = _zip_with(tmp_path / "repo.zip", [("repo/ok.py", b"class Ok:\n    pass\n")],
-                        link=("repo/passwd.py", "/etc/passwd"))
+    archive = _zip_with(
+        tmp_path / "repo.zip",
+        [("repo/ok.py", b"class Ok:\n    pass\n")],
+        link=("repo/passwd.py", "/etc/passwd"),
+    )
     units = read_repository(str(archive))
     assert [(u.name, u.file) for u in units] == [("Ok", "ok.py")]
 
 
 def test_github_url_downloads_the_codeload_zip_once(tmp_path, monkeypatch):
     archive = _zip_folder(CPP_REPO, tmp_path / "x.zip", "cpp_repo-main")
-    served = Served({"/deepones/cpp_repo/zip/HEAD": archive.read_bytes(),
-                     "/deepones/cpp_repo/zip/v1.0": archive.read_bytes()})
+    served = Served(
+        {
+            "/deepones/cpp_repo/zip/HEAD": archive.read_bytes(),
+            "/deepones/cpp_repo/zip/v1.0": archive.read_bytes(),
+        }
+    )
     with LoopbackServer(served) as server:
         monkeypatch.setenv("DEEPONES_GITHUB_ZIP_URL", server.url)
         # A tag or branch in the URL picks that zip (asked without the 1 s spacing, to keep the test short).
         tagged_zip = github_zip("https://github.com/deepones/cpp_repo/tree/v1.0", min_interval_s=0)
         units = read_repository("https://github.com/deepones/cpp_repo")
         again = read_repository("https://github.com/deepones/cpp_repo.git")  # from the cache
-        with pytest.raises(SourceError, match=r"GitHub deepones/nothing@HEAD was not found at 127.0.0.1:\d+ \(404\)"):
+        with pytest.raises(
+            SourceError, match=r"GitHub deepones/nothing@HEAD was not found at 127.0.0.1:\d+ \(404\)"
+        ):
             read_repository("https://github.com/deepones/nothing")
-    assert served.paths() == ["/deepones/cpp_repo/zip/v1.0", "/deepones/cpp_repo/zip/HEAD",
-                              "/deepones/nothing/zip/HEAD"]
+    assert served.paths() == [
+        "/deepones/cpp_repo/zip/v1.0",
+        "/deepones/cpp_repo/zip/HEAD",
+        "/deepones/nothing/zip/HEAD",
+    ]
     # The second request to the host waited for its turn (1 s apart).
     assert served.requests[2][0] - served.requests[1][0] >= 0.95
     assert all("DeepOnes-Studio" in ua for _t, _p, ua in served.requests)

@@ -91,8 +91,9 @@ def tree_from_folder(folder: Path) -> TexTree:
                 continue
             total += path.stat().st_size
             if total > MAX_TEX_BYTES:
-                raise SourceError(f"{folder}: refused, its .tex files hold more than "
-                                  f"{MAX_TEX_BYTES // (1024 * 1024)} MiB")
+                raise SourceError(
+                    f"{folder}: refused, its .tex files hold more than {MAX_TEX_BYTES // (1024 * 1024)} MiB"
+                )
             files[path.relative_to(folder).as_posix()] = _decode(path.read_bytes())
     if not files:
         raise SourceError(f"{folder}: the folder holds no .tex file")
@@ -119,8 +120,10 @@ def load_tree(path: Path) -> TexTree:
 # ---------------------------------------------------------------------------------------------
 # \input / \include
 
-_INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)"
-                    r"|\\(?:sub)?import\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_INPUT = re.compile(
+    r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)"
+    r"|\\(?:sub)?import\s*\{([^{}]*)\}\s*\{([^{}]*)\}"
+)
 
 
 def _resolve_input(tree: TexTree, name: str, base_dirs: list[str]) -> str | None:
@@ -178,19 +181,37 @@ def find_main(tree: TexTree) -> str:
 # ---------------------------------------------------------------------------------------------
 # Cleaning the body
 
-_DROPPED_ENVS = ("figure", "figure*", "table", "table*", "wrapfigure", "wraptable", "SCfigure", "subfigure",
-                 "thebibliography", "tikzpicture", "algorithm", "algorithm*", "comment", "filecontents",
-                 "filecontents*")
+_DROPPED_ENVS = (
+    "figure",
+    "figure*",
+    "table",
+    "table*",
+    "wrapfigure",
+    "wraptable",
+    "SCfigure",
+    "subfigure",
+    "thebibliography",
+    "tikzpicture",
+    "algorithm",
+    "algorithm*",
+    "comment",
+    "filecontents",
+    "filecontents*",
+)
 _CITE = re.compile(r"[~ ]?\\(?:[cC]ite[a-z]*|[a-z]*cite[a-z]*|nocite)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{[^{}]*\}")
 _REF = re.compile(r"[~ ]?\\(?:ref|eqref|autoref|cref|Cref|pageref|vref|nameref)\*?\s*\{[^{}]*\}")
 # A label on a line of its own goes with its line: inside an equation it would split the display.
 _LABEL = re.compile(r"\\label\s*\{[^{}]*\}[ \t]*\n?")
-_NOISE_WITH_ARG = re.compile(r"\\(?:bibliography|bibliographystyle|vspace|hspace|includegraphics"
-                             r"|addbibresource|thispagestyle|pagestyle|setlength|setcounter|addtolength"
-                             r"|input|include|newcounter|usepackage|hypersetup)\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
-_NOISE = re.compile(r"\\(?:maketitle|tableofcontents|newpage|clearpage|cleardoublepage|printbibliography"
-                    r"|noindent|centering|smallskip|medskip|bigskip|linebreak|pagebreak|onecolumn|twocolumn"
-                    r"|normalsize|small|footnotesize|scriptsize|tiny|large|Large|LARGE|huge|Huge)(?![A-Za-z])")
+_NOISE_WITH_ARG = re.compile(
+    r"\\(?:bibliography|bibliographystyle|vspace|hspace|includegraphics"
+    r"|addbibresource|thispagestyle|pagestyle|setlength|setcounter|addtolength"
+    r"|input|include|newcounter|usepackage|hypersetup)\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}"
+)
+_NOISE = re.compile(
+    r"\\(?:maketitle|tableofcontents|newpage|clearpage|cleardoublepage|printbibliography"
+    r"|noindent|centering|smallskip|medskip|bigskip|linebreak|pagebreak|onecolumn|twocolumn"
+    r"|normalsize|small|footnotesize|scriptsize|tiny|large|Large|LARGE|huge|Huge)(?![A-Za-z])"
+)
 
 
 def drop_environments(text: str, names: tuple[str, ...] = _DROPPED_ENVS) -> str:
@@ -210,7 +231,7 @@ def drop_environments(text: str, names: tuple[str, ...] = _DROPPED_ENVS) -> str:
             if depth == 0:
                 end = t.end()
                 break
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         pos = end
     out.append(text[pos:])
     return "".join(out)
@@ -250,8 +271,11 @@ def _converter():
     return LatexNodes2Text(math_mode="verbatim", keep_comments=False), db
 
 
-_MATH_OPEN = re.compile(r"\\begin\{((?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath|math)\*?)\}"
-                        r"|\$\$|\$|\\\(|\\\[|\\.", re.S)
+_MATH_OPEN = re.compile(
+    r"\\begin\{((?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath|math)\*?)\}"
+    r"|\$\$|\$|\\\(|\\\[|\\.",
+    re.S,
+)
 _MATH_CLOSE = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -286,9 +310,9 @@ def protect_math(latex: str) -> tuple[str, list[str]]:
         if k < 0:
             break
         end = k + len(close)
-        out.append(latex[pos:m.start()])
+        out.append(latex[pos : m.start()])
         out.append(f"MATHPLACEHOLDER{len(spans)}X")
-        spans.append(latex[m.start():end])
+        spans.append(latex[m.start() : end])
         pos = i = end
     out.append(latex[pos:])
     return "".join(out), spans
@@ -319,7 +343,9 @@ def to_text(latex: str) -> str:
     # Source line breaks are not the author's: paragraphs become one line each, and display maths
     # gets lines of its own so it stays readable as LaTeX.
     paragraphs = re.split(r"\n\s*\n", text)
-    text = "\n\n".join(" ".join(line.strip() for line in para.splitlines() if line.strip()) for para in paragraphs)
+    text = "\n\n".join(
+        " ".join(line.strip() for line in para.splitlines() if line.strip()) for para in paragraphs
+    )
     text = _DISPLAY_OPEN.sub(lambda m: "\n" + m.group(0), text)
     text = _DISPLAY_CLOSE.sub(lambda m: m.group(0) + "\n", text)
     text = _SPACES.sub(" ", _EMPTY_PARENS.sub("", text))
@@ -355,7 +381,7 @@ def _remove_commands(text: str, names: str) -> str:
         if m.start() < pos:
             continue
         got = brace_group(text, skip_spaces(text, m.end()))
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         pos = got[1] if got else m.end()
     out.append(text[pos:])
     return "".join(out)
@@ -381,8 +407,11 @@ def parse_authors(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-_VENUE_YEAR = re.compile(r"(?:neurips|nips|iclr|icml|cvpr|iccv|eccv|acl|emnlp|naacl|aaai|ijcai|colm|tmlr|aistats|uai)"
-                         r"[_-]?(20\d\d)", re.I)
+_VENUE_YEAR = re.compile(
+    r"(?:neurips|nips|iclr|icml|cvpr|iccv|eccv|acl|emnlp|naacl|aaai|ijcai|colm|tmlr|aistats|uai)"
+    r"[_-]?(20\d\d)",
+    re.I,
+)
 
 
 def guess_year(preamble: str, arxiv_id: str | None) -> int | None:
@@ -424,7 +453,7 @@ def split_sections(body: str) -> list[Section]:
         # Deeper headings inside a section become a line with their title.
         chunk = body[start:end]
         for h_start, h_end, _level, title in reversed([h for h in heads if start <= h[0] < end]):
-            chunk = chunk[:h_start - start] + f"\n\n{title}.\n" + chunk[h_end - start:]
+            chunk = chunk[: h_start - start] + f"\n\n{title}.\n" + chunk[h_end - start :]
         return chunk
 
     main_heads = [h for h in heads if h[2] in ("section", "subsection")]
@@ -447,14 +476,16 @@ def split_sections(body: str) -> list[Section]:
     return sections
 
 
-def parse_tree(tree: TexTree, *, source: str, arxiv_id: str | None = None, source_kind: str = "latex") -> Paper:
+def parse_tree(
+    tree: TexTree, *, source: str, arxiv_id: str | None = None, source_kind: str = "latex"
+) -> Paper:
     """A :class:`Paper` from the files of one LaTeX source."""
     main = find_main(tree)
     tree.main = main
     text = inline_inputs(tree, main)
     text, macros = collect_macros(text)
     begin = text.find("\\begin{document}")
-    preamble, body = (text[:begin], text[begin + len("\\begin{document}"):]) if begin >= 0 else ("", text)
+    preamble, body = (text[:begin], text[begin + len("\\begin{document}") :]) if begin >= 0 else ("", text)
     end = body.find("\\end{document}")
     if end >= 0:
         body = body[:end]
@@ -467,18 +498,23 @@ def parse_tree(tree: TexTree, *, source: str, arxiv_id: str | None = None, sourc
     abstract = ""
     m = re.search(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", body, re.S)
     if m:
-        abstract, body = m.group(1), body[:m.start()] + body[m.end():]
+        abstract, body = m.group(1), body[: m.start()] + body[m.end() :]
     else:
         got = _command_arg(body, "abstract")
         if got:
-            abstract, body = got[0], body[:got[1]] + body[got[2]:]
+            abstract, body = got[0], body[: got[1]] + body[got[2] :]
     # The front matter commands are not body text.
-    body = _remove_commands(body, "title|author|icmltitle|icmlauthor|affiliation|affil|date|keywords|icmlkeywords"
-                                  "|icmlaffiliation|icmlcorrespondingauthor|thanks")
+    body = _remove_commands(
+        body,
+        "title|author|icmltitle|icmlauthor|affiliation|affil|date|keywords|icmlkeywords"
+        "|icmlaffiliation|icmlcorrespondingauthor|thanks",
+    )
     sections = split_sections(clean_body(body))
     if not sections and not abstract:
         raise SourceError(f"{tree.label or source}: no text found in the LaTeX source")
-    digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sorted(tree.files.items())).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\0".join(f"{k}\0{v}" for k, v in sorted(tree.files.items())).encode()
+    ).hexdigest()
     meta = {"main_file": main, "tex_files": sorted(tree.files), "macros_expanded": sorted(macros)}
     if tree.missing_inputs:
         meta["missing_inputs"] = sorted(set(tree.missing_inputs))

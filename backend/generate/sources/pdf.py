@@ -66,7 +66,7 @@ def sections_from_pages(pages: list[str]) -> tuple[str, list[Section]]:
         m = _ABSTRACT.match(ln.strip())
         if m:
             stop = heads[0][0] if heads else i + 30
-            abstract = " ".join([m.group(1), *(x.strip() for x in lines[i + 1:stop])]).strip()
+            abstract = " ".join([m.group(1), *(x.strip() for x in lines[i + 1 : stop])]).strip()
             break
     if len(heads) < 2:
         sections = [Section(f"Page {n}", page.strip()) for n, page in enumerate(pages, 1) if page.strip()]
@@ -74,14 +74,20 @@ def sections_from_pages(pages: list[str]) -> tuple[str, list[Section]]:
     sections = []
     for n, (idx, name) in enumerate(heads):
         stop = heads[n + 1][0] if n + 1 < len(heads) else end
-        text = "\n".join(ln.rstrip() for ln in lines[idx + 1:stop]).strip()
+        text = "\n".join(ln.rstrip() for ln in lines[idx + 1 : stop]).strip()
         if text:
             sections.append(Section(name, text))
     return abstract, sections
 
 
-def read_pdf(path: str | Path, *, arxiv_id: str | None = None, source_kind: str = "pdf",
-             timeout_s: float = 60.0, memory_mb: int = 1024) -> Paper:
+def read_pdf(
+    path: str | Path,
+    *,
+    arxiv_id: str | None = None,
+    source_kind: str = "pdf",
+    timeout_s: float = 60.0,
+    memory_mb: int = 1024,
+) -> Paper:
     p = Path(path)
     try:
         with open(p, "rb") as fh:
@@ -90,8 +96,9 @@ def read_pdf(path: str | Path, *, arxiv_id: str | None = None, source_kind: str 
         raise SourceError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
     if b"%PDF-" not in head:
         raise SourceError(f"{p.name}: not a PDF file")
-    result = run_parser_child(_CHILD, [str(p.resolve()), str(MAX_PAGES)], what=p.name, timeout_s=timeout_s,
-                              memory_mb=memory_mb)
+    result = run_parser_child(
+        _CHILD, [str(p.resolve()), str(MAX_PAGES)], what=p.name, timeout_s=timeout_s, memory_mb=memory_mb
+    )
     pages = [str(x) for x in result.get("pages", [])]
     if not any(pg.strip() for pg in pages):
         raise SourceError(f"{p.name}: the PDF has no extractable text (a scan?)")
