@@ -97,12 +97,12 @@ def read_papers(source: str) -> Problems:
 
 
 def _has_main_tex(folder: Path) -> bool:
-    from backend.generate.sources.latex import _DOCUMENTCLASS
+    from backend.generate.sources.latex import is_main_file
 
     for entry in folder.iterdir():
         if entry.suffix.lower() == ".tex" and entry.is_file():
             try:
-                if _DOCUMENTCLASS.search(entry.read_text("utf-8", errors="replace")):
+                if is_main_file(entry.read_text("utf-8", errors="replace")):
                     return True
             except OSError:
                 continue
