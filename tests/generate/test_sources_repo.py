@@ -1,4 +1,4 @@
-"""Repositories: a real installed package (peft's LoRA implementation) by folder and zip, the
+"""Repositories: a real installed package (torch's layer modules) by folder and zip, the
 C++/CUDA fixture through tree-sitter, unsafe zips, and a GitHub URL served on loopback."""
 
 from __future__ import annotations
@@ -24,9 +24,22 @@ def _installed_folder(module: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lora_repo() -> Path:
-    """The LoRA implementation of the installed peft package (Apache-2.0), read in place."""
-    return _installed_folder("peft.tuners.lora")
+def nn_repo() -> Path:
+    """torch's layer modules (BSD-3), read in place from the installed package: the code the fixture
+    paper's networks are built from (its "Affine", "ReLU", "Flatten", "Convolution2D",
+    "MaximumPooling2D", "Softmax" layers are torch.nn's Linear, ReLU, Flatten, Conv2d, MaxPool2d,
+    Softmax). The paper's own repository cannot be copied into ours; see fixtures/hcrbounds/README.md."""
+    return _installed_folder("torch.nn.modules")
+
+
+PAPER_LAYERS = {
+    "Linear": "linear.py",
+    "ReLU": "activation.py",
+    "Flatten": "flatten.py",
+    "Conv2d": "conv.py",
+    "MaxPool2d": "pooling.py",
+    "Softmax": "activation.py",
+}
 
 
 def _zip_folder(folder: Path, dest: Path, prefix: str) -> Path:
@@ -36,37 +49,60 @@ def _zip_folder(folder: Path, dest: Path, prefix: str) -> Path:
     return dest
 
 
-def test_real_repository_classes_with_file_and_line(lora_repo):
-    units = read_repository(str(lora_repo))
-    assert not units.problems
-    by_name = {(u.kind, u.name): u for u in units}
-    for name, file in (("LoraLayer", "layer.py"), ("LoraModel", "model.py"), ("LoraConfig", "config.py")):
+@pytest.fixture(scope="module")
+def nn_units(nn_repo):
+    return read_repository(str(nn_repo))
+
+
+def test_real_repository_classes_with_file_and_line(nn_repo, nn_units):
+    assert not nn_units.problems
+    by_name = {(u.kind, u.name): u for u in nn_units}
+    for name, file in PAPER_LAYERS.items():
         unit = by_name[("class", name)]
         assert unit.file == file and unit.language == "python"
+    assert by_name[("class", "Linear")].docstring.startswith("Applies an affine linear transformation")
     # Every unit's file:line is checked against the file itself.
     lines_of = {}
-    for unit in units:
-        lines = lines_of.setdefault(unit.file, (lora_repo / unit.file).read_text("utf-8").splitlines())
+    for unit in nn_units:
+        lines = lines_of.setdefault(unit.file, (nn_repo / unit.file).read_text("utf-8").splitlines())
         short = unit.name.rsplit(".", 1)[-1]
         keyword = "class" if unit.kind == "class" else "def"
         assert re.match(rf"\s*(async\s+)?{keyword} {re.escape(short)}\b", lines[unit.line - 1]), unit
         assert unit.source in "\n".join(lines) and lines[unit.line - 1] in unit.source  # a slice of the file
-    # All top-level classes of layer.py are found, no more, no fewer.
-    layer = (lora_repo / "layer.py").read_text("utf-8")
-    top_level = re.findall(r"^class (\w+)", layer, re.M)
-    assert sorted(
-        u.name for u in units if u.kind == "class" and u.file == "layer.py" and "." not in u.name
-    ) == sorted(top_level)
-    method = by_name[("method", "LoraLayer.update_layer")]
-    assert method.file == "layer.py" and "def update_layer" in method.source
+    # All top-level classes of activation.py are found, no more, no fewer.
+    activation = (nn_repo / "activation.py").read_text("utf-8")
+    top_level = re.findall(r"^class (\w+)", activation, re.M)
+    found = [
+        u.name for u in nn_units if u.kind == "class" and u.file == "activation.py" and "." not in u.name
+    ]
+    assert sorted(found) == sorted(top_level)
+    forward = by_name[("method", "Linear.forward")]
+    assert forward.file == "linear.py" and "def forward" in forward.source
 
 
-def test_zip_of_the_repository_gives_the_same_units(lora_repo, tmp_path):
-    from_folder = read_repository(str(lora_repo))
-    archive = _zip_folder(lora_repo, tmp_path / "lora-main.zip", "lora-main")  # GitHub's one-folder layout
+def test_the_paper_names_the_layers_the_repository_defines(nn_units):
+    from backend.generate.sources import read_paper
+    from tests.generate.sources_helpers import HCR_PAPER
+
+    mnist = next(s.text for s in read_paper(str(HCR_PAPER)).sections if s.name == "Results / MNIST")
+    classes = {u.name for u in nn_units if u.kind == "class"}
+    # The MNIST net: inputs -> Flatten -> Affine -> ReLU -> ... -> Softmax (Affine is torch's Linear).
+    for paper_word, class_name in (
+        ("Flatten", "Flatten"),
+        ("ReLU", "ReLU"),
+        ("Softmax", "Softmax"),
+        ("Affine$_{784 \\times 10}$", "Linear"),
+    ):
+        assert f"{paper_word} $\\rightarrow$" in mnist and class_name in classes
+
+
+def test_zip_of_the_repository_gives_the_same_units(nn_repo, nn_units, tmp_path):
+    archive = _zip_folder(
+        nn_repo, tmp_path / "modules-main.zip", "modules-main"
+    )  # GitHub's one-folder layout
     from_zip = read_repository(str(archive))
     assert [(u.kind, u.name, u.file, u.line) for u in from_zip] == [
-        (u.kind, u.name, u.file, u.line) for u in from_folder
+        (u.kind, u.name, u.file, u.line) for u in nn_units
     ]
 
 
