@@ -169,6 +169,14 @@ def test_nested_inputs_resolve_relative_paths_and_cycles_end(tmp_path):
     assert paper.sections[0].text == "One says hi. Two says hi."
 
 
+def test_an_exponential_include_tree_is_refused(tmp_path):
+    (tmp_path / "main.tex").write_text("\\documentclass{article}\\begin{document}\\input{a0}\\end{document}")
+    for i in range(12):  # each file \\inputs the next one twice: 2^12 copies of 200 KB
+        (tmp_path / f"a{i}.tex").write_text("x" * 200_000 + f"\\input{{a{i + 1}}}\\input{{a{i + 1}}}")
+    with pytest.raises(SourceError, match=r"refused, its \\input files expand to more than 8 MiB"):
+        read_paper(str(tmp_path))
+
+
 def test_tar_with_path_traversal_is_refused(tmp_path):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

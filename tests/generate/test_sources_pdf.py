@@ -97,6 +97,32 @@ def test_pdf_only_paper_splits_into_the_same_sections(hcr_pdf):
     assert paper.metadata["page_count"] >= 2
 
 
+def test_ieee_style_headings_and_hyphenated_line_ends(tmp_path):
+    path = tmp_path / "ieee.pdf"
+    lines = [
+        "A Conference Paper",
+        "I. INTRODUCTION",
+        "Deep convolu-",
+        "tional networks.",
+        "II. METHOD",
+        "A. Datasets",
+        "We use 3 sets.",
+        "B. Training",
+        "We train.",
+        "III. RESULTS",
+        "It works.",
+    ]
+    path.write_bytes(minimal_pdf(lines))
+    paper = read_pdf(path)
+    assert [s.name for s in paper.sections] == [
+        "Introduction",
+        "Method / Datasets",
+        "Method / Training",
+        "Results",
+    ]
+    assert paper.sections[0].text == "Deep convolutional networks."
+
+
 def test_pdf_without_numbered_headings_gives_one_section_per_page(tmp_path):
     path = tmp_path / "plain.pdf"
     path.write_bytes(minimal_pdf(["A note with no headings.", "Just text."], title="A plain note"))

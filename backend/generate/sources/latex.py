@@ -31,6 +31,7 @@ from backend.generate.sources.latex_text import clean_body, to_text
 
 TEX_SUFFIXES = (".tex", ".ltx")
 MAX_TEX_BYTES = 32 * 1024 * 1024  # all .tex of one paper together
+MAX_INLINED_CHARS = 8 * 1024 * 1024  # the main file with its inputs inlined (a real paper: < 1 MiB)
 MAX_INPUT_DEPTH = 16
 
 # ---------------------------------------------------------------------------------------------
@@ -45,6 +46,7 @@ class TexTree:
     main: str | None = None
     label: str = ""
     missing_inputs: list[str] = field(default_factory=list)
+    inlined_chars: int = 0
 
 
 def _decode(data: bytes) -> str:
@@ -138,8 +140,17 @@ def _resolve_input(tree: TexTree, name: str, base_dirs: list[str]) -> str | None
 
 
 def inline_inputs(tree: TexTree, key: str, depth: int = 0, stack: tuple[str, ...] = ()) -> str:
-    """The text of ``key`` with every ``\\input``/``\\include`` replaced by the file's own text."""
+    """The text of ``key`` with every ``\\input``/``\\include`` replaced by the file's own text.
+
+    Cycles are cut, and so is a source whose files \\input each other so often that the whole
+    would outgrow :data:`MAX_INLINED_CHARS` (an exponential include tree is a cheap bomb)."""
     text = strip_comments(tree.files[key])
+    tree.inlined_chars += len(text)
+    if tree.inlined_chars > MAX_INLINED_CHARS:
+        raise SourceError(
+            f"{tree.label}: refused, its \\input files expand to more than "
+            f"{MAX_INLINED_CHARS // (1024 * 1024)} MiB"
+        )
     if depth >= MAX_INPUT_DEPTH:
         return text
     main_dir = os.path.dirname(tree.main or key)

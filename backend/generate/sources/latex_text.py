@@ -8,7 +8,7 @@ parser has far less to read.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 
 _DROPPED_ENVS = (
     "figure",
@@ -75,14 +75,19 @@ def clean_body(text: str) -> str:
     return _NOISE.sub("", text)
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _converter():
-    """pylatexenc's LatexNodes2Text and a walker context of our own, built once.
+    """This thread's pylatexenc LatexNodes2Text and walker context (built once per thread: the
+    pipeline reads papers from worker threads, and pylatexenc promises nothing about sharing).
 
     The walker asks its context for "specials" (``~``, ``--``, ``''``...) at every character; the
     context answers at once for characters no special starts with, which more than halves the
     parse time of a paper without changing the result.
     """
+    if getattr(_local, "pair", None) is not None:
+        return _local.pair
     import pylatexenc.latexwalker as latexwalker
     from pylatexenc.latex2text import LatexNodes2Text
 
@@ -97,7 +102,8 @@ def _converter():
 
     db.test_for_specials = test_for_specials
     # verbatim: maths stays as its LaTeX source, delimiters and environments included.
-    return LatexNodes2Text(math_mode="verbatim", keep_comments=False), db
+    _local.pair = (LatexNodes2Text(math_mode="verbatim", keep_comments=False), db)
+    return _local.pair
 
 
 _MATH_OPEN = re.compile(
