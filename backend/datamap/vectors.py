@@ -210,6 +210,8 @@ def embed_missing(db: sqlite_utils.Database, method: str = "tfidf", *, progress:
         raise MapError("the store has no samples to map (import some first)")
     cached_ids, cached_hashes, _ = cache.load()
     todo = missing_rows(cached_ids, cached_hashes, ids, hashes)
+    if not len(todo):
+        return {"embedded": 0, "cached": len(ids), "cancelled": False}
     if method == "tfidf":
         space = _space(db, cache, ids, progress)
 
