@@ -43,3 +43,18 @@ def in_polygon(xy: np.ndarray, polygon) -> np.ndarray:
         inside[idx[px[idx] < x_at]] ^= True
     mask[cand] = inside
     return mask
+
+
+def filter_ids(db, flt) -> np.ndarray:
+    """Ids of the samples matching a table filter (search words through the FTS index), sorted."""
+    from backend.datasets.query import fts_query
+
+    match = fts_query(flt.query, prefix=flt.prefix) if flt.query else ""
+    if match:
+        where, params = flt.where(with_query=False)
+        rows = db.conn.execute(f"SELECT f.rowid FROM samples_fts f JOIN samples s ON s.id = f.rowid"
+                               f" WHERE samples_fts MATCH ? AND {where} ORDER BY f.rowid", [match, *params])
+    else:
+        where, params = flt.where()
+        rows = db.conn.execute(f"SELECT s.id FROM samples s WHERE {where} ORDER BY s.id", params)
+    return np.fromiter((r[0] for r in rows), dtype=np.int64)
