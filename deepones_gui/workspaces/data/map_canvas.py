@@ -17,7 +17,8 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from backend.datamap.density import bin_majority, rgba_image
 from backend.datamap.select import in_polygon, in_rect
 
-POINTS_MAX = 20_000        # in view: drawn as markers; more: the density image
+POINTS_MAX = 10_000        # in view: drawn as markers; more: the density image
+COVER = 2.0                # items are filled for COVER x the view (each side), so small pans just repaint
 HOVER_PX = 8               # how close (screen pixels) the pointer must be to a point
 DENSITY_SCALE = 2          # screen pixels per density bin (each side)
 MODES = ("pan", "lasso", "rectangle")
@@ -107,7 +108,8 @@ class MapCanvas(pg.PlotWidget):
         self._bin_again = False
         self.density_shown = False
         self._refresh = QTimer(self, singleShot=True, interval=0)
-        self._refresh.timeout.connect(self.update_view)
+        self._refresh.timeout.connect(lambda: self.update_view(force=False))
+        self._covered: tuple | None = None
         self.vb.sigRangeChanged.connect(lambda *_: self._refresh.start())
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
@@ -166,7 +168,9 @@ class MapCanvas(pg.PlotWidget):
         (x0, x1), (y0, y1) = self.view_rect()
         return np.flatnonzero(in_rect(self.xy, x0, y0, x1, y1) & self.visible)
 
-    def update_view(self) -> None:
+    def update_view(self, force: bool = True) -> None:
+        """Redraw for the current view. Items are filled for a margin around the view (COVER times its
+        size), so a pan that stays inside it is only a repaint: no numpy, no setData (``force=False``)."""
         import time
 
         started = time.perf_counter()
@@ -174,9 +178,17 @@ class MapCanvas(pg.PlotWidget):
             self.points.clear()
             self.rings.clear()
             self.image.clear()
+            self._covered = None
             return
-        idx = self.in_view()
-        if len(idx) <= POINTS_MAX:
+        (x0, x1), (y0, y1) = self.view_rect()
+        if not force and self._covers(x0, x1, y0, y1):
+            self.frameDrawn.emit(time.perf_counter() - started)
+            return
+        mx, my = (x1 - x0) * (COVER - 1) / 2, (y1 - y0) * (COVER - 1) / 2
+        self._covered = (x0 - mx, x1 + mx, y0 - my, y1 + my, x1 - x0)
+        idx = np.flatnonzero(in_rect(self.xy, x0 - mx, y0 - my, x1 + mx, y1 + my) & self.visible)
+        in_view = int(in_rect(self.xy[idx], x0, y0, x1, y1).sum()) if len(idx) else 0
+        if in_view <= POINTS_MAX and len(idx) <= POINTS_MAX * COVER * COVER:
             self.image.hide()
             self.density_shown = False
             self.points.setData(pos=self.xy[idx], brush=self._brushes[self.codes[idx]] if len(self._brushes) else None,
@@ -188,9 +200,19 @@ class MapCanvas(pg.PlotWidget):
         ring = idx[(self.selected[idx] | self.marked[idx])] if len(idx) else idx
         if len(ring) > POINTS_MAX:
             ring = ring[:: max(1, len(ring) // POINTS_MAX)]
-        self.rings.setData(pos=self.xy[ring], pen=[self._ring_pen(i) for i in ring]) if len(ring) <= 2000 else \
+        if len(ring) <= 2000:
+            self.rings.setData(pos=self.xy[ring], pen=[self._ring_pen(i) for i in ring])
+        else:
             self.rings.setData(pos=self.xy[ring])
         self.frameDrawn.emit(time.perf_counter() - started)
+
+    def _covers(self, x0: float, x1: float, y0: float, y1: float) -> bool:
+        c = self._covered
+        if c is None:
+            return False
+        cx0, cx1, cy0, cy1, width = c
+        zoom = (x1 - x0) / max(width, 1e-12)
+        return cx0 <= x0 and x1 <= cx1 and cy0 <= y0 and y1 <= cy1 and 0.8 <= zoom <= 1.25
 
     def _ring_pen(self, i: int) -> QPen:
         return QPen(QColor("#ffffff" if self.selected[i] else "#ffd54f"), 1.2)
@@ -201,9 +223,9 @@ class MapCanvas(pg.PlotWidget):
             return
         self._bin_busy = True
         self._gen += 1
-        (x0, x1), (y0, y1) = self.view_rect()
-        w = max(16, self.vb.width() // DENSITY_SCALE)
-        h = max(16, self.vb.height() // DENSITY_SCALE)
+        x0, x1, y0, y1, _w = self._covered
+        w = max(16, int(self.vb.width() * COVER) // DENSITY_SCALE)
+        h = max(16, int(self.vb.height() * COVER) // DENSITY_SCALE)
         xy, codes = self.xy, self.codes
         if not self.visible.all():
             keep = self.visible
