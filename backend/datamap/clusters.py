@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 CLUSTER_FIT_MAX = 20_000
-NAME_DOCS = 300          # texts per cluster read for its name
+NAME_DOCS = 300  # texts per cluster read for its name
 NAME_TERMS = 3
 SEED = 0
 
@@ -33,7 +33,12 @@ def find_clusters(xy: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(SEED)
     sample = np.sort(rng.choice(n, CLUSTER_FIT_MAX, replace=False)) if n > CLUSTER_FIT_MAX else np.arange(n)
     m = len(sample)
-    hdb = HDBSCAN(min_cluster_size=max(8, m // 60), min_samples=max(5, m // 400), cluster_selection_method="eom", copy=True)
+    hdb = HDBSCAN(
+        min_cluster_size=max(8, m // 60),
+        min_samples=max(5, m // 400),
+        cluster_selection_method="eom",
+        copy=True,
+    )
     labels = hdb.fit_predict(xy[sample].astype(np.float64)).astype(np.int32)
     out = np.full(n, -1, dtype=np.int32)
     out[sample] = labels
@@ -74,11 +79,15 @@ def name_clusters(db: sqlite_utils.Database, ids: np.ndarray, labels: np.ndarray
     doc_ids = np.concatenate(picked_ids)
     doc_lab = np.concatenate(picked_lab)
     texts = texts_for(db, doc_ids)
-    vec = TfidfVectorizer(max_features=20_000, stop_words="english", sublinear_tf=True,
-                          token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9_-]{2,}\b")
+    vec = TfidfVectorizer(
+        max_features=20_000,
+        stop_words="english",
+        sublinear_tf=True,
+        token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9_-]{2,}\b",
+    )
     try:
         matrix = vec.fit_transform(texts)
-    except ValueError:   # no usable words at all (e.g. only numbers)
+    except ValueError:  # no usable words at all (e.g. only numbers)
         return [{"id": c, "name": f"cluster {c}", "size": int((labels == c).sum())} for c in found]
     terms = np.array(vec.get_feature_names_out())
     overall = np.asarray(matrix.mean(axis=0)).ravel()
@@ -88,7 +97,9 @@ def name_clusters(db: sqlite_utils.Database, ids: np.ndarray, labels: np.ndarray
         score = np.asarray(matrix[rows].mean(axis=0)).ravel() - overall
         # Distinctive and common inside: words a reader would name the group by.
         top = [terms[i] for i in np.argsort(-score)[:NAME_TERMS] if score[i] > 0]
-        out.append({"id": int(c), "name": " · ".join(top) or f"cluster {c}", "size": int((labels == c).sum())})
+        out.append(
+            {"id": int(c), "name": " · ".join(top) or f"cluster {c}", "size": int((labels == c).sum())}
+        )
     out.sort(key=lambda d: -d["size"])
     return out
 
@@ -96,5 +107,7 @@ def name_clusters(db: sqlite_utils.Database, ids: np.ndarray, labels: np.ndarray
 def recount(clusters: list[dict], labels: np.ndarray) -> list[dict]:
     """The same clusters with sizes recounted (after new points were placed)."""
     counts = np.bincount(labels[labels >= 0], minlength=max([c["id"] for c in clusters], default=-1) + 1)
-    return sorted(({**c, "size": int(counts[c["id"]]) if c["id"] < len(counts) else 0} for c in clusters),
-                  key=lambda d: -d["size"])
+    return sorted(
+        ({**c, "size": int(counts[c["id"]]) if c["id"] < len(counts) else 0} for c in clusters),
+        key=lambda d: -d["size"],
+    )

@@ -18,27 +18,48 @@ import numpy as np
 if TYPE_CHECKING:
     import sqlite_utils
 
-MAX_LABELS = 20            # the legend's values; the rest are "(other)"
+MAX_LABELS = 20  # the legend's values; the rest are "(other)"
 NONE_LABEL = "(none)"
 OTHER_LABEL = "(other)"
 LENGTH_BINS = 8
 
 # A palette readable on a dark and a light background (Tableau 20 order), RGB.
-PALETTE = np.array([
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-    (227, 119, 194), (188, 189, 34), (23, 190, 207), (174, 199, 232), (255, 187, 120), (152, 223, 138),
-    (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141), (158, 218, 229),
-    (57, 59, 121), (99, 121, 57), (127, 127, 127), (199, 199, 199),
-], dtype=np.uint8)
+PALETTE = np.array(
+    [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (188, 189, 34),
+        (23, 190, 207),
+        (174, 199, 232),
+        (255, 187, 120),
+        (152, 223, 138),
+        (255, 152, 150),
+        (197, 176, 213),
+        (196, 156, 148),
+        (247, 182, 210),
+        (219, 219, 141),
+        (158, 218, 229),
+        (57, 59, 121),
+        (99, 121, 57),
+        (127, 127, 127),
+        (199, 199, 199),
+    ],
+    dtype=np.uint8,
+)
 GREY = np.array((160, 160, 160), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
 class ColourFacet:
     name: str
-    expr: str                    # SQL over ``samples s``: the value of one sample
-    numeric: bool = False        # binned into ranges (token length) instead of values
-    requires: str = ""           # a samples column that must exist for the facet to be offered
+    expr: str  # SQL over ``samples s``: the value of one sample
+    numeric: bool = False  # binned into ranges (token length) instead of values
+    requires: str = ""  # a samples column that must exist for the facet to be offered
 
 
 COLOUR_FACETS: dict[str, ColourFacet] = {}
@@ -50,16 +71,26 @@ def register_colour_facet(name: str, expr: str, *, numeric: bool = False, requir
     COLOUR_FACETS[name] = ColourFacet(name, expr, numeric, requires)
 
 
-for _name, _expr in (("kind", "s.kind"), ("category", "s.category"), ("status", "s.status"),
-                     ("dataset", "s.dataset"),
-                     ("tag", "(SELECT min(t.tag) FROM sample_tags t WHERE t.sample_id = s.id)")):
+for _name, _expr in (
+    ("kind", "s.kind"),
+    ("category", "s.category"),
+    ("status", "s.status"),
+    ("dataset", "s.dataset"),
+    ("tag", "(SELECT min(t.tag) FROM sample_tags t WHERE t.sample_id = s.id)"),
+):
     register_colour_facet(_name, _expr)
 # Approximate tokens (4 characters each): the tokenizer of no particular model, and free to compute.
-register_colour_facet("token length", "(length(s.instruction) + length(s.input) + length(s.output)) / 4",
-                      numeric=True)
+register_colour_facet(
+    "token length", "(length(s.instruction) + length(s.input) + length(s.output)) / 4", numeric=True
+)
 # Provenance columns, offered when the store has them (Data's provenance facets add them).
-PROVENANCE = (("generator model", "generator_model"), ("source paper", "source_paper"), ("paper", "paper"),
-              ("year", "year"), ("paper year", "paper_year"))
+PROVENANCE = (
+    ("generator model", "generator_model"),
+    ("source paper", "source_paper"),
+    ("paper", "paper"),
+    ("year", "year"),
+    ("paper year", "paper_year"),
+)
 for _name, _column in PROVENANCE:
     register_colour_facet(_name, f"s.{_column}", requires=_column)
 
@@ -95,7 +126,7 @@ def codes_from_values(values: list) -> tuple[np.ndarray, list[str]]:
     codes = rank[inverse.ravel()]
     if len(labels) > MAX_LABELS:
         codes = np.minimum(codes, MAX_LABELS - 1)
-        labels = [*labels[:MAX_LABELS - 1], OTHER_LABEL]
+        labels = [*labels[: MAX_LABELS - 1], OTHER_LABEL]
     return codes.astype(np.int32), labels
 
 
@@ -128,14 +159,15 @@ def facet_codes(db: sqlite_utils.Database, name: str, ids: np.ndarray) -> tuple[
     return codes_from_numbers(values) if facet.numeric else codes_from_values(values)
 
 
-def near_duplicate_codes(db: sqlite_utils.Database, ids: np.ndarray, *, max_samples: int = 50_000
-                         ) -> tuple[np.ndarray, list[str]]:
+def near_duplicate_codes(
+    db: sqlite_utils.Database, ids: np.ndarray, *, max_samples: int = 50_000
+) -> tuple[np.ndarray, list[str]]:
     """Near-duplicate groups (the MinHash finder over the first ``max_samples``) as colours."""
     from backend.datasets.neardup import find_near_duplicates
 
     groups = find_near_duplicates(db, max_samples=max_samples)
     codes = np.zeros(len(ids), dtype=np.int32)
-    shown = MAX_LABELS - 2   # the rest share one "(smaller groups)" colour
+    shown = MAX_LABELS - 2  # the rest share one "(smaller groups)" colour
     labels = ["(no near-duplicate)", *(f"group {n + 1} ({len(g.ids)})" for n, g in enumerate(groups[:shown]))]
     if len(groups) > shown:
         labels.append("(smaller groups)")
@@ -161,7 +193,9 @@ def colours_for(labels: list[str]) -> np.ndarray:
 def cluster_codes(cluster: np.ndarray, clusters: list[dict]) -> tuple[np.ndarray, list[str]]:
     """Map clusters as colour codes (largest first, like the cluster list); noise is grey."""
     order = [c["id"] for c in clusters][: MAX_LABELS - 1]
-    lookup = np.full(max([*order, int(cluster.max()) if len(cluster) else 0, 0]) + 2, len(order), dtype=np.int32)
+    lookup = np.full(
+        max([*order, int(cluster.max()) if len(cluster) else 0, 0]) + 2, len(order), dtype=np.int32
+    )
     for code, cid in enumerate(order):
         lookup[cid] = code
     names = {c["id"]: c["name"] for c in clusters}

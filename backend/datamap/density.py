@@ -10,8 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def bin_majority(xy: np.ndarray, codes: np.ndarray, n_codes: int, x_range: tuple[float, float],
-                 y_range: tuple[float, float], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def bin_majority(
+    xy: np.ndarray,
+    codes: np.ndarray,
+    n_codes: int,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """(counts, majority) as height x width arrays (row 0 = lowest y); majority is -1 where empty."""
     (x0, x1), (y0, y1) = x_range, y_range
     sx = width / max(x1 - x0, 1e-12)
@@ -28,8 +35,12 @@ def bin_majority(xy: np.ndarray, codes: np.ndarray, n_codes: int, x_range: tuple
     return counts.reshape(height, width), majority.reshape(height, width)
 
 
-def rgba_image(counts: np.ndarray, majority: np.ndarray, colours: np.ndarray,
-               background: tuple[int, int, int, int] = (0, 0, 0, 0)) -> np.ndarray:
+def rgba_image(
+    counts: np.ndarray,
+    majority: np.ndarray,
+    colours: np.ndarray,
+    background: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> np.ndarray:
     """height x width x 4 uint8: majority colour, opacity rising with the log of the count."""
     h, w = counts.shape
     out = np.empty((h, w, 4), dtype=np.uint8)
@@ -39,7 +50,7 @@ def rgba_image(counts: np.ndarray, majority: np.ndarray, colours: np.ndarray,
         level = np.log1p(counts[filled]) / np.log1p(counts.max())
         rgb = colours[majority[filled]]
         alpha = (80 + 175 * level).astype(np.float64)
-        if background[3]:   # opaque background: blend, so the PNG needs no alpha to read
+        if background[3]:  # opaque background: blend, so the PNG needs no alpha to read
             bg = np.array(background[:3], dtype=np.float64)
             a = (alpha / 255.0)[:, None]
             out[filled, :3] = (rgb * a + bg * (1 - a)).astype(np.uint8)

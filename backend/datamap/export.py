@@ -46,8 +46,10 @@ def write_csv(db: sqlite_utils.Database, pts: MapPoints, path: Path) -> int:
 def _bounds(xy: np.ndarray, pad: float = 0.03) -> tuple[tuple[float, float], tuple[float, float]]:
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     span = np.maximum(hi - lo, 1e-6)
-    return (float(lo[0] - pad * span[0]), float(hi[0] + pad * span[0])), \
-        (float(lo[1] - pad * span[1]), float(hi[1] + pad * span[1]))
+    return (float(lo[0] - pad * span[0]), float(hi[0] + pad * span[0])), (
+        float(lo[1] - pad * span[1]),
+        float(hi[1] + pad * span[1]),
+    )
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:
@@ -56,14 +58,28 @@ def png_bytes(rgba: np.ndarray) -> bytes:
     raw = b"".join(b"\x00" + rgba[y].tobytes() for y in range(h))
 
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
-def write_png(db: sqlite_utils.Database, pts: MapPoints, path: Path, *, colour_by: str = "map cluster",
-              width: int = 1600, height: int = 1000) -> None:
+def write_png(
+    db: sqlite_utils.Database,
+    pts: MapPoints,
+    path: Path,
+    *,
+    colour_by: str = "map cluster",
+    width: int = 1600,
+    height: int = 1000,
+) -> None:
     """A static picture: the density image coloured by ``colour_by`` on white (legend in the HTML/CSV)."""
     codes, labels = _codes(db, pts, colour_by)
     xr, yr = _bounds(pts.xy)
@@ -72,7 +88,7 @@ def write_png(db: sqlite_utils.Database, pts: MapPoints, path: Path, *, colour_b
     counts, majority = bin_majority(pts.xy, codes, len(labels), xr, yr, width // cell, height // cell)
     image = rgba_image(counts, majority, colours_for(labels), background=(255, 255, 255, 255))
     image = np.repeat(np.repeat(image, cell, axis=0), cell, axis=1)
-    Path(path).write_bytes(png_bytes(image[::-1].copy()))   # y grows upwards on the map, downwards in a PNG
+    Path(path).write_bytes(png_bytes(image[::-1].copy()))  # y grows upwards on the map, downwards in a PNG
 
 
 def _codes(db, pts: MapPoints, name: str) -> tuple[np.ndarray, list[str]]:
@@ -84,28 +100,51 @@ def _codes(db, pts: MapPoints, name: str) -> tuple[np.ndarray, list[str]]:
 def _json_for_script(value) -> str:
     """JSON that is safe inside <script>: no '<', '>' or '&' survives as itself."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e") \
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
-def html_page(db: sqlite_utils.Database, pts: MapPoints, *, max_points: int = HTML_MAX_POINTS,
-              title: str = "DeepOnes data map") -> str:
+def html_page(
+    db: sqlite_utils.Database,
+    pts: MapPoints,
+    *,
+    max_points: int = HTML_MAX_POINTS,
+    title: str = "DeepOnes data map",
+) -> str:
     rows = np.arange(len(pts))
-    if len(rows) > max_points:   # a shareable file, not a 1 GB one: an even sample, said on the page
+    if len(rows) > max_points:  # a shareable file, not a 1 GB one: an even sample, said on the page
         rows = np.sort(np.random.default_rng(0).choice(rows, max_points, replace=False))
     ids = pts.ids[rows]
-    texts = dict(db.conn.execute(
-        "SELECT id, substr(instruction, 1, ?) FROM samples WHERE id IN (SELECT value FROM json_each(?))",
-        (QUESTION_CHARS, json.dumps(ids.tolist()))).fetchall())
+    texts = dict(
+        db.conn.execute(
+            "SELECT id, substr(instruction, 1, ?) FROM samples WHERE id IN (SELECT value FROM json_each(?))",
+            (QUESTION_CHARS, json.dumps(ids.tolist())),
+        ).fetchall()
+    )
     facets = {}
     for name in ("map cluster", *HTML_FACETS):
         codes, labels = _codes(db, pts, name)
-        facets[name] = {"codes": codes[rows].tolist(), "labels": labels,
-                        "colours": ["#%02x%02x%02x" % tuple(c) for c in colours_for(labels).tolist()]}
-    data = {"title": title, "total": len(pts), "shown": len(rows), "ids": ids.tolist(),
-            "x": [round(v, 4) for v in pts.xy[rows, 0].tolist()], "y": [round(v, 4) for v in pts.xy[rows, 1].tolist()],
-            "text": [texts.get(i, "") for i in ids.tolist()], "facets": facets,
-            "clusters": [{"name": c["name"], "size": c["size"]} for c in pts.clusters]}
+        facets[name] = {
+            "codes": codes[rows].tolist(),
+            "labels": labels,
+            "colours": ["#{:02x}{:02x}{:02x}".format(*c) for c in colours_for(labels).tolist()],
+        }
+    data = {
+        "title": title,
+        "total": len(pts),
+        "shown": len(rows),
+        "ids": ids.tolist(),
+        "x": [round(v, 4) for v in pts.xy[rows, 0].tolist()],
+        "y": [round(v, 4) for v in pts.xy[rows, 1].tolist()],
+        "text": [texts.get(i, "") for i in ids.tolist()],
+        "facets": facets,
+        "clusters": [{"name": c["name"], "size": c["size"]} for c in pts.clusters],
+    }
     return _TEMPLATE.replace("__DATA__", _json_for_script(data)).replace("__TITLE__", _escape(title))
 
 

@@ -23,8 +23,15 @@ class LayoutCancelled(Exception):
     """Cancel was asked for while the child ran (it has been stopped)."""
 
 
-def run_child(mode: str, vectors: np.ndarray, params: dict, *, keep_model: Path | None = None,
-              progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> np.ndarray:
+def run_child(
+    mode: str,
+    vectors: np.ndarray,
+    params: dict,
+    *,
+    keep_model: Path | None = None,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> np.ndarray:
     """Run ``layout_child MODE`` on ``vectors``; returns xy (n x 2). With ``keep_model`` (fit) the
     fitted model is moved there."""
     from backend.children import python_argv
@@ -38,8 +45,13 @@ def run_child(mode: str, vectors: np.ndarray, params: dict, *, keep_model: Path 
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         # stderr to a file: numba/UMAP warnings must never fill a pipe and stall the child.
         with open(work / "stderr.txt", "wb") as err_file:
-            proc = subprocess.Popen(python_argv("-m", CHILD_MODULE, mode, str(work)), stdout=subprocess.PIPE,
-                                    stderr=err_file, env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                python_argv("-m", CHILD_MODULE, mode, str(work)),
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         try:
             _follow(proc, progress, cancel)
         finally:

@@ -36,7 +36,7 @@ class PCAModel:
 
     def __init__(self, vectors: np.ndarray) -> None:
         self.mean = vectors.mean(axis=0)
-        _, _, vt = np.linalg.svd(vectors[: 200_000] - self.mean, full_matrices=False)
+        _, _, vt = np.linalg.svd(vectors[:200_000] - self.mean, full_matrices=False)
         self.components = vt[:2].astype(np.float32)
 
     def transform(self, vectors: np.ndarray) -> np.ndarray:
@@ -47,7 +47,7 @@ def _place(model, vectors: np.ndarray, start: float, span: float) -> np.ndarray:
     out = np.empty((len(vectors), 2), dtype=np.float32)
     for i in range(0, len(vectors), PLACE_BATCH):
         say(start + span * i / max(1, len(vectors)), f"placing {i:,} of {len(vectors):,} points")
-        out[i:i + PLACE_BATCH] = model.transform(vectors[i:i + PLACE_BATCH])
+        out[i : i + PLACE_BATCH] = model.transform(vectors[i : i + PLACE_BATCH])
     return out
 
 
@@ -65,9 +65,15 @@ def fit(workdir: Path, params: dict) -> None:
     else:
         import umap
 
-        model = umap.UMAP(n_neighbors=int(params.get("n_neighbors", 15)), min_dist=float(params.get("min_dist", 0.05)),
-                          metric="euclidean", random_state=seed if params.get("deterministic") else None,
-                          low_memory=True, n_jobs=int(params.get("n_jobs", -1)), verbose=False)
+        model = umap.UMAP(
+            n_neighbors=int(params.get("n_neighbors", 15)),
+            min_dist=float(params.get("min_dist", 0.05)),
+            metric="euclidean",
+            random_state=seed if params.get("deterministic") else None,
+            low_memory=True,
+            n_jobs=int(params.get("n_jobs", -1)),
+            verbose=False,
+        )
         fitted = model.fit_transform(vectors[sample]).astype(np.float32)
     xy = np.empty((n, 2), dtype=np.float32)
     xy[sample] = fitted

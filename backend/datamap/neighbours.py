@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 CANDIDATES = 300
 
 
-def near_duplicates_of(db: sqlite_utils.Database, sample_id: int, ids: np.ndarray, xy: np.ndarray, *,
-                       threshold: float = 0.7, candidates: int = CANDIDATES, tree=None) -> list[int]:
+def near_duplicates_of(
+    db: sqlite_utils.Database,
+    sample_id: int,
+    ids: np.ndarray,
+    xy: np.ndarray,
+    *,
+    threshold: float = 0.7,
+    candidates: int = CANDIDATES,
+    tree=None,
+) -> list[int]:
     """Ids of samples whose text is a near-duplicate of ``sample_id`` (itself included)."""
     import json
 
@@ -33,11 +41,15 @@ def near_duplicates_of(db: sqlite_utils.Database, sample_id: int, ids: np.ndarra
         from sklearn.neighbors import KDTree
 
         tree = KDTree(xy)
-    _, near = tree.query(xy[row:row + 1], k=min(candidates, len(ids)))
+    _, near = tree.query(xy[row : row + 1], k=min(candidates, len(ids)))
     cand = ids[near[0]]
-    texts = dict(db.conn.execute(
-        "SELECT id, instruction || char(10) || input || char(10) || output FROM samples"
-        " WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(cand.tolist()),)).fetchall())
+    texts = dict(
+        db.conn.execute(
+            "SELECT id, instruction || char(10) || input || char(10) || output FROM samples"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(cand.tolist()),),
+        ).fetchall()
+    )
 
     def sketch(text: str) -> MinHash:
         mh = MinHash(num_perm=64)
@@ -45,4 +57,6 @@ def near_duplicates_of(db: sqlite_utils.Database, sample_id: int, ids: np.ndarra
         return mh
 
     mine = sketch(texts.get(sample_id, ""))
-    return sorted(int(c) for c in cand if c in texts and (c == sample_id or mine.jaccard(sketch(texts[c])) >= threshold))
+    return sorted(
+        int(c) for c in cand if c in texts and (c == sample_id or mine.jaccard(sketch(texts[c])) >= threshold)
+    )

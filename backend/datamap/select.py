@@ -34,7 +34,7 @@ def in_polygon(xy: np.ndarray, polygon) -> np.ndarray:
     x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
     for ax, ay, bx, by in zip(x1, y1, x2, y2, strict=True):
         if ay == by:
-            continue   # a horizontal edge never crosses the horizontal ray
+            continue  # a horizontal edge never crosses the horizontal ray
         crosses = (ay > py) != (by > py)
         if not crosses.any():
             continue
@@ -52,8 +52,11 @@ def filter_ids(db, flt) -> np.ndarray:
     match = fts_query(flt.query, prefix=flt.prefix) if flt.query else ""
     if match:
         where, params = flt.where(with_query=False)
-        rows = db.conn.execute(f"SELECT f.rowid FROM samples_fts f JOIN samples s ON s.id = f.rowid"
-                               f" WHERE samples_fts MATCH ? AND {where} ORDER BY f.rowid", [match, *params])
+        rows = db.conn.execute(
+            f"SELECT f.rowid FROM samples_fts f JOIN samples s ON s.id = f.rowid"
+            f" WHERE samples_fts MATCH ? AND {where} ORDER BY f.rowid",
+            [match, *params],
+        )
     else:
         where, params = flt.where()
         rows = db.conn.execute(f"SELECT s.id FROM samples s WHERE {where} ORDER BY s.id", params)

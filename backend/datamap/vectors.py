@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 SVD_DIM = 48
-SPACE_FIT_MAX = 100_000      # samples the TF-IDF vocabulary and the SVD are fitted on
-BATCH = 20_000               # samples embedded (and saved as one chunk) at a time
-GGUF_BATCH = 2_000           # smaller chunks for the (much slower) model embeddings
-TEXT_CHARS = 2_000           # characters of question + answer that count (long answers repeat themselves)
-ID_BATCH = 5_000             # ids per text query (one JSON array parameter)
+SPACE_FIT_MAX = 100_000  # samples the TF-IDF vocabulary and the SVD are fitted on
+BATCH = 20_000  # samples embedded (and saved as one chunk) at a time
+GGUF_BATCH = 2_000  # smaller chunks for the (much slower) model embeddings
+TEXT_CHARS = 2_000  # characters of question + answer that count (long answers repeat themselves)
+ID_BATCH = 5_000  # ids per text query (one JSON array parameter)
 SEED = 0
 
 Progress = Callable[[float, str], None]
@@ -85,10 +85,11 @@ def texts_for(db: sqlite_utils.Database, ids: np.ndarray) -> list[str]:
 
     out: dict[int, str] = {}
     for i in range(0, len(ids), ID_BATCH):
-        chunk = json.dumps([int(x) for x in ids[i:i + ID_BATCH]])
+        chunk = json.dumps([int(x) for x in ids[i : i + ID_BATCH]])
         for sid, ins, inp, outp in db.conn.execute(
-                "SELECT id, instruction, input, output FROM samples WHERE id IN (SELECT value FROM json_each(?))",
-                (chunk,)):
+            "SELECT id, instruction, input, output FROM samples WHERE id IN (SELECT value FROM json_each(?))",
+            (chunk,),
+        ):
             out[sid] = sample_text(ins or "", inp or "", outp or "")
     return [out.get(int(i), "") for i in ids]
 
@@ -110,11 +111,11 @@ class VectorCache:
                 with np.load(path) as z:
                     parts.append((z["ids"], z["hashes"], z["vectors"]))
             except (OSError, ValueError, KeyError):
-                path.unlink(missing_ok=True)   # a torn chunk (disk full mid-write): recomputed next time
+                path.unlink(missing_ok=True)  # a torn chunk (disk full mid-write): recomputed next time
         if not parts:
             return np.empty(0, np.int64), np.empty(0, "S32"), np.empty((0, 0), np.float32)
         dims = {p[2].shape[1] for p in parts}
-        if len(dims) > 1:   # a space refitted with another size: only the newest chunks count
+        if len(dims) > 1:  # a space refitted with another size: only the newest chunks count
             keep = parts[-1][2].shape[1]
             parts = [p for p in parts if p[2].shape[1] == keep]
         ids = np.concatenate([p[0] for p in parts])
@@ -132,7 +133,9 @@ class VectorCache:
         n = int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
         final = self.folder / f"chunk-{n:06d}.npz"
         tmp = self.folder / f".chunk-{n:06d}.tmp.npz"
-        np.savez(tmp, ids=ids.astype(np.int64), hashes=hashes.astype("S32"), vectors=vectors.astype(np.float32))
+        np.savez(
+            tmp, ids=ids.astype(np.int64), hashes=hashes.astype("S32"), vectors=vectors.astype(np.float32)
+        )
         os.replace(tmp, final)
 
     def clear(self) -> None:
@@ -142,8 +145,9 @@ class VectorCache:
         space.unlink(missing_ok=True)
 
 
-def missing_rows(cached_ids: np.ndarray, cached_hashes: np.ndarray, ids: np.ndarray,
-                 hashes: np.ndarray) -> np.ndarray:
+def missing_rows(
+    cached_ids: np.ndarray, cached_hashes: np.ndarray, ids: np.ndarray, hashes: np.ndarray
+) -> np.ndarray:
     """Indexes into ``ids`` of samples with no cached vector for their current content."""
     if not len(cached_ids):
         return np.arange(len(ids))
@@ -159,8 +163,13 @@ def fit_tfidf_space(texts: list[str], dim: int = SVD_DIM):
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectoriser = TfidfVectorizer(max_features=50_000, sublinear_tf=True, stop_words="english",
-                                 min_df=2 if len(texts) > 1000 else 1, dtype=np.float32)
+    vectoriser = TfidfVectorizer(
+        max_features=50_000,
+        sublinear_tf=True,
+        stop_words="english",
+        min_df=2 if len(texts) > 1000 else 1,
+        dtype=np.float32,
+    )
     matrix = vectoriser.fit_transform(texts)
     dim = max(2, min(dim, matrix.shape[1] - 1, len(texts) - 1))
     svd = TruncatedSVD(n_components=dim, random_state=SEED, algorithm="randomized", n_iter=4)
@@ -172,7 +181,7 @@ def tfidf_transform(space, texts: list[str]) -> np.ndarray:
     vectoriser, svd = space
     vectors = svd.transform(vectoriser.transform(texts)).astype(np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-9)   # cosine geometry: UMAP then runs on euclidean distances
+    return vectors / np.maximum(norms, 1e-9)  # cosine geometry: UMAP then runs on euclidean distances
 
 
 def _space(db: sqlite_utils.Database, cache: VectorCache, ids: np.ndarray, progress: Progress | None):
@@ -182,7 +191,7 @@ def _space(db: sqlite_utils.Database, cache: VectorCache, ids: np.ndarray, progr
             with open(path, "rb") as fh:
                 return pickle.load(fh)  # noqa: S301 - our own file, written below
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            cache.clear()   # unreadable: refit, and the vectors made in the old space go with it
+            cache.clear()  # unreadable: refit, and the vectors made in the old space go with it
     if progress:
         progress(0.0, f"fitting TF-IDF + SVD on {min(len(ids), SPACE_FIT_MAX):,} samples")
     rng = np.random.default_rng(SEED)
@@ -196,9 +205,14 @@ def _space(db: sqlite_utils.Database, cache: VectorCache, ids: np.ndarray, progr
     return space
 
 
-def embed_missing(db: sqlite_utils.Database, method: str = "tfidf", *, progress: Progress | None = None,
-                  cancel: Callable[[], bool] | None = None,
-                  gguf_embed: Callable[[list[str]], np.ndarray] | None = None) -> dict:
+def embed_missing(
+    db: sqlite_utils.Database,
+    method: str = "tfidf",
+    *,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    gguf_embed: Callable[[list[str]], np.ndarray] | None = None,
+) -> dict:
     """Embed every sample without a cached vector for its current content; returns counts.
 
     ``cancel()`` is checked between batches: what was embedded so far stays cached.
@@ -217,6 +231,7 @@ def embed_missing(db: sqlite_utils.Database, method: str = "tfidf", *, progress:
 
         def embed(texts: list[str]) -> np.ndarray:
             return tfidf_transform(space, texts)
+
         batch = BATCH
     else:
         if gguf_embed is None:
@@ -229,7 +244,7 @@ def embed_missing(db: sqlite_utils.Database, method: str = "tfidf", *, progress:
     for start in range(0, len(todo), batch):
         if cancel is not None and cancel():
             return {"embedded": done, "cached": len(ids) - len(todo), "cancelled": True}
-        rows = todo[start:start + batch]
+        rows = todo[start : start + batch]
         if progress:
             progress(done / max(1, len(todo)), f"embedding {done:,} of {len(todo):,} samples ({method})")
         vectors = embed(texts_for(db, ids[rows]))

@@ -72,15 +72,21 @@ def bare(db_file: str, out: str, space_fit_max: int, svd_dim: int, fit_max: int,
     n = len(texts)
     rng = np.random.default_rng(0)
     fit_rows = np.sort(rng.choice(n, space_fit_max, replace=False)) if n > space_fit_max else np.arange(n)
-    vec = TfidfVectorizer(max_features=50_000, sublinear_tf=True, stop_words="english",
-                          min_df=2 if len(fit_rows) > 1000 else 1, dtype=np.float32)
+    vec = TfidfVectorizer(
+        max_features=50_000,
+        sublinear_tf=True,
+        stop_words="english",
+        min_df=2 if len(fit_rows) > 1000 else 1,
+        dtype=np.float32,
+    )
     matrix = vec.fit_transform([texts[i] for i in fit_rows])
-    svd = TruncatedSVD(n_components=min(svd_dim, matrix.shape[1] - 1), random_state=0, algorithm="randomized",
-                       n_iter=4).fit(matrix)
+    svd = TruncatedSVD(
+        n_components=min(svd_dim, matrix.shape[1] - 1), random_state=0, algorithm="randomized", n_iter=4
+    ).fit(matrix)
     vectors = np.empty((n, svd.n_components), dtype=np.float32)
     for i in range(0, n, 20_000):
-        v = svd.transform(vec.transform(texts[i:i + 20_000])).astype(np.float32)
-        vectors[i:i + 20_000] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+        v = svd.transform(vec.transform(texts[i : i + 20_000])).astype(np.float32)
+        vectors[i : i + 20_000] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
     embed_s = time.perf_counter() - started
     sample = np.sort(rng.choice(n, fit_max, replace=False)) if n > fit_max else np.arange(n)
     model = umap.UMAP(n_neighbors=15, min_dist=0.05, metric="euclidean", low_memory=True, n_jobs=-1)
@@ -89,9 +95,11 @@ def bare(db_file: str, out: str, space_fit_max: int, svd_dim: int, fit_max: int,
     if len(sample) < n:
         rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
         for i in range(0, len(rest), 50_000):
-            xy[rest[i:i + 50_000]] = model.transform(vectors[rest[i:i + 50_000]])
+            xy[rest[i : i + 50_000]] = model.transform(vectors[rest[i : i + 50_000]])
     np.save(out, xy)
-    Path(out).with_suffix(".json").write_text(json.dumps({"embed_s": embed_s, "total_s": time.perf_counter() - started}))
+    Path(out).with_suffix(".json").write_text(
+        json.dumps({"embed_s": embed_s, "total_s": time.perf_counter() - started})
+    )
 
 
 def run_bare(db_file: Path, work: Path) -> dict:
@@ -100,8 +108,20 @@ def run_bare(db_file: Path, work: Path) -> dict:
 
     out = work / "bare_xy.npy"
     started = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--bare", str(db_file), str(out), str(SPACE_FIT_MAX), str(SVD_DIM),
-                    str(FIT_MAX), str(TEXT_CHARS)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--bare",
+            str(db_file),
+            str(out),
+            str(SPACE_FIT_MAX),
+            str(SVD_DIM),
+            str(FIT_MAX),
+            str(TEXT_CHARS),
+        ],
+        check=True,
+    )
     wall = time.perf_counter() - started
     inner = json.loads(out.with_suffix(".json").read_text())
     return {"wall_s": wall, **inner}
@@ -139,7 +159,7 @@ def frame_times(pts, n_frames: int = 60) -> tuple[list[float], dict]:
     out: list[float] = []
     modes: dict[str, int] = {"density": 0, "points": 0}
     (x0, x1), (y0, y1) = canvas.vb.viewRange()
-    for phase, zoom in (("out", 1.0), ("in", 0.02)):
+    for zoom in (1.0, 0.02):  # zoomed out (density image), then in (points)
         if zoom != 1.0:
             cx, cy = np.median(pts.xy, axis=0).tolist()
             w, h = (x1 - x0) * zoom, (y1 - y0) * zoom
@@ -150,7 +170,7 @@ def frame_times(pts, n_frames: int = 60) -> tuple[list[float], dict]:
         for i in range(n_frames):
             t = time.perf_counter()
             canvas.vb.translateBy(x=step if (i // 15) % 2 == 0 else -step)
-            app.processEvents()          # the range change -> update_view (points or a density request)
+            app.processEvents()  # the range change -> update_view (points or a density request)
             canvas.viewport().repaint()  # and the paint itself
             out.append((time.perf_counter() - t) * 1000)
             modes["density" if canvas.density_shown else "points"] += 1
@@ -207,17 +227,21 @@ def main() -> int:
     corpus = work / "corpus.jsonl"
     t = time.perf_counter()
     write_corpus(corpus, args.samples, seed=1)
-    print(f"1. corpus: {args.samples:,} samples in 8 groups written in {time.perf_counter() - t:.1f} s;"
-          f" imported in {import_corpus(db, corpus, 'groups'):.1f} s")
+    print(
+        f"1. corpus: {args.samples:,} samples in 8 groups written in {time.perf_counter() - t:.1f} s;"
+        f" imported in {import_corpus(db, corpus, 'groups'):.1f} s"
+    )
 
     base = run_bare(db_path, work)
     t = time.perf_counter()
     summary = build_map(db)
     app_s = time.perf_counter() - t
     ratio = app_s / base["wall_s"]
-    print(f"2. map job (embed + layout + clusters + save): app {app_s:.1f} s vs bare {base['wall_s']:.1f} s"
-          f" (bare embeddings {base['embed_s']:.1f} s) -> {ratio:.2f}x (target <= {RATIO_TARGET}x)"
-          f"  {verdict('ratio', ratio <= RATIO_TARGET)}; {len(summary['clusters'])} clusters")
+    print(
+        f"2. map job (embed + layout + clusters + save): app {app_s:.1f} s vs bare {base['wall_s']:.1f} s"
+        f" (bare embeddings {base['embed_s']:.1f} s) -> {ratio:.2f}x (target <= {RATIO_TARGET}x)"
+        f"  {verdict('ratio', ratio <= RATIO_TARGET)}; {len(summary['clusters'])} clusters"
+    )
 
     more = work / "more.jsonl"
     write_corpus(more, args.update, seed=99)
@@ -226,8 +250,10 @@ def main() -> int:
     update = build_map(db)
     update_s = time.perf_counter() - t
     ok = not update["recomputed"] and update["placed_new"] == args.update and update_s <= app_s / 3
-    print(f"3. incremental update of {args.update:,}: {update_s:.1f} s, placed {update['placed_new']:,} without a"
-          f" refit (target <= 1/3 of the full job: {app_s / 3:.1f} s)  {verdict('update', ok)}")
+    print(
+        f"3. incremental update of {args.update:,}: {update_s:.1f} s, placed {update['placed_new']:,} without a"
+        f" refit (target <= 1/3 of the full job: {app_s / 3:.1f} s)  {verdict('update', ok)}"
+    )
 
     t = time.perf_counter()
     pts = load_points(db)
@@ -235,14 +261,18 @@ def main() -> int:
 
     frames, info = frame_times(pts)
     p95 = statistics.quantiles(frames, n=20)[18]
-    print(f"5. panning {len(pts):,} points ({info['density']} density frames, {info['points']} point frames;"
-          f" canvas set up in {info['setup_s']:.2f} s): p50 {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms"
-          f" (target <= {FRAME_TARGET_MS:.0f} ms)  {verdict('frames', p95 <= FRAME_TARGET_MS)}")
+    print(
+        f"5. panning {len(pts):,} points ({info['density']} density frames, {info['points']} point frames;"
+        f" canvas set up in {info['setup_s']:.2f} s): p50 {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms"
+        f" (target <= {FRAME_TARGET_MS:.0f} ms)  {verdict('frames', p95 <= FRAME_TARGET_MS)}"
+    )
 
     took, n_sel, listed = lasso(db, db_path, pts)
     ok = took <= LASSO_TARGET_S and listed == n_sel and n_sel >= min(LASSO_POINTS, len(pts)) * 0.99
-    print(f"6. lasso to selection: {n_sel:,} points selected, {listed:,} listed by the table, in {took:.2f} s"
-          f" (target <= {LASSO_TARGET_S:.0f} s)  {verdict('lasso', ok)}")
+    print(
+        f"6. lasso to selection: {n_sel:,} points selected, {listed:,} listed by the table, in {took:.2f} s"
+        f" (target <= {LASSO_TARGET_S:.0f} s)  {verdict('lasso', ok)}"
+    )
 
     print(f"load at end: {load()}")
     if args.keep is None:

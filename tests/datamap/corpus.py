@@ -9,21 +9,21 @@ from pathlib import Path
 
 GROUPS = {
     "vision": "convolution kernel stride pooling resnet feature-map receptive-field image pixel channel "
-              "augmentation segmentation detection anchor backbone".split(),
+    "augmentation segmentation detection anchor backbone".split(),
     "language": "token embedding attention transformer vocabulary sentence decoder encoder perplexity "
-                "tokenizer prompt language corpus bert gpt".split(),
+    "tokenizer prompt language corpus bert gpt".split(),
     "optimiser": "learning-rate momentum adam optimizer gradient warmup schedule decay sgd nesterov "
-                 "batch-size convergence loss-curve plateau clipping".split(),
+    "batch-size convergence loss-curve plateau clipping".split(),
     "graph": "graph node edge adjacency message-passing neighbourhood gcn gat readout molecule "
-             "citation vertex spectral laplacian aggregation".split(),
+    "citation vertex spectral laplacian aggregation".split(),
     "audio": "spectrogram waveform audio speech phoneme mel-filterbank sampling-rate wav2vec acoustic "
-             "vocoder pitch frequency microphone transcription".split(),
+    "vocoder pitch frequency microphone transcription".split(),
     "reinforcement": "reward policy agent environment q-value episode actor critic exploration bellman "
-                     "trajectory ppo discount replay-buffer markov".split(),
+    "trajectory ppo discount replay-buffer markov".split(),
     "diffusion": "diffusion denoising noise-schedule score-matching sampler unet latent ddpm ddim "
-                 "guidance variance timestep reverse-process forward-process".split(),
+    "guidance variance timestep reverse-process forward-process".split(),
     "tabular": "tabular column feature-engineering gradient-boosting xgboost categorical missing-values "
-               "tree-ensemble split-gain leaf regression spreadsheet csv".split(),
+    "tree-ensemble split-gain leaf regression spreadsheet csv".split(),
 }
 COMMON = "the model network layer training data method result show use which better deep".split()
 TEMPLATES = (
@@ -38,12 +38,22 @@ def make_record(group: str, rng: random.Random) -> dict:
     words = GROUPS[group]
     a, b, c = rng.sample(words, 3)
     question = rng.choice(TEMPLATES).format(a=a, b=b, c=c) + f" (case {rng.randrange(10**9)})"
-    body = [rng.choice(words) if rng.random() < 0.6 else rng.choice(COMMON) for _ in range(rng.randint(25, 50))]
-    return {"instruction": question, "input": "", "output": " ".join(body) + ".", "category": "reasoning",
-            "kind": "instruction", "group": group}
+    body = [
+        rng.choice(words) if rng.random() < 0.6 else rng.choice(COMMON) for _ in range(rng.randint(25, 50))
+    ]
+    return {
+        "instruction": question,
+        "input": "",
+        "output": " ".join(body) + ".",
+        "category": "reasoning",
+        "kind": "instruction",
+        "group": group,
+    }
 
 
-def write_corpus(path: Path, n: int, *, seed: int = 0, groups: tuple[str, ...] | None = None) -> dict[str, int]:
+def write_corpus(
+    path: Path, n: int, *, seed: int = 0, groups: tuple[str, ...] | None = None
+) -> dict[str, int]:
     """n samples spread evenly over the groups, as JSONL; returns how many of each."""
     rng = random.Random(seed)
     names = list(groups or GROUPS)

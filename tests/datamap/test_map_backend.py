@@ -51,7 +51,9 @@ def test_lasso_matches_the_reference_and_100k_points_take_under_a_second():
     assert rect.sum() == ((np.abs(xy) <= 1).all(axis=1)).sum()
 
 
-def test_embeddings_resume_after_cancel_and_new_samples_add_only_their_rows(grouped_store, tmp_path, monkeypatch):
+def test_embeddings_resume_after_cancel_and_new_samples_add_only_their_rows(
+    grouped_store, tmp_path, monkeypatch
+):
     from backend.datamap import vectors
     from backend.datamap.build import MapCancelled, build_map
     from backend.datamap.points import load_points
@@ -61,9 +63,13 @@ def test_embeddings_resume_after_cancel_and_new_samples_add_only_their_rows(grou
     total = db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     monkeypatch.setattr(vectors, "BATCH", 500)
     calls = []
-    with pytest.raises(MapCancelled):   # cancelled after the first batch: that batch stays cached
-        build_map(db, engine="pca", cancel=lambda: len(calls) > 0,
-                  progress=lambda f, text: calls.append(text) if text.startswith("embedding") else None)
+    with pytest.raises(MapCancelled):  # cancelled after the first batch: that batch stays cached
+        build_map(
+            db,
+            engine="pca",
+            cancel=lambda: len(calls) > 0,
+            progress=lambda f, text: calls.append(text) if text.startswith("embedding") else None,
+        )
     cached_ids, _, vecs = vectors.VectorCache(vectors.map_dir(db) / "tfidf").load()
     assert len(cached_ids) == 500 and vecs.dtype == np.float32
     first = build_map(db, engine="pca")
@@ -91,19 +97,35 @@ def test_a_filter_over_a_lasso_sized_id_set(store):
     from backend.datasets.demo import ensure_demo
 
     ensure_demo(store)
-    ids = tuple(range(1, 40_001))   # more ids than SQLite accepts as bound variables
+    ids = tuple(range(1, 40_001))  # more ids than SQLite accepts as bound variables
     assert query.count(store, query.SampleFilter(ids=ids)) == 257
     assert len(query.page(store, query.SampleFilter(ids=ids, kinds=("mcq",)), limit=500)) == 60
 
 
 def deepones(*args: str, home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deepones_gui", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "DEEPONES_HOME": str(home)}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "deepones_gui", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DEEPONES_HOME": str(home)},
+        timeout=120,
+    )
 
 
 def test_cli_map_json_positions_png_and_bad_input(grouped_store, deepones_home, tmp_path):
-    out = deepones("data", "map", "--engine", "pca", "--positions", str(tmp_path / "pos.csv"),
-                   "--export", str(tmp_path / "map.png"), "--json", home=deepones_home)
+    out = deepones(
+        "data",
+        "map",
+        "--engine",
+        "pca",
+        "--positions",
+        str(tmp_path / "pos.csv"),
+        "--export",
+        str(tmp_path / "map.png"),
+        "--json",
+        home=deepones_home,
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.splitlines()[-1])
     total = grouped_store.conn.execute("SELECT count(*) FROM samples").fetchone()[0]

@@ -25,14 +25,22 @@ def map_page(qtbot, grouped_store, app_context):
     page.show()
     qtbot.waitUntil(page.screenshot_ready, timeout=20_000)
     page.views.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: page.map_panel.points is not None and len(page.map_panel.canvas.ids) > 0, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: page.map_panel.points is not None and len(page.map_panel.canvas.ids) > 0, timeout=10_000
+    )
     yield page
     page.shutdown()
 
 
 def _mouse(widget, kind, pos: QPointF, buttons=Qt.MouseButton.LeftButton, button=Qt.MouseButton.LeftButton):
-    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos.toPoint()).toPointF(), button, buttons,
-                        Qt.KeyboardModifier.NoModifier)
+    event = QMouseEvent(
+        kind,
+        pos,
+        widget.mapToGlobal(pos.toPoint()).toPointF(),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
 
 
@@ -49,13 +57,24 @@ def test_hover_click_colour_legend_and_search(map_page, qtbot):
     canvas.update_view()
     hovered = []
     canvas.hovered.connect(hovered.append)
-    _mouse(canvas.viewport(), QEvent.Type.MouseMove, where, buttons=Qt.MouseButton.NoButton,
-           button=Qt.MouseButton.NoButton)
+    _mouse(
+        canvas.viewport(),
+        QEvent.Type.MouseMove,
+        where,
+        buttons=Qt.MouseButton.NoButton,
+        button=Qt.MouseButton.NoButton,
+    )
     qtbot.waitUntil(lambda: hovered and hovered[-1] >= 0, timeout=3000)
-    question = map_page.db.conn.execute("SELECT instruction FROM samples WHERE id=?", (hovered[-1],)).fetchone()[0]
-    assert panel.hover_label.text().startswith(f"#{hovered[-1]}  ") and " ".join(question.split())[:40] in \
-        panel.hover_label.text()
-    assert np.linalg.norm(canvas.xy[canvas.ids == hovered[-1]][0] - canvas.xy[row]) < 1e-1 or hovered[-1] == sid
+    question = map_page.db.conn.execute(
+        "SELECT instruction FROM samples WHERE id=?", (hovered[-1],)
+    ).fetchone()[0]
+    assert (
+        panel.hover_label.text().startswith(f"#{hovered[-1]}  ")
+        and " ".join(question.split())[:40] in panel.hover_label.text()
+    )
+    assert (
+        np.linalg.norm(canvas.xy[canvas.ids == hovered[-1]][0] - canvas.xy[row]) < 1e-1 or hovered[-1] == sid
+    )
     # A click opens the sample in the detail pane.
     _mouse(canvas.viewport(), QEvent.Type.MouseButtonPress, where, buttons=Qt.MouseButton.LeftButton)
     _mouse(canvas.viewport(), QEvent.Type.MouseButtonRelease, where, buttons=Qt.MouseButton.NoButton)
@@ -65,12 +84,13 @@ def test_hover_click_colour_legend_and_search(map_page, qtbot):
     qtbot.waitUntil(lambda: panel.legend.count() == 2, timeout=5000)
     labels = [panel.legend.item(i).text() for i in range(2)]
     assert labels[0].startswith("groups  (1,200)") and labels[1].startswith("DeepData demo  (257)")
-    panel.legend.item(0).setCheckState(Qt.CheckState.Unchecked)   # hide the generated groups
+    panel.legend.item(0).setCheckState(Qt.CheckState.Unchecked)  # hide the generated groups
     assert canvas.visible.sum() == 257
 
     qtbot.keyClicks(map_page.search, "spectrogram")
     expected = map_page.db.conn.execute(
-        "SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'spectrogram'").fetchone()[0]
+        "SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'spectrogram'"
+    ).fetchone()[0]
     assert expected > 0
     qtbot.waitUntil(lambda: canvas.marked.sum() == expected, timeout=5000)
 
@@ -94,23 +114,32 @@ def test_lasso_over_a_cluster_selects_exactly_its_inside_tags_and_undo(map_page,
     screen = [_screen(canvas, x, y) for x, y in polygon]
     _mouse(view, QEvent.Type.MouseButtonPress, screen[0])
     for p in [*screen[1:], screen[0]]:
-        qtbot.wait(25)   # pyqtgraph drops mouse moves that come faster than a screen refresh
+        qtbot.wait(25)  # pyqtgraph drops mouse moves that come faster than a screen refresh
         _mouse(view, QEvent.Type.MouseMove, p)
     _mouse(view, QEvent.Type.MouseButtonRelease, screen[0], buttons=Qt.MouseButton.NoButton)
     qtbot.waitUntil(lambda: len(panel.selected_ids()) > 0, timeout=3000)
 
     # What the lasso really enclosed (the drawn polygon in view coordinates), checked point by point.
-    drawn = [(canvas.vb.mapSceneToView(canvas.mapToScene(p.toPoint())).x(),
-              canvas.vb.mapSceneToView(canvas.mapToScene(p.toPoint())).y()) for p in screen]
-    inside = {int(i) for i, (x, y) in zip(stored.ids, stored.xy.tolist(), strict=True)
-              if _inside_reference(x, y, drawn)}
+    drawn = [
+        (
+            canvas.vb.mapSceneToView(canvas.mapToScene(p.toPoint())).x(),
+            canvas.vb.mapSceneToView(canvas.mapToScene(p.toPoint())).y(),
+        )
+        for p in screen
+    ]
+    inside = {
+        int(i)
+        for i, (x, y) in zip(stored.ids, stored.xy.tolist(), strict=True)
+        if _inside_reference(x, y, drawn)
+    }
     chosen = set(panel.selected_ids())
     assert chosen == inside
     assert len(chosen & set(stored.ids[stored.cluster == biggest].tolist())) >= 0.5 * len(members)
 
     # The map selection is the table's: the table lists exactly it, and a tag applies to all of it.
-    qtbot.waitUntil(lambda: map_page.model.rowCount() == len(chosen) and map_page.model.count_is_exact,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: map_page.model.rowCount() == len(chosen) and map_page.model.count_is_exact, timeout=5000
+    )
     assert map_page.count_label.text().startswith("map selection:")
     assert set(map_page.selected_ids()) == chosen
     map_page.tag(map_page.selected_ids(), "lassoed")

@@ -56,27 +56,33 @@ def test_offline_html_renders_loads_nothing_and_escapes_sample_text(store, tmp_p
 
     chromium = chromium_or_skip()
     ensure_demo(store)
-    with transaction(store) as conn:   # the hostile sample, as if imported
+    with transaction(store) as conn:  # the hostile sample, as if imported
         conn.execute("UPDATE samples SET instruction=? WHERE id=(SELECT min(id) FROM samples)", (HOSTILE,))
     build_map(store, engine="pca")
     page = tmp_path / "map.html"
     write_html(store, load_points(store), page)
     source = page.read_text("utf-8")
-    assert "default-src 'none'" in source and "<img src=x" not in source and "document.title='pwned'" in \
-        source.replace("\\u003c", "<").replace("\\u003e", ">")
+    assert (
+        "default-src 'none'" in source
+        and "<img src=x" not in source
+        and "document.title='pwned'" in source.replace("\\u003c", "<").replace("\\u003e", ">")
+    )
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", source, re.I)
 
     port, hits = proxy
-    flags = (f"--proxy-server=http://127.0.0.1:{port}", "--proxy-bypass-list=<-loopback>",
-             "--virtual-time-budget=3000")
+    flags = (
+        f"--proxy-server=http://127.0.0.1:{port}",
+        "--proxy-bypass-list=<-loopback>",
+        "--virtual-time-budget=3000",
+    )
     out = run_chromium(chromium, page, tmp_path / "profile", *flags, "--dump-dom")
     assert out.returncode == 0, out.stderr[-2000:]
     dom = out.stdout
-    assert "257 of 257 samples" in dom            # the inline script ran and filled the page
-    assert dom.count('<div><span style="background') >= 3 or dom.count("<span style=") >= 3   # the legend
-    assert "<title>DeepOnes data map</title>" in dom   # neither 'pwned' nor 'img': no sample markup ran
+    assert "257 of 257 samples" in dom  # the inline script ran and filled the page
+    assert dom.count('<div><span style="background') >= 3 or dom.count("<span style=") >= 3  # the legend
+    assert "<title>DeepOnes data map</title>" in dom  # neither 'pwned' nor 'img': no sample markup ran
     assert "<img" not in dom
-    assert page_requests(hits) == []                # no request, to any host
+    assert page_requests(hits) == []  # no request, to any host
 
     # The control: the same browser flags do route a page's loads through the proxy.
     control = tmp_path / "control.html"

@@ -16,8 +16,13 @@ from tests.datamap.corpus import GROUPS, group_of, write_corpus
 pytestmark = pytest.mark.slow
 
 
-def _neighbour_agreement(xy: np.ndarray, labels: np.ndarray, query_rows: np.ndarray, k: int = 10,
-                         ref_rows: np.ndarray | None = None) -> np.ndarray:
+def _neighbour_agreement(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    query_rows: np.ndarray,
+    k: int = 10,
+    ref_rows: np.ndarray | None = None,
+) -> np.ndarray:
     """Per query point: the share of its k nearest points on the layout that carry its own label."""
     from sklearn.neighbors import KDTree
 
@@ -25,7 +30,7 @@ def _neighbour_agreement(xy: np.ndarray, labels: np.ndarray, query_rows: np.ndar
     tree = KDTree(xy[ref])
     _, near = tree.query(xy[query_rows], k=k + (1 if ref_rows is None else 0))
     if ref_rows is None:
-        near = near[:, 1:]   # itself
+        near = near[:, 1:]  # itself
     return (labels[ref][near] == labels[query_rows][:, None]).mean(axis=1)
 
 
@@ -82,7 +87,9 @@ def test_umap_separates_known_groups_names_clusters_and_places_1000_new(store, t
     old_rows = np.flatnonzero(np.isin(after.ids, pts.ids))
     assert len(new_rows) == 1000
     near_own = _neighbour_agreement(after.xy, labels, new_rows, ref_rows=old_rows)
-    assert near_own.mean() >= 0.85, f"new samples: {near_own.mean():.0%} of their neighbours share their group"
+    assert near_own.mean() >= 0.85, (
+        f"new samples: {near_own.mean():.0%} of their neighbours share their group"
+    )
 
 
 def test_gguf_embeddings_through_the_model_worker(store, tmp_path, smollm2):
@@ -100,4 +107,4 @@ def test_gguf_embeddings_through_the_model_worker(store, tmp_path, smollm2):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
     assert len({v.tobytes() for v in vectors}) == 16
     summary = build_map(store, "gguf:embedded", engine="pca")
-    assert summary["samples"] == 16 and summary["embedded"] == 0   # cached by the call above
+    assert summary["samples"] == 16 and summary["embedded"] == 0  # cached by the call above

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 
 from backend.datamap.density import bin_majority, rgba_image
 from backend.datamap.select import in_polygon, in_rect
 
-POINTS_MAX = 10_000        # in view: drawn as markers; more: the density image
-COVER = 2.0                # items are filled for COVER x the view (each side), so small pans just repaint
-HOVER_PX = 8               # how close (screen pixels) the pointer must be to a point
-DENSITY_SCALE = 2          # screen pixels per density bin (each side)
+POINTS_MAX = 10_000  # in view: drawn as markers; more: the density image
+COVER = 2.0  # items are filled for COVER x the view (each side), so small pans just repaint
+HOVER_PX = 8  # how close (screen pixels) the pointer must be to a point
+DENSITY_SCALE = 2  # screen pixels per density bin (each side)
 MODES = ("pan", "lasso", "rectangle")
 
 
 class _Binned(QObject):
-    done = Signal(int, object, object)   # generation, rgba image, (x0, y0, w, h)
+    done = Signal(int, object, object)  # generation, rgba image, (x0, y0, w, h)
 
 
 class _BinTask(QRunnable):
@@ -41,7 +41,7 @@ class _BinTask(QRunnable):
         try:
             self.out.done.emit(gen, image, (xr[0], yr[0], xr[1] - xr[0], yr[1] - yr[0]))
         except RuntimeError:
-            pass   # the canvas went away while this ran
+            pass  # the canvas went away while this ran
 
 
 class _MapViewBox(pg.ViewBox):
@@ -61,14 +61,16 @@ class _MapViewBox(pg.ViewBox):
             self.canvas.begin_shape(self.mapToView(ev.buttonDownPos()))
         self.canvas.extend_shape(point)
         if ev.isFinish():
-            self.canvas.finish_shape(additive=bool(ev.modifiers() & pg.QtCore.Qt.KeyboardModifier.ShiftModifier))
+            self.canvas.finish_shape(
+                additive=bool(ev.modifiers() & pg.QtCore.Qt.KeyboardModifier.ShiftModifier)
+            )
 
 
 class MapCanvas(pg.PlotWidget):
-    hovered = Signal(int)            # sample id under the pointer (-1: none)
-    clicked = Signal(int)            # sample id clicked
-    selectionDrawn = Signal(object, bool)   # np.ndarray of sample ids, additive
-    frameDrawn = Signal(float)       # seconds the last view update took on the GUI thread (benchmark)
+    hovered = Signal(int)  # sample id under the pointer (-1: none)
+    clicked = Signal(int)  # sample id clicked
+    selectionDrawn = Signal(object, bool)  # np.ndarray of sample ids, additive
+    frameDrawn = Signal(float)  # seconds the last view update took on the GUI thread (benchmark)
 
     def __init__(self, parent=None) -> None:
         self.vb = _MapViewBox(self)
@@ -81,9 +83,9 @@ class MapCanvas(pg.PlotWidget):
         self.xy = np.empty((0, 2), np.float32)
         self.codes = np.empty(0, np.int32)
         self.colours = np.zeros((1, 3), np.uint8)
-        self.visible = np.empty(0, bool)      # legend facets: hidden values are False
+        self.visible = np.empty(0, bool)  # legend facets: hidden values are False
         self.selected = np.empty(0, bool)
-        self.marked = np.empty(0, bool)       # search matches
+        self.marked = np.empty(0, bool)  # search matches
         self._tree = None
         self._brushes: np.ndarray = np.empty(0, dtype=object)
         self.image = pg.ImageItem()
@@ -92,7 +94,14 @@ class MapCanvas(pg.PlotWidget):
         self.points = pg.ScatterPlotItem(size=5, pxMode=True, pen=None)
         self.points.setZValue(1)
         self.addItem(self.points)
-        self.rings = pg.ScatterPlotItem(size=9, pxMode=True, brush=None, pen=QPen(QColor("#ffffff"), 1.2))
+        self.rings = pg.ScatterPlotItem(
+            size=8, pxMode=True, brush=QBrush(Qt.BrushStyle.NoBrush), pen=QPen(QColor(255, 213, 79, 220), 1.0)
+        )
+        self.dots = pg.ScatterPlotItem(
+            size=3, pxMode=True, pen=None, brush=QBrush(QColor(255, 255, 255, 230))
+        )
+        self.dots.setZValue(2)
+        self.addItem(self.dots)
         self.rings.setZValue(2)
         self.addItem(self.rings)
         self.shape = pg.PlotCurveItem(pen=QPen(QColor("#ffd54f"), 1.5))
@@ -132,7 +141,9 @@ class MapCanvas(pg.PlotWidget):
     def set_colours(self, codes: np.ndarray, colours: np.ndarray) -> None:
         self.codes = codes.astype(np.int32)
         self.colours = colours
-        self._brushes = np.array([QBrush(QColor(int(r), int(g), int(b))) for r, g, b in colours.tolist()], dtype=object)
+        self._brushes = np.array(
+            [QBrush(QColor(int(r), int(g), int(b))) for r, g, b in colours.tolist()], dtype=object
+        )
         self.update_view()
 
     def set_hidden_codes(self, hidden: set[int]) -> None:
@@ -152,8 +163,11 @@ class MapCanvas(pg.PlotWidget):
             return
         lo, hi = self.xy.min(axis=0).astype(float), self.xy.max(axis=0).astype(float)
         pad = np.maximum(hi - lo, 1e-6) * 0.04
-        self.vb.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
-                         yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])), padding=0)
+        self.vb.setRange(
+            xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
+            yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])),
+            padding=0,
+        )
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -175,8 +189,8 @@ class MapCanvas(pg.PlotWidget):
 
         started = time.perf_counter()
         if not len(self.xy):
-            self.points.clear()
-            self.rings.clear()
+            for item in (self.points, self.rings, self.dots):
+                item.clear()
             self.image.clear()
             self._covered = None
             return
@@ -191,19 +205,22 @@ class MapCanvas(pg.PlotWidget):
         if in_view <= POINTS_MAX and len(idx) <= POINTS_MAX * COVER * COVER:
             self.image.hide()
             self.density_shown = False
-            self.points.setData(pos=self.xy[idx], brush=self._brushes[self.codes[idx]] if len(self._brushes) else None,
-                                data=idx)
+            self.points.setData(
+                pos=self.xy[idx],
+                brush=self._brushes[self.codes[idx]] if len(self._brushes) else None,
+                data=idx,
+            )
         else:
             self.points.clear()
             self.density_shown = True
             self._request_density()
-        ring = idx[(self.selected[idx] | self.marked[idx])] if len(idx) else idx
-        if len(ring) > POINTS_MAX:
-            ring = ring[:: max(1, len(ring) // POINTS_MAX)]
-        if len(ring) <= 2000:
-            self.rings.setData(pos=self.xy[ring], pen=[self._ring_pen(i) for i in ring])
-        else:
-            self.rings.setData(pos=self.xy[ring])
+        # The selection: small white dots on its points (rings would merge into a blob in a dense
+        # cluster); search/filter matches: yellow rings.
+        for item, mask in ((self.dots, self.selected), (self.rings, self.marked)):
+            chosen = idx[mask[idx]] if len(idx) else idx
+            if len(chosen) > POINTS_MAX * 2:
+                chosen = chosen[:: max(1, len(chosen) // (POINTS_MAX * 2))]
+            item.setData(pos=self.xy[chosen])
         self.frameDrawn.emit(time.perf_counter() - started)
 
     def _covers(self, x0: float, x1: float, y0: float, y1: float) -> bool:
@@ -213,9 +230,6 @@ class MapCanvas(pg.PlotWidget):
         cx0, cx1, cy0, cy1, width = c
         zoom = (x1 - x0) / max(width, 1e-12)
         return cx0 <= x0 and x1 <= cx1 and cy0 <= y0 and y1 <= cy1 and 0.8 <= zoom <= 1.25
-
-    def _ring_pen(self, i: int) -> QPen:
-        return QPen(QColor("#ffffff" if self.selected[i] else "#ffd54f"), 1.2)
 
     def _request_density(self) -> None:
         if self._bin_busy:
@@ -230,12 +244,24 @@ class MapCanvas(pg.PlotWidget):
         if not self.visible.all():
             keep = self.visible
             xy, codes = xy[keep], codes[keep]
-        self._pool.start(_BinTask(self._gen, xy, codes, len(self.colours), self.colours, (x0, x1), (y0, y1),
-                                  int(w), int(h), self._binned))
+        self._pool.start(
+            _BinTask(
+                self._gen,
+                xy,
+                codes,
+                len(self.colours),
+                self.colours,
+                (x0, x1),
+                (y0, y1),
+                int(w),
+                int(h),
+                self._binned,
+            )
+        )
 
     def _show_image(self, gen: int, image: np.ndarray, rect: tuple) -> None:
         self._bin_busy = False
-        if self._bin_again:   # the view moved while binning: this image is stale, bin the new view
+        if self._bin_again:  # the view moved while binning: this image is stale, bin the new view
             self._bin_again = False
             if self.density_shown:
                 self._request_density()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.datamap.colour import cluster_codes, colours_for
+from backend.datamap.points import question_preview
 from backend.datasets.query import SampleFilter
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.data import map_tasks
@@ -40,9 +41,9 @@ METHODS = (("TF-IDF (offline)", "tfidf"), ("GGUF: embedded", "gguf:embedded"))
 
 
 class MapPanel(QWidget):
-    selectionChanged = Signal(object)   # np.ndarray of sample ids (empty: cleared)
+    selectionChanged = Signal(object)  # np.ndarray of sample ids (empty: cleared)
     sampleClicked = Signal(int)
-    reviewRequested = Signal(str)       # a review key on the map: the page marks the selection
+    reviewRequested = Signal(str)  # a review key on the map: the page marks the selection
     tagRequested = Signal()
 
     def __init__(self, db, db_path: Path, parent=None) -> None:
@@ -59,7 +60,7 @@ class MapPanel(QWidget):
         self._match_task = None
         self._filter = SampleFilter()
         self._loaded_once = False
-        self.current_sample = lambda: None   # the page sets: the sample in the detail pane
+        self.current_sample = lambda: None  # the page sets: the sample in the detail pane
         # The map job is long: it runs on the panel's own thread, not the shared pool.
         self._job_pool = QThreadPool(self)
         self._job_pool.setMaxThreadCount(1)
@@ -79,9 +80,11 @@ class MapPanel(QWidget):
         bar.addWidget(QLabel("Colour"))
         bar.addWidget(self.colour_by)
         self.tools = QButtonGroup(self)
-        for mode, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom (P)"),
-                                ("lasso", "Lasso", "Drag a free shape to select (L); Shift adds"),
-                                ("rectangle", "Rect", "Drag a rectangle to select (M); Shift adds")):
+        for mode, text, tip in (
+            ("pan", "Pan", "Drag to pan, wheel to zoom (P)"),
+            ("lasso", "Lasso", "Drag a free shape to select (L); Shift adds"),
+            ("rectangle", "Rect", "Drag a rectangle to select (M); Shift adds"),
+        ):
             button = QToolButton(text=text, checkable=True, toolTip=tip)
             button.setProperty("mode", mode)
             self.tools.addButton(button)
@@ -154,7 +157,7 @@ class MapPanel(QWidget):
         split.setSizes([520, 180])
         outer.addWidget(split, 1)
         self.hover_label = QLabel(" ")
-        self.hover_label.setTextFormat(Qt.TextFormat.PlainText)   # sample text is never markup
+        self.hover_label.setTextFormat(Qt.TextFormat.PlainText)  # sample text is never markup
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         outer.addWidget(self.hover_label)
         self._update_buttons()
@@ -190,8 +193,14 @@ class MapPanel(QWidget):
         def done() -> None:
             self._loading = None
 
-        self._loading = run_in_background(map_tasks.load_map, self.db_path, on_result=self._loaded,
-                                          on_error=self._failed, on_done=done, owner=self)
+        self._loading = run_in_background(
+            map_tasks.load_map,
+            self.db_path,
+            on_result=self._loaded,
+            on_error=self._failed,
+            on_done=done,
+            owner=self,
+        )
 
     def _loaded(self, result: dict) -> None:
         self.points, self._tree = result["points"], result["tree"]
@@ -203,14 +212,18 @@ class MapPanel(QWidget):
         self.colour_by.setCurrentText(current if current in facets else "map cluster")
         self.colour_by.blockSignals(False)
         if self.points is None:
-            self.status.setText(f"No map yet: {result['samples']:,} samples. Compute map lays them out "
-                                "(off this window, with progress).")
+            self.status.setText(
+                f"No map yet: {result['samples']:,} samples. Compute map lays them out "
+                "(off this window, with progress)."
+            )
             self.canvas.set_points(np.empty(0, np.int64), np.empty((0, 2), np.float32))
         else:
             self.canvas.set_points(self.points.ids, self.points.xy, self._tree)
             missing = result["samples"] - len(self.points)
-            self.status.setText(f"{len(self.points):,} samples on the map (layout {self.points.version})"
-                                + (f" · {missing:,} not placed yet: Update map" if missing > 0 else ""))
+            self.status.setText(
+                f"{len(self.points):,} samples on the map (layout {self.points.version})"
+                + (f" · {missing:,} not placed yet: Update map" if missing > 0 else "")
+            )
             self._fill_clusters()
             self.recolour()
             self._apply_filter_marks()
@@ -237,13 +250,20 @@ class MapPanel(QWidget):
             self._show_codes(cluster_codes(self.points.cluster, self.points.clusters))
             return
         self.status.setText(f"Colouring by {name}…")
-        self._colour_task = run_in_background(map_tasks.colour_codes, self.db_path, name, self.points.ids,
-                                              on_result=self._show_codes, on_error=self._failed, owner=self)
+        self._colour_task = run_in_background(
+            map_tasks.colour_codes,
+            self.db_path,
+            name,
+            self.points.ids,
+            on_result=self._show_codes,
+            on_error=self._failed,
+            owner=self,
+        )
 
     def _show_codes(self, result) -> None:
         codes, labels = result
         if self.points is None or len(codes) != len(self.points):
-            return   # for a map that has since been reloaded
+            return  # for a map that has since been reloaded
         self._labels = labels
         colours = colours_for(labels)
         self._hidden = set()
@@ -261,7 +281,9 @@ class MapPanel(QWidget):
             item.setToolTip(label)
             self.legend.addItem(item)
         self.legend.blockSignals(False)
-        self.status.setText(f"{len(self.points):,} samples on the map · coloured by {self.colour_by.currentText()}")
+        self.status.setText(
+            f"{len(self.points):,} samples on the map · coloured by {self.colour_by.currentText()}"
+        )
 
     def _legend_changed(self, item: QListWidgetItem) -> None:
         code = item.data(Qt.ItemDataRole.UserRole)
@@ -301,11 +323,20 @@ class MapPanel(QWidget):
             self.status.setText("Click a sample on the map first: its near-duplicates are selected")
             return
         self.status.setText(f"Finding near-duplicates of #{sid}…")
-        run_in_background(map_tasks.near_duplicates, self.db_path, sid, self.points.ids, self.points.xy, self._tree,
-                          on_result=lambda ids: (self.set_selection(np.asarray(ids, np.int64)),
-                                                 self.status.setText(f"{len(ids):,} near-duplicates of #{sid} "
-                                                                     "(itself included)")),
-                          on_error=self._failed, owner=self)
+        run_in_background(
+            map_tasks.near_duplicates,
+            self.db_path,
+            sid,
+            self.points.ids,
+            self.points.xy,
+            self._tree,
+            on_result=lambda ids: (
+                self.set_selection(np.asarray(ids, np.int64)),
+                self.status.setText(f"{len(ids):,} near-duplicates of #{sid} (itself included)"),
+            ),
+            on_error=self._failed,
+            owner=self,
+        )
 
     # -- filter and search marks -----------------------------------------------------------------
     def set_filter(self, flt: SampleFilter) -> None:
@@ -319,8 +350,14 @@ class MapPanel(QWidget):
         if self._filter.is_empty or self._filter == SampleFilter(prefix=self._filter.prefix):
             self.canvas.set_marked(np.zeros(len(self.points), bool))
             return
-        self._match_task = run_in_background(map_tasks.matching_ids, self.db_path, self._filter,
-                                             on_result=self._show_marks, on_error=self._failed, owner=self)
+        self._match_task = run_in_background(
+            map_tasks.matching_ids,
+            self.db_path,
+            self._filter,
+            on_result=self._show_marks,
+            on_error=self._failed,
+            owner=self,
+        )
 
     def _show_marks(self, ids) -> None:
         if self.points is None:
@@ -334,8 +371,7 @@ class MapPanel(QWidget):
         if sid < 0:
             self.hover_label.setText(" ")
             return
-        row = self.db.conn.execute("SELECT substr(instruction, 1, 240) FROM samples WHERE id=?", (sid,)).fetchone()
-        text = " ".join((row[0] if row else "").split())
+        text = question_preview(self.db, sid)  # one indexed row: quick enough for the GUI thread
         self.hover_label.setText(f"#{sid}  {text}")
         self.canvas.setToolTip(f"#{sid}  {text}")
 
@@ -353,10 +389,19 @@ class MapPanel(QWidget):
             self._job_widgets(False)
             self._update_buttons()
 
-        self._job = run_in_background(map_tasks.compute_map, self.db_path, method, recompute,
-                                      on_progress=self._job_progress, on_result=self._job_finished,
-                                      on_error=self._job_failed, on_cancelled=self._job_cancelled, on_done=done,
-                                      owner=self, pool=self._job_pool)
+        self._job = run_in_background(
+            map_tasks.compute_map,
+            self.db_path,
+            method,
+            recompute,
+            on_progress=self._job_progress,
+            on_result=self._job_finished,
+            on_error=self._job_failed,
+            on_cancelled=self._job_cancelled,
+            on_done=done,
+            owner=self,
+            pool=self._job_pool,
+        )
         self._update_buttons()
 
     def _job_progress(self, frac: float, text: str) -> None:
@@ -387,8 +432,12 @@ class MapPanel(QWidget):
                 b.setChecked(b.property("mode") == mode)
             self.canvas.set_mode(mode)
             return
-        review = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected", Qt.Key.Key_F: "needs-fix",
-                  Qt.Key.Key_U: "unreviewed"}
+        review = {
+            Qt.Key.Key_A: "accepted",
+            Qt.Key.Key_R: "rejected",
+            Qt.Key.Key_F: "needs-fix",
+            Qt.Key.Key_U: "unreviewed",
+        }
         if event.key() in review and not event.modifiers() and len(self._selection):
             self.reviewRequested.emit(review[event.key()])
             return
@@ -403,5 +452,5 @@ class MapPanel(QWidget):
     def shutdown(self) -> None:
         if self._job is not None:
             self._job.cancel()
-        self._job_pool.waitForDone(10_000)   # the layout child is killed on cancel: this is quick
+        self._job_pool.waitForDone(10_000)  # the layout child is killed on cancel: this is quick
         self.canvas.shutdown()

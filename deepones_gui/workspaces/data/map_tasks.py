@@ -14,19 +14,23 @@ from backend.store import connection
 def load_map(db_path: Path, *, progress, partial, cancel) -> dict:
     """The saved map (positions, clusters), a KD-tree for hover/click, and the colour facets."""
     from backend.datamap.colour import available
-    from backend.datamap.points import load_points
+    from backend.datamap.points import load_points, sample_count
 
     with connection(db_path) as db:
         pts = load_points(db)
-        samples = db.conn.execute("SELECT count(*) FROM samples").fetchone()[0]
+        samples = sample_count(db)
         facets = available(db)
     tree = None
     if pts is not None and len(pts):
         from sklearn.neighbors import KDTree
 
         tree = KDTree(pts.xy)
-    return {"points": pts if pts is not None and len(pts) else None, "tree": tree, "facets": facets,
-            "samples": samples}
+    return {
+        "points": pts if pts is not None and len(pts) else None,
+        "tree": tree,
+        "facets": facets,
+        "samples": samples,
+    }
 
 
 def colour_codes(db_path: Path, name: str, ids: np.ndarray, *, progress, partial, cancel):
