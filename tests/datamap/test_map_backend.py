@@ -143,3 +143,23 @@ def test_cli_map_json_positions_png_and_bad_input(grouped_store, deepones_home, 
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "png or .html" in bad.stderr
     bad = deepones("data", "map", "--method", "word2vec", home=deepones_home)
     assert bad.returncode == 2 and "unknown embedding method" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_layout_child_cancel_kills_it_and_a_failure_is_one_line(tmp_path):
+    from backend.datamap.layout import LayoutCancelled, run_child
+    from backend.datamap.vectors import MapError
+
+    vectors = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    started = time.perf_counter()
+    with pytest.raises(LayoutCancelled):
+        run_child("fit", vectors, {"engine": "umap"}, cancel=lambda: True)
+    assert time.perf_counter() - started < 5  # killed, not waited for (a UMAP fit takes far longer)
+    broken = tmp_path / "layout.pkl"
+    broken.write_bytes(b"not a pickle")
+    with pytest.raises(MapError) as err:
+        run_child("place", vectors, {"model_file": str(broken)})
+    assert "layout process failed" in str(err.value) and "\n" not in str(err.value)
+    xy = run_child("fit", vectors, {"engine": "pca"}, keep_model=tmp_path / "pca.pkl")
+    assert xy.shape == (300, 2) and (tmp_path / "pca.pkl").stat().st_size > 0
+    again = run_child("place", vectors[:10], {"model_file": str(tmp_path / "pca.pkl")})
+    assert np.allclose(again, xy[:10], atol=1e-4)  # the saved model places points where the fit put them
