@@ -163,3 +163,53 @@ def test_layout_child_cancel_kills_it_and_a_failure_is_one_line(tmp_path):
     assert xy.shape == (300, 2) and (tmp_path / "pca.pkl").stat().st_size > 0
     again = run_child("place", vectors[:10], {"model_file": str(tmp_path / "pca.pkl")})
     assert np.allclose(again, xy[:10], atol=1e-4)  # the saved model places points where the fit put them
+
+
+def test_colour_facets_provenance_columns_plug_in_and_near_duplicates_from_the_map(store, tmp_path):
+    from backend.datamap.build import build_map
+    from backend.datamap.colour import available, facet_codes
+    from backend.datamap.neighbours import near_duplicates_of
+    from backend.datamap.points import load_points
+    from backend.datasets import curation
+    from backend.datasets.demo import ensure_demo
+    from backend.datasets.importer import import_paths
+
+    ensure_demo(store)
+    base = (
+        "How does a residual block with a squeeze and excitation gate change the features of a deep network"
+    )
+    answer = "It rescales the channels by learned gates after pooling them."
+    records = [
+        {"instruction": base + "?", "output": answer},
+        {"instruction": base + " model?", "output": answer},
+    ]
+    path = tmp_path / "dupes.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", "utf-8")
+    import_paths(store, [path], dataset="dupes")
+    build_map(store, engine="pca")
+    pts = load_points(store)
+    ids = pts.ids
+
+    codes, labels = facet_codes(store, "kind", ids)
+    assert labels[0] == "instruction" and (codes == 0).sum() == 173 and len(codes) == len(ids)
+    codes, labels = facet_codes(store, "token length", ids)
+    assert 3 <= len(labels) <= 8 and "–" in labels[0] and codes.max() == len(labels) - 1
+    curation.add_tag(store, ids[:5].tolist(), "seen")
+    codes, labels = facet_codes(store, "tag", ids)
+    assert labels == ["(none)", "seen"] and (codes == 1).sum() == 5
+    dupes = [int(r[0]) for r in store.conn.execute("SELECT id FROM samples WHERE dataset='dupes'")]
+    codes, labels = facet_codes(store, "near-duplicate cluster", ids)
+    assert len(set(codes[np.isin(ids, dupes)].tolist())) == 1 and codes[np.isin(ids, dupes)][0] > 0
+
+    # A provenance column (as Data's provenance facets add) is offered and coloured by, no map change.
+    assert "generator model" not in available(store)
+    store.conn.execute("ALTER TABLE samples ADD COLUMN generator_model TEXT")
+    store.conn.execute(
+        "UPDATE samples SET generator_model = CASE WHEN id % 2 THEN 'gpt-4o' ELSE 'llama-3' END"
+    )
+    store.conn.commit()
+    assert "generator model" in available(store)
+    codes, labels = facet_codes(store, "generator model", ids)
+    assert sorted(labels) == ["gpt-4o", "llama-3"]
+
+    assert near_duplicates_of(store, dupes[0], ids, pts.xy) == sorted(dupes)
