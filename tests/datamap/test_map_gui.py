@@ -148,9 +148,13 @@ def test_lasso_over_a_cluster_selects_exactly_its_inside_tags_and_undo(map_page,
     map_page.undo()
     assert map_page.db.conn.execute("SELECT count(*) FROM sample_tags WHERE tag='lassoed'").fetchone()[0] == 0
     # Accept from the map with the review key, then undo.
+    panel.colour_by.setCurrentText("status")
+    qtbot.waitUntil(lambda: panel.legend.count() == 1, timeout=5000)  # all unreviewed
     panel.setFocus()
     qtbot.keyClick(panel, Qt.Key.Key_A)
     accepted = {r[0] for r in map_page.db.conn.execute("SELECT id FROM samples WHERE status='accepted'")}
     assert accepted == chosen
+    legend = lambda: [panel.legend.item(i).text() for i in range(panel.legend.count())]  # noqa: E731
+    qtbot.waitUntil(lambda: f"accepted  ({len(chosen):,})" in legend(), timeout=5000)  # the map follows
     map_page.undo()
     assert map_page.db.conn.execute("SELECT count(*) FROM samples WHERE status='accepted'").fetchone()[0] == 0

@@ -241,6 +241,15 @@ class MapPanel(QWidget):
             item.setToolTip(c["name"])
             self.cluster_list.addItem(item)
 
+    def data_changed(self, *, new_samples: bool = False) -> None:
+        """The page wrote to the store (a review, a tag, an import): keep what the map shows current."""
+        if not self._loaded_once or self.points is None and not new_samples:
+            return
+        if new_samples:
+            self.reload()  # says how many are not placed yet ("Update map")
+        elif self.colour_by.currentText() != "map cluster":
+            self.recolour()  # e.g. coloured by status after an accept
+
     # -- colour and legend ---------------------------------------------------------------------
     def recolour(self, *_args) -> None:
         if self.points is None:
@@ -264,10 +273,18 @@ class MapPanel(QWidget):
         codes, labels = result
         if self.points is None or len(codes) != len(self.points):
             return  # for a map that has since been reloaded
-        self._labels = labels
+        facet = self.colour_by.currentText()
+        # Values the user hid stay hidden when the same facet is recoloured (after a review, say).
+        hidden_labels = (
+            {self._labels[c] for c in self._hidden if c < len(self._labels)}
+            if facet == getattr(self, "_facet", None)
+            else set()
+        )
+        self._facet, self._labels = facet, labels
         colours = colours_for(labels)
-        self._hidden = set()
+        self._hidden = {i for i, label in enumerate(labels) if label in hidden_labels}
         self.canvas.set_colours(codes, colours)
+        self.canvas.set_hidden_codes(self._hidden)
         self.legend.blockSignals(True)
         self.legend.clear()
         counts = np.bincount(codes, minlength=len(labels))
@@ -276,7 +293,7 @@ class MapPanel(QWidget):
             pix.fill(QColor(*rgb))
             item = QListWidgetItem(QIcon(pix), f"{label}  ({int(counts[i]):,})")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            item.setCheckState(Qt.CheckState.Unchecked if i in self._hidden else Qt.CheckState.Checked)
             item.setData(Qt.ItemDataRole.UserRole, i)
             item.setToolTip(label)
             self.legend.addItem(item)

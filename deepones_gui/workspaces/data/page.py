@@ -217,6 +217,10 @@ class DataPage(CurationActions, QWidget):
         self._cluster_name = name
         self._apply_filter()
 
+    def _changed(self, ids) -> None:
+        super()._changed(ids)
+        self.map_panel.data_changed()
+
     def _map_selection(self, ids) -> None:
         self.show_cluster(tuple(int(i) for i in ids), "map selection")
 
@@ -332,6 +336,7 @@ class DataPage(CurationActions, QWidget):
 
     def _import_finished(self) -> None:
         self._ready = True
+        self.map_panel.data_changed(new_samples=True)
         self._data_version = query.data_version(self.db)
         self.model.reload()
         if self.table.currentIndex().row() < 0 and self.model.rowCount():
