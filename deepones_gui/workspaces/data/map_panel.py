@@ -385,6 +385,9 @@ class MapPanel(QWidget):
         self.status.setText(f"{int(mask.sum()):,} matches of the filter ringed on the map")
 
     def _hovered(self, sid: int) -> None:
+        if sid == getattr(self, "_hover_sid", None):
+            return  # the pointer moved over the same point: no query
+        self._hover_sid = sid
         if sid < 0:
             self.hover_label.setText(" ")
             return
