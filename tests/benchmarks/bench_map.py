@@ -220,6 +220,12 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--update", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, default=None, help="Keep the store and corpus here.")
+    parser.add_argument(
+        "--frame-target-ms",
+        type=float,
+        default=FRAME_TARGET_MS,
+        help="Pan/zoom frame p95 target (a tiny value checks that a miss exits 1).",
+    )
     args = parser.parse_args()
     print(f"load at start: {load()}  (2-core machine: figures are only meaningful under ~1.5)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-map-"))
@@ -270,9 +276,9 @@ def main() -> int:
     frames, info = frame_times(pts)
     p95 = statistics.quantiles(frames, n=20)[18]
     print(
-        f"5. panning {len(pts):,} points ({info['density']} density frames, {info['points']} point frames;"
+        f"5. panning and zooming {len(pts):,} points ({info['density']} density frames, {info['points']} point frames;"
         f" canvas set up in {info['setup_s']:.2f} s): p50 {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms"
-        f" (target <= {FRAME_TARGET_MS:.0f} ms)  {verdict('frames', p95 <= FRAME_TARGET_MS)}"
+        f" (target <= {args.frame_target_ms:g} ms)  {verdict('frames', p95 <= args.frame_target_ms)}"
     )
 
     took, n_sel, listed = lasso(db, db_path, pts)
