@@ -242,8 +242,9 @@ class ProposalBoard:
             raise BoardError("Nothing to check yet: this proposal has no model code. Continue with it and "
                              "implement it, then check.")
         self._cancel.clear()
-        result = card_check.check_code(card.code, self.state().task, db=self.db, root=self.root,
-                                       cancel=self._cancel)
+        state = self.state()
+        result = card_check.check_code(card.code, state.task, state.settings, db=self.db, root=self.root,
+                                       cancel=self._cancel, origin=f"design:{step_id}:check")
         step = self.store.step(step_id)
         self.store.update_step(step_id, timings={**step.timings, "check": {
             "result": result, "code_sha": code_hash(card.code), "source": card.code_source, "at": time.time()}})

@@ -72,10 +72,12 @@ class ProposalCard:
             return self.tokens
         if column == "tokens_per_s":
             return self.tokens_per_s
-        if check is None or check.get("error"):
+        if check is None:
             return None
         if column == "verdict":
             return VERDICT_RANK.get(str(check.get("verdict")))
+        if check.get("status") != "ok":
+            return None
         key = {"params": "params", "flops": "flops_per_sample", "memory": "peak_memory_bytes",
                "latency": "forward_ms"}.get(column)
         value = check.get(key) if key else None
