@@ -116,6 +116,11 @@ class ProposalBoard:
         if streams is not None:
             streams.stop()
 
+    @property
+    def stopped(self) -> bool:
+        """Stop was asked since the last request began."""
+        return self._cancel.is_set()
+
     def close(self) -> None:
         with self._lock:
             backends, self._backends = list(self._backends.values()), {}

@@ -86,7 +86,8 @@ class ProposalCard:
     def to_json(self) -> dict:
         return {"step_id": self.step_id, "designer": self.designer, "status": self.status, "text": self.text,
                 "temperature": self.temperature, "tokens": self.tokens, "tokens_per_s": self.tokens_per_s,
-                "merged_from": self.merged_from, "error": self.error, "check": self.check if self.checked else None,
+                "merged_from": self.merged_from, "error": self.error,
+                "check": {k: v for k, v in self.check.items() if k != "diagram"} if self.checked and self.check else None,
                 "code_source": self.code_source or None}
 
 
