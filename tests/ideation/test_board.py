@@ -10,8 +10,9 @@ import pytest
 from backend.ideation.board import BoardError, ProposalBoard, plan_proposals
 from backend.ideation.cards import sort_cards
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DESIGNER = f"replay:{FIXTURES / 'designer_board.jsonl'}"
+# Recorded designer answers shipped for the board's demo: five proposals (three with model code), a merge.
+PROPOSALS = Path(__file__).resolve().parents[2] / "resources" / "design_demo" / "proposals.jsonl"
+DESIGNER = f"replay:{PROPOSALS}"
 
 
 @pytest.fixture

@@ -68,6 +68,7 @@ class DesignPage(StageEditing, QWidget):
         self.settings_btn = self.bar.settings_btn
         self.bar.new_btn.clicked.connect(self.new_session_dialog)
         self.settings_btn.clicked.connect(self.session_settings_dialog)
+        self.bar.board_btn.clicked.connect(lambda: self.show_board())
         self.rail = StageRail()
 
         self.run_btn = QPushButton("Run stage")
@@ -118,6 +119,14 @@ class DesignPage(StageEditing, QWidget):
         self.body = QStackedWidget()
         self.body.addWidget(main)
         self.body.addWidget(welcome)
+        # The proposal board is a mode of the page (its own module): N designs side by side.
+        from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
+
+        self.board = ProposalBoardView(self.ctx)
+        self.board.back_requested.connect(lambda: self.body.setCurrentIndex(0))
+        self.board.continued.connect(self._board_continued)
+        self.board.stage_running = self.is_running
+        self.body.addWidget(self.board)
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.body, 1)
@@ -160,7 +169,7 @@ class DesignPage(StageEditing, QWidget):
         self.body.setCurrentIndex(1)
         self.info.setText("No design session yet.")
         for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn,
-                  self.settings_btn, self.branch_combo):
+                  self.settings_btn, self.branch_combo, self.bar.board_btn):
             w.setEnabled(False)
 
     def new_session_dialog(self) -> int | None:
@@ -296,6 +305,7 @@ class DesignPage(StageEditing, QWidget):
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
         self.stop_btn.setEnabled(self.is_running())
         self.settings_btn.setEnabled(has_session and not running)
+        self.bar.board_btn.setEnabled(has_session)
         self.stop_shortcut.setEnabled(self.is_running())
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         # Edited code runs after a step that ran (one that ended without a result runs again instead).
@@ -411,11 +421,46 @@ class DesignPage(StageEditing, QWidget):
             self._fill_sessions()
         self._update_buttons()
 
+    # -- proposal board ----------------------------------------------------------------------
+    def show_board(self, prompt: str | None = None) -> bool:
+        """The session's proposal board in place of the stages (``prompt``: Chat's Compare)."""
+        if self.session_id is None:
+            return False
+        self.flush_edits()
+        if self.board.session_id != self.session_id or prompt:
+            self.board.open_session(self.session_id, prompt)
+        else:
+            self.board.reload()
+        self.body.setCurrentWidget(self.board)
+        return True
+
+    def _board_continued(self, tip: int) -> None:
+        """A card was picked: its branch is the session's now; show its next stage."""
+        self.body.setCurrentIndex(0)
+        self.refresh(select=NEXT)
+
+    def compare_from_chat(self, prompt: str, task_name: str = "demo-digits") -> int:
+        """Chat's "Compare": a new session on the current task whose board asks ``prompt``."""
+        from backend.pipeline import get_task
+
+        task = self.state.task if self.session_id is not None and self.state else get_task(task_name)
+        settings = self.ctx.settings
+        sid = self.create_session(task, settings.designer_model, settings.programmer_model,
+                                  title=f"Compare: {' '.join(prompt.split())[:50]}")
+        self.show_board(prompt)
+        return sid
+
     # -- cross-workspace ---------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:
         if name == "open_design_session" and isinstance(payload, dict) and payload.get("session_id"):
             # e.g. Traces' "Fork into Design": a session made elsewhere, shown here.
             self.open_session(int(payload["session_id"]))
+            return
+        if name == "compare_in_design" and isinstance(payload, dict) and str(payload.get("prompt", "")).strip():
+            self.compare_from_chat(str(payload["prompt"]))
+            window = self.ctx.window
+            if window is not None and hasattr(window, "show_workspace"):
+                window.show_workspace("design")
             return
         if name != "send_to_design" or not isinstance(payload, dict):
             return
@@ -439,15 +484,16 @@ class DesignPage(StageEditing, QWidget):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def can_close(self) -> bool:
-        if not self.is_running():
+        if not self.is_running() and not self.board.is_running():
             return True
-        answer = QMessageBox.question(self, "Design", "A stage is still running. Stop it and close?")
+        answer = QMessageBox.question(self, "Design", "A stage or the proposal board is still running. Stop it and close?")
         return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         self.flush_edits()
         self.view.shutdown()
         self.runs.close()
+        self.board.shutdown()
 
     def screenshot_ready(self) -> bool:
         return not self.is_running()

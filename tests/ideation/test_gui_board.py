@@ -1,0 +1,115 @@
+"""The proposal board in a real window (offscreen): ask, stream, sort, merge, compare, pick; Chat's Compare."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.ideation.cards import sort_cards
+from backend.pipeline import SessionStore, get_task
+from deepones_gui.main_window import MainWindow
+from deepones_gui.workspaces.design.widgets import NEXT
+from tests.ideation.test_board import DESIGNER
+
+
+def _open(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, window.show_workspace("design")
+
+
+def _wait(qtbot, board) -> None:
+    qtbot.waitUntil(lambda: not board.is_running(), timeout=60_000)
+
+
+@pytest.fixture
+def design(qtbot, app_context):
+    window, page = _open(qtbot, app_context)
+    sid = page.create_session(get_task("demo-digits"), DESIGNER, DESIGNER)
+    return window, page, sid
+
+
+def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
+    window, page, sid = design
+    assert page.bar.board_btn.isEnabled()
+    page.bar.board_btn.click()
+    board = page.board
+    assert page.body.currentWidget() is board and board.empty.isVisible()
+    assert board.designers.text() == DESIGNER and "scikit-learn digits" in board.prompt_edit.toPlainText()
+    assert not board.stop_btn.isEnabled() and not board.merge_btn.isEnabled()
+
+    board.n_spin.setValue(4)
+    board.temperature.setValue(0.6)
+    board.propose_btn.click()
+    assert board.is_running() and not board.propose_btn.isEnabled() and board.stop_btn.isEnabled()
+    _wait(qtbot, board)
+    assert len(board.widgets) == 4 and board.scroll.isVisible() and not board.empty.isVisible()
+    cards = board.cards
+    assert [c.status for c in cards] == ["done"] * 4 and all(c.temperature == 0.6 for c in cards)
+    widgets = [board.widgets[c.step_id] for c in cards]
+    assert "Backbone: MLP-32" in widgets[0].text.toPlainText()
+    assert "Proposal" in widgets[0].title.text() and widgets[0].values["Tokens"].text() == f"{cards[0].tokens:,}"
+    # Check is live only where there is model code; the card without says why.
+    assert [w.check_btn.isEnabled() for w in widgets] == [True, True, False, True]
+    assert "Not checked yet" in widgets[0].verdict.text()
+    assert "no model code" in widgets[2].verdict.text() and "implement it first" in widgets[2].check_btn.toolTip()
+    assert board.status.text() == "4 proposals, 4 answered, 0 checked"
+
+    # Sort by the answers' length, longest first (and back).
+    board.sort_combo.setCurrentIndex(board.sort_combo.findData("tokens"))
+    assert board.descending.isChecked()
+    assert board.ordered_ids() == [c.step_id for c in sort_cards(cards, "tokens", True)]
+    board.descending.setChecked(False)
+    assert board.ordered_ids() == [c.step_id for c in sort_cards(cards, "tokens", False)]
+
+    # Merge B into A: a fifth card.
+    board.merge_a.setCurrentIndex(board.merge_a.findData(cards[0].step_id))
+    board.merge_b.setCurrentIndex(board.merge_b.findData(cards[1].step_id))
+    board.instruction.setText("combine the hidden width of B into A")
+    assert board.merge_btn.isEnabled()
+    board.merge_btn.click()
+    _wait(qtbot, board)
+    assert len(board.cards) == 5
+    merged = board.cards[-1]
+    assert merged.merged_from == [cards[0].step_id, cards[1].step_id] and "merged" in board.widgets[merged.step_id].title.text()
+
+    # Compare A and B: the proposal text and the model code, side by side.
+    board.compare_btn.click()
+    from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
+
+    dialog = next(w for w in board.findChildren(DesignDiffDialog))
+    assert dialog.tabs.count() == 4 and "lines changed" in dialog.tabs.tabText(1)
+    assert any(r.kind != "equal" for r in dialog.code_view.rows)
+    assert "Diagrams" == dialog.tabs.tabText(3)
+    dialog.close()
+
+    # Pick the CNN: the session goes on on its branch, the stage view shows Improve next.
+    board.widgets[cards[2].step_id].continue_btn.click()
+    assert page.body.currentIndex() == 0 and page.rail.selected_data() == NEXT
+    assert [s.id for s in page.state.steps] == [cards[2].step_id] and "Improve" in page.header.text()
+    # Everything is in the session tree.
+    sessions = SessionStore(app_context.db)
+    assert [(s.stage, s.status) for s in sessions.steps(sid)] == [("propose", "done")] * 5
+
+
+def test_chat_compare_opens_the_board_with_the_prompt(qtbot, app_context):
+    window, page = _open(qtbot, app_context)
+    window.show_workspace("chat")
+    from deepones_gui.workspaces.chat.message_widget import MessageWidget
+
+    message = MessageWidget("user", "You")
+    qtbot.addWidget(message)
+    message.body.set_text("Which model would fit CIFAR-10 under 4 GB?")
+    sent: list[str] = []
+    message.compare_requested.connect(sent.append)
+    message.compare_button.click()
+    assert sent == ["Which model would fit CIFAR-10 under 4 GB?"]
+    # The Chat page sends it on as a broadcast; Design opens a new session's board with that prompt.
+    app_context.broadcast.emit("compare_in_design", {"prompt": sent[0]})
+    assert window.current_workspace_name() == "design"
+    assert page.body.currentWidget() is page.board
+    assert page.board.prompt_edit.toPlainText() == sent[0] and page.board.prompt_edit.isVisible()
+    row = SessionStore(app_context.db).session_row(page.session_id)
+    assert row["title"].startswith("Compare: Which model would fit CIFAR-10")
