@@ -162,3 +162,22 @@ def test_check_needs_model_code(store, board_session):
     cards = board.propose(4)
     with pytest.raises(BoardError, match="no model code"):
         board.check(cards[2].step_id)
+
+
+def test_local_models_serialise_and_endpoints_get_a_backend_per_request(tmp_path):
+    """Who streams what: a replay (like a local GGUF) plays its requests in order on one backend; an
+    OpenAI-compatible endpoint gets one backend per request, all streaming at once."""
+    from backend.ideation.streams import ParallelStreams, StreamRequest
+    from backend.llm.base import GenerationSettings
+    from backend.llm.openai_backend import OpenAIBackend
+    from backend.llm.replay import ReplayBackend
+    from backend.llm.resolve import get_backend
+
+    endpoint = "http://127.0.0.1:9/v1"     # never contacted: the lanes are planned, not run
+    specs = [DESIGNER, endpoint, DESIGNER, endpoint, endpoint]
+    requests = [StreamRequest(i, spec, "p", GenerationSettings()) for i, spec in enumerate(specs)]
+    streams = ParallelStreams(requests, get_backend)
+    lanes = streams._lanes()
+    assert [(type(backend).__name__ if backend else None, [r.key for r in reqs]) for backend, reqs in lanes] == [
+        ("ReplayBackend", [0, 2]), ("OpenAIBackend", [1]), (None, [3]), (None, [4])]
+    assert not ReplayBackend.concurrent_streams and OpenAIBackend.concurrent_streams

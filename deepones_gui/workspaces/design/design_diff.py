@@ -33,19 +33,26 @@ def _note(text: str) -> QLabel:
 
 
 def _svg_view(svg: str, title: str) -> QWidget:
-    from PySide6.QtSvgWidgets import QSvgWidget
+    """The SVG drawn once into a pixmap at its own size, in a scroll area (a tall model scrolls)."""
+    from PySide6.QtGui import QPainter, QPixmap
+    from PySide6.QtSvg import QSvgRenderer
 
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    pixmap = QPixmap(renderer.defaultSize())
+    pixmap.fill(Qt.GlobalColor.white)
+    painter = QPainter(pixmap)
+    renderer.render(painter)
+    painter.end()
+    picture = QLabel()
+    picture.setPixmap(pixmap)
+    picture.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
     box = QWidget()
     lay = QVBoxLayout(box)
     lay.setContentsMargins(0, 0, 0, 0)
     lay.addWidget(QLabel(f"<b>{title}</b>"))
-    widget = QSvgWidget()
-    widget.load(QByteArray(svg.encode("utf-8")))
-    size = widget.renderer().defaultSize()
-    widget.setFixedSize(size)
     scroll = QScrollArea()
-    scroll.setWidget(widget)
-    scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    scroll.setWidget(picture)
+    scroll.setWidgetResizable(True)
     lay.addWidget(scroll, 1)
     return box
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from backend.ideation.cards import ProposalCard
 from backend.ideation.verdict import human_bytes, human_count
 
-CARD_WIDTH = 300
+CARD_WIDTH = 258   # four cards side by side beside the workspace rail of a 1280-px window
 VERDICT_STYLE = {"green": ("#dafbe1", "#116329"), "amber": ("#fff8c5", "#7d4e00"), "red": ("#ffebe9", "#a40e26")}
 STATUS_TEXT = {"running": "answering…", "done": "", "error": "failed", "stopped": "stopped",
                "interrupted": "interrupted"}
@@ -37,8 +37,9 @@ def _short_model(spec: str) -> str:
 def metric_rows(card: ProposalCard) -> list[tuple[str, str]]:
     """(label, value) pairs shown under the answer; '–' where nothing was measured."""
     check = card.check if card.checked and card.check and card.check.get("status") == "ok" else {}
-    speed = f"{card.tokens_per_s:,.1f}" if card.tokens_per_s else "–"
-    forward = f"{check['forward_ms']:.1f} ms" if check.get("forward_ms") is not None else "–"
+    speed = human_count(card.tokens_per_s) if card.tokens_per_s else "–"
+    ms = check.get("forward_ms")
+    forward = "–" if ms is None else f"{ms:.1f} ms" if ms >= 1 else f"{ms:.2g} ms"
     return [
         ("Tokens", f"{card.tokens:,}" if card.tokens else "–"), ("Tokens/s", speed),
         ("Params", human_count(check["params"]) if check.get("params") is not None else "–"),
@@ -55,8 +56,12 @@ def check_line(card: ProposalCard, checking: bool = False) -> tuple[str, str | N
     if card.checked and card.check:
         verdict = str(card.check.get("verdict") or "red")
         reasons = card.check.get("reasons") or []
-        head = {"green": "Meets the requirements", "amber": "Close to a limit", "red": "Over a requirement"}[verdict] \
-            if card.check.get("status") == "ok" else "The model could not be checked"
+        if card.check.get("status") != "ok":
+            head = "The model could not be checked"
+        else:
+            head = {"green": "Meets the requirements", "amber": "Close to a limit", "red": "Over a requirement"}[verdict]
+        if verdict == "green":
+            return f"✓ {head}", verdict        # the reasons ("within every requirement") add nothing
         return f"{head}" + (f": {'; '.join(reasons)}" if reasons else ""), verdict
     if card.check_stale:
         return "Not checked yet: the branch's program changed since the last check", None
@@ -142,7 +147,8 @@ class ProposalCardWidget(QFrame):
         bg, fg = VERDICT_STYLE.get(verdict or "", ("transparent", "palette(text)"))
         self.verdict.setText(line)
         self.verdict.setStyleSheet(f"background: {bg}; color: {fg}; padding: 3px; border-radius: 4px;")
-        self.verdict.setToolTip(card.code_source and f"Checked: {card.code_source}")
+        reasons = "\n".join((card.check or {}).get("reasons") or []) if card.checked else ""
+        self.verdict.setToolTip("\n".join(filter(None, [card.code_source and f"Checked: {card.code_source}", reasons])))
         self.set_busy(busy)
 
     def set_busy(self, busy: bool) -> None:
