@@ -95,7 +95,7 @@ def node_label(node: dict) -> tuple[str, str]:
     elif node.get("label"):
         title = f"{node['label']} ({node.get('type', '')})"
     else:
-        title = f"{nid.rsplit('.', 1)[-1]} ({node.get('type', '')})"
+        title = f"{nid} ({node.get('type', '')})"     # the whole path: which block's conv1
     detail = " · ".join(x for x in (shape_text(node.get("shape")), count_text(node.get("params")) and
                                     f"{count_text(node.get('params'))} params") if x)
     return title, detail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from backend.ideation.diagram import Placed, View, collapse, layout, node_label
+from backend.ideation.diagram import BOX_H, Placed, View, collapse, layout, node_label
 
 FILL = {"input": "#e8f0fe", "output": "#e8f0fe", "op": "#fff4e0", "module": "#f6f8fa"}
 MARK = {"added": "#2da44e", "removed": "#cf222e", "changed": "#bf8700"}
@@ -18,6 +18,11 @@ def _edge_path(a: Placed, b: Placed) -> str:
     if y2 <= y1:     # a backward or same-row edge: loop around on the right
         right = max(a.x + a.w, b.x + b.w) + 16
         return f"M{x1:.1f},{y1:.1f} C{right:.1f},{y1 + 20:.1f} {right:.1f},{y2 - 20:.1f} {x2:.1f},{y2:.1f}"
+    if y2 - y1 > BOX_H:   # skips at least one row (a shortcut): bend out to the right, clear of the chain
+        right = max(a.x + a.w, b.x + b.w) + 28
+        ya, yb = a.y + a.h / 2, b.y + b.h / 2
+        return (f"M{a.x + a.w:.1f},{ya:.1f} C{right:.1f},{ya:.1f} {right:.1f},{yb:.1f} "
+                f"{b.x + b.w:.1f},{yb:.1f}")
     mid = (y1 + y2) / 2
     return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
 
@@ -25,6 +30,7 @@ def _edge_path(a: Placed, b: Placed) -> str:
 def view_to_svg(view: View, *, title: str = "") -> str:
     placed, width, height = layout(view)
     top = 28 if title else 0
+    width = max(width + 36, 7.6 * len(title) + 40)   # room for shortcut bends; the title must fit too
     at = {p.node["id"]: p for p in placed}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height + top:.0f}" '
            f'viewBox="0 0 {width:.0f} {height + top:.0f}">',

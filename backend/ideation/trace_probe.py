@@ -47,18 +47,21 @@ class ShapeRecorder:
         self.shapes: dict[str, list[int]] = {}
         self.order: dict[str, int] = {}
         self.calls: list[str] = []          # module paths in the order their forward finished
+        self.call_shapes: dict[str, list[list[int] | None]] = {}   # per call of a module used repeatedly
         self.handles = []
         for path, module in model.named_modules():
             self.handles.append(module.register_forward_hook(self._hook(path)))
 
     def _hook(self, path: str):
         def hook(module, args, output) -> None:
+            out = first_tensor(output)
+            # Drop the batch dimension: shapes are shown per example.
+            shape = (list(out.shape[1:]) if out.dim() > 0 else []) if out is not None else None
             if path not in self.order:
-                self.order[path] = len(self.order)
-                out = first_tensor(output)
-                if out is not None:
-                    # Drop the batch dimension: shapes are shown per example.
-                    self.shapes[path] = list(out.shape[1:]) if out.dim() > 0 else []
+                self.order[path] = len(self.calls)
+                if shape is not None:
+                    self.shapes[path] = shape
+            self.call_shapes.setdefault(path, []).append(shape)
             self.calls.append(path)
         return hook
 
@@ -93,6 +96,7 @@ def _fx_edges(model: nn.Module) -> tuple[list[dict], list[list[str]]] | None:
         return None
     atom: dict[str, list[str]] = {}      # fx node name -> the atoms it stands for (pass-through ops: its inputs)
     ops: list[dict] = []
+    calls: dict[str, int] = {}
     edges: set[tuple[str, str]] = set()
     placeholders = 0
     for node in graph.nodes:
@@ -109,6 +113,12 @@ def _fx_edges(model: nn.Module) -> tuple[list[dict], list[list[str]]] | None:
             continue
         if node.op == "call_module":
             me = str(node.target)        # fx keeps torch.nn's own modules as leaves: their paths
+            calls[me] = calls.get(me, 0) + 1
+            if calls[me] > 1:
+                # A module used again (one ReLU for every activation): each call is its own box, else
+                # the graph would loop back through it.
+                ops.append({"id": f"{me}#{calls[me]}", "call_of": me, "call": calls[me] - 1, "kind": "module"})
+                me = f"{me}#{calls[me]}"
         else:
             name = _op_name(node)
             if name not in MERGE_OPS or len(sources) < 2:
@@ -144,10 +154,19 @@ def trace_model(model: nn.Module, recorder: ShapeRecorder, input_shape: list[int
     if traced is not None:
         ops, edges = traced
         leaf_order = {n["id"]: n["order"] for n in nodes}
+        modules = dict(model.named_modules())
         for op in ops:
-            # An op runs after the modules that feed it: place it just after the latest of them.
-            feeding = [leaf_order.get(src, -1) for src, dst in edges if dst == op["id"]]
-            op.update({"shape": None, "params": 0, "order": max(feeding, default=0) + 0.5})
+            if "call_of" in op:
+                # A repeated call of a module: its shape from the hook's record of that call.
+                path, k = op.pop("call_of"), op.pop("call")
+                shapes, seq = recorder.call_shapes.get(path, []), [i for i, p in enumerate(recorder.calls) if p == path]
+                op.update({"type": type(modules[path]).__name__, "parent": _parent(path), "leaf": True,
+                           "shape": shapes[k] if k < len(shapes) else None, "params": 0, "shared": path,
+                           "order": seq[k] if k < len(seq) else len(recorder.calls), "ran": k < len(seq)})
+            else:
+                # An op runs after the modules that feed it: place it just after the latest of them.
+                feeding = [leaf_order.get(src, -1) for src, dst in edges if dst == op["id"]]
+                op.update({"shape": None, "params": 0, "order": max(feeding, default=0) + 0.5})
             leaf_order[op["id"]] = op["order"]
         nodes.extend(ops)
         method = "fx"
