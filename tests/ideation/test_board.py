@@ -181,3 +181,21 @@ def test_local_models_serialise_and_endpoints_get_a_backend_per_request(tmp_path
     assert [(type(backend).__name__ if backend else None, [r.key for r in reqs]) for backend, reqs in lanes] == [
         ("ReplayBackend", [0, 2]), ("OpenAIBackend", [1]), (None, [3]), (None, [4])]
     assert not ReplayBackend.concurrent_streams and OpenAIBackend.concurrent_streams
+
+
+def test_the_session_goes_on_from_the_card_picked(store, tmp_path):
+    """After "Continue with this", the pipeline's next stage (Improve) runs on that card's branch."""
+    from backend.pipeline import DesignRunner, SessionSettings, SessionStore, get_task
+
+    improver = tmp_path / "improver.jsonl"
+    improver.write_text(json.dumps({"content": "One possible improvement is dropout 0.1 after the hidden layer."}) + "\n")
+    sessions = SessionStore(store)
+    sid = sessions.create_session(get_task("demo-digits"), f"replay:{improver}", DESIGNER, SessionSettings())
+    board = ProposalBoard(store, sid)
+    cards = board.propose(3, [DESIGNER])
+    board.continue_with(cards[1].step_id)
+    step = DesignRunner(store, sid).run_stage()
+    assert step.stage == "improve" and step.status == "done" and step.parent_id == cards[1].step_id
+    assert cards[1].text.strip()[:60] in step.prompt          # A_B of the card picked went into the prompt
+    assert board.card(cards[1].step_id).improve_step_id == step.id
+    assert [s.id for s in sessions.state(sid).steps] == [cards[1].step_id, step.id]

@@ -85,6 +85,19 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     assert "Diagrams" == dialog.tabs.tabText(3)
     dialog.close()
 
+    # The board fits the 1280x800 window it runs in (nothing forces the window wider or taller).
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800, hint
+    assert board.width() <= window.width()
+
+    # Every card is an attempt in Traces.
+    board.traces_btn.click()
+    traces = window.page("traces")
+    qtbot.waitUntil(lambda: traces.view.trace is not None and traces.view.trace.session_id == sid, timeout=20_000)
+    assert sorted(a.id for a in traces.view.trace.attempts) == sorted(c.step_id for c in board.cards)
+    assert len(traces.view._items()) == 5
+    window.show_workspace("design")
+
     # Pick the CNN: the session goes on on its branch, the stage view shows Improve next.
     board.widgets[cards[2].step_id].continue_btn.click()
     assert page.body.currentIndex() == 0 and page.rail.selected_data() == NEXT
@@ -113,3 +126,37 @@ def test_chat_compare_opens_the_board_with_the_prompt(qtbot, app_context):
     assert page.board.prompt_edit.toPlainText() == sent[0] and page.board.prompt_edit.isVisible()
     row = SessionStore(app_context.db).session_row(page.session_id)
     assert row["title"].startswith("Compare: Which model would fit CIFAR-10")
+
+
+@pytest.mark.slow
+def test_check_and_improvement_from_the_cards(qtbot, app_context, design):
+    """Check runs the real model check job from a card; Improvement shows A_I against A_B."""
+    window, page, sid = design
+    page.show_board()
+    board = page.board
+    board.n_spin.setValue(2)
+    board.propose_btn.click()
+    _wait(qtbot, board)
+    first = board.cards[0]
+    widget = board.widgets[first.step_id]
+    widget.check_btn.click()
+    assert "Checking" in widget.verdict.text() and not widget.continue_btn.isEnabled()
+    _wait(qtbot, board)
+    widget = board.widgets[first.step_id]
+    assert widget.verdict.text() == "✓ Meets the requirements", widget.verdict.text()
+    assert widget.values["Params"].text() == "2.4k" and widget.check_btn.text() == "Check again"
+    assert board.status.text() == "2 proposals, 2 answered, 1 checked"
+
+    sessions = SessionStore(app_context.db)
+    sessions.add_step(sid, first.step_id, "improve", status="done",
+                      response="One possible improvement is dropout after the hidden layer.\n")
+    sessions.fork(sid, None)
+    board.reload()
+    widget = board.widgets[first.step_id]
+    assert not widget.improve_btn.isHidden()
+    widget.improve_btn.click()
+    from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
+
+    dialog = board.findChildren(DesignDiffDialog)[-1]
+    assert dialog.diff.after.label.startswith("A_I") and dialog.diff.text_changes > 0
+    assert dialog.tabs.tabText(1) == "Model code" and "not been implemented" in dialog.code_view.text()

@@ -115,12 +115,15 @@ class ProposalBoardView(QWidget):
         self.compare_btn.setToolTip("The two proposals chosen below side by side: text, code and diagram differences")
         self.status = QLabel()
         self.status.setStyleSheet("color: palette(placeholder-text);")
+        self.traces_btn = QPushButton("Show in Traces")
+        self.traces_btn.setToolTip("This session's tree in Traces: every card is an attempt there")
         second = QHBoxLayout()
         second.addWidget(QLabel("Sort by"))
         second.addWidget(self.sort_combo)
         second.addWidget(self.descending)
         second.addSpacing(12)
         second.addWidget(self.status, 1)
+        second.addWidget(self.traces_btn)
 
         self.strip = QWidget()
         self.strip_layout = QHBoxLayout(self.strip)
@@ -170,12 +173,15 @@ class ProposalBoardView(QWidget):
         self.stop_btn.clicked.connect(self.runs.stop)
         self.merge_btn.clicked.connect(self.merge)
         self.compare_btn.clicked.connect(self.compare)
+        self.traces_btn.clicked.connect(self.show_in_traces)
         self.sort_combo.currentIndexChanged.connect(lambda _i: self._sort_changed())
         self.descending.toggled.connect(lambda _on: self._lay_out_cards())
         for combo in (self.merge_a, self.merge_b):
             combo.currentIndexChanged.connect(lambda _i: self._update_buttons())
         QShortcut(QKeySequence("Ctrl+Return"), self, self.propose)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.runs.stop)
+        saved = self.sort_combo.findData(QSettings().value("design/board_sort", "order"))
+        self.sort_combo.setCurrentIndex(max(0, saved))
         self._sort_changed()
 
     # -- session -----------------------------------------------------------------------------
@@ -223,6 +229,7 @@ class ProposalBoardView(QWidget):
 
     def _sort_changed(self) -> None:
         key = self.sort_combo.currentData()
+        QSettings().setValue("design/board_sort", key)
         self.descending.blockSignals(True)
         self.descending.setChecked(SORT_COLUMNS[key][1])
         self.descending.blockSignals(False)
@@ -255,6 +262,7 @@ class ProposalBoardView(QWidget):
         two = self.merge_a.count() >= 2 and self.merge_a.currentData() != self.merge_b.currentData()
         self.merge_btn.setEnabled(has_session and not busy and two)
         self.compare_btn.setEnabled(has_session and two)
+        self.traces_btn.setEnabled(bool(self.cards))
         for widget in self.widgets.values():
             widget.set_busy(busy)
         if busy:
@@ -324,6 +332,10 @@ class ProposalBoardView(QWidget):
         first, second = cards[a], cards[b]
         DesignDiffDialog(diff_designs(card_version(first), card_version(second)),
                          (first.check or {}).get("diagram"), (second.check or {}).get("diagram"), self).open()
+
+    def show_in_traces(self) -> None:
+        if self.session_id is not None:
+            self.ctx.broadcast.emit("open_trace", {"session_id": self.session_id})
 
     def show_improvement(self, step_id: int) -> None:
         from backend.ideation.compare import improvement_diff
