@@ -107,25 +107,33 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     assert [(s.stage, s.status) for s in sessions.steps(sid)] == [("propose", "done")] * 5
 
 
-def test_chat_compare_opens_the_board_with_the_prompt(qtbot, app_context):
-    window, page = _open(qtbot, app_context)
-    window.show_workspace("chat")
+def test_chat_compare_opens_the_board_with_the_prompt(qtbot, app_context, tmp_path):
+    import json
+
     from deepones_gui.workspaces.chat.message_widget import MessageWidget
 
-    message = MessageWidget("user", "You")
-    qtbot.addWidget(message)
-    message.body.set_text("Which model would fit CIFAR-10 under 4 GB?")
-    sent: list[str] = []
-    message.compare_requested.connect(sent.append)
-    message.compare_button.click()
-    assert sent == ["Which model would fit CIFAR-10 under 4 GB?"]
-    # The Chat page sends it on as a broadcast; Design opens a new session's board with that prompt.
-    app_context.broadcast.emit("compare_in_design", {"prompt": sent[0]})
+    window, page = _open(qtbot, app_context)
+    chat = window.show_workspace("chat")
+    qtbot.waitUntil(lambda: chat.picker.ready, timeout=20_000)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps({"content": "A ResNet-18."}) + "\n")
+    chat.select_model(f"replay:{answers}")
+    question = "Which model would fit CIFAR-10 under 4 GB?"
+    chat.input.setPlainText(question)
+    chat.send()
+    qtbot.waitUntil(lambda: not chat.runner.running and chat._pending is None, timeout=20_000)
+    bubbles = [chat.thread.itemAt(i).widget() for i in range(chat.thread.count())]
+    messages = [w for w in bubbles if isinstance(w, MessageWidget)]
+    assert [w.role for w in messages] == ["user", "assistant"]
+    user = messages[0]
+    assert user.compare_button.isEnabled() and not hasattr(messages[1], "compare_button")
+    user.compare_button.click()
+    # Design opens a new session on the board, with the chat's prompt as what the designer is asked.
     assert window.current_workspace_name() == "design"
     assert page.body.currentWidget() is page.board
-    assert page.board.prompt_edit.toPlainText() == sent[0] and page.board.prompt_edit.isVisible()
+    assert page.board.prompt_edit.toPlainText() == question and page.board.prompt_edit.isVisible()
     row = SessionStore(app_context.db).session_row(page.session_id)
-    assert row["title"].startswith("Compare: Which model would fit CIFAR-10")
+    assert row["title"] == f"Compare: {question}"
 
 
 @pytest.mark.slow
