@@ -33,15 +33,36 @@ def _progress(kind: str, payload: dict) -> None:
 
 @click.command("propose")
 @click.option("--task", "task_name", metavar="NAME", help="A task name (see `deepones design --list-tasks`).")
-@click.option("--session", "session_id", type=int, help="Add the proposals to this session instead of a new one.")
-@click.option("--n", "n", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="How many proposals (shared round-robin over --models).")
-@click.option("--models", metavar="A,B", help="Designer models, comma-separated (default: the session's designer).")
-@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True,
-              help="Sampling temperature of every proposal.")
-@click.option("--prompt", "prompt_text", metavar="TEXT", help="Ask this instead of the task's Propose prompt.")
-@click.option("--check", "run_checks", is_flag=True,
-              help="Check every proposal that carries model code against the task's requirements.")
+@click.option(
+    "--session", "session_id", type=int, help="Add the proposals to this session instead of a new one."
+)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="How many proposals (shared round-robin over --models).",
+)
+@click.option(
+    "--models", metavar="A,B", help="Designer models, comma-separated (default: the session's designer)."
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(0, 2),
+    default=0.8,
+    show_default=True,
+    help="Sampling temperature of every proposal.",
+)
+@click.option(
+    "--prompt", "prompt_text", metavar="TEXT", help="Ask this instead of the task's Propose prompt."
+)
+@click.option(
+    "--check",
+    "run_checks",
+    is_flag=True,
+    help="Check every proposal that carries model code against the task's requirements.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
 def propose(task_name, session_id, n, models, temperature, prompt_text, run_checks, as_json) -> None:
     """Ask the designer for N proposals at once (N samples, N models, or both), streamed in parallel."""
@@ -62,9 +83,13 @@ def propose(task_name, session_id, n, models, temperature, prompt_text, run_chec
         except TaskError as exc:
             fail(str(exc))
         app = load_settings()
-        session_id = store.create_session(task, designers[0] if designers else app.designer_model,
-                                          app.programmer_model, SessionSettings(interpreter=app.execution_python),
-                                          title=f"Proposals: {task.title}")
+        session_id = store.create_session(
+            task,
+            designers[0] if designers else app.designer_model,
+            app.programmer_model,
+            SessionSettings(interpreter=app.execution_python),
+            title=f"Proposals: {task.title}",
+        )
     else:
         try:
             store.session_row(session_id)

@@ -29,7 +29,7 @@ from backend.pipeline.store import SessionStore
 
 # Events: ("card", {"card"}) when a card is added or changes, ("chunk", {"step_id", "text"}) while it streams.
 EventCallback = Callable[[str, dict], None]
-DEFAULT_TEMPERATURE = 0.8        # samples of one model need some spread; the pipeline's 0.2 gives near-copies
+DEFAULT_TEMPERATURE = 0.8  # samples of one model need some spread; the pipeline's 0.2 gives near-copies
 MAX_PROPOSALS = 16
 MERGE_INSTRUCTION = "Combine the strongest part of design B into design A."
 
@@ -42,10 +42,12 @@ class BoardError(ValueError):
 class ProposalPlan:
     designer: str
     temperature: float
-    sample: int                  # 1-based: the sample's number for this designer
+    sample: int  # 1-based: the sample's number for this designer
 
 
-def plan_proposals(n: int, designers: list[str], temperature: float = DEFAULT_TEMPERATURE) -> list[ProposalPlan]:
+def plan_proposals(
+    n: int, designers: list[str], temperature: float = DEFAULT_TEMPERATURE
+) -> list[ProposalPlan]:
     """``n`` proposals shared round-robin over ``designers`` (4 over A,B: A, B, A, B)."""
     designers = [d.strip() for d in designers if d and d.strip()]
     if not designers:
@@ -66,19 +68,26 @@ def plan_proposals(n: int, designers: list[str], temperature: float = DEFAULT_TE
 class ProposalBoard:
     """One design session's proposal board (one instance per thread: it holds a store connection)."""
 
-    def __init__(self, db: sqlite_utils.Database, session_id: int, *, root: Path | None = None,
-                 backend_factory: BackendFactory | None = None, on_event: EventCallback | None = None) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        session_id: int,
+        *,
+        root: Path | None = None,
+        backend_factory: BackendFactory | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
         self.store = SessionStore(db)
         self.db = db
         self.session_id = session_id
         self.root = root
         self.on_event = on_event or (lambda kind, payload: None)
         self._factory = backend_factory
-        self._backends: dict[str, ChatBackend] = {}     # only those this board made itself (closed by close())
+        self._backends: dict[str, ChatBackend] = {}  # only those this board made itself (closed by close())
         self._lock = threading.Lock()
         self._streams: ParallelStreams | None = None
         self._cancel = threading.Event()
-        self.store.session_row(session_id)   # SessionNotFound early, not at the first click
+        self.store.session_row(session_id)  # SessionNotFound early, not at the first click
 
     # -- reading -----------------------------------------------------------------------------
     def cards(self) -> list[ProposalCard]:
@@ -128,8 +137,13 @@ class ProposalBoard:
             backend.close()
 
     # -- asking ------------------------------------------------------------------------------
-    def propose(self, n: int, designers: list[str] | None = None, temperature: float = DEFAULT_TEMPERATURE,
-                prompt: str | None = None) -> list[ProposalCard]:
+    def propose(
+        self,
+        n: int,
+        designers: list[str] | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        prompt: str | None = None,
+    ) -> list[ProposalCard]:
         """Ask for ``n`` proposals at once; returns their cards (in the order asked) once all have ended.
 
         ``designers`` defaults to the session's designer; ``prompt`` to the task's Propose prompt.
@@ -138,16 +152,37 @@ class ProposalBoard:
         plans = plan_proposals(n, designers or [row["designer"]], temperature)
         prompt = prompt if prompt is not None and prompt.strip() else self.default_prompt()
         cfg = self.store.settings(self.session_id)
-        settings = {plan: GenerationSettings(temperature=plan.temperature, max_tokens=cfg.designer_max_tokens,
-                                             repeat_penalty=cfg.repeat_penalty, seed=random.randrange(2**31))
-                    for plan in plans}
-        extra = [{"temperature": plan.temperature, "sample": plan.sample, "seed": settings[plan].seed,
-                  "board": "sample"} for plan in plans]
-        requests = [(plan.designer, prompt, settings[plan], info) for plan, info in zip(plans, extra, strict=True)]
+        settings = {
+            plan: GenerationSettings(
+                temperature=plan.temperature,
+                max_tokens=cfg.designer_max_tokens,
+                repeat_penalty=cfg.repeat_penalty,
+                seed=random.randrange(2**31),
+            )
+            for plan in plans
+        }
+        extra = [
+            {
+                "temperature": plan.temperature,
+                "sample": plan.sample,
+                "seed": settings[plan].seed,
+                "board": "sample",
+            }
+            for plan in plans
+        ]
+        requests = [
+            (plan.designer, prompt, settings[plan], info) for plan, info in zip(plans, extra, strict=True)
+        ]
         return self._ask(requests)
 
-    def merge(self, a_id: int, b_id: int, instruction: str = "", designer: str | None = None,
-              temperature: float | None = None) -> ProposalCard:
+    def merge(
+        self,
+        a_id: int,
+        b_id: int,
+        instruction: str = "",
+        designer: str | None = None,
+        temperature: float | None = None,
+    ) -> ProposalCard:
         """Ask the designer to combine card ``b_id`` into card ``a_id``: a new card (a new root attempt)."""
         if a_id == b_id:
             raise BoardError("Pick two different proposals to merge.")
@@ -157,15 +192,28 @@ class ProposalBoard:
                 raise BoardError(f"Proposal {name} (step {card.step_id}) has no answer to merge.")
         instruction = " ".join(instruction.split()) or MERGE_INSTRUCTION
         state = self.state()
-        prompt = prompts.render(prompts.template_path("merge", self.root).read_text("utf-8"), {
-            "task": state.task.description(), "requirements": state.task.requirements.as_lines(),
-            "design_a": a.text.strip(), "design_b": b.text.strip(), "instruction": instruction})
+        prompt = prompts.render(
+            prompts.template_path("merge", self.root).read_text("utf-8"),
+            {
+                "task": state.task.description(),
+                "requirements": state.task.requirements.as_lines(),
+                "design_a": a.text.strip(),
+                "design_b": b.text.strip(),
+                "instruction": instruction,
+            },
+        )
         spec = designer or self.store.session_row(self.session_id)["designer"]
         cfg = state.settings
         temp = cfg.temperature if temperature is None else temperature
-        settings = GenerationSettings(temperature=temp, max_tokens=cfg.designer_max_tokens,
-                                      repeat_penalty=cfg.repeat_penalty)
-        info = {"temperature": temp, "board": "merge", "merged_from": [a_id, b_id], "instruction": instruction}
+        settings = GenerationSettings(
+            temperature=temp, max_tokens=cfg.designer_max_tokens, repeat_penalty=cfg.repeat_penalty
+        )
+        info = {
+            "temperature": temp,
+            "board": "merge",
+            "merged_from": [a_id, b_id],
+            "instruction": instruction,
+        }
         return self._ask([(spec, prompt, settings, info)])[0]
 
     def _ask(self, requests: list[tuple[str, str, GenerationSettings, dict]]) -> list[ProposalCard]:
@@ -173,24 +221,35 @@ class ProposalBoard:
         tip = self.store.session_row(self.session_id)["current_step_id"]
         step_ids = []
         for spec, prompt, _settings, info in requests:
-            step = self.store.add_step(self.session_id, None, "propose", prompt=prompt, model=spec,
-                                       timings={"started_at": time.time(), **info})
+            step = self.store.add_step(
+                self.session_id,
+                None,
+                "propose",
+                prompt=prompt,
+                model=spec,
+                timings={"started_at": time.time(), **info},
+            )
             step_ids.append(step.id)
         # Adding a step moves the session's tip to it; the board's cards are side branches until one
         # is picked ("Continue with this"), so the branch being worked on stays where it was.
         self.store.update_session(self.session_id, current_step_id=tip)
         for step_id in step_ids:
             self.on_event("card", {"card": self.card(step_id)})
-        stream_requests = [StreamRequest(step_id, spec, prompt, settings)
-                           for step_id, (spec, prompt, settings, _info) in zip(step_ids, requests, strict=True)]
+        stream_requests = [
+            StreamRequest(step_id, spec, prompt, settings)
+            for step_id, (spec, prompt, settings, _info) in zip(step_ids, requests, strict=True)
+        ]
 
         # Where a recorded (replay) conversation goes on, read here on the caller's thread, before the
         # lanes start: the answers each model has already given in this session.
         positions = {spec: self.store.answers_given(self.session_id, spec) for spec, *_ in requests}
-        streams = ParallelStreams(stream_requests, self._backend,
-                                  resume=lambda backend, spec: backend.resume_after(positions.get(spec, 0)))
+        streams = ParallelStreams(
+            stream_requests,
+            self._backend,
+            resume=lambda backend, spec: backend.resume_after(positions.get(spec, 0)),
+        )
         self._streams = streams
-        if self._cancel.is_set():   # Stop came while the cards were being added: send nothing
+        if self._cancel.is_set():  # Stop came while the cards were being added: send nothing
             streams.stop()
         try:
             for kind, key, payload in streams.run():
@@ -205,22 +264,44 @@ class ProposalBoard:
 
     def _record(self, step_id: int, result: StreamResult) -> None:
         step = self.store.step(step_id)
-        timings = {**step.timings, "model_s": result.total_s, "ttft_s": result.ttft_s,
-                   "tokens_per_s": round(result.tokens_per_s, 2) if result.tokens_per_s else None}
-        fields = dict(response=result.text, prompt_tokens=result.prompt_tokens,
-                      completion_tokens=result.completion_tokens, timings=timings)
+        timings = {
+            **step.timings,
+            "model_s": result.total_s,
+            "ttft_s": result.ttft_s,
+            "tokens_per_s": round(result.tokens_per_s, 2) if result.tokens_per_s else None,
+        }
+        fields = dict(
+            response=result.text,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            timings=timings,
+        )
         if result.error is not None:
-            self.store.update_step(step_id, status="error", error_type="ModelError", stderr=result.error,
-                                   stop_reason=result.error, **fields)
+            self.store.update_step(
+                step_id,
+                status="error",
+                error_type="ModelError",
+                stderr=result.error,
+                stop_reason=result.error,
+                **fields,
+            )
         elif result.stop_reason:
-            self.store.update_step(step_id, status="stopped", error_type=MODEL_LOOP,
-                                   stop_reason="The model repeated itself, so its answer was stopped.", **fields)
+            self.store.update_step(
+                step_id,
+                status="stopped",
+                error_type=MODEL_LOOP,
+                stop_reason="The model repeated itself, so its answer was stopped.",
+                **fields,
+            )
         elif result.stopped:
-            self.store.update_step(step_id, status="stopped", stop_reason="You stopped the model's answer.", **fields)
+            self.store.update_step(
+                step_id, status="stopped", stop_reason="You stopped the model's answer.", **fields
+            )
         elif not result.text.strip():
             reason = "The model returned an empty answer."
-            self.store.update_step(step_id, status="error", error_type="EmptyAnswer", stderr=reason,
-                                   stop_reason=reason, **fields)
+            self.store.update_step(
+                step_id, status="error", error_type="EmptyAnswer", stderr=reason, stop_reason=reason, **fields
+            )
         else:
             self.store.update_step(step_id, status="done", **fields)
         self.on_event("card", {"card": self.card(step_id)})
@@ -244,15 +325,34 @@ class ProposalBoard:
 
         card = self.card(step_id)
         if not card.code.strip():
-            raise BoardError("Nothing to check yet: this proposal has no model code. Continue with it and "
-                             "implement it, then check.")
+            raise BoardError(
+                "Nothing to check yet: this proposal has no model code. Continue with it and "
+                "implement it, then check."
+            )
         self._cancel.clear()
         state = self.state()
-        result = card_check.check_code(card.code, state.task, state.settings, db=self.db, root=self.root,
-                                       cancel=self._cancel, origin=f"design:{step_id}:check")
+        result = card_check.check_code(
+            card.code,
+            state.task,
+            state.settings,
+            db=self.db,
+            root=self.root,
+            cancel=self._cancel,
+            origin=f"design:{step_id}:check",
+        )
         step = self.store.step(step_id)
-        self.store.update_step(step_id, timings={**step.timings, "check": {
-            "result": result, "code_sha": code_hash(card.code), "source": card.code_source, "at": time.time()}})
+        self.store.update_step(
+            step_id,
+            timings={
+                **step.timings,
+                "check": {
+                    "result": result,
+                    "code_sha": code_hash(card.code),
+                    "source": card.code_source,
+                    "at": time.time(),
+                },
+            },
+        )
         updated = self.card(step_id)
         self.on_event("card", {"card": updated})
         return updated

@@ -20,16 +20,33 @@ from backend.pipeline.state import SessionSettings
 from backend.pipeline.tasks import Task
 
 
-def check_code(code: str, task: Task, settings: SessionSettings | None = None, *,
-               db: sqlite_utils.Database | None = None, root: Path | None = None,
-               cancel: threading.Event | None = None, origin: str = "") -> dict:
+def check_code(
+    code: str,
+    task: Task,
+    settings: SessionSettings | None = None,
+    *,
+    db: sqlite_utils.Database | None = None,
+    root: Path | None = None,
+    cancel: threading.Event | None = None,
+    origin: str = "",
+) -> dict:
     """The check's JSON for ``code`` under ``task``'s requirements. A model that cannot be built, a
     task without an input shape, a timeout: all come back as a result saying so, never a raise."""
     settings = settings or SessionSettings()
     try:
         request = CheckRequest.for_task(task)
     except ValueError as exc:
-        return apply_verdict(CheckResult(status="failed", error=str(exc)), CheckRequest((1,), 1).limits).to_dict()
-    result = check_program(code, request, root=root, db=db, executor=settings.executor,
-                           interpreter=settings.interpreter or None, cancel=cancel, origin=origin)
+        return apply_verdict(
+            CheckResult(status="failed", error=str(exc)), CheckRequest((1,), 1).limits
+        ).to_dict()
+    result = check_program(
+        code,
+        request,
+        root=root,
+        db=db,
+        executor=settings.executor,
+        interpreter=settings.interpreter or None,
+        cancel=cancel,
+        origin=origin,
+    )
     return result.to_dict()

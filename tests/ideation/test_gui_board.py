@@ -50,11 +50,16 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     assert [c.status for c in cards] == ["done"] * 4 and all(c.temperature == 0.6 for c in cards)
     widgets = [board.widgets[c.step_id] for c in cards]
     assert "Backbone: MLP-32" in widgets[0].text.toPlainText()
-    assert "Proposal" in widgets[0].title.text() and widgets[0].values["Tokens"].text() == f"{cards[0].tokens:,}"
+    assert (
+        "Proposal" in widgets[0].title.text() and widgets[0].values["Tokens"].text() == f"{cards[0].tokens:,}"
+    )
     # Check is live only where there is model code; the card without says why.
     assert [w.check_btn.isEnabled() for w in widgets] == [True, True, False, True]
     assert "Not checked yet" in widgets[0].verdict.text()
-    assert "no model code" in widgets[2].verdict.text() and "implement it first" in widgets[2].check_btn.toolTip()
+    assert (
+        "no model code" in widgets[2].verdict.text()
+        and "implement it first" in widgets[2].check_btn.toolTip()
+    )
     assert board.status.text() == "4 proposals, 4 answered, 0 checked"
 
     # Sort by the answers' length, longest first (and back).
@@ -73,14 +78,17 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     _wait(qtbot, board)
     assert len(board.cards) == 5
     merged = board.cards[-1]
-    assert merged.merged_from == [cards[0].step_id, cards[1].step_id] and "merged" in board.widgets[merged.step_id].title.text()
+    assert (
+        merged.merged_from == [cards[0].step_id, cards[1].step_id]
+        and "merged" in board.widgets[merged.step_id].title.text()
+    )
 
     # Compare A and B: the proposal text and the model code, side by side.
     board.compare_btn.click()
     from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
 
     dialog = next(w for w in board.findChildren(DesignDiffDialog))
-    assert dialog.tabs.count() == 4 and "lines changed" in dialog.tabs.tabText(1)
+    assert dialog.tabs.count() == 4 and dialog.tabs.tabText(1) == "Model code (1 line changed)"
     assert any(r.kind != "equal" for r in dialog.code_view.rows)
     assert "Diagrams" == dialog.tabs.tabText(3)
     dialog.close()
@@ -93,7 +101,9 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     # Every card is an attempt in Traces.
     board.traces_btn.click()
     traces = window.page("traces")
-    qtbot.waitUntil(lambda: traces.view.trace is not None and traces.view.trace.session_id == sid, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: traces.view.trace is not None and traces.view.trace.session_id == sid, timeout=20_000
+    )
     assert sorted(a.id for a in traces.view.trace.attempts) == sorted(c.step_id for c in board.cards)
     assert len(traces.view._items()) == 5
     window.show_workspace("design")
@@ -156,8 +166,13 @@ def test_check_and_improvement_from_the_cards(qtbot, app_context, design):
     assert board.status.text() == "2 proposals, 2 answered, 1 checked"
 
     sessions = SessionStore(app_context.db)
-    sessions.add_step(sid, first.step_id, "improve", status="done",
-                      response="One possible improvement is dropout after the hidden layer.\n")
+    sessions.add_step(
+        sid,
+        first.step_id,
+        "improve",
+        status="done",
+        response="One possible improvement is dropout after the hidden layer.\n",
+    )
     sessions.fork(sid, None)
     board.reload()
     widget = board.widgets[first.step_id]

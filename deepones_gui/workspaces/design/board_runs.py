@@ -19,16 +19,16 @@ from deepones_gui.concurrent import run_in_background
 
 
 class BoardRuns(QObject):
-    event = Signal(str, object)       # board event kind, payload
-    failed = Signal(str)              # one line for the user
+    event = Signal(str, object)  # board event kind, payload
+    failed = Signal(str)  # one line for the user
     done = Signal()
 
     def __init__(self, db_path: Path, root: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db_path, self.root = db_path, root
         self.task = None
-        self.board = None             # the ProposalBoard working now, for Stop
-        self.what = ""                # what is running, in words ("asking 4 proposals")
+        self.board = None  # the ProposalBoard working now, for Stop
+        self.what = ""  # what is running, in words ("asking 4 proposals")
         self._backends: dict[str, ChatBackend] = {}
         self._lock = threading.Lock()
 
@@ -53,13 +53,18 @@ class BoardRuns(QObject):
 
         def work(*, progress, partial, cancel):
             with connection(self.db_path) as db:
-                board = ProposalBoard(db, session_id, root=self.root, backend_factory=self._backend,
-                                      on_event=lambda kind, payload: partial((kind, payload)))
+                board = ProposalBoard(
+                    db,
+                    session_id,
+                    root=self.root,
+                    backend_factory=self._backend,
+                    on_event=lambda kind, payload: partial((kind, payload)),
+                )
                 self.board = board
                 try:
                     return action(board)
                 except BoardError as exc:
-                    return exc            # an expected refusal: shown as one line, not a traceback
+                    return exc  # an expected refusal: shown as one line, not a traceback
                 finally:
                     self.board = None
 
@@ -69,7 +74,8 @@ class BoardRuns(QObject):
 
         self.what = what
         self.task = run_in_background(
-            work, owner=self,
+            work,
+            owner=self,
             on_partial=lambda event: self.event.emit(*event),
             on_result=finished,
             on_error=lambda exc, tb: self.failed.emit(f"{what.capitalize()} failed: {exc}"),

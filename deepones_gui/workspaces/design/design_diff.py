@@ -24,6 +24,10 @@ from backend.ideation.compare import DesignDiff
 from deepones_gui.workspaces.traces.diff_view import SideBySideDiff
 
 
+def _lines(n: int) -> str:
+    return f"{n} line" if n == 1 else f"{n} lines"
+
+
 def _note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -58,8 +62,13 @@ def _svg_view(svg: str, title: str) -> QWidget:
 
 
 class DesignDiffDialog(QDialog):
-    def __init__(self, diff: DesignDiff, before_diagram: dict | None, after_diagram: dict | None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        diff: DesignDiff,
+        before_diagram: dict | None,
+        after_diagram: dict | None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.diff = diff
         self.setWindowTitle(f"{diff.before.label} → {diff.after.label}")
@@ -67,22 +76,28 @@ class DesignDiffDialog(QDialog):
         self.tabs = QTabWidget()
         self.text_view = SideBySideDiff()
         self.text_view.show_rows(diff.text_rows, diff.before.label, diff.after.label)
-        self.tabs.addTab(self.text_view, f"Proposal ({diff.text_changes} lines changed)")
+        self.tabs.addTab(self.text_view, f"Proposal ({_lines(diff.text_changes)} changed)")
         if diff.code_rows is not None:
             self.code_view = SideBySideDiff()
             self.code_view.show_rows(diff.code_rows, diff.before.label, diff.after.label)
-            self.tabs.addTab(self.code_view, f"Model code ({diff.code_changes} lines changed)")
+            self.tabs.addTab(self.code_view, f"Model code ({_lines(diff.code_changes or 0)} changed)")
         else:
             missing = [v.label for v in (diff.before, diff.after) if not v.code.strip()]
-            self.code_view = _note("No code to compare yet: " + " and ".join(missing) +
-                                   (" has" if len(missing) == 1 else " have") + " not been implemented.")
+            self.code_view = _note(
+                "No code to compare yet: "
+                + " and ".join(missing)
+                + (" has" if len(missing) == 1 else " have")
+                + " not been implemented."
+            )
             self.tabs.addTab(self.code_view, "Model code")
         self.unified = QPlainTextEdit()
         self.unified.setReadOnly(True)
         from deepones_gui.workspaces.design.code_editor import monospace_font
 
         self.unified.setFont(monospace_font())
-        self.unified.setPlainText((diff.unified_text() + "\n" + diff.unified_code()).strip() or "(no differences)")
+        self.unified.setPlainText(
+            (diff.unified_text() + "\n" + diff.unified_code()).strip() or "(no differences)"
+        )
         self.tabs.addTab(self.unified, "Unified")
         self.tabs.addTab(self._diagrams(before_diagram, after_diagram), "Diagrams")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -93,8 +108,10 @@ class DesignDiffDialog(QDialog):
 
     def _diagrams(self, before: dict | None, after: dict | None) -> QWidget:
         if not before or not after:
-            return _note("The diagrams appear here once both designs have been checked (the check draws the "
-                         "model from a traced forward pass).")
+            return _note(
+                "The diagrams appear here once both designs have been checked (the check draws the "
+                "model from a traced forward pass)."
+            )
         from backend.ideation.diagram import diff, diff_summary
         from backend.ideation.svg import view_to_svg
 

@@ -28,6 +28,7 @@ from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.runner import prepare_prompt
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES
+from deepones_gui.workspaces.design.board_mode import BoardMode
 from deepones_gui.workspaces.design.edits import EditQueue, StageEditing
 from deepones_gui.workspaces.design.runs import StageRuns
 from deepones_gui.workspaces.design.session_bar import SessionBar
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 RUN_AGAIN = "Run again"
 
 
-class DesignPage(StageEditing, QWidget):
+class DesignPage(BoardMode, StageEditing, QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
@@ -68,7 +69,6 @@ class DesignPage(StageEditing, QWidget):
         self.settings_btn = self.bar.settings_btn
         self.bar.new_btn.clicked.connect(self.new_session_dialog)
         self.settings_btn.clicked.connect(self.session_settings_dialog)
-        self.bar.board_btn.clicked.connect(lambda: self.show_board())
         self.rail = StageRail()
 
         self.run_btn = QPushButton("Run stage")
@@ -119,14 +119,7 @@ class DesignPage(StageEditing, QWidget):
         self.body = QStackedWidget()
         self.body.addWidget(main)
         self.body.addWidget(welcome)
-        # The proposal board is a mode of the page (its own module): N designs side by side.
-        from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
-
-        self.board = ProposalBoardView(self.ctx)
-        self.board.back_requested.connect(lambda: self.body.setCurrentIndex(0))
-        self.board.continued.connect(self._board_continued)
-        self.board.stage_running = self.is_running
-        self.body.addWidget(self.board)
+        self._build_board()   # the proposal board: a mode of the page (board_mode.py)
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.body, 1)
@@ -421,35 +414,6 @@ class DesignPage(StageEditing, QWidget):
             self._fill_sessions()
         self._update_buttons()
 
-    # -- proposal board ----------------------------------------------------------------------
-    def show_board(self, prompt: str | None = None) -> bool:
-        """The session's proposal board in place of the stages (``prompt``: Chat's Compare)."""
-        if self.session_id is None:
-            return False
-        self.flush_edits()
-        if self.board.session_id != self.session_id or prompt:
-            self.board.open_session(self.session_id, prompt)
-        else:
-            self.board.reload()
-        self.body.setCurrentWidget(self.board)
-        return True
-
-    def _board_continued(self, tip: int) -> None:
-        """A card was picked: its branch is the session's now; show its next stage."""
-        self.body.setCurrentIndex(0)
-        self.refresh(select=NEXT)
-
-    def compare_from_chat(self, prompt: str, task_name: str = "demo-digits") -> int:
-        """Chat's "Compare": a new session on the current task whose board asks ``prompt``."""
-        from backend.pipeline import get_task
-
-        task = self.state.task if self.session_id is not None and self.state else get_task(task_name)
-        settings = self.ctx.settings
-        sid = self.create_session(task, settings.designer_model, settings.programmer_model,
-                                  title=f"Compare: {' '.join(prompt.split())[:50]}")
-        self.show_board(prompt)
-        return sid
-
     # -- cross-workspace ---------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:
         if name == "open_design_session" and isinstance(payload, dict) and payload.get("session_id"):
@@ -458,9 +422,6 @@ class DesignPage(StageEditing, QWidget):
             return
         if name == "compare_in_design" and isinstance(payload, dict) and str(payload.get("prompt", "")).strip():
             self.compare_from_chat(str(payload["prompt"]))
-            window = self.ctx.window
-            if window is not None and hasattr(window, "show_workspace"):
-                window.show_workspace("design")
             return
         if name != "send_to_design" or not isinstance(payload, dict):
             return

@@ -43,7 +43,7 @@ def _card_label(card: ProposalCard) -> str:
 
 class ProposalBoardView(QWidget):
     back_requested = Signal()
-    continued = Signal(int)            # the session's new tip after "Continue with this"
+    continued = Signal(int)  # the session's new tip after "Continue with this"
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,9 +72,11 @@ class ProposalBoardView(QWidget):
         self.n_spin.setToolTip("How many proposals to ask for at once")
         self.designers = QLineEdit()
         self.designers.setPlaceholderText("the session's designer")
-        self.designers.setToolTip("Designer models, comma-separated (a GGUF name, a path, an http:// endpoint)."
-                                  "\nThe proposals are shared round-robin over them; endpoints answer at once,"
-                                  "\na local model answers one proposal after another.")
+        self.designers.setToolTip(
+            "Designer models, comma-separated (a GGUF name, a path, an http:// endpoint)."
+            "\nThe proposals are shared round-robin over them; endpoints answer at once,"
+            "\na local model answers one proposal after another."
+        )
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
@@ -91,8 +93,11 @@ class ProposalBoardView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.back_btn)
         top.addSpacing(8)
-        for label, widget in (("Proposals", self.n_spin), ("Designers", self.designers),
-                              ("Temperature", self.temperature)):
+        for label, widget in (
+            ("Proposals", self.n_spin),
+            ("Designers", self.designers),
+            ("Temperature", self.temperature),
+        ):
             top.addWidget(QLabel(label))
             top.addWidget(widget, 1 if widget is self.designers else 0)
         top.addWidget(self.prompt_btn)
@@ -112,7 +117,9 @@ class ProposalBoardView(QWidget):
         self.descending.setCheckable(True)
         self.descending.setToolTip("Largest first")
         self.compare_btn = QPushButton("Compare A and B…")
-        self.compare_btn.setToolTip("The two proposals chosen below side by side: text, code and diagram differences")
+        self.compare_btn.setToolTip(
+            "The two proposals chosen below side by side: text, code and diagram differences"
+        )
         self.status = QLabel()
         self.status.setStyleSheet("color: palette(placeholder-text);")
         self.traces_btn = QPushButton("Show in Traces")
@@ -134,21 +141,25 @@ class ProposalBoardView(QWidget):
         self.scroll.setWidget(self.strip)
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.empty = QLabel("No proposals yet. Choose how many and which designers, then Propose: the answers "
-                            "stream in side by side, each one an attempt in this session's tree.")
+        self.empty = QLabel(
+            "No proposals yet. Choose how many and which designers, then Propose: the answers "
+            "stream in side by side, each one an attempt in this session's tree."
+        )
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: palette(placeholder-text); padding: 40px;")
 
         self.merge_a, self.merge_b = QComboBox(), QComboBox()
-        for combo, tip in ((self.merge_a, "Design A: the one kept as the base"),
-                           (self.merge_b, "Design B: the one parts are taken from")):
+        for combo, tip in (
+            (self.merge_a, "Design A: the one kept as the base"),
+            (self.merge_b, "Design B: the one parts are taken from"),
+        ):
             combo.setMinimumContentsLength(16)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setToolTip(tip)
         self.instruction = QLineEdit()
         self.instruction.setPlaceholderText(MERGE_INSTRUCTION)
-        self.instruction.setToolTip("What to combine, e.g. \"combine the attention block of B into A\"")
+        self.instruction.setToolTip('What to combine, e.g. "combine the attention block of B into A"')
         self.merge_btn = QPushButton("Merge")
         self.merge_btn.setToolTip("Ask the designer to combine B into A: a new card")
         bottom = QHBoxLayout()
@@ -251,8 +262,11 @@ class ProposalBoardView(QWidget):
 
     def ordered_ids(self) -> list[int]:
         """The card ids in the order shown (for tests and keyboard navigation)."""
-        return [self.strip_layout.itemAt(i).widget().card.step_id for i in range(self.strip_layout.count())
-                if self.strip_layout.itemAt(i).widget() is not None]
+        return [
+            self.strip_layout.itemAt(i).widget().card.step_id
+            for i in range(self.strip_layout.count())
+            if self.strip_layout.itemAt(i).widget() is not None
+        ]
 
     def _update_buttons(self) -> None:
         busy = self.runs.running
@@ -270,7 +284,9 @@ class ProposalBoardView(QWidget):
         else:
             done = sum(1 for c in self.cards if c.status == "done")
             checked = sum(1 for c in self.cards if c.checked)
-            self.status.setText(f"{len(self.cards)} proposals, {done} answered, {checked} checked" if self.cards else "")
+            self.status.setText(
+                f"{len(self.cards)} proposals, {done} answered, {checked} checked" if self.cards else ""
+            )
 
     # -- actions -----------------------------------------------------------------------------
     def _designer_list(self) -> list[str]:
@@ -282,8 +298,11 @@ class ProposalBoardView(QWidget):
         n, temperature = self.n_spin.value(), self.temperature.value()
         designers, prompt = self._designer_list(), self.prompt_edit.toPlainText()
         QSettings().setValue("design/board_n", n)
-        started = self.runs.start(self.session_id, f"asking for {n} proposals",
-                                  lambda board: board.propose(n, designers or None, temperature, prompt))
+        started = self.runs.start(
+            self.session_id,
+            f"asking for {n} proposals",
+            lambda board: board.propose(n, designers or None, temperature, prompt),
+        )
         self._update_buttons()
         return started
 
@@ -292,8 +311,9 @@ class ProposalBoardView(QWidget):
         if self.session_id is None or self.runs.running or a is None or b is None or a == b:
             return False
         instruction = self.instruction.text()
-        started = self.runs.start(self.session_id, f"merging proposal {b} into {a}",
-                                  lambda board: board.merge(a, b, instruction))
+        started = self.runs.start(
+            self.session_id, f"merging proposal {b} into {a}", lambda board: board.merge(a, b, instruction)
+        )
         self._update_buttons()
         return started
 
@@ -301,7 +321,9 @@ class ProposalBoardView(QWidget):
         if self.session_id is None or self.runs.running:
             return False
         self.checking = step_id
-        started = self.runs.start(self.session_id, f"checking proposal {step_id}", lambda board: board.check(step_id))
+        started = self.runs.start(
+            self.session_id, f"checking proposal {step_id}", lambda board: board.check(step_id)
+        )
         self._lay_out_cards()
         return started
 
@@ -311,8 +333,12 @@ class ProposalBoardView(QWidget):
         if self.session_id is None or self.runs.running:
             return
         if self.stage_running():
-            QMessageBox.information(self, "Proposal board", "A stage of this session is running: stop it or let it "
-                                    "finish before continuing with another design.")
+            QMessageBox.information(
+                self,
+                "Proposal board",
+                "A stage of this session is running: stop it or let it "
+                "finish before continuing with another design.",
+            )
             return
         try:
             tip = self._board().continue_with(step_id)
@@ -330,8 +356,12 @@ class ProposalBoardView(QWidget):
         from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
 
         first, second = cards[a], cards[b]
-        DesignDiffDialog(diff_designs(card_version(first), card_version(second)),
-                         (first.check or {}).get("diagram"), (second.check or {}).get("diagram"), self).open()
+        DesignDiffDialog(
+            diff_designs(card_version(first), card_version(second)),
+            (first.check or {}).get("diagram"),
+            (second.check or {}).get("diagram"),
+            self,
+        ).open()
 
     def show_in_traces(self) -> None:
         if self.session_id is not None:

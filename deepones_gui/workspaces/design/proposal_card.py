@@ -22,10 +22,19 @@ from PySide6.QtWidgets import (
 from backend.ideation.cards import ProposalCard
 from backend.ideation.verdict import human_bytes, human_count
 
-CARD_WIDTH = 258   # four cards side by side beside the workspace rail of a 1280-px window
-VERDICT_STYLE = {"green": ("#dafbe1", "#116329"), "amber": ("#fff8c5", "#7d4e00"), "red": ("#ffebe9", "#a40e26")}
-STATUS_TEXT = {"running": "answering…", "done": "", "error": "failed", "stopped": "stopped",
-               "interrupted": "interrupted"}
+CARD_WIDTH = 258  # four cards side by side beside the workspace rail of a 1280-px window
+VERDICT_STYLE = {
+    "green": ("#dafbe1", "#116329"),
+    "amber": ("#fff8c5", "#7d4e00"),
+    "red": ("#ffebe9", "#a40e26"),
+}
+STATUS_TEXT = {
+    "running": "answering…",
+    "done": "",
+    "error": "failed",
+    "stopped": "stopped",
+    "interrupted": "interrupted",
+}
 
 
 def _short_model(spec: str) -> str:
@@ -41,10 +50,17 @@ def metric_rows(card: ProposalCard) -> list[tuple[str, str]]:
     ms = check.get("forward_ms")
     forward = "–" if ms is None else f"{ms:.1f} ms" if ms >= 1 else f"{ms:.2g} ms"
     return [
-        ("Tokens", f"{card.tokens:,}" if card.tokens else "–"), ("Tokens/s", speed),
+        ("Tokens", f"{card.tokens:,}" if card.tokens else "–"),
+        ("Tokens/s", speed),
         ("Params", human_count(check["params"]) if check.get("params") is not None else "–"),
-        ("FLOPs/ex", human_count(check["flops_per_sample"]) if check.get("flops_per_sample") is not None else "–"),
-        ("Memory", human_bytes(check["peak_memory_bytes"]) if check.get("peak_memory_bytes") is not None else "–"),
+        (
+            "FLOPs/ex",
+            human_count(check["flops_per_sample"]) if check.get("flops_per_sample") is not None else "–",
+        ),
+        (
+            "Memory",
+            human_bytes(check["peak_memory_bytes"]) if check.get("peak_memory_bytes") is not None else "–",
+        ),
         ("Forward", forward),
     ]
 
@@ -59,9 +75,13 @@ def check_line(card: ProposalCard, checking: bool = False) -> tuple[str, str | N
         if card.check.get("status") != "ok":
             head = "The model could not be checked"
         else:
-            head = {"green": "Meets the requirements", "amber": "Close to a limit", "red": "Over a requirement"}[verdict]
+            head = {
+                "green": "Meets the requirements",
+                "amber": "Close to a limit",
+                "red": "Over a requirement",
+            }[verdict]
         if verdict == "green":
-            return f"✓ {head}", verdict        # the reasons ("within every requirement") add nothing
+            return f"✓ {head}", verdict  # the reasons ("within every requirement") add nothing
         return f"{head}" + (f": {'; '.join(reasons)}" if reasons else ""), verdict
     if card.check_stale:
         return "Not checked yet: the branch's program changed since the last check", None
@@ -114,7 +134,9 @@ class ProposalCardWidget(QFrame):
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
         self.continue_btn = QPushButton("Continue with this")
-        self.continue_btn.setToolTip("Go on with this design in the session: its branch becomes the one worked on")
+        self.continue_btn.setToolTip(
+            "Go on with this design in the session: its branch becomes the one worked on"
+        )
         self.check_btn = QPushButton("Check")
         self.improve_btn = QPushButton("Improvement…")
         self.improve_btn.setToolTip("The improved architecture A_I against this proposal A_B, as a diff")
@@ -133,11 +155,18 @@ class ProposalCardWidget(QFrame):
         temp = f" · T {card.temperature:g}" if card.temperature is not None else ""
         kind = " · merged" if card.merged_from else ""
         state = f" · <i>{status}</i>" if status else ""
-        self.title.setText(f"<b>Proposal {card.step_id}</b>{kind}{state}<br>"
-                           f"<span style='color:gray'>{_short_model(card.designer)}{temp}</span>")
-        self.title.setToolTip(f"Designer: {card.designer}" + (
-            f"\nMerged from proposals {card.merged_from[0]} (A) and {card.merged_from[1]} (B): {card.instruction}"
-            if len(card.merged_from) == 2 else ""))
+        self.title.setText(
+            f"<b>Proposal {card.step_id}</b>{kind}{state}<br>"
+            f"<span style='color:gray'>{_short_model(card.designer)}{temp}</span>"
+        )
+        self.title.setToolTip(
+            f"Designer: {card.designer}"
+            + (
+                f"\nMerged from proposals {card.merged_from[0]} (A) and {card.merged_from[1]} (B): {card.instruction}"
+                if len(card.merged_from) == 2
+                else ""
+            )
+        )
         body = card.text if card.text.strip() else (card.error or "")
         if self.text.toMarkdown() != body:
             self.text.setMarkdown(body)
@@ -148,7 +177,9 @@ class ProposalCardWidget(QFrame):
         self.verdict.setText(line)
         self.verdict.setStyleSheet(f"background: {bg}; color: {fg}; padding: 3px; border-radius: 4px;")
         reasons = "\n".join((card.check or {}).get("reasons") or []) if card.checked else ""
-        self.verdict.setToolTip("\n".join(filter(None, [card.code_source and f"Checked: {card.code_source}", reasons])))
+        self.verdict.setToolTip(
+            "\n".join(filter(None, [card.code_source and f"Checked: {card.code_source}", reasons]))
+        )
         self.set_busy(busy)
 
     def set_busy(self, busy: bool) -> None:
@@ -161,7 +192,9 @@ class ProposalCardWidget(QFrame):
         self.check_btn.setText("Check again" if card.checked else "Check")
         self.check_btn.setToolTip(
             f"Measure the model ({card.code_source}) against the task's requirements in a sandboxed job"
-            if has_code else "No model code to check yet: continue with this design and implement it first")
+            if has_code
+            else "No model code to check yet: continue with this design and implement it first"
+        )
         self.improve_btn.setVisible(card.improve_step_id is not None)
         self.improve_btn.setEnabled(not busy)
 
