@@ -97,7 +97,8 @@ def check(program, task_name, input_shape, batch_size, device, dtype, vocab_size
     model is its build_model(), else its largest nn.Module that builds without arguments."""
     import sys
 
-    from backend.ideation.verdict import human_bytes, human_count, human_seconds
+    from backend.ideation.formatting import human_count, human_seconds
+    from backend.units import format_bytes
 
     if not Path(program).is_file():
         fail(f"no such program file: {program}")
@@ -109,7 +110,7 @@ def check(program, task_name, input_shape, batch_size, device, dtype, vocab_size
         rows = [("model", f"{result.model}  [{result.found_by}]"),
                 ("parameters", f"{result.params:,} ({result.trainable_params:,} trainable)"),
                 ("FLOPs/example", f"{human_count(result.flops_per_sample)} (forward)"),
-                ("peak memory", f"~{human_bytes(result.peak_memory_bytes)} at batch {result.batch_size}, "
+                ("peak memory", f"~{format_bytes(result.peak_memory_bytes)} at batch {result.batch_size}, "
                                 f"{result.memory_method}{scaled}"),
                 ("forward", f"{result.forward_ms:.1f} ms per batch of {result.batch_size} on {result.device_name}"),
                 ("training step", f"{result.step_ms:.1f} ms per batch"),

@@ -126,8 +126,9 @@ class CheckResult:
         """One line for a card or a log: the numbers, or what went wrong."""
         if not self.ok:
             return f"{self.verdict}: {self.reasons[0] if self.reasons else self.error or self.status}"
-        from backend.ideation.verdict import human_bytes, human_count
+        from backend.ideation.formatting import human_count
+        from backend.units import format_bytes
 
         return (f"{self.verdict}: {self.model}, {human_count(self.params)} params, "
-                f"{human_count(self.flops_per_sample)}FLOPs/example, ~{human_bytes(self.peak_memory_bytes)} "
+                f"{human_count(self.flops_per_sample)}FLOPs/example, ~{format_bytes(self.peak_memory_bytes)} "
                 f"at batch {self.batch_size}, forward {self.forward_ms:.1f} ms/batch")

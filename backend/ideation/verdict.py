@@ -8,50 +8,83 @@ Green: everything measured is clearly under its limit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from backend.ideation.formatting import human_count, human_seconds
 from backend.ideation.result import AMBER, GREEN, RED, CheckLimits, CheckResult
+from backend.units import format_bytes
 
 CLOSE = 0.8     # over 80% of a limit is "close"
-GB = 1024**3
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit, size in (("TB", 1024**4), ("GB", GB), ("MB", 1024**2), ("KB", 1024)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def human_count(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            value = n / size
-            return f"{value:.0f}{unit}" if value >= 100 else f"{value:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def human_seconds(s: float | None) -> str:
-    if s is None:
-        return "?"
-    if s < 1:
-        return f"{s * 1000:.1f} ms"
-    if s < 120:
-        return f"{s:.1f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+GB = 10**9       # decimal, as every size in the app (backend.units)
 
 
 def _limit_gb(gb: float) -> str:
-    return f"{gb:g} GB" if gb >= 1 else human_bytes(gb * GB)
+    return f"{gb:g} GB" if gb >= 1 else format_bytes(gb * GB)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measure next to its requirement, for the check panel, the cards and the CLI."""
+
+    label: str
+    measured: str
+    requirement: str = ""
+    level: str = ""          # green | amber | red; "" when there is no requirement to compare with
+    reason: str = ""         # why it is amber or red
+
+
+def _level(value: float, limit: float) -> str:
+    return RED if value > limit else AMBER if value > CLOSE * limit else GREEN
+
+
+def rows(result: CheckResult, limits: CheckLimits) -> list[Row]:
+    """Every measure of an ``ok`` result, judged against ``limits`` where there is one."""
+    cpu_timing = result.device == "cpu" and limits.gpu_task
+    scaled = "" if result.measured_batch == result.batch_size else f" (scaled from batch {result.measured_batch})"
+    out = [Row("Parameters", f"{human_count(result.params)} ({human_count(result.trainable_params)} trainable)"),
+           Row("FLOPs / example", f"{human_count(result.flops_per_sample)} (forward)")]
+    said = f"~{format_bytes(result.peak_memory_bytes)} at batch {result.batch_size}"
+    if limits.memory_gb and result.peak_memory_bytes is not None:
+        level = _level(result.peak_memory_bytes, limits.memory_gb * GB)
+        limit = _limit_gb(limits.memory_gb)
+        reason = {RED: f"{said} > {limit}{scaled}", AMBER: f"{said} is close to {limit}{scaled}"}.get(level, "")
+        out.append(Row("Peak memory", said, f"≤ {limit}", level, reason))
+    else:
+        out.append(Row("Peak memory", said))
+    if result.forward_ms is not None and result.batch_size:
+        per_example = result.forward_ms / 1000 / result.batch_size
+        measured = f"{human_seconds(per_example)} / example ({result.forward_ms:.0f} ms / batch)"
+        if limits.inference_s_per_example:
+            limit = limits.inference_s_per_example
+            level = _level(per_example, limit)
+            where = " (measured on the CPU)" if cpu_timing else ""
+            said = f"inference ~{human_seconds(per_example)} per example"
+            reason = {RED: f"{said} > {human_seconds(limit)}{where}",
+                      AMBER: f"{said} is close to {human_seconds(limit)}{where}"}.get(level, "")
+            if level == RED and cpu_timing:
+                level = AMBER     # a GPU task timed on a CPU: a warning, not a failure
+            out.append(Row("Inference", measured, f"≤ {human_seconds(limit)} / example", level, reason))
+        else:
+            out.append(Row("Inference", measured))
+    if result.epoch_s is not None:
+        measured = f"~{human_seconds(result.epoch_s)} ({result.step_ms:.0f} ms / step)"
+        if limits.train_time_s:
+            budget = human_seconds(limits.train_time_s)
+            level = _level(result.epoch_s, limits.train_time_s)
+            where = " (measured on the CPU; a GPU is faster)" if cpu_timing else ""
+            said = f"one epoch ~{human_seconds(result.epoch_s)}"
+            reason = {RED: f"{said} > the {budget} training budget{where}",
+                      AMBER: f"{said} is close to the {budget} training budget{where}"}.get(level, "")
+            if level == RED and cpu_timing:
+                level = AMBER
+            out.append(Row("Epoch", measured, f"≤ {budget} training", level, reason))
+        else:
+            out.append(Row("Epoch", measured))
+    return out
 
 
 def judge(result: CheckResult, limits: CheckLimits) -> tuple[str, list[str]]:
-    """The verdict and its reasons (the worst reason first)."""
+    """The verdict and its reasons (red reasons first)."""
     if result.status == "oom":
         return RED, [f"out of memory at batch {result.batch_size} on {result.device_name or result.device}: "
                      f"{result.error}"]
@@ -60,35 +93,9 @@ def judge(result: CheckResult, limits: CheckLimits) -> tuple[str, list[str]]:
                 "cancelled": "the check was cancelled", "failed": "the check could not run"}.get(
             result.status, "the model could not be built or run")
         return RED, [f"{what}: {result.error}" if result.error else what]
-    reds: list[str] = []
-    ambers: list[str] = []
-    cpu_timing = result.device == "cpu" and limits.gpu_task
-    measured = "" if result.measured_batch == result.batch_size else f" (scaled from batch {result.measured_batch})"
-
-    if limits.memory_gb and result.peak_memory_bytes is not None:
-        used, limit = result.peak_memory_bytes, limits.memory_gb * GB
-        said = f"~{human_bytes(used)} at batch {result.batch_size}"
-        if used > limit:
-            reds.append(f"{said} > {_limit_gb(limits.memory_gb)}{measured}")
-        elif used > CLOSE * limit:
-            ambers.append(f"{said} is close to {_limit_gb(limits.memory_gb)}{measured}")
-    if limits.train_time_s and result.epoch_s is not None:
-        said = f"one epoch ~{human_seconds(result.epoch_s)}"
-        where = " (measured on the CPU; a GPU is faster)" if cpu_timing else ""
-        if result.epoch_s > limits.train_time_s:
-            (ambers if cpu_timing else reds).append(
-                f"{said} > the {human_seconds(limits.train_time_s)} training budget{where}")
-        elif result.epoch_s > CLOSE * limits.train_time_s:
-            ambers.append(f"{said} is close to the {human_seconds(limits.train_time_s)} training budget{where}")
-    if limits.inference_s_per_example and result.forward_ms is not None and result.batch_size:
-        per_example = result.forward_ms / 1000 / result.batch_size
-        said = f"inference ~{human_seconds(per_example)} per example"
-        where = " (measured on the CPU)" if cpu_timing else ""
-        limit = limits.inference_s_per_example
-        if per_example > limit:
-            (ambers if cpu_timing else reds).append(f"{said} > {human_seconds(limit)}{where}")
-        elif per_example > CLOSE * limit:
-            ambers.append(f"{said} is close to {human_seconds(limit)}{where}")
+    judged = rows(result, limits)
+    reds = [r.reason for r in judged if r.level == RED]
+    ambers = [r.reason for r in judged if r.level == AMBER]
     if reds:
         return RED, reds + ambers
     if ambers:
@@ -110,7 +117,7 @@ def send_back_message(result: CheckResult) -> str:
     asks = []
     if result.ok:
         lines.append(f"Measured: {human_count(result.params)} parameters, {human_count(result.flops_per_sample)}"
-                     f"FLOPs per example, ~{human_bytes(result.peak_memory_bytes)} for a training step at batch "
+                     f"FLOPs per example, ~{format_bytes(result.peak_memory_bytes)} for a training step at batch "
                      f"{result.batch_size}, forward {result.forward_ms:.1f} ms per batch.")
         if limits.memory_gb and (result.peak_memory_bytes or 0) > CLOSE * limits.memory_gb * GB:
             asks.append(f"too big: reduce the memory of a training step to under {_limit_gb(limits.memory_gb)}")

@@ -49,13 +49,14 @@ class Requirements:
 
 
 _NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
-_SIZE_UNITS = {"tb": 1024.0, "gb": 1.0, "gib": 1.0, "mb": 1 / 1024, "mib": 1 / 1024}
+# Decimal units, as every size in the app (backend.units): GB = 10^9 bytes.
+_SIZE_UNITS = {"tb": 1000.0, "gb": 1.0, "gib": 1.073741824, "mb": 1e-3, "mib": 1.048576e-3}
 _TIME_UNITS = {"ms": 1e-3, "millisecond": 1e-3, "s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0,
                "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "day": 86400.0}
 
 
 def parse_gigabytes(text: str) -> float | None:
-    """"one GPU with 48 GB of memory" -> 48.0; "~512 MB" -> 0.5; None when no size is given."""
+    """"one GPU with 48 GB of memory" -> 48.0; "~500 MB" -> 0.5; None when no size is given."""
     m = re.search(_NUMBER + r"\s*(tb|gib|gb|mib|mb)\b", text.lower())
     return float(m.group(1).replace(",", "")) * _SIZE_UNITS[m.group(2)] if m else None
 

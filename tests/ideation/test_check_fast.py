@@ -80,9 +80,9 @@ def _ok(**numbers) -> CheckResult:
 def test_verdicts_and_their_reasons():
     limits = CheckLimits(memory_gb=15, train_time_s=3600, inference_s_per_example=1.0)
     verdict, reasons = judge(_ok(peak_memory_bytes=21 * GB), limits)
-    assert verdict == "red" and reasons == ["~21 GB at batch 128 > 15 GB"]
+    assert verdict == "red" and reasons == ["~21.0 GB at batch 128 > 15 GB"]
     verdict, reasons = judge(_ok(peak_memory_bytes=13 * GB), limits)
-    assert verdict == "amber" and reasons == ["~13 GB at batch 128 is close to 15 GB"]
+    assert verdict == "amber" and reasons == ["~13.0 GB at batch 128 is close to 15 GB"]
     assert judge(_ok(peak_memory_bytes=2 * GB), limits) == ("green", ["within every requirement checked"])
     verdict, reasons = judge(_ok(epoch_s=7200), limits)
     assert verdict == "red" and reasons == ["one epoch ~2.0 h > the 60 min training budget"]

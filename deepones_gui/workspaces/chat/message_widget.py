@@ -50,6 +50,7 @@ class MessageWidget(QFrame):
     branch_requested = Signal(int)        # sibling message id to show
     send_to_design = Signal(dict)
     compare_requested = Signal(str)       # a user prompt to ask several designers at once (Design's board)
+    check_code = Signal(str)              # a code block's "Check"
 
     def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +100,7 @@ class MessageWidget(QFrame):
 
         self.body = MarkdownView()
         self.body.send_code.connect(lambda code: self.send_to_design.emit({"text": "", "code": code}))
+        self.body.check_code.connect(self.check_code)
         lay.addWidget(self.body)
 
         self.note = QLabel()

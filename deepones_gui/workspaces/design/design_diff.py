@@ -7,14 +7,12 @@ and text use Traces' side-by-side view; the diagrams are the model check's drawi
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,31 +32,6 @@ def _note(text: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("color: palette(placeholder-text); padding: 24px;")
     return label
-
-
-def _svg_view(svg: str, title: str) -> QWidget:
-    """The SVG drawn once into a pixmap at its own size, in a scroll area (a tall model scrolls)."""
-    from PySide6.QtGui import QPainter, QPixmap
-    from PySide6.QtSvg import QSvgRenderer
-
-    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
-    pixmap = QPixmap(renderer.defaultSize())
-    pixmap.fill(Qt.GlobalColor.white)
-    painter = QPainter(pixmap)
-    renderer.render(painter)
-    painter.end()
-    picture = QLabel()
-    picture.setPixmap(pixmap)
-    picture.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-    box = QWidget()
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.addWidget(QLabel(f"<b>{title}</b>"))
-    scroll = QScrollArea()
-    scroll.setWidget(picture)
-    scroll.setWidgetResizable(True)
-    lay.addWidget(scroll, 1)
-    return box
 
 
 class DesignDiffDialog(QDialog):
@@ -113,16 +86,14 @@ class DesignDiffDialog(QDialog):
                 "model from a traced forward pass)."
             )
         from backend.ideation.diagram import diff, diff_summary
-        from backend.ideation.svg import view_to_svg
+        from deepones_gui.ideation.diagram_view import DiagramPair
 
-        va, vb = diff(before, after, 1)
-        self.marks = diff_summary(va, vb)
+        self.marks = diff_summary(*diff(before, after, 1))
         box = QWidget()
         lay = QVBoxLayout(box)
-        counts = ", ".join(f"{len(ids)} {mark}" for mark, ids in self.marks.items()) or "no differences"
+        counts = ", ".join(f"{len(ids)} {mark}" for mark, ids in self.marks.items())
         lay.addWidget(QLabel(f"Top-level modules: {counts} (added green, removed red, changed amber)"))
-        row = QHBoxLayout()
-        row.addWidget(_svg_view(view_to_svg(va), self.diff.before.label), 1)
-        row.addWidget(_svg_view(view_to_svg(vb), self.diff.after.label), 1)
-        lay.addLayout(row, 1)
+        self.diagram_pair = DiagramPair()
+        self.diagram_pair.set_pair(before, after, (self.diff.before.label, self.diff.after.label))
+        lay.addWidget(self.diagram_pair, 1)
         return box

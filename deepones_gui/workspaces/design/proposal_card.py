@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from backend.ideation.cards import ProposalCard
-from backend.ideation.verdict import human_bytes, human_count
+from backend.ideation.formatting import human_count
+from backend.units import format_bytes
 
 CARD_WIDTH = 258  # four cards side by side beside the workspace rail of a 1280-px window
 VERDICT_STYLE = {
@@ -59,7 +60,7 @@ def metric_rows(card: ProposalCard) -> list[tuple[str, str]]:
         ),
         (
             "Memory",
-            human_bytes(check["peak_memory_bytes"]) if check.get("peak_memory_bytes") is not None else "–",
+            format_bytes(check["peak_memory_bytes"]) if check.get("peak_memory_bytes") is not None else "–",
         ),
         ("Forward", forward),
     ]
