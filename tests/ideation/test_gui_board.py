@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from backend.ideation.cards import sort_cards
 from backend.pipeline import SessionStore, get_task
@@ -17,6 +18,8 @@ def _open(qtbot, ctx):
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
+    window.activateWindow()  # shortcuts reach an active window only
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     return window, window.show_workspace("design")
 
 
@@ -42,7 +45,8 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
 
     board.n_spin.setValue(4)
     board.temperature.setValue(0.6)
-    board.propose_btn.click()
+    # Ctrl+Return asks (the stage view's own Ctrl+Return is off while the board is shown).
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert board.is_running() and not board.propose_btn.isEnabled() and board.stop_btn.isEnabled()
     _wait(qtbot, board)
     assert len(board.widgets) == 4 and board.scroll.isVisible() and not board.empty.isVisible()
@@ -112,9 +116,17 @@ def test_board_asks_sorts_merges_compares_and_picks(qtbot, app_context, design):
     board.widgets[cards[2].step_id].continue_btn.click()
     assert page.body.currentIndex() == 0 and page.rail.selected_data() == NEXT
     assert [s.id for s in page.state.steps] == [cards[2].step_id] and "Improve" in page.header.text()
+    # Back in the stage view, Ctrl+Return runs the stage again (Improve, on the card's branch).
+    window.activateWindow()  # the Compare dialog had it
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    page.prompt_edit.setFocus()
+    qtbot.keyClick(page.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=30_000)
+    improve = SessionStore(app_context.db).steps(sid)[-1]
+    assert improve.stage == "improve" and improve.parent_id == cards[2].step_id
     # Everything is in the session tree.
     sessions = SessionStore(app_context.db)
-    assert [(s.stage, s.status) for s in sessions.steps(sid)] == [("propose", "done")] * 5
+    assert [(s.stage, s.status) for s in sessions.steps(sid)][:5] == [("propose", "done")] * 5
 
 
 def test_chat_compare_opens_the_board_with_the_prompt(qtbot, app_context, tmp_path):

@@ -21,6 +21,19 @@ class BoardMode:
         self.board.stage_running = self.is_running
         self.body.addWidget(self.board)
         self.bar.board_btn.clicked.connect(lambda: self.show_board())
+        self.body.currentChanged.connect(
+            lambda _index: self._stage_keys(self.body.currentWidget() is not self.board)
+        )
+
+    def _stage_keys(self, on: bool) -> None:
+        """The stage view's Ctrl+Return and Ctrl+Shift+Return are off while the board is shown: two live
+        shortcuts for one key in a window cancel each other (Qt calls that ambiguous and runs neither)."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QShortcut
+
+        for shortcut in self.findChildren(QShortcut, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if shortcut is not self.stop_shortcut:  # Esc is live only while a stage runs (its own rule)
+                shortcut.setEnabled(on)
 
     def show_board(self, prompt: str | None = None) -> bool:
         """The session's proposal board in place of the stages (``prompt``: Chat's Compare)."""
@@ -32,6 +45,7 @@ class BoardMode:
         else:
             self.board.reload()
         self.body.setCurrentWidget(self.board)
+        self.board.propose_btn.setFocus()  # the board's keys (Ctrl+Return, Esc) work from the start
         return True
 
     def _board_continued(self, tip: int) -> None:

@@ -189,8 +189,13 @@ class ProposalBoardView(QWidget):
         self.descending.toggled.connect(lambda _on: self._lay_out_cards())
         for combo in (self.merge_a, self.merge_b):
             combo.currentIndexChanged.connect(lambda _i: self._update_buttons())
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.propose)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.runs.stop)
+        # Live only with the focus on the board: a hidden board must not take the stage view's Ctrl+Return.
+        ask = QShortcut(QKeySequence("Ctrl+Return"), self, self.propose)
+        ask.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Esc is live only while the board works, so it never takes Esc from the stage view or a dialog.
+        self.esc_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.runs.stop)
+        self.esc_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.esc_shortcut.setEnabled(False)
         saved = self.sort_combo.findData(QSettings().value("design/board_sort", "order"))
         self.sort_combo.setCurrentIndex(max(0, saved))
         self._sort_changed()
@@ -273,6 +278,7 @@ class ProposalBoardView(QWidget):
         has_session = self.session_id is not None
         self.propose_btn.setEnabled(has_session and not busy)
         self.stop_btn.setEnabled(busy)
+        self.esc_shortcut.setEnabled(busy)
         two = self.merge_a.count() >= 2 and self.merge_a.currentData() != self.merge_b.currentData()
         self.merge_btn.setEnabled(has_session and not busy and two)
         self.compare_btn.setEnabled(has_session and two)
