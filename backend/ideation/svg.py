@@ -36,7 +36,8 @@ def view_to_svg(view: View, *, title: str = "") -> str:
            f'viewBox="0 0 {width:.0f} {height + top:.0f}">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#57606a"/></marker></defs>',
-           '<rect width="100%" height="100%" fill="white"/>']
+           # Absolute sizes: QtSvg reads a percentage here against a 100 px default, not the canvas.
+           f'<rect width="{width:.0f}" height="{height + top:.0f}" fill="white"/>']
     if title:
         out.append(f'<text x="{20}" y="20" {FONT} font-size="14" font-weight="bold">{escape(title)}</text>')
     out.append(f'<g transform="translate(0,{top})">')

@@ -48,9 +48,9 @@ def rows(result: CheckResult, limits: CheckLimits) -> list[Row]:
         level = _level(result.peak_memory_bytes, limits.memory_gb * GB)
         limit = _limit_gb(limits.memory_gb)
         reason = {RED: f"{said} > {limit}{scaled}", AMBER: f"{said} is close to {limit}{scaled}"}.get(level, "")
-        out.append(Row("Peak memory", said, f"≤ {limit}", level, reason))
+        out.append(Row("Peak memory", said + scaled, f"≤ {limit}", level, reason))
     else:
-        out.append(Row("Peak memory", said))
+        out.append(Row("Peak memory", said + scaled))
     if result.forward_ms is not None and result.batch_size:
         per_example = result.forward_ms / 1000 / result.batch_size
         measured = f"{human_seconds(per_example)} / example ({result.forward_ms:.0f} ms / batch)"

@@ -84,6 +84,8 @@ class CheckPanel(QWidget):
         self.code = ""
         self.request: CheckRequest | None = None
         self.result: CheckResult | None = None
+        self.coarse: dict | None = None
+        self._input_text = ""
         self.runner = CheckRunner(root, self)
         self.runner.finished.connect(self._show_result)
         self.runner.failed.connect(self._show_failure)
@@ -118,6 +120,7 @@ class CheckPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setMinimumHeight(22 * 5 + 28)     # the five measures without scrolling
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.diagram = DiagramView(title="Diagram")
         numbers = QWidget()
@@ -137,16 +140,19 @@ class CheckPanel(QWidget):
         self.set_program("", None)
 
     # -- inputs --------------------------------------------------------------------------------
-    def set_program(self, code: str, request: CheckRequest | None, *, why_not: str = "") -> None:
-        """What "Check model" checks; ``why_not`` says why there is nothing to check yet."""
-        changed = code != self.code or request != self.request
-        self.code, self.request = code, request
+    def set_program(self, code: str, request: CheckRequest | None, *, why_not: str = "",
+                    coarse: dict | None = None) -> None:
+        """What "Check model" checks; ``why_not`` says why there is nothing to check yet; ``coarse``
+        is the designer's DeepData view, drawn until a check gives the traced one."""
+        changed = code != self.code or request != self.request or coarse != self.coarse
+        self.code, self.request, self.coarse = code, request, coarse
         if request is not None:
             shape = "x".join(str(n) for n in request.input_shape)
-            self.input_label.setText(f"Input {shape} ({request.dtype}), batch {request.batch_size}"
-                                     + (f" · task {request.task_name}" if request.task_name else ""))
+            self._input_text = (f"Input {shape} ({request.dtype}), batch {request.batch_size}"
+                                + (f" · task {request.task_name}" if request.task_name else ""))
         else:
-            self.input_label.setText("")
+            self._input_text = ""
+        self.input_label.setText(self._input_text)
         if (changed or self.result is None) and not self.runner.running:
             self._clear(why_not or "Check the model to see its size, memory and speed against the requirements.")
         self._update_buttons()
@@ -173,7 +179,7 @@ class CheckPanel(QWidget):
         self.verdict.setText(message)
         self.verdict.setStyleSheet("QLabel#checkVerdict { padding: 4px 8px; }")
         self.table.setRowCount(0)
-        self.diagram.set_diagram(None)
+        self.diagram.set_diagram(self.coarse)
 
     def _show_failure(self, message: str) -> None:
         self._clear(message)
@@ -184,10 +190,10 @@ class CheckPanel(QWidget):
         back, fore = COLOURS.get(result.verdict, COLOURS["red"])
         self.verdict.setStyleSheet(f"QLabel#checkVerdict {{ background: {back}; color: {fore}; border-radius: 4px;"
                                    " padding: 4px 8px; font-weight: 600; }")
-        head = f"{result.verdict.upper()}: " + "; ".join(result.reasons)
+        self.verdict.setText(f"{result.verdict.upper()}: " + "; ".join(result.reasons))
         if result.ok:
-            head += f"  ({result.model}, {result.found_by}, on {result.device_name or result.device})"
-        self.verdict.setText(head)
+            self.input_label.setText(f"{self._input_text} · {result.model} ({result.found_by}) on "
+                                     f"{result.device_name or result.device}")
         self.table.setRowCount(0)
         if result.ok:
             from backend.ideation.result import CheckLimits
@@ -205,8 +211,7 @@ class CheckPanel(QWidget):
         self.table.insertRow(row)
         for col, text in enumerate((label, measured, requirement)):
             item = QTableWidgetItem(text)
-            if tip:
-                item.setToolTip(tip)
+            item.setToolTip(tip or text)     # the whole text where the column is too narrow
             if level and col > 0:
                 back, fore = COLOURS[level]
                 item.setBackground(QBrush(QColor(back)))

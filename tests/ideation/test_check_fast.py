@@ -44,6 +44,7 @@ def test_shape_error_gives_the_traceback_as_the_result(deepones_home):
     assert "mat1 and mat2" in note and "fix the error" in note
 
 
+@pytest.mark.slow   # waits out its 2 s limit: kept out of the fast tier's ~20 s budget for ideation
 def test_a_check_that_never_finishes_times_out_cleanly(deepones_home):
     never = "import time\nwhile True:\n    time.sleep(0.1)\n"
     request = CheckRequest(input_shape=(4,), batch_size=2, timeout_s=2.0, diagram=False,

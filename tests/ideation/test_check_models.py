@@ -135,3 +135,19 @@ def test_cli_check_json_and_diagram(deepones_home, tmp_path):
                            timeout=120)
     assert usage.returncode == 2 and usage.stderr.strip() == (
         "deepones: give --task NAME (see `deepones design --list-tasks`) or --input-shape, e.g. 3,32,32")
+
+
+@pytest.mark.gpu
+def test_resnet18_on_cuda_reports_the_allocator_peak(deepones_home):
+    """On a GPU the peak is CUDA's own allocator statistic for a training step at the full batch."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs an NVIDIA GPU with a CUDA build of torch")
+    result = check_file(PROGRAMS / "resnet18.py",
+                        CheckRequest.for_task(get_task("image-classification"), device="cuda", diagram=False))
+    assert result.status == "ok", result.traceback
+    assert result.device == "cuda" and result.memory_method == "cuda allocator peak"
+    assert result.measured_batch == result.batch_size == 128 and result.params == 11_181_642
+    # At least the weights, their gradients and Adam's two moments were allocated during the step.
+    assert result.peak_memory_bytes >= 16 * result.params

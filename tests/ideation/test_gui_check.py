@@ -48,6 +48,9 @@ def test_check_panel_checks_reference_code_and_sends_it_back(qtbot, app_context,
     assert improve.stage == "improve" and "def build_model" in improve.reference_code
 
     page.tabs.setCurrentWidget(panel)
+    # Before a check, the designer's own DeepData diagram (<MODEL>, <LAYER>...) is drawn.
+    assert panel.diagram.diagram["traced_with"] == "deepdata" and "DeepData view" in panel.diagram.info.text()
+    assert 'data-id="Linear_64_128"' in panel.diagram.canvas.svg and 'data-id="Dropout"' in panel.diagram.canvas.svg
     assert panel.check_btn.isEnabled() and panel.input_label.text().startswith("Input 64 (float32), batch 64 · task custom-")
     assert not panel.send_btn.isEnabled()
     panel.check_btn.click()

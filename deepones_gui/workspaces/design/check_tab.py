@@ -6,6 +6,7 @@ Kept out of the page and the stage view (each calls one function here) so the De
 
 from __future__ import annotations
 
+from backend.ideation.diagram import coarse_from_text
 from backend.ideation.result import CheckRequest
 from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
 from deepones_gui.ideation.check_panel import CheckPanel
@@ -25,14 +26,16 @@ def request_for(state: SessionState) -> tuple[CheckRequest | None, str]:
 def show_check(panel: CheckPanel, step: Step | None, state: SessionState | None) -> None:
     """Point the panel at the stage's program (implement and later) or the designer's reference code C_R
     (improve); otherwise say why there is nothing to check."""
-    code = ""
+    code, coarse = "", None
     if state is not None and step is not None:
         code = step.reference_code or "" if step.stage == "improve" else step.code or "" if step.stage in CODE_STAGES else ""
+        if step.stage in DESIGNER_STAGES:
+            coarse = coarse_from_text(step.response or "")     # the designer named <MODEL>, <LAYER>... nodes
     if not code.strip():
-        panel.set_program("", None, why_not="A model can be checked once a stage has produced code.")
+        panel.set_program("", None, why_not="A model can be checked once a stage has produced code.", coarse=coarse)
         return
     request, why_not = request_for(state)
-    panel.set_program(code, request, why_not=why_not)
+    panel.set_program(code, request, why_not=why_not, coarse=coarse)
 
 
 def send_back_to_designer(page, note: str) -> str:
