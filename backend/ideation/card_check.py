@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.ideation.check import check_program
-from backend.ideation.result import CheckRequest, CheckResult
+from backend.ideation.result import CheckLimits, CheckRequest, CheckResult
 from backend.ideation.verdict import apply_verdict
 from backend.pipeline.state import SessionSettings
 from backend.pipeline.tasks import Task
@@ -36,9 +36,7 @@ def check_code(
     try:
         request = CheckRequest.for_task(task)
     except ValueError as exc:
-        return apply_verdict(
-            CheckResult(status="failed", error=str(exc)), CheckRequest((1,), 1).limits
-        ).to_dict()
+        return apply_verdict(CheckResult(status="failed", error=str(exc)), CheckLimits()).to_dict()
     result = check_program(
         code,
         request,

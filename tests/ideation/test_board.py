@@ -211,3 +211,14 @@ def test_the_session_goes_on_from_the_card_picked(store, tmp_path):
     assert cards[1].text.strip()[:60] in step.prompt  # A_B of the card picked went into the prompt
     assert board.card(cards[1].step_id).improve_step_id == step.id
     assert [s.id for s in sessions.state(sid).steps] == [cards[1].step_id, step.id]
+
+
+def test_a_task_without_an_input_shape_is_a_check_result_not_a_crash(store, board_session):
+    """A custom task has no input spec: the card's check says so (no job is started)."""
+    from backend.ideation.card_check import check_code
+    from backend.pipeline import custom_task
+
+    task = custom_task("tabular regression", "my table", "rmse", "lower")
+    result = check_code("import torch.nn as nn\n\ndef build_model():\n    return nn.Linear(3, 1)\n", task)
+    assert result["status"] == "failed" and result["verdict"] == "red"
+    assert "has no input shape" in result["error"]
