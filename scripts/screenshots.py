@@ -75,6 +75,8 @@ def main() -> None:
             print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "board" in args.only:
+        shoot_board(window, out, settle)
     if not args.only or "check" in args.only:
         shoot_design_check(window, out, settle)
     if not args.only or "wizard" in args.only:
@@ -227,6 +229,33 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     target = out / "design-interrupted.png"
     window.grab().save(str(target))
     print(target)
+
+
+def shoot_board(window, out: Path, settle) -> None:
+    """Design's proposal board: the demo task's recorded proposals, checked, sorted by parameters, and
+    the diff of two of them (text, code, diagrams)."""
+    from deepones_gui.workspaces.design.demo import prepare_demo_board
+
+    page = window.show_workspace("design")
+    prepare_demo_board(page)
+    settle(400)
+    target = out / "design-board.png"
+    window.grab().save(str(target))
+    print(target)
+    board = page.board
+    board.merge_a.setCurrentIndex(0)
+    board.merge_b.setCurrentIndex(board.merge_b.count() - 1)
+    board.compare()
+    from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
+
+    dialog = board.findChildren(DesignDiffDialog)[-1]
+    for index, name in ((1, "design-board-diff"), (3, "design-board-diagrams")):
+        dialog.tabs.setCurrentIndex(index)
+        settle(300)
+        dialog.grab().save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
+    dialog.close()
+
 
 def shoot_design_check(window, out: Path, settle) -> None:
     """Design's Check tab after a real check of a ViT-B/16 on CIFAR-10, and Chat's Check of a ResNet-18."""

@@ -125,8 +125,9 @@ def design(ctx, task_name, designer, programmer, until, max_debug, time_limit, s
 def _add_subcommands() -> None:
     # Each subcommand lives in its own module (kept light: heavy imports happen inside the commands).
     from backend.cli.design_check import SUBCOMMANDS
+    from backend.cli.design_propose import SUBCOMMANDS as PROPOSE
 
-    for command in SUBCOMMANDS:
+    for command in (*SUBCOMMANDS, *PROPOSE):
         design.add_command(command)
 
 

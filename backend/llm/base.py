@@ -62,6 +62,9 @@ class ChatBackend(ABC):
     """Streams an answer for a list of messages. ``stop()`` may be called from any thread."""
 
     spec: str = ""
+    # Whether separate backend objects for one spec may stream at the same time (an HTTP endpoint
+    # serves them concurrently); a local model answers one call at a time, a replay plays in order.
+    concurrent_streams: bool = False
 
     def __init__(self) -> None:
         self._stop = threading.Event()

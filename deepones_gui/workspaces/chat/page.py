@@ -312,6 +312,7 @@ class ChatPage(QWidget):
         w.retry_requested.connect(self.retry)
         w.branch_requested.connect(self._switch_branch)
         w.send_to_design.connect(self._send_to_design)
+        w.compare_requested.connect(lambda prompt: self.ctx.broadcast.emit("compare_in_design", {"prompt": prompt}))
         w.check_code.connect(self.check_code)
         self.thread.insertWidget(self.thread.count() - 1, w)
         return w
