@@ -282,7 +282,9 @@ class _PaperRun:
                     name, f"needs {need.name}, which {'was skipped' if need.status == SKIPPED else 'failed'}"
                 )
         prompt = self.prompts[stage]
-        system = self.prompts["system"].render({"step": stage, "schema": schemas.compact(schema)})
+        system = self.prompts["system"].render(
+            {"step": stage, "title": self.paper.title, "schema": schemas.compact(schema)}
+        )
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt.render(values)}]
         started = time.time()
         result = await ask_structured(
