@@ -111,27 +111,32 @@ class EndpointAnswerer:
             try:
                 async with self._semaphore:
                     response = await self._create(client, kwargs)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                refused_format = exc.status_code == 422 or "response_format" in str(exc).lower()
+            except openai.APIStatusError as exc:
+                # A server that does not take this structured-output form says so in a 400/422, or
+                # (llama-cpp-python's server: its request validation error) in a 500 naming the field.
+                refused_format = exc.status_code in (400, 422, 500) and "response_format" in str(exc).lower() \
+                    or exc.status_code == 422
                 if fmt is not None and refused_format and self.format_index < len(FORMATS) - 1:
-                    # The server does not take this structured-output form: try the next one.
                     self.format_index = max(self.format_index, FORMATS.index(kind) + 1)
                     log.info("%s refused response_format %s; using %s", self.endpoint.base_url, kind,
                              FORMATS[self.format_index])
                     continue
-                raise AnswerError(f"{self.endpoint.base_url} refused the request ({exc.status_code}): "
-                                  f"{str(exc)[:200]}") from exc
-            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-                    openai.APIConnectionError) as exc:
+                if not isinstance(exc, openai.RateLimitError | openai.InternalServerError):
+                    raise AnswerError(f"{self.endpoint.base_url} refused the request ({exc.status_code}): "
+                                      f"{str(exc)[:200]}") from exc
                 if attempt >= self.max_retries:
                     raise AnswerError(self._why(exc) + f" (gave up after {attempt + 1} tries)") from exc
-                delay = self._delay(attempt, exc)
                 attempt += 1
                 self.retries += 1
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._delay(attempt - 1, exc))
                 continue
-            except openai.APIStatusError as exc:
-                raise AnswerError(f"{self.endpoint.base_url} answered {exc.status_code}: {str(exc)[:200]}") from exc
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                if attempt >= self.max_retries:
+                    raise AnswerError(self._why(exc) + f" (gave up after {attempt + 1} tries)") from exc
+                attempt += 1
+                self.retries += 1
+                await asyncio.sleep(self._delay(attempt - 1, exc))
+                continue
             choice = response.choices[0] if response.choices else None
             text = (choice.message.content if choice and choice.message else None) or ""
             usage = response.usage

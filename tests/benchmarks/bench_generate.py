@@ -1,7 +1,7 @@
 """Generate end to end: samples/s through the app's pipeline against ``llama_cpp.server`` on loopback,
 versus the very same requests sent by a bare asyncio OpenAI client at the same concurrency.
 
-    python tests/benchmarks/bench_generate.py [--papers 8] [--concurrency 4] [--max-tokens 512]
+    python tests/benchmarks/bench_generate.py [--papers 6] [--concurrency 4] [--max-tokens 1024]
         [--parse-papers 1000] [--parse-pdfs 100] [--target 0.9]
 
 1. ``python -m llama_cpp.server`` serves the embedded SmolLM2 on 127.0.0.1 (tests/llama_server.py).
@@ -72,8 +72,9 @@ def run_app(url: str, papers: list[Path], concurrency: int, max_tokens: int) -> 
 
     class Recording(EndpointAnswerer):
         async def _create(self, client, kwargs):
-            sent.append(json.loads(json.dumps(kwargs)))
-            return await super()._create(client, kwargs)
+            response = await super()._create(client, kwargs)
+            sent.append(json.loads(json.dumps(kwargs)))   # answered requests (not a refused format probe)
+            return response
 
     db = open_store()
     options = GenerateOptions(mcq_share=0.0, max_paper_chars=1200, long_answer_chars=240, max_improvements=1,
@@ -139,9 +140,9 @@ def bench_end_to_end(n_papers: int, concurrency: int, max_tokens: int, target: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--papers", type=int, default=8)
+    parser.add_argument("--papers", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=1024)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--parse-papers", type=int, default=1000)
     parser.add_argument("--parse-pdfs", type=int, default=100)

@@ -42,6 +42,16 @@ def test_replayed_run_lands_every_kind_in_data_with_provenance_and_a_second_run_
     from backend.bench.deepqa import load_store
 
     assert len(load_store(store, "")) == 7
+    # Data's review queue: 'generated' is a status like the others (counted, filtered, changed)
+    from backend.datasets import curation
+    from backend.datasets.query import SampleFilter
+    from backend.datasets.stats import stats
+
+    assert stats(store)["by_status"]["generated"] == 18
+    assert stats(store, SampleFilter(statuses=("generated",)))["total"] == 18
+    curation.set_status(store, [proposal["sample_id"]], "accepted")
+    assert stats(store)["by_status"] == {"unreviewed": 0, "accepted": 1, "rejected": 0, "needs-fix": 0,
+                                         "generated": 17}
     # searchable at once (the full-text index took them in)
     assert store.execute("SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'residual'").fetchone()[0] > 0
 
