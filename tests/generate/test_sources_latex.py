@@ -158,6 +158,22 @@ def test_gzipped_single_tex_with_numbered_and_optional_macro_arguments(tmp_path)
     assert paper.metadata["missing_inputs"] == ["missing_file"]
 
 
+def test_prose_set_aside_for_speed_keeps_every_word_and_macro_argument():
+    from backend.generate.sources.latex_text import to_text
+
+    latex = (
+        "\\textbf xand then a long run of plain words that the parser need not read, "
+        "\\begin{itemize}\\item First item with quite a lot of words in it "
+        "\\item[b] Second one with a label and many more words \\end{itemize} "
+        "and \\emph{an emphasised run of plain words long enough} with $a_1$ maths."
+    )
+    assert to_text(latex) == (
+        "xand then a long run of plain words that the parser need not read, * First item with quite a lot of "
+        "words in it b Second one with a label and many more words and an emphasised run of plain words long "
+        "enough with $a_1$ maths."
+    )
+
+
 def test_nested_inputs_resolve_relative_paths_and_cycles_end(tmp_path):
     (tmp_path / "tex" / "parts").mkdir(parents=True)
     (tmp_path / "tex" / "paper.tex").write_text(

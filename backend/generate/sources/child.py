@@ -15,8 +15,9 @@ from typing import Any
 from backend.children import python_argv
 from backend.generate.sources.errors import SourceError
 
-#: Address-space cap of a parser child. pypdf on a real paper stays far below this; a
-#: decompression bomb hits it and the child dies with MemoryError instead of the machine swapping.
+#: Address-space cap of a parser child. A real paper stays far below it; pypdf caps each stream's
+#: output itself, and this catches what it does not foresee: the child fails with MemoryError
+#: instead of the machine swapping.
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT_S = 60.0
 
