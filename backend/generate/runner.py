@@ -208,8 +208,11 @@ async def arun(
                 timeout_s=settings.timeout_s,
                 max_retries=settings.max_retries,
                 backoff_s=settings.backoff_s,
+                # A fixed seed: the same model asked the same prompt answers the same way, so a
+                # run is reproducible (llama.cpp; endpoints that honour ``seed``).
                 settings=GenerationSettings(
                     temperature=0.2,
+                    seed=0,
                     max_tokens=settings.max_tokens,
                     context_size=settings.context_size,
                     stop_on_loop=False,

@@ -176,6 +176,13 @@ def test_estimate_and_clear_errors(deepones_home, tmp_path):
     assert est["time_s"] == round(est["completion_tokens"] / 50 / 4, 1)
     assert est["cost"] == round(est["prompt_tokens"] * 0.15e-6 + est["completion_tokens"] * 0.6e-6, 4)
 
+    # a manifest pairs many papers with their repositories (here: the paper twice, the second without code)
+    manifest = tmp_path / "papers.csv"
+    manifest.write_text(f"paper,repo\n{PAPER},{REPO}\n{PAPER},\n")
+    est2 = last_json(deepones("generate", "run", "--manifest", str(manifest), "--model", "http://127.0.0.1:9/v1#m",
+                              "--dataset", "x", "--estimate", "--mcq-share", "0", "--json", home=deepones_home))
+    assert est2["papers"] == 2 and est2["requests"] == (14 - 1) + 7 and est2["tokens_per_s_source"] == "default"
+
     missing = deepones("generate", "show", "99", "--json", home=deepones_home)
     assert (
         missing.returncode == 2

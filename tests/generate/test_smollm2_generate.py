@@ -7,6 +7,7 @@ and ``--json`` counts them.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def test_embedded_smollm2_answers_every_step_with_schema_valid_json(smollm2, dee
             timeout=1500,
         )
     )
+    print(json.dumps(summary))
     assert summary["status"] == "finished" and set(summary["papers"]) <= {"done", "skipped"}
     db = sqlite3.connect(deepones_home / "deepones.db")
     steps = db.execute(
