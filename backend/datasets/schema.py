@@ -35,7 +35,8 @@ DLPD_CATEGORIES = (
     "hyperparameter prediction",
 )
 CATEGORIES = INSTRUCTION_CATEGORIES + DLPD_CATEGORIES
-STATUSES = ("unreviewed", "accepted", "rejected", "needs-fix")
+# "generated": made by the Generate pipeline and not yet looked at (its review queue).
+STATUSES = ("unreviewed", "accepted", "rejected", "needs-fix", "generated")
 OPTION_LETTERS = ("A", "B", "C", "D", "E")
 
 # Text fields a curator may edit inline (each edit is recorded in sample_edits).
