@@ -268,3 +268,32 @@ CREATE TABLE train_runs (
 CREATE INDEX idx_train_runs_job ON train_runs(job_id)
 """,
     )
+
+
+@migration
+def m014_generate_provenance(db: sqlite_utils.Database) -> None:
+    # Where each generated sample came from (backend.generate.provenance): the paper, its section,
+    # the repository file:line, the generator model, the prompt (step and version) and the run.
+    # Data filters and counts by paper, year and model, hence the indexes. (Proposed with Generate's
+    # GUI; the pipeline's own m014_generate tables may take it over.)
+    run_sql(
+        db,
+        """
+CREATE TABLE IF NOT EXISTS generate_provenance (
+    sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
+    run_id INTEGER,
+    paper_id TEXT NOT NULL,
+    paper_title TEXT NOT NULL DEFAULT '',
+    paper_year INTEGER,
+    section TEXT NOT NULL DEFAULT '',
+    repo_file TEXT,
+    repo_line INTEGER,
+    model TEXT NOT NULL DEFAULT '',
+    prompt_version TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS idx_generate_provenance_paper ON generate_provenance(paper_id);
+CREATE INDEX IF NOT EXISTS idx_generate_provenance_year ON generate_provenance(paper_year);
+CREATE INDEX IF NOT EXISTS idx_generate_provenance_model ON generate_provenance(model)
+""",
+    )
