@@ -70,6 +70,7 @@ class DataPage(CurationActions, QWidget):
         self._watch = QTimer(self, interval=WATCH_MS)
         self._watch.timeout.connect(self._check_external_changes)
         self._watch.start()
+        ctx.broadcast.connect(self.on_broadcast)   # Generate: "open_sample", "filter_data_by_paper"
         # First run: the demo set, imported off the GUI thread.
         from backend.datasets.demo import demo_needed
 
@@ -233,9 +234,11 @@ class DataPage(CurationActions, QWidget):
         self.show_cluster((sample_id,))
 
     def on_broadcast(self, name: str, payload) -> None:
-        if name == "open_sample":
-            self.open_sample(int(payload["sample_id"]))
-        elif name == "filter_data_by_paper":
+        if not isinstance(payload, dict):
+            return
+        if name == "open_sample" and isinstance(payload.get("sample_id"), int):
+            self.open_sample(payload["sample_id"])
+        elif name == "filter_data_by_paper" and payload.get("paper_id"):
             self.filter_by_paper(str(payload["paper_id"]))
 
     def show_cluster(self, ids: tuple[int, ...]) -> None:
@@ -428,6 +431,7 @@ class DataPage(CurationActions, QWidget):
         self._search_timer.stop()
         self.model.stop()
         self.duplicates.shutdown()
+        self.ctx.broadcast.disconnect(self.on_broadcast)
         for signal in (self.transfers.importFinished, self.transfers.indexFinished):
             signal.disconnect()  # a task finishing after this must not touch the closed store
         self.transfers.shutdown()
