@@ -37,6 +37,9 @@ class GenerationSettings:
     repeat_penalty: float | None = None
     # End the answer when it loops (backend.llm.degenerate.LoopDetector); off for raw benchmarks.
     stop_on_loop: bool = True
+    # A JSON schema the answer must follow: grammar-constrained decoding on local GGUF models,
+    # ``response_format`` on endpoints; None = free text.
+    json_schema: dict | None = None
 
 
 @dataclass

@@ -102,6 +102,9 @@ class OpenAIBackend(ChatBackend):
             kwargs["seed"] = settings.seed
         if settings.stop:
             kwargs["stop"] = list(settings.stop)
+        if settings.json_schema:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "answer", "schema": settings.json_schema}}
         stream = None
         chunks = 0
         expired = threading.Event()

@@ -90,6 +90,12 @@ def _fault_hook(fault: faults.Fault | None) -> dict:
     return {"logits_processor": LogitsProcessorList([maybe_fault])}
 
 
+def _response_format(settings: GenerationSettings) -> dict:
+    """llama.cpp's JSON-schema grammar for ``settings.json_schema`` (constrained decoding), if any."""
+    schema = getattr(settings, "json_schema", None)   # settings pickled by an older client lack it
+    return {"response_format": {"type": "json_object", "schema": schema}} if schema else {}
+
+
 def _resolve(target: str):
     module, _, name = target.partition(":")
     if not module or not name:
@@ -161,7 +167,7 @@ class Server:
                 messages=messages, stream=True, temperature=settings.temperature, top_p=settings.top_p,
                 max_tokens=settings.max_tokens, seed=settings.seed, stop=list(settings.stop) or None,
                 repeat_penalty=settings.repeat_penalty if settings.repeat_penalty is not None else 1.0,
-                **_fault_hook(fault))
+                **_response_format(settings), **_fault_hook(fault))
             try:
                 for chunk in stream:
                     text = chunk["choices"][0]["delta"].get("content")
