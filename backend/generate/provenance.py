@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite_utils
 
-TABLE = "generate_provenance"
+TABLE = "sample_provenance"   # created by migration m014_generate
 #: what a provenance row holds besides its sample id, in the order the detail pane shows it
 FIELDS = ("run_id", "paper_id", "paper_title", "paper_year", "section", "repo_file", "repo_line", "model",
           "prompt_version", "step")

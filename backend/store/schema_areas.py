@@ -270,19 +270,17 @@ CREATE INDEX idx_train_runs_job ON train_runs(job_id)
     )
 
 
+
 @migration
 def m014_generate_provenance(db: sqlite_utils.Database) -> None:
-    # Where each generated sample came from (backend.generate.provenance): the paper, its section,
-    # the repository file:line, the generator model, the prompt (step and version) and the run.
-    # Data filters and counts by paper, year and model, hence the indexes. (Proposed with Generate's
-    # GUI; the pipeline's own m014_generate tables may take it over.)
+    # TEMPORARY, dropped when s3/genpipe's m014_generate lands (it creates this same table).
     run_sql(
         db,
         """
-CREATE TABLE IF NOT EXISTS generate_provenance (
+CREATE TABLE IF NOT EXISTS sample_provenance (
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
     run_id INTEGER,
-    paper_id TEXT NOT NULL,
+    paper_id TEXT NOT NULL DEFAULT '',
     paper_title TEXT NOT NULL DEFAULT '',
     paper_year INTEGER,
     section TEXT NOT NULL DEFAULT '',
@@ -290,10 +288,11 @@ CREATE TABLE IF NOT EXISTS generate_provenance (
     repo_line INTEGER,
     model TEXT NOT NULL DEFAULT '',
     prompt_version TEXT NOT NULL DEFAULT '',
-    step TEXT NOT NULL DEFAULT ''
+    step TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_generate_provenance_paper ON generate_provenance(paper_id);
-CREATE INDEX IF NOT EXISTS idx_generate_provenance_year ON generate_provenance(paper_year);
-CREATE INDEX IF NOT EXISTS idx_generate_provenance_model ON generate_provenance(model)
+CREATE INDEX IF NOT EXISTS idx_sample_provenance_paper ON sample_provenance(paper_id);
+CREATE INDEX IF NOT EXISTS idx_sample_provenance_year ON sample_provenance(paper_year);
+CREATE INDEX IF NOT EXISTS idx_sample_provenance_model ON sample_provenance(model)
 """,
     )

@@ -1,5 +1,5 @@
 """Generated samples with provenance written the way the pipeline writes them (samples row with status
-'generated' + a generate_provenance row), for tests of how Data reads them."""
+'generated' + a sample_provenance row), for tests of how Data reads them."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def add_generated(db, n_per_paper: int = 3, model: str = "replay:designer.jsonl"
                     continue   # already in the store: it keeps the provenance of its first copy
                 conn.execute("UPDATE samples SET status='generated' WHERE id=?", (sid,))
                 conn.execute(
-                    "INSERT INTO generate_provenance (sample_id, run_id, paper_id, paper_title, paper_year, section,"
-                    " repo_file, repo_line, model, prompt_version, step) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO sample_provenance (sample_id, run_id, paper_id, paper_title, paper_year, section,"
+                    " repo_file, repo_line, model, prompt_version, step, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (sid, 1, paper_id, title, year, "3 Model Architecture", "model/layers.py", 10 + i, model,
-                     "instructions.v1", "instructions"))
+                     "instructions.v1", "instructions", now))
     return ids
