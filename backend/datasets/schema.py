@@ -38,7 +38,6 @@ CATEGORIES = INSTRUCTION_CATEGORIES + DLPD_CATEGORIES
 # "generated": written by Generate (backend.generate) and waiting for review: a queue of its own,
 # apart from imported samples nobody has looked at yet ("unreviewed").
 STATUSES = ("unreviewed", "accepted", "rejected", "needs-fix", "generated")
-REVIEWED_STATUSES = ("accepted", "rejected", "needs-fix")
 OPTION_LETTERS = ("A", "B", "C", "D", "E")
 
 # Text fields a curator may edit inline (each edit is recorded in sample_edits).

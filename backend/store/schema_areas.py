@@ -270,16 +270,72 @@ CREATE INDEX idx_train_runs_job ON train_runs(job_id)
     )
 
 
-
 @migration
-def m014_generate_provenance(db: sqlite_utils.Database) -> None:
-    # TEMPORARY, dropped when s3/genpipe's m014_generate lands (it creates this same table).
+def m014_generate(db: sqlite_utils.Database) -> None:
+    # Generate (backend.generate): a run turns papers (+ repositories) into samples of dataset
+    # `dataset`. generate_papers holds each paper's state and what it produced (sample content
+    # hashes, so `show` lists a paper's samples even where an earlier run had already stored them);
+    # generate_steps every recorded stage (prompt, raw answer, parsed JSON, status, reason), committed
+    # as it finishes so a resume after a kill redoes nothing finished. sample_provenance: where each
+    # generated sample came from (paper, section, repository file:line, model, prompt version, run),
+    # one row per sample, for Data's detail pane and its paper / year / generator facets.
     run_sql(
         db,
         """
-CREATE TABLE IF NOT EXISTS sample_provenance (
+CREATE TABLE generate_runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL DEFAULT '{}',          -- JSON: the sources (paper, repo) as given
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}',       -- JSON: GenerateOptions + concurrency, timeout
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | running | finished | cancelled | interrupted | failed
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner_pid INTEGER,
+    counts TEXT NOT NULL DEFAULT '{}',        -- JSON: papers, steps and samples by status/kind
+    message TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE TABLE generate_papers (
+    run_id INTEGER NOT NULL REFERENCES generate_runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    repo TEXT,
+    paper_id TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    year INTEGER,
+    sections TEXT NOT NULL DEFAULT '[]',      -- JSON: section names
+    code_units TEXT NOT NULL DEFAULT '[]',    -- JSON: kind, name, file, line of each unit
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | running | done | skipped | failed
+    reason TEXT NOT NULL DEFAULT '',
+    sample_hashes TEXT NOT NULL DEFAULT '[]', -- JSON: content hashes of the samples it produced, in order
+    samples_added INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE generate_steps (
+    run_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,                     -- ok | failed | skipped
+    reason TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '[]',        -- JSON: the messages sent
+    raw_answer TEXT NOT NULL DEFAULT '',
+    parsed TEXT,                              -- JSON
+    prompt_version TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    started_at REAL,
+    finished_at REAL,
+    PRIMARY KEY (run_id, position, name),
+    FOREIGN KEY (run_id, position) REFERENCES generate_papers(run_id, position) ON DELETE CASCADE
+);
+CREATE TABLE sample_provenance (
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
-    run_id INTEGER,
+    run_id INTEGER REFERENCES generate_runs(id) ON DELETE SET NULL,
     paper_id TEXT NOT NULL DEFAULT '',
     paper_title TEXT NOT NULL DEFAULT '',
     paper_year INTEGER,
@@ -291,8 +347,9 @@ CREATE TABLE IF NOT EXISTS sample_provenance (
     step TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_sample_provenance_paper ON sample_provenance(paper_id);
-CREATE INDEX IF NOT EXISTS idx_sample_provenance_year ON sample_provenance(paper_year);
-CREATE INDEX IF NOT EXISTS idx_sample_provenance_model ON sample_provenance(model)
+CREATE INDEX idx_sample_provenance_paper ON sample_provenance(paper_id);
+CREATE INDEX idx_sample_provenance_year ON sample_provenance(paper_year);
+CREATE INDEX idx_sample_provenance_model ON sample_provenance(model);
+CREATE INDEX idx_sample_provenance_run ON sample_provenance(run_id)
 """,
     )

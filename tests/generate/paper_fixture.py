@@ -76,3 +76,15 @@ def code_units() -> list[CodeUnit]:
                     )
                 )
     return sorted(units, key=lambda u: (u.file, u.line))
+
+
+def write_record(folder: Path, paper_id: str = "1512.03385", title: str | None = None) -> Path:
+    """The fixture paper and its code units as a ``.paper.json`` record file (what the runner reads)."""
+    import json
+
+    p = paper(paper_id, title) if title else paper(paper_id)
+    data = p.to_dict()
+    data["code_units"] = [u.to_dict() for u in code_units()]
+    path = folder / f"{paper_id.replace('/', '_')}.paper.json"
+    path.write_text(json.dumps(data), "utf-8")
+    return path

@@ -22,11 +22,12 @@ def _text(node) -> str:
     return node.text.decode("utf-8", "replace")
 
 
-def _function_name(node) -> str:
+def _function_name(node):
+    """The node naming a function definition (identifier, ``A::f``, ``~A``, ``operator+``)."""
     decl = node.child_by_field_name("declarator")
     while decl is not None and decl.type in _WRAPPERS:
         decl = decl.child_by_field_name("declarator")
-    return _text(decl) if decl is not None else ""
+    return decl
 
 
 def _comment_before(node) -> str:
@@ -50,20 +51,22 @@ def units_of(tree, file: str, language: str) -> list:
         for child in node.children:
             kind = child.type
             target = child.children[-1] if kind == "template_declaration" and child.children else child
+            # The unit's source starts at "template <...>"; its line is the line of its name.
             if target.type in _CLASS_TYPES:
                 name_node = target.child_by_field_name("name")
                 body = target.child_by_field_name("body")
                 if name_node is not None and body is not None:
                     name = "::".join([*scope, _text(name_node)])
-                    units.append(("class", name, child))
+                    units.append(("class", name, child, name_node))
                     visit(body, [*scope, _text(name_node)])
                     continue
             if target.type == "function_definition":
-                name = _function_name(target)
-                if name:
+                name_node = _function_name(target)
+                if name_node is not None:
+                    name = _text(name_node)
                     in_class = node.type == "field_declaration_list"
                     full = "::".join([*scope, name]) if in_class else name
-                    units.append(("method" if in_class or "::" in name else "function", full, child))
+                    units.append(("method" if in_class or "::" in name else "function", full, child, name_node))
                 continue
             if kind in ("namespace_definition", "linkage_specification", "declaration_list", "preproc_if",
                         "preproc_ifdef", "preproc_else", "preproc_elif", "template_declaration"):
@@ -71,8 +74,8 @@ def units_of(tree, file: str, language: str) -> list:
 
     visit(tree.root_node, [])
     out = []
-    for kind, name, node in units:
-        out.append({"kind": kind, "name": name, "file": file, "line": node.start_point[0] + 1,
+    for kind, name, node, name_node in units:
+        out.append({"kind": kind, "name": name, "file": file, "line": name_node.start_point[0] + 1,
                     "language": language, "source": _text(node)[:MAX_SOURCE_CHARS],
                     "docstring": _comment_before(node)})
     return out

@@ -183,7 +183,9 @@ _DROPPED_ENVS = ("figure", "figure*", "table", "table*", "wrapfigure", "wraptabl
                  "filecontents*")
 _CITE = re.compile(r"[~ ]?\\(?:[cC]ite[a-z]*|[a-z]*cite[a-z]*|nocite)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{[^{}]*\}")
 _REF = re.compile(r"[~ ]?\\(?:ref|eqref|autoref|cref|Cref|pageref|vref|nameref)\*?\s*\{[^{}]*\}")
-_NOISE_WITH_ARG = re.compile(r"\\(?:label|bibliography|bibliographystyle|vspace|hspace|includegraphics"
+# A label on a line of its own goes with its line: inside an equation it would split the display.
+_LABEL = re.compile(r"\\label\s*\{[^{}]*\}[ \t]*\n?")
+_NOISE_WITH_ARG = re.compile(r"\\(?:bibliography|bibliographystyle|vspace|hspace|includegraphics"
                              r"|addbibresource|thispagestyle|pagestyle|setlength|setcounter|addtolength"
                              r"|input|include|newcounter|usepackage|hypersetup)\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
 _NOISE = re.compile(r"\\(?:maketitle|tableofcontents|newpage|clearpage|cleardoublepage|printbibliography"
@@ -218,6 +220,7 @@ def clean_body(text: str) -> str:
     text = drop_environments(text)
     text = _CITE.sub("", text)
     text = _REF.sub("", text)
+    text = _LABEL.sub("", text)
     text = _NOISE_WITH_ARG.sub("", text)
     return _NOISE.sub("", text)
 
@@ -232,6 +235,12 @@ def _converter():
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANKS = re.compile(r"\n\s*\n(\s*\n)+")
+_MATH_ENVS = r"(?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath)\*?"
+_DISPLAY_OPEN = re.compile(r"\s*(?:\\begin\{" + _MATH_ENVS + r"\}|\\\[|\$\$(?=[^$]+\$\$))")
+_DISPLAY_CLOSE = re.compile(r"(?:\\end\{" + _MATH_ENVS + r"\}|\\\])\s*")
+# "(\\ref{eq})" and "[\\cite{x}]" leave empty brackets behind once the reference is dropped.
+_EMPTY_PARENS = re.compile(r"(?<=\s)\(\s*\)|\[\s*\]")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) +(?=[.,;:](?:\s|$))")
 
 
 def to_text(latex: str) -> str:
@@ -240,7 +249,14 @@ def to_text(latex: str) -> str:
         text = _converter().latex_to_text(latex)
     except Exception:  # noqa: BLE001 - a parser failure must cost only the markup, not the text
         text = re.sub(r"\\[A-Za-z]+\*?", "", latex).replace("{", "").replace("}", "")
-    text = _SPACES.sub(" ", text)
+    # Source line breaks are not the author's: paragraphs become one line each, and display maths
+    # gets lines of its own so it stays readable as LaTeX.
+    paragraphs = re.split(r"\n\s*\n", text)
+    text = "\n\n".join(" ".join(line.strip() for line in para.splitlines() if line.strip()) for para in paragraphs)
+    text = _DISPLAY_OPEN.sub(lambda m: "\n" + m.group(0), text)
+    text = _DISPLAY_CLOSE.sub(lambda m: m.group(0) + "\n", text)
+    text = _SPACES.sub(" ", _EMPTY_PARENS.sub("", text))
+    text = _SPACE_BEFORE_PUNCT.sub("", text)
     text = "\n".join(line.strip() for line in text.splitlines())
     return _BLANKS.sub("\n\n", text).strip()
 

@@ -20,6 +20,7 @@ from backend.generate.model import Paper, Section
 from backend.generate.sources.errors import Problems, SourceError
 
 _MARKER = re.compile(r"\{\{(\w+):([^{}]*)\}\}")
+_EMPTY_BRACKETS = re.compile(r"\s*\((?:see|cf\.|e\.g\.,?)?\s*\)|\s*\[\s*\]")
 
 
 def _fill_markers(text: str, ref_entries: dict[str, Any]) -> str:
@@ -33,8 +34,9 @@ def _fill_markers(text: str, ref_entries: dict[str, Any]) -> str:
         return ""
 
     text = _MARKER.sub(repl, text)
-    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)  # "(see )" left by a dropped citation
-    return re.sub(r"[ \t]+", " ", text).strip()
+    text = _EMPTY_BRACKETS.sub("", text)  # "(see )" left by a dropped citation or figure
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"(?<=\w) (?=[.,;:](?:\s|$))", "", text).strip()
 
 
 def _year(meta: dict[str, Any], paper_id: str) -> int | None:
