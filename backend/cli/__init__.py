@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "backend.cli.traces",
     "backend.cli.bench",
     "backend.cli.train",
+    "backend.cli.generate",
 ]
 
 

@@ -90,29 +90,20 @@ def read_record_file(path: Path) -> tuple[Paper, list[CodeUnit]]:
 
 def default_reader(source: PaperSource) -> tuple[Paper, list[CodeUnit]]:
     """Read a paper and its repository: paper records here, everything else through
-    :mod:`backend.generate.sources` (LaTeX, PDF, unarXive, arXiv ids; repositories)."""
-    path = Path(source.paper)
-    if path.name.endswith(".paper.json"):
-        paper, units = read_record_file(path)
+    :mod:`backend.generate.sources` (LaTeX, PDF, unarXive, arXiv ids; folders, zips, GitHub)."""
+    from backend.generate import sources
+
+    try:
+        path = Path(source.paper)
+        if path.name.endswith(".paper.json"):
+            paper, units = read_record_file(path)
+        else:
+            paper, units = sources.read_paper(source.paper), []
         if source.repo:
-            units = units + _read_repo(source.repo)
-        return paper, units
-    try:
-        from backend.generate import sources  # the readers (LaTeX, PDF, unarXive, arXiv, repositories)
-    except ImportError as exc:
-        raise SourceError(f"{source.paper}: reading papers of this kind is not available in this build") from exc
-    try:
-        return sources.read_source(source)
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"{source.paper}: {exc}") from exc
-
-
-def _read_repo(repo: str) -> list[CodeUnit]:
-    try:
-        from backend.generate import sources
-    except ImportError as exc:
-        raise SourceError(f"{repo}: reading repositories is not available in this build") from exc
-    return list(sources.read_repository(repo))
+            units = units + list(sources.read_repository(source.repo))
+    except sources.SourceError as exc:
+        raise SourceError(str(exc)) from exc
+    return paper, units
 
 
 class _Progress:
