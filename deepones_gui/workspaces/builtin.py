@@ -54,6 +54,11 @@ TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspace
 TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
                       icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
 
+GENERATE = WorkspaceSpec("generate", "Generate", 80, lazy_page("deepones_gui.workspaces.generate.page:GeneratePage"),
+                         icon="SP_FileDialogNewFolder", shortcut="Ctrl+0",
+                         tooltip="Papers and their code -> instruction, DLPD and MCQ samples with provenance")
+
+
 def available_workspaces() -> list[WorkspaceSpec]:
     """What plugins register (the built-in workspace plugins always load)."""
     from backend.workspaces import workspaces
