@@ -103,8 +103,10 @@ def test_cancel_then_resume_finishes_without_duplicates(page, qtbot, tmp_path, a
 
 
 def test_open_a_sample_and_its_paper_in_data(qtbot, app_context, papers):
+    from backend.datasets.demo import ensure_demo
     from deepones_gui.main_window import MainWindow
 
+    ensure_demo(app_context.db)   # else Data imports it when first shown, and closing asks about that import
     folder, answers = papers
     window = MainWindow(app_context)
     qtbot.addWidget(window)
