@@ -142,7 +142,9 @@ def estimate_plan(db: sqlite_utils.Database | None, plan: GeneratePlan, *, progr
             read.append(default_reader(source))
         except SourceError as exc:
             problems.append(str(exc))
-    est = estimate(read, GenerateOptions(mcq_share=plan.mcq_share), db=db, model=plan.model,
+    # Replayed answers take no model time: a speed "measured" on them would promise an instant run.
+    measured_from = None if plan.model.startswith("replay:") else db
+    est = estimate(read, GenerateOptions(mcq_share=plan.mcq_share), db=measured_from, model=plan.model,
                    concurrency=plan.concurrency, price_in_per_m=plan.price_in, price_out_per_m=plan.price_out)
     return {**est.to_dict(), "sources": len(found), "unreadable": problems}
 

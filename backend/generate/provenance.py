@@ -70,6 +70,16 @@ def paper_title(db: sqlite_utils.Database, paper_id: str) -> str:
     return (row[0] or "") if row else ""
 
 
+def generator_label(model: str) -> str:
+    """A facet label for a generator model: a file's name rather than its whole path, cut to fit."""
+    text = model.strip()
+    if text.startswith("replay:"):
+        text = "replay: " + text.removeprefix("replay:").replace("\\", "/").rsplit("/", 1)[-1]
+    elif not text.startswith(("http://", "https://")) and "/" in text:
+        text = text.rsplit("/", 1)[-1]
+    return text if len(text) <= PAPER_LABEL_CHARS else text[:PAPER_LABEL_CHARS - 1] + "…"
+
+
 def paper_label(paper_id: str, title: str) -> str:
     """A facet label for a paper: its title cut to fit the facet column (the id where it has none)."""
     text = " ".join((title or paper_id).split())

@@ -44,7 +44,7 @@ def test_generated_is_a_review_queue_with_provenance_facets(page, qtbot):
     papers = facet_values(page, "paper")
     assert papers == {"Attention Is All You Need": "3", "Deep Residual Learning fo…": "3"}
     assert facet_values(page, "year") == {"2015": "3", "2017": "3"}
-    assert facet_values(page, "generator") == {"replay:designer.jsonl": "6"}
+    assert facet_values(page, "generator") == {"replay: designer.jsonl": "6"}
 
     check(page, "status", "generated")
     qtbot.waitUntil(lambda: page.model.rowCount() == 6)
@@ -52,7 +52,7 @@ def test_generated_is_a_review_queue_with_provenance_facets(page, qtbot):
     page.table.selectRow(0)
     html = page.detail.browser.toHtml()
     assert "Provenance" in html and "Attention Is All You Need" in html and "model/layers.py:10" in html
-    assert "instructions v" in html and "replay:designer.jsonl" in html
+    assert "instructions.v1" in html and "replay:designer.jsonl" in html
     first = page.model.sample_id(0)
     qtbot.keyClick(page.table, Qt.Key.Key_A)   # review key: out of the queue
     status = lambda: page.db.conn.execute("SELECT status FROM samples WHERE id=?", (first,)).fetchone()[0]  # noqa: E731

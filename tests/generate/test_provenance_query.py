@@ -68,3 +68,6 @@ def test_paper_labels_fit_the_facet_column():
     long = provenance.paper_label("x", "Deep Residual Learning for Image Recognition")
     assert len(long) <= provenance.PAPER_LABEL_CHARS and long.endswith("…")
     assert provenance.paper_label("2101.00001", "") == "2101.00001"
+    assert provenance.generator_label("replay:/tmp/x/answers.jsonl") == "replay: answers.jsonl"
+    assert provenance.generator_label("/models/deepllama-8b.Q4_K_M.gguf") == "deepllama-8b.Q4_K_M.gguf"
+    assert provenance.generator_label("http://127.0.0.1:8000/v1#m") == "http://127.0.0.1:8000/v1#m"

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
 from backend.datasets.schema import CATEGORIES, KINDS, STATUSES, TRAITS
-from backend.generate.provenance import paper_label
+from backend.generate.provenance import generator_label, paper_label
 
 FACETS = (("kind", "Kind"), ("category", "Category"), ("trait", "Contains"), ("status", "Status"),
           ("dataset", "Dataset"), ("tag", "Tag"), ("paper", "Paper"), ("year", "Year"),
@@ -61,10 +61,13 @@ class FacetTree(QTreeWidget):
                 group.takeChildren()
                 for value, n in values.items():
                     raw = "" if key == "category" and value == "(none)" else value
-                    label = paper_label(value, titles.get(value, "")) if key == "paper" else value
+                    label = paper_label(value, titles.get(value, "")) if key == "paper" else \
+                        generator_label(value) if key == "generator" else value
                     item = QTreeWidgetItem(group, [label or "(none)", f"{n:,}"])
                     if key == "paper":
                         item.setToolTip(0, f"{titles.get(value) or value}\n{value}")
+                    elif key == "generator":
+                        item.setToolTip(0, value)
                     item.setData(0, ValueRole, raw)
                     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(0, Qt.CheckState.Checked if raw in checked.get(key, ()) else Qt.CheckState.Unchecked)

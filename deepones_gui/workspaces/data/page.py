@@ -41,6 +41,7 @@ from deepones_gui.workspaces.data.transfer_strip import TransferStrip
 
 WATCH_MS = 1000          # how often to look for changes made by other processes (PRAGMA data_version)
 STATS_DEBOUNCE_MS = 250
+DETAIL_WIDTH = 380        # the detail pane's starting width (the splitter keeps what the user drags it to)
 
 
 class DataPage(CurationActions, QWidget):
@@ -150,7 +151,9 @@ class DataPage(CurationActions, QWidget):
         main.addWidget(self.detail)
         main.setStretchFactor(1, 3)
         main.setStretchFactor(2, 2)
-        main.setSizes([self.facets.minimumWidth(), 640, self.detail.minimumWidth()])
+        # The detail pane has no minimum width of its own yet (0): sized from its hint, else the splitter
+        # gave it nothing and the sample (and its provenance) never showed at 1280 px.
+        main.setSizes([self.facets.minimumWidth(), 560, max(DETAIL_WIDTH, self.detail.minimumSizeHint().width())])
         main.setChildrenCollapsible(False)
         outer.addWidget(main, 1)
 

@@ -28,7 +28,7 @@ def provenance_html(prov: dict | None) -> str:
         ("Section", esc(prov.get("section") or "—")),
         ("Code", code or "—"),
         ("Generator", esc(prov.get("model") or "—")),
-        ("Prompt", esc(f"{prov.get('step') or ''} v{prov.get('prompt_version') or '?'}".strip())),
+        ("Prompt", esc(prov.get("prompt_version") or "—")),
         ("Run", esc(f"#{prov['run_id']}") if prov.get("run_id") is not None else "—"),
     ]
     body = "".join(f"<tr><td class='meta' valign='top'>{name}</td><td>{value}</td></tr>" for name, value in rows)

@@ -302,6 +302,29 @@ class GeneratePage(QWidget):
         self.prompts.status.setText("Back to the packaged prompt")
 
     # -- page protocol --------------------------------------------------------------------------------
+    def prepare_screenshot(self) -> None:
+        from deepones_gui.workspaces.generate.demo import prepare_demo_run
+
+        prepare_demo_run(self)
+
+    def extra_screenshots(self) -> list:
+        """The runs tab with a step's raw answer, and Data showing a generated sample's provenance."""
+
+        def runs() -> None:
+            self.tabs.setCurrentWidget(self.runs)
+            first = self.runs.steps.topLevelItem(0)
+            if first is not None and first.childCount() > 2:
+                self.runs.steps.setCurrentItem(first.child(2))
+                self.runs.viewer.setCurrentWidget(self.runs.raw_view)
+
+        def provenance() -> None:
+            self.tabs.setCurrentWidget(self.progress)
+            if self.progress.samples.rowCount():
+                self.progress.samples.selectRow(0)
+                self.progress.open_button.click()
+
+        return [("generate-runs", runs), ("data-provenance", provenance)]
+
     def screenshot_ready(self) -> bool:
         return self._estimate_task is None and not self.controller.running
 

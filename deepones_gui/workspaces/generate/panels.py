@@ -38,6 +38,8 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)   # one line a row
     return table
 
 
@@ -74,7 +76,10 @@ class ProgressPanel(QWidget):
             self.stages.setItem(row, 0, QTableWidgetItem(name))
         self.stages.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.stages.horizontalHeader().setStretchLastSection(False)
-        self.stages.setMaximumHeight(self.stages.verticalHeader().defaultSectionSize() * 6 + 30)
+        # Every stage in view: 11 one-line rows and the header.
+        self.stages.setMinimumHeight(self.stages.verticalHeader().defaultSectionSize() * len(STAGES)
+                                     + self.stages.horizontalHeader().sizeHint().height() + 4)
+        self.stages.setMaximumHeight(self.stages.minimumHeight())
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.stages)
         samples_box = QWidget()
