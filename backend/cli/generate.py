@@ -147,6 +147,11 @@ def generate() -> None:
 @click.option("--max-tokens", type=click.IntRange(64), default=1024, show_default=True)
 @click.option("--per-category", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Instruction samples per category per paper.")
+@click.option("--mcq-per-paper", type=click.IntRange(1, 20), default=7, show_default=True)
+@click.option("--max-paper-chars", type=click.IntRange(500), default=12_000, show_default=True,
+              help="Paper text shown to the model (small-context models need less).")
+@click.option("--answer-chars", type=click.IntRange(100), default=1_500, show_default=True,
+              help="Longest answer text the schemas allow.")
 @click.option("--name", default="", help="A name for the run.")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on the Ray cluster set up in Bench.")
 @click.option("--estimate", "only_estimate", is_flag=True, help="Print the estimate and stop.")
@@ -155,7 +160,8 @@ def generate() -> None:
 @click.option("--price-out", type=click.FloatRange(0), help="Price per million completion tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")
 def run_cmd(papers, repo, manifest, model, dataset, mcq_share, concurrency, timeout_s, max_retries, max_tokens,
-            per_category, name, use_ray, only_estimate, tokens_per_s, price_in, price_out, as_json) -> None:
+            per_category, mcq_per_paper, max_paper_chars, answer_chars, name, use_ray, only_estimate, tokens_per_s,
+            price_in, price_out, as_json) -> None:
     """Run the pipeline over PAPER... (files, folders of papers, arXiv ids)."""
     from backend.generate import runs
     from backend.generate.pipeline import GenerateOptions
@@ -165,7 +171,8 @@ def run_cmd(papers, repo, manifest, model, dataset, mcq_share, concurrency, time
     found = _sources(papers, repo, manifest)
     if model.startswith("replay:") and Path(model.removeprefix("replay:")).expanduser().exists():
         model = "replay:" + str(Path(model.removeprefix("replay:")).expanduser().resolve())
-    options = GenerateOptions(mcq_share=mcq_share, per_category=per_category)
+    options = GenerateOptions(mcq_share=mcq_share, per_category=per_category, mcq_per_paper=mcq_per_paper,
+                              max_paper_chars=max_paper_chars, long_answer_chars=answer_chars)
     db = store_or_exit()
     if only_estimate:
         _estimate(db, found, options, model, concurrency, tokens_per_s, price_in, price_out, as_json)

@@ -120,6 +120,7 @@ def make_answerer(
     concurrency: int = 4,
     timeout_s: float = 120.0,
     max_retries: int = 4,
+    backoff_s: float = 1.0,
     settings: GenerationSettings | None = None,
 ):
     """The answerer for a designer spec: endpoint (async client), keyed replay, or any chat backend."""
@@ -127,7 +128,12 @@ def make_answerer(
         from backend.generate.endpoint import EndpointAnswerer
 
         return EndpointAnswerer(
-            spec, concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries, settings=settings
+            spec,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            backoff_s=backoff_s,
+            settings=settings,
         )
     if spec.startswith("replay:") and KeyedReplay.is_keyed(spec):
         return KeyedReplay(spec)

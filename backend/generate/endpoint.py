@@ -110,7 +110,7 @@ class EndpointAnswerer:
                 kwargs["seed"] = self.settings.seed
             try:
                 async with self._semaphore:
-                    response = await client.chat.completions.create(**kwargs)
+                    response = await self._create(client, kwargs)
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 refused_format = exc.status_code == 422 or "response_format" in str(exc).lower()
                 if fmt is not None and refused_format and self.format_index < len(FORMATS) - 1:
@@ -136,6 +136,10 @@ class EndpointAnswerer:
             text = (choice.message.content if choice and choice.message else None) or ""
             usage = response.usage
             return Answer(text, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+
+    async def _create(self, client, kwargs: dict):
+        """One request as sent (the benchmark records these to replay them with a bare client)."""
+        return await client.chat.completions.create(**kwargs)
 
     def _why(self, exc: BaseException) -> str:
         import openai

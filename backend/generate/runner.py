@@ -63,12 +63,14 @@ class RunSettings:
     timeout_s: float = 120.0
     max_retries: int = 4
     max_tokens: int = 1024
+    context_size: int = 8192
+    backoff_s: float = 1.0           # first retry's wait; doubles each retry (Retry-After wins)
     retry_failed: bool = False
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> RunSettings:
-        return cls(**{k: options[k] for k in ("concurrency", "timeout_s", "max_retries", "max_tokens",
-                                               "retry_failed") if k in options})
+        return cls(**{k: options[k] for k in ("concurrency", "timeout_s", "max_retries", "max_tokens", "context_size",
+                                               "backoff_s", "retry_failed") if k in options})
 
 
 def read_record_file(path: Path) -> tuple[Paper, list[CodeUnit]]:
@@ -164,9 +166,10 @@ async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader:
             from backend.llm.base import GenerationSettings
 
             answerer = make_answerer(row["model"], concurrency=settings.concurrency, timeout_s=settings.timeout_s,
-                                     max_retries=settings.max_retries,
+                                     max_retries=settings.max_retries, backoff_s=settings.backoff_s,
                                      settings=GenerationSettings(temperature=0.2, max_tokens=settings.max_tokens,
-                                                                 context_size=8192, stop_on_loop=False))
+                                                                 context_size=settings.context_size,
+                                                                 stop_on_loop=False))
         prompts = load_all()
     except (AnswerError, ValueError) as exc:
         runs.set_run_status(db, run_id, "failed", str(exc))

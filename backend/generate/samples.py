@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from backend.generate.model import CodeUnit
-from backend.generate.pipeline import GeneratedSample, StepRecord
+from backend.generate.records import GeneratedSample, StepRecord
 from backend.generate.schemas import CATEGORY_KEYS
 
 Pseudo = dict[str, tuple[CodeUnit, str, str]]  # node name (lower) -> (unit, pseudocode, prompt version)

@@ -71,7 +71,9 @@ def parse_json(text: str) -> Any:
         candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            # strict=False: raw control characters (a newline) inside strings are unambiguous, and
+            # llama-cpp-python's JSON grammar lets them through.
+            return json.loads(candidate, strict=False)
         except ValueError:
             continue
     if not text:

@@ -40,23 +40,32 @@ def _pdf_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def minimal_pdf(lines: list[str], *, title: str = "") -> bytes:
-    """A one-page PDF with ``lines`` of Helvetica text, written by hand (objects and xref table)."""
-    ops = ["BT", "/F1 11 Tf", "14 TL", "72 720 Td"]
-    for line in lines:
-        ops.append(f"({_pdf_escape(line)}) Tj T*")
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
+def minimal_pdf(lines: list[str], *, title: str = "", lines_per_page: int = 50) -> bytes:
+    """A PDF of ``lines`` of Helvetica text (``lines_per_page`` a page), written by hand."""
+    pages = [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)] or [[]]
     info = f"<< /Title ({_pdf_escape(title)}) /CreationDate (D:20240403120000Z) >>" if title else "<< >>"
+    n_pages = len(pages)
+    page_ids = [4 + 2 * i for i in range(n_pages)]  # each page is followed by its content stream
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Pages /Kids ["
+        + " ".join(f"{p} 0 R" for p in page_ids).encode()
+        + b"] /Count %d >>" % n_pages,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        info.encode("latin-1"),
     ]
+    for i, page_lines in enumerate(pages):
+        ops = (
+            ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"]
+            + [f"({_pdf_escape(x)}) Tj T*" for x in page_lines]
+            + ["ET"]
+        )
+        stream = "\n".join(ops).encode("latin-1", "replace")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>" % (page_ids[i] + 1)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(info.encode("latin-1"))
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
@@ -67,7 +76,10 @@ def minimal_pdf(lines: list[str], *, title: str = "") -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, len(objects), xref)
+    )
     return out.getvalue()
 
 
@@ -132,7 +144,9 @@ class LoopbackServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

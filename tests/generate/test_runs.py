@@ -107,3 +107,31 @@ def test_resume_reuses_committed_steps(store, tmp_path):
     summary = runner.run(store, run_id, answerer=Counting(fx.ANSWERS))
     assert summary["status"] == "finished" and summary["samples_added"] == 18
     assert set(asked) == {"instructions", "dlpd", "mcq"}
+
+
+def test_cancel_from_another_process_stops_the_run_and_resume_finishes_it(store, tmp_path):
+    """`deepones generate cancel` sets a flag in the store; the run stops within a poll and stays resumable."""
+    import asyncio
+
+    from backend.generate.answerers import KeyedReplay
+
+    records = [fx.write_record(tmp_path, f"2402.{n:05d}", f"Paper {n}") for n in range(3)]
+    run_id = runs.create_run(store, [PaperSource(str(r)) for r in records], model=f"replay:{fx.ANSWERS}",
+                             dataset="c", options={**GenerateOptions(mcq_share=0).to_dict(), "concurrency": 1})
+    replay = KeyedReplay(fx.ANSWERS)
+
+    class CancelledMidway:
+        model = replay.model
+
+        async def ask(self, request):
+            if request.step == "instructions" and request.paper_id == "2402.00001":
+                assert runs.request_cancel(store, run_id) == "running"
+                await asyncio.sleep(30)   # in flight when the cancel lands: abandoned, not waited for
+            return await replay.ask(request)
+
+    summary = runner.run(store, run_id, answerer=CancelledMidway())
+    assert summary["status"] == "cancelled" and "deepones generate resume" in summary["message"]
+    assert summary["papers"] == {"done": 1, "running": 1, "pending": 1}
+    resumed = runner.run(store, run_id, answerer=KeyedReplay(fx.ANSWERS))
+    assert resumed["status"] == "finished" and resumed["papers"] == {"done": 3}
+    assert store.execute("SELECT count(*) FROM generate_steps WHERE run_id = ?", [run_id]).fetchone()[0] == 36

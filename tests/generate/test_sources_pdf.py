@@ -15,8 +15,15 @@ from backend.generate.sources.pdf import read_pdf
 from tests.generate.sources_helpers import HCR_PAPER, minimal_pdf, pdf_bomb
 
 SOURCES_DIR = Path(run_parser_child.__code__.co_filename).parent
-NUMBERED = ["Introduction", "Methods", "Methods / Hammersley-Chapman-Robbins bounds", "Methods / Additive noise",
-            "Results", "Results / MNIST", "Conclusion"]
+NUMBERED = [
+    "Introduction",
+    "Methods",
+    "Methods / Hammersley-Chapman-Robbins bounds",
+    "Methods / Additive noise",
+    "Results",
+    "Results / MNIST",
+    "Conclusion",
+]
 
 
 def _chromium() -> str:
@@ -31,8 +38,10 @@ def hcr_pdf(tmp_path_factory):
     """The fixture paper as a PDF-only paper: its text laid out in HTML with numbered headings
     (as a typeset paper has), printed by headless chromium."""
     paper = read_paper(str(HCR_PAPER))
-    parts = [f"<h1>{html.escape(paper.title)}</h1><p>{html.escape(', '.join(paper.authors))}</p>",
-             f"<h3>Abstract</h3><p>{html.escape(paper.abstract)}</p>"]
+    parts = [
+        f"<h1>{html.escape(paper.title)}</h1><p>{html.escape(', '.join(paper.authors))}</p>",
+        f"<h3>Abstract</h3><p>{html.escape(paper.abstract)}</p>",
+    ]
     top = sub = 0
     for section in paper.sections:
         parent, _, child = section.name.partition(" / ")
@@ -49,12 +58,27 @@ def hcr_pdf(tmp_path_factory):
     parts.append("<h2>References</h2><p>J. M. Hammersley. On estimating restricted parameters. 1950.</p>")
     folder = tmp_path_factory.mktemp("pdf")
     page = folder / "paper.html"
-    page.write_text(f"<html><head><meta charset='utf-8'><title>{html.escape(paper.title)}</title></head>"
-                    f"<body style='font-family: sans-serif'>{''.join(parts)}</body></html>", "utf-8")
+    page.write_text(
+        f"<html><head><meta charset='utf-8'><title>{html.escape(paper.title)}</title></head>"
+        f"<body style='font-family: sans-serif'>{''.join(parts)}</body></html>",
+        "utf-8",
+    )
     out = folder / "paper.pdf"
-    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                    f"--user-data-dir={folder / 'profile'}", f"--print-to-pdf={out}", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={folder / 'profile'}",
+            f"--print-to-pdf={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return paper, out
 
 
@@ -73,6 +97,32 @@ def test_pdf_only_paper_splits_into_the_same_sections(hcr_pdf):
     assert paper.metadata["page_count"] >= 2
 
 
+def test_ieee_style_headings_and_hyphenated_line_ends(tmp_path):
+    path = tmp_path / "ieee.pdf"
+    lines = [
+        "A Conference Paper",
+        "I. INTRODUCTION",
+        "Deep convolu-",
+        "tional networks.",
+        "II. METHOD",
+        "A. Datasets",
+        "We use 3 sets.",
+        "B. Training",
+        "We train.",
+        "III. RESULTS",
+        "It works.",
+    ]
+    path.write_bytes(minimal_pdf(lines))
+    paper = read_pdf(path)
+    assert [s.name for s in paper.sections] == [
+        "Introduction",
+        "Method / Datasets",
+        "Method / Training",
+        "Results",
+    ]
+    assert paper.sections[0].text == "Deep convolutional networks."
+
+
 def test_pdf_without_numbered_headings_gives_one_section_per_page(tmp_path):
     path = tmp_path / "plain.pdf"
     path.write_bytes(minimal_pdf(["A note with no headings.", "Just text."], title="A plain note"))
@@ -81,10 +131,13 @@ def test_pdf_without_numbered_headings_gives_one_section_per_page(tmp_path):
     assert [(s.name, s.text) for s in paper.sections] == [("Page 1", "A note with no headings.\nJust text.")]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"%PDF-1.4\n" + bytes(range(256)) * 40, "not a readable PDF"),
-    (b"GIF89a not a pdf at all", "not a PDF file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"%PDF-1.4\n" + bytes(range(256)) * 40, "not a readable PDF"),
+        (b"GIF89a not a pdf at all", "not a PDF file"),
+    ],
+)
 def test_garbage_pdf_is_a_one_line_rejection(tmp_path, content, message):
     path = tmp_path / "hostile.pdf"
     path.write_bytes(content)
@@ -115,7 +168,9 @@ apply_limits(int(sys.argv[1]), int(sys.argv[2]))
 
 def test_parser_child_over_its_memory_cap_or_crashing_costs_one_line(tmp_path):
     hog = tmp_path / "hog.py"
-    hog.write_text(_CHILD_PRELUDE + "block = bytearray(int(sys.argv[3]) * 1024 * 1024)\nprint('{\"ok\": true}')\n")
+    hog.write_text(
+        _CHILD_PRELUDE + "block = bytearray(int(sys.argv[3]) * 1024 * 1024)\nprint('{\"ok\": true}')\n"
+    )
     assert run_parser_child(hog, ["50"], what="hog", memory_mb=400) == {"ok": True}
     with pytest.raises(SourceError, match=r"^hog: the parser failed \(MemoryError\)$"):
         run_parser_child(hog, ["600"], what="hog", memory_mb=400)

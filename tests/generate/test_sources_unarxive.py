@@ -26,23 +26,56 @@ GOOD = {
         "update_date": "2024-10-01",
     },
     "discipline": "Computer Science",
-    "abstract": {"section": "Abstract", "text": "Protecting privacy during inference is possible.",
-                 "cite_spans": [], "ref_spans": []},
+    "abstract": {
+        "section": "Abstract",
+        "text": "Protecting privacy during inference is possible.",
+        "cite_spans": [],
+        "ref_spans": [],
+    },
     "body_text": [
-        {"section": "Introduction", "sec_number": "1", "sec_type": "section", "content_type": "paragraph",
-         "text": "The HCR bounds of {{cite:aaa}} provide guarantees.", "cite_spans": [], "ref_spans": []},
-        {"section": "Methods", "sec_number": "2", "sec_type": "section", "content_type": "paragraph",
-         "text": "We bound the variance.", "cite_spans": [], "ref_spans": []},
-        {"section": "Additive noise", "sec_number": "2.1", "sec_type": "subsection", "content_type": "paragraph",
-         "text": "Dithering yields {{formula:f1}} where {{formula:f2}} is the noise (see {{figure:g1}}).",
-         "cite_spans": [], "ref_spans": []},
-        {"section": "Additive noise", "sec_number": "2.1", "sec_type": "subsection", "content_type": "paragraph",
-         "text": "A second paragraph.", "cite_spans": [], "ref_spans": []},
+        {
+            "section": "Introduction",
+            "sec_number": "1",
+            "sec_type": "section",
+            "content_type": "paragraph",
+            "text": "The HCR bounds of {{cite:aaa}} provide guarantees.",
+            "cite_spans": [],
+            "ref_spans": [],
+        },
+        {
+            "section": "Methods",
+            "sec_number": "2",
+            "sec_type": "section",
+            "content_type": "paragraph",
+            "text": "We bound the variance.",
+            "cite_spans": [],
+            "ref_spans": [],
+        },
+        {
+            "section": "Additive noise",
+            "sec_number": "2.1",
+            "sec_type": "subsection",
+            "content_type": "paragraph",
+            "text": "Dithering yields {{formula:f1}} where {{formula:f2}} is the noise (see {{figure:g1}}).",
+            "cite_spans": [],
+            "ref_spans": [],
+        },
+        {
+            "section": "Additive noise",
+            "sec_number": "2.1",
+            "sec_type": "subsection",
+            "content_type": "paragraph",
+            "text": "A second paragraph.",
+            "cite_spans": [],
+            "ref_spans": [],
+        },
     ],
     "bib_entries": {"aaa": {"bib_entry_raw": "J. M. Hammersley, 1950."}},
-    "ref_entries": {"f1": {"latex": "X = a_{\\theta} + Z", "type": "formula"},
-                    "f2": {"latex": "Z", "type": "formula"},
-                    "g1": {"caption": "A figure", "type": "figure"}},
+    "ref_entries": {
+        "f1": {"latex": "X = a_{\\theta} + Z", "type": "formula"},
+        "f2": {"latex": "Z", "type": "formula"},
+        "g1": {"caption": "A figure", "type": "figure"},
+    },
 }
 
 
@@ -50,8 +83,14 @@ GOOD = {
 def corpus(tmp_path):
     path = tmp_path / "arXiv_src_2404_001.jsonl"
     no_body = {"paper_id": "2404.00002", "metadata": {"title": "No body"}}
-    lines = [json.dumps(GOOD), "{not json", "", json.dumps(no_body), json.dumps(["a", "list"]),
-             json.dumps({**GOOD, "paper_id": "2404.00003", "metadata": {"title": "Second"}})]
+    lines = [
+        json.dumps(GOOD),
+        "{not json",
+        "",
+        json.dumps(no_body),
+        json.dumps(["a", "list"]),
+        json.dumps({**GOOD, "paper_id": "2404.00003", "metadata": {"title": "Second"}}),
+    ]
     path.write_text("\n".join(lines) + "\n", "utf-8")
     return path
 
@@ -75,12 +114,15 @@ def test_record_fields_sections_and_formulas(corpus):
     assert paper.year == 2024 and paper.source_kind == "unarxive"
     assert paper.abstract == "Protecting privacy during inference is possible."
     assert paper.source.endswith("arXiv_src_2404_001.jsonl:1")
-    assert paper.metadata["categories"] == "cs.LG cs.CR" and paper.metadata["discipline"] == "Computer Science"
+    assert (
+        paper.metadata["categories"] == "cs.LG cs.CR" and paper.metadata["discipline"] == "Computer Science"
+    )
     names = [s.name for s in paper.sections]
     assert names == ["Introduction", "Methods", "Methods / Additive noise"]
     assert paper.sections[0].text == "The HCR bounds of provide guarantees."  # the citation marker dropped
-    assert paper.sections[2].text == ("Dithering yields $X = a_{\\theta} + Z$ where $Z$ is the noise.\n\n"
-                                      "A second paragraph.")
+    assert paper.sections[2].text == (
+        "Dithering yields $X = a_{\\theta} + Z$ where $Z$ is the noise.\n\nA second paragraph."
+    )
 
 
 def test_one_record_by_id_or_line_and_clear_errors(corpus, tmp_path):

@@ -15,15 +15,23 @@ from pathlib import Path
 from backend.generate.model import CodeUnit, Paper, PaperSource
 from backend.generate.sources.errors import Problems, SourceError
 
-__all__ = ["Problems", "SourceError", "discover_papers", "read_manifest", "read_paper", "read_papers",
-           "read_repository", "PaperSource"]
+__all__ = [
+    "Problems",
+    "SourceError",
+    "discover_papers",
+    "read_manifest",
+    "read_paper",
+    "read_papers",
+    "read_repository",
+    "PaperSource",
+]
 
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".gz")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
 def _kind_of_file(path: Path) -> str:
-    """"latex" | "pdf" | "unarxive" for an existing file, by suffix and then by content."""
+    """ "latex" | "pdf" | "unarxive" for an existing file, by suffix and then by content."""
     name = path.name.lower()
     if name.endswith((".tex", ".ltx", *_ARCHIVE_SUFFIXES)):
         return "latex"
@@ -80,17 +88,21 @@ def read_papers(source: str) -> Problems:
         try:
             out.append(read_paper(item))
         except SourceError as exc:
-            out.problems.append(f"{item}: {exc}" if item not in str(exc) else str(exc))
+            # Readers name the file already ("note.pdf: not a PDF"); others get it in front.
+            message = str(exc)
+            out.problems.append(
+                message if message.startswith((item, Path(item).name)) else f"{item}: {message}"
+            )
     return out
 
 
 def _has_main_tex(folder: Path) -> bool:
-    from backend.generate.sources.latex import _DOCUMENTCLASS
+    from backend.generate.sources.latex import is_main_file
 
     for entry in folder.iterdir():
         if entry.suffix.lower() == ".tex" and entry.is_file():
             try:
-                if _DOCUMENTCLASS.search(entry.read_text("utf-8", errors="replace")):
+                if is_main_file(entry.read_text("utf-8", errors="replace")):
                     return True
             except OSError:
                 continue

@@ -53,16 +53,22 @@ def gunzip_capped(data: bytes, archive: str, max_bytes: int = MAX_TOTAL_BYTES) -
             while chunk := fh.read(1 << 20):
                 out.write(chunk)
                 if out.tell() > max_bytes:
-                    raise SourceError(f"{archive}: refused, it unpacks to more than "
-                                      f"{max_bytes // (1024 * 1024)} MiB")
+                    raise SourceError(
+                        f"{archive}: refused, it unpacks to more than {max_bytes // (1024 * 1024)} MiB"
+                    )
     except (OSError, EOFError) as exc:
         raise SourceError(f"{archive}: not a readable gzip file ({exc})") from exc
     return out.getvalue()
 
 
-def iter_tar_files(data: bytes, archive: str, want: Callable[[str], bool], *,
-                   max_file_bytes: int = 32 * 1024 * 1024,
-                   max_total: int = MAX_TOTAL_BYTES) -> Iterator[tuple[str, bytes]]:
+def iter_tar_files(
+    data: bytes,
+    archive: str,
+    want: Callable[[str], bool],
+    *,
+    max_file_bytes: int = 32 * 1024 * 1024,
+    max_total: int = MAX_TOTAL_BYTES,
+) -> Iterator[tuple[str, bytes]]:
     """(relative name, bytes) of the regular files of a tar (any compression) that ``want``.
 
     Read in memory, nothing is written: a traversal name refuses the archive, links and device
@@ -94,8 +100,13 @@ def _zip_is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def extract_zip(zip_path: Path, target: Path, *, keep: Callable[[str, int], bool] = lambda _n, _s: True,
-                max_total: int = MAX_TOTAL_BYTES) -> Path:
+def extract_zip(
+    zip_path: Path,
+    target: Path,
+    *,
+    keep: Callable[[str, int], bool] = lambda _n, _s: True,
+    max_total: int = MAX_TOTAL_BYTES,
+) -> Path:
     """Extract ``zip_path`` into ``target`` safely; returns ``target``.
 
     Every name is checked before anything is written (a traversal name refuses the whole zip);
@@ -132,8 +143,9 @@ def extract_zip(zip_path: Path, target: Path, *, keep: Callable[[str, int], bool
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > max_total:
-                            raise SourceError(f"{label}: refused, it unpacks to more than "
-                                              f"{max_total // (1024 * 1024)} MiB")
+                            raise SourceError(
+                                f"{label}: refused, it unpacks to more than {max_total // (1024 * 1024)} MiB"
+                            )
                         out.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise SourceError(f"{label}: the zip file is damaged at {info.filename!r} ({exc})") from exc

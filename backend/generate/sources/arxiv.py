@@ -28,8 +28,9 @@ POLITE_INTERVAL_S = 3.0
 _NEW_ID = r"\d{4}\.\d{4,5}(?:v\d+)?"
 _OLD_ID = r"[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?"
 ARXIV_ID = re.compile(rf"^(?:arxiv:)?({_NEW_ID}|{_OLD_ID})$", re.I)
-_ARXIV_URL = re.compile(rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|e-print)/({_NEW_ID}|{_OLD_ID})(?:\.pdf)?/?$",
-                        re.I)
+_ARXIV_URL = re.compile(
+    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|e-print)/({_NEW_ID}|{_OLD_ID})(?:\.pdf)?/?$", re.I
+)
 
 
 def parse_arxiv_id(text: str) -> str | None:
@@ -42,8 +43,13 @@ def parse_arxiv_id(text: str) -> str | None:
 class ArxivClient:
     """Fetches papers by arXiv id into a disk cache, one request per ``min_interval_s`` per host."""
 
-    def __init__(self, base_url: str | None = None, cache_dir: Path | None = None,
-                 min_interval_s: float = POLITE_INTERVAL_S, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        cache_dir: Path | None = None,
+        min_interval_s: float = POLITE_INTERVAL_S,
+        timeout_s: float = 60.0,
+    ) -> None:
         self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         self.cache_dir = Path(cache_dir) if cache_dir else cache_root() / "arxiv"
         self.min_interval_s = min_interval_s
@@ -53,9 +59,13 @@ class ArxivClient:
         return self.cache_dir / arxiv_id.replace("/", "_") / kind
 
     def _fetch(self, arxiv_id: str, kind: str) -> Path:
-        return fetch_to_cache(f"{self.base_url}/{kind}/{arxiv_id}", self._cached(arxiv_id, kind),
-                              what=f"arXiv {arxiv_id} ({'source' if kind == 'e-print' else 'PDF'})",
-                              min_interval_s=self.min_interval_s, timeout_s=self.timeout_s)
+        return fetch_to_cache(
+            f"{self.base_url}/{kind}/{arxiv_id}",
+            self._cached(arxiv_id, kind),
+            what=f"arXiv {arxiv_id} ({'source' if kind == 'e-print' else 'PDF'})",
+            min_interval_s=self.min_interval_s,
+            timeout_s=self.timeout_s,
+        )
 
     def read(self, arxiv_id: str) -> Paper:
         """The paper ``arxiv_id``: from its LaTeX source, else from its PDF."""
@@ -67,8 +77,11 @@ class ArxivClient:
             path = self._fetch(clean, "e-print")
             with open(path, "rb") as fh:
                 is_pdf = fh.read(5) == b"%PDF-"
-            paper = (read_pdf(path, arxiv_id=clean, source_kind="arxiv") if is_pdf
-                     else read_latex(path, arxiv_id=clean, source_kind="arxiv"))
+            paper = (
+                read_pdf(path, arxiv_id=clean, source_kind="arxiv")
+                if is_pdf
+                else read_latex(path, arxiv_id=clean, source_kind="arxiv")
+            )
             return dataclasses.replace(paper, source=f"arxiv:{clean}")
         except NotFound as exc:
             first_error = exc
@@ -80,8 +93,12 @@ class ArxivClient:
             paper = read_pdf(self._fetch(clean, "pdf"), arxiv_id=clean, source_kind="arxiv")
         except SourceError as exc:
             raise SourceError(f"{exc} (the source failed first: {first_error})") from None
-        return dataclasses.replace(paper, source=f"arxiv:{clean}", year=guess_year("", clean) or paper.year,
-                                   metadata={**paper.metadata, "from": "pdf", "source_error": str(first_error)})
+        return dataclasses.replace(
+            paper,
+            source=f"arxiv:{clean}",
+            year=guess_year("", clean) or paper.year,
+            metadata={**paper.metadata, "from": "pdf", "source_error": str(first_error)},
+        )
 
     def read_many(self, ids: list[str]) -> Problems:
         """Every paper that could be read; ``.problems`` has one line per id that could not."""

@@ -14,8 +14,13 @@ from child_limits import apply_limits  # noqa: E402
 
 MAX_SOURCE_CHARS = 20_000
 _CLASS_TYPES = ("class_specifier", "struct_specifier")
-_WRAPPERS = ("pointer_declarator", "reference_declarator", "function_declarator", "parenthesized_declarator",
-             "attributed_declarator")
+_WRAPPERS = (
+    "pointer_declarator",
+    "reference_declarator",
+    "function_declarator",
+    "parenthesized_declarator",
+    "attributed_declarator",
+)
 
 
 def _text(node) -> str:
@@ -33,13 +38,19 @@ def _function_name(node):
 def _comment_before(node) -> str:
     lines = []
     prev = node.prev_sibling
-    while prev is not None and prev.type == "comment" and node.start_point[0] - prev.end_point[0] <= 1 + len(lines):
+    while (
+        prev is not None
+        and prev.type == "comment"
+        and node.start_point[0] - prev.end_point[0] <= 1 + len(lines)
+    ):
         lines.insert(0, _text(prev))
         prev = prev.prev_sibling
     out = []
     for block in lines:
         for line in block.splitlines():
-            line = line.strip().removeprefix("/**").removeprefix("/*").removesuffix("*/").lstrip("/").lstrip("*")
+            line = (
+                line.strip().removeprefix("/**").removeprefix("/*").removesuffix("*/").lstrip("/").lstrip("*")
+            )
             out.append(line.strip())
     return "\n".join(x for x in out if x)
 
@@ -66,18 +77,36 @@ def units_of(tree, file: str, language: str) -> list:
                     name = _text(name_node)
                     in_class = node.type == "field_declaration_list"
                     full = "::".join([*scope, name]) if in_class else name
-                    units.append(("method" if in_class or "::" in name else "function", full, child, name_node))
+                    units.append(
+                        ("method" if in_class or "::" in name else "function", full, child, name_node)
+                    )
                 continue
-            if kind in ("namespace_definition", "linkage_specification", "declaration_list", "preproc_if",
-                        "preproc_ifdef", "preproc_else", "preproc_elif", "template_declaration"):
+            if kind in (
+                "namespace_definition",
+                "linkage_specification",
+                "declaration_list",
+                "preproc_if",
+                "preproc_ifdef",
+                "preproc_else",
+                "preproc_elif",
+                "template_declaration",
+            ):
                 visit(child, scope)
 
     visit(tree.root_node, [])
     out = []
     for kind, name, node, name_node in units:
-        out.append({"kind": kind, "name": name, "file": file, "line": name_node.start_point[0] + 1,
-                    "language": language, "source": _text(node)[:MAX_SOURCE_CHARS],
-                    "docstring": _comment_before(node)})
+        out.append(
+            {
+                "kind": kind,
+                "name": name,
+                "file": file,
+                "line": name_node.start_point[0] + 1,
+                "language": language,
+                "source": _text(node)[:MAX_SOURCE_CHARS],
+                "docstring": _comment_before(node),
+            }
+        )
     return out
 
 
@@ -90,8 +119,10 @@ def main() -> int:
     except ImportError as exc:
         print(json.dumps({"error": f"tree-sitter is not installed ({exc.name})"}))
         return 0
-    parsers = {"cpp": Parser(Language(tree_sitter_cpp.language())),
-               "cuda": Parser(Language(tree_sitter_cuda.language()))}
+    parsers = {
+        "cpp": Parser(Language(tree_sitter_cpp.language())),
+        "cuda": Parser(Language(tree_sitter_cuda.language())),
+    }
     units, problems = [], []
     for item in json.load(sys.stdin):
         try:
@@ -100,7 +131,9 @@ def main() -> int:
             tree = parsers[item["language"]].parse(data)
             found = units_of(tree, item["file"], item["language"])
             if tree.root_node.has_error:
-                problems.append(f"{item['file']}: syntax errors, {len(found)} units read from the parts that parse")
+                problems.append(
+                    f"{item['file']}: syntax errors, {len(found)} units read from the parts that parse"
+                )
             units.extend(found)
         except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the rest goes on
             problems.append(f"{item['file']}: not parsed ({type(exc).__name__}: {str(exc)[:120]})")

@@ -24,6 +24,7 @@ from backend.generate.sources.errors import SourceError
 class NotFound(SourceError):
     """The server answered 404: the caller may try another URL (arXiv: the PDF after the source)."""
 
+
 USER_AGENT = "DeepOnes-Studio/0.1 (Generate: reads papers and repositories; polite client, 1 request per 3 s)"
 #: Set to 1 to forbid any download: only what is already cached can be read.
 ENV_OFFLINE = "DEEPONES_OFFLINE"
@@ -51,8 +52,15 @@ def wait_turn(host: str, min_interval_s: float) -> None:
         time.sleep(slot - now)
 
 
-def fetch_to_cache(url: str, dest: Path, *, what: str, min_interval_s: float, timeout_s: float = 60.0,
-                   max_bytes: int = 256 * 1024 * 1024) -> Path:
+def fetch_to_cache(
+    url: str,
+    dest: Path,
+    *,
+    what: str,
+    min_interval_s: float,
+    timeout_s: float = 60.0,
+    max_bytes: int = 256 * 1024 * 1024,
+) -> Path:
     """``dest`` holding the body of ``url``: from the cache when there, else downloaded once.
 
     Raises :class:`SourceError`: "Offline: ..." when the host cannot be reached (or
@@ -62,7 +70,9 @@ def fetch_to_cache(url: str, dest: Path, *, what: str, min_interval_s: float, ti
         return dest
     host = urllib.parse.urlsplit(url).netloc or url
     if is_offline():
-        raise SourceError(f"Offline: {what} is not in the local cache and downloads are off ({ENV_OFFLINE} is set).")
+        raise SourceError(
+            f"Offline: {what} is not in the local cache and downloads are off ({ENV_OFFLINE} is set)."
+        )
     wait_turn(host, min_interval_s)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +83,9 @@ def fetch_to_cache(url: str, dest: Path, *, what: str, min_interval_s: float, ti
             while chunk := resp.read(1 << 20):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise SourceError(f"{what}: refused, the download is larger than {max_bytes // (1024 * 1024)} MiB")
+                    raise SourceError(
+                        f"{what}: refused, the download is larger than {max_bytes // (1024 * 1024)} MiB"
+                    )
                 out.write(chunk)
         os.replace(tmp, dest)
     except urllib.error.HTTPError as exc:
@@ -82,7 +94,9 @@ def fetch_to_cache(url: str, dest: Path, *, what: str, min_interval_s: float, ti
         raise SourceError(f"{what}: {host} answered {exc.code} {exc.reason}.") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceError(f"Offline: cannot reach {host} ({reason}); {what} is not in the local cache.") from None
+        raise SourceError(
+            f"Offline: cannot reach {host} ({reason}); {what} is not in the local cache."
+        ) from None
     except OSError as exc:
         raise SourceError(f"{what}: the download failed ({exc}).") from None
     finally:

@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from backend.generate.model import Paper, Section
@@ -28,9 +27,11 @@ from backend.generate.sources.latex_syntax import (
     skip_spaces,
     strip_comments,
 )
+from backend.generate.sources.latex_text import clean_body, to_text
 
 TEX_SUFFIXES = (".tex", ".ltx")
 MAX_TEX_BYTES = 32 * 1024 * 1024  # all .tex of one paper together
+MAX_INLINED_CHARS = 8 * 1024 * 1024  # the main file with its inputs inlined (a real paper: < 1 MiB)
 MAX_INPUT_DEPTH = 16
 
 # ---------------------------------------------------------------------------------------------
@@ -45,6 +46,7 @@ class TexTree:
     main: str | None = None
     label: str = ""
     missing_inputs: list[str] = field(default_factory=list)
+    inlined_chars: int = 0
 
 
 def _decode(data: bytes) -> str:
@@ -91,8 +93,9 @@ def tree_from_folder(folder: Path) -> TexTree:
                 continue
             total += path.stat().st_size
             if total > MAX_TEX_BYTES:
-                raise SourceError(f"{folder}: refused, its .tex files hold more than "
-                                  f"{MAX_TEX_BYTES // (1024 * 1024)} MiB")
+                raise SourceError(
+                    f"{folder}: refused, its .tex files hold more than {MAX_TEX_BYTES // (1024 * 1024)} MiB"
+                )
             files[path.relative_to(folder).as_posix()] = _decode(path.read_bytes())
     if not files:
         raise SourceError(f"{folder}: the folder holds no .tex file")
@@ -119,8 +122,10 @@ def load_tree(path: Path) -> TexTree:
 # ---------------------------------------------------------------------------------------------
 # \input / \include
 
-_INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)"
-                    r"|\\(?:sub)?import\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_INPUT = re.compile(
+    r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)"
+    r"|\\(?:sub)?import\s*\{([^{}]*)\}\s*\{([^{}]*)\}"
+)
 
 
 def _resolve_input(tree: TexTree, name: str, base_dirs: list[str]) -> str | None:
@@ -135,8 +140,17 @@ def _resolve_input(tree: TexTree, name: str, base_dirs: list[str]) -> str | None
 
 
 def inline_inputs(tree: TexTree, key: str, depth: int = 0, stack: tuple[str, ...] = ()) -> str:
-    """The text of ``key`` with every ``\\input``/``\\include`` replaced by the file's own text."""
+    """The text of ``key`` with every ``\\input``/``\\include`` replaced by the file's own text.
+
+    Cycles are cut, and so is a source whose files \\input each other so often that the whole
+    would outgrow :data:`MAX_INLINED_CHARS` (an exponential include tree is a cheap bomb)."""
     text = strip_comments(tree.files[key])
+    tree.inlined_chars += len(text)
+    if tree.inlined_chars > MAX_INLINED_CHARS:
+        raise SourceError(
+            f"{tree.label}: refused, its \\input files expand to more than "
+            f"{MAX_INLINED_CHARS // (1024 * 1024)} MiB"
+        )
     if depth >= MAX_INPUT_DEPTH:
         return text
     main_dir = os.path.dirname(tree.main or key)
@@ -161,6 +175,11 @@ _DOCUMENTCLASS = re.compile(r"^[^%\n]*\\documentclass", re.M)
 _MAIN_NAMES = ("main.tex", "ms.tex", "paper.tex", "article.tex")
 
 
+def is_main_file(text: str) -> bool:
+    """Whether a .tex file's text starts a document (an uncommented ``\\documentclass``)."""
+    return bool(_DOCUMENTCLASS.search(text))
+
+
 def find_main(tree: TexTree) -> str:
     """The main file: the one with ``\\documentclass`` (and ``\\begin{document}``), else the largest."""
     if tree.main and tree.main in tree.files:
@@ -173,92 +192,6 @@ def find_main(tree: TexTree) -> str:
             if os.path.basename(k).lower() == name:
                 return k
     return max(pool, key=lambda k: (len(tree.files[k]), -k.count("/")))
-
-
-# ---------------------------------------------------------------------------------------------
-# Cleaning the body
-
-_DROPPED_ENVS = ("figure", "figure*", "table", "table*", "wrapfigure", "wraptable", "SCfigure", "subfigure",
-                 "thebibliography", "tikzpicture", "algorithm", "algorithm*", "comment", "filecontents",
-                 "filecontents*")
-_CITE = re.compile(r"[~ ]?\\(?:[cC]ite[a-z]*|[a-z]*cite[a-z]*|nocite)\*?\s*(?:\[[^\]]*\]\s*){0,2}\{[^{}]*\}")
-_REF = re.compile(r"[~ ]?\\(?:ref|eqref|autoref|cref|Cref|pageref|vref|nameref)\*?\s*\{[^{}]*\}")
-# A label on a line of its own goes with its line: inside an equation it would split the display.
-_LABEL = re.compile(r"\\label\s*\{[^{}]*\}[ \t]*\n?")
-_NOISE_WITH_ARG = re.compile(r"\\(?:bibliography|bibliographystyle|vspace|hspace|includegraphics"
-                             r"|addbibresource|thispagestyle|pagestyle|setlength|setcounter|addtolength"
-                             r"|input|include|newcounter|usepackage|hypersetup)\*?\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
-_NOISE = re.compile(r"\\(?:maketitle|tableofcontents|newpage|clearpage|cleardoublepage|printbibliography"
-                    r"|noindent|centering|smallskip|medskip|bigskip|linebreak|pagebreak|onecolumn|twocolumn"
-                    r"|normalsize|small|footnotesize|scriptsize|tiny|large|Large|LARGE|huge|Huge)(?![A-Za-z])")
-
-
-def drop_environments(text: str, names: tuple[str, ...] = _DROPPED_ENVS) -> str:
-    """Remove the listed environments with everything inside (nesting of the same name counted)."""
-    alt = "|".join(re.escape(n) for n in names)
-    opener = re.compile(r"\\begin\s*\{(" + alt + r")\}")
-    out, pos = [], 0
-    while True:
-        m = opener.search(text, pos)
-        if not m:
-            break
-        name = m.group(1)
-        tag = re.compile(r"\\(begin|end)\s*\{" + re.escape(name) + r"\}")
-        depth, end = 0, len(text)
-        for t in tag.finditer(text, m.start()):
-            depth += 1 if t.group(1) == "begin" else -1
-            if depth == 0:
-                end = t.end()
-                break
-        out.append(text[pos:m.start()])
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def clean_body(text: str) -> str:
-    text = drop_environments(text)
-    text = _CITE.sub("", text)
-    text = _REF.sub("", text)
-    text = _LABEL.sub("", text)
-    text = _NOISE_WITH_ARG.sub("", text)
-    return _NOISE.sub("", text)
-
-
-@lru_cache(maxsize=1)
-def _converter():
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    # verbatim: maths stays as its LaTeX source, delimiters and environments included.
-    return LatexNodes2Text(math_mode="verbatim", keep_comments=False)
-
-
-_SPACES = re.compile(r"[ \t\u00a0]+")
-_BLANKS = re.compile(r"\n\s*\n(\s*\n)+")
-_MATH_ENVS = r"(?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath)\*?"
-_DISPLAY_OPEN = re.compile(r"\s*(?:\\begin\{" + _MATH_ENVS + r"\}|\\\[|\$\$(?=[^$]+\$\$))")
-_DISPLAY_CLOSE = re.compile(r"(?:\\end\{" + _MATH_ENVS + r"\}|\\\])\s*")
-# "(\\ref{eq})" and "[\\cite{x}]" leave empty brackets behind once the reference is dropped.
-_EMPTY_PARENS = re.compile(r"(?<=\s)\(\s*\)|\[\s*\]")
-_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) +(?=[.,;:](?:\s|$))")
-
-
-def to_text(latex: str) -> str:
-    """Clean text of a LaTeX fragment; maths kept as LaTeX. Falls back to the raw text on failure."""
-    try:
-        text = _converter().latex_to_text(latex)
-    except Exception:  # noqa: BLE001 - a parser failure must cost only the markup, not the text
-        text = re.sub(r"\\[A-Za-z]+\*?", "", latex).replace("{", "").replace("}", "")
-    # Source line breaks are not the author's: paragraphs become one line each, and display maths
-    # gets lines of its own so it stays readable as LaTeX.
-    paragraphs = re.split(r"\n\s*\n", text)
-    text = "\n\n".join(" ".join(line.strip() for line in para.splitlines() if line.strip()) for para in paragraphs)
-    text = _DISPLAY_OPEN.sub(lambda m: "\n" + m.group(0), text)
-    text = _DISPLAY_CLOSE.sub(lambda m: m.group(0) + "\n", text)
-    text = _SPACES.sub(" ", _EMPTY_PARENS.sub("", text))
-    text = _SPACE_BEFORE_PUNCT.sub("", text)
-    text = "\n".join(line.strip() for line in text.splitlines())
-    return _BLANKS.sub("\n\n", text).strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +221,7 @@ def _remove_commands(text: str, names: str) -> str:
         if m.start() < pos:
             continue
         got = brace_group(text, skip_spaces(text, m.end()))
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         pos = got[1] if got else m.end()
     out.append(text[pos:])
     return "".join(out)
@@ -314,8 +247,11 @@ def parse_authors(text: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-_VENUE_YEAR = re.compile(r"(?:neurips|nips|iclr|icml|cvpr|iccv|eccv|acl|emnlp|naacl|aaai|ijcai|colm|tmlr|aistats|uai)"
-                         r"[_-]?(20\d\d)", re.I)
+_VENUE_YEAR = re.compile(
+    r"(?:neurips|nips|iclr|icml|cvpr|iccv|eccv|acl|emnlp|naacl|aaai|ijcai|colm|tmlr|aistats|uai)"
+    r"[_-]?(20\d\d)",
+    re.I,
+)
 
 
 def guess_year(preamble: str, arxiv_id: str | None) -> int | None:
@@ -357,7 +293,7 @@ def split_sections(body: str) -> list[Section]:
         # Deeper headings inside a section become a line with their title.
         chunk = body[start:end]
         for h_start, h_end, _level, title in reversed([h for h in heads if start <= h[0] < end]):
-            chunk = chunk[:h_start - start] + f"\n\n{title}.\n" + chunk[h_end - start:]
+            chunk = chunk[: h_start - start] + f"\n\n{title}.\n" + chunk[h_end - start :]
         return chunk
 
     main_heads = [h for h in heads if h[2] in ("section", "subsection")]
@@ -380,14 +316,16 @@ def split_sections(body: str) -> list[Section]:
     return sections
 
 
-def parse_tree(tree: TexTree, *, source: str, arxiv_id: str | None = None, source_kind: str = "latex") -> Paper:
+def parse_tree(
+    tree: TexTree, *, source: str, arxiv_id: str | None = None, source_kind: str = "latex"
+) -> Paper:
     """A :class:`Paper` from the files of one LaTeX source."""
     main = find_main(tree)
     tree.main = main
     text = inline_inputs(tree, main)
     text, macros = collect_macros(text)
     begin = text.find("\\begin{document}")
-    preamble, body = (text[:begin], text[begin + len("\\begin{document}"):]) if begin >= 0 else ("", text)
+    preamble, body = (text[:begin], text[begin + len("\\begin{document}") :]) if begin >= 0 else ("", text)
     end = body.find("\\end{document}")
     if end >= 0:
         body = body[:end]
@@ -400,18 +338,23 @@ def parse_tree(tree: TexTree, *, source: str, arxiv_id: str | None = None, sourc
     abstract = ""
     m = re.search(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", body, re.S)
     if m:
-        abstract, body = m.group(1), body[:m.start()] + body[m.end():]
+        abstract, body = m.group(1), body[: m.start()] + body[m.end() :]
     else:
         got = _command_arg(body, "abstract")
         if got:
-            abstract, body = got[0], body[:got[1]] + body[got[2]:]
+            abstract, body = got[0], body[: got[1]] + body[got[2] :]
     # The front matter commands are not body text.
-    body = _remove_commands(body, "title|author|icmltitle|icmlauthor|affiliation|affil|date|keywords|icmlkeywords"
-                                  "|icmlaffiliation|icmlcorrespondingauthor|thanks")
+    body = _remove_commands(
+        body,
+        "title|author|icmltitle|icmlauthor|affiliation|affil|date|keywords|icmlkeywords"
+        "|icmlaffiliation|icmlcorrespondingauthor|thanks",
+    )
     sections = split_sections(clean_body(body))
     if not sections and not abstract:
         raise SourceError(f"{tree.label or source}: no text found in the LaTeX source")
-    digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sorted(tree.files.items())).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\0".join(f"{k}\0{v}" for k, v in sorted(tree.files.items())).encode()
+    ).hexdigest()
     meta = {"main_file": main, "tex_files": sorted(tree.files), "macros_expanded": sorted(macros)}
     if tree.missing_inputs:
         meta["missing_inputs"] = sorted(set(tree.missing_inputs))

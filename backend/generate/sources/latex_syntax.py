@@ -43,7 +43,7 @@ def brace_group(text: str, i: int) -> tuple[str, int] | None:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return text[i + 1:j], j + 1
+                return text[i + 1 : j], j + 1
         j += 1
     return None
 
@@ -63,7 +63,7 @@ def bracket_group(text: str, i: int) -> tuple[str, int] | None:
         elif c == "}":
             depth -= 1
         elif c == "]" and depth == 0:
-            return text[i + 1:j], j + 1
+            return text[i + 1 : j], j + 1
         j += 1
     return None
 
@@ -101,8 +101,10 @@ class Macro:
     default: str | None = None  # the first argument's default, when it is optional
 
 
-_DEFINITION = re.compile(r"\\(newcommand|renewcommand|providecommand|DeclareRobustCommand|def|gdef"
-                         r"|DeclareMathOperator|newenvironment|renewenvironment)(\*?)")
+_DEFINITION = re.compile(
+    r"\\(newcommand|renewcommand|providecommand|DeclareRobustCommand|def|gdef"
+    r"|DeclareMathOperator|newenvironment|renewenvironment)(\*?)"
+)
 _MAX_BODY = 2000
 
 
@@ -160,8 +162,12 @@ def _parse_definition(text: str, m: re.Match) -> tuple[int, str | None, Macro | 
     body, end = got
     if kind == "DeclareMathOperator":
         body = "\\operatorname{" + body + "}"
-    if not re.fullmatch(r"\\[A-Za-z]+", name) or len(body) > _MAX_BODY or "@" in body \
-            or re.search(r"\\(?:def|newcommand|renewcommand|makeatletter|csname)\b", body):
+    if (
+        not re.fullmatch(r"\\[A-Za-z]+", name)
+        or len(body) > _MAX_BODY
+        or "@" in body
+        or re.search(r"\\(?:def|newcommand|renewcommand|makeatletter|csname)\b", body)
+    ):
         return end, None, None  # drop the definition, expand nothing
     return end, name[1:], Macro(nargs, body, default)
 
@@ -177,7 +183,7 @@ def collect_macros(text: str) -> tuple[str, dict[str, Macro]]:
         end, name, macro = _parse_definition(text, m)
         if end == m.end() and name is None:
             continue  # not parsed: leave the text as it is
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         pos = end
         if name and macro and (m.group(1) != "providecommand" or name not in macros):
             macros[name] = macro
@@ -186,14 +192,18 @@ def collect_macros(text: str) -> tuple[str, dict[str, Macro]]:
 
 
 def _substitute(body: str, args: list[str]) -> str:
-    return re.sub(r"#(\d)", lambda g: args[int(g.group(1)) - 1] if 0 < int(g.group(1)) <= len(args) else "", body)
+    return re.sub(
+        r"#(\d)", lambda g: args[int(g.group(1)) - 1] if 0 < int(g.group(1)) <= len(args) else "", body
+    )
 
 
 def expand_macros(text: str, macros: dict[str, Macro]) -> str:
     """Expand the user macros in ``text`` (arguments substituted), a few passes for nesting."""
     if not macros:
         return text
-    pattern = re.compile(r"\\(" + "|".join(sorted(map(re.escape, macros), key=len, reverse=True)) + r")(?![A-Za-z@])")
+    pattern = re.compile(
+        r"\\(" + "|".join(sorted(map(re.escape, macros), key=len, reverse=True)) + r")(?![A-Za-z@])"
+    )
     limit = max(4 * len(text), 1 << 20)  # a self-referencing macro must not grow without end
     for _ in range(MAX_EXPANSION_PASSES):
         out: list[str] = []
@@ -218,7 +228,7 @@ def expand_macros(text: str, macros: dict[str, Macro]) -> str:
                 i = got[1]
             if not ok:
                 continue
-            out.append(text[pos:m.start()])
+            out.append(text[pos : m.start()])
             out.append(_substitute(macro.body, args))
             pos, changed = i, True
         out.append(text[pos:])

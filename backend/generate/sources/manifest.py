@@ -26,16 +26,16 @@ def _resolve(value: str, base: Path) -> str:
     path_part = value.split("#", 1)[0]
     candidate = base / path_part
     if candidate.exists():
-        return str(candidate) + (value[len(path_part):])
+        return str(candidate) + (value[len(path_part) :])
     return value
 
 
 def _row(data: object, base: Path) -> PaperSource:
     if not isinstance(data, dict):
-        raise SourceError("expected an object with \"paper\" and \"repo\"")
+        raise SourceError('expected an object with "paper" and "repo"')
     paper = str(data.get("paper") or "").strip()
     if not paper:
-        raise SourceError("no \"paper\"")
+        raise SourceError('no "paper"')
     repo = str(data.get("repo") or "").strip() or None
     return PaperSource(paper=_resolve(paper, base), repo=_resolve(repo, base) if repo else None)
 
@@ -57,16 +57,19 @@ def read_manifest(path: str | Path) -> Problems:
             if not line.strip():
                 continue
             try:
-                out.append(_row(json.loads(line), base))
+                data = json.loads(line)
             except ValueError as exc:
                 out.problems.append(f"{p.name}:{lineno}: not valid JSON ({getattr(exc, 'msg', exc)})")
+                continue
+            try:
+                out.append(_row(data, base))
             except SourceError as exc:
                 out.problems.append(f"{p.name}:{lineno}: {exc}")
         return out
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if "paper" not in fields:
-        raise SourceError(f"{p.name}: a CSV manifest needs a header with a \"paper\" column (and \"repo\")")
+        raise SourceError(f'{p.name}: a CSV manifest needs a header with a "paper" column (and "repo")')
     reader.fieldnames = fields
     for row in reader:
         lineno = reader.line_num

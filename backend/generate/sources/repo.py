@@ -28,19 +28,52 @@ ENV_GITHUB_ZIP_URL = "DEEPONES_GITHUB_ZIP_URL"
 DEFAULT_GITHUB_ZIP_URL = "https://codeload.github.com"
 
 PYTHON_SUFFIXES = (".py",)
-CPP_SUFFIXES = {".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".h": "cpp", ".hpp": "cpp", ".hh": "cpp",
-                ".hxx": "cpp", ".cu": "cuda", ".cuh": "cuda"}
+CPP_SUFFIXES = {
+    ".cpp": "cpp",
+    ".cc": "cpp",
+    ".cxx": "cpp",
+    ".h": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".hxx": "cpp",
+    ".cu": "cuda",
+    ".cuh": "cuda",
+}
 #: Folders that hold other people's code or build output, not the paper's implementation.
-SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "vendor", "vendors", "third_party", "third-party",
-                "thirdparty", "external", "externals", "extern", "deps", "build", "dist", "site-packages",
-                "__pycache__", ".venv", "venv", ".tox", ".eggs", ".mypy_cache", ".pytest_cache"}
+SKIPPED_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "vendor",
+    "vendors",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "external",
+    "externals",
+    "extern",
+    "deps",
+    "build",
+    "dist",
+    "site-packages",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".eggs",
+    ".mypy_cache",
+    ".pytest_cache",
+}
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 5000
 MAX_UNITS = 20_000
 MAX_SOURCE_CHARS = 20_000
 MAX_ZIP_BYTES = 512 * 1024 * 1024
 
-_GITHUB = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?:/tree/([^?#]+))?/?$")
+_GITHUB = re.compile(
+    r"^(?:https?://)?(?:www\.)?github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?:/tree/([^?#]+))?/?$"
+)
 
 
 def _skip_dir(name: str) -> bool:
@@ -91,9 +124,16 @@ def python_units(source: str, rel: str) -> list[CodeUnit]:
 
     def unit(kind: str, name: str, node: ast.AST) -> CodeUnit:
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        text = "\n".join(lines[first - 1:node.end_lineno or node.lineno])
-        return CodeUnit(kind=kind, name=name, file=rel, line=node.lineno, language="python",
-                        source=text[:MAX_SOURCE_CHARS], docstring=ast.get_docstring(node) or "")
+        text = "\n".join(lines[first - 1 : node.end_lineno or node.lineno])
+        return CodeUnit(
+            kind=kind,
+            name=name,
+            file=rel,
+            line=node.lineno,
+            language="python",
+            source=text[:MAX_SOURCE_CHARS],
+            docstring=ast.get_docstring(node) or "",
+        )
 
     def visit(body: list[ast.stmt], scope: str) -> None:
         for node in body:
@@ -102,8 +142,13 @@ def python_units(source: str, rel: str) -> list[CodeUnit]:
                 units.append(unit("class", name, node))
                 visit(node.body, name)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                units.append(unit("method" if scope else "function", f"{scope}.{node.name}" if scope else node.name,
-                                  node))
+                units.append(
+                    unit(
+                        "method" if scope else "function",
+                        f"{scope}.{node.name}" if scope else node.name,
+                        node,
+                    )
+                )
             elif isinstance(node, ast.If | ast.Try):  # definitions under "if TYPE_CHECKING:" / "try: import"
                 visit(node.body, scope)
                 visit(getattr(node, "orelse", []), scope)
@@ -127,11 +172,20 @@ def scan_folder(root: Path, *, label: str | None = None) -> Problems:
         except (ValueError, RecursionError, MemoryError) as exc:
             out.problems.append(f"{rel}: does not parse as Python ({type(exc).__name__})")
     if cpp_files:
-        payload = json.dumps([{"path": str(p.resolve()), "file": p.relative_to(root).as_posix(), "language": lang}
-                              for p, lang in cpp_files])
+        payload = json.dumps(
+            [
+                {"path": str(p.resolve()), "file": p.relative_to(root).as_posix(), "language": lang}
+                for p, lang in cpp_files
+            ]
+        )
         try:
-            result = run_parser_child(_CPP_CHILD, [], what=f"{label or root.name} (C++/CUDA)", stdin=payload,
-                                      timeout_s=30.0 + 0.05 * len(cpp_files))
+            result = run_parser_child(
+                _CPP_CHILD,
+                [],
+                what=f"{label or root.name} (C++/CUDA)",
+                stdin=payload,
+                timeout_s=30.0 + 0.05 * len(cpp_files),
+            )
             out.extend(CodeUnit(**u) for u in result.get("units", []))
             out.problems.extend(result.get("problems", []))
         except SourceError as exc:
@@ -154,8 +208,11 @@ def scan_zip(zip_path: Path, *, label: str | None = None) -> Problems:
         # Only the files the scan reads are written out: images and data stay in the zip.
         parts = name.split("/")
         suffix = os.path.splitext(name)[1].lower()
-        return ((suffix in PYTHON_SUFFIXES or suffix in CPP_SUFFIXES) and size <= MAX_FILE_BYTES
-                and not any(_skip_dir(p) for p in parts[:-1]))
+        return (
+            (suffix in PYTHON_SUFFIXES or suffix in CPP_SUFFIXES)
+            and size <= MAX_FILE_BYTES
+            and not any(_skip_dir(p) for p in parts[:-1])
+        )
 
     tmp = Path(tempfile.mkdtemp(prefix="deepones-repo-"))
     try:
@@ -165,8 +222,9 @@ def scan_zip(zip_path: Path, *, label: str | None = None) -> Problems:
         remove_tree(tmp)
 
 
-def github_zip(url: str, *, base_url: str | None = None, cache_dir: Path | None = None,
-               min_interval_s: float = 1.0) -> Path:
+def github_zip(
+    url: str, *, base_url: str | None = None, cache_dir: Path | None = None, min_interval_s: float = 1.0
+) -> Path:
     """The repository zip for a GitHub URL, downloaded once into the cache (codeload layout)."""
     m = _GITHUB.match(url.strip())
     if not m:
@@ -175,8 +233,12 @@ def github_zip(url: str, *, base_url: str | None = None, cache_dir: Path | None 
     base = (base_url or os.environ.get(ENV_GITHUB_ZIP_URL) or DEFAULT_GITHUB_ZIP_URL).rstrip("/")
     safe_ref = re.sub(r"[^\w.-]", "_", ref)
     dest = (cache_dir or cache_root() / "repos") / owner / repo / f"{safe_ref}.zip"
-    return fetch_to_cache(f"{base}/{owner}/{repo}/zip/{ref}", dest, what=f"GitHub {owner}/{repo}@{ref}",
-                          min_interval_s=min_interval_s)
+    return fetch_to_cache(
+        f"{base}/{owner}/{repo}/zip/{ref}",
+        dest,
+        what=f"GitHub {owner}/{repo}@{ref}",
+        min_interval_s=min_interval_s,
+    )
 
 
 def is_github_url(source: str) -> bool:

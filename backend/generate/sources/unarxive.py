@@ -25,6 +25,7 @@ _EMPTY_BRACKETS = re.compile(r"\s*\((?:see|cf\.|e\.g\.,?)?\s*\)|\s*\[\s*\]")
 
 def _fill_markers(text: str, ref_entries: dict[str, Any]) -> str:
     """Formulas back as ``$latex$``; citation, figure and table markers dropped."""
+
     def repl(m: re.Match) -> str:
         kind, ref = m.group(1), m.group(2)
         if kind == "formula":
