@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from backend.generate.model import PaperSource
-from backend.generate.pipeline import GenerateOptions
+from backend.generate.records import GenerateOptions
 
 SETTINGS_KEY = "generate_form"   # Settings.extra key: the last inputs, restored when the page opens
 

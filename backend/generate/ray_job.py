@@ -40,7 +40,8 @@ def process_item(item: dict, spec: str, options: dict, prompts: dict) -> dict:
 
         from backend.generate.answerers import make_answerer
         from backend.generate.model import CodeUnit
-        from backend.generate.pipeline import GenerateOptions, StepRecord, aprocess_paper
+        from backend.generate.pipeline import aprocess_paper
+        from backend.generate.records import GenerateOptions, StepRecord
         from backend.generate.ray_run import paper_from_dict, prompts_from_dict
 
         async def run_one():

@@ -31,7 +31,7 @@ from backend import paths
 from backend.bench.ray_cluster import RayError, RaySettings, _client
 from backend.generate import runs
 from backend.generate.model import Paper, PaperSource, Section
-from backend.generate.pipeline import PaperResult
+from backend.generate.records import PaperResult
 from backend.generate.prompts import Prompt, load_all
 from backend.generate.ray_job import DONE_MARK, MARK, decode
 from backend.generate.runner import SourceError, _Progress, default_reader, is_cancelled, summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from backend.generate import runs
 from backend.generate.model import PaperSource
-from backend.generate.pipeline import GeneratedSample, PaperResult
+from backend.generate.records import GeneratedSample, PaperResult
 
 PAPERS = (
     ("1706.03762", "Attention Is All You Need", 2017),
