@@ -12,24 +12,9 @@ gives back from any cluster, shared filesystem or not.
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import traceback
-import zlib
-
-MARK = "@@deepones-gen "
-DONE_MARK = "@@deepones-gen-done"
-
-
-def encode(position: int, payload: dict) -> str:
-    data = base64.b64encode(zlib.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8"), 6)).decode()
-    return f"{MARK}{position} {data}"
-
-
-def decode(line: str) -> tuple[int, dict]:
-    position, _, data = line[len(MARK):].partition(" ")
-    return int(position), json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
 
 
 def process_item(item: dict, spec: str, options: dict, prompts: dict) -> dict:
@@ -41,8 +26,8 @@ def process_item(item: dict, spec: str, options: dict, prompts: dict) -> dict:
         from backend.generate.answerers import make_answerer
         from backend.generate.model import CodeUnit
         from backend.generate.pipeline import aprocess_paper
+        from backend.generate.ray_wire import paper_from_dict, prompts_from_dict
         from backend.generate.records import GenerateOptions, StepRecord
-        from backend.generate.ray_run import paper_from_dict, prompts_from_dict
 
         async def run_one():
             # The answerer is made and closed on the loop that uses it (an endpoint's async client).
@@ -71,6 +56,8 @@ def main(input_path: str) -> int:
     from pathlib import Path
 
     import ray
+
+    from backend.generate.ray_wire import DONE_MARK, encode
 
     spec = json.loads(Path(input_path).read_text("utf-8"))
     ray.init()   # inside a Ray job: connects to the cluster it was submitted to

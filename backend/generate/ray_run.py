@@ -30,10 +30,10 @@ import sqlite_utils
 from backend import paths
 from backend.bench.ray_cluster import RayError, RaySettings, _client
 from backend.generate import runs
-from backend.generate.model import Paper, PaperSource, Section
+from backend.generate.model import PaperSource
+from backend.generate.prompts import load_all
+from backend.generate.ray_wire import DONE_MARK, MARK, decode, prompts_to_dict
 from backend.generate.records import PaperResult
-from backend.generate.prompts import Prompt, load_all
-from backend.generate.ray_job import DONE_MARK, MARK, decode
 from backend.generate.runner import SourceError, _Progress, default_reader, is_cancelled, summary
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
@@ -43,24 +43,6 @@ POLL_S = 0.5
 
 
 # -- what travels to the cluster -------------------------------------------------------------------
-def paper_from_dict(data: dict[str, Any]) -> Paper:
-    """A :class:`Paper` back from ``Paper.to_dict()``."""
-    return Paper(paper_id=data["paper_id"], title=data["title"], abstract=data.get("abstract", ""),
-                 sections=tuple(Section(s["name"], s["text"]) for s in data.get("sections", ())),
-                 year=data.get("year"), authors=tuple(data.get("authors", ())), source=data.get("source", ""),
-                 source_kind=data.get("source_kind", ""), metadata=data.get("metadata") or {})
-
-
-def prompts_to_dict(prompts: dict[str, Prompt]) -> dict[str, dict[str, Any]]:
-    return {stage: {"version": p.version, "body": p.body, "user": p.user} for stage, p in prompts.items()}
-
-
-def prompts_from_dict(data: dict[str, dict[str, Any]]) -> dict[str, Prompt]:
-    """The app's prompts (user edits included) as the workers use them: same text, same versions."""
-    return {stage: Prompt(stage, p["version"], p["body"], Path(f"{stage}.md"), bool(p["user"]))
-            for stage, p in data.items()}
-
-
 def shard_dir(run_id: int, root: Path | None = None) -> Path:
     return (Path(root) if root is not None else paths.data_dir()) / "generate" / "runs" / str(run_id) / "shards"
 

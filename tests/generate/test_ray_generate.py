@@ -10,7 +10,8 @@ from backend.generate import ray_run, runner, runs
 from backend.generate.model import PaperSource
 from backend.generate.pipeline import GenerateOptions
 from backend.generate.prompts import load_all
-from backend.generate.ray_job import decode, encode, process_item
+from backend.generate.ray_job import process_item
+from backend.generate.ray_wire import decode, encode, prompts_to_dict
 from backend.store import open_store
 from tests.bench.conftest import ray_cluster  # noqa: F401 - the fixture (and with it the `ray` tier)
 from tests.generate.ray_papers import write_papers
@@ -93,7 +94,7 @@ def test_shards_import_once_and_a_failed_paper_keeps_its_reason(store, tmp_path,
     # The worker's side, without a cluster: the same per-paper function, its log line, the app's shard.
     item = ray_run._read_pending(store, run_id, runner.default_reader, runner._Progress(store, run_id, None),
                                  False, None)[0]
-    payload = process_item(item, f"replay:{answers}", OPTIONS, ray_run.prompts_to_dict(load_all()))
+    payload = process_item(item, f"replay:{answers}", OPTIONS, prompts_to_dict(load_all()))
     position, back = decode(encode(item["position"], payload))
     assert position == 0 and back == payload and "result" in back
     folder = ray_run.shard_dir(run_id, deepones_home)
