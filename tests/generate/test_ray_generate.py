@@ -107,3 +107,24 @@ def test_shards_import_once_and_a_failed_paper_keeps_its_reason(store, tmp_path,
     papers = runs.papers(store, run_id)
     assert papers[0]["status"] == "done" and papers[0]["samples_added"] == added
     assert papers[1]["status"] == "failed" and "the worker had no model" in papers[1]["reason"]
+
+
+def test_cli_run_with_ray_on_a_real_paper_and_repository(deepones_home, ray_cluster):  # noqa: F811
+    """``deepones generate run ... --ray --json``: the real LaTeX paper and its repository, read here,
+    processed on the cluster, land in Data as the local run's test expects (18 samples, provenance)."""
+    import sqlite3
+
+    from backend.bench.ray_cluster import RaySettings
+    from tests.generate.test_cli_generate import ANSWERS, PAPER, REPO, deepones, last_json
+
+    RaySettings(address=ray_cluster, python=sys.executable, num_cpus=1, num_gpus=0).save(deepones_home)
+    run = ("generate", "run", str(PAPER), "--repo", str(REPO), "--model", f"replay:{ANSWERS}", "--dataset", "hcr",
+           "--mcq-share", "1", "--ray", "--json")
+    summary = last_json(deepones(*run, home=deepones_home, timeout=300))
+    assert summary["status"] == "finished" and summary["papers"] == {"done": 1}
+    assert summary["samples_by_kind"] == {"instruction": 7, "dlpd": 4, "mcq": 7} and summary["samples_added"] == 18
+    with sqlite3.connect(deepones_home / "deepones.db") as conn:
+        files = {r[0] for r in conn.execute("SELECT repo_file FROM sample_provenance WHERE repo_file IS NOT NULL")}
+    assert files and all(not f.startswith("/") for f in files)   # file:line relative to the repository
+    again = last_json(deepones(*run, home=deepones_home, timeout=300))
+    assert again["status"] == "finished" and again["samples_added"] == 0
