@@ -146,3 +146,22 @@ def test_prompt_edit_changes_the_recorded_version(page, qtbot):
     from backend.generate.prompts import load_prompt
 
     assert load_prompt("filter").user and load_prompt("filter").body.rstrip().endswith("Be brief.")
+
+
+def test_the_last_inputs_come_back_when_the_page_opens(qtbot, app_context, papers):
+    from backend.generate.plan import SETTINGS_KEY, GeneratePlan
+    from deepones_gui.workspaces.generate.page import GeneratePage
+
+    folder, answers = papers
+    plan = GeneratePlan(papers=[str(folder)], model=f"replay:{answers}", dataset="again", mcq_share=0.2,
+                        concurrency=3, price_out=2.5, use_ray=True)
+    app_context.settings.extra[SETTINGS_KEY] = {**plan.to_dict(), "from_a_newer_version": 1, "concurrency": "x"}
+    page = GeneratePage(app_context)
+    qtbot.addWidget(page)
+    try:
+        restored = page.form.plan()
+        assert restored == GeneratePlan(**{**plan.to_dict(), "concurrency": 4})   # a mistyped value: the default
+        qtbot.waitUntil(lambda: page.estimate is not None, timeout=10_000)
+        assert page.estimate["papers"] == 12
+    finally:
+        page.shutdown()
