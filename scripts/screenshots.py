@@ -75,6 +75,8 @@ def main() -> None:
             print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "check" in args.only:
+        shoot_design_check(window, out, settle)
     if not args.only or "wizard" in args.only:
         shoot_wizard(ctx, window, out, settle)
     if not args.only or "preferences" in args.only:
@@ -174,6 +176,43 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     target = out / "design-interrupted.png"
     window.grab().save(str(target))
     print(target)
+
+def shoot_design_check(window, out: Path, settle) -> None:
+    """Design's Check tab after a real check of a ViT-B/16 on CIFAR-10, and Chat's Check of a ResNet-18."""
+    import time
+
+    from deepones_gui.ideation.check_dialog import CheckDialog
+
+    programs = Path(__file__).resolve().parents[1] / "tests" / "ideation" / "programs"
+    page = window.show_workspace("design")
+    answer = ("One possible model is <MODEL>ViT-B/16: <LAYER>Patch embedding -> <BLOCK>Encoder x12 -> "
+              "<LAYER>Head")
+    page.seed_from_chat(answer, (programs / "vit_b16.py").read_text(), "image-classification")
+    page.rail.select_data(page.state.steps[-1].id)
+    panel = page.view.check_panel
+    page.tabs.setCurrentWidget(panel)
+
+    def finish(p) -> None:
+        p.check_btn.click()
+        end = time.time() + 600
+        while p.result is None and time.time() < end:
+            settle(200)
+
+    finish(panel)
+    target = out / "design-check.png"
+    window.grab().save(str(target))
+    print(target)
+    dialog = CheckDialog((programs / "resnet18.py").read_text(), Path(page.ctx.data_dir), window)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findText("Image classification on CIFAR-10"))
+    dialog.show()
+    finish(dialog.panel)
+    dialog.panel.diagram.depth.setValue(2)
+    settle(300)
+    target = out / "chat-check.png"
+    dialog.grab().save(str(target))
+    print(target)
+    dialog.close()
+
 
 def shoot_startup(ctx, out: Path) -> None:
     """The two start-up frames as deepones_gui.app.run paints them: the window, then its first workspace."""

@@ -27,15 +27,26 @@ FORMATS = ("json_schema", "json_object", "none")
 
 def _response_format(kind: str, request: AskRequest) -> dict | None:
     if kind == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": request.step.split(":")[0], "schema": request.schema}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": request.step.split(":")[0], "schema": request.schema},
+        }
     if kind == "json_object":
         return {"type": "json_object", "schema": request.schema}
     return None
 
 
 class EndpointAnswerer:
-    def __init__(self, spec: str, *, concurrency: int = 4, timeout_s: float = 120.0, max_retries: int = 4,
-                 backoff_s: float = 1.0, settings: GenerationSettings | None = None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        *,
+        concurrency: int = 4,
+        timeout_s: float = 120.0,
+        max_retries: int = 4,
+        backoff_s: float = 1.0,
+        settings: GenerationSettings | None = None,
+    ) -> None:
         self.endpoint = parse_endpoint(spec)
         self.model = self.endpoint.spec
         self.concurrency = max(1, int(concurrency))
@@ -44,12 +55,12 @@ class EndpointAnswerer:
         self.backoff_s = backoff_s
         self.settings = settings or GenerationSettings(temperature=0.2, max_tokens=1024)
         self.format_index = 0
-        self.retries = 0          # requests sent again (429, 5xx, timeouts), for the run's report
+        self.retries = 0  # requests sent again (429, 5xx, timeouts), for the run's report
         self._client = None
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._model_name = self.endpoint.model
-        self._random = random.Random(0)   # jitter; seeded so a test's timing is reproducible
+        self._random = random.Random(0)  # jitter; seeded so a test's timing is reproducible
 
     def _client_or_make(self):
         # The client and the semaphore belong to one event loop: a caller that runs each paper
@@ -61,9 +72,12 @@ class EndpointAnswerer:
         if self._client is None:
             import openai
 
-            self._client = openai.AsyncOpenAI(base_url=self.endpoint.base_url,
-                                              api_key=api_key_for(self.endpoint) or NO_KEY,
-                                              timeout=self.timeout_s, max_retries=0)
+            self._client = openai.AsyncOpenAI(
+                base_url=self.endpoint.base_url,
+                api_key=api_key_for(self.endpoint) or NO_KEY,
+                timeout=self.timeout_s,
+                max_retries=0,
+            )
             self._semaphore = asyncio.Semaphore(self.concurrency)
         return self._client
 
@@ -72,11 +86,15 @@ class EndpointAnswerer:
             try:
                 models = await self._client_or_make().models.list()
             except Exception as exc:  # noqa: BLE001 - one clear line
-                raise AnswerError(f"{self.endpoint.base_url}: cannot list models ({type(exc).__name__}); "
-                                  "add '#model-name' to the address") from exc
+                raise AnswerError(
+                    f"{self.endpoint.base_url}: cannot list models ({type(exc).__name__}); "
+                    "add '#model-name' to the address"
+                ) from exc
             first = next(iter(models.data), None)
             if first is None:
-                raise AnswerError(f"{self.endpoint.base_url} lists no models; add '#model-name' to the address")
+                raise AnswerError(
+                    f"{self.endpoint.base_url} lists no models; add '#model-name' to the address"
+                )
             self._model_name = first.id
         return self._model_name
 
@@ -90,7 +108,7 @@ class EndpointAnswerer:
                 after = None
         if after is not None:
             return min(max(after, 0.0), RETRY_AFTER_CAP_S)
-        return self.backoff_s * (2 ** attempt) * (0.75 + 0.5 * self._random.random())
+        return self.backoff_s * (2**attempt) * (0.75 + 0.5 * self._random.random())
 
     async def ask(self, request: AskRequest) -> Answer:
         import openai
@@ -101,8 +119,13 @@ class EndpointAnswerer:
         attempt = 0
         while True:
             kind = FORMATS[self.format_index]
-            kwargs = dict(model=model, messages=request.messages, temperature=self.settings.temperature,
-                          top_p=self.settings.top_p, max_tokens=self.settings.max_tokens)
+            kwargs = dict(
+                model=model,
+                messages=request.messages,
+                temperature=self.settings.temperature,
+                top_p=self.settings.top_p,
+                max_tokens=self.settings.max_tokens,
+            )
             fmt = _response_format(kind, request)
             if fmt is not None:
                 kwargs["response_format"] = fmt
@@ -111,31 +134,46 @@ class EndpointAnswerer:
             try:
                 async with self._semaphore:
                     response = await self._create(client, kwargs)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                refused_format = exc.status_code == 422 or "response_format" in str(exc).lower()
+            except openai.APIStatusError as exc:
+                # A server that does not take this structured-output form says so in a 400/422, or
+                # (llama-cpp-python's server: its request validation error) in a 500 naming the field.
+                refused_format = (
+                    exc.status_code in (400, 422, 500)
+                    and "response_format" in str(exc).lower()
+                    or exc.status_code == 422
+                )
                 if fmt is not None and refused_format and self.format_index < len(FORMATS) - 1:
-                    # The server does not take this structured-output form: try the next one.
                     self.format_index = max(self.format_index, FORMATS.index(kind) + 1)
-                    log.info("%s refused response_format %s; using %s", self.endpoint.base_url, kind,
-                             FORMATS[self.format_index])
+                    log.info(
+                        "%s refused response_format %s; using %s",
+                        self.endpoint.base_url,
+                        kind,
+                        FORMATS[self.format_index],
+                    )
                     continue
-                raise AnswerError(f"{self.endpoint.base_url} refused the request ({exc.status_code}): "
-                                  f"{str(exc)[:200]}") from exc
-            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-                    openai.APIConnectionError) as exc:
+                if not isinstance(exc, openai.RateLimitError | openai.InternalServerError):
+                    raise AnswerError(
+                        f"{self.endpoint.base_url} refused the request ({exc.status_code}): {str(exc)[:200]}"
+                    ) from exc
                 if attempt >= self.max_retries:
                     raise AnswerError(self._why(exc) + f" (gave up after {attempt + 1} tries)") from exc
-                delay = self._delay(attempt, exc)
                 attempt += 1
                 self.retries += 1
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._delay(attempt - 1, exc))
                 continue
-            except openai.APIStatusError as exc:
-                raise AnswerError(f"{self.endpoint.base_url} answered {exc.status_code}: {str(exc)[:200]}") from exc
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                if attempt >= self.max_retries:
+                    raise AnswerError(self._why(exc) + f" (gave up after {attempt + 1} tries)") from exc
+                attempt += 1
+                self.retries += 1
+                await asyncio.sleep(self._delay(attempt - 1, exc))
+                continue
             choice = response.choices[0] if response.choices else None
             text = (choice.message.content if choice and choice.message else None) or ""
             usage = response.usage
-            return Answer(text, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+            return Answer(
+                text, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
+            )
 
     async def _create(self, client, kwargs: dict):
         """One request as sent (the benchmark records these to replay them with a bare client)."""

@@ -19,9 +19,19 @@ from backend.generate.pipeline import GenerateOptions, mcq_selected, paper_text
 from backend.generate.prompts import load_all
 
 # Typical completion tokens per answer (measured on the replayed fixtures' answers, rounded up).
-COMPLETION_TOKENS = {"filter": 40, "contributions": 160, "diagram": 220, "properties": 220, "requirements": 90,
-                     "code_filter": 60, "code_map": 80, "pseudocode": 200, "instructions_per_item": 200,
-                     "dlpd": 420, "mcq_per_item": 140}
+COMPLETION_TOKENS = {
+    "filter": 40,
+    "contributions": 160,
+    "diagram": 220,
+    "properties": 220,
+    "requirements": 90,
+    "code_filter": 60,
+    "code_map": 80,
+    "pseudocode": 200,
+    "instructions_per_item": 200,
+    "dlpd": 420,
+    "mcq_per_item": 140,
+}
 DEFAULT_TOKENS_PER_S = 20.0
 CHARS_PER_TOKEN = 4
 
@@ -33,9 +43,9 @@ class Estimate:
     prompt_tokens: int
     completion_tokens: int
     tokens_per_s: float
-    tokens_per_s_source: str        # "measured" | "given" | "default"
+    tokens_per_s_source: str  # "measured" | "given" | "default"
     time_s: float
-    cost: float | None              # in the user's currency, when prices were given
+    cost: float | None  # in the user's currency, when prices were given
     mcq_papers: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,7 +59,9 @@ def measured_tokens_per_s(db: sqlite_utils.Database | None, model: str) -> float
     row = db.execute(
         "SELECT sum(s.completion_tokens), sum(s.finished_at - s.started_at) FROM generate_steps s"
         " JOIN generate_runs r ON r.id = s.run_id WHERE r.model = ? AND s.attempts > 0"
-        " AND s.finished_at > s.started_at", [model]).fetchone()
+        " AND s.finished_at > s.started_at",
+        [model],
+    ).fetchone()
     tokens, seconds = row if row else (None, None)
     if not tokens or not seconds:
         return None
@@ -60,10 +72,17 @@ def _prompt_tokens(system: str, body: str, schema: dict) -> int:
     return (len(system) + len(body) + len(schemas.compact(schema))) // CHARS_PER_TOKEN
 
 
-def estimate(papers: list[tuple[Paper, list[CodeUnit]]], options: GenerateOptions | None = None, *,
-             db: sqlite_utils.Database | None = None, model: str = "", concurrency: int = 1,
-             tokens_per_s: float | None = None, price_in_per_m: float | None = None,
-             price_out_per_m: float | None = None) -> Estimate:
+def estimate(
+    papers: list[tuple[Paper, list[CodeUnit]]],
+    options: GenerateOptions | None = None,
+    *,
+    db: sqlite_utils.Database | None = None,
+    model: str = "",
+    concurrency: int = 1,
+    tokens_per_s: float | None = None,
+    price_in_per_m: float | None = None,
+    price_out_per_m: float | None = None,
+) -> Estimate:
     """The estimate for running ``papers`` (each with its code units); assumes every paper passes
     the AI filter (the upper bound) and every unit offered is mapped up to the pseudocode limit.
 
@@ -82,25 +101,44 @@ def estimate(papers: list[tuple[Paper, list[CodeUnit]]], options: GenerateOption
             ("diagram", schemas.diagram_schema(), COMPLETION_TOKENS["diagram"]),
             ("properties", schemas.properties_schema(["node"] * 4), COMPLETION_TOKENS["properties"]),
             ("requirements", schemas.requirements_schema(), COMPLETION_TOKENS["requirements"]),
-            ("instructions", schemas.instructions_schema(["abstract"], options.per_category, long),
-             COMPLETION_TOKENS["instructions_per_item"] * 7 * options.per_category),
-            ("dlpd", schemas.dlpd_schema(options.max_improvements, options.max_hyperparameters, long),
-             COMPLETION_TOKENS["dlpd"]),
+            (
+                "instructions",
+                schemas.instructions_schema(["abstract"], options.per_category, long),
+                COMPLETION_TOKENS["instructions_per_item"] * 7 * options.per_category,
+            ),
+            (
+                "dlpd",
+                schemas.dlpd_schema(options.max_improvements, options.max_hyperparameters, long),
+                COMPLETION_TOKENS["dlpd"],
+            ),
         ]
         if units:
             offered = min(len(units), options.max_code_units)
-            stages += [("code_filter", schemas.code_filter_schema([u.name for u in units[:offered]]),
-                        COMPLETION_TOKENS["code_filter"]),
-                       ("code_map", schemas.code_map_schema(["node"], ["unit"]), COMPLETION_TOKENS["code_map"])]
-            for unit in units[:min(offered, options.max_pseudocode_units)]:
+            stages += [
+                (
+                    "code_filter",
+                    schemas.code_filter_schema([u.name for u in units[:offered]]),
+                    COMPLETION_TOKENS["code_filter"],
+                ),
+                ("code_map", schemas.code_map_schema(["node"], ["unit"]), COMPLETION_TOKENS["code_map"]),
+            ]
+            for unit in units[: min(offered, options.max_pseudocode_units)]:
                 requests += 1
-                prompt_tokens += _prompt_tokens(system, prompts["pseudocode"].body + unit.source[:options.max_source_chars],
-                                                schemas.pseudocode_schema(long))
+                prompt_tokens += _prompt_tokens(
+                    system,
+                    prompts["pseudocode"].body + unit.source[: options.max_source_chars],
+                    schemas.pseudocode_schema(long),
+                )
                 completion += COMPLETION_TOKENS["pseudocode"]
         if mcq_selected(paper.paper_id, options.mcq_share):
             mcq_papers += 1
-            stages.append(("mcq", schemas.mcq_schema(options.mcq_per_paper),
-                           COMPLETION_TOKENS["mcq_per_item"] * options.mcq_per_paper))
+            stages.append(
+                (
+                    "mcq",
+                    schemas.mcq_schema(options.mcq_per_paper),
+                    COMPLETION_TOKENS["mcq_per_item"] * options.mcq_per_paper,
+                )
+            )
         for stage, schema, tokens in stages:
             body = prompts[stage].body + (paper.abstract if stage in ("filter", "code_filter") else text)
             requests += 1
@@ -117,5 +155,14 @@ def estimate(papers: list[tuple[Paper, list[CodeUnit]]], options: GenerateOption
     cost = None
     if price_in_per_m is not None or price_out_per_m is not None:
         cost = prompt_tokens / 1e6 * (price_in_per_m or 0.0) + completion / 1e6 * (price_out_per_m or 0.0)
-    return Estimate(len(papers), requests, prompt_tokens, completion, round(speed, 2), source, round(time_s, 1),
-                    None if cost is None else round(cost, 4), mcq_papers)
+    return Estimate(
+        len(papers),
+        requests,
+        prompt_tokens,
+        completion,
+        round(speed, 2),
+        source,
+        round(time_s, 1),
+        None if cost is None else round(cost, 4),
+        mcq_papers,
+    )

@@ -64,13 +64,26 @@ class RunSettings:
     max_retries: int = 4
     max_tokens: int = 1024
     context_size: int = 8192
-    backoff_s: float = 1.0           # first retry's wait; doubles each retry (Retry-After wins)
+    backoff_s: float = 1.0  # first retry's wait; doubles each retry (Retry-After wins)
     retry_failed: bool = False
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> RunSettings:
-        return cls(**{k: options[k] for k in ("concurrency", "timeout_s", "max_retries", "max_tokens", "context_size",
-                                               "backoff_s", "retry_failed") if k in options})
+        return cls(
+            **{
+                k: options[k]
+                for k in (
+                    "concurrency",
+                    "timeout_s",
+                    "max_retries",
+                    "max_tokens",
+                    "context_size",
+                    "backoff_s",
+                    "retry_failed",
+                )
+                if k in options
+            }
+        )
 
 
 def read_record_file(path: Path) -> tuple[Paper, list[CodeUnit]]:
@@ -80,10 +93,17 @@ def read_record_file(path: Path) -> tuple[Paper, list[CodeUnit]]:
 
     try:
         data = json.loads(path.read_text("utf-8"))
-        paper = Paper(paper_id=data["paper_id"], title=data["title"], abstract=data.get("abstract", ""),
-                      sections=tuple(Section(s["name"], s["text"]) for s in data.get("sections", [])),
-                      year=data.get("year"), authors=tuple(data.get("authors", ())), source=str(path),
-                      source_kind=data.get("source_kind", "record"), metadata=data.get("metadata", {}))
+        paper = Paper(
+            paper_id=data["paper_id"],
+            title=data["title"],
+            abstract=data.get("abstract", ""),
+            sections=tuple(Section(s["name"], s["text"]) for s in data.get("sections", [])),
+            year=data.get("year"),
+            authors=tuple(data.get("authors", ())),
+            source=str(path),
+            source_kind=data.get("source_kind", "record"),
+            metadata=data.get("metadata", {}),
+        )
         units = [CodeUnit(**u) for u in data.get("code_units", [])]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SourceError(f"{path}: not a paper record ({type(exc).__name__}: {exc})") from exc
@@ -141,14 +161,31 @@ class _Progress:
         finished_now = self.done - self.done_at_start
         remaining = self.total - self.done
         eta = elapsed / finished_now * remaining if finished_now else None
-        self.callback({"event": event, "detail": detail, "run_id": self.run_id, "papers_total": self.total,
-                       "papers_done": self.done, "steps": {k: dict(v) for k, v in self.steps.items()},
-                       "samples_added": self.samples_added, "elapsed_s": elapsed, "eta_s": eta,
-                       "last_samples": list(self.last_samples)})
+        self.callback(
+            {
+                "event": event,
+                "detail": detail,
+                "run_id": self.run_id,
+                "papers_total": self.total,
+                "papers_done": self.done,
+                "steps": {k: dict(v) for k, v in self.steps.items()},
+                "samples_added": self.samples_added,
+                "elapsed_s": elapsed,
+                "eta_s": eta,
+                "last_samples": list(self.last_samples),
+            }
+        )
 
 
-async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader: Reader | None = None,
-               progress: ProgressFn | None = None, cancel: Any = None) -> dict[str, Any]:
+async def arun(
+    db: sqlite_utils.Database,
+    run_id: int,
+    *,
+    answerer=None,
+    reader: Reader | None = None,
+    progress: ProgressFn | None = None,
+    cancel: Any = None,
+) -> dict[str, Any]:
     """Run (or resume) ``run_id`` to the end, a cancel, or a failure; returns the run's summary.
 
     ``answerer``: default :func:`backend.generate.answerers.make_answerer` for the run's model.
@@ -165,19 +202,33 @@ async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader:
         if own_answerer:
             from backend.llm.base import GenerationSettings
 
-            answerer = make_answerer(row["model"], concurrency=settings.concurrency, timeout_s=settings.timeout_s,
-                                     max_retries=settings.max_retries, backoff_s=settings.backoff_s,
-                                     settings=GenerationSettings(temperature=0.2, max_tokens=settings.max_tokens,
-                                                                 context_size=settings.context_size,
-                                                                 stop_on_loop=False))
+            answerer = make_answerer(
+                row["model"],
+                concurrency=settings.concurrency,
+                timeout_s=settings.timeout_s,
+                max_retries=settings.max_retries,
+                backoff_s=settings.backoff_s,
+                # A fixed seed: the same model asked the same prompt answers the same way, so a
+                # run is reproducible (llama.cpp; endpoints that honour ``seed``).
+                settings=GenerationSettings(
+                    temperature=0.2,
+                    seed=0,
+                    max_tokens=settings.max_tokens,
+                    context_size=settings.context_size,
+                    stop_on_loop=False,
+                ),
+            )
         prompts = load_all()
     except (AnswerError, ValueError) as exc:
         runs.set_run_status(db, run_id, "failed", str(exc))
         return summary(db, run_id)
 
     track = _Progress(db, run_id, progress)
-    todo = [p for p in track.papers if p["status"] in ("pending", "running")
-            or (settings.retry_failed and p["status"] == "failed")]
+    todo = [
+        p
+        for p in track.papers
+        if p["status"] in ("pending", "running") or (settings.retry_failed and p["status"] == "failed")
+    ]
     gate = asyncio.Semaphore(max(1, settings.concurrency))
 
     async def one(paper_row: dict[str, Any]) -> None:
@@ -197,12 +248,30 @@ async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader:
                 runs.record_step(db, run_id, position, record)
                 track.step(record)
 
-            result = await aprocess_paper(paper, units, answerer, options=options, done_steps=done, on_step=on_step,
-                                          prompts=prompts)
-            added = runs.record_paper_result(db, run_id, position, result, model=row["model"], dataset=row["dataset"],
-                                             source=paper.source or source.paper)
-            track.paper(added, [{"kind": s.kind, "category": s.category, "instruction": s.instruction[:200],
-                                 "paper": paper.title} for s in result.samples])
+            result = await aprocess_paper(
+                paper, units, answerer, options=options, done_steps=done, on_step=on_step, prompts=prompts
+            )
+            added = runs.record_paper_result(
+                db,
+                run_id,
+                position,
+                result,
+                model=row["model"],
+                dataset=row["dataset"],
+                source=paper.source or source.paper,
+            )
+            track.paper(
+                added,
+                [
+                    {
+                        "kind": s.kind,
+                        "category": s.category,
+                        "instruction": s.instruction[:200],
+                        "paper": paper.title,
+                    }
+                    for s in result.samples
+                ],
+            )
 
     tasks = [asyncio.ensure_future(one(p)) for p in todo]
     cancelled = False
@@ -222,8 +291,14 @@ async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader:
     error: BaseException | None = None
     try:
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-        error = next((o for o in outcomes if isinstance(o, BaseException)
-                      and not isinstance(o, asyncio.CancelledError)), None)
+        error = next(
+            (
+                o
+                for o in outcomes
+                if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)
+            ),
+            None,
+        )
     finally:
         watcher.cancel()
         if own_answerer:
@@ -233,7 +308,9 @@ async def arun(db: sqlite_utils.Database, run_id: int, *, answerer=None, reader:
                 if asyncio.iscoroutine(outcome):
                     await outcome
     if cancelled:
-        runs.set_run_status(db, run_id, "cancelled", f"cancelled; resume with `deepones generate resume {run_id}`")
+        runs.set_run_status(
+            db, run_id, "cancelled", f"cancelled; resume with `deepones generate resume {run_id}`"
+        )
     elif error is not None:
         log.error("generate run %s failed", run_id, exc_info=error)
         runs.set_run_status(db, run_id, "failed", f"{type(error).__name__}: {error}")
@@ -252,5 +329,11 @@ def run(db: sqlite_utils.Database, run_id: int, **kwargs) -> dict[str, Any]:
 def summary(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     row = runs.run_row(db, run_id)
     counts = runs.counts(db, run_id)
-    return {"run_id": run_id, "status": row["status"], "message": row["message"], "model": row["model"],
-            "dataset": row["dataset"], **counts}
+    return {
+        "run_id": run_id,
+        "status": row["status"],
+        "message": row["message"],
+        "model": row["model"],
+        "dataset": row["dataset"],
+        **counts,
+    }

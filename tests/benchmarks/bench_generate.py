@@ -1,7 +1,7 @@
 """Generate end to end: samples/s through the app's pipeline against ``llama_cpp.server`` on loopback,
 versus the very same requests sent by a bare asyncio OpenAI client at the same concurrency.
 
-    python tests/benchmarks/bench_generate.py [--papers 8] [--concurrency 4] [--max-tokens 512]
+    python tests/benchmarks/bench_generate.py [--papers 6] [--concurrency 4] [--max-tokens 1024]
         [--parse-papers 1000] [--parse-pdfs 100] [--target 0.9]
 
 1. ``python -m llama_cpp.server`` serves the embedded SmolLM2 on 127.0.0.1 (tests/llama_server.py).
@@ -53,13 +53,15 @@ def _records(folder: Path, n: int) -> list[Path]:
     for i in range(n):
         path = fx.write_record(folder, f"2501.{i:05d}", f"Residual network study {i}")
         data = json.loads(path.read_text())
-        data["code_units"] = []   # the model's work per paper: the paper stages only
+        data["code_units"] = []  # the model's work per paper: the paper stages only
         path.write_text(json.dumps(data))
         out.append(path)
     return out
 
 
-def run_app(url: str, papers: list[Path], concurrency: int, max_tokens: int) -> tuple[float, int, list[dict], dict]:
+def run_app(
+    url: str, papers: list[Path], concurrency: int, max_tokens: int
+) -> tuple[float, int, list[dict], dict]:
     """The app's pipeline over ``papers``; (wall s, samples, the requests it sent in order, summary)."""
     from backend.generate import runner, runs
     from backend.generate.endpoint import EndpointAnswerer
@@ -72,16 +74,28 @@ def run_app(url: str, papers: list[Path], concurrency: int, max_tokens: int) -> 
 
     class Recording(EndpointAnswerer):
         async def _create(self, client, kwargs):
-            sent.append(json.loads(json.dumps(kwargs)))
-            return await super()._create(client, kwargs)
+            response = await super()._create(client, kwargs)
+            sent.append(json.loads(json.dumps(kwargs)))  # answered requests (not a refused format probe)
+            return response
 
     db = open_store()
-    options = GenerateOptions(mcq_share=0.0, max_paper_chars=1200, long_answer_chars=240, max_improvements=1,
-                              max_hyperparameters=1)
-    run_id = runs.create_run(db, [PaperSource(str(p)) for p in papers], model=url, dataset="bench",
-                             options={**options.to_dict(), "concurrency": concurrency})
-    answerer = Recording(url, concurrency=concurrency, timeout_s=600, max_retries=2,
-                         settings=GenerationSettings(temperature=0.0, seed=0, max_tokens=max_tokens))
+    options = GenerateOptions(
+        mcq_share=0.0, max_paper_chars=1200, long_answer_chars=240, max_improvements=1, max_hyperparameters=1
+    )
+    run_id = runs.create_run(
+        db,
+        [PaperSource(str(p)) for p in papers],
+        model=url,
+        dataset="bench",
+        options={**options.to_dict(), "concurrency": concurrency},
+    )
+    answerer = Recording(
+        url,
+        concurrency=concurrency,
+        timeout_s=600,
+        max_retries=2,
+        settings=GenerationSettings(temperature=0.0, seed=0, max_tokens=max_tokens),
+    )
     t0 = time.perf_counter()
     summary = runner.run(db, run_id, answerer=answerer)
     wall = time.perf_counter() - t0
@@ -121,27 +135,49 @@ def bench_end_to_end(n_papers: int, concurrency: int, max_tokens: int, target: f
     with llama_cpp_server(model, folder / "server.log", "--model_alias", "smol", "--n_ctx", "4096") as base:
         url = f"{base}#smol"
         # warm-up: the first request pays for loading pages of the model
-        asyncio.run(_bare(url, [{"model": "smol", "messages": [{"role": "user", "content": "Hi"}],
-                                 "max_tokens": 8, "temperature": 0.0}], 1))
+        asyncio.run(
+            _bare(
+                url,
+                [
+                    {
+                        "model": "smol",
+                        "messages": [{"role": "user", "content": "Hi"}],
+                        "max_tokens": 8,
+                        "temperature": 0.0,
+                    }
+                ],
+                1,
+            )
+        )
         app_s, samples, sent, summary = run_app(url, papers, concurrency, max_tokens)
         bare_s = asyncio.run(_bare(url, sent, concurrency))
     app_rate, bare_rate = samples / app_s, samples / bare_s
     ratio = app_rate / bare_rate if bare_rate else 0.0
     failed = {k: v.get("failed", 0) for k, v in summary["steps"].items() if v.get("failed")}
-    print(f"end to end: {n_papers} papers, {len(sent)} requests, {samples} samples, concurrency {concurrency}; "
-          f"failed steps {failed or 'none'}")
+    print(
+        f"end to end: {n_papers} papers, {len(sent)} requests, {samples} samples, concurrency {concurrency}; "
+        f"failed steps {failed or 'none'}"
+    )
     print(f"app:  {app_s:.1f} s = {app_rate:.3f} samples/s ({len(sent) / app_s:.2f} requests/s)")
     print(f"bare: {bare_s:.1f} s = {bare_rate:.3f} samples/s ({len(sent) / bare_s:.2f} requests/s)")
-    print(f"app / bare = {ratio:.3f} — target >= {target:g}: {'PASS' if ratio >= target and samples else 'FAIL'}")
-    return {"app_s": app_s, "bare_s": bare_s, "samples": samples, "requests": len(sent), "ratio": ratio,
-            "missed": [] if ratio >= target and samples else ["app samples/s >= target x bare"]}
+    print(
+        f"app / bare = {ratio:.3f} — target >= {target:g}: {'PASS' if ratio >= target and samples else 'FAIL'}"
+    )
+    return {
+        "app_s": app_s,
+        "bare_s": bare_s,
+        "samples": samples,
+        "requests": len(sent),
+        "ratio": ratio,
+        "missed": [] if ratio >= target and samples else ["app samples/s >= target x bare"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--papers", type=int, default=8)
+    parser.add_argument("--papers", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=1024)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--parse-papers", type=int, default=1000)
     parser.add_argument("--parse-pdfs", type=int, default=100)

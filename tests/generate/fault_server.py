@@ -23,16 +23,24 @@ TAGGED_KEYS = ("question", "purpose", "improves", "model")
 
 def _tag(value, tag: str):
     if isinstance(value, dict):
-        return {k: (f"{v} [{tag}]" if k in TAGGED_KEYS and isinstance(v, str) else _tag(v, tag))
-                for k, v in value.items()}
+        return {
+            k: (f"{v} [{tag}]" if k in TAGGED_KEYS and isinstance(v, str) else _tag(v, tag))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_tag(v, tag) for v in value]
     return value
 
 
 class FaultServer:
-    def __init__(self, answers: Path, *, delay_s: float = 0.0, tag_by_title: bool = False,
-                 refuse_json_schema: bool = False) -> None:
+    def __init__(
+        self,
+        answers: Path,
+        *,
+        delay_s: float = 0.0,
+        tag_by_title: bool = False,
+        refuse_json_schema: bool = False,
+    ) -> None:
         self.answers: dict[str, str] = {}
         for line in Path(answers).read_text("utf-8").splitlines():
             if line.strip():
@@ -42,7 +50,7 @@ class FaultServer:
         # stage -> list of faults to play, one per request of that stage: "429", "500", "garbage", "hang", "ok"
         self.faults: dict[str, list[str]] = {}
         self.hang_s = 5.0
-        self.requests: Counter = Counter()          # (title, step, prompt) -> requests answered with content
+        self.requests: Counter = Counter()  # (title, step, prompt) -> requests answered with content
         self.seen: list[tuple[str, str, str]] = []  # (title, step, what was done)
         self.formats: Counter = Counter()
         self.lock = threading.Lock()
@@ -76,17 +84,35 @@ class FaultServer:
         else:
             # "pseudocode" answers are recorded per unit ("pseudocode:<file>:<name>"): any fits
             content = self.answers.get(step) or next(
-                (v for k, v in self.answers.items() if k.startswith(step + ":")), "{}")
+                (v for k, v in self.answers.items() if k.startswith(step + ":")), "{}"
+            )
             if self.tag_by_title and title:
                 content = json.dumps(_tag(json.loads(content), title))
             with self.lock:
                 # per request text: the two pseudocode steps of a paper are different requests
                 self.requests[(title, step, hash(user))] += 1
-        return 200, {"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": content}}],
-                     "usage": {"prompt_tokens": len(user) // 4, "completion_tokens": len(content) // 4,
-                               "total_tokens": (len(user) + len(content)) // 4}}, {}
+        return (
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", "m"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(user) // 4,
+                    "completion_tokens": len(content) // 4,
+                    "total_tokens": (len(user) + len(content)) // 4,
+                },
+            },
+            {},
+        )
 
     # -- HTTP --------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -107,7 +133,7 @@ class FaultServer:
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass   # the client gave up (a timeout): nothing to tell it
+                    pass  # the client gave up (a timeout): nothing to tell it
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's spelling
                 self._send(200, {"object": "list", "data": [{"id": "fault-model", "object": "model"}]}, {})
@@ -129,7 +155,9 @@ class FaultServer:
 
 
 if __name__ == "__main__":
-    srv = FaultServer(Path(sys.argv[1]), delay_s=float(sys.argv[3]) if len(sys.argv) > 3 else 0.0, tag_by_title=True)
+    srv = FaultServer(
+        Path(sys.argv[1]), delay_s=float(sys.argv[3]) if len(sys.argv) > 3 else 0.0, tag_by_title=True
+    )
     url = srv.start()
     Path(sys.argv[2]).write_text(url)
     threading.Event().wait()

@@ -28,20 +28,34 @@ def server():
 
 
 def test_endpoint_faults_are_retried_or_recorded_and_the_run_finishes(store, tmp_path, server):
-    server.refuse_json_schema = True          # the llama-cpp-python server's case: json_object + schema instead
+    server.refuse_json_schema = True  # the llama-cpp-python server's case: json_object + schema instead
     server.hang_s = 3.0
-    server.faults = {"filter": ["429", "429"], "diagram": ["500"], "properties": ["garbage", "garbage"],
-                     "requirements": ["hang", "hang", "hang"]}
+    server.faults = {
+        "filter": ["429", "429"],
+        "diagram": ["500"],
+        "properties": ["garbage", "garbage"],
+        "requirements": ["hang", "hang", "hang"],
+    }
     url = server.start()
-    run_id = runs.create_run(store, [PaperSource(str(fx.write_record(tmp_path)))], model=url, dataset="faults",
-                             options={**GenerateOptions(mcq_share=0).to_dict(), "concurrency": 4, "timeout_s": 0.5,
-                                      "max_retries": 2, "backoff_s": 0.05})
+    run_id = runs.create_run(
+        store,
+        [PaperSource(str(fx.write_record(tmp_path)))],
+        model=url,
+        dataset="faults",
+        options={
+            **GenerateOptions(mcq_share=0).to_dict(),
+            "concurrency": 4,
+            "timeout_s": 0.5,
+            "max_retries": 2,
+            "backoff_s": 0.05,
+        },
+    )
     started = time.monotonic()
     summary = runner.run(store, run_id)
     assert time.monotonic() - started < 20
     assert summary["status"] == "finished" and summary["papers"] == {"done": 1}
     steps = {s.name: s for s in runs.steps(store, run_id, 0)}
-    assert steps["filter"].status == "ok" and steps["diagram"].status == "ok"   # 429 x2 and a 500: retried
+    assert steps["filter"].status == "ok" and steps["diagram"].status == "ok"  # 429 x2 and a 500: retried
     seen = Counter((step, fault) for _, step, fault in server.seen)
     assert seen[("filter", "429")] == 2 and seen[("filter", "ok")] == 1 and seen[("diagram", "500")] == 1
     assert steps["properties"].status == "failed"
@@ -74,8 +88,23 @@ def test_sigkill_mid_run_then_resume_finishes_without_duplicates(deepones_home, 
     url = server.start()
     papers = [fx.write_record(tmp_path, f"2401.{n:05d}", f"Residual paper {n}") for n in range(6)]
     env = {**os.environ, "DEEPONES_HOME": str(deepones_home), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "deepones_gui", "generate", "run", *map(str, papers), "--model", url,
-           "--dataset", "killed", "--mcq-share", "0", "--concurrency", "2", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "deepones_gui",
+        "generate",
+        "run",
+        *map(str, papers),
+        "--model",
+        url,
+        "--dataset",
+        "killed",
+        "--mcq-share",
+        "0",
+        "--concurrency",
+        "2",
+        "--json",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db_path = deepones_home / "deepones.db"
     deadline = time.monotonic() + 60
@@ -90,11 +119,27 @@ def test_sigkill_mid_run_then_resume_finishes_without_duplicates(deepones_home, 
     assert 20 <= committed < 72 and papers_done < 6
     asked_before = sum(server.requests.values())
 
-    status = last_json(subprocess.run([sys.executable, "-m", "deepones_gui", "generate", "status", "1", "--json"],
-                                      cwd=ROOT, env=env, capture_output=True, text=True, timeout=60))
+    status = last_json(
+        subprocess.run(
+            [sys.executable, "-m", "deepones_gui", "generate", "status", "1", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    )
     assert status["status"] == "interrupted"
-    resumed = last_json(subprocess.run([sys.executable, "-m", "deepones_gui", "generate", "resume", "1", "--json"],
-                                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120))
+    resumed = last_json(
+        subprocess.run(
+            [sys.executable, "-m", "deepones_gui", "generate", "resume", "1", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    )
     assert resumed["status"] == "finished" and resumed["papers"] == {"done": 6}
     assert resumed["samples"] == resumed["samples_added"] == 6 * 11
     db = sqlite3.connect(db_path)

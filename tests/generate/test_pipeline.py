@@ -148,3 +148,33 @@ def test_mcq_share_is_a_stable_hash_of_the_paper_id(share):
     assert chosen == [i for i in ids if mcq_selected(i, share)]
     assert abs(len(chosen) / len(ids) - share) < 0.35 * share + 0.005
     assert mcq_selected("x", 1.0) and not mcq_selected("x", 0.0)
+
+
+def test_prompts_are_versioned_every_placeholder_is_filled_and_a_user_edit_has_its_own_version(deepones_home):
+    from backend.generate.prompts import STAGES, load_prompt, reset_user_prompt, save_user_prompt
+
+    assert {s: load_prompt(s).version for s in STAGES} == {s: f"{s}.v1" for s in STAGES}
+    result = process_paper(
+        fx.paper(), fx.code_units(), KeyedReplay(fx.ANSWERS), options=GenerateOptions(mcq_share=1)
+    )
+    for step in result.steps:
+        text = "".join(m["content"] for m in step.prompt)
+        assert "{{" not in text, (step.name, text[:200])
+    assert "Paper: Deep Residual Learning for Image Recognition" in result.steps[0].prompt[0]["content"]
+
+    edited = save_user_prompt("filter", load_prompt("filter").body + "\nBe strict.", deepones_home)
+    assert (
+        edited.user
+        and edited.version.startswith("filter.v1+user.")
+        and load_prompt("filter").version == edited.version
+    )
+    again = process_paper(
+        fx.paper(), fx.code_units(), KeyedReplay(fx.ANSWERS), options=GenerateOptions(mcq_share=1)
+    )
+    assert again.step("filter").prompt_version == edited.version
+    assert again.step("filter").prompt[1]["content"].rstrip().endswith("Be strict.")
+    # the same wording saved again is the same version; the packaged one comes back on reset
+    assert save_user_prompt("filter", edited.body, deepones_home).version == edited.version
+    assert reset_user_prompt("filter", deepones_home).version == "filter.v1"
+    with pytest.raises(ValueError, match="empty"):
+        save_user_prompt("filter", "  ", deepones_home)

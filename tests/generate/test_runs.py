@@ -12,8 +12,13 @@ from tests.generate import paper_fixture as fx
 
 
 def _run(store, sources, dataset="mydata", share=1.0):
-    run_id = runs.create_run(store, sources, model=f"replay:{fx.ANSWERS}", dataset=dataset,
-                             options={**GenerateOptions(mcq_share=share).to_dict(), "concurrency": 2})
+    run_id = runs.create_run(
+        store,
+        sources,
+        model=f"replay:{fx.ANSWERS}",
+        dataset=dataset,
+        options={**GenerateOptions(mcq_share=share).to_dict(), "concurrency": 2},
+    )
     return run_id, runner.run(store, run_id)
 
 
@@ -29,11 +34,15 @@ def test_replayed_run_lands_every_kind_in_data_with_provenance_and_a_second_run_
     assert summary["samples_added"] == len(rows) == 18
     assert {r["status"] for r in rows} == {"generated"} and {r["dataset"] for r in rows} == {"mydata"}
     assert {(r["paper_id"], r["paper_title"], r["paper_year"], r["run_id"]) for r in rows} == {
-        ("1512.03385", "Deep Residual Learning for Image Recognition", 2015, run_id)}
+        ("1512.03385", "Deep Residual Learning for Image Recognition", 2015, run_id)
+    }
     assert {r["model"] for r in rows} == {f"replay:{fx.ANSWERS}"}
     proposal = next(r for r in rows if r["category"] == "requirement-based proposal")
     assert (proposal["repo_file"], proposal["repo_line"], proposal["prompt_version"]) == (
-        "models/resnet.py", 27, "dlpd.v1+pseudocode.v1")
+        "models/resnet.py",
+        27,
+        "dlpd.v1+pseudocode.v1",
+    )
     math = next(r for r in rows if r["kind"] == "instruction" and r["category"] == "mathematical expression")
     assert math["section"] == "Deep Residual Learning" and math["prompt_version"] == "instructions.v1"
     mcq = next(r for r in rows if r["kind"] == "mcq" and r["category"] == "name guessing")
@@ -42,8 +51,25 @@ def test_replayed_run_lands_every_kind_in_data_with_provenance_and_a_second_run_
     from backend.bench.deepqa import load_store
 
     assert len(load_store(store, "")) == 7
+    # Data's review queue: 'generated' is a status like the others (counted, filtered, changed)
+    from backend.datasets import curation
+    from backend.datasets.query import SampleFilter
+    from backend.datasets.stats import stats
+
+    assert stats(store)["by_status"]["generated"] == 18
+    assert stats(store, SampleFilter(statuses=("generated",)))["total"] == 18
+    curation.set_status(store, [proposal["sample_id"]], "accepted")
+    assert stats(store)["by_status"] == {
+        "unreviewed": 0,
+        "accepted": 1,
+        "rejected": 0,
+        "needs-fix": 0,
+        "generated": 17,
+    }
     # searchable at once (the full-text index took them in)
-    assert store.execute("SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'residual'").fetchone()[0] > 0
+    assert (
+        store.execute("SELECT count(*) FROM samples_fts WHERE samples_fts MATCH 'residual'").fetchone()[0] > 0
+    )
 
     shown = runs.show(store, run_id)
     paper = shown["papers"][0]
@@ -77,8 +103,13 @@ def test_resume_reuses_committed_steps(store, tmp_path):
     from backend.generate.answerers import KeyedReplay
 
     record = fx.write_record(tmp_path)
-    run_id = runs.create_run(store, [PaperSource(str(record))], model=f"replay:{fx.ANSWERS}", dataset="d",
-                             options=GenerateOptions(mcq_share=1.0).to_dict())
+    run_id = runs.create_run(
+        store,
+        [PaperSource(str(record))],
+        model=f"replay:{fx.ANSWERS}",
+        dataset="d",
+        options=GenerateOptions(mcq_share=1.0).to_dict(),
+    )
     first = KeyedReplay(fx.ANSWERS)
     calls = []
 
@@ -88,7 +119,7 @@ def test_resume_reuses_committed_steps(store, tmp_path):
         async def ask(self, request):
             calls.append(request.step)
             if request.step == "instructions":
-                raise KeyboardInterrupt   # stands for the kill: nothing after this is committed
+                raise KeyboardInterrupt  # stands for the kill: nothing after this is committed
             return await first.ask(request)
 
     try:
@@ -116,8 +147,13 @@ def test_cancel_from_another_process_stops_the_run_and_resume_finishes_it(store,
     from backend.generate.answerers import KeyedReplay
 
     records = [fx.write_record(tmp_path, f"2402.{n:05d}", f"Paper {n}") for n in range(3)]
-    run_id = runs.create_run(store, [PaperSource(str(r)) for r in records], model=f"replay:{fx.ANSWERS}",
-                             dataset="c", options={**GenerateOptions(mcq_share=0).to_dict(), "concurrency": 1})
+    run_id = runs.create_run(
+        store,
+        [PaperSource(str(r)) for r in records],
+        model=f"replay:{fx.ANSWERS}",
+        dataset="c",
+        options={**GenerateOptions(mcq_share=0).to_dict(), "concurrency": 1},
+    )
     replay = KeyedReplay(fx.ANSWERS)
 
     class CancelledMidway:
@@ -126,7 +162,7 @@ def test_cancel_from_another_process_stops_the_run_and_resume_finishes_it(store,
         async def ask(self, request):
             if request.step == "instructions" and request.paper_id == "2402.00001":
                 assert runs.request_cancel(store, run_id) == "running"
-                await asyncio.sleep(30)   # in flight when the cancel lands: abandoned, not waited for
+                await asyncio.sleep(30)  # in flight when the cancel lands: abandoned, not waited for
             return await replay.ask(request)
 
     summary = runner.run(store, run_id, answerer=CancelledMidway())
