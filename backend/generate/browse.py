@@ -19,16 +19,20 @@ def step_list(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
     cur = db.execute(
         "SELECT s.position, coalesce(nullif(p.title, ''), p.source), s.name, s.status, s.reason, s.prompt_version,"
         " s.attempts FROM generate_steps s JOIN generate_papers p ON p.run_id = s.run_id AND p.position = s.position"
-        " WHERE s.run_id = ? ORDER BY s.position, s.started_at, s.rowid", [run_id])
+        " WHERE s.run_id = ? ORDER BY s.position, s.started_at, s.rowid",
+        [run_id],
+    )
     names = ("position", "paper", "name", "status", "reason", "prompt_version", "attempts")
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def step_detail(db: sqlite_utils.Database, run_id: int, position: int, name: str) -> dict[str, Any] | None:
     """One step in full: the prompt as readable text, the raw answer, the parsed JSON (pretty), why it failed."""
-    row = db.execute("SELECT status, reason, prompt, raw_answer, parsed, prompt_version, attempts, prompt_tokens,"
-                     " completion_tokens FROM generate_steps WHERE run_id = ? AND position = ? AND name = ?",
-                     [run_id, position, name]).fetchone()
+    row = db.execute(
+        "SELECT status, reason, prompt, raw_answer, parsed, prompt_version, attempts, prompt_tokens,"
+        " completion_tokens FROM generate_steps WHERE run_id = ? AND position = ? AND name = ?",
+        [run_id, position, name],
+    ).fetchone()
     if row is None:
         return None
     status, reason, prompt, raw, parsed, version, attempts, p_tokens, c_tokens = row
@@ -36,16 +40,26 @@ def step_detail(db: sqlite_utils.Database, run_id: int, position: int, name: str
         messages = json.loads(prompt or "[]")
     except ValueError:
         messages = []
-    prompt_text = "\n\n".join(f"── {m.get('role', '?')} ──\n{m.get('content', '')}" for m in messages
-                              if isinstance(m, dict))
+    prompt_text = "\n\n".join(
+        f"── {m.get('role', '?')} ──\n{m.get('content', '')}" for m in messages if isinstance(m, dict)
+    )
     parsed_text = ""
     if parsed:
         try:
             parsed_text = json.dumps(json.loads(parsed), indent=2, ensure_ascii=False)
         except ValueError:
             parsed_text = parsed
-    return {"status": status, "reason": reason, "prompt": prompt_text, "raw": raw or "", "parsed": parsed_text,
-            "prompt_version": version, "attempts": attempts, "prompt_tokens": p_tokens, "completion_tokens": c_tokens}
+    return {
+        "status": status,
+        "reason": reason,
+        "prompt": prompt_text,
+        "raw": raw or "",
+        "parsed": parsed_text,
+        "prompt_version": version,
+        "attempts": attempts,
+        "prompt_tokens": p_tokens,
+        "completion_tokens": c_tokens,
+    }
 
 
 def recent_samples(db: sqlite_utils.Database, run_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -53,7 +67,9 @@ def recent_samples(db: sqlite_utils.Database, run_id: int, limit: int = 50) -> l
     cur = db.execute(
         "SELECT s.id, s.kind, s.category, substr(s.instruction, 1, 200), p.paper_id, p.paper_title, s.status"
         " FROM sample_provenance p JOIN samples s ON s.id = p.sample_id WHERE p.run_id = ?"
-        " ORDER BY p.sample_id DESC LIMIT ?", [run_id, limit])
+        " ORDER BY p.sample_id DESC LIMIT ?",
+        [run_id, limit],
+    )
     names = ("id", "kind", "category", "instruction", "paper_id", "paper_title", "status")
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -65,10 +81,24 @@ def run_list(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     runs.mark_interrupted(db)
     out = []
     for row in runs.list_runs(db):
-        papers = db.execute("SELECT count(*), sum(status IN ('done', 'skipped', 'failed')), sum(samples_added)"
-                            " FROM generate_papers WHERE run_id = ?", [row["id"]]).fetchone()
-        out.append({"id": row["id"], "name": row["name"], "dataset": row["dataset"], "model": row["model"],
-                    "status": row["status"], "message": row["message"] or "", "papers": papers[0] or 0,
-                    "papers_done": papers[1] or 0, "samples_added": papers[2] or 0, "created_at": row["created_at"],
-                    "options": row["options"]})
+        papers = db.execute(
+            "SELECT count(*), sum(status IN ('done', 'skipped', 'failed')), sum(samples_added)"
+            " FROM generate_papers WHERE run_id = ?",
+            [row["id"]],
+        ).fetchone()
+        out.append(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "dataset": row["dataset"],
+                "model": row["model"],
+                "status": row["status"],
+                "message": row["message"] or "",
+                "papers": papers[0] or 0,
+                "papers_done": papers[1] or 0,
+                "samples_added": papers[2] or 0,
+                "created_at": row["created_at"],
+                "options": row["options"],
+            }
+        )
     return out

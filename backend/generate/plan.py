@@ -19,7 +19,7 @@ import sqlite_utils
 from backend.generate.model import PaperSource
 from backend.generate.records import GenerateOptions
 
-SETTINGS_KEY = "generate_form"   # Settings.extra key: the last inputs, restored when the page opens
+SETTINGS_KEY = "generate_form"  # Settings.extra key: the last inputs, restored when the page opens
 
 
 class PlanError(ValueError):
@@ -28,15 +28,15 @@ class PlanError(ValueError):
 
 @dataclass
 class GeneratePlan:
-    papers: list[str] = field(default_factory=list)   # files, folders of papers, arXiv ids
-    repo: str = ""            # the (one) paper's repository: folder, .zip or URL
-    manifest: str = ""        # JSONL/CSV pairing many papers with repositories
+    papers: list[str] = field(default_factory=list)  # files, folders of papers, arXiv ids
+    repo: str = ""  # the (one) paper's repository: folder, .zip or URL
+    manifest: str = ""  # JSONL/CSV pairing many papers with repositories
     model: str = ""
     dataset: str = ""
     mcq_share: float = 0.01
     concurrency: int = 4
-    price_in: float | None = None    # per million prompt tokens, for the cost estimate
-    price_out: float | None = None   # per million completion tokens
+    price_in: float | None = None  # per million prompt tokens, for the cost estimate
+    price_out: float | None = None  # per million completion tokens
     use_ray: bool = False
 
     def problem(self) -> str | None:
@@ -75,7 +75,11 @@ class GeneratePlan:
                 setattr(plan, f.name, [str(v) for v in value])
             elif isinstance(default, bool) and isinstance(value, bool):
                 setattr(plan, f.name, value)
-            elif isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, (int, float)):
+            elif (
+                isinstance(default, (int, float))
+                and not isinstance(default, bool)
+                and isinstance(value, (int, float))
+            ):
                 setattr(plan, f.name, type(default)(value))
             elif f.name in ("price_in", "price_out") and isinstance(value, (int, float)):
                 setattr(plan, f.name, float(value))
@@ -110,8 +114,10 @@ def collect_sources(plan: GeneratePlan) -> tuple[list[PaperSource], list[str]]:
             found.append(PaperSource(item))
     if plan.repo.strip():
         if len(found) != 1:
-            raise PlanError(f"A repository pairs with one paper, but {len(found)} papers are listed; "
-                            "use a manifest to pair many.")
+            raise PlanError(
+                f"A repository pairs with one paper, but {len(found)} papers are listed; "
+                "use a manifest to pair many."
+            )
         found = [PaperSource(found[0].paper, _absolute(plan.repo.strip()))]
     if plan.manifest.strip():
         try:
@@ -121,11 +127,15 @@ def collect_sources(plan: GeneratePlan) -> tuple[list[PaperSource], list[str]]:
         problems += [f"manifest: {p}" for p in getattr(rows, "problems", [])]
         found += list(rows)
     if not found:
-        raise PlanError("No papers found: " + (problems[0] if problems else "add files, a folder or a manifest."))
+        raise PlanError(
+            "No papers found: " + (problems[0] if problems else "add files, a folder or a manifest.")
+        )
     return found, problems
 
 
-def estimate_plan(db: sqlite_utils.Database | None, plan: GeneratePlan, *, progress=None, cancel=None) -> dict[str, Any]:
+def estimate_plan(
+    db: sqlite_utils.Database | None, plan: GeneratePlan, *, progress=None, cancel=None
+) -> dict[str, Any]:
     """Read the plan's papers and price the run: the estimate's fields plus ``unreadable`` (one line
     per paper that cannot be read) and ``sources`` (how many papers the plan names)."""
     from backend.generate.estimate import estimate
@@ -144,21 +154,37 @@ def estimate_plan(db: sqlite_utils.Database | None, plan: GeneratePlan, *, progr
             problems.append(str(exc))
     # Replayed answers take no model time: a speed "measured" on them would promise an instant run.
     measured_from = None if plan.model.startswith("replay:") else db
-    est = estimate(read, GenerateOptions(mcq_share=plan.mcq_share), db=measured_from, model=plan.model,
-                   concurrency=plan.concurrency, price_in_per_m=plan.price_in, price_out_per_m=plan.price_out)
+    est = estimate(
+        read,
+        GenerateOptions(mcq_share=plan.mcq_share),
+        db=measured_from,
+        model=plan.model,
+        concurrency=plan.concurrency,
+        price_in_per_m=plan.price_in,
+        price_out_per_m=plan.price_out,
+    )
     return {**est.to_dict(), "sources": len(found), "unreadable": problems}
 
 
 def describe_estimate(est: dict[str, Any]) -> str:
     """The estimate in one or two lines for the page."""
     minutes = est["time_s"] / 60
-    duration = f"{est['time_s']:.0f} s" if minutes < 2 else f"{minutes:.0f} min" if minutes < 120 else \
-        f"{minutes / 60:.1f} h"
+    duration = (
+        f"{est['time_s']:.0f} s"
+        if minutes < 2
+        else f"{minutes:.0f} min"
+        if minutes < 120
+        else f"{minutes / 60:.1f} h"
+    )
     cost = f" · cost ≈ {est['cost']:.2f}" if est.get("cost") is not None else ""
-    speed = {"measured": "measured", "given": "given", "default": "assumed"}.get(est["tokens_per_s_source"], "")
-    text = (f"{est['papers']} paper(s) · ~{est['requests']:,} requests · ~{est['prompt_tokens']:,} prompt + "
-            f"~{est['completion_tokens']:,} completion tokens · ~{duration} at {est['tokens_per_s']:g} tokens/s "
-            f"({speed}){cost} · MCQs for {est['mcq_papers']} paper(s)")
+    speed = {"measured": "measured", "given": "given", "default": "assumed"}.get(
+        est["tokens_per_s_source"], ""
+    )
+    text = (
+        f"{est['papers']} paper(s) · ~{est['requests']:,} requests · ~{est['prompt_tokens']:,} prompt + "
+        f"~{est['completion_tokens']:,} completion tokens · ~{duration} at {est['tokens_per_s']:g} tokens/s "
+        f"({speed}){cost} · MCQs for {est['mcq_papers']} paper(s)"
+    )
     if est.get("unreadable"):
         text += f"\n⚠ {len(est['unreadable'])} unreadable: {est['unreadable'][0]}"
     return text

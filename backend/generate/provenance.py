@@ -12,22 +12,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite_utils
 
-TABLE = "sample_provenance"   # created by migration m014_generate
+TABLE = "sample_provenance"  # created by migration m014_generate
 #: what a provenance row holds besides its sample id, in the order the detail pane shows it
-FIELDS = ("run_id", "paper_id", "paper_title", "paper_year", "section", "repo_file", "repo_line", "model",
-          "prompt_version", "step")
+FIELDS = (
+    "run_id",
+    "paper_id",
+    "paper_title",
+    "paper_year",
+    "section",
+    "repo_file",
+    "repo_line",
+    "model",
+    "prompt_version",
+    "step",
+)
 #: a paper facet value longer than this is cut in its label (the full title is the tooltip)
 PAPER_LABEL_CHARS = 26
 
 
-def where_clauses(papers: tuple[str, ...], years: tuple[int, ...],
-                  generators: tuple[str, ...]) -> tuple[list[str], list[Any]]:
+def where_clauses(
+    papers: tuple[str, ...], years: tuple[int, ...], generators: tuple[str, ...]
+) -> tuple[list[str], list[Any]]:
     """SQL conditions on ``samples s`` for the paper / year / generator facets (OR within one, AND across)."""
     clauses: list[str] = []
     params: list[Any] = []
     for column, values in (("paper_id", papers), ("paper_year", years), ("model", generators)):
         if values:
-            clauses.append(f"s.id IN (SELECT sample_id FROM {TABLE} WHERE {column} IN ({','.join('?' * len(values))}))")
+            clauses.append(
+                f"s.id IN (SELECT sample_id FROM {TABLE} WHERE {column} IN ({','.join('?' * len(values))}))"
+            )
             params += list(values)
     return clauses, params
 
@@ -38,7 +51,9 @@ def facet_counts(db: sqlite_utils.Database, where: str = "1", params: list | Non
     join = "" if where == "1" else f" JOIN samples s ON s.id = p.sample_id WHERE {where}"
     rows = db.conn.execute(
         f"SELECT p.paper_id, max(p.paper_title), p.paper_year, p.model, count(*) FROM {TABLE} p{join}"
-        " GROUP BY p.paper_id, p.paper_year, p.model", params or []).fetchall()
+        " GROUP BY p.paper_id, p.paper_year, p.model",
+        params or [],
+    ).fetchall()
     by_paper: dict[str, int] = {}
     titles: dict[str, str] = {}
     by_year: dict[str, int] = {}
@@ -66,7 +81,9 @@ def for_sample(db: sqlite_utils.Database, sample_id: int) -> dict | None:
 
 def paper_title(db: sqlite_utils.Database, paper_id: str) -> str:
     """The title recorded for ``paper_id`` ("" when none is)."""
-    row = db.conn.execute(f"SELECT paper_title FROM {TABLE} WHERE paper_id = ? LIMIT 1", (paper_id,)).fetchone()
+    row = db.conn.execute(
+        f"SELECT paper_title FROM {TABLE} WHERE paper_id = ? LIMIT 1", (paper_id,)
+    ).fetchone()
     return (row[0] or "") if row else ""
 
 
@@ -77,10 +94,10 @@ def generator_label(model: str) -> str:
         text = "replay: " + text.removeprefix("replay:").replace("\\", "/").rsplit("/", 1)[-1]
     elif not text.startswith(("http://", "https://")) and "/" in text:
         text = text.rsplit("/", 1)[-1]
-    return text if len(text) <= PAPER_LABEL_CHARS else text[:PAPER_LABEL_CHARS - 1] + "…"
+    return text if len(text) <= PAPER_LABEL_CHARS else text[: PAPER_LABEL_CHARS - 1] + "…"
 
 
 def paper_label(paper_id: str, title: str) -> str:
     """A facet label for a paper: its title cut to fit the facet column (the id where it has none)."""
     text = " ".join((title or paper_id).split())
-    return text if len(text) <= PAPER_LABEL_CHARS else text[:PAPER_LABEL_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= PAPER_LABEL_CHARS else text[: PAPER_LABEL_CHARS - 1].rstrip() + "…"

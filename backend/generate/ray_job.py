@@ -34,10 +34,13 @@ def process_item(item: dict, spec: str, options: dict, prompts: dict) -> dict:
             answerer = make_answerer(spec, concurrency=1)
             try:
                 return await aprocess_paper(
-                    paper_from_dict(item["paper"]), [CodeUnit(**u) for u in item["units"]], answerer,
+                    paper_from_dict(item["paper"]),
+                    [CodeUnit(**u) for u in item["units"]],
+                    answerer,
                     options=GenerateOptions.from_dict(options),
                     done_steps={name: StepRecord.from_dict(s) for name, s in item["done_steps"].items()},
-                    prompts=prompts_from_dict(prompts))
+                    prompts=prompts_from_dict(prompts),
+                )
             finally:
                 closer = getattr(answerer, "aclose", None) or getattr(answerer, "close", None)
                 if closer is not None:
@@ -48,8 +51,10 @@ def process_item(item: dict, spec: str, options: dict, prompts: dict) -> dict:
         result = asyncio.run(run_one())
         return {"result": result.to_dict()}
     except Exception as exc:  # noqa: BLE001 - a failed paper is reported, the others go on
-        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                "trace": traceback.format_exc()[-2000:]}
+        return {
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            "trace": traceback.format_exc()[-2000:],
+        }
 
 
 def main(input_path: str) -> int:
@@ -60,7 +65,7 @@ def main(input_path: str) -> int:
     from backend.generate.ray_wire import DONE_MARK, encode
 
     spec = json.loads(Path(input_path).read_text("utf-8"))
-    ray.init()   # inside a Ray job: connects to the cluster it was submitted to
+    ray.init()  # inside a Ray job: connects to the cluster it was submitted to
     task = ray.remote(num_cpus=spec.get("task_cpus", 0.25), max_retries=0)(process_item)
     queue = list(spec["items"])
     in_flight: dict = {}

@@ -44,29 +44,39 @@ POLL_S = 0.5
 
 # -- what travels to the cluster -------------------------------------------------------------------
 def shard_dir(run_id: int, root: Path | None = None) -> Path:
-    return (Path(root) if root is not None else paths.data_dir()) / "generate" / "runs" / str(run_id) / "shards"
+    return (
+        (Path(root) if root is not None else paths.data_dir()) / "generate" / "runs" / str(run_id) / "shards"
+    )
 
 
 def _stage(staging: Path, row: dict[str, Any], items: list[dict], concurrency: int) -> None:
     """The job's working_dir: the driver, the backend package, the packaged prompts, the inputs."""
     shutil.copytree(BACKEND_DIR, staging / "backend", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(PROMPTS_DIR, staging / "resources" / "generate", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PROMPTS_DIR, staging / "resources" / "generate", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy2(BACKEND_DIR / "generate" / "ray_job.py", staging / "ray_job.py")
     model = row["model"]
-    if model.startswith("replay:"):   # recorded answers travel with the job (keyed: any worker, any order)
+    if model.startswith("replay:"):  # recorded answers travel with the job (keyed: any worker, any order)
         source = Path(model.removeprefix("replay:")).expanduser()
         try:
             shutil.copy2(source, staging / "replay.jsonl")
         except OSError as exc:
             raise RayError(f"the replay file {source} cannot be read: {exc.strerror or exc}") from exc
         model = "replay:replay.jsonl"
-    spec = {"model": model, "options": row["options"], "prompts": prompts_to_dict(load_all()), "items": items,
-            "concurrency": concurrency}
+    spec = {
+        "model": model,
+        "options": row["options"],
+        "prompts": prompts_to_dict(load_all()),
+        "items": items,
+        "concurrency": concurrency,
+    }
     (staging / "input.json").write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
 
 
-def _read_pending(db: sqlite_utils.Database, run_id: int, reader, track: _Progress,
-                  retry_failed: bool, cancel: Any) -> list[dict]:
+def _read_pending(
+    db: sqlite_utils.Database, run_id: int, reader, track: _Progress, retry_failed: bool, cancel: Any
+) -> list[dict]:
     """Read each paper still to do (here, in child processes for native parsers); a paper that
     cannot be read fails alone with its reason."""
     items = []
@@ -83,8 +93,15 @@ def _read_pending(db: sqlite_utils.Database, run_id: int, reader, track: _Progre
             continue
         runs.set_paper_read(db, run_id, p["position"], paper, units)
         done = runs.done_steps(db, run_id, p["position"], retry_failed=retry_failed)
-        items.append({"position": p["position"], "paper": paper.to_dict(), "units": [u.to_dict() for u in units],
-                      "done_steps": {name: s.to_dict() for name, s in done.items()}, "source": paper.source or p["source"]})
+        items.append(
+            {
+                "position": p["position"],
+                "paper": paper.to_dict(),
+                "units": [u.to_dict() for u in units],
+                "done_steps": {name: s.to_dict() for name, s in done.items()},
+                "source": paper.source or p["source"],
+            }
+        )
     return items
 
 
@@ -99,8 +116,13 @@ def write_shard(folder: Path, position: int, payload: dict) -> Path:
     return target
 
 
-def import_shard(db: sqlite_utils.Database, run_id: int, path: Path, row: dict[str, Any],
-                 sources: dict[int, str] | None = None) -> tuple[int, PaperResult | None]:
+def import_shard(
+    db: sqlite_utils.Database,
+    run_id: int,
+    path: Path,
+    row: dict[str, Any],
+    sources: dict[int, str] | None = None,
+) -> tuple[int, PaperResult | None]:
     """Import one shard: its steps, then its samples with provenance. Returns (samples added, result)."""
     record = json.loads(path.read_text("utf-8").splitlines()[0])
     position = int(record["position"])
@@ -111,8 +133,9 @@ def import_shard(db: sqlite_utils.Database, run_id: int, path: Path, row: dict[s
     for step in result.steps:
         runs.record_step(db, run_id, position, step)
     source = (sources or {}).get(position, "")
-    added = runs.record_paper_result(db, run_id, position, result, model=row["model"], dataset=row["dataset"],
-                                     source=source)
+    added = runs.record_paper_result(
+        db, run_id, position, result, model=row["model"], dataset=row["dataset"], source=source
+    )
     return added, result
 
 
@@ -166,8 +189,16 @@ class _LogFollower:
         self._thread.join(5)
 
 
-def run_on_ray(db: sqlite_utils.Database, run_id: int, settings: RaySettings | None = None, *,
-               root: Path | None = None, reader=None, progress=None, cancel: Any = None) -> dict[str, Any]:
+def run_on_ray(
+    db: sqlite_utils.Database,
+    run_id: int,
+    settings: RaySettings | None = None,
+    *,
+    root: Path | None = None,
+    reader=None,
+    progress=None,
+    cancel: Any = None,
+) -> dict[str, Any]:
     """Run (or resume) ``run_id`` as a Ray job; returns the run's summary (as the local run does).
 
     Raises :class:`RayError` (one line) when the cluster cannot be used; the run is then left as it was.
@@ -175,14 +206,14 @@ def run_on_ray(db: sqlite_utils.Database, run_id: int, settings: RaySettings | N
     settings = settings or RaySettings.load(root)
     if problem := settings.problem():
         raise RayError(problem)
-    client = _client(settings.address)   # a clear error now when nothing answers there
+    client = _client(settings.address)  # a clear error now when nothing answers there
     row = runs.claim_run(db, run_id)
     options = row["options"]
     retry_failed = bool(options.get("retry_failed"))
     track = _Progress(db, run_id, progress)
     track.emit("start")
     folder = shard_dir(run_id, root)
-    import_shards(db, run_id, root)   # anything a crashed app wrote but did not import
+    import_shards(db, run_id, root)  # anything a crashed app wrote but did not import
     items = _read_pending(db, run_id, reader or default_reader, track, retry_failed, cancel)
     sources = {item["position"]: item["source"] for item in items}
     reused = {item["position"]: set(item["done_steps"]) for item in items}
@@ -198,16 +229,23 @@ def run_on_ray(db: sqlite_utils.Database, run_id: int, settings: RaySettings | N
             if settings.conda:
                 runtime_env["conda"] = settings.conda
             try:
-                submission_id = client.submit_job(entrypoint=f"{settings.python} ray_job.py input.json",
-                                                  runtime_env=runtime_env,
-                                                  metadata={"deepones": "generate", "run": str(run_id)})
+                submission_id = client.submit_job(
+                    entrypoint=f"{settings.python} ray_job.py input.json",
+                    runtime_env=runtime_env,
+                    metadata={"deepones": "generate", "run": str(run_id)},
+                )
             except Exception as exc:  # noqa: BLE001 - Ray raises RuntimeError, ValueError, HTTP errors...
                 runs.set_run_status(db, run_id, "failed", f"the Ray job could not be submitted: {exc}")
-                raise RayError(f"the Ray job could not be submitted: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
-        cancelled, status, message = _follow(db, run_id, client, submission_id, row, folder, sources, reused,
-                                             track, cancel)
+                raise RayError(
+                    f"the Ray job could not be submitted: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                ) from exc
+        cancelled, status, message = _follow(
+            db, run_id, client, submission_id, row, folder, sources, reused, track, cancel
+        )
     if cancelled:
-        runs.set_run_status(db, run_id, "cancelled", f"cancelled; resume with `deepones generate resume {run_id}`")
+        runs.set_run_status(
+            db, run_id, "cancelled", f"cancelled; resume with `deepones generate resume {run_id}`"
+        )
     else:
         runs.set_run_status(db, run_id, status, message)
     runs.save_counts(db, run_id)
@@ -215,8 +253,18 @@ def run_on_ray(db: sqlite_utils.Database, run_id: int, settings: RaySettings | N
     return summary(db, run_id)
 
 
-def _follow(db, run_id: int, client, submission_id: str, row: dict, folder: Path, sources: dict[int, str],
-            reused: dict[int, set[str]], track: _Progress, cancel: Any) -> tuple[bool, str, str | None]:
+def _follow(
+    db,
+    run_id: int,
+    client,
+    submission_id: str,
+    row: dict,
+    folder: Path,
+    sources: dict[int, str],
+    reused: dict[int, set[str]],
+    track: _Progress,
+    cancel: Any,
+) -> tuple[bool, str, str | None]:
     """Import each paper as its log line arrives, until the job ends or is cancelled."""
     follower = _LogFollower(client, submission_id)
     seen: set[int] = set()
@@ -232,10 +280,22 @@ def _follow(db, run_id: int, client, submission_id: str, row: dict, folder: Path
         added, result = import_shard(db, run_id, path, row, sources)
         if result is not None:
             for step in result.steps:
-                if step.name not in reused.get(position, ()):   # steps reused from the store were counted already
+                if step.name not in reused.get(
+                    position, ()
+                ):  # steps reused from the store were counted already
                     track.step(step)
-        track.paper(added, [{"kind": s.kind, "category": s.category, "instruction": s.instruction[:200],
-                             "paper": result.title} for s in (result.samples if result else [])])
+        track.paper(
+            added,
+            [
+                {
+                    "kind": s.kind,
+                    "category": s.category,
+                    "instruction": s.instruction[:200],
+                    "paper": result.title,
+                }
+                for s in (result.samples if result else [])
+            ],
+        )
 
     try:
         while True:

@@ -31,6 +31,6 @@ def write_papers(folder: Path, n: int) -> tuple[list[Path], Path]:
         for line in lines:
             content = json.dumps(_mark(json.loads(line["content"]), f"paper {i}"))
             out.append(json.dumps({**line, "paper": paper_id, "content": content}))
-    answers = folder.parent / f"{folder.name}-answers.jsonl"   # beside the folder: not one of its papers
+    answers = folder.parent / f"{folder.name}-answers.jsonl"  # beside the folder: not one of its papers
     answers.write_text("\n".join(out) + "\n", "utf-8")
     return records, answers

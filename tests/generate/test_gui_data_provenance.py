@@ -54,7 +54,7 @@ def test_generated_is_a_review_queue_with_provenance_facets(page, qtbot):
     assert "Provenance" in html and "Attention Is All You Need" in html and "model/layers.py:10" in html
     assert "instructions.v1" in html and "replay:designer.jsonl" in html
     first = page.model.sample_id(0)
-    qtbot.keyClick(page.table, Qt.Key.Key_A)   # review key: out of the queue
+    qtbot.keyClick(page.table, Qt.Key.Key_A)  # review key: out of the queue
     status = lambda: page.db.conn.execute("SELECT status FROM samples WHERE id=?", (first,)).fetchone()[0]  # noqa: E731
     assert status() == "accepted"
     page.undo()
@@ -66,7 +66,7 @@ def test_filter_by_paper_from_the_detail_pane_and_by_year(page, qtbot):
     qtbot.waitUntil(lambda: page.model.rowCount() == 3)
     page.facets.clear_checks()
     qtbot.waitUntil(lambda: page.model.rowCount() == 263)
-    target = page.generated_ids[4]   # a sample of the second paper
+    target = page.generated_ids[4]  # a sample of the second paper
     page.open_sample(target)
     qtbot.waitUntil(lambda: page.model.rowCount() == 3)
     assert page.facets.checked() == {"paper": (PAPERS[1][0],)}
@@ -90,6 +90,6 @@ def test_broadcasts_from_generate_reach_data(page, qtbot, app_context):
     qtbot.waitUntil(lambda: page.facets.checked() == {"paper": (PAPERS[1][0],)})
     assert page.model.sample_id(page.table.currentIndex().row()) == page.generated_ids[5]
     imported = page.db.conn.execute("SELECT min(id) FROM samples").fetchone()[0]
-    page.on_broadcast("open_sample", {"sample_id": imported})   # not generated: shown alone
+    page.on_broadcast("open_sample", {"sample_id": imported})  # not generated: shown alone
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
     assert page.model.sample_id(0) == imported and page.detail.sample["provenance"] is None

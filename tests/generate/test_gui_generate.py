@@ -45,7 +45,9 @@ def test_folder_estimate_start_progress_samples_and_a_step(page, qtbot, papers, 
     assert "12 paper(s)" in text and "requests" in text and "tokens/s" in text
     assert page.start_button.isEnabled()
     page.form.price_in.setValue(3.0)
-    qtbot.waitUntil(lambda: page.estimate is not None and page.estimate.get("cost") is not None, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: page.estimate is not None and page.estimate.get("cost") is not None, timeout=10_000
+    )
     assert "cost ≈" in page.estimate_label.text()
 
     page.start_button.click()
@@ -54,8 +56,10 @@ def test_folder_estimate_start_progress_samples_and_a_step(page, qtbot, papers, 
     qtbot.waitUntil(lambda: not page.controller.running, timeout=30_000)
     assert "finished" in page.status.text(), page.status.text()
     assert page.progress.bar.value() == page.progress.bar.maximum() == 12
-    stage_ok = {page.progress.stages.item(r, 0).text(): page.progress.stages.item(r, 1).text()
-                for r in range(page.progress.stages.rowCount())}
+    stage_ok = {
+        page.progress.stages.item(r, 0).text(): page.progress.stages.item(r, 1).text()
+        for r in range(page.progress.stages.rowCount())
+    }
     assert stage_ok["filter"] == "12" and stage_ok["instructions"] == "12"
     qtbot.waitUntil(lambda: page.progress.samples.rowCount() > 20)
     assert page.progress.samples.item(0, 1).text() in ("instruction", "dlpd", "mcq")
@@ -64,13 +68,17 @@ def test_folder_estimate_start_progress_samples_and_a_step(page, qtbot, papers, 
 
     # Runs and steps: the finished run, a step's prompt and raw answer
     page.tabs.setCurrentWidget(page.runs)
-    qtbot.waitUntil(lambda: page.runs.runs.rowCount() == 1 and page.runs.steps.topLevelItemCount() == 12,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: page.runs.runs.rowCount() == 1 and page.runs.steps.topLevelItemCount() == 12, timeout=5000
+    )
     assert page.runs.runs.item(0, 2).text() == "finished" and not page.runs.resume_button.isEnabled()
     first_paper = page.runs.steps.topLevelItem(0)
-    page.runs.steps.setCurrentItem(first_paper.child(1))   # "contributions"
+    page.runs.steps.setCurrentItem(first_paper.child(1))  # "contributions"
     qtbot.waitUntil(lambda: "contributions" in page.runs.raw_view.toPlainText(), timeout=5000)
-    assert "── user ──" in page.runs.prompt_view.toPlainText() and "Residual Learning" in page.runs.prompt_view.toPlainText()
+    assert (
+        "── user ──" in page.runs.prompt_view.toPlainText()
+        and "Residual Learning" in page.runs.prompt_view.toPlainText()
+    )
     assert page.runs.step_info.text().startswith("ok")
 
 
@@ -90,7 +98,9 @@ def test_cancel_then_resume_finishes_without_duplicates(page, qtbot, tmp_path, a
     done = db.execute("SELECT count(*) FROM generate_papers WHERE status = 'done'").fetchone()[0]
     assert 1 <= done < 48
     page.tabs.setCurrentWidget(page.runs)
-    qtbot.waitUntil(lambda: page.runs.runs.rowCount() == 1 and page.runs.resume_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: page.runs.runs.rowCount() == 1 and page.runs.resume_button.isEnabled(), timeout=5000
+    )
     assert page.runs.runs.item(0, 2).text() == "cancelled"
     page.runs.resume_button.click()
     qtbot.waitUntil(lambda: not page.controller.running and "finished" in page.status.text(), timeout=30_000)
@@ -98,15 +108,19 @@ def test_cancel_then_resume_finishes_without_duplicates(page, qtbot, tmp_path, a
     n = db.execute("SELECT count(*) FROM samples WHERE status = 'generated'").fetchone()[0]
     assert n == db.execute("SELECT count(*) FROM sample_provenance").fetchone()[0] > 400
     # every step once per paper: nothing was asked twice
-    assert db.execute("SELECT count(*) FROM generate_steps").fetchone()[0] == \
-        db.execute("SELECT count(DISTINCT run_id || ':' || position || ':' || name) FROM generate_steps").fetchone()[0]
+    assert (
+        db.execute("SELECT count(*) FROM generate_steps").fetchone()[0]
+        == db.execute(
+            "SELECT count(DISTINCT run_id || ':' || position || ':' || name) FROM generate_steps"
+        ).fetchone()[0]
+    )
 
 
 def test_open_a_sample_and_its_paper_in_data(qtbot, app_context, papers):
     from backend.datasets.demo import ensure_demo
     from deepones_gui.main_window import MainWindow
 
-    ensure_demo(app_context.db)   # else Data imports it when first shown, and closing asks about that import
+    ensure_demo(app_context.db)  # else Data imports it when first shown, and closing asks about that import
     folder, answers = papers
     window = MainWindow(app_context)
     qtbot.addWidget(window)
@@ -115,14 +129,18 @@ def test_open_a_sample_and_its_paper_in_data(qtbot, app_context, papers):
     fill(page, qtbot, folder, answers, concurrency=4)
     qtbot.waitUntil(lambda: page.start_button.isEnabled())
     page.start_button.click()
-    qtbot.waitUntil(lambda: not page.controller.running and page.progress.samples.rowCount() > 0, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: not page.controller.running and page.progress.samples.rowCount() > 0, timeout=30_000
+    )
     page.progress.samples.selectRow(0)
     sample_id, paper_id = page.progress.selected()
     page.progress.open_button.click()
     data = window.pages["data"]
     assert window.stack.currentWidget() is data
     qtbot.waitUntil(lambda: data.facets.checked() == {"paper": (paper_id,)}, timeout=10_000)
-    qtbot.waitUntil(lambda: data.detail.sample is not None and data.detail.sample["id"] == sample_id, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: data.detail.sample is not None and data.detail.sample["id"] == sample_id, timeout=10_000
+    )
     html = data.detail.browser.toHtml()
     assert "Provenance" in html and "Residual Learning, Part" in html and "replay:" in html
     window.show_workspace("generate")
@@ -130,8 +148,13 @@ def test_open_a_sample_and_its_paper_in_data(qtbot, app_context, papers):
     other = page.progress.selected()[1]
     page.progress.paper_button.click()
     qtbot.waitUntil(lambda: data.facets.checked() == {"paper": (other,)}, timeout=10_000)
-    assert all(data.db.execute("SELECT paper_id FROM sample_provenance WHERE sample_id = ?",
-                               [data.model.sample_id(r)]).fetchone()[0] == other for r in range(data.model.rowCount()))
+    assert all(
+        data.db.execute(
+            "SELECT paper_id FROM sample_provenance WHERE sample_id = ?", [data.model.sample_id(r)]
+        ).fetchone()[0]
+        == other
+        for r in range(data.model.rowCount())
+    )
     window.close()
 
 
@@ -153,14 +176,27 @@ def test_the_last_inputs_come_back_when_the_page_opens(qtbot, app_context, paper
     from deepones_gui.workspaces.generate.page import GeneratePage
 
     folder, answers = papers
-    plan = GeneratePlan(papers=[str(folder)], model=f"replay:{answers}", dataset="again", mcq_share=0.2,
-                        concurrency=3, price_out=2.5, use_ray=True)
-    app_context.settings.extra[SETTINGS_KEY] = {**plan.to_dict(), "from_a_newer_version": 1, "concurrency": "x"}
+    plan = GeneratePlan(
+        papers=[str(folder)],
+        model=f"replay:{answers}",
+        dataset="again",
+        mcq_share=0.2,
+        concurrency=3,
+        price_out=2.5,
+        use_ray=True,
+    )
+    app_context.settings.extra[SETTINGS_KEY] = {
+        **plan.to_dict(),
+        "from_a_newer_version": 1,
+        "concurrency": "x",
+    }
     page = GeneratePage(app_context)
     qtbot.addWidget(page)
     try:
         restored = page.form.plan()
-        assert restored == GeneratePlan(**{**plan.to_dict(), "concurrency": 4})   # a mistyped value: the default
+        assert restored == GeneratePlan(
+            **{**plan.to_dict(), "concurrency": 4}
+        )  # a mistyped value: the default
         qtbot.waitUntil(lambda: page.estimate is not None, timeout=10_000)
         assert page.estimate["papers"] == 12
     finally:

@@ -12,12 +12,14 @@ from tests.generate.provenance_rows import PAPERS, add_generated
 
 def test_generated_samples_are_a_status_and_facets_of_their_own(store):
     ids = add_generated(store, 3)
-    add_generated_other = add_generated(store, 1, model="http://127.0.0.1:9/v1#big")  # same text: deduplicated
-    assert add_generated_other == ids[:1] + ids[3:4]   # INSERT OR IGNORE kept the first copy
+    add_generated_other = add_generated(
+        store, 1, model="http://127.0.0.1:9/v1#big"
+    )  # same text: deduplicated
+    assert add_generated_other == ids[:1] + ids[3:4]  # INSERT OR IGNORE kept the first copy
     st = stats(store, facets=True)
     assert st["by_status"]["generated"] == 6
     assert st["by_paper"] == {"1706.03762": 3, "1512.03385": 3}
-    assert list(st["by_paper"]) == ["1706.03762", "1512.03385"]   # ordered by title
+    assert list(st["by_paper"]) == ["1706.03762", "1512.03385"]  # ordered by title
     assert st["paper_titles"]["1512.03385"] == "Deep Residual Learning for Image Recognition"
     assert st["by_year"] == {"2015": 3, "2017": 3}
     assert sum(st["by_generator"].values()) == 6
@@ -28,7 +30,9 @@ def test_filters_by_paper_year_and_generator_and_status(store):
     assert query.count(store, SampleFilter(papers=("1706.03762",))) == 2
     assert query.count(store, SampleFilter(years=(2015, 2017))) == 4
     assert query.count(store, SampleFilter(years=(2016,))) == 0
-    assert query.count(store, SampleFilter(generators=("replay:designer.jsonl",), papers=("1512.03385",))) == 2
+    assert (
+        query.count(store, SampleFilter(generators=("replay:designer.jsonl",), papers=("1512.03385",))) == 2
+    )
     assert query.count(store, SampleFilter(statuses=("generated",))) == 4
     rows = query.page(store, SampleFilter(papers=("1512.03385",)))
     assert {r["status"] for r in rows} == {"generated"} and "Residual" in rows[0]["instruction"]
@@ -49,7 +53,7 @@ def test_a_sample_carries_its_provenance_and_review_leaves_the_queue(store):
     previous = curation.set_status(store, [ids[0]], "accepted")
     assert {k: list(v) for k, v in previous.items()} == {"generated": [ids[0]]}
     assert query.count(store, SampleFilter(statuses=("generated",))) == 1
-    curation.restore_status(store, previous)   # undo puts it back in the queue
+    curation.restore_status(store, previous)  # undo puts it back in the queue
     assert query.count(store, SampleFilter(statuses=("generated",))) == 2
 
 

@@ -21,10 +21,14 @@ OPTIONS = {**GenerateOptions(mcq_share=0.5).to_dict(), "concurrency": 4}
 
 def _samples(db) -> dict[str, tuple]:
     """hash -> (the sample's fields, its provenance but the paper, the paper id)."""
-    return {r[0]: (r[1:9], r[9:15], r[15]) for r in db.execute(
-        "SELECT s.content_hash, s.kind, s.category, s.status, s.dataset, s.instruction, s.output, s.options,"
-        " s.answer, p.section, p.repo_file, p.repo_line, p.model, p.prompt_version, p.step, p.paper_id"
-        " FROM samples s JOIN sample_provenance p ON p.sample_id = s.id").fetchall()}
+    return {
+        r[0]: (r[1:9], r[9:15], r[15])
+        for r in db.execute(
+            "SELECT s.content_hash, s.kind, s.category, s.status, s.dataset, s.instruction, s.output, s.options,"
+            " s.answer, p.section, p.repo_file, p.repo_line, p.model, p.prompt_version, p.step, p.paper_id"
+            " FROM samples s JOIN sample_provenance p ON p.sample_id = s.id"
+        ).fetchall()
+    }
 
 
 def _per_paper(db, run_id: int) -> dict[str, list[str]]:
@@ -47,12 +51,18 @@ def assert_same_samples(db, run_id: int, local, local_run: int) -> None:
         assert paper in producers[h] and theirs[h][2] in producers[h]
         if len(producers[h]) == 1:
             assert paper == theirs[h][2]
-    assert sum(len(p) == 1 for p in producers.values()) > 100   # most samples are one paper's own
+    assert sum(len(p) == 1 for p in producers.values()) > 100  # most samples are one paper's own
 
 
 def _steps(db, run_id: int) -> set[tuple]:
-    return {tuple(r) for r in db.execute("SELECT position, name, status, reason, raw_answer, prompt_version"
-                                         " FROM generate_steps WHERE run_id = ?", [run_id]).fetchall()}
+    return {
+        tuple(r)
+        for r in db.execute(
+            "SELECT position, name, status, reason, raw_answer, prompt_version"
+            " FROM generate_steps WHERE run_id = ?",
+            [run_id],
+        ).fetchall()
+    }
 
 
 def test_ray_run_gives_the_same_samples_as_the_local_run(tmp_path, deepones_home, ray_cluster):  # noqa: F811
@@ -77,11 +87,11 @@ def test_ray_run_gives_the_same_samples_as_the_local_run(tmp_path, deepones_home
     assert _steps(db, run_id) == _steps(local, local_run)
     assert summary["samples_by_kind"] == local_summary["samples_by_kind"]
     papers_done = [e["papers_done"] for e in events if e["event"] == "paper"]
-    assert papers_done == list(range(1, 21))   # imported one by one as they arrived
+    assert papers_done == list(range(1, 21))  # imported one by one as they arrived
     assert events[-1]["event"] == "end" and events[-1]["samples_added"] == summary["samples_added"]
     shards = sorted(ray_run.shard_dir(run_id, deepones_home).glob("paper-*.jsonl"))
     assert len(shards) == 20
-    assert ray_run.import_shards(db, run_id, deepones_home) == 0   # idempotent by content hash
+    assert ray_run.import_shards(db, run_id, deepones_home) == 0  # idempotent by content hash
     assert len(_samples(db)) == len(_samples(local))
     local.conn.close()
     db.conn.close()
@@ -89,11 +99,13 @@ def test_ray_run_gives_the_same_samples_as_the_local_run(tmp_path, deepones_home
 
 def test_shards_import_once_and_a_failed_paper_keeps_its_reason(store, tmp_path, deepones_home):
     records, answers = write_papers(tmp_path / "papers", 2)
-    run_id = runs.create_run(store, [PaperSource(str(r)) for r in records], model=f"replay:{answers}", dataset="d",
-                             options=OPTIONS)
+    run_id = runs.create_run(
+        store, [PaperSource(str(r)) for r in records], model=f"replay:{answers}", dataset="d", options=OPTIONS
+    )
     # The worker's side, without a cluster: the same per-paper function, its log line, the app's shard.
-    item = ray_run._read_pending(store, run_id, runner.default_reader, runner._Progress(store, run_id, None),
-                                 False, None)[0]
+    item = ray_run._read_pending(
+        store, run_id, runner.default_reader, runner._Progress(store, run_id, None), False, None
+    )[0]
     payload = process_item(item, f"replay:{answers}", OPTIONS, prompts_to_dict(load_all()))
     position, back = decode(encode(item["position"], payload))
     assert position == 0 and back == payload and "result" in back
@@ -118,13 +130,31 @@ def test_cli_run_with_ray_on_a_real_paper_and_repository(deepones_home, ray_clus
     from tests.generate.test_cli_generate import ANSWERS, PAPER, REPO, deepones, last_json
 
     RaySettings(address=ray_cluster, python=sys.executable, num_cpus=1, num_gpus=0).save(deepones_home)
-    run = ("generate", "run", str(PAPER), "--repo", str(REPO), "--model", f"replay:{ANSWERS}", "--dataset", "hcr",
-           "--mcq-share", "1", "--ray", "--json")
+    run = (
+        "generate",
+        "run",
+        str(PAPER),
+        "--repo",
+        str(REPO),
+        "--model",
+        f"replay:{ANSWERS}",
+        "--dataset",
+        "hcr",
+        "--mcq-share",
+        "1",
+        "--ray",
+        "--json",
+    )
     summary = last_json(deepones(*run, home=deepones_home, timeout=300))
     assert summary["status"] == "finished" and summary["papers"] == {"done": 1}
-    assert summary["samples_by_kind"] == {"instruction": 7, "dlpd": 4, "mcq": 7} and summary["samples_added"] == 18
+    assert (
+        summary["samples_by_kind"] == {"instruction": 7, "dlpd": 4, "mcq": 7}
+        and summary["samples_added"] == 18
+    )
     with sqlite3.connect(deepones_home / "deepones.db") as conn:
-        files = {r[0] for r in conn.execute("SELECT repo_file FROM sample_provenance WHERE repo_file IS NOT NULL")}
-    assert files and all(not f.startswith("/") for f in files)   # file:line relative to the repository
+        files = {
+            r[0] for r in conn.execute("SELECT repo_file FROM sample_provenance WHERE repo_file IS NOT NULL")
+        }
+    assert files and all(not f.startswith("/") for f in files)  # file:line relative to the repository
     again = last_json(deepones(*run, home=deepones_home, timeout=300))
     assert again["status"] == "finished" and again["samples_added"] == 0

@@ -23,18 +23,23 @@ def provenance_html(prov: dict | None) -> str:
     if prov.get("repo_file"):
         code = esc(str(prov["repo_file"])) + (f":{prov['repo_line']}" if prov.get("repo_line") else "")
     rows = [
-        ("Paper", f"{paper}{esc(year)}<br><span class='meta'>{esc(str(prov.get('paper_id') or ''))}</span>"
-                  f" · <a href='{link}'>filter Data by this paper</a>"),
+        (
+            "Paper",
+            f"{paper}{esc(year)}<br><span class='meta'>{esc(str(prov.get('paper_id') or ''))}</span>"
+            f" · <a href='{link}'>filter Data by this paper</a>",
+        ),
         ("Section", esc(prov.get("section") or "—")),
         ("Code", code or "—"),
         ("Generator", esc(prov.get("model") or "—")),
         ("Prompt", esc(prov.get("prompt_version") or "—")),
         ("Run", esc(f"#{prov['run_id']}") if prov.get("run_id") is not None else "—"),
     ]
-    body = "".join(f"<tr><td class='meta' valign='top'>{name}</td><td>{value}</td></tr>" for name, value in rows)
+    body = "".join(
+        f"<tr><td class='meta' valign='top'>{name}</td><td>{value}</td></tr>" for name, value in rows
+    )
     return f"<h3>Provenance</h3><table cellspacing='3'>{body}</table>"
 
 
 def paper_of_link(href: str) -> str | None:
     """The paper id a ``filter-paper:`` link names, or None for any other link."""
-    return unquote(href[len(PAPER_LINK):]) if href.startswith(PAPER_LINK) else None
+    return unquote(href[len(PAPER_LINK) :]) if href.startswith(PAPER_LINK) else None

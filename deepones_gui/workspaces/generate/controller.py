@@ -19,9 +19,9 @@ DRAIN_MS = 120
 
 
 class RunController(QObject):
-    progressed = Signal(dict)     # the runner's progress report (papers, per-stage counts, ETA, samples)
-    finished = Signal(dict)       # the run's summary (status finished / cancelled / failed, counts)
-    failed = Signal(str)          # the run could not start or broke (one line); finished follows
+    progressed = Signal(dict)  # the runner's progress report (papers, per-stage counts, ETA, samples)
+    finished = Signal(dict)  # the run's summary (status finished / cancelled / failed, counts)
+    failed = Signal(str)  # the run could not start or broke (one line); finished follows
     _wake = Signal()
 
     def __init__(self, db_path: Path, parent: QObject | None = None) -> None:
@@ -47,8 +47,9 @@ class RunController(QObject):
         self.run_id = run_id
         self._cancel = threading.Event()
         self._latest = self._outcome = None
-        self._thread = threading.Thread(target=self._work, args=(run_id, use_ray), name=f"generate-run-{run_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, args=(run_id, use_ray), name=f"generate-run-{run_id}", daemon=True
+        )
         self._thread.start()
         self._timer.start()
 
@@ -68,7 +69,7 @@ class RunController(QObject):
         with self._lock:
             self._latest = info
         if info.get("event") in ("paper", "end"):
-            self._wake.emit()   # a finished paper shows at once, not at the next tick
+            self._wake.emit()  # a finished paper shows at once, not at the next tick
 
     def _work(self, run_id: int, use_ray: bool) -> None:
         from backend.store import connection
@@ -85,7 +86,7 @@ class RunController(QObject):
 
                     summary = run(db, run_id, progress=self._report, cancel=self._cancel)
             outcome = ("done", summary)
-        except (ValueError, RuntimeError, OSError) as exc:   # RunError, RayError, a store problem: one line
+        except (ValueError, RuntimeError, OSError) as exc:  # RunError, RayError, a store problem: one line
             outcome = ("error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - an unexpected failure is still a message, not a crash
             log.exception("generate run %s failed", run_id)

@@ -24,8 +24,15 @@ def prepare_demo_run(page) -> None:
 
     folder = Path(page.ctx.data_dir) / "generate-demo" / "papers"
     _records, answers = write_papers(folder, 6)
-    plan = GeneratePlan(papers=[str(folder)], model=f"replay:{answers}", dataset="my-deepdata", mcq_share=0.5,
-                        concurrency=4, price_in=0.5, price_out=1.5)
+    plan = GeneratePlan(
+        papers=[str(folder)],
+        model=f"replay:{answers}",
+        dataset="my-deepdata",
+        mcq_share=0.5,
+        concurrency=4,
+        price_in=0.5,
+        price_out=1.5,
+    )
     page.form.set_plan(plan)
     with connection(page.ctx.db_path) as db:
         run_id = create_run(db, plan)

@@ -44,8 +44,10 @@ class GenerateForm(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         self.papers = QListWidget()
-        self.papers.setToolTip("Papers: .tex files, LaTeX folders, arXiv e-prints (.tar.gz), PDFs, unarXive JSONL "
-                               "or a folder holding many. Delete removes the selected ones.")
+        self.papers.setToolTip(
+            "Papers: .tex files, LaTeX folders, arXiv e-prints (.tar.gz), PDFs, unarXive JSONL "
+            "or a folder holding many. Delete removes the selected ones."
+        )
         self.papers.setMinimumHeight(70)
         self.papers.setMaximumHeight(110)
         col.addWidget(self.papers)
@@ -61,7 +63,9 @@ class GenerateForm(QWidget):
         self.add_files.clicked.connect(self._choose_files)
         self.add_folder.clicked.connect(self._choose_folder)
         self.remove.clicked.connect(self.remove_selected)
-        self.papers.itemSelectionChanged.connect(lambda: self.remove.setEnabled(bool(self.papers.selectedItems())))
+        self.papers.itemSelectionChanged.connect(
+            lambda: self.remove.setEnabled(bool(self.papers.selectedItems()))
+        )
 
         form = QFormLayout()
         form.setContentsMargins(0, 4, 0, 0)
@@ -86,11 +90,15 @@ class GenerateForm(QWidget):
         self.mcq_share.setRange(0.0, 100.0)
         self.mcq_share.setDecimals(1)
         self.mcq_share.setSuffix(" % of papers")
-        self.mcq_share.setToolTip("Share of papers that also get DeepQA multiple-choice questions (the paper: 1%)")
+        self.mcq_share.setToolTip(
+            "Share of papers that also get DeepQA multiple-choice questions (the paper: 1%)"
+        )
         form.addRow("MCQs", self.mcq_share)
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, 256)
-        self.concurrency.setToolTip("Requests in flight at once (endpoints); a local model answers one at a time")
+        self.concurrency.setToolTip(
+            "Requests in flight at once (endpoints); a local model answers one at a time"
+        )
         form.addRow("Concurrency", self.concurrency)
         prices = QHBoxLayout()
         self.price_in, self.price_out = QDoubleSpinBox(), QDoubleSpinBox()
@@ -105,9 +113,17 @@ class GenerateForm(QWidget):
         form.addRow(self.use_ray)
         col.addLayout(form)
 
-        for signal in (self.manifest.textChanged, self.repo.textChanged, self.dataset.textChanged,
-                       self.mcq_share.valueChanged, self.concurrency.valueChanged, self.price_in.valueChanged,
-                       self.price_out.valueChanged, self.use_ray.toggled, self.picker.spec_changed):
+        for signal in (
+            self.manifest.textChanged,
+            self.repo.textChanged,
+            self.dataset.textChanged,
+            self.mcq_share.valueChanged,
+            self.concurrency.valueChanged,
+            self.price_in.valueChanged,
+            self.price_out.valueChanged,
+            self.use_ray.toggled,
+            self.picker.spec_changed,
+        ):
             signal.connect(lambda *_: self.changed.emit())
 
     # -- papers -------------------------------------------------------------------------------------
@@ -138,7 +154,9 @@ class GenerateForm(QWidget):
             self.add_papers([folder])
 
     def _choose_manifest(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Manifest", self._start_dir(), "Manifests (*.jsonl *.csv)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Manifest", self._start_dir(), "Manifests (*.jsonl *.csv)"
+        )
         if path:
             self.manifest.setText(path)
 
@@ -151,10 +169,16 @@ class GenerateForm(QWidget):
     def plan(self) -> GeneratePlan:
         return GeneratePlan(
             papers=[self.papers.item(i).text() for i in range(self.papers.count())],
-            repo=self.repo.text().strip(), manifest=self.manifest.text().strip(), model=self.picker.current_spec(),
-            dataset=self.dataset.text().strip(), mcq_share=round(self.mcq_share.value() / 100, 4),
-            concurrency=self.concurrency.value(), price_in=self.price_in.value() or None,
-            price_out=self.price_out.value() or None, use_ray=self.use_ray.isChecked())
+            repo=self.repo.text().strip(),
+            manifest=self.manifest.text().strip(),
+            model=self.picker.current_spec(),
+            dataset=self.dataset.text().strip(),
+            mcq_share=round(self.mcq_share.value() / 100, 4),
+            concurrency=self.concurrency.value(),
+            price_in=self.price_in.value() or None,
+            price_out=self.price_out.value() or None,
+            use_ray=self.use_ray.isChecked(),
+        )
 
     def set_plan(self, plan: GeneratePlan) -> None:
         self.blockSignals(True)

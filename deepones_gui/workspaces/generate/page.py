@@ -28,7 +28,7 @@ from deepones_gui.workspaces.generate.form import GenerateForm
 from deepones_gui.workspaces.generate.panels import ProgressPanel, PromptsPanel, RunsPanel
 
 ESTIMATE_DEBOUNCE_MS = 600
-SAMPLES_EVERY_MS = 700     # the live samples list is re-read at most this often during a run
+SAMPLES_EVERY_MS = 700  # the live samples list is re-read at most this often during a run
 
 
 class GeneratePage(QWidget):
@@ -158,8 +158,13 @@ class GeneratePage(QWidget):
         self.estimate_label.setText("Estimating… (reading the papers)")
         self._estimated_plan = plan
         self._estimate_task = run_in_background(
-            tasks.estimate, self.db_path, plan, on_result=self._show_estimate, on_error=self._estimate_failed,
-            owner=self)
+            tasks.estimate,
+            self.db_path,
+            plan,
+            on_result=self._show_estimate,
+            on_error=self._estimate_failed,
+            owner=self,
+        )
 
     def _show_estimate(self, est: dict) -> None:
         self._estimate_task = None
@@ -177,15 +182,25 @@ class GeneratePage(QWidget):
         if (problem := plan.problem()) or self.controller.running:
             self._say(problem or "A run is already going.")
             return
-        self.ctx.settings.extra[SETTINGS_KEY] = plan.to_dict()   # remembered for next time
+        self.ctx.settings.extra[SETTINGS_KEY] = plan.to_dict()  # remembered for next time
         self.ctx.save_settings()
         self.start_button.setEnabled(False)
         self._say("Creating the run…")
-        run_in_background(tasks.new_run, self.db_path, plan, on_result=lambda run_id: self._launch(run_id, plan.use_ray),
-                          on_error=self._start_failed, owner=self)
+        run_in_background(
+            tasks.new_run,
+            self.db_path,
+            plan,
+            on_result=lambda run_id: self._launch(run_id, plan.use_ray),
+            on_error=self._start_failed,
+            owner=self,
+        )
 
     def _start_failed(self, exc: BaseException, _tb: str) -> None:
-        self._say(f"⚠ {exc}" if isinstance(exc, (PlanError, ValueError, OSError)) else f"⚠ {type(exc).__name__}: {exc}")
+        self._say(
+            f"⚠ {exc}"
+            if isinstance(exc, (PlanError, ValueError, OSError))
+            else f"⚠ {type(exc).__name__}: {exc}"
+        )
         self._update_buttons()
 
     def _launch(self, run_id: int, use_ray: bool) -> None:
@@ -221,7 +236,9 @@ class GeneratePage(QWidget):
     def _finished(self, summary: dict) -> None:
         status = summary.get("status", "?")
         added = summary.get("samples_added")
-        text = f"Run #{summary.get('run_id')} {status}" + (f": {added:,} samples added" if added is not None else "")
+        text = f"Run #{summary.get('run_id')} {status}" + (
+            f": {added:,} samples added" if added is not None else ""
+        )
         if summary.get("message") and status != "finished":
             text += f" — {summary['message']}"
         self._say(text)
@@ -232,8 +249,9 @@ class GeneratePage(QWidget):
 
     def _refresh_samples(self) -> None:
         if self._shown_run is not None:
-            run_in_background(tasks.samples, self.db_path, self._shown_run, on_result=self.progress.show_samples,
-                              owner=self)
+            run_in_background(
+                tasks.samples, self.db_path, self._shown_run, on_result=self.progress.show_samples, owner=self
+            )
 
     def refresh_runs(self, select: int | None = None) -> None:
         def show(rows: list[dict]) -> None:
@@ -241,16 +259,20 @@ class GeneratePage(QWidget):
             if select is not None:
                 self.runs.select_run(select)
             if (chosen := self.runs.selected_run()) is not None:
-                self._run_chosen(chosen)   # its steps may have changed even where the selection did not
+                self._run_chosen(chosen)  # its steps may have changed even where the selection did not
 
         run_in_background(tasks.run_list, self.db_path, on_result=show, owner=self)
 
     def _run_chosen(self, run_id: int) -> None:
         self.runs._update_buttons()
-        run_in_background(tasks.steps, self.db_path, run_id, on_result=lambda r: self.runs.show_steps(*r), owner=self)
+        run_in_background(
+            tasks.steps, self.db_path, run_id, on_result=lambda r: self.runs.show_steps(*r), owner=self
+        )
 
     def _step_chosen(self, run_id: int, position: int, name: str) -> None:
-        run_in_background(tasks.step, self.db_path, run_id, position, name, on_result=self.runs.show_step, owner=self)
+        run_in_background(
+            tasks.step, self.db_path, run_id, position, name, on_result=self.runs.show_step, owner=self
+        )
 
     # -- to Data --------------------------------------------------------------------------------------
     def _to_data(self, name: str, payload: dict) -> None:
@@ -294,8 +316,10 @@ class GeneratePage(QWidget):
     def _reset_prompt(self, stage: str) -> None:
         from backend.generate.prompts import reset_user_prompt
 
-        if QMessageBox.question(self, "Reset prompt", f"Drop your edit of the {stage!r} prompt?") \
-                != QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(self, "Reset prompt", f"Drop your edit of the {stage!r} prompt?")
+            != QMessageBox.StandardButton.Yes
+        ):
             return
         prompt = reset_user_prompt(stage, self.ctx.data_dir)
         self.prompts.show_prompt(prompt.version, prompt.body, prompt.user)
@@ -331,9 +355,12 @@ class GeneratePage(QWidget):
     def can_close(self) -> bool:
         if not self.controller.running:
             return True
-        answer = QMessageBox.question(self, "Generate run going",
-                                      "A generate run is going. Cancel it and close? Finished steps are kept; "
-                                      "Resume goes on from them.")
+        answer = QMessageBox.question(
+            self,
+            "Generate run going",
+            "A generate run is going. Cancel it and close? Finished steps are kept; "
+            "Resume goes on from them.",
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.controller.cancel()
             return True

@@ -24,8 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-STAGES = ("filter", "contributions", "diagram", "properties", "requirements", "code_filter", "code_map",
-          "pseudocode", "instructions", "dlpd", "mcq")
+STAGES = (
+    "filter",
+    "contributions",
+    "diagram",
+    "properties",
+    "requirements",
+    "code_filter",
+    "code_map",
+    "pseudocode",
+    "instructions",
+    "dlpd",
+    "mcq",
+)
 IdRole = Qt.ItemDataRole.UserRole + 1
 StepRole = Qt.ItemDataRole.UserRole + 2
 
@@ -39,7 +50,7 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.horizontalHeader().setStretchLastSection(True)
     table.setWordWrap(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)   # one line a row
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)  # one line a row
     return table
 
 
@@ -47,8 +58,13 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m{seconds % 60:02d}s"
+        if seconds >= 60
+        else f"{seconds}s"
+    )
 
 
 class ProgressPanel(QWidget):
@@ -77,8 +93,11 @@ class ProgressPanel(QWidget):
         self.stages.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.stages.horizontalHeader().setStretchLastSection(False)
         # Every stage in view: 11 one-line rows and the header.
-        self.stages.setMinimumHeight(self.stages.verticalHeader().defaultSectionSize() * len(STAGES)
-                                     + self.stages.horizontalHeader().sizeHint().height() + 4)
+        self.stages.setMinimumHeight(
+            self.stages.verticalHeader().defaultSectionSize() * len(STAGES)
+            + self.stages.horizontalHeader().sizeHint().height()
+            + 4
+        )
         self.stages.setMaximumHeight(self.stages.minimumHeight())
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.stages)
@@ -110,8 +129,10 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, total)
         self.bar.setValue(info.get("papers_done", 0))
         eta = info.get("eta_s")
-        self.eta.setText(f"{info.get('samples_added', 0):,} samples added · elapsed {duration(info.get('elapsed_s'))}"
-                         f" · ETA {duration(eta) if eta is not None else 'after the first paper'}")
+        self.eta.setText(
+            f"{info.get('samples_added', 0):,} samples added · elapsed {duration(info.get('elapsed_s'))}"
+            f" · ETA {duration(eta) if eta is not None else 'after the first paper'}"
+        )
         steps = info.get("steps", {})
         for row, name in enumerate(STAGES):
             counts = steps.get(name, {})
@@ -124,8 +145,13 @@ class ProgressPanel(QWidget):
         selected = self.selected_id()
         self.samples.setRowCount(len(rows))
         for r, s in enumerate(rows):
-            values = (str(s["id"]), s["kind"], s["category"], s["paper_title"] or s["paper_id"],
-                      " ".join((s["instruction"] or "").split()))
+            values = (
+                str(s["id"]),
+                s["kind"],
+                s["category"],
+                s["paper_title"] or s["paper_id"],
+                " ".join((s["instruction"] or "").split()),
+            )
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(IdRole, (s["id"], s["paper_id"]))
@@ -163,7 +189,7 @@ class RunsPanel(QWidget):
     """Runs with their status, and the chosen run's steps: prompt, raw answer and parsed JSON of each."""
 
     runChosen = Signal(int)
-    stepChosen = Signal(int, int, str)   # run, paper position, step name
+    stepChosen = Signal(int, int, str)  # run, paper position, step name
     resumeRequested = Signal(int)
 
     def __init__(self) -> None:
@@ -195,8 +221,16 @@ class RunsPanel(QWidget):
         self.steps.header().setStretchLastSection(False)
         lower.addWidget(self.steps)
         self.viewer = QTabWidget()
-        self.prompt_view, self.raw_view, self.parsed_view = QPlainTextEdit(), QPlainTextEdit(), QPlainTextEdit()
-        for view, title in ((self.prompt_view, "Prompt"), (self.raw_view, "Raw answer"), (self.parsed_view, "Parsed")):
+        self.prompt_view, self.raw_view, self.parsed_view = (
+            QPlainTextEdit(),
+            QPlainTextEdit(),
+            QPlainTextEdit(),
+        )
+        for view, title in (
+            (self.prompt_view, "Prompt"),
+            (self.raw_view, "Raw answer"),
+            (self.parsed_view, "Parsed"),
+        ):
             view.setReadOnly(True)
             view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
             self.viewer.addTab(view, title)
@@ -221,8 +255,14 @@ class RunsPanel(QWidget):
         self.runs.blockSignals(True)
         self.runs.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            values = (f"#{r['id']}", r["dataset"], r["status"], f"{r['papers_done']}/{r['papers']}",
-                      str(r["samples_added"]), r["model"])
+            values = (
+                f"#{r['id']}",
+                r["dataset"],
+                r["status"],
+                f"{r['papers_done']}/{r['papers']}",
+                str(r["samples_added"]),
+                r["model"],
+            )
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(IdRole, r["id"])
@@ -247,15 +287,21 @@ class RunsPanel(QWidget):
         return self.runs.item(rows[0].row(), 0).data(IdRole) if rows else None
 
     def resumable(self, run_id: int | None) -> bool:
-        return run_id is not None and run_id != self.busy_run and \
-            self._statuses.get(run_id) in ("pending", "cancelled", "interrupted", "failed")
+        return (
+            run_id is not None
+            and run_id != self.busy_run
+            and self._statuses.get(run_id) in ("pending", "cancelled", "interrupted", "failed")
+        )
 
     def _update_buttons(self) -> None:
         run_id = self.selected_run()
         self.resume_button.setEnabled(self.resumable(run_id))
         status = self._statuses.get(run_id, "")
-        self.message.setText("" if run_id is None else
-                             f"Run #{run_id} is {status}." + (" Resume finishes it." if self.resumable(run_id) else ""))
+        self.message.setText(
+            ""
+            if run_id is None
+            else f"Run #{run_id} is {status}." + (" Resume finishes it." if self.resumable(run_id) else "")
+        )
 
     def _run_changed(self) -> None:
         self._update_buttons()
@@ -271,7 +317,9 @@ class RunsPanel(QWidget):
         for s in steps:
             parent = papers.get(s["position"])
             if parent is None:
-                parent = papers[s["position"]] = QTreeWidgetItem(self.steps, [s["paper"] or f"paper {s['position']}", ""])
+                parent = papers[s["position"]] = QTreeWidgetItem(
+                    self.steps, [s["paper"] or f"paper {s['position']}", ""]
+                )
                 parent.setExpanded(len(papers) <= 3)
             item = QTreeWidgetItem(parent, [s["name"], s["status"]])
             item.setData(0, StepRole, (run_id, s["position"], s["name"]))
@@ -294,9 +342,11 @@ class RunsPanel(QWidget):
         if detail is None:
             return
         reason = f" — {detail['reason']}" if detail["reason"] else ""
-        self.step_info.setText(f"{detail['status']}{reason} · prompt {detail['prompt_version']} · "
-                               f"{detail['attempts']} attempt(s) · {detail['prompt_tokens']:,} + "
-                               f"{detail['completion_tokens']:,} tokens")
+        self.step_info.setText(
+            f"{detail['status']}{reason} · prompt {detail['prompt_version']} · "
+            f"{detail['attempts']} attempt(s) · {detail['prompt_tokens']:,} + "
+            f"{detail['completion_tokens']:,} tokens"
+        )
         self.prompt_view.setPlainText(detail["prompt"])
         self.raw_view.setPlainText(detail["raw"])
         self.parsed_view.setPlainText(detail["parsed"] or "(nothing parsed)")
@@ -305,7 +355,7 @@ class RunsPanel(QWidget):
 class PromptsPanel(QWidget):
     """Edit a stage's prompt template; the version each sample records changes with the text."""
 
-    saveRequested = Signal(str, str)   # stage, body
+    saveRequested = Signal(str, str)  # stage, body
     resetRequested = Signal(str)
     stageChosen = Signal(str)
 
@@ -322,14 +372,17 @@ class PromptsPanel(QWidget):
         row.addWidget(self.version, 1)
         col.addLayout(row)
         self.editor = QPlainTextEdit()
-        self.editor.setToolTip("{{name}} placeholders are filled in per paper; the answer's JSON schema is added "
-                               "by the pipeline")
+        self.editor.setToolTip(
+            "{{name}} placeholders are filled in per paper; the answer's JSON schema is added by the pipeline"
+        )
         col.addWidget(self.editor, 1)
         buttons = QHBoxLayout()
         self.save = QPushButton("Save")
         self.save.setShortcut("Ctrl+S")
         self.reset = QPushButton("Reset to packaged")
-        self.save.clicked.connect(lambda: self.saveRequested.emit(self.stage.currentText(), self.editor.toPlainText()))
+        self.save.clicked.connect(
+            lambda: self.saveRequested.emit(self.stage.currentText(), self.editor.toPlainText())
+        )
         self.reset.clicked.connect(lambda: self.resetRequested.emit(self.stage.currentText()))
         self.status = QLabel("")
         buttons.addWidget(self.save)
