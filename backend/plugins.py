@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.bench_workspace",
     "plugins.traces_workspace",
     "plugins.train_workspace",
+    "plugins.generate_workspace",
 )
 
 pm = pluggy.PluginManager("deepones")

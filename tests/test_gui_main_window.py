@@ -183,7 +183,8 @@ def test_with_plugins_disabled_the_app_still_shows_its_workspaces(deepones_home,
     result = json.loads(out.stdout.strip().splitlines()[-1])
     # The built-in plugins are registered from DEFAULT_PLUGINS; nothing else (no entry point) is.
     assert result["plugins"] == __import__("backend.plugins", fromlist=["x"]).builtin_plugin_names()
-    assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs", "bench", "traces", "train"]
+    assert result["names"] == ["overview", "data", "chat", "models", "design", "jobs", "bench", "traces", "train",
+                              "generate"]
     assert result["failed"] == {}
 
 

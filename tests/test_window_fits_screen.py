@@ -82,7 +82,7 @@ def test_window_fits_the_screen_in_every_workspace(xvfb, tmp_path):
     assert line, out.stdout[-2000:] + out.stderr[-2000:]
     rows = json.loads(line[4:])
     assert {r["workspace"] for r in rows} >= {"overview", "data", "chat", "models", "design", "jobs", "bench",
-                                              "traces", "train", "bench+sweep form"}
+                                              "traces", "train", "generate", "bench+sweep form"}
     problems = []
     for r in rows:
         ax, ay, aw, ah = r["availableGeometry"]

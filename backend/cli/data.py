@@ -137,7 +137,7 @@ def index_cmd() -> None:
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["unreviewed", "accepted", "rejected", "needs-fix"]),
+              type=click.Choice(["unreviewed", "accepted", "rejected", "needs-fix", "generated"]),
               help="Only samples with this review status (repeatable).")
 @click.option("--query", default="", help="Only samples matching this full-text search.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS))

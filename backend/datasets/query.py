@@ -73,6 +73,10 @@ class SampleFilter:
     ids: tuple[int, ...] = field(default=())   # e.g. a near-duplicate cluster
     prefix: bool = False   # the last query word is still being typed: match longer words too
     traits: tuple[str, ...] = ()   # "has tools", "preference", "multi-turn" (any of them)
+    # Provenance of generated samples (backend.generate.provenance): paper ids, paper years, generator models.
+    papers: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    generators: tuple[str, ...] = ()
 
     def where(self, *, with_query: bool = True) -> tuple[str, list]:
         clauses: list[str] = []
@@ -99,6 +103,12 @@ class SampleFilter:
                 mask |= TRAIT_BITS[name]
             clauses.append("(s.traits & ?) != 0")
             params.append(mask)
+        if self.papers or self.years or self.generators:
+            from backend.generate.provenance import where_clauses
+
+            more, more_params = where_clauses(self.papers, self.years, self.generators)
+            clauses += more
+            params += more_params
         match = fts_query(self.query, prefix=self.prefix) if self.query and with_query else ""
         if match:
             clauses.append("s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
@@ -197,6 +207,9 @@ def get_sample(db: sqlite_utils.Database, sample_id: int) -> dict | None:
     sample = dict(zip([d[0] for d in cur.description], row, strict=True))
     sample["tags"] = [t for (t,) in db.conn.execute(
         "SELECT tag FROM sample_tags WHERE sample_id = ? ORDER BY tag", (sample_id,))]
+    from backend.generate.provenance import for_sample
+
+    sample["provenance"] = for_sample(db, sample_id)
     return sample
 
 

@@ -35,7 +35,8 @@ DLPD_CATEGORIES = (
     "hyperparameter prediction",
 )
 CATEGORIES = INSTRUCTION_CATEGORIES + DLPD_CATEGORIES
-# "generated": made by the Generate pipeline and not yet looked at (its review queue).
+# "generated": written by Generate (backend.generate) and waiting for review: a queue of its own,
+# apart from imported samples nobody has looked at yet ("unreviewed").
 STATUSES = ("unreviewed", "accepted", "rejected", "needs-fix", "generated")
 OPTION_LETTERS = ("A", "B", "C", "D", "E")
 

@@ -29,7 +29,8 @@ OVERVIEW = WorkspaceSpec("overview", "Overview", 0, lazy_page("deepones_gui.work
                          icon="SP_ComputerIcon", tooltip="Your setup at a glance: models, GPUs, data, plugins",
                          needs_store=False)
 DATA = WorkspaceSpec("data", "Data", 10, lazy_page("deepones_gui.workspaces.data.page:DataPage"),
-                     icon="SP_FileDialogDetailedView", tooltip="Import, browse, search, curate and export DeepData")
+                     icon="SP_FileDialogDetailedView", tooltip="Import, browse, search, curate and export DeepData",
+                     listens=("open_sample", "filter_data_by_paper"))
 CHAT = WorkspaceSpec("chat", "Chat", 20, lazy_page("deepones_gui.workspaces.chat.page:ChatPage"),
                      icon="SP_MessageBoxInformation",
                      tooltip="Talk to the designer model: local GGUF or any OpenAI-compatible endpoint")
@@ -52,6 +53,11 @@ TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspace
                        listens=("open_trace",))
 TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
                       icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
+
+GENERATE = WorkspaceSpec("generate", "Generate", 80, lazy_page("deepones_gui.workspaces.generate.page:GeneratePage"),
+                         icon="SP_FileDialogNewFolder", shortcut="Ctrl+0",
+                         tooltip="Papers and their code -> instruction, DLPD and MCQ samples with provenance")
+
 
 def available_workspaces() -> list[WorkspaceSpec]:
     """What plugins register (the built-in workspace plugins always load)."""

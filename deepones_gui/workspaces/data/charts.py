@@ -8,11 +8,12 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-STATUS_ORDER = ("accepted", "needs-fix", "rejected", "unreviewed")
+STATUS_ORDER = ("accepted", "needs-fix", "rejected", "generated", "unreviewed")
 STATUS_COLOURS = {
     "accepted": QColor("#43a047"), "needs-fix": QColor("#fb8c00"),
-    "rejected": QColor("#e53935"), "unreviewed": QColor("#b0bec5"),
+    "rejected": QColor("#e53935"), "generated": QColor("#7e57c2"), "unreviewed": QColor("#b0bec5"),
 }
+WAITING = ("unreviewed", "generated")   # not reviewed yet: imported, or written by Generate
 DLPD = {"requirement-based proposal", "property-based improvement", "hyperparameter prediction"}
 
 
@@ -46,7 +47,7 @@ class CategoryReviewChart(QWidget):
         if not st or not st["total"]:
             p.drawText(QRectF(0, 24, self.width(), self.height() - 24), Qt.AlignmentFlag.AlignCenter, "No samples yet")
             return
-        done = st["total"] - st["by_status"].get("unreviewed", 0)
+        done = st["total"] - sum(st["by_status"].get(s, 0) for s in WAITING)
         kinds = " · ".join(f"{k} {n:,}" for k, n in st["by_kind"].items())
         summary = f"{st['total']:,} samples ({kinds}) · {100 * done / st['total']:.0f}% reviewed"
         p.setPen(self.palette().placeholderText().color())
@@ -90,6 +91,6 @@ class CategoryReviewChart(QWidget):
                 if w > 0:
                     p.fillRect(QRectF(x, y + line * 0.16, w, line * 0.68), STATUS_COLOURS[status])
                 x += w
-            reviewed = 100 * (n - counts.get("unreviewed", 0)) / max(1, n)
+            reviewed = 100 * (n - sum(counts.get(s, 0) for s in WAITING)) / max(1, n)
             p.drawText(QRectF(bar_x + full + 6, y, count_w, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                        f"{n:,} ({100 * n / st['total']:.0f}%)  {reviewed:.0f}% done")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from backend.datasets.schema import CATEGORIES, KINDS
 from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.data.render import sample_html
+from deepones_gui.workspaces.data.render_provenance import paper_of_link
 
 REVIEW_BUTTONS = (
     ("accepted", "✔ Accept", "A", "#2e7d32"),
@@ -78,6 +79,7 @@ class DetailPane(QWidget):
     tagRequested = Signal()
     noteSubmitted = Signal(str)
     editRequested = Signal()
+    paperFilterRequested = Signal(str)   # a provenance link: show only this paper's samples
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +117,7 @@ class DetailPane(QWidget):
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(False)
         self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._link)
         split.addWidget(self.browser)
         history_box = QWidget()
         hl = QVBoxLayout(history_box)
@@ -128,6 +131,11 @@ class DetailPane(QWidget):
         split.setStretchFactor(0, 1)
         layout.addWidget(split, 1)
         self.show_sample(None)
+
+    def _link(self, url) -> None:
+        paper = paper_of_link(url.toString())
+        if paper:
+            self.paperFilterRequested.emit(paper)
 
     def show_sample(self, sample: dict | None, history: list[dict] | None = None,
                     highlight: list[str] | None = None) -> None:

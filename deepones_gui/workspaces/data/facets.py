@@ -1,4 +1,5 @@
-"""Facet filters: checkable values with counts for kind, category, status, dataset and tag."""
+"""Facet filters: checkable values with counts for kind, category, status, dataset and tag, and for
+generated samples their paper, paper year and generator model (shown once there are any)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
 from backend.datasets.schema import CATEGORIES, KINDS, STATUSES, TRAITS
+from backend.generate.provenance import generator_label, paper_label
 
 FACETS = (("kind", "Kind"), ("category", "Category"), ("trait", "Contains"), ("status", "Status"),
-          ("dataset", "Dataset"), ("tag", "Tag"))
+          ("dataset", "Dataset"), ("tag", "Tag"), ("paper", "Paper"), ("year", "Year"),
+          ("generator", "Generator model"))
+PROVENANCE_FACETS = ("paper", "year", "generator")   # hidden while no sample was generated
 CHECKBOX_AND_MARGINS = 30   # check indicator, its spacing and the item's margins, in pixels
 ValueRole = Qt.ItemDataRole.UserRole + 10
 
@@ -46,6 +50,7 @@ class FacetTree(QTreeWidget):
     def set_counts(self, st: dict) -> None:
         """Refresh values and counts, keeping what is checked."""
         checked = self.checked()
+        titles = st.get("paper_titles", {})
         self._updating = True
         try:
             for key, _ in FACETS:
@@ -56,12 +61,20 @@ class FacetTree(QTreeWidget):
                 group.takeChildren()
                 for value, n in values.items():
                     raw = "" if key == "category" and value == "(none)" else value
-                    item = QTreeWidgetItem(group, [value or "(none)", f"{n:,}"])
+                    label = paper_label(value, titles.get(value, "")) if key == "paper" else \
+                        generator_label(value) if key == "generator" else value
+                    item = QTreeWidgetItem(group, [label or "(none)", f"{n:,}"])
+                    if key == "paper":
+                        item.setToolTip(0, f"{titles.get(value) or value}\n{value}")
+                    elif key == "generator":
+                        item.setToolTip(0, value)
                     item.setData(0, ValueRole, raw)
                     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(0, Qt.CheckState.Checked if raw in checked.get(key, ()) else Qt.CheckState.Unchecked)
                     item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     item.setForeground(1, self.palette().placeholderText())
+                if key in PROVENANCE_FACETS:
+                    group.setHidden(not values)
         finally:
             self._updating = False
         self.setMinimumWidth(self.needed_width())
@@ -71,6 +84,8 @@ class FacetTree(QTreeWidget):
         fm = self.fontMetrics()
         widest_label = widest_count = 0
         for group in self.groups.values():
+            if group.isHidden():
+                continue
             for i in range(group.childCount()):
                 child = group.child(i)
                 widest_label = max(widest_label, fm.horizontalAdvance(child.text(0)))
@@ -87,6 +102,19 @@ class FacetTree(QTreeWidget):
             if values:
                 out[key] = values
         return out
+
+    def ensure_value(self, key: str, value: str, label: str) -> None:
+        """List ``value`` under ``key`` if it is not there yet (count unknown until the next refresh)."""
+        group = self.groups[key]
+        if any(group.child(i).data(0, ValueRole) == value for i in range(group.childCount())):
+            return
+        self._updating = True
+        item = QTreeWidgetItem(group, [label, "…"])
+        item.setData(0, ValueRole, value)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+        group.setHidden(False)
+        self._updating = False
 
     def set_checked(self, key: str, values: tuple[str, ...], *, notify: bool = True) -> None:
         group = self.groups[key]

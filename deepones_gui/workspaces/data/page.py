@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from backend.datasets import curation, query
 from backend.datasets.query import SampleFilter
+from backend.generate.provenance import paper_label
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 from deepones_gui.workspaces.data import tasks
@@ -41,6 +42,7 @@ from deepones_gui.workspaces.data.transfer_strip import TransferStrip
 
 WATCH_MS = 1000          # how often to look for changes made by other processes (PRAGMA data_version)
 STATS_DEBOUNCE_MS = 250
+DETAIL_WIDTH = 380        # the detail pane's starting width (the splitter keeps what the user drags it to)
 
 
 class DataPage(CurationActions, QWidget):
@@ -72,6 +74,7 @@ class DataPage(CurationActions, QWidget):
         self._watch = QTimer(self, interval=WATCH_MS)
         self._watch.timeout.connect(self._check_external_changes)
         self._watch.start()
+        ctx.broadcast.connect(self.on_broadcast)   # Generate: "open_sample", "filter_data_by_paper"
         # First run: the demo set, imported off the GUI thread.
         from backend.datasets.demo import demo_needed
 
@@ -154,6 +157,7 @@ class DataPage(CurationActions, QWidget):
         self.detail.tagRequested.connect(self.ask_tag)
         self.detail.noteSubmitted.connect(self.save_note)
         self.detail.editRequested.connect(self.edit_sample)
+        self.detail.paperFilterRequested.connect(self.filter_by_paper)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.facets)
@@ -161,7 +165,9 @@ class DataPage(CurationActions, QWidget):
         main.addWidget(self.detail)
         main.setStretchFactor(1, 3)
         main.setStretchFactor(2, 2)
-        main.setSizes([self.facets.minimumWidth(), 640, self.detail.minimumWidth()])
+        # The detail pane has no minimum width of its own yet (0): sized from its hint, else the splitter
+        # gave it nothing and the sample (and its provenance) never showed at 1280 px.
+        main.setSizes([self.facets.minimumWidth(), 560, max(DETAIL_WIDTH, self.detail.minimumSizeHint().width())])
         main.setChildrenCollapsible(False)
         outer.addWidget(main, 1)
 
@@ -175,7 +181,8 @@ class DataPage(CurationActions, QWidget):
         return SampleFilter(kinds=checked.get("kind", ()), categories=checked.get("category", ()),
                             statuses=checked.get("status", ()), tags=checked.get("tag", ()),
                             datasets=checked.get("dataset", ()), traits=checked.get("trait", ()),
-                            ids=self._cluster, **self._search_terms())
+                            papers=checked.get("paper", ()), years=tuple(int(y) for y in checked.get("year", ())),
+                            generators=checked.get("generator", ()), ids=self._cluster, **self._search_terms())
 
     def _search_terms(self) -> dict:
         text = self.search.text()
@@ -211,6 +218,46 @@ class DataPage(CurationActions, QWidget):
         self.search.clear()
         self.search.blockSignals(False)
         self.facets.clear_checks()
+
+    def filter_by_paper(self, paper_id: str, sample_id: int | None = None) -> None:
+        """Only this paper's generated samples (every other filter cleared), keeping ``sample_id``
+        (else the current sample) selected when it is one of them."""
+        self._keep_id = sample_id if sample_id is not None else self._current_id()
+        self._cluster = ()
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        for key in self.facets.groups:
+            self.facets.set_checked(key, (), notify=False)
+        # Listed at once (its count follows with the next stats refresh), so it can be checked now.
+        from backend.generate.provenance import paper_title
+
+        self.facets.ensure_value("paper", paper_id, paper_label(paper_id, paper_title(self.db, paper_id)))
+        self.facets.set_checked("paper", (paper_id,), notify=False)
+        keep = self._keep_id
+        self._apply_filter()
+        self._keep_id = keep
+        self._select_after_filter()
+
+    def open_sample(self, sample_id: int) -> None:
+        """Show one sample with its provenance: Data narrowed to its paper (or to it alone when it was
+        not generated), the sample selected."""
+        from backend.generate.provenance import for_sample
+
+        prov = for_sample(self.db, sample_id)
+        if prov is not None:
+            self.filter_by_paper(prov["paper_id"], sample_id)
+            return
+        self.clear_filters()
+        self.show_cluster((sample_id,))
+
+    def on_broadcast(self, name: str, payload) -> None:
+        if not isinstance(payload, dict):
+            return
+        if name == "open_sample" and isinstance(payload.get("sample_id"), int):
+            self.open_sample(payload["sample_id"])
+        elif name == "filter_data_by_paper" and payload.get("paper_id"):
+            self.filter_by_paper(str(payload["paper_id"]))
 
     def show_cluster(self, ids: tuple[int, ...], name: str = "cluster") -> None:
         self._cluster = tuple(ids)
@@ -415,6 +462,7 @@ class DataPage(CurationActions, QWidget):
         self.model.stop()
         self.duplicates.shutdown()
         self.map_panel.shutdown()
+        self.ctx.broadcast.disconnect(self.on_broadcast)
         for signal in (self.transfers.importFinished, self.transfers.indexFinished):
             signal.disconnect()  # a task finishing after this must not touch the closed store
         self.transfers.shutdown()

@@ -9,6 +9,7 @@ import html
 import json
 import re
 
+from deepones_gui.workspaces.data.render_provenance import provenance_html
 from deepones_gui.workspaces.data.render_rich import rich_html
 
 _GREEK = {
@@ -140,7 +141,8 @@ STYLE = """
 </style>
 """
 
-STATUS_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "needs-fix": "#b26a00", "unreviewed": "#607d8b"}
+STATUS_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "needs-fix": "#b26a00", "unreviewed": "#607d8b",
+                  "generated": "#5e35b1"}
 
 
 _TAG = re.compile(r"(<[^>]+>)")
@@ -203,6 +205,7 @@ def sample_html(s: dict, highlight: list[str] | None = None) -> str:
         parts.append("<p><b>Tags:</b> " + " ".join(f"<span class='chip'>{esc(t)}</span>" for t in s["tags"]) + "</p>")
     if s.get("note"):
         parts.append(f"<p><b>Note:</b> {esc(s['note'])}</p>")
+    parts.append(provenance_html(s.get("provenance")))
     parts.append(f"<p class='meta'>Source: {source} · hash {esc((s.get('content_hash') or '')[:12])}</p>")
     body = "".join(parts[1:])
     return parts[0] + (highlight_words(body, highlight) if highlight else body)

@@ -27,7 +27,8 @@ PAGE_SIZE = 200
 MAX_PAGES = 40          # 8,000 rows cached at most: memory stays flat however far you scroll
 PLACEHOLDER = "…"
 COUNT_DELAY_MS = 30
-STATUS_MARK = {"unreviewed": "", "accepted": "✔ accepted", "rejected": "✘ rejected", "needs-fix": "✎ needs fix"}
+STATUS_MARK = {"unreviewed": "", "accepted": "✔ accepted", "rejected": "✘ rejected", "needs-fix": "✎ needs fix",
+               "generated": "✦ generated"}
 
 COLUMNS = [
     ("id", "ID"), ("status", "Status"), ("kind", "Kind"), ("category", "Category"),
