@@ -33,6 +33,7 @@ from backend.llm.base import BackendError
 from backend.units import format_bytes
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
+from deepones_gui.widgets.designer_recommendation import DesignerRecommendation
 from deepones_gui.workspaces.models import tasks
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ class ModelManagerPage(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.delete_button)
         left_lay.addLayout(actions)
+        self.recommendation = DesignerRecommendation()
+        self.recommendation.pulled.connect(self._use_pulled_designer)
+        left_lay.addWidget(self.recommendation)
         left_lay.addWidget(self._pull_box())
         left_lay.addWidget(self._endpoint_box())
         split.addWidget(left)
@@ -350,6 +354,10 @@ class ModelManagerPage(QWidget):
         demo = f" — ⚠ {DEMO_MODEL_NOTE}" if role == "designer" and is_demo_model(spec) else ""
         self.status.setText(f"Default {role}: {spec}{demo}")
         self._show_models(self.rows)
+
+    def _use_pulled_designer(self, spec: str) -> None:
+        self._set_default("designer", spec)
+        self.refresh()
 
     def delete_selected(self, confirm: bool = True) -> None:
         m = self.selected_model()
