@@ -137,8 +137,9 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
         ctx2.db.conn.close()
 
 
-def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context):
+def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context, monkeypatch):
     window, page = _open(qtbot, app_context)
+    monkeypatch.setattr(page, "choose_task", lambda current: current)   # the dialog's preselected task
     app_context.broadcast.emit("send_to_design", {"text": "One possible model is ResNet-18.",
                                                   "code": "import torch\nmodel = None\n"})
     steps = page.state.steps
