@@ -40,9 +40,15 @@ def hub_standin(repos: dict[str, dict[str, Path]]) -> Iterator[tuple[str, list[s
             files = repos.get(repo_id)
             if files is None:
                 return self._not_found("RepoNotFound")
-            body = json.dumps({"id": repo_id, "modelId": repo_id, "sha": COMMIT, "private": False,
-                               "siblings": [{"rfilename": f, "size": p.stat().st_size} for f, p in files.items()]
-                               }).encode()
+            body = json.dumps(
+                {
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": COMMIT,
+                    "private": False,
+                    "siblings": [{"rfilename": f, "size": p.stat().st_size} for f, p in files.items()],
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -20,11 +20,11 @@ GB = 10**9
 
 @dataclass(frozen=True)
 class DesignerModel:
-    label: str           # what the user reads, e.g. "Qwen2.5-Coder-7B-Instruct Q4_K_M"
-    repo_id: str         # hub repo holding the GGUF
-    filename: str        # the one file to pull (a glob for hub.pull)
-    size_bytes: int      # the file's size on the hub
-    parameters: str      # "7B"
+    label: str  # what the user reads, e.g. "Qwen2.5-Coder-7B-Instruct Q4_K_M"
+    repo_id: str  # hub repo holding the GGUF
+    filename: str  # the one file to pull (a glob for hub.pull)
+    size_bytes: int  # the file's size on the hub
+    parameters: str  # "7B"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,16 +33,36 @@ class DesignerModel:
 # Largest first. Qwen2.5-Coder-Instruct: strong at writing and fixing Python for its size, with a chat
 # template llama.cpp knows; bartowski's quantisations are single files (no split GGUFs to join).
 CATALOGUE: tuple[DesignerModel, ...] = (
-    DesignerModel("Qwen2.5-Coder-14B-Instruct Q4_K_M", "bartowski/Qwen2.5-Coder-14B-Instruct-GGUF",
-                  "Qwen2.5-Coder-14B-Instruct-Q4_K_M.gguf", 8_990_000_000, "14B"),
-    DesignerModel("Qwen2.5-Coder-7B-Instruct Q4_K_M", "bartowski/Qwen2.5-Coder-7B-Instruct-GGUF",
-                  "Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf", 4_680_000_000, "7B"),
-    DesignerModel("Qwen2.5-Coder-3B-Instruct Q4_K_M", "bartowski/Qwen2.5-Coder-3B-Instruct-GGUF",
-                  "Qwen2.5-Coder-3B-Instruct-Q4_K_M.gguf", 1_930_000_000, "3B"),
-    DesignerModel("Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
-                  "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf", 986_000_000, "1.5B"),
+    DesignerModel(
+        "Qwen2.5-Coder-14B-Instruct Q4_K_M",
+        "bartowski/Qwen2.5-Coder-14B-Instruct-GGUF",
+        "Qwen2.5-Coder-14B-Instruct-Q4_K_M.gguf",
+        8_990_000_000,
+        "14B",
+    ),
+    DesignerModel(
+        "Qwen2.5-Coder-7B-Instruct Q4_K_M",
+        "bartowski/Qwen2.5-Coder-7B-Instruct-GGUF",
+        "Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf",
+        4_680_000_000,
+        "7B",
+    ),
+    DesignerModel(
+        "Qwen2.5-Coder-3B-Instruct Q4_K_M",
+        "bartowski/Qwen2.5-Coder-3B-Instruct-GGUF",
+        "Qwen2.5-Coder-3B-Instruct-Q4_K_M.gguf",
+        1_930_000_000,
+        "3B",
+    ),
+    DesignerModel(
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+        "bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+        "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf",
+        986_000_000,
+        "1.5B",
+    ),
 )
-CPU_CHOICE = "1.5B"   # on a CPU a bigger model answers too slowly for a design session (minutes per stage)
+CPU_CHOICE = "1.5B"  # on a CPU a bigger model answers too slowly for a design session (minutes per stage)
 # Room beside the weights: KV cache for an 8k context and llama.cpp's compute buffers.
 WORKING_MARGIN = 1.25
 CONTEXT_RESERVE = 1 * GB
@@ -51,26 +71,32 @@ CONTEXT_RESERVE = 1 * GB
 @dataclass(frozen=True)
 class Machine:
     ram_bytes: int
-    gpu_name: str          # "" without an NVIDIA GPU
-    vram_bytes: int        # the largest GPU's total memory; 0 without one
-    disk_free_bytes: int   # in the Hugging Face cache's file system
+    gpu_name: str  # "" without an NVIDIA GPU
+    vram_bytes: int  # the largest GPU's total memory; 0 without one
+    disk_free_bytes: int  # in the Hugging Face cache's file system
 
     def text(self) -> str:
         gpu = f"{self.gpu_name}, {format_bytes(self.vram_bytes)} VRAM" if self.vram_bytes else "no NVIDIA GPU"
-        return (f"This machine: {format_bytes(self.ram_bytes)} RAM · {gpu} · "
-                f"{format_bytes(self.disk_free_bytes)} free disk")
+        return (
+            f"This machine: {format_bytes(self.ram_bytes)} RAM · {gpu} · "
+            f"{format_bytes(self.disk_free_bytes)} free disk"
+        )
 
 
 @dataclass(frozen=True)
 class Recommendation:
     machine: Machine
     model: DesignerModel | None
-    reason: str            # why this one (or why none)
+    reason: str  # why this one (or why none)
     fits_disk: bool
 
     def to_dict(self) -> dict:
-        return {"machine": asdict(self.machine), "model": self.model.to_dict() if self.model else None,
-                "reason": self.reason, "fits_disk": self.fits_disk}
+        return {
+            "machine": asdict(self.machine),
+            "model": self.model.to_dict() if self.model else None,
+            "reason": self.reason,
+            "fits_disk": self.fits_disk,
+        }
 
 
 def _needs(model: DesignerModel) -> int:
@@ -84,17 +110,24 @@ def recommend(machine: Machine, catalogue: tuple[DesignerModel, ...] = CATALOGUE
     if machine.vram_bytes:
         model = next((m for m in catalogue if _needs(m) <= machine.vram_bytes), None)
         if model is not None:
-            reason = (f"fits fully on the {machine.gpu_name} ({format_bytes(_needs(model))} with an 8k context "
-                      f"of {format_bytes(machine.vram_bytes)})")
+            reason = (
+                f"fits fully on the {machine.gpu_name} ({format_bytes(_needs(model))} with an 8k context "
+                f"of {format_bytes(machine.vram_bytes)})"
+            )
     if model is None:
         cpu = by_params.get(CPU_CHOICE) or catalogue[-1]
         if _needs(cpu) <= machine.ram_bytes:
             model = cpu
-            reason = ("runs on the CPU at a usable speed" + ("" if not machine.vram_bytes else
-                      f" (the GPU's {format_bytes(machine.vram_bytes)} is too small for a larger one)"))
+            reason = "runs on the CPU at a usable speed" + (
+                ""
+                if not machine.vram_bytes
+                else f" (the GPU's {format_bytes(machine.vram_bytes)} is too small for a larger one)"
+            )
         else:
-            reason = (f"no recommended model fits {format_bytes(machine.ram_bytes)} of RAM; "
-                      "use an OpenAI-compatible endpoint instead")
+            reason = (
+                f"no recommended model fits {format_bytes(machine.ram_bytes)} of RAM; "
+                "use an OpenAI-compatible endpoint instead"
+            )
     fits = model is not None and machine.disk_free_bytes >= model.size_bytes * 1.05
     if model is not None and not fits:
         reason += f"; but only {format_bytes(machine.disk_free_bytes)} is free on disk for {format_bytes(model.size_bytes)}"
@@ -112,7 +145,9 @@ def probe_machine(cache_dir: Path | None = None) -> Machine:
     best = max(gpus, key=lambda g: g.memory_total_mb, default=None)
     target = Path(cache_dir) if cache_dir else hf_cache_dir()
     existing = next((p for p in (target, *target.parents) if p.exists()), Path.home())
-    return Machine(ram_bytes=int(psutil.virtual_memory().total),
-                   gpu_name=best.name if best else "",
-                   vram_bytes=int(best.memory_total_mb * 2**20) if best else 0,
-                   disk_free_bytes=int(shutil.disk_usage(existing).free))
+    return Machine(
+        ram_bytes=int(psutil.virtual_memory().total),
+        gpu_name=best.name if best else "",
+        vram_bytes=int(best.memory_total_mb * 2**20) if best else 0,
+        disk_free_bytes=int(shutil.disk_usage(existing).free),
+    )

@@ -1,4 +1,4 @@
-""""Recommended designer for this machine": the machine's RAM, VRAM and free disk, the GGUF that fits
+""" "Recommended designer for this machine": the machine's RAM, VRAM and free disk, the GGUF that fits
 (:mod:`backend.llm.recommend`), and a Pull button that downloads it from the hub with progress and Cancel.
 
 Shown by the first-run wizard and the Models workspace; ``pulled`` carries the new model's spec so the
@@ -24,7 +24,7 @@ def _probe(*, progress, partial, cancel) -> dict:
 
 
 class DesignerRecommendation(QGroupBox):
-    pulled = Signal(str)   # the spec (file path) of the downloaded model
+    pulled = Signal(str)  # the spec (file path) of the downloaded model
 
     def __init__(self, parent: QWidget | None = None, *, probe: bool = True) -> None:
         super().__init__("Recommended designer for this machine", parent)
@@ -59,7 +59,9 @@ class DesignerRecommendation(QGroupBox):
         self.status.setStyleSheet("color: palette(dark);")
         lay.addWidget(self.status)
         if probe:
-            run_in_background(_probe, on_result=self.show_recommendation, on_error=self._probe_failed, owner=self)
+            run_in_background(
+                _probe, on_result=self.show_recommendation, on_error=self._probe_failed, owner=self
+            )
 
     def _probe_failed(self, exc: BaseException, _tb: str) -> None:
         self.machine.setText(f"Could not read this machine: {exc}")
@@ -74,8 +76,10 @@ class DesignerRecommendation(QGroupBox):
             self.model.setText(f"No model to pull: {rec['reason']}.")
             self.pull_button.setEnabled(False)
             return
-        self.model.setText(f"<b>{model['label']}</b> · {format_bytes(model['size_bytes'])} download · "
-                           f"{rec['reason']}<br><span style='color: palette(dark)'>{model['repo_id']}</span>")
+        self.model.setText(
+            f"<b>{model['label']}</b> · {format_bytes(model['size_bytes'])} download · "
+            f"{rec['reason']}<br><span style='color: palette(dark)'>{model['repo_id']}</span>"
+        )
         self.pull_button.setEnabled(bool(rec["fits_disk"]))
         self.pull_button.setText(f"Pull {format_bytes(model['size_bytes'])}")
 
@@ -88,9 +92,17 @@ class DesignerRecommendation(QGroupBox):
         self.progress.setValue(0)
         self.progress.show()
         self.status.setText(f"Asking the hub for {model['repo_id']}…")
-        self._task = run_in_background(pull_task, model["repo_id"], model["filename"], owner=self,
-                                       on_progress=self._progressed, on_result=self._pulled,
-                                       on_error=self._failed, on_cancelled=self._cancelled, on_done=self._idle)
+        self._task = run_in_background(
+            pull_task,
+            model["repo_id"],
+            model["filename"],
+            owner=self,
+            on_progress=self._progressed,
+            on_result=self._pulled,
+            on_error=self._failed,
+            on_cancelled=self._cancelled,
+            on_done=self._idle,
+        )
 
     def cancel(self) -> None:
         if self._task is not None:

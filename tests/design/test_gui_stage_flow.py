@@ -38,19 +38,32 @@ def _record(sessions: SessionStore, sid: int, stages: list[tuple[str, dict]]) ->
 
 def _rail_items(page) -> list[tuple[int, str, str]]:
     rail = page.rail
-    return [(r, rail.item(r).text(), rail.item(r).data(TITLE_ROLE)) for r in range(rail.count())
-            if rail.item(r).flags() & Qt.ItemFlag.ItemIsEnabled]
+    return [
+        (r, rail.item(r).text(), rail.item(r).data(TITLE_ROLE))
+        for r in range(rail.count())
+        if rail.item(r).flags() & Qt.ItemFlag.ItemIsEnabled
+    ]
 
 
 def test_header_always_names_the_selected_rail_item(qtbot, app_context):
     page = _page(qtbot, app_context)
     sessions = SessionStore(app_context.db)
-    sid = sessions.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl"))
-    _record(sessions, sid, [
-        ("propose", {}), ("improve", {"reference_code": "x = 1\n"}),
-        ("implement", {"status": "failed", "error_type": "KeyError", "code": PROGRAM, "stderr": "KeyError"}),
-        ("debug", {"status": "failed", "attempt": 1, "error_type": "KeyError", "code": PROGRAM}),
-    ])
+    sid = sessions.create_session(
+        get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl")
+    )
+    _record(
+        sessions,
+        sid,
+        [
+            ("propose", {}),
+            ("improve", {"reference_code": "x = 1\n"}),
+            (
+                "implement",
+                {"status": "failed", "error_type": "KeyError", "code": PROGRAM, "stderr": "KeyError"},
+            ),
+            ("debug", {"status": "failed", "attempt": 1, "error_type": "KeyError", "code": PROGRAM}),
+        ],
+    )
     page.open_session(sid)
     items = _rail_items(page)
     assert [t for _r, _l, t in items] == ["Propose", "Improve", "Implement", "Debug 1", "Debug 2"]
@@ -68,17 +81,21 @@ def test_header_always_names_the_selected_rail_item(qtbot, app_context):
 def test_running_stage_listed_once_and_empty_hyperparameters_not_green(qtbot, app_context):
     page = _page(qtbot, app_context)
     sessions = SessionStore(app_context.db)
-    sid = sessions.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl"))
+    sid = sessions.create_session(
+        get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl")
+    )
     steps = _record(sessions, sid, [("propose", {})])
-    running = sessions.add_step(sid, steps[0].id, "improve")   # this process runs it: status "running"
+    running = sessions.add_step(sid, steps[0].id, "improve")  # this process runs it: status "running"
     page.open_session(sid)
     labels = [page.rail.item(r).text() for r in range(page.rail.count())]
     assert sum(label.startswith("Improve") for label in labels) == 1, labels
     assert not any("— next" in label for label in labels)
     sessions.update_step(running.id, status="done", reference_code="x = 1\n")
     page.refresh()
-    assert any(label.startswith("Implement") and "— next" in label
-               for label in (page.rail.item(r).text() for r in range(page.rail.count())))
+    assert any(
+        label.startswith("Implement") and "— next" in label
+        for label in (page.rail.item(r).text() for r in range(page.rail.count()))
+    )
 
 
 def test_hyperparameters_answer_without_values_is_flagged_and_an_edit_clears_it(app_context, tmp_path):
@@ -86,11 +103,20 @@ def test_hyperparameters_answer_without_values_is_flagged_and_an_edit_clears_it(
     from backend.pipeline.extract import NO_HYPERPARAMETERS
 
     designer = tmp_path / "designer.jsonl"
-    designer.write_text("\n".join(json.dumps({"content": "Train it well and it will do fine."}) for _ in range(4)))
+    designer.write_text(
+        "\n".join(json.dumps({"content": "Train it well and it will do fine."}) for _ in range(4))
+    )
     sessions = SessionStore(app_context.db)
     sid = sessions.create_session(get_task("demo-digits"), f"replay:{designer}", replay("programmer.jsonl"))
-    _record(sessions, sid, [("propose", {"model": "x"}), ("improve", {"model": "x"}),
-                            ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n", "model": "x"})])
+    _record(
+        sessions,
+        sid,
+        [
+            ("propose", {"model": "x"}),
+            ("improve", {"model": "x"}),
+            ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n", "model": "x"}),
+        ],
+    )
     step = DesignRunner(app_context.db, sid, root=app_context.data_dir).run_stage()
     assert (step.stage, step.status, step.error_type) == ("hyperparameters", "done", NO_HYPERPARAMETERS)
     assert "No hyperparameter could be read" in step.stderr
@@ -104,11 +130,21 @@ def test_flagged_hyperparameters_show_amber_with_the_reason(qtbot, app_context):
 
     page = _page(qtbot, app_context)
     sessions = SessionStore(app_context.db)
-    sid = sessions.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl"))
-    steps = _record(sessions, sid, [
-        ("propose", {}), ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n"}),
-        ("hyperparameters", {"error_type": NO_HYPERPARAMETERS, "stderr": "No hyperparameter could be read."}),
-    ])
+    sid = sessions.create_session(
+        get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl")
+    )
+    steps = _record(
+        sessions,
+        sid,
+        [
+            ("propose", {}),
+            ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n"}),
+            (
+                "hyperparameters",
+                {"error_type": NO_HYPERPARAMETERS, "stderr": "No hyperparameter could be read."},
+            ),
+        ],
+    )
     page.open_session(sid, select=steps[-1].id)
     assert page.reason.isVisible() and "No hyperparameter could be read" in page.reason.text()
     assert page.hyper_table.rowCount() == 0 and NO_HYPERPARAMETERS in page.header.text()
@@ -117,17 +153,24 @@ def test_flagged_hyperparameters_show_amber_with_the_reason(qtbot, app_context):
 def test_accept_and_next_is_off_on_a_finished_branch(qtbot, app_context):
     page = _page(qtbot, app_context)
     sessions = SessionStore(app_context.db)
-    sid = sessions.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl"))
-    steps = _record(sessions, sid, [
-        ("propose", {}), ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n"}),
-        ("hyperparameters", {"hyperparameters": {"epochs": 1}}),
-        ("final", {"status": "succeeded", "score": 0.93, "code": "x = 1\n"}),
-    ])
+    sid = sessions.create_session(
+        get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl")
+    )
+    steps = _record(
+        sessions,
+        sid,
+        [
+            ("propose", {}),
+            ("implement", {"status": "succeeded", "score": 0.9, "code": "x = 1\n"}),
+            ("hyperparameters", {"hyperparameters": {"epochs": 1}}),
+            ("final", {"status": "succeeded", "score": 0.93, "code": "x = 1\n"}),
+        ],
+    )
     page.open_session(sid)
     assert page.next_stage is None and page.rail.selected_data() == steps[-1].id
     assert not page.accept_btn.isEnabled() and "finished" in page.accept_btn.toolTip()
     page.rail.select_data(steps[0].id)
-    assert page.accept_btn.isEnabled()      # an earlier step still goes on to the next one
+    assert page.accept_btn.isEnabled()  # an earlier step still goes on to the next one
 
 
 def test_error_highlight_goes_when_the_code_is_replaced(qtbot):
@@ -138,7 +181,7 @@ def test_error_highlight_goes_when_the_code_is_replaced(qtbot):
     editor.set_code(PROGRAM)
     editor.go_to_line(4)
     assert editor.marked_line() == 4
-    qtbot.wait(50)   # the syntax highlighter's deferred pass must not count as an edit
+    qtbot.wait(50)  # the syntax highlighter's deferred pass must not count as an edit
     assert editor.marked_line() == 4
     editor.setPlainText("print('fixed')\n")
     assert editor.marked_line() is None
@@ -152,6 +195,6 @@ def test_send_to_design_asks_which_task(qtbot, app_context, monkeypatch):
     app_context.broadcast.emit("send_to_design", {"text": "One possible model is ResNet-18."})
     assert asked == ["demo-digits"] and page.state.task.name == "image-classification"
     before = len(page.sessions.list_sessions())
-    monkeypatch.setattr(page, "choose_task", lambda current: None)   # cancelled: nothing is made
+    monkeypatch.setattr(page, "choose_task", lambda current: None)  # cancelled: nothing is made
     app_context.broadcast.emit("send_to_design", {"text": "Another idea."})
     assert len(page.sessions.list_sessions()) == before
