@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
-from backend.pipeline.errors import traceback_frames
+from backend.pipeline.errors import NO_SCORE, describe_error, traceback_frames
 from backend.pipeline.state import CODE_STAGES, SessionState, Step
 from deepones_gui.workspaces.design.code_editor import CodePane
 from deepones_gui.workspaces.design.widgets import DiffView, OutputView
@@ -178,6 +178,10 @@ class StageView(QWidget):
             caveat = step.status == "done" and bool(step.error_type) and bool(step.stderr)
             if caveat:   # done, with a caveat the table alone would hide (no hyperparameter read)
                 self.reason.setText(f"⚠ {step.stderr}")
+            elif step.error_type == NO_SCORE:
+                # Jobs shows this run "succeeded" (the process exited 0): say why Design calls it failed.
+                caveat = True
+                self.reason.setText(f"Why failed: {describe_error(step.error_type)}.")
             self.reason.setVisible(step.unfinished or caveat)
             running = step.status == "running"
             self._set_text(self.prompt_edit, prompt)
