@@ -51,7 +51,8 @@ TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspace
                        tooltip="Failed debug traces across sessions: filter, label, diff, export",
                        listens=("open_trace",))
 TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
-                      icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
+                      icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it",
+                      listens=("train_on",))
 
 def available_workspaces() -> list[WorkspaceSpec]:
     """What plugins register (the built-in workspace plugins always load)."""

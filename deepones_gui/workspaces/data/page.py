@@ -84,7 +84,7 @@ class DataPage(CurationActions, QWidget):
         self.toolbar = DataToolbar(
             self.undo_stack, on_import=self.choose_import, on_hub_import=self.choose_hub_import,
             on_export=self.choose_export, on_clear=self.clear_filters, on_bulk_status=self.review_matching,
-            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo)
+            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo, on_train=self.train_on)
         self.search = self.toolbar.search
         self.count_label = self.toolbar.count_label
         self.undo_button, self.redo_button = self.toolbar.undo_button, self.toolbar.redo_button
@@ -226,6 +226,21 @@ class DataPage(CurationActions, QWidget):
     def _current_id(self) -> int | None:
         index = self.table.currentIndex()
         return self.model.sample_id(index.row()) if index.isValid() else None
+
+    def train_on(self, selected_only: bool = False) -> None:
+        """"Train on these": Train's data picker gets this filter (or the selected rows) and opens."""
+        from backend.train.data import filter_to_text
+
+        if selected_only:
+            ids = tuple(self.selected_ids())
+            if not ids:
+                return
+            flt, description = SampleFilter(ids=ids), f"{len(ids)} selected sample{'s' if len(ids) != 1 else ''}"
+        else:
+            flt = self.current_filter()
+            shown = self.count_label.text().strip()
+            description = f"{filter_to_text(flt)}" + (f" ({shown})" if shown else "")
+        self.ctx.broadcast.emit("train_on", {"filter": filter_to_text(flt), "description": description})
 
     def selected_ids(self) -> list[int]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -120,6 +120,11 @@ class TracesPage(QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # Shown once confirmed fixes became samples: train on them in one click.
+        self.train_button = QPushButton("Train on these")
+        self.train_button.setToolTip("Open Train with the trace-fix samples as its data")
+        self.train_button.clicked.connect(self.train_on_fixes)
+        self.train_button.hide()
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 6, 6, 6)
@@ -129,7 +134,10 @@ class TracesPage(QWidget):
         for b in (self.rerun_button, self.fork_button, self.jobs_button, self.note_button, self.undo_button):
             actions.add(b)
         rl.addLayout(actions)
-        rl.addWidget(self.status)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.train_button)
+        rl.addLayout(status_row)
 
         split = QSplitter()
         split.addWidget(left)
@@ -390,11 +398,21 @@ class TracesPage(QWidget):
 
     def to_samples(self) -> None:
         self._say("Turning confirmed fixes into training samples…")
-        run_in_background(work.to_samples, self.db_path, self.filter,
-                          on_result=lambda r: self._say(
-                              f"Created {r['created']} debugging sample(s) in the Data store (dataset"
-                              f" “trace-fixes”); {r['skipped']} already existed."),
+        run_in_background(work.to_samples, self.db_path, self.filter, on_result=self._samples_made,
                           on_error=lambda exc, _tb: self._error(str(exc)))
+
+    def _samples_made(self, r: dict) -> None:
+        from backend.traces.samples import DEFAULT_DATASET
+
+        self._say(f"Created {r['created']} debugging sample(s) in the Data store (dataset “{DEFAULT_DATASET}”); "
+                  f"{r['skipped']} already existed.")
+        self.train_button.setVisible(r["created"] + r["skipped"] > 0)
+
+    def train_on_fixes(self) -> None:
+        from backend.traces.samples import DEFAULT_DATASET
+
+        self.ctx.broadcast.emit("train_on", {"filter": f"dataset={DEFAULT_DATASET}",
+                                             "description": f"trace fixes (dataset {DEFAULT_DATASET})"})
 
     # -- cross-workspace ----------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:
