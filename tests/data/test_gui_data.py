@@ -214,4 +214,5 @@ def test_export_from_the_page_writes_the_filtered_selection(page, qtbot, tmp_pat
     lines = (tmp_path / "dlpd.jsonl").read_text().splitlines()
     assert len(lines) == 26 and all(json.loads(line)["kind"] == "dlpd" for line in lines)
     assert "Exported 26 samples" in page.transfers.label.text()
+    assert page.transfers.progress.value() == 1000   # the bar finishes with the export, never left at 0%
     assert json.loads((tmp_path / "dataset_info.json").read_text())["dlpd"]["formatting"] == "alpaca"
