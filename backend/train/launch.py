@@ -174,8 +174,15 @@ def base_cache_key(base: dict) -> str:
     return f"{p.stem}-{st.st_size}-{int(st.st_mtime)}"
 
 
+# The trainer's log lines that name what it is doing before (and after) the first optimiser step.
+PHASE_PREFIXES = ("Loading base model", "Base model loaded", "Resuming from", "Tokenising", "Stage ",
+                  "Merging the adapter", "Training done", "Cancelled")
+
+
 def latest_metrics(workdir: Path | str, tail_bytes: int = 16384) -> dict:
-    """The trainer's last JSON metric line (tokens/s, ETA, loss) from the job's stdout, read from its tail."""
+    """The trainer's last JSON metric line (tokens/s, ETA, loss) from the job's stdout, read from its tail,
+    with ``phase``: its latest phase line ("Loading base model …", "Tokenising …") when that came after
+    the last metric, else "training" once steps are reported ("" before anything was printed)."""
     path = Path(workdir) / "stdout.log"
     try:
         with open(path, "rb") as fh:
@@ -185,13 +192,16 @@ def latest_metrics(workdir: Path | str, tail_bytes: int = 16384) -> dict:
             lines = fh.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return {}
+    phase = ""
     for line in reversed(lines):
         if line.startswith("{") and '"step"' in line:
             try:
-                return json.loads(line)
+                return {**json.loads(line), "phase": phase or "training"}
             except ValueError:
                 continue
-    return {}
+        if not phase and line.startswith(PHASE_PREFIXES):
+            phase = line.strip()
+    return {"phase": phase} if phase else {}
 
 
 def last_checkpoint(db: sqlite_utils.Database, run: dict) -> str | None:
@@ -227,6 +237,16 @@ def start_run(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, r
     return handle
 
 
+def optimizer_record(recipe: dict, used: str) -> dict:
+    """The optimiser that ran, with a note when it is not the recipe's (adam-mini missing: AdamW)."""
+    asked = recipe.get("optimizer", "")
+    out = {"optimizer": used}
+    if asked and asked != used:
+        out["optimizer_note"] = (f"the recipe asked for {asked}, but {used} ran ({asked} is not installed in the "
+                                 f"execution environment; pip install '.[adam]' there to use it)")
+    return out
+
+
 def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
     """Bring the run row up to date after its job ended (result.json, status, lineage basics)."""
     run = runs.get_run(db, run_id)
@@ -241,6 +261,8 @@ def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
                       merged_path=result.get("merged_path"))
         if result.get("tokens_per_s"):   # optimiser steps only (loading and merging are not training)
             values["tokens_per_s"] = result["tokens_per_s"]
+        if result.get("optimizer"):
+            values["lineage"] = {**(run.get("lineage") or {}), **optimizer_record(run["recipe"], result["optimizer"])}
     runs.update_run(db, run_id, **values)
     return runs.get_run(db, run_id)
 

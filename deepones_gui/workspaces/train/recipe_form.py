@@ -90,6 +90,8 @@ class RecipeForm(QWidget):
         left, right = QFormLayout(), QFormLayout()
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setToolTip("adam-mini runs when it is installed in the execution environment "
+                                  "(pip install '.[adam]'); otherwise AdamW runs, and the run's lineage says so")
         self.lr = _dspin(1e-7, 0.5, 3e-4, 6, 1e-5)
         self.schedule = QComboBox()
         self.schedule.addItems(SCHEDULES)
