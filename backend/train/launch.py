@@ -62,6 +62,45 @@ def missing_modules(interpreter: str, modules: tuple[str, ...] = REQUIRED_MODULE
     return out.stdout.split()
 
 
+# The [train] extra of pyproject.toml, for when the app runs without its distribution metadata (a bundle).
+TRAIN_EXTRA_FALLBACK = ("transformers>=4.57", "peft>=0.13", "sentencepiece>=0.2", "protobuf>=4.21", "accelerate>=1.0")
+
+
+def train_extra_requirements() -> list[str]:
+    """The [train] extra's requirements, as this installation declares them (pyproject.toml is the truth)."""
+    import importlib.metadata as metadata
+
+    try:
+        reqs = metadata.requires("deepones-studio") or []
+    except metadata.PackageNotFoundError:
+        return list(TRAIN_EXTRA_FALLBACK)
+    found = [r.split(";")[0].strip() for r in reqs if 'extra == "train"' in r.replace("'", '"')]
+    return found or list(TRAIN_EXTRA_FALLBACK)
+
+
+def source_checkout() -> Path | None:
+    """The project folder when the app runs from a source checkout (pyproject.toml beside ``backend/``)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "backend").is_dir() else None
+
+
+def install_hint(interpreter: str, missing: list[str]) -> str:
+    """How to add what Train needs, in a form that works here (a checkout has no 'deepones-studio' on PyPI)."""
+    root = source_checkout()
+    extra = f"cd {root} && {interpreter} -m pip install '.[train]'" if root else \
+        f"{interpreter} -m pip install 'deepones-studio[train]'"
+    return f"{interpreter} -m pip install {' '.join(missing)}  (or the whole extra: {extra}; Train offers a one-click install)"
+
+
+def install_train_extra(interpreter: str, *, on_line=None, cancel=None) -> list[str]:
+    """pip-install the [train] extra's requirements into ``interpreter``'s environment, streaming pip's
+    output; returns the modules still missing afterwards (empty: Train can run)."""
+    from backend.envs import install_packages
+
+    install_packages(interpreter, train_extra_requirements(), on_line=on_line, cancel=cancel)
+    return missing_modules(interpreter)
+
+
 def check_environment(interpreter: str, trainer: str) -> None:
     if trainer == "llamafactory":
         if shutil.which("llamafactory-cli", path=str(Path(interpreter).parent)) is None:
@@ -70,7 +109,7 @@ def check_environment(interpreter: str, trainer: str) -> None:
     missing = missing_modules(interpreter)
     if missing:
         raise TrainError(f"the execution environment ({interpreter}) lacks {', '.join(missing)}: "
-                         f"{interpreter} -m pip install {' '.join(missing)}  (or: pip install 'deepones-studio[train]')")
+                         f"{install_hint(interpreter, missing)}")
 
 
 def check_disk(base: BaseModel, folder: Path) -> None:

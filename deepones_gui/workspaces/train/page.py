@@ -32,6 +32,7 @@ from backend.jobs.runner import FINAL_STATUSES, read_status
 from backend.train.launch import latest_metrics
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.train import tasks
+from deepones_gui.workspaces.train.extra_install import TrainExtraInstall
 from deepones_gui.workspaces.train.recipe_form import RecipeForm
 from deepones_gui.workspaces.train.run_view import ACTIVE, RunView
 
@@ -84,6 +85,8 @@ class TrainPage(QWidget):
         self.counts = QLabel("Counting samples…")
         self.counts.setWordWrap(True)
         fl.addWidget(self.counts)
+        self.extra_install = TrainExtraInstall()
+        fl.addWidget(self.extra_install)
         start_row = QHBoxLayout()
         self.run_name = QLineEdit()
         self.run_name.setPlaceholderText("Run name (optional)")
@@ -126,7 +129,8 @@ class TrainPage(QWidget):
         self.refresh_data()   # samples may have been imported, labelled or deleted meanwhile
 
     def refresh_data(self) -> None:
-        """The picker's choices and the per-stage counts, read from the store as it is now."""
+        """The picker's choices, the per-stage counts and the environment's modules, as they are now."""
+        self.extra_install.check(self.ctx.settings.interpreter)
         run_in_background(tasks.data_choices, self.ctx.db_path, on_result=self.form.data.set_choices,
                           owner=self)
         self.refresh_counts()
