@@ -88,6 +88,7 @@ class DetailPane(QWidget):
         buttons = FlowLayout()
         self.review_buttons: dict[str, QPushButton] = {}
         for status, text, key, colour in REVIEW_BUTTONS:
+            text = f"{text}  {key}"   # the key beside the label it applies, as Argilla shows it
             button = QPushButton(text)
             button.setToolTip(f"Mark the selected samples {status} (key {key} in the table)")
             button.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; padding: 3px 8px; }}")
