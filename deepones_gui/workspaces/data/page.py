@@ -42,6 +42,9 @@ WATCH_MS = 1000          # how often to look for changes made by other processes
 STATS_DEBOUNCE_MS = 250
 
 
+DETAIL_WIDTH = 320   # the sample pane's first width: its review buttons two by two, the text readable
+
+
 class DataPage(CurationActions, QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -147,7 +150,7 @@ class DataPage(CurationActions, QWidget):
         main.addWidget(self.detail)
         main.setStretchFactor(1, 3)
         main.setStretchFactor(2, 2)
-        main.setSizes([self.facets.minimumWidth(), 640, self.detail.minimumWidth()])
+        main.setSizes([self.facets.minimumWidth(), 640, max(self.detail.minimumWidth(), DETAIL_WIDTH)])
         main.setChildrenCollapsible(False)
         outer.addWidget(main, 1)
 
