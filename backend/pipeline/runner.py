@@ -278,7 +278,8 @@ class DesignRunner:
             self._finish_session()
             return step
         return self._run_program(step, outcome.code or "", outcome.syntax, reply, fields,
-                                 debug_log=outcome.debug_log, kind="final" if stage == "final" else "validate")
+                                 debug_log=outcome.debug_log,
+                                 kind="final" if stage == "final" or state.in_final_phase else "validate")
 
     def run_code(self, code: str) -> Step:
         """Validate code the user edited by hand (no model call): a 'validate' step on the branch."""
