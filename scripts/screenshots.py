@@ -137,8 +137,7 @@ def shoot_wizard(ctx, window, out: Path, settle) -> None:
     wizard.grab().save(str(target))
     print(target)
     # The models step: the designer recommended for this machine, with its size and Pull button.
-    wizard.next()
-    wizard.next()
+    wizard.next()   # environments -> models
     box = wizard.models_page.recommendation
     for _ in range(120):
         settle(250)
