@@ -10,7 +10,6 @@ import json
 from PySide6.QtCore import QSettings, Qt
 
 from backend.pipeline import SessionStore, get_task
-from deepones_gui.main_window import MainWindow
 from deepones_gui.workspaces.design.widgets import NEXT, TITLE_ROLE
 from tests.design.conftest import replay
 
@@ -18,12 +17,14 @@ PROGRAM = "import sys\nx = 1\nprint(x)\nraise KeyError('label')\n"
 
 
 def _page(qtbot, ctx):
+    from deepones_gui.workspaces.design.page import DesignPage
+
     QSettings().remove("design")
-    window = MainWindow(ctx)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    return window.show_workspace("design")
+    page = DesignPage(ctx)   # the page alone: no Overview doctor child to wait for
+    qtbot.addWidget(page)
+    page.resize(1100, 760)
+    page.show()
+    return page
 
 
 def _record(sessions: SessionStore, sid: int, stages: list[tuple[str, dict]]) -> list:
