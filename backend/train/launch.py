@@ -280,7 +280,8 @@ def optimizer_record(recipe: dict, used: str) -> dict:
     """The optimiser that ran, with a note when it is not the recipe's (adam-mini missing: AdamW)."""
     asked = recipe.get("optimizer", "")
     out = {"optimizer": used}
-    if asked and asked != used:
+    # Only a fallback is worth a note: "adamw" running as "AdamW with LoRA+" is the recipe's own choice.
+    if asked.lower() == "adam-mini" and "adam-mini" not in used.lower():
         out["optimizer_note"] = (f"the recipe asked for {asked}, but {used} ran ({asked} is not installed in the "
                                  f"execution environment; pip install '.[adam]' there to use it)")
     return out

@@ -106,6 +106,10 @@ def test_lineage_records_the_optimiser_that_ran(store, tmp_path):
     run = finish_run(store, run_id, "succeeded")
     assert run["lineage"]["optimizer"] == "AdamW"
     assert "asked for adam-mini, but AdamW ran" in run["lineage"]["optimizer_note"]
+    from backend.train.launch import optimizer_record
+
+    assert optimizer_record({"optimizer": "adamw"}, "AdamW with LoRA+ (ratio 16)") == {
+        "optimizer": "AdamW with LoRA+ (ratio 16)"}   # the recipe's own choice: no note
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
     lineage = lineage_for(run, gguf, "Q8_0")
