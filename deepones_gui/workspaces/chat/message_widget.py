@@ -49,6 +49,7 @@ class MessageWidget(QFrame):
     retry_requested = Signal(int)         # failed assistant message id
     branch_requested = Signal(int)        # sibling message id to show
     send_to_design = Signal(dict)
+    check_code = Signal(str)              # a code block's "Check"
 
     def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +94,7 @@ class MessageWidget(QFrame):
 
         self.body = MarkdownView()
         self.body.send_code.connect(lambda code: self.send_to_design.emit({"text": "", "code": code}))
+        self.body.check_code.connect(self.check_code)
         lay.addWidget(self.body)
 
         self.note = QLabel()

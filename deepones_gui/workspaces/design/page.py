@@ -128,6 +128,7 @@ class DesignPage(StageEditing, QWidget):
         self.prompt_edit.textChanged.connect(self._prompt_edited)
         self.response_edit.textChanged.connect(self._response_edited)
         self.code_pane.edited.connect(self._code_edited)
+        self.view.check_panel.send_back.connect(self.send_back_to_designer)
 
     def start_demo_session(self) -> int:
         from backend.pipeline import SessionSettings, get_task
@@ -463,6 +464,12 @@ class DesignPage(StageEditing, QWidget):
         self._fill_sessions()
         self.open_session(sid, select=NEXT)
         return sid
+
+    def send_back_to_designer(self, note: str) -> None:
+        """The model check's note goes into the designer's prompt (see design.check_tab)."""
+        from deepones_gui.workspaces.design.check_tab import send_back_to_designer
+
+        self.info.setText(send_back_to_designer(self, note))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def can_close(self) -> bool:
