@@ -173,6 +173,12 @@ def create_environment(path: Path, pip_args: list[str], *, base_python: str | No
     return env
 
 
+def install_packages(python: str, pip_args: list[str], *, on_line: Callable[[str], None] | None = None,
+                     cancel: threading.Event | None = None) -> None:
+    """``python -m pip install <pip_args>`` into an existing environment, streaming pip's lines (Cancel stops it)."""
+    _run_streaming([python, "-m", "pip", "install", "--progress-bar", "off", *pip_args], on_line, cancel)
+
+
 def _run_streaming(argv: list[str], on_line: Callable[[str], None] | None, cancel: threading.Event | None) -> None:
     (on_line or (lambda _line: None))("$ " + " ".join(argv))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

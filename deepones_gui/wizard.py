@@ -36,6 +36,7 @@ from backend.secrets import app_child_environment
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 from deepones_gui.widgets.demo_model_warning import DemoModelWarning
+from deepones_gui.widgets.designer_recommendation import DesignerRecommendation
 
 FIRST_RUN_KEY = "first_run_done"
 MODEL_CHOICES = ("embedded", "a .gguf file on disk…", "an OpenAI-compatible endpoint (http://host:port/v1#model)")
@@ -189,8 +190,13 @@ class ModelsPage(QWizardPage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.setTitle("Which models design and program?")
-        self.setSubTitle("The embedded SmolLM2 works offline and proves the path; pick a stronger one any time.")
-        form = QFormLayout(self)
+        self.setSubTitle("The embedded SmolLM2 works offline and proves the path; a real designer is one Pull away.")
+        outer = QVBoxLayout(self)
+        self.recommendation = DesignerRecommendation()
+        self.recommendation.pulled.connect(self._use_pulled)
+        outer.addWidget(self.recommendation)
+        form = QFormLayout()
+        outer.addLayout(form)
         self.designer = self._combo(ctx.settings.designer_model)
         self.programmer = self._combo(ctx.settings.programmer_model)
         form.addRow("Designer:", self._with_test(self.designer))
@@ -201,6 +207,10 @@ class ModelsPage(QWizardPage):
         form.addRow("Programmer:", self._with_test(self.programmer))
         self.result = _muted("Test sends one short question to the model and shows its answer.")
         form.addRow("", self.result)
+        outer.addStretch(1)
+
+    def _use_pulled(self, spec: str) -> None:
+        self.designer.setCurrentText(spec)
 
     def _combo(self, current: str) -> QComboBox:
         combo = QComboBox()

@@ -96,6 +96,8 @@ def main() -> None:
     if not args.only or "data-map" in args.only:
         for target in capture_data_map(window, ctx, out, settle):
             print(target)
+    if not args.only or "overview" in args.only:
+        shoot_overview_again(window, out, settle)
     window.close()
     app.processEvents()
 
@@ -189,7 +191,32 @@ def shoot_wizard(ctx, window, out: Path, settle) -> None:
     target = out / "wizard.png"
     wizard.grab().save(str(target))
     print(target)
+    # The models step: the designer recommended for this machine, with its size and Pull button.
+    wizard.next()   # environments -> models
+    box = wizard.models_page.recommendation
+    for _ in range(120):
+        settle(250)
+        if box.recommendation is not None:
+            break
+    settle(300)
+    target = out / "wizard-models.png"
+    wizard.grab().save(str(target))
+    print(target)
     wizard.close()
+
+
+def shoot_overview_again(window, out: Path, settle) -> None:
+    """Overview once the demo data is in (it was shot first, before Data imported anything): its Data card
+    follows the store, so the README shows what a user sees after the first import."""
+    page = window.show_workspace("overview")
+    for _ in range(60):
+        settle(250)
+        if page.report is not None and (page.report["db"].get("samples") or 0) > 0:
+            break
+    settle(300)
+    target = out / "overview.png"
+    window.grab().save(str(target))
+    print(target)
 
 
 def _extra_screenshots(page, out: Path) -> list:

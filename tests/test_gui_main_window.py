@@ -143,10 +143,15 @@ def test_overview_data_card_shows_the_sample_count(qtbot, app_context):
     from backend.datasets.demo import ensure_demo
     from deepones_gui.workspaces.overview import OverviewPage
 
-    ensure_demo(app_context.db)
     page = OverviewPage(app_context)
     qtbot.addWidget(page)
+    page.show()
     qtbot.waitUntil(lambda: page.report is not None, timeout=240_000)  # doctor runs a canary generation
+    assert page.report["db"]["samples"] == 0
+    assert "0 samples" in page.data_headline.text()
+    # The demo import lands after the check: the card follows the store without "Check again".
+    ensure_demo(app_context.db)
+    qtbot.waitUntil(lambda: "257 samples" in page.data_headline.text(), timeout=15_000)
     assert page.report["db"]["samples"] == 257
     texts = [w.text() for w in page.grid_host.findChildren(QLabel)]
     assert any("257 samples" in t for t in texts), texts

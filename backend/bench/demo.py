@@ -3,7 +3,8 @@
 The programs are real and run as jobs; they need only the standard library. Their final runs take
 their score from a counter in ``$DEEPONES_DATA/counter.txt``, so with one run at a time the n-th run
 of a sweep (in row order) scores ``SCORES[n % 3]`` and diverges when ``n % 4 == 3``, and its first
-debug step also fails (ModuleNotFoundError) when n is odd. Used by the README screenshots and by
+debug step also fails (ModuleNotFoundError) when n is odd. A diverged final run gets the debug loop:
+its one remaining attempt (the demo sweeps allow 3) diverges again, so that run still fails. Used by the README screenshots and by
 the tests, which compute the expected tables from these rules by hand.
 """
 
@@ -38,6 +39,9 @@ if n % 4 == 3:
     raise RuntimeError("diverged")
 open("metric.log", "w").write(str({SCORES!r}[n % 3]))
 '''
+# The diverged final run's fix attempt: it runs as a final run and diverges again (the counter untouched,
+# so later runs keep their numbers).
+FINAL_FIX = 'raise RuntimeError("diverged again")\n'
 DESIGNER_A = [
     "Backbone: MLP\nOne possible model is a multilayer perceptron: two dense layers suit 8x8 digits.",
     "Improvement: dropout\nOne possible improvement is dropout after the hidden layer.\n\n```python\nx = 1\n```",
@@ -58,14 +62,15 @@ def expected_run(n: int) -> dict:
     """What run number n (0-based, in row order) does under the rules above."""
     failed = n % 4 == 3
     return {"score": None if failed else SCORES[n % 3], "success": 0 if failed else 1,
-            "error_types": ["ValueError"] + (["ModuleNotFoundError"] if n % 2 == 1 else [])}
+            "error_types": ["ValueError"] + (["ModuleNotFoundError"] if n % 2 == 1 else [])
+            + (["RuntimeError"] if failed else [])}   # the diverged final's fix diverged too
 
 
 def write_demo_replays(folder: Path) -> dict[str, str]:
     """Write the replay files into ``folder``; returns their model specs by role."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    programmer = [_fenced(IMPLEMENT), _fenced(DEBUG_1), _fenced(WORKING), _fenced(WORKING)]
+    programmer = [_fenced(IMPLEMENT), _fenced(DEBUG_1), _fenced(WORKING), _fenced(WORKING), _fenced(FINAL_FIX)]
     specs = {}
     for name, lines in (("designer_a", DESIGNER_A), ("designer_b", DESIGNER_B), ("programmer", programmer)):
         path = folder / f"{name}.jsonl"

@@ -199,7 +199,8 @@ def deepqa_cmd(model, path, query, categories, mode, limit, resume_id, as_json) 
                                                                           {"limit": limit})
 
     def progress(done: int, total: int, eta: float | None) -> None:
-        if done == total or done % 5 == 0:
+        # Every question up to a hundred, then every 1%: the GUI's bar moves as the work does.
+        if done == total or done % max(1, total // 100) == 0:
             click.echo(f"… {done}/{total} questions" + (f", ETA {eta:.0f} s" if eta is not None else ""), err=True)
 
     cancel = threading.Event()

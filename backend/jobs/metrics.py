@@ -239,6 +239,15 @@ def parse_file(path: Path | str, parsers: list | None = None) -> list[MetricPoin
         return list(iter_file_points(fh, parsers))
 
 
+# Progress a program reports beside its metrics (time left, planned steps): read for the status line,
+# never charted as if it were something the model learned.
+PROGRESS_FIELDS = frozenset({"eta", "eta_s", "eta_sec", "eta_seconds", "time_left_s", "steps_total", "total_steps"})
+
+
+def is_progress_field(name: str) -> bool:
+    return name.lower() in PROGRESS_FIELDS
+
+
 def metric_family(name: str) -> str:
     """Which chart panel a metric belongs on: loss, accuracy-like, learning rate, or its own."""
     n = name.lower()
@@ -250,5 +259,5 @@ def metric_family(name: str) -> str:
         return "learning rate"
     return n
 
-__all__ = ["Columns", "MetricExtractor", "MetricPoint", "Parsed", "iter_file_points", "metric_family", "parse_file",
-           "parse_file_columns", "parse_lines", "read_blocks"]
+__all__ = ["PROGRESS_FIELDS", "Columns", "MetricExtractor", "MetricPoint", "Parsed", "is_progress_field",
+           "iter_file_points", "metric_family", "parse_file", "parse_file_columns", "parse_lines", "read_blocks"]

@@ -54,6 +54,12 @@ def hub_token() -> str | None:
     return secrets.get_secret(TOKEN_NAME, env_fallback="HF_TOKEN")
 
 
+def hub_endpoint() -> str | None:
+    """``HF_ENDPOINT`` read now, not at huggingface_hub's import: a mirror (or a test's loopback
+    stand-in of the hub) set after start-up is honoured. None: huggingface_hub's own default."""
+    return os.environ.get("HF_ENDPOINT", "").strip().rstrip("/") or None
+
+
 def is_offline() -> bool:
     from huggingface_hub import constants
 
@@ -109,7 +115,7 @@ def match_files(repo_id: str, pattern: str, cache_dir: Path | None = None) -> li
     from huggingface_hub import HfApi
 
     try:
-        info = HfApi().model_info(repo_id, files_metadata=True, token=hub_token() or None)
+        info = HfApi(endpoint=hub_endpoint()).model_info(repo_id, files_metadata=True, token=hub_token() or None)
     except Exception as exc:  # noqa: BLE001 - mapped to a clear message
         raise _friendly(exc, repo_id) from exc
     files = [(s.rfilename, int(s.size or 0)) for s in info.siblings or []]
@@ -170,6 +176,7 @@ def pull(repo_id: str, pattern: str, *, cache_dir: Path | None = None,
         state["file"] = filename
         try:
             local = hf_hub_download(repo_id, filename, cache_dir=cache_dir, token=hub_token() or None,
+                                    endpoint=hub_endpoint(),
                                     tqdm_class=_progress_tqdm(on_bytes, cancel))
         except PullCancelled:
             raise

@@ -73,7 +73,8 @@ def describe_error(error_type: str | None) -> str:
     return {
         TIMEOUT: "the run hit its time limit",
         MEMORY: "the run ran out of memory",
-        NO_SCORE: "the program finished but wrote no number to metric.log",
+        NO_SCORE: "the program ran to the end (its job succeeded) but wrote no score to metric.log, "
+                  "so the stage counts as failed",
         CANCELLED: "the run was stopped",
         "SyntaxError": "the program does not parse (not run)",
     }.get(error_type or "", error_type or "")

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n]*$", re.MULTILINE)
+# A hyperparameters answer with no value the parser could read: the step is done (the final run falls
+# back to the program's own defaults) but must not look like a clean success with an empty table.
+NO_HYPERPARAMETERS = "NoHyperparameters"
 PYTHON_LANGS = {"", "python", "py", "python3", "py3", "pytorch", "torch", "ipython"}
 _CODE_START = re.compile(
     r"^(import |from \S+ import |def |class |@|#|if __name__|[A-Za-z_][\w.]*\s*(=|\+=|\()|for |while |with |try:|print\()"
@@ -43,6 +46,8 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
         body_start = opening.end() + 1
         closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         end = closing.search(text, body_start)
+        if end is not None and lang in PYTHON_LANGS:
+            end = _python_block_end(text, body_start, closing, end)
         if end is None:
             blocks.append(CodeBlock(lang, text[body_start:], closed=False, start=opening.start(), end=len(text)))
             break
@@ -50,6 +55,19 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
         blocks.append(CodeBlock(lang, text[body_start:end.start()], closed=True, start=opening.start(), end=stop))
         pos = end.end()
     return blocks
+
+
+def _python_block_end(text: str, body_start: int, closing: re.Pattern, first: re.Match) -> re.Match:
+    """The fence that really closes a python block: a program may hold a fence itself (a docstring or
+    a string with a Markdown example), which would otherwise cut the program at that line. When the
+    text up to the first closing fence does not parse but the text up to a later one does, the later
+    one closes it; otherwise the first (a broken program stays broken, for the debug loop)."""
+    if parses(text[body_start:first.start()]):
+        return first
+    for later in closing.finditer(text, first.end()):
+        if parses(text[body_start:later.start()]):
+            return later
+    return first
 
 
 def parses(code: str) -> bool:

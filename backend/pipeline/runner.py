@@ -18,6 +18,7 @@ import sqlite_utils
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
+from backend.pipeline.extract import NO_HYPERPARAMETERS
 from backend.pipeline.state import (
     DESIGNER_STAGES,
     RAIL_STAGES,
@@ -266,13 +267,19 @@ class DesignRunner:
                 self.store.update_step(step.id, status="error", error_type=EMPTY_ANSWER, stderr=reason,
                                        stop_reason=reason, **fields)
                 return self._emit_step(step.id)
+            if stage == "hyperparameters" and not outcome.hyperparameters:
+                fields.update(error_type=NO_HYPERPARAMETERS,
+                              stderr="No hyperparameter could be read from the answer (expected `name: value` "
+                                     "lines or JSON); the final run uses the program's own defaults. Edit the "
+                                     "response to add them, or re-run the stage.")
             self.store.update_step(step.id, status="done", reference_code=outcome.reference_code,
                                    hyperparameters=outcome.hyperparameters, **fields)
             step = self._emit_step(step.id)
             self._finish_session()
             return step
         return self._run_program(step, outcome.code or "", outcome.syntax, reply, fields,
-                                 debug_log=outcome.debug_log, kind="final" if stage == "final" else "validate")
+                                 debug_log=outcome.debug_log,
+                                 kind="final" if stage == "final" or state.in_final_phase else "validate")
 
     def run_code(self, code: str) -> Step:
         """Validate code the user edited by hand (no model call): a 'validate' step on the branch."""

@@ -161,7 +161,14 @@ class SessionState:
 
     @property
     def last_run(self) -> Step | None:
-        return self._last(*RUN_STAGES)
+        """The program that ran last: a validation run, or once the final run has run, the final program
+        (C_O, or a debug attempt of it) — what the next debug prompt shows and fixes."""
+        return self._last(*RUN_STAGES, "final")
+
+    @property
+    def in_final_phase(self) -> bool:
+        """The final run has run on this branch: debug attempts now fix C_O and run on the full data."""
+        return any(s.stage == "final" and s.finished for s in self.steps)
 
     @property
     def code(self) -> str:
@@ -195,7 +202,10 @@ class SessionState:
 
     @property
     def final(self) -> Step | None:
-        return self._last("final")
+        """The final program's last run: C_O, or the debug attempt that fixed (or last tried to fix) it."""
+        if not self.in_final_phase:
+            return self._last("final")
+        return self._last("final", "debug")
 
     def next_stage(self) -> str | None:
         """The stage to run next on this branch, or None when the branch is finished."""
@@ -210,9 +220,11 @@ class SessionState:
             return "improve" if self.settings.improve else "implement"
         if last.stage == "improve":
             return "implement"
-        if last.stage in RUN_STAGES:
+        if last.stage in (*RUN_STAGES, "final"):
             if last.score is not None:
-                return "hyperparameters"
+                # A validated program goes on to H_O; a scored final program (C_O or its fix) ends the branch.
+                return None if last.stage == "final" or self.in_final_phase else "hyperparameters"
+            # A failed program, validation or final run alike, goes to the debug loop while attempts remain.
             return "debug" if self.debug_attempts < self.settings.max_debug else None
         if last.stage == "hyperparameters":
             return "final"
@@ -234,8 +246,8 @@ class SessionState:
 
     def planned_after(self, stage: str | None) -> list[str]:
         """The rail stages still to come after ``stage`` (greyed out on the rail)."""
-        if stage is None:
-            return []
+        if stage is None or self.in_final_phase:
+            return []   # debugging the final program: nothing comes after it but its own fix
         later = list(RAIL_STAGES[RAIL_STAGES.index(rail_stage(stage)) + 1:])
         if "debug" in later:
             later.remove("debug")   # the debug loop only runs when a validation fails

@@ -263,9 +263,11 @@ class SessionStore:
                 extra: dict = {"code_version": step.code_version + 1} if field == "code" else {}
                 if field == "response" and step.stage == "hyperparameters":
                     # H_O follows the edited answer, so the final prompt uses what the user wrote.
-                    from backend.pipeline.extract import parse_hyperparameters
+                    from backend.pipeline.extract import NO_HYPERPARAMETERS, parse_hyperparameters
 
                     extra["hyperparameters"] = parse_hyperparameters(value)
+                    if step.error_type in (None, "", NO_HYPERPARAMETERS):
+                        extra["error_type"] = None if extra["hyperparameters"] else NO_HYPERPARAMETERS
                 self.update_step(step_id, **{field: value}, **extra)
         return version
 

@@ -248,11 +248,14 @@ def train(cfg: dict, workdir: Path) -> int:
     planned = [planned_steps(workdir, st, recipe) for st in stages]  # for the ETA over the whole run
     # Throughput of this job's optimiser steps only: loading, checkpoints and the merge are not training.
     job_tokens, step_s = 0, 0.0
+    optimizers_used: list[str] = []   # what really ran (adam-mini falls back to AdamW when missing)
     for si, stage in enumerate(stages):
         if si < position["stage"]:
             continue
         srec = stage["recipe"]
         records = json.loads((workdir / stage["file"]).read_text("utf-8"))
+        # Plain words (no colon): the Train page shows this line as the run's phase.
+        log(f"Tokenising {len(records)} samples of stage {si + 1} of {len(stages)} ({stage['name']})")
         examples = [e for e in (encode(tok, r, recipe["max_seq_len"]) for r in records) if e]
         if not examples:
             log(f"Stage {stage['name']} has no usable samples; skipped")
@@ -265,6 +268,8 @@ def train(cfg: dict, workdir: Path) -> int:
             total = min(total, recipe["max_steps"])
         lr = recipe["learning_rate"]
         opt, opt_name = make_optimizer(model, recipe, lr)
+        if opt_name not in optimizers_used:
+            optimizers_used.append(opt_name)
         sched = make_schedule(opt, recipe["schedule"], total, recipe["warmup_ratio"])
         resumed_here = si == position["stage"] and position["stage_step"] > 0
         if resumed_here and resume_from and (resume_from / "trainer_state.pt").exists():
@@ -304,7 +309,8 @@ def train(cfg: dict, workdir: Path) -> int:
             steps_left = total - step - 1 + sum(planned[si + 1:])
             eta = steps_left * elapsed / max(1, step + 1 - start_step)
             metric(step=position["global_step"], loss=round(loss_sum, 6), learning_rate=sched.get_last_lr()[0],
-                   grad_norm=round(grad_norm, 6), tokens_per_s=round(rate, 2), eta_s=round(eta, 1))
+                   grad_norm=round(grad_norm, 6), tokens_per_s=round(rate, 2), eta_s=round(eta, 1),
+                   steps_total=position["global_step"] + steps_left)
             last = step + 1 == total
             if STOP["requested"] or last or position["global_step"] % recipe["save_steps"] == 0:
                 if last:
@@ -337,7 +343,7 @@ def train(cfg: dict, workdir: Path) -> int:
               "loss_last": position["loss_last"], "tokens": position["tokens"],
               "adapter_path": str(workdir / "adapter"),
               "merged_path": str(merged_dir) if merged_dir.exists() else None,
-              "train_s": round(time.perf_counter() - started, 2),
+              "train_s": round(time.perf_counter() - started, 2), "optimizer": ", ".join(optimizers_used),
               "tokens_per_s": round(job_tokens / step_s, 2) if step_s > 0 else None}
     (workdir / "result.json").write_text(json.dumps(result, indent=1))
     # Plain words: a colon or '=' here would make the Jobs log parsers chart a bogus metric.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 EXPORT_FORMAT = "alpaca"
 FILTER_KEYS = {"kind": "kinds", "category": "categories", "status": "statuses", "tag": "tags",
-               "dataset": "datasets", "q": "query", "query": "query"}
+               "dataset": "datasets", "trait": "traits", "id": "ids", "q": "query", "query": "query"}
 
 
 class TrainDataError(ValueError):
@@ -66,6 +66,11 @@ def parse_filter(text: str) -> SampleFilter:
         target = FILTER_KEYS[key]
         if target == "query":
             values[target] = value.strip()
+        elif target == "ids":
+            try:
+                values[target] = tuple(int(v) for v in value.split(",") if v.strip())
+            except ValueError:
+                raise TrainDataError(f"{part!r}: sample ids are whole numbers, e.g. id=3,17,42") from None
         else:
             values[target] = tuple(v.strip() for v in value.split(",") if v.strip())
     return SampleFilter(**values)
@@ -75,12 +80,28 @@ def filter_to_text(flt: SampleFilter) -> str:
     """The inverse of :func:`parse_filter` (for the run record and the CLI)."""
     parts = []
     for key, attr in (("kind", "kinds"), ("category", "categories"), ("status", "statuses"),
-                      ("tag", "tags"), ("dataset", "datasets")):
+                      ("tag", "tags"), ("dataset", "datasets"), ("trait", "traits"), ("id", "ids")):
         if getattr(flt, attr):
-            parts.append(f"{key}={','.join(getattr(flt, attr))}")
+            parts.append(f"{key}={','.join(str(v) for v in getattr(flt, attr))}")
     if flt.query:
         parts.append(f"q={flt.query}")
     return ";".join(parts) or "all"
+
+
+def data_choices(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """(label, filter text) for Train's data picker: everything, each dataset, each status; with counts.
+
+    Rejected samples never train, so "everything" counts without them and no "rejected" choice is offered.
+    """
+    from backend.datasets.query import facet_counts
+
+    facets = facet_counts(db)
+    usable = sum(n for status, n in facets["status"] if status != "rejected")
+    out = [(f"All samples ({usable:,}, rejected ones left out)", "all")]
+    out += [(f"Dataset: {name} ({n:,})", f"dataset={name}") for name, n in facets["dataset"] if name]
+    out += [(f"Status: {status} ({n:,})", f"status={status}") for status, n in sorted(facets["status"])
+            if status and status != "rejected"]
+    return out
 
 
 def rows_from_file(path: Path) -> list[dict]:

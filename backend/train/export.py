@@ -54,6 +54,11 @@ def lineage_for(run: dict, gguf: Path, quantization: str) -> dict:
         "recipe": run["recipe"], "steps": run.get("steps"), "final_loss": run.get("loss_last"),
         "quantization": quantization, "gguf_sha256": file_sha256(gguf), "created_at": time.time(),
     }
+    ran = run.get("lineage") or {}
+    # The optimiser that really ran (from the trainer's result), not only what the recipe asked for.
+    lineage["optimizer"] = ran.get("optimizer") or run["recipe"].get("optimizer")
+    if ran.get("optimizer_note"):
+        lineage["optimizer_note"] = ran["optimizer_note"]
     if base.get("kind") == "gguf" and Path(base.get("path", "")).is_file():
         lineage["base_sha256"] = file_sha256(Path(base["path"]))
     return lineage
@@ -68,6 +73,24 @@ def register_model(db: sqlite_utils.Database, path: Path, lineage: dict) -> None
 def model_lineage(db: sqlite_utils.Database, path: Path | str) -> dict | None:
     row = db.conn.execute("SELECT metadata FROM models WHERE path=?", (str(path),)).fetchone()
     return json.loads(row[0]).get("lineage") if row else None
+
+
+def lineage_summary(lineage: dict | None) -> str:
+    """One paragraph for Models' details: where a trained model came from ("" for a model not trained here)."""
+    if not lineage:
+        return ""
+    recipe = lineage.get("recipe") or {}
+    optimizer = lineage.get("optimizer") or recipe.get("optimizer", "?")
+    loss = lineage.get("final_loss")
+    parts = [f"Training run #{lineage.get('run_id')} ({lineage.get('trainer', '?')}, {optimizer})",
+             f"base {lineage.get('base', '?')}",
+             f"data {lineage.get('data_source', '?')} ({lineage.get('samples', 0):,} samples)",
+             f"{lineage.get('steps') or 0} steps" + (f", final loss {loss:.4f}" if loss is not None else ""),
+             f"{lineage.get('quantization', '')}".strip()]
+    text = " · ".join(p for p in parts if p)
+    if lineage.get("optimizer_note"):
+        text += f". Note: {lineage['optimizer_note']}"
+    return text
 
 
 def export_run(db: sqlite_utils.Database, run_id: int, *, quantization: str = "Q8_0", root: Path | None = None,

@@ -62,6 +62,45 @@ def missing_modules(interpreter: str, modules: tuple[str, ...] = REQUIRED_MODULE
     return out.stdout.split()
 
 
+# The [train] extra of pyproject.toml, for when the app runs without its distribution metadata (a bundle).
+TRAIN_EXTRA_FALLBACK = ("transformers>=4.57", "peft>=0.13", "sentencepiece>=0.2", "protobuf>=4.21", "accelerate>=1.0")
+
+
+def train_extra_requirements() -> list[str]:
+    """The [train] extra's requirements, as this installation declares them (pyproject.toml is the truth)."""
+    import importlib.metadata as metadata
+
+    try:
+        reqs = metadata.requires("deepones-studio") or []
+    except metadata.PackageNotFoundError:
+        return list(TRAIN_EXTRA_FALLBACK)
+    found = [r.split(";")[0].strip() for r in reqs if 'extra == "train"' in r.replace("'", '"')]
+    return found or list(TRAIN_EXTRA_FALLBACK)
+
+
+def source_checkout() -> Path | None:
+    """The project folder when the app runs from a source checkout (pyproject.toml beside ``backend/``)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "backend").is_dir() else None
+
+
+def install_hint(interpreter: str, missing: list[str]) -> str:
+    """How to add what Train needs, in a form that works here (a checkout has no 'deepones-studio' on PyPI)."""
+    root = source_checkout()
+    extra = f"cd {root} && {interpreter} -m pip install '.[train]'" if root else \
+        f"{interpreter} -m pip install 'deepones-studio[train]'"
+    return f"{interpreter} -m pip install {' '.join(missing)}  (or the whole extra: {extra}; Train offers a one-click install)"
+
+
+def install_train_extra(interpreter: str, *, on_line=None, cancel=None) -> list[str]:
+    """pip-install the [train] extra's requirements into ``interpreter``'s environment, streaming pip's
+    output; returns the modules still missing afterwards (empty: Train can run)."""
+    from backend.envs import install_packages
+
+    install_packages(interpreter, train_extra_requirements(), on_line=on_line, cancel=cancel)
+    return missing_modules(interpreter)
+
+
 def check_environment(interpreter: str, trainer: str) -> None:
     if trainer == "llamafactory":
         if shutil.which("llamafactory-cli", path=str(Path(interpreter).parent)) is None:
@@ -70,7 +109,7 @@ def check_environment(interpreter: str, trainer: str) -> None:
     missing = missing_modules(interpreter)
     if missing:
         raise TrainError(f"the execution environment ({interpreter}) lacks {', '.join(missing)}: "
-                         f"{interpreter} -m pip install {' '.join(missing)}  (or: pip install 'deepones-studio[train]')")
+                         f"{install_hint(interpreter, missing)}")
 
 
 def check_disk(base: BaseModel, folder: Path) -> None:
@@ -174,8 +213,15 @@ def base_cache_key(base: dict) -> str:
     return f"{p.stem}-{st.st_size}-{int(st.st_mtime)}"
 
 
+# The trainer's log lines that name what it is doing before (and after) the first optimiser step.
+PHASE_PREFIXES = ("Loading base model", "Base model loaded", "Resuming from", "Tokenising", "Stage ",
+                  "Merging the adapter", "Training done", "Cancelled")
+
+
 def latest_metrics(workdir: Path | str, tail_bytes: int = 16384) -> dict:
-    """The trainer's last JSON metric line (tokens/s, ETA, loss) from the job's stdout, read from its tail."""
+    """The trainer's last JSON metric line (tokens/s, ETA, loss) from the job's stdout, read from its tail,
+    with ``phase``: its latest phase line ("Loading base model …", "Tokenising …") when that came after
+    the last metric, else "training" once steps are reported ("" before anything was printed)."""
     path = Path(workdir) / "stdout.log"
     try:
         with open(path, "rb") as fh:
@@ -185,13 +231,16 @@ def latest_metrics(workdir: Path | str, tail_bytes: int = 16384) -> dict:
             lines = fh.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return {}
+    phase = ""
     for line in reversed(lines):
         if line.startswith("{") and '"step"' in line:
             try:
-                return json.loads(line)
+                return {**json.loads(line), "phase": phase or "training"}
             except ValueError:
                 continue
-    return {}
+        if not phase and line.startswith(PHASE_PREFIXES):
+            phase = line.strip()
+    return {"phase": phase} if phase else {}
 
 
 def last_checkpoint(db: sqlite_utils.Database, run: dict) -> str | None:
@@ -227,6 +276,17 @@ def start_run(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, r
     return handle
 
 
+def optimizer_record(recipe: dict, used: str) -> dict:
+    """The optimiser that ran, with a note when it is not the recipe's (adam-mini missing: AdamW)."""
+    asked = recipe.get("optimizer", "")
+    out = {"optimizer": used}
+    # Only a fallback is worth a note: "adamw" running as "AdamW with LoRA+" is the recipe's own choice.
+    if asked.lower() == "adam-mini" and "adam-mini" not in used.lower():
+        out["optimizer_note"] = (f"the recipe asked for {asked}, but {used} ran ({asked} is not installed in the "
+                                 f"execution environment; pip install '.[adam]' there to use it)")
+    return out
+
+
 def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
     """Bring the run row up to date after its job ended (result.json, status, lineage basics)."""
     run = runs.get_run(db, run_id)
@@ -241,6 +301,8 @@ def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
                       merged_path=result.get("merged_path"))
         if result.get("tokens_per_s"):   # optimiser steps only (loading and merging are not training)
             values["tokens_per_s"] = result["tokens_per_s"]
+        if result.get("optimizer"):
+            values["lineage"] = {**(run.get("lineage") or {}), **optimizer_record(run["recipe"], result["optimizer"])}
     runs.update_run(db, run_id, **values)
     return runs.get_run(db, run_id)
 

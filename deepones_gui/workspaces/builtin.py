@@ -52,7 +52,8 @@ TRACES = WorkspaceSpec("traces", "Traces", 60, lazy_page("deepones_gui.workspace
                        tooltip="Failed debug traces across sessions: filter, label, diff, export",
                        listens=("open_trace",))
 TRAIN = WorkspaceSpec("train", "Train", 70, lazy_page("deepones_gui.workspaces.train.page:TrainPage"),
-                      icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it")
+                      icon="SP_ArrowUp", tooltip="Fine-tune a designer on curated DeepData, convert it to GGUF, use it",
+                      listens=("train_on",))
 
 GENERATE = WorkspaceSpec("generate", "Generate", 80, lazy_page("deepones_gui.workspaces.generate.page:GeneratePage"),
                          icon="SP_FileDialogNewFolder", shortcut="Ctrl+0",

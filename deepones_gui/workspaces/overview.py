@@ -27,6 +27,7 @@ from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 
 OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
+SAMPLES_POLL_MS = 3000
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +59,10 @@ def _sample_count(db_path: Path) -> int | None:
     except (StoreError, OSError) as exc:
         log.info("sample count unavailable: %s", exc)
         return None
+
+
+def _count_task(db_path: Path, *, progress, partial, cancel) -> int | None:
+    return _sample_count(db_path)
 
 
 def _data_headline(db: dict) -> str:
@@ -133,6 +138,39 @@ class OverviewPage(QWidget):
         outer.addWidget(scroll, 1)
         # Start the check once the window is up, so start-up is not slowed by it.
         QTimer.singleShot(400, self.refresh)
+        # The Data card follows the store (an import in Data or the CLI), not only "Check again":
+        # a cheap count every few seconds while the page is shown.
+        self.data_headline: QLabel | None = None
+        self.samples_timer = QTimer(self)
+        self.samples_timer.setInterval(SAMPLES_POLL_MS)
+        self.samples_timer.timeout.connect(self.refresh_samples)
+        self._counting = False
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.samples_timer.start()
+        self.refresh_samples()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        self.samples_timer.stop()
+        super().hideEvent(event)
+
+    def refresh_samples(self) -> None:
+        if self.report is None or self._counting:
+            return
+        self._counting = True
+        run_in_background(_count_task, self.ctx.db_path, on_result=self._show_samples,
+                          on_done=self._counted, owner=self)
+
+    def _counted(self) -> None:
+        self._counting = False
+
+    def _show_samples(self, n: int | None) -> None:
+        if self.report is None or n is None or self.report["db"].get("samples") == n:
+            return
+        self.report["db"]["samples"] = n
+        if self.data_headline is not None:
+            self.data_headline.setText(f"<span style='font-size:12pt'>{_data_headline(self.report['db'])}</span>")
 
     def screenshot_ready(self) -> bool:
         return self.report is not None
@@ -170,6 +208,8 @@ class OverviewPage(QWidget):
             lay.addWidget(head)
             big = QLabel(f"<span style='font-size:12pt'>{headline}</span>")
             lay.addWidget(big)
+            if name == "Data":
+                self.data_headline = big
             small = QLabel(detail)
             small.setWordWrap(True)
             small.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -55,6 +55,8 @@ def test_filter_search_review_with_keys_undo_redo(page, qtbot):
     page.table.setFocus()
     page.table.selectRow(0)
     ids = [page.model.sample_id(r) for r in range(min(n, 2))]
+    # The review keys are written on the buttons they stand for (A, R, F, U), as Argilla shows them.
+    assert [b.text()[-1] for b in page.detail.review_buttons.values()] == ["A", "R", "F", "U"]
     qtbot.keyClick(page.table, Qt.Key.Key_A)
     assert status_of(page, ids[0]) == "accepted"
     assert page.table.currentIndex().row() == min(1, n - 1)  # review moves on to the next sample
@@ -214,4 +216,5 @@ def test_export_from_the_page_writes_the_filtered_selection(page, qtbot, tmp_pat
     lines = (tmp_path / "dlpd.jsonl").read_text().splitlines()
     assert len(lines) == 26 and all(json.loads(line)["kind"] == "dlpd" for line in lines)
     assert "Exported 26 samples" in page.transfers.label.text()
+    assert page.transfers.progress.value() == 1000   # the bar finishes with the export, never left at 0%
     assert json.loads((tmp_path / "dataset_info.json").read_text())["dlpd"]["formatting"] == "alpaca"

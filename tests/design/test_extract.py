@@ -91,3 +91,13 @@ def test_error_types_from_tracebacks_and_statuses():
     assert classify_error("succeeded", "", None) == "NoScore"
     assert classify_error("succeeded", "", 0.9) is None
     assert classify_error("failed", "Killed\n", None) == "ExitError"
+
+
+def test_a_fence_inside_the_program_does_not_cut_it():
+    # A docstring with a Markdown example: its inner ``` must not end the python block.
+    program = 'def f():\n    """Usage:\n    ```\n    f()\n    ```\n    """\n    return 2\n\n\nprint(f())\n'
+    answer = f"Here is the final program.\n\n```python\n{program}```\n\nIt prints 2."
+    assert extract_code(answer) == program
+    # A broken program is not stretched over later text: it stays broken for the debug loop.
+    broken = "```python\ndef f(:\n    pass\n```\n\nThen run:\n\n```bash\npython program.py\n```\n"
+    assert extract_code(broken) == "def f(:\n    pass\n"

@@ -39,7 +39,11 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
 
     QSettings().remove("design")
     window, page = _open(qtbot, app_context)
-    sid = page.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer_failing.jsonl"))
+    from backend.pipeline import SessionSettings
+
+    # One debug attempt: the failed final run gets it (the final run has a debug loop too).
+    sid = page.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer_failing.jsonl"),
+                              SessionSettings(max_debug=1))
     assert page.rail.selected_data() == NEXT and "Propose" in page.header.text()
     assert "scikit-learn digits" in page.prompt_edit.toPlainText()
 
@@ -84,12 +88,16 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
     assert page.rail.selected_data() == validate.id
     assert "+" in page.diff_view.toPlainText() and "centroids" in page.diff_view.toPlainText()
 
-    # Run to the end from here: Hyperparameters (parsed into the table), then the final program runs.
+    # Run to the end from here: Hyperparameters (parsed into the table), then the final program runs,
+    # fails, and its one debug attempt (run as a final run) fails too: the branch is done.
     _run(qtbot, page, page.run_all_btn)
-    hyper, final = sessions.branch(sid)[-2:]
+    hyper, final, fix = sessions.branch(sid)[-3:]
     assert (hyper.stage, hyper.status, final.stage) == ("hyperparameters", "done", "final")
     assert final.status == "failed" and final.error_type == "KeyError" and final.job_id
-    assert "Final run" in page.header.text() and page.next_stage is None
+    assert (fix.stage, fix.status, fix.error_type) == ("debug", "failed", "KeyError")
+    assert "learning_rate_1" in fix.prompt   # the debug prompt carries the final program C_O
+    assert "Debug 1" in page.header.text() and page.next_stage is None
+    assert not page.accept_btn.isEnabled()   # a finished branch: nothing to go on to
     assert sessions.session_row(sid)["status"] == "failed"
     page.rail.select_data(hyper.id)
     assert page.hyper_table.rowCount() == 5 and page.hyper_table.item(0, 0).text() == "learning_rate"
@@ -125,7 +133,7 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
         page2.branch_combo.setCurrentIndex(0)
         page2.branch_combo.activated.emit(0)
         assert [s.stage for s in page2.state.steps] == ["propose", "improve", "implement", "validate",
-                                                        "hyperparameters", "final"]
+                                                        "hyperparameters", "final", "debug"]
         page2.rail.select_data(propose.id)
         assert page2.response_edit.toPlainText().endswith("(my edit)")
         assert page2.prompt_edit.toPlainText().endswith("(edited)")
@@ -137,8 +145,9 @@ def test_step_through_edit_fork_and_restore_after_restart(qtbot, app_context):
         ctx2.db.conn.close()
 
 
-def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context):
+def test_send_to_design_from_chat_seeds_a_session(qtbot, app_context, monkeypatch):
     window, page = _open(qtbot, app_context)
+    monkeypatch.setattr(page, "choose_task", lambda current: current)   # the dialog's preselected task
     app_context.broadcast.emit("send_to_design", {"text": "One possible model is ResNet-18.",
                                                   "code": "import torch\nmodel = None\n"})
     steps = page.state.steps

@@ -80,6 +80,13 @@ def test_filter_open_jump_label_and_diff(page, recorded, app_context, qtbot, tmp
     QTest.keyClick(view.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert lb.labels_of(app_context.db, recorded.main) == {}
     QTest.keyClick(view.tree, Qt.Key.Key_3)   # back again, for the screenshot
+    # The keys are shown beside the labels they apply, and each button labels like its key.
+    label_set = lb.label_set(app_context.data_dir)
+    assert [b.text() for b in page.label_buttons[:3]] == [f"{x.key}  {x.title}" for x in label_set[:3]]
+    page.label_buttons[0].click()
+    assert label_set[0].name in lb.labels_of(app_context.db, recorded.main)[recorded.implement]
+    QTest.keyClick(view.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert lb.labels_of(app_context.db, recorded.main) == {recorded.implement: [third.name]}
 
     # Diff two attempts: fix 1 against its previous program, then against another trace.
     assert view.select_attempt(recorded.fix1)

@@ -42,9 +42,12 @@ class GroupedBarChart(QWidget):
         self.series: dict[str, list[float]] = {}
         self.set_data([], {}, empty_text="Nothing to chart yet.")
 
-    def set_data(self, categories: list[str], series: dict[str, list[float]], *, empty_text: str = "") -> None:
-        """``series``: {name: one value per category}."""
+    def set_data(self, categories: list[str], series: dict[str, list[float]], *, empty_text: str = "",
+                 labels: dict[str, list[str]] | None = None) -> None:
+        """``series``: {name: one value per category}; ``labels``: {name: text over each bar}, e.g.
+        "0.67 (2/3)", so a share is read with the count it comes from."""
         self.categories, self.series = list(categories), dict(series)
+        self.bar_labels: list[str] = []
         self.plot.clear()
         self.legend.clear()
         has = bool(categories and series)
@@ -60,6 +63,11 @@ class GroupedBarChart(QWidget):
             item = pg.BarGraphItem(x=xs, height=values, width=width * 0.95, brush=PALETTE[i % len(PALETTE)],
                                    pen=pg.mkPen("#333", width=0.5), name=name)
             self.plot.addItem(item)   # named items join the legend by themselves
+            for x, value, text in zip(xs, values, (labels or {}).get(name, []), strict=False):
+                tag = pg.TextItem(text, color="#222", anchor=(0.5, 1.0))
+                tag.setPos(x, value)
+                self.plot.addItem(tag)
+                self.bar_labels.append(text)
         axis = self.plot.getAxis("bottom")
         axis.setTicks([[(i, self._wrap(c)) for i, c in enumerate(categories)]])
         top = max((v for vals in series.values() for v in vals), default=1.0)

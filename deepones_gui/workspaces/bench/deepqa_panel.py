@@ -32,6 +32,13 @@ from deepones_gui.workspaces.bench.charts import GroupedBarChart
 _PROGRESS = re.compile(r"(\d+)/(\d+) questions(?:, ETA (\d+) s)?")
 
 
+def category_label(cat: dict | None) -> str:
+    """Accuracy with the count it comes from: "0.67 (2/3)" (a share of 3 questions is not one of 300)."""
+    if not cat or not cat.get("total"):
+        return ""
+    return f"{cat['correct'] / cat['total']:.2f} ({cat['correct']}/{cat['total']})"
+
+
 def _load_evals(db_path, *, progress, partial, cancel) -> list[dict]:
     from backend.bench.deepqa import list_evals
     from backend.store import connection
@@ -127,9 +134,12 @@ class DeepQAPanel(QWidget):
         categories = sorted({c for s in chosen for c in s["by_category"]})
         from backend.bench.report import model_label
 
-        series = {f"#{s['eval_id']} {model_label(s['model'])} ({s['mode']})":
-                  [(s["by_category"].get(c) or {}).get("accuracy") or 0.0 for c in categories] for s in chosen}
-        self.chart.set_data(categories, series, empty_text="No DeepQA evaluation yet: pick a model and Evaluate.")
+        names = {s["eval_id"]: f"#{s['eval_id']} {model_label(s['model'])} ({s['mode']})" for s in chosen}
+        series = {names[s["eval_id"]]: [(s["by_category"].get(c) or {}).get("accuracy") or 0.0 for c in categories]
+                  for s in chosen}
+        labels = {names[s["eval_id"]]: [category_label(s["by_category"].get(c)) for c in categories] for s in chosen}
+        self.chart.set_data(categories, series, labels=labels,
+                            empty_text="No DeepQA evaluation yet: pick a model and Evaluate.")
 
     # -- running -----------------------------------------------------------------------------
     def _browse(self) -> None:

@@ -216,6 +216,8 @@ class BenchPage(QWidget):
         prog = data["progress"]
         self.progress.setRange(0, max(1, prog["total"]))
         self.progress.setValue(prog["done"])
+        # Before any sweep there are no runs: "0/1 runs" would count one that does not exist.
+        self.progress.setFormat("%v/%m runs" if prog["total"] else "no runs yet")
         from backend.bench.report import model_label
 
         shares = data["errors"]
@@ -286,6 +288,7 @@ class BenchPage(QWidget):
         if kind == "progress":
             self.progress.setRange(0, max(1, info["total"]))
             self.progress.setValue(info["done"])
+            self.progress.setFormat("%v/%m runs" if info["total"] else "no runs yet")
             eta = info.get("eta_s")
             self.status.setText(f"{info['done']}/{info['total']} runs" + (f", about {eta:.0f} s left" if eta else ""))
             if self.sweep_id is not None:

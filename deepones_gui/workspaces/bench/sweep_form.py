@@ -65,7 +65,10 @@ class SweepForm(QWidget):
         self.cluster_button.setEnabled(self.executor.currentText() == "ray")
         self.parallel = QSpinBox()
         self.parallel.setRange(0, 64)
-        self.parallel.setSpecialValueText("one per GPU")
+        # 0 = the backend's default: one run per GPU, at least one; without a GPU that is one at a time.
+        from backend.envs import gpu_present
+
+        self.parallel.setSpecialValueText("one per GPU" if gpu_present() else "1 (no GPU found)")
         form = QFormLayout(self)
         form.addRow("Tasks", self.tasks)
         form.addRow("Designers", self.designers)

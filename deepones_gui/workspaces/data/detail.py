@@ -90,6 +90,7 @@ class DetailPane(QWidget):
         buttons = FlowLayout()
         self.review_buttons: dict[str, QPushButton] = {}
         for status, text, key, colour in REVIEW_BUTTONS:
+            text = f"{text}  {key}"   # the key beside the label it applies, as Argilla shows it
             button = QPushButton(text)
             button.setToolTip(f"Mark the selected samples {status} (key {key} in the table)")
             button.setStyleSheet(f"QPushButton {{ color: {colour}; font-weight: bold; padding: 3px 8px; }}")
@@ -101,6 +102,9 @@ class DetailPane(QWidget):
             buttons.add(button)
             self.review_buttons[status] = button
         layout.addLayout(buttons)
+        # At least one review button wide (they wrap below each other): with no minimum the splitter gave
+        # the pane 0 px at 1280 wide, and the review buttons and the sample were not on screen at all.
+        self.setMinimumWidth(max(b.minimumWidth() for b in self.review_buttons.values()) + 24)
         tools = QHBoxLayout()
         self.tag_button = QPushButton("Tag…  (T)")
         self.tag_button.clicked.connect(self.tagRequested)

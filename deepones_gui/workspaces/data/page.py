@@ -45,6 +45,9 @@ STATS_DEBOUNCE_MS = 250
 DETAIL_WIDTH = 380        # the detail pane's starting width (the splitter keeps what the user drags it to)
 
 
+DETAIL_WIDTH = 320   # the sample pane's first width: its review buttons two by two, the text readable
+
+
 class DataPage(CurationActions, QWidget):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -90,7 +93,7 @@ class DataPage(CurationActions, QWidget):
         self.toolbar = DataToolbar(
             self.undo_stack, on_import=self.choose_import, on_hub_import=self.choose_hub_import,
             on_export=self.choose_export, on_clear=self.clear_filters, on_bulk_status=self.review_matching,
-            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo)
+            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo, on_train=self.train_on)
         self.search = self.toolbar.search
         self.count_label = self.toolbar.count_label
         self.undo_button, self.redo_button = self.toolbar.undo_button, self.toolbar.redo_button
@@ -165,9 +168,7 @@ class DataPage(CurationActions, QWidget):
         main.addWidget(self.detail)
         main.setStretchFactor(1, 3)
         main.setStretchFactor(2, 2)
-        # The detail pane has no minimum width of its own yet (0): sized from its hint, else the splitter
-        # gave it nothing and the sample (and its provenance) never showed at 1280 px.
-        main.setSizes([self.facets.minimumWidth(), 560, max(DETAIL_WIDTH, self.detail.minimumSizeHint().width())])
+        main.setSizes([self.facets.minimumWidth(), 640, max(self.detail.minimumWidth(), DETAIL_WIDTH)])
         main.setChildrenCollapsible(False)
         outer.addWidget(main, 1)
 
@@ -296,6 +297,21 @@ class DataPage(CurationActions, QWidget):
     def _current_id(self) -> int | None:
         index = self.table.currentIndex()
         return self.model.sample_id(index.row()) if index.isValid() else None
+
+    def train_on(self, selected_only: bool = False) -> None:
+        """"Train on these": Train's data picker gets this filter (or the selected rows) and opens."""
+        from backend.train.data import filter_to_text
+
+        if selected_only:
+            ids = tuple(self.selected_ids())
+            if not ids:
+                return
+            flt, description = SampleFilter(ids=ids), f"{len(ids)} selected sample{'s' if len(ids) != 1 else ''}"
+        else:
+            flt = self.current_filter()
+            shown = self.count_label.text().strip()
+            description = f"{filter_to_text(flt)}" + (f" ({shown})" if shown else "")
+        self.ctx.broadcast.emit("train_on", {"filter": filter_to_text(flt), "description": description})
 
     def selected_ids(self) -> list[int]:
         if self.views.currentWidget() is self.map_panel and self.map_panel.selected_ids():

@@ -14,7 +14,8 @@ from backend.datasets.schema import STATUSES
 class DataToolbar(QWidget):
     def __init__(self, undo_stack: QUndoStack, *, on_import: Callable, on_hub_import: Callable,
                  on_export: Callable, on_clear: Callable, on_bulk_status: Callable[[str], None],
-                 on_bulk_tag: Callable, on_undo: Callable, on_redo: Callable) -> None:
+                 on_bulk_tag: Callable, on_undo: Callable, on_redo: Callable,
+                 on_train: Callable[[bool], None] | None = None) -> None:
         super().__init__()
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
@@ -33,15 +34,19 @@ class DataToolbar(QWidget):
         self.search.setPlaceholderText("Search instructions and answers (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(200)   # room to type; more when the window is wider (stretch 1)
-        self.bulk_button = QToolButton()
-        self.bulk_button.setText("Bulk")
+        # A push button with a menu: it sizes itself for the text and the arrow (a tool button in
+        # instant-popup mode drew its arrow over "Bulk").
+        self.bulk_button = QPushButton("Bulk")
         self.bulk_button.setToolTip("Apply to every sample matching the filter and search")
-        self.bulk_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         bulk = QMenu(self.bulk_button)
         for status in STATUSES:
             bulk.addAction(f"Mark all matching {status}", lambda s=status: on_bulk_status(s))
         bulk.addSeparator()
         bulk.addAction("Tag all matching…", on_bulk_tag)
+        if on_train is not None:
+            bulk.addSeparator()
+            self.train_matching = bulk.addAction("Train on these (all matching)", lambda: on_train(False))
+            self.train_selected = bulk.addAction("Train on the selected rows", lambda: on_train(True))
         self.bulk_button.setMenu(bulk)
         # Fixed labels: what would be undone goes in the tooltip, so the bar never re-flows
         # ("Undo Mark 1 sample accepted" squeezed the search box).

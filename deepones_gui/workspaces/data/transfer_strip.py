@@ -132,9 +132,14 @@ class TransferStrip(QWidget):
 
         self.export_task = run_in_background(
             tasks.run_export, self.db_path, flt, choice, on_progress=self._progress,
-            on_result=self.label.setText,
+            on_result=self._export_done,
             on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
             on_done=finished, owner=self)
+
+    def _export_done(self, message: str) -> None:
+        # A small export reports no progress on the way: the bar must still say it is done, not "0%".
+        self.progress.setValue(1000)
+        self.label.setText(message)
 
     # -- bulk curation (undo / redo of millions of rows) ---------------------------------------
     def run_task(self, label: str, task, args: tuple, *, on_result, on_done) -> None:

@@ -57,9 +57,13 @@ class CodeEditor(QPlainTextEdit):
         self.gutter = _Gutter(self)
         self.highlighter = PythonHighlighter(self.document()) if highlight else None
         self._marked_line: int | None = None
+        self._marked_code = ""
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
         self.cursorPositionChanged.connect(self._highlight_lines)
+        # The marked line is the traceback's, for the code that ran: once the text changes it may point
+        # at another line, so any edit clears it (no stale error highlight on replaced code).
+        self.document().contentsChange.connect(self._text_edited)
         self._update_gutter_width()
 
     def gutter_width(self) -> int:
@@ -124,19 +128,34 @@ class CodeEditor(QPlainTextEdit):
         if not block.isValid():
             return
         self._marked_line = line
+        self._marked_code = self.toPlainText()
         self.setTextCursor(QTextCursor(block))
         self.centerCursor()
         self._highlight_lines()
         self.gutter.update()
         self.setFocus()
 
+    def clear_mark(self) -> None:
+        if self._marked_line is not None:
+            self._marked_line = None
+            self._highlight_lines()
+            self.gutter.update()
+
+    def _text_edited(self, *_args) -> None:
+        # Compared by text: the syntax highlighter's format passes also report a "change".
+        if self._marked_line is not None and self.toPlainText() != self._marked_code:
+            self.clear_mark()
+
+    def marked_line(self) -> int | None:
+        return self._marked_line
+
     def current_line(self) -> int:
         return self.textCursor().blockNumber() + 1
 
     def set_code(self, code: str) -> None:
         """Replace the text (a new document state, so Undo cannot undo past a loaded version)."""
-        self._marked_line = None
         self.setPlainText(code)
+        self.clear_mark()
 
 
 class CodePane(QWidget):

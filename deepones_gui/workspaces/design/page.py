@@ -221,8 +221,10 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         state = self.state = self.sessions.state(self.session_id)
         nxt = self.next_stage = state.next_stage()
         retry = state.retry_step
-        # A stage that ended without a result is itself the next thing to run: no second "— next" item.
-        self.rail.show_branch(state.steps, None if retry else nxt, state.debug_attempts + 1,
+        # A stage that ended without a result, or that is running, is itself the next thing to run:
+        # no second "— next" item beside it.
+        tip_is_next = retry is not None or state.running_step is not None
+        self.rail.show_branch(state.steps, None if tip_is_next else nxt, state.debug_attempts + 1,
                               state.planned_after(nxt))
         self.bar.show_models(state, self.sessions.session_row(self.session_id))
         self.bar.fill_branches(self.sessions.leaves(self.session_id), state)
@@ -238,6 +240,8 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         if wanted is not None:
             self.rail.select_data(wanted)
             self._rail_changed()
+        if self.rail.selected_data() is None:
+            self.header.setText("")   # nothing selected: no header left over from another step
         self._update_buttons()
 
     def _branch_chosen(self, index: int) -> None:
@@ -260,7 +264,7 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         QSettings().setValue("design/selected", data)
         if data == NEXT:
             stage, prompt = prepare_prompt(self.sessions, self.session_id, self.state, Path(self.ctx.data_dir))
-            self.view.show_next(self.state, stage, prompt)
+            self.view.show_next(self.state, stage, prompt, self.rail.selected_title())
         elif (step := self._step(data)) is not None:
             self._show_step(step)
         self._update_buttons()
@@ -272,7 +276,7 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         # The previous attempt's code as it ran (its first version), against this attempt's code.
         diff_base = (before, self.sessions.original(before, "code")) if before is not None else None
         self.view.show_step(step, self.state, draft if draft is not None else step.prompt, diff_base,
-                            can_retry=self._is_retry(step))
+                            title=self.rail.selected_title() or step.title, can_retry=self._is_retry(step))
 
     def _is_retry(self, step: Step | None) -> bool:
         retry = self.state.retry_step if self.state else None
@@ -295,7 +299,14 @@ class DesignPage(BoardMode, StageEditing, QWidget):
             self.shown == NEXT or retry or (step is not None and step.origin == "model" and step.finished)))
         # Accept needs a result to accept: a finished step with an answer (or, for a hand run, its code).
         has_result = step is not None and step.finished and bool(step.response.strip() or step.code)
-        self.accept_btn.setEnabled(has_session and not running and has_result)
+        # On a finished branch (no next stage) the last step has nothing to go on to.
+        row = self.rail.currentRow()
+        after = self.rail.item(row + 1) if row >= 0 else None
+        has_next = after is not None and bool(after.flags() & Qt.ItemFlag.ItemIsEnabled)
+        self.accept_btn.setEnabled(has_session and not running and has_result and has_next)
+        self.accept_btn.setToolTip("Keep this result and show the next stage's prompt (Ctrl+Shift+Return)"
+                                   if has_next or not has_result else
+                                   "This branch is finished: there is no next stage to go on to")
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
         self.stop_btn.setEnabled(self.is_running())
         self.settings_btn.setEnabled(has_session and not running)
@@ -426,18 +437,34 @@ class DesignPage(BoardMode, StageEditing, QWidget):
             return
         if name != "send_to_design" or not isinstance(payload, dict):
             return
-        self.seed_from_chat(payload.get("text", ""), payload.get("code", ""))
+        current = self.state.task.name if self.session_id is not None and self.state else "demo-digits"
+        task_name = self.choose_task(current)
+        if task_name is None:
+            return   # the user cancelled: nothing is created
+        self.seed_from_chat(payload.get("text", ""), payload.get("code", ""), task_name)
         window = self.ctx.window
         if window is not None and hasattr(window, "show_workspace"):
             window.show_workspace("design")
 
+    def choose_task(self, current: str) -> str | None:
+        """Which task a chat answer is a design for (the open session's preselected); None: cancelled."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from backend.pipeline.catalog import all_tasks
+
+        tasks = all_tasks()
+        names = sorted(tasks, key=lambda n: (n != current, tasks[n].title))
+        labels = [f"{tasks[n].title}  ({n})" for n in names]
+        label, ok = QInputDialog.getItem(self, "Send to Design", "Design for which task?", labels, 0, False)
+        return names[labels.index(label)] if ok and label in labels else None
+
     def seed_from_chat(self, text: str, code: str = "", task_name: str = "demo-digits") -> int:
-        """A new session seeded with a chat answer: it becomes the proposal (and C_R if code came too)."""
+        """A new session for ``task_name`` seeded with a chat answer: the proposal (and C_R if code came too)."""
         from backend.pipeline import get_task
         from backend.pipeline.seed import seed_from_chat
 
         self.flush_edits()
-        task = self.state.task if self.session_id is not None else get_task(task_name)
+        task = get_task(task_name)
         settings = self.ctx.settings
         sid = seed_from_chat(self.sessions, task, settings.designer_model, settings.programmer_model, text, code)
         self._fill_sessions()

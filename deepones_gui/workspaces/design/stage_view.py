@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
-from backend.pipeline.errors import traceback_frames
-from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
+from backend.pipeline.errors import NO_SCORE, describe_error, traceback_frames
+from backend.pipeline.state import CODE_STAGES, SessionState, Step
 from deepones_gui.ideation.check_panel import CheckPanel
 from deepones_gui.workspaces.design.check_tab import show_check
 from deepones_gui.workspaces.design.code_editor import CodePane
@@ -128,13 +128,13 @@ class StageView(QWidget):
         if edit.toPlainText() != text:
             edit.setPlainText(text)
 
-    def show_next(self, state: SessionState, stage: str | None, prompt: str) -> None:
-        """The stage not run yet: its prompt, editable, and the program it will work on."""
+    def show_next(self, state: SessionState, stage: str | None, prompt: str, title: str) -> None:
+        """The stage not run yet: its prompt, editable, and the program it will work on.
+
+        ``title`` is the selected rail item's ("Debug 2"): the header never names another stage.
+        """
         self.loading = True
         try:
-            title = STAGE_TITLES.get(stage or "", "")
-            if stage == "debug":
-                title += f" {state.debug_attempts + 1}"
             self.header.setText(f"{title} — not run yet")
             self.reason.setVisible(False)
             self.help.setText(STAGE_HELP.get(stage or "", "") + "  Edit the prompt, then Run stage.")
@@ -158,10 +158,11 @@ class StageView(QWidget):
             self.loading = False
 
     def show_step(self, step: Step, state: SessionState, prompt: str, diff_base: tuple[Step, str] | None,
-                  *, can_retry: bool = False) -> None:
+                  *, title: str, can_retry: bool = False) -> None:
         """A recorded step; ``prompt`` is its re-run draft or what was sent, ``diff_base`` the attempt before.
 
-        ``can_retry``: the step ended without a result and is the branch's tip ("Run again" in place).
+        ``title``: the selected rail item's; ``can_retry``: the step ended without a result and is the
+        branch's tip ("Run again" in place).
         """
         from deepones_gui.context import describe_model
 
@@ -170,7 +171,7 @@ class StageView(QWidget):
             status = step.status + (f" · {step.error_type}" if step.error_type else "")
             if step.score is not None:
                 status += f" · score {step.score:g}"
-            self.header.setText(f"{step.title} — {status}")
+            self.header.setText(f"{title} — {status}")
             model = f"  Model: {describe_model(step.model)}." if step.model else ""
             tokens = f"  {step.prompt_tokens or 0} prompt / {step.completion_tokens} answer tokens." \
                 if step.completion_tokens else ""
@@ -179,7 +180,14 @@ class StageView(QWidget):
                 again = RETRY_LABEL if step.error_type == MODEL_LOOP else "Run again"
                 then = f"  {again} runs it here, on this branch." if can_retry else ""
                 self.reason.setText(f"Stopped: {step.why_stopped}{then}")
-            self.reason.setVisible(step.unfinished)
+            caveat = step.status == "done" and bool(step.error_type) and bool(step.stderr)
+            if caveat:   # done, with a caveat the table alone would hide (no hyperparameter read)
+                self.reason.setText(f"⚠ {step.stderr}")
+            elif step.error_type == NO_SCORE:
+                # Jobs shows this run "succeeded" (the process exited 0): say why Design calls it failed.
+                caveat = True
+                self.reason.setText(f"Why failed: {describe_error(step.error_type)}.")
+            self.reason.setVisible(step.unfinished or caveat)
             running = step.status == "running"
             self._set_text(self.prompt_edit, prompt)
             self.prompt_edit.setReadOnly(running or step.origin != "model")

@@ -16,6 +16,7 @@ STATUS_STYLE = {  # status -> (colour, glyph)
     "pending": ("#9ca3af", "○"),
     "running": ("#2563eb", "…"),
     "done": ("#16a34a", "✓"),
+    "partial": ("#d97706", "!"),   # done, but with a caveat (e.g. no hyperparameter could be read)
     "succeeded": ("#16a34a", "✓"),
     "failed": ("#dc2626", "✗"),
     "error": ("#dc2626", "!"),
@@ -23,6 +24,13 @@ STATUS_STYLE = {  # status -> (colour, glyph)
     "interrupted": ("#d97706", "■"),
 }
 NEXT = -1  # rail item data for "the next stage, not run yet"
+# The stage title an item stands for ("Debug 2"): the header reads it from the selected item, so the
+# header and the rail never disagree (one source of truth for the selected step).
+TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def next_title(stage: str, next_attempt: int) -> str:
+    return STAGE_TITLES[stage] + (f" {next_attempt}" if stage == "debug" else "")
 MAX_LINE = 2000  # Qt lays out a 200,000-character line for seconds: longer lines are cut for display
 
 
@@ -80,15 +88,19 @@ class StageRail(QListWidget):
                 label += f"  · {step.error_type}"
             elif step.unfinished:
                 label += f"  · {step.status}"
-            item = QListWidgetItem(status_icon(step.status), label)
+            # Done with an error type (a hyperparameters answer with no values) is not a green success.
+            shown_status = "partial" if step.status == "done" and step.error_type else step.status
+            item = QListWidgetItem(status_icon(shown_status), label)
             item.setData(Qt.ItemDataRole.UserRole, step.id)
+            item.setData(TITLE_ROLE, step.title)
             tip = f"{step.title}: {step.status}" + (f", {step.error_type}" if step.error_type else "")
             item.setToolTip(tip + (f"\n{step.why_stopped}" if step.unfinished else ""))
             self.addItem(item)
         if next_stage is not None:
-            title = STAGE_TITLES[next_stage] + (f" {next_attempt}" if next_stage == "debug" else "")
+            title = next_title(next_stage, next_attempt)
             item = QListWidgetItem(status_icon("pending"), f"{title}  — next")
             item.setData(Qt.ItemDataRole.UserRole, NEXT)
+            item.setData(TITLE_ROLE, title)
             item.setToolTip("Not run yet: its prompt is shown for editing before it is sent")
             self.addItem(item)
         for stage in planned:  # later stages, greyed out, so the whole pipeline is visible
@@ -106,6 +118,10 @@ class StageRail(QListWidget):
     def selected_data(self) -> int | None:
         item = self.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def selected_title(self) -> str:
+        item = self.currentItem()
+        return (item.data(TITLE_ROLE) or "") if item is not None else ""
 
 
 class OutputView(QPlainTextEdit):

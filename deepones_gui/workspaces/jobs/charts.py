@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.jobs.metrics import metric_family
+from backend.jobs.metrics import is_progress_field, metric_family
 from backend.jobs.series import DEFAULT_SMOOTHING, SeriesBuffer, ema_smooth, x_range, y_range
 from deepones_gui.workspaces.jobs.follower import JobFollower
 
@@ -275,7 +275,10 @@ class MetricChart(QWidget):
         return s
 
     def add_points(self, job_id: str, name: str, steps: Iterable[float], values: Iterable[float]) -> None:
-        """Append points; drawn at the next refresh tick (cheap to call at any rate)."""
+        """Append points; drawn at the next refresh tick (cheap to call at any rate). Progress fields
+        (ETA, planned steps) are no metric: they are not charted."""
+        if is_progress_field(name):
+            return
         s = self._series(job_id, name)
         s.buf.extend(steps, values)
         s.dirty = True

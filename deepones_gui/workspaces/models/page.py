@@ -33,6 +33,7 @@ from backend.llm.base import BackendError
 from backend.units import format_bytes
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
+from deepones_gui.widgets.designer_recommendation import DesignerRecommendation
 from deepones_gui.workspaces.models import tasks
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ class ModelManagerPage(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.delete_button)
         left_lay.addLayout(actions)
+        self.recommendation = DesignerRecommendation()
+        self.recommendation.pulled.connect(self._use_pulled_designer)
+        left_lay.addWidget(self.recommendation)
         left_lay.addWidget(self._pull_box())
         left_lay.addWidget(self._endpoint_box())
         split.addWidget(left)
@@ -107,7 +111,7 @@ class ModelManagerPage(QWidget):
         self.details = QFormLayout(details)
         self.fields: dict[str, QLabel] = {}
         for key in ("File", "Architecture", "Parameters", "Quantisation", "Trained context", "Layers",
-                    "Chat template", "Size"):
+                    "Chat template", "Size", "Lineage"):
             label = QLabel("–")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -301,8 +305,13 @@ class ModelManagerPage(QWidget):
         m, info, error = self.rows[r]
         self.delete_button.setEnabled(m["source"] != "embedded")
         self.fields["File"].setText(m["path"])
+        self.fields["Lineage"].setText("–")
+        self.details.setRowVisible(self.fields["Lineage"], False)
+        if m["source"] == "local":   # trained models land in the data dir's models/: ask the store
+            run_in_background(tasks.lineage, self.ctx.db_path, m["path"], owner=self,
+                              on_result=lambda text, path=m["path"]: self._show_lineage(path, text))
         if info is None:
-            for key in list(self.fields)[1:]:
+            for key in list(self.fields)[1:-1]:   # not Lineage: it comes from the store, not the file
                 self.fields[key].setText("–")
             self.memory.setText(error)
             self.offload.setText("–")
@@ -318,6 +327,12 @@ class ModelManagerPage(QWidget):
                                              "missing: choose a template in Chat's settings")
         self.fields["Size"].setText(format_bytes(info["size_bytes"]))
         self._update_memory()
+
+    def _show_lineage(self, path: str, text: str) -> None:
+        selected = self.selected_model()
+        if text and selected is not None and selected["path"] == path:
+            self.fields["Lineage"].setText(text)
+            self.details.setRowVisible(self.fields["Lineage"], True)
 
     def _update_memory(self) -> None:
         r = self.table.currentRow()
@@ -350,6 +365,10 @@ class ModelManagerPage(QWidget):
         demo = f" — ⚠ {DEMO_MODEL_NOTE}" if role == "designer" and is_demo_model(spec) else ""
         self.status.setText(f"Default {role}: {spec}{demo}")
         self._show_models(self.rows)
+
+    def _use_pulled_designer(self, spec: str) -> None:
+        self._set_default("designer", spec)
+        self.refresh()
 
     def delete_selected(self, confirm: bool = True) -> None:
         m = self.selected_model()

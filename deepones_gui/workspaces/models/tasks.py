@@ -25,6 +25,15 @@ def list_models(*, progress, partial, cancel) -> list[tuple[dict, dict | None, s
     return out
 
 
+def lineage(db_path: Path, path: str, *, progress, partial, cancel) -> str:
+    """A trained model's lineage in one paragraph ("" for any other model)."""
+    from backend.store import connection
+    from backend.train.export import lineage_summary, model_lineage
+
+    with connection(db_path) as db:
+        return lineage_summary(model_lineage(db, path))
+
+
 def keyring_available(*, progress, partial, cancel) -> bool:
     # keyring's import and backend probing cost ~60 ms: never on the GUI thread.
     from backend.secrets import active_backend

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -71,17 +70,14 @@ class TracesPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.open_trace(
             self.model.session_id(cur.row())))
         self.count_label = QLabel("")
-        self.bulk = QToolButton()
-        self.bulk.setText("Label all shown…")
+        # Push buttons with menus size themselves for the text and the arrow (tool buttons drew it over the text).
+        self.bulk = QPushButton("Label all shown")
         self.bulk.setToolTip("Label every trace the filter matches (one undoable action)")
-        self.bulk.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         bulk_menu = QMenu(self.bulk)
         for label in self.label_set:
             bulk_menu.addAction(label.title, lambda name=label.name: self.bulk_label(name))
         self.bulk.setMenu(bulk_menu)
-        self.export_button = QToolButton()
-        self.export_button.setText("Export…")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button = QPushButton("Export")
         export_menu = QMenu(self.export_button)
         export_menu.addAction("This trace…", lambda: self.export(selected_only=True))
         export_menu.addAction("All shown traces…", lambda: self.export(selected_only=False))
@@ -113,6 +109,14 @@ class TracesPage(QWidget):
         self.jobs_button = QPushButton("Open runs in Jobs")
         self.jobs_button.setToolTip("Show this trace's program runs in the Jobs workspace")
         self.jobs_button.clicked.connect(self.open_jobs)
+        # The label keys, shown where they act (as Argilla does): "1 shape-mismatch", one button each.
+        self.label_buttons: list[QPushButton] = []
+        for label in self.label_set:
+            button = QPushButton(f"{label.key}  {label.title}" if label.key else label.title)
+            button.setToolTip(f"Label the attempt in view “{label.title}”" + (f" (key {label.key})" if label.key else ""))
+            button.setStyleSheet(f"QPushButton {{ color: {label.color}; }}")
+            button.clicked.connect(lambda _=False, name=label.name: self.label_current(name))
+            self.label_buttons.append(button)
         self.note_button = QPushButton("Note… (N)")
         self.note_button.clicked.connect(self.add_note)
         self.undo_button = QPushButton("Undo label")
@@ -120,6 +124,11 @@ class TracesPage(QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # Shown once confirmed fixes became samples: train on them in one click.
+        self.train_button = QPushButton("Train on these")
+        self.train_button.setToolTip("Open Train with the trace-fix samples as its data")
+        self.train_button.clicked.connect(self.train_on_fixes)
+        self.train_button.hide()
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 6, 6, 6)
@@ -129,7 +138,17 @@ class TracesPage(QWidget):
         for b in (self.rerun_button, self.fork_button, self.jobs_button, self.note_button, self.undo_button):
             actions.add(b)
         rl.addLayout(actions)
-        rl.addWidget(self.status)
+        labels_row = FlowLayout()
+        labels_title = QLabel("Label (keys):")
+        labels_title.setStyleSheet("color: palette(dark);")
+        labels_row.add(labels_title)
+        for button in self.label_buttons:
+            labels_row.add(button)
+        rl.addLayout(labels_row)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.train_button)
+        rl.addLayout(status_row)
 
         split = QSplitter()
         split.addWidget(left)
@@ -278,6 +297,8 @@ class TracesPage(QWidget):
         self.fork_button.setEnabled(a is not None)
         self.jobs_button.setEnabled(bool(self.view.trace and any(x.job_id for x in self.view.trace.attempts)))
         self.note_button.setEnabled(a is not None)
+        for button in self.label_buttons:
+            button.setEnabled(a is not None)   # a label needs an attempt in view
         self.undo_button.setEnabled(lb.can_undo(self.ctx.db))
 
     def _error(self, message: str) -> None:
@@ -390,11 +411,21 @@ class TracesPage(QWidget):
 
     def to_samples(self) -> None:
         self._say("Turning confirmed fixes into training samples…")
-        run_in_background(work.to_samples, self.db_path, self.filter,
-                          on_result=lambda r: self._say(
-                              f"Created {r['created']} debugging sample(s) in the Data store (dataset"
-                              f" “trace-fixes”); {r['skipped']} already existed."),
+        run_in_background(work.to_samples, self.db_path, self.filter, on_result=self._samples_made,
                           on_error=lambda exc, _tb: self._error(str(exc)))
+
+    def _samples_made(self, r: dict) -> None:
+        from backend.traces.samples import DEFAULT_DATASET
+
+        self._say(f"Created {r['created']} debugging sample(s) in the Data store (dataset “{DEFAULT_DATASET}”); "
+                  f"{r['skipped']} already existed.")
+        self.train_button.setVisible(r["created"] + r["skipped"] > 0)
+
+    def train_on_fixes(self) -> None:
+        from backend.traces.samples import DEFAULT_DATASET
+
+        self.ctx.broadcast.emit("train_on", {"filter": f"dataset={DEFAULT_DATASET}",
+                                             "description": f"trace fixes (dataset {DEFAULT_DATASET})"})
 
     # -- cross-workspace ----------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:

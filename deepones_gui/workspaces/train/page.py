@@ -32,6 +32,7 @@ from backend.jobs.runner import FINAL_STATUSES, read_status
 from backend.train.launch import latest_metrics
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.workspaces.train import tasks
+from deepones_gui.workspaces.train.extra_install import TrainExtraInstall
 from deepones_gui.workspaces.train.recipe_form import RecipeForm
 from deepones_gui.workspaces.train.run_view import ACTIVE, RunView
 
@@ -84,6 +85,8 @@ class TrainPage(QWidget):
         self.counts = QLabel("Counting samples…")
         self.counts.setWordWrap(True)
         fl.addWidget(self.counts)
+        self.extra_install = TrainExtraInstall()
+        fl.addWidget(self.extra_install)
         start_row = QHBoxLayout()
         self.run_name = QLineEdit()
         self.run_name.setPlaceholderText("Run name (optional)")
@@ -116,7 +119,31 @@ class TrainPage(QWidget):
         self.timer.timeout.connect(self._poll)
         self.timer.start()
         run_in_background(tasks.load_models, on_result=self.form.set_models)
+        ctx.broadcast.connect(self.on_broadcast)
         self.reload()
+        # The form filled itself before these connections: count now, so "Counting samples…" ends.
+        self.refresh_data()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh_data()   # samples may have been imported, labelled or deleted meanwhile
+
+    def refresh_data(self) -> None:
+        """The picker's choices, the per-stage counts and the environment's modules, as they are now."""
+        self.extra_install.check(self.ctx.settings.interpreter)
+        run_in_background(tasks.data_choices, self.ctx.db_path, on_result=self.form.data.set_choices,
+                          owner=self)
+        self.refresh_counts()
+
+    def on_broadcast(self, name: str, payload) -> None:
+        """Data's and Traces' "Train on these": their filter becomes the run's data."""
+        if name != "train_on" or not isinstance(payload, dict) or not payload.get("filter"):
+            return
+        self.form.data.use_from_data(str(payload["filter"]), str(payload.get("description") or payload["filter"]))
+        self.tabs.setCurrentIndex(0)
+        window = self.ctx.window
+        if window is not None and hasattr(window, "show_workspace"):
+            window.show_workspace("train")
 
     # -- runs list ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -171,9 +198,21 @@ class TrainPage(QWidget):
             self.counts.setText(f"<span style='color:#c62828'>{exc}</span>")
             return
         self.counts.setText("Counting samples…")
-        self._counts_task = run_in_background(tasks.count_data, self.ctx.db_path, self.form.data.text(), recipe,
-                                              on_result=self._show_counts,
-                                              on_error=lambda exc, _tb: self._show_count_error(exc))
+        if self._counts_task is not None:
+            self._counts_task.cancel()   # an older count must not overwrite this one
+        task = run_in_background(tasks.count_data, self.ctx.db_path, self.form.data.text(), recipe, owner=self,
+                                 on_result=lambda result: self._counted(task, result),
+                                 on_error=lambda exc, _tb: self._counted(task, None, exc))
+        self._counts_task = task
+
+    def _counted(self, task, result: dict | None, exc: BaseException | None = None) -> None:
+        if task is not self._counts_task:
+            return   # superseded by a newer count
+        self._counts_task = None
+        if result is None:
+            self._show_count_error(exc)
+        else:
+            self._show_counts(result)
 
     def _show_counts(self, result: dict) -> None:
         parts = []

@@ -9,7 +9,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -32,6 +31,7 @@ from backend.train.recipe import (
     StageRecipe,
     paper_recipe,
 )
+from deepones_gui.workspaces.train.data_picker import DataPicker
 
 STAGE_COLUMNS = ["Stage", "Kinds", "Replays", "Replay share", "Epochs", "Batch", "Accum."]
 
@@ -67,14 +67,8 @@ class RecipeForm(QWidget):
         self.base.setEditable(True)
         self.base.setToolTip("'embedded', a .gguf, a Hugging Face model folder or a hub id in the HF cache")
         sf.addRow("Base model", self.base)
-        data_row = QHBoxLayout()
-        self.data = QLineEdit("all")
-        self.data.setToolTip("A Data filter (kind=…;status=…;dataset=…;tag=…;q=words, 'all') or an exported file")
-        browse = QPushButton("File…")
-        browse.clicked.connect(self._browse_data)
-        data_row.addWidget(self.data, 1)
-        data_row.addWidget(browse)
-        sf.addRow("Data", data_row)
+        self.data = DataPicker()
+        sf.addRow("Data", self.data)
         self.trainer = QComboBox()
         self.trainer.addItems(TRAINERS)
         sf.addRow("Trainer", self.trainer)
@@ -96,6 +90,8 @@ class RecipeForm(QWidget):
         left, right = QFormLayout(), QFormLayout()
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setToolTip("adam-mini runs when it is installed in the execution environment "
+                                  "(pip install '.[adam]'); otherwise AdamW runs, and the run's lineage says so")
         self.lr = _dspin(1e-7, 0.5, 3e-4, 6, 1e-5)
         self.schedule = QComboBox()
         self.schedule.addItems(SCHEDULES)
@@ -143,15 +139,9 @@ class RecipeForm(QWidget):
         for w in (self.seq_len, self.seed, self.max_steps, self.save_steps, self.rank, self.alpha):
             w.valueChanged.connect(self.changed)
         self.base.currentTextChanged.connect(self.data_changed)
-        self.data.editingFinished.connect(self.data_changed)
+        self.data.changed.connect(self.data_changed)
         self.stages.itemChanged.connect(self.data_changed)
         self.set_recipe(paper_recipe())
-
-    def _browse_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Training data", "", "Data (*.json *.jsonl *.parquet)")
-        if path:
-            self.data.setText(path)
-            self.data_changed.emit()
 
     def set_models(self, specs: list[tuple[str, str]]) -> None:
         """(label, spec) pairs for the base-model list; the typed text is kept."""

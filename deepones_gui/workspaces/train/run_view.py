@@ -173,9 +173,15 @@ class RunView(QWidget):
             return
         status = run["status"]
         parts = [f"Run #{run['id']} · {run['name']}", status]
+        phase = self.live.get("phase", "") if status in ACTIVE else ""
+        if phase and phase != "training":
+            parts.append(phase.rstrip("."))   # loading the model, tokenising: minutes without a metric
+        elif status in ACTIVE and not self.live:
+            parts.append("starting the job")
         step = self.live.get("step") or run.get("steps")
+        total = self.live.get("steps_total") if status in ACTIVE else None
         if step:
-            parts.append(f"step {int(step)}")
+            parts.append(f"step {int(step)}/{int(total)}" if total else f"step {int(step)}")
         loss = self.live.get("loss", run.get("loss_last"))
         if loss is not None:
             parts.append(f"loss {loss:.4f}")
@@ -196,8 +202,12 @@ class RunView(QWidget):
             kinds = ", ".join(f"{k} {v}" for k, v in s["kinds"].items())
             lines.append(f"  stage {s['stage']}: {s['samples']} samples ({kinds})")
         r = run["recipe"]
-        lines.append(f"Recipe: {r['trainer']}, {r['optimizer']}, lr {r['learning_rate']:g} {r['schedule']}, "
+        ran = run.get("lineage") or {}
+        optimizer = ran.get("optimizer") or r["optimizer"]
+        lines.append(f"Recipe: {r['trainer']}, {optimizer}, lr {r['learning_rate']:g} {r['schedule']}, "
                      f"LoRA r{r['lora']['rank']}/α{r['lora']['alpha']}, seq {r['max_seq_len']}, seed {r['seed']}")
+        if ran.get("optimizer_note"):
+            lines.append(f"Optimiser: {ran['optimizer_note']}")
         lines.append(f"Jobs: {', '.join(run['job_ids']) or '—'}")
         if run.get("loss_first") is not None:
             lines.append(f"Loss: {run['loss_first']:.4f} → {run['loss_last']:.4f} over {run['steps']} steps")

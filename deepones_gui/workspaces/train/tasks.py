@@ -13,6 +13,13 @@ def load_models(*, progress, partial, cancel) -> list[tuple[str, str]]:
     return [(m.name, m.spec) for m in list_local_models()]
 
 
+def data_choices(db_path: Path, *, progress, partial, cancel) -> list[tuple[str, str]]:
+    from backend.train.data import data_choices as choices
+
+    with connection(db_path) as db:
+        return choices(db)
+
+
 def count_data(db_path: Path, data_source: str, recipe, *, progress, partial, cancel) -> dict:
     """Per stage and kind counts for the data picker (a filter over the store or a file)."""
     from backend.train import data as train_data
