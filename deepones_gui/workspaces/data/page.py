@@ -42,10 +42,9 @@ from deepones_gui.workspaces.data.transfer_strip import TransferStrip
 
 WATCH_MS = 1000          # how often to look for changes made by other processes (PRAGMA data_version)
 STATS_DEBOUNCE_MS = 250
-DETAIL_WIDTH = 380        # the detail pane's starting width (the splitter keeps what the user drags it to)
-
-
-DETAIL_WIDTH = 320   # the sample pane's first width: its review buttons two by two, the text readable
+# The sample pane's first width (the splitter keeps what the user drags it to): wide enough for its
+# provenance lines and review buttons two by two.
+DETAIL_WIDTH = 380
 
 
 class DataPage(CurationActions, QWidget):
