@@ -199,3 +199,25 @@ def test_send_to_design_asks_which_task(qtbot, app_context, monkeypatch):
     monkeypatch.setattr(page, "choose_task", lambda current: None)  # cancelled: nothing is made
     app_context.broadcast.emit("send_to_design", {"text": "Another idea."})
     assert len(page.sessions.list_sessions()) == before
+
+
+def test_the_task_dialog_lists_every_task_with_the_open_one_first(qtbot, app_context, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from backend.pipeline.catalog import all_tasks
+
+    page = _page(qtbot, app_context)
+    shown = {}
+
+    def get_item(parent, title, label, items, current, editable):
+        shown.update(title=title, items=list(items), current=current, editable=editable)
+        return items[1], True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(get_item))
+    picked = page.choose_task("image-classification")
+    tasks = all_tasks()
+    assert shown["items"][0] == f"{tasks['image-classification'].title}  (image-classification)"
+    assert len(shown["items"]) == len(tasks) and shown["editable"] is False
+    assert picked in tasks and picked != "image-classification" and shown["items"][1].endswith(f"({picked})")
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a: ("", False)))
+    assert page.choose_task("demo-digits") is None   # Cancel: no task, nothing is made
