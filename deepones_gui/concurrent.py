@@ -7,31 +7,18 @@ signals, so views just connect callbacks.
 
 from __future__ import annotations
 
-import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+# One cancellation type end to end: the token a task gets is the one a design run, a model call
+# and a job take (backend.cancel), so a Cancel reaches all of them.
+from backend.cancel import Cancelled, CancelToken
 
-class CancelToken:
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def __bool__(self) -> bool:  # ``if cancel:`` reads naturally inside workers
-        return self._event.is_set()
-
-
-class Cancelled(Exception):
-    """Raised by a worker that noticed its cancel token; reported as a cancel, not an error."""
+__all__ = ["BackgroundTask", "CancelToken", "Cancelled", "run_in_background", "shared_pool",
+           "wait_for_background_tasks"]
 
 
 class TaskSignals(QObject):

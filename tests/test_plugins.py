@@ -50,9 +50,10 @@ def test_replay_backend_plays_in_order_and_says_when_it_runs_out(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text('{"content": "first answer"}\n\n{"content": "second"}\n')
     backend = get_backend(f"replay:{path}")
-    assert complete(backend, [{"role": "user", "content": "hi"}]) == "first answer"
-    assert backend.last_stats.completion_tokens == 2
-    assert backend.last_stats.ttft_s is not None
+    response = backend.prompt([{"role": "user", "content": "hi"}])
+    assert response.text() == "first answer"
+    assert response.stats.completion_tokens == 2
+    assert response.stats.ttft_s is not None
     assert complete(backend, [{"role": "user", "content": "again"}]) == "second"
     with pytest.raises(BackendError, match="run out"):
         complete(backend, [{"role": "user", "content": "more"}])

@@ -245,8 +245,8 @@ class Generate:
         from backend.llm.base import BackendError, GenerationSettings
 
         try:
-            text = "".join(self.backend.stream([{"role": "user", "content": generate_prompt(item)}],
-                                               GenerationSettings(temperature=0.0, max_tokens=16)))
+            text = self.backend.prompt([{"role": "user", "content": generate_prompt(item)}],
+                                       GenerationSettings(temperature=0.0, max_tokens=16)).text()
         except BackendError as exc:
             raise DeepQAError(f"the model call failed: {exc}") from exc
         letter = parse_letter(text, "".join(item.options))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from backend.cancel import CancelToken
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
@@ -90,16 +91,19 @@ class DesignRunner:
         root: Path | None = None,
         on_event: EventCallback | None = None,
         backend_factory: Callable[[str], ChatBackend] | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.store = SessionStore(db)
         self.db = db
         self.session_id = session_id
         self.root = root
         self.on_event = on_event or (lambda kind, payload: None)
-        self.cancel = threading.Event()
+        # The owner's token (the GUI task's, a sweep's) when given: a Stop it gets at any moment,
+        # even before a run begins, stops this runner. Never cleared: see _begin.
+        self.cancel = cancel if cancel is not None else CancelToken()
+        self._own_cancel = cancel is None
         self._backends: dict[str, ChatBackend] = {}
         self._factory = backend_factory
-        self._active: ChatBackend | None = None
         self._lock = threading.Lock()
 
     # -- models ------------------------------------------------------------------------------
@@ -133,11 +137,18 @@ class DesignRunner:
         self._backends.clear()
 
     def stop(self) -> None:
-        """Stop the model call or the run in progress (thread-safe); the step is kept as 'stopped'."""
-        self.cancel.set()
-        active = self._active
-        if active is not None:
-            active.stop()
+        """Stop the model call or the run in progress (thread-safe); the step is kept as 'stopped'.
+        The model call in flight is stopped through its link to ``cancel`` (see ``_ask``)."""
+        self.cancel.cancel()
+
+    def _begin(self) -> None:
+        """The one place a run's cancel state is set up, at each public entry point.
+
+        A token given by the owner is kept as it is (a Stop that came first still counts); the
+        runner's own token is renewed when the previous run was stopped, so a runner can run again
+        after a Stop (the CLI, tests)."""
+        if self._own_cancel and self.cancel.is_set():
+            self.cancel = CancelToken()
 
     def _ask(self, spec: str, step: Step, max_tokens: int) -> stages.Ask:
         def ask(prompt: str) -> stages.ModelReply:
@@ -153,12 +164,12 @@ class DesignRunner:
             settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens,
                                           repeat_penalty=cfg.repeat_penalty)
             last_chunk_at = None
-            self._active = backend
-            stream = backend.stream([{"role": "user", "content": prompt}], settings)
+            response = backend.prompt([{"role": "user", "content": prompt}], settings)
+            unlink = self.cancel.on_cancel(response.cancel)   # a Stop reaches this call at once
             try:
                 while True:
                     try:
-                        chunk = next(stream)
+                        chunk = next(response)
                     except StopIteration:
                         break
                     except Exception as exc:  # noqa: BLE001 - a crash of the model is the stage's error, not ours
@@ -166,12 +177,10 @@ class DesignRunner:
                     chunks.append(chunk)
                     last_chunk_at = time.perf_counter()
                     self.on_event("chunk", {"step_id": step.id, "text": chunk})
-                    if self.cancel.is_set():
-                        backend.stop()
             finally:
-                stream.close()
-                self._active = None
-            stats = backend.last_stats
+                response.close()
+                unlink()
+            stats = response.stats
             return stages.ModelReply(
                 text="".join(chunks), prompt_tokens=stats.prompt_tokens or None,
                 completion_tokens=stats.completion_tokens or None, ttft_s=stats.ttft_s, total_s=stats.total_s,
@@ -215,7 +224,10 @@ class DesignRunner:
         When the branch's tip ended without a result (a crash, a stop, a model error), that step
         runs again in place: same step, same branch.
         """
-        self.cancel.clear()
+        self._begin()
+        return self._run_stage(prompt)
+
+    def _run_stage(self, prompt: str | None = None) -> Step:
         state = self._settled_state()
         stage, prepared = self.prepare_prompt(state)
         if stage is None:
@@ -276,7 +288,7 @@ class DesignRunner:
 
     def run_code(self, code: str) -> Step:
         """Validate code the user edited by hand (no model call): a 'validate' step on the branch."""
-        self.cancel.clear()
+        self._begin()
         state = self.state()
         tip = state.steps[-1].id if state.steps else None
         attempt = sum(1 for s in state.steps if s.stage == "validate") + 1
@@ -355,7 +367,7 @@ class DesignRunner:
 
     def run_until(self, until: str | None = None, *, max_steps: int = 200) -> SessionState:
         """Run stages until ``until`` has run (default: to the end), a stop, or the branch finishes."""
-        self.cancel.clear()
+        self._begin()
         if until is not None and until not in RAIL_STAGES:
             raise ValueError(f"--until must be one of {', '.join(RAIL_STAGES)}")
         for _ in range(max_steps):
@@ -365,7 +377,7 @@ class DesignRunner:
                 break
             if until is not None and RAIL_STAGES.index(until) < RAIL_STAGES.index(rail_stage(stage)):
                 break
-            step = self.run_stage()
+            step = self._run_stage()
             if step.status in ("error", "stopped") or self.cancel.is_set():
                 break
             if until == step.stage and until != "debug":
