@@ -261,18 +261,23 @@ def make_scorer(model: str, mode: str):
         raise DeepQAError(f"unknown mode {mode!r}; use loglik or generate")
     if mode == "generate":
         return Generate(model)
-    if model.startswith(("http://", "https://")):
+    from backend.llm.model_spec import ModelSpec
+
+    spec = ModelSpec.parse(model)
+    if spec.is_endpoint:
         from backend.bench.deepqa_endpoint import EndpointLoglik
 
         return EndpointLoglik(model)
-    if model.startswith("replay:"):
-        raise DeepQAError("a replay model has no log-probabilities; use --mode generate")
+    if not spec.is_local:
+        raise DeepQAError(f"a {spec.kind} model ({spec.describe()}) gives no log-probabilities; use --mode generate")
     return LocalLoglik(model)
 
 
 def model_hash(model: str) -> str | None:
     """sha256 of a local model file (so a model can be compared before and after fine-tuning)."""
-    if model.startswith(("http://", "https://", "replay:")):
+    from backend.llm.model_spec import ModelSpec
+
+    if not ModelSpec.parse(model).is_local:
         return None
     try:
         from backend.llm.catalog import resolve_model_path

@@ -78,12 +78,15 @@ def check_model_spec(model: str) -> None:
 
     if not model.strip():
         raise SweepError("a model spec is empty")
-    if model.startswith("replay:"):
-        if not Path(model[7:]).expanduser().is_file():
-            raise SweepError(f"replay file {model[7:]} does not exist")
+    from backend.llm.model_spec import ModelSpec
+
+    spec = ModelSpec.parse(model)
+    if spec.is_replay:
+        if not spec.replay_file.is_file():
+            raise SweepError(f"replay file {spec.rest} does not exist")
         return
-    if model.startswith(("http://", "https://")):
-        return   # an endpoint is reachable or not when the first call is made; each run records it
+    if not spec.is_local:
+        return   # an endpoint (or a plugin's backend) answers or not at the first call; each run records it
     from backend.llm.catalog import resolve_model_path
 
     try:

@@ -172,6 +172,9 @@ class ChatBackend(ABC):
     """
 
     spec: str = ""
+    #: What kind of model this backend serves (see backend.llm.model_spec): "local", "endpoint",
+    #: "replay"; any other backend is "other".
+    kind: str = "other"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

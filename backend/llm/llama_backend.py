@@ -26,6 +26,8 @@ GPU_LAYERS_AUTO = None
 
 
 class LlamaBackend(ChatBackend):
+    kind = "local"
+
     def __init__(self, spec: str, *, n_gpu_layers: int | None = GPU_LAYERS_AUTO, chat_format: str | None = None,
                  n_threads: int | None = None, **_options) -> None:
         super().__init__()

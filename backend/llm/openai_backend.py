@@ -50,6 +50,8 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
 
 
 class OpenAIBackend(ChatBackend):
+    kind = "endpoint"
+
     def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0,
                  total_timeout: float = DEFAULT_TOTAL_TIMEOUT_S, **_options) -> None:
         super().__init__()

@@ -20,6 +20,8 @@ class ReplayExhausted(BackendError):
 
 
 class ReplayBackend(ChatBackend):
+    kind = "replay"
+
     def __init__(self, spec: str, **_options) -> None:
         super().__init__()
         self.spec = spec
