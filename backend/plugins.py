@@ -73,7 +73,7 @@ def third_party_enabled() -> bool:
 def _register(name: str, value: str) -> None:
     try:
         pm.register(_load(value), name=name)
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+    except Exception as exc:
         plugin_errors[name] = f"{type(exc).__name__}: {exc}"
         log.exception("plugin %s (%s) failed to load", name, value)
 

@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
                 _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
                 widget = spec.factory(self.ctx)
-            except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
+            except Exception as exc:
                 log.exception("workspace %s failed to load", name)
                 self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
                 # Escaped: the message and a third-party title are text, not markup (a "<b>" in

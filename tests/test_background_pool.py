@@ -12,7 +12,12 @@ import pytest
 
 @pytest.mark.timeout(120)
 def test_forty_long_runs_at_once_do_not_delay_a_page_load(qtbot):
-    from deepones_gui.concurrent import POOL_THREADS, run_in_background, shared_pool, wait_for_background_tasks
+    from deepones_gui.concurrent import (
+        POOL_THREADS,
+        run_in_background,
+        shared_pool,
+        wait_for_background_tasks,
+    )
 
     release = threading.Event()
     started: list[int] = []

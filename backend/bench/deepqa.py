@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt  # noqa: F401 - part of this module's API
+from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt
 from backend.store import transaction
 
 MODES = ("loglik", "generate")
@@ -155,7 +155,7 @@ class LocalLoglik:
             self.llm = load_scoring_model(self.path, n_ctx)
         except ImportError as exc:
             raise DeepQAError("llama-cpp-python is not installed, so local GGUF models cannot be scored") from exc
-        except Exception as exc:  # noqa: BLE001 - a bad file or llama.cpp refusing it: one line for the user
+        except Exception as exc:
             raise DeepQAError(f"cannot load {self.path.name}: {exc}") from exc
 
     def _run(self, target: str, *args):

@@ -88,7 +88,7 @@ def _client(address: str):
     _answers(address)
     try:
         client = JobSubmissionClient(address)
-    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError...
+    except Exception as exc:
         raise RayError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
     _bound_requests(client)
     with _CLIENTS_LOCK:   # calls make one plain HTTP request each, so threads can share it

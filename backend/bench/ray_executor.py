@@ -326,7 +326,7 @@ class RayExecutor:
                     entrypoint_num_gpus=shape.num_gpus or None,
                     metadata={"deepones_job_id": job_id, "name": spec.name[:200]},
                 )
-            except Exception as exc:  # noqa: BLE001 - the cluster refused it: a failed job with the reason
+            except Exception as exc:
                 if self.settings.standby:
                     pool.finished(shape)
                 st = read_status(workdir)

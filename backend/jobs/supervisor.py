@@ -370,7 +370,7 @@ def main(argv: list[str]) -> int:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
     try:
         return sup.run(None)
-    except BaseException as exc:  # noqa: BLE001 - leave a readable final status, then re-raise
+    except BaseException as exc:
         sup.write_status(status="failed", reason="failed", detail=f"supervisor error: {exc!r}", ended_at=time.time())
         raise
 

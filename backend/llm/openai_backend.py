@@ -77,7 +77,7 @@ class OpenAIBackend(ChatBackend):
             try:
                 models = self._client_or_make().models.list()
                 first = next(iter(models), None)
-            except Exception as exc:  # noqa: BLE001 - mapped to a clear message
+            except Exception as exc:
                 raise _friendly(exc, self.endpoint) from exc
             if first is None:
                 raise BackendError(f"{self.endpoint.base_url} lists no models; add '#model-name' to the address.",
@@ -140,7 +140,7 @@ class OpenAIBackend(ChatBackend):
             raise
         except GeneratorExit:
             raise
-        except Exception as exc:  # noqa: BLE001 - every client error becomes a message
+        except Exception as exc:
             if expired.is_set():
                 raise self._past_deadline() from exc
             raise _friendly(exc, self.endpoint) from exc

@@ -155,7 +155,7 @@ class DesignRunner:
             chunks: list[str] = []
             try:
                 backend = self.backend(spec)
-            except Exception as exc:  # noqa: BLE001 - a model that cannot start is the stage's error
+            except Exception as exc:
                 raise ModelCallFailed(_model_error_message(exc), "") from exc
             # A recorded conversation goes on where the store says it is (a reopened session, a
             # stage run again after a crash), not where this backend object last was.
@@ -172,7 +172,7 @@ class DesignRunner:
                         chunk = next(response)
                     except StopIteration:
                         break
-                    except Exception as exc:  # noqa: BLE001 - a crash of the model is the stage's error, not ours
+                    except Exception as exc:
                         raise ModelCallFailed(_model_error_message(exc), "".join(chunks)) from exc
                     chunks.append(chunk)
                     last_chunk_at = time.perf_counter()

@@ -97,7 +97,7 @@ def _gguf(path: Path, spec: str) -> BaseModel:
 
     try:
         info = read_gguf_info(path)
-    except Exception as exc:  # noqa: BLE001 - BadModelFile and friends carry the reason
+    except Exception as exc:
         raise BaseModelError(f"{path.name}: {exc}") from exc
     return BaseModel("gguf", str(path.resolve()), spec, int(info.parameters or 0), str(info.architecture or ""))
 

@@ -56,7 +56,7 @@ def test_timeout(llama_server, memory_keyring):
 
 
 class _RateLimited(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server naming
+    def do_POST(self):
         body = json.dumps({"error": {"message": "Rate limit reached", "type": "rate_limit"}}).encode()
         self.send_response(429)
         self.send_header("Content-Type", "application/json")
@@ -125,7 +125,7 @@ class _Dripping(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self):  # noqa: N802 - http.server naming
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")

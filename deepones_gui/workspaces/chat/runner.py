@@ -94,7 +94,7 @@ class ChatRunner(QObject):
             outcome = ("ok", None, False)
         except BackendError as exc:
             outcome = ("error", str(exc), exc.retryable)
-        except Exception as exc:  # noqa: BLE001 - an unexpected failure is still a message, not a crash
+        except Exception as exc:
             log.exception("chat generation failed")
             outcome = ("error", f"{type(exc).__name__}: {exc}", True)
         with self._lock:
