@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from backend import paths
+from backend.errors import UserError
 
 ENV_ADDRESS = "DEEPONES_RAY_ADDRESS"
 CONNECT_CHECK_S = 10.0
 REQUEST_TIMEOUT = (10.0, 120.0)   # connect, read: seconds for one request to the cluster's dashboard
 
 
-class RayError(RuntimeError):
+class RayError(UserError, RuntimeError):
     """The cluster cannot be used; ``str(exc)`` is one line fit for the user."""
 
 

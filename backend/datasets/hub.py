@@ -8,12 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from backend.errors import HubError
+
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 SKIP_NAMES = {"dataset_info.json", "dataset_infos.json", "config.json", "state.json"}
-
-
-class HubError(RuntimeError):
-    """A hub operation failed; ``str(exc)`` is a one-line message for the user."""
 
 
 def _token() -> str | None:

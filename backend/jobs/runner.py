@@ -22,6 +22,7 @@ from pathlib import Path
 
 from backend import paths
 from backend.children import python_argv
+from backend.errors import UserError
 from backend.jobs import environment, supervisor_launcher
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
 from backend.jobs.status import (
@@ -42,7 +43,7 @@ _BOOT = f"import sys; sys.path.insert(0, {str(SUPERVISOR.parent)!r}); import sup
 OutputCallback = Callable[[str, str], None]
 
 
-class JobError(RuntimeError):
+class JobError(UserError, RuntimeError):
     """A job could not be started; ``str(exc)`` is a message fit for the user."""
 
 

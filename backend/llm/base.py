@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from backend.cancel import Cancelled, CancelToken
+from backend.errors import UserError
 from backend.llm.degenerate import LOOP_REASON, LoopDetector
 
 __all__ = ["BackendError", "Cancelled", "CancelToken", "ChatBackend", "ChatStats", "GenerationSettings", "Message",
@@ -21,7 +22,7 @@ __all__ = ["BackendError", "Cancelled", "CancelToken", "ChatBackend", "ChatStats
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
-class BackendError(RuntimeError):
+class BackendError(UserError, RuntimeError):
     """A model could not answer; ``str(exc)`` is fit to show the user. ``retryable`` hints Retry."""
 
     def __init__(self, message: str, *, retryable: bool = True):

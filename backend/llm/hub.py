@@ -18,14 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import secrets
-from backend.llm.base import BackendError
+from backend.errors import HubError
 from backend.units import format_bytes
 
 TOKEN_NAME = "hf-token"
-
-
-class HubError(BackendError):
-    pass
 
 
 class PullCancelled(Exception):

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.cancel import CancelToken
+from backend.errors import UserError
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
@@ -57,11 +58,11 @@ def prepare_prompt(store: SessionStore, session_id: int, state: SessionState,
     return stage, stages.build_prompt(stage, state, root)
 
 
-class PipelineFinished(RuntimeError):
+class PipelineFinished(UserError, RuntimeError):
     """The branch has no next stage (the final run is done, or debugging is exhausted)."""
 
 
-class StageBusy(RuntimeError):
+class StageBusy(UserError, RuntimeError):
     """The branch's tip is running in another live process (a second window, the CLI)."""
 
 

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend import paths
+from backend.errors import UserError
 from backend.store.migrations import MIGRATIONS, applied_migrations, migrate, rename_legacy
 
 if TYPE_CHECKING:  # sqlite-utils costs ~100 ms to import; the GUI shows its first workspace without it
     import sqlite_utils
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The store cannot be opened; ``str(exc)`` is a message fit for the user."""
 
     def __init__(self, message: str, path: Path):

@@ -8,10 +8,12 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from backend.errors import UserError
+
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
-class BaseModelError(ValueError):
+class BaseModelError(UserError, ValueError):
     """The base is neither a model folder, a cached hub id nor a GGUF; the message is for the user."""
 
 

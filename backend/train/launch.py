@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend import paths
+from backend.errors import UserError
 from backend.jobs.spec import JobLimits, JobSpec
 from backend.train import data as train_data
 from backend.train import llamafactory, runs
@@ -34,7 +35,7 @@ REQUIRED_MODULES = ("torch", "transformers", "peft")
 CANCEL_GRACE_S = 60.0
 
 
-class TrainError(RuntimeError):
+class TrainError(UserError, RuntimeError):
     """A run cannot start; ``str(exc)`` is one line for the user."""
 
 
