@@ -21,7 +21,7 @@ from typing import Any
 
 from backend.bench.ray_cluster import RayError, RaySettings, _client
 from backend.jobs.runner import JobHandle, prepare_job, read_status, result_from_status, write_status
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import JobResult, JobSpec, JobStatus
 
 BOOT = Path(__file__).with_name("ray_boot.py")
 SUPERVISOR = Path(__file__).parents[1] / "jobs" / "supervisor.py"
@@ -248,7 +248,7 @@ class RayJobHandle:
                     pass
                 st.update(status="failed", reason="failed", detail=f"the Ray job ended {state}: {msg}".strip(),
                           ended_at=time.time())
-            if cancelled and st.get("status") not in ("succeeded",):
+            if cancelled and st.get("status") != JobStatus.SUCCEEDED:
                 st["status"] = "cancelled"
             if state in RAY_FINAL:
                 st["ray_status"] = state

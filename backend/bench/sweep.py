@@ -22,6 +22,7 @@ from backend.bench import records
 from backend.bench.names import find_name, technique_list
 from backend.bench.records import SweepError, SweepSpec
 from backend.cancel import CancelToken
+from backend.jobs.spec import JobStatus
 
 EventCallback = Callable[[str, dict], None]
 
@@ -134,7 +135,7 @@ def summarize_session(state, root: Path, variant: str, names_text: str) -> dict:
         if variant == "plus" else None
     if score is not None:
         status = "succeeded"
-    elif last_job.get("status") == "lost":
+    elif last_job.get("status") == JobStatus.LOST:
         status = "lost"          # the cluster went away: resuming runs it again
     else:
         status = "failed"

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from backend.cancel import CancelToken
 from backend.errors import UserError
+from backend.jobs.spec import JobStatus
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
@@ -350,7 +351,7 @@ class DesignRunner:
                                    stop_reason=reason, timings=timings)
             return self._emit_step(step.id)
         t_after = time.perf_counter()
-        status = "stopped" if run.status == "cancelled" else ("succeeded" if run.ok else "failed")
+        status = "stopped" if run.status == JobStatus.CANCELLED else ("succeeded" if run.ok else "failed")
         timings.update(run.timings)
         timings["record_before_s"] = record_before_s
         if reply.last_chunk_at is not None:
