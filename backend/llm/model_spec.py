@@ -50,8 +50,9 @@ class ModelSpec:
 
     @property
     def rest(self) -> str:
-        """The spec after its prefix (a replay file, a gguf: path); the whole spec for URLs."""
-        return self.raw if self.kind == ENDPOINT else self.raw[len(self.prefix):]
+        """The spec after a scheme-like prefix (``replay:FILE``, ``gguf:PATH``); else the whole spec
+        (a URL, ``embedded``, a path or model name)."""
+        return self.raw[len(self.prefix):] if self.prefix.endswith(":") else self.raw
 
     @property
     def replay_file(self) -> Path | None:

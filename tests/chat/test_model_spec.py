@@ -52,6 +52,8 @@ def test_built_in_specs_resolve_to_their_kind(tmp_path):
     assert replay.is_replay and replay.describe() == "replay: answers.jsonl"
     assert replay.replay_file == tmp_path / "answers.jsonl"
     assert ModelSpec.parse("embedded").describe() == "SmolLM2-135M (embedded)"
+    assert ModelSpec.parse("embedded").label() == "embedded"
+    assert ModelSpec.parse("models/x.gguf").label() == "x.gguf" == ModelSpec.parse("x.gguf").describe()
 
 
 def test_a_third_party_backend_works_everywhere_a_spec_is_used(echo_plugin, tmp_path):
