@@ -108,3 +108,10 @@ rates = [json.loads(line)["tokens_per_s"] for line in log.splitlines() if line.s
 print("tokens/s on the GPU (last):", rates[-1])
 assert res["status"] == "succeeded" and res["gguf_path"]
 PY
+echo "== design check on CUDA (Ideation): the ResNet-18 program, allocator peak at the task's batch"
+$py -m deepones_gui design check tests/ideation/programs/resnet18.py --task image-classification --device cuda \
+    --batch-size 128 --json 2>"$out/check.err" | tail -n 1 | tee "$out/check.json"
+$py -m pytest -q -p no:cacheprovider -m gpu tests/ideation 2>&1 | tail -n 5
+echo "== generation through a GPU model (Generate): the fixture paper, the embedded GGUF (layers offloaded to the detected GPU by default)"
+$py -m deepones_gui generate run tests/generate/fixtures/hcrbounds \
+    --model embedded --dataset gpu-check --mcq-share 1.0 --json 2>"$out/generate.err" | tail -n 1 | tee "$out/generate.json"

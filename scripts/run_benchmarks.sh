@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(bench_startup bench_jobs bench_design bench_chat bench_traces bench_bench bench_train bench_data)
+[ ${#names[@]} -eq 0 ] && names=(bench_startup bench_jobs bench_design bench_chat bench_traces bench_bench bench_train bench_data bench_check bench_map)
 python=${PYTHON:-python}
 status=0
 for name in "${names[@]}"; do

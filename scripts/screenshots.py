@@ -75,6 +75,10 @@ def main() -> None:
             print(item)
     if not args.only or "design" in args.only:
         shoot_design_interrupted(window, out, settle)
+    if not args.only or "board" in args.only:
+        shoot_board(window, out, settle)
+    if not args.only or "check" in args.only:
+        shoot_design_check(window, out, settle)
     if not args.only or "wizard" in args.only:
         shoot_wizard(ctx, window, out, settle)
     if not args.only or "preferences" in args.only:
@@ -89,6 +93,9 @@ def main() -> None:
         dialog.close()
     if not args.only or "data" in args.only:
         print(capture_data_tools(window, ctx, out, settle))
+    if not args.only or "data-map" in args.only:
+        for target in capture_data_map(window, ctx, out, settle):
+            print(target)
     window.close()
     app.processEvents()
 
@@ -117,6 +124,54 @@ def capture_data_tools(window, ctx, out: Path, settle) -> Path:
     target = out / "data-tools.png"
     window.grab().save(str(target))
     return target
+
+def capture_data_map(window, ctx, out: Path, settle) -> list[Path]:
+    """The Data map: 20,000 generated samples in 8 topics plus the demo set, laid out with UMAP (a
+    minute on 2 cores), zoomed out (density image, a cluster selected) and zoomed in (points, hover)."""
+    from backend.datamap.build import build_map
+    from backend.datasets.importer import import_paths
+    from backend.datasets.indexing import index_pending
+    from backend.store import connection
+    from deepones_gui.concurrent import wait_for_background_tasks
+    from tests.datamap.corpus import write_corpus
+
+    page = window.show_workspace("data")
+    corpus = Path(tempfile.mkdtemp(prefix="deepones-map-")) / "topics.jsonl"
+    write_corpus(corpus, 20_000, seed=3)
+    with connection(ctx.db_path) as db:
+        import_paths(db, [corpus], dataset="topics")
+        index_pending(db)
+        build_map(db)
+    page.views.setCurrentIndex(1)
+    panel = page.map_panel
+    panel.reload()
+    for _ in range(120):
+        settle(250)
+        wait_for_background_tasks(100)
+        if panel.points is not None and panel._loading is None:
+            break
+    panel.canvas.fit()
+    settle(300)
+    panel.cluster_list.setCurrentRow(1)
+    panel._cluster_clicked(panel.cluster_list.item(1))
+    settle(800)
+    panel.canvas.wait_for_density()
+    settle(300)
+    shots = [out / "data-map.png"]
+    window.grab().save(str(shots[0]))
+    # Zoomed in on the selected cluster: real points, and the hover line under the map.
+    sel = panel.points.rows_of(panel.selected_ids())
+    lo, hi = panel.points.xy[sel].min(axis=0), panel.points.xy[sel].max(axis=0)
+    panel.canvas.vb.setRange(xRange=(float(lo[0]), float(hi[0])), yRange=(float(lo[1]), float(hi[1])), padding=0.3)
+    settle(500)
+    row = int(sel[len(sel) // 2])
+    panel._hovered(int(panel.points.ids[row]))
+    panel.sampleClicked.emit(int(panel.points.ids[row]))
+    settle(500)
+    shots.append(out / "data-map-points.png")
+    window.grab().save(str(shots[1]))
+    return shots
+
 
 def shoot_wizard(ctx, window, out: Path, settle) -> None:
     """The first-run wizard's environment step, once its interpreters have been probed."""
@@ -174,6 +229,70 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     target = out / "design-interrupted.png"
     window.grab().save(str(target))
     print(target)
+
+
+def shoot_board(window, out: Path, settle) -> None:
+    """Design's proposal board: the demo task's recorded proposals, checked, sorted by parameters, and
+    the diff of two of them (text, code, diagrams)."""
+    from deepones_gui.workspaces.design.demo import prepare_demo_board
+
+    page = window.show_workspace("design")
+    prepare_demo_board(page)
+    settle(400)
+    target = out / "design-board.png"
+    window.grab().save(str(target))
+    print(target)
+    board = page.board
+    board.merge_a.setCurrentIndex(0)
+    board.merge_b.setCurrentIndex(board.merge_b.count() - 1)
+    board.compare()
+    from deepones_gui.workspaces.design.design_diff import DesignDiffDialog
+
+    dialog = board.findChildren(DesignDiffDialog)[-1]
+    for index, name in ((1, "design-board-diff"), (3, "design-board-diagrams")):
+        dialog.tabs.setCurrentIndex(index)
+        settle(300)
+        dialog.grab().save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
+    dialog.close()
+
+
+def shoot_design_check(window, out: Path, settle) -> None:
+    """Design's Check tab after a real check of a ViT-B/16 on CIFAR-10, and Chat's Check of a ResNet-18."""
+    import time
+
+    from deepones_gui.ideation.check_dialog import CheckDialog
+
+    programs = Path(__file__).resolve().parents[1] / "tests" / "ideation" / "programs"
+    page = window.show_workspace("design")
+    answer = ("One possible model is <MODEL>ViT-B/16: <LAYER>Patch embedding -> <BLOCK>Encoder x12 -> "
+              "<LAYER>Head")
+    page.seed_from_chat(answer, (programs / "vit_b16.py").read_text(), "image-classification")
+    page.rail.select_data(page.state.steps[-1].id)
+    panel = page.view.check_panel
+    page.tabs.setCurrentWidget(panel)
+
+    def finish(p) -> None:
+        p.check_btn.click()
+        end = time.time() + 600
+        while p.result is None and time.time() < end:
+            settle(200)
+
+    finish(panel)
+    target = out / "design-check.png"
+    window.grab().save(str(target))
+    print(target)
+    dialog = CheckDialog((programs / "resnet18.py").read_text(), Path(page.ctx.data_dir), window)
+    dialog.task_combo.setCurrentIndex(dialog.task_combo.findText("Image classification on CIFAR-10"))
+    dialog.show()
+    finish(dialog.panel)
+    dialog.panel.diagram.depth.setValue(2)
+    settle(300)
+    target = out / "chat-check.png"
+    dialog.grab().save(str(target))
+    print(target)
+    dialog.close()
+
 
 def shoot_startup(ctx, out: Path) -> None:
     """The two start-up frames as deepones_gui.app.run paints them: the window, then its first workspace."""

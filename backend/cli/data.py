@@ -1,4 +1,4 @@
-"""`deepones data import|search|stats|export|duplicates`: the Data workspace, headless."""
+"""`deepones data import|search|stats|export|duplicates|map`: the Data workspace, headless."""
 
 from __future__ import annotations
 
@@ -174,5 +174,9 @@ def duplicates_cmd(threshold: float, max_samples: int, as_json: bool) -> None:
     for c in clusters:
         click.echo(json.dumps(c.as_dict(), ensure_ascii=False) if as_json else f"{c.ids}  {plain(c.preview)[:90]}")
 
+
+from backend.cli.data_map import map_cmd  # noqa: E402 - the map command lives in its own module
+
+data.add_command(map_cmd)
 
 COMMANDS = [data]

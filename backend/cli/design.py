@@ -24,7 +24,8 @@ def _progress(kind: str, payload: dict) -> None:
             click.echo(f"  {step.title}: {step.status}{detail}{score}", err=True)
 
 
-@click.command("design")
+@click.group("design", invoke_without_command=True)
+@click.pass_context
 @click.option("--task", "task_name", metavar="NAME", help="A task name (see --list-tasks).")
 @click.option("--designer", metavar="MODEL", help="Designer model spec (default: from settings).")
 @click.option("--programmer", metavar="MODEL", help="Programmer model spec (default: from settings).")
@@ -39,13 +40,15 @@ def _progress(kind: str, payload: dict) -> None:
 @click.option("--session", "session_id", type=int, help="Continue an existing session instead of a new one.")
 @click.option("--list-tasks", is_flag=True, help="List task names and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON summary.")
-def design(task_name, designer, programmer, until, max_debug, time_limit, subset, max_tokens, no_improve,
+def design(ctx, task_name, designer, programmer, until, max_debug, time_limit, subset, max_tokens, no_improve,
            executor, session_id, list_tasks, as_json) -> None:
     """Run propose -> improve -> implement -> debug -> hyperparameters -> final run.
 
     Exit code 0 only when the final run produced a score; 1 when the pipeline failed; 3 when
-    --until stopped it before the final run.
+    --until stopped it before the final run. Subcommands size and draw a program without running it.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from backend.pipeline import DesignRunner, SessionSettings, SessionStore, TaskError, all_tasks, get_task
     from backend.settings import load_settings
 
@@ -119,4 +122,14 @@ def design(task_name, designer, programmer, until, max_debug, time_limit, subset
     sys.exit(EXIT_STOPPED_EARLY if outcome == "open" and not model_failed else EXIT_FAILED)
 
 
+def _add_subcommands() -> None:
+    # Each subcommand lives in its own module (kept light: heavy imports happen inside the commands).
+    from backend.cli.design_check import SUBCOMMANDS
+    from backend.cli.design_propose import SUBCOMMANDS as PROPOSE
+
+    for command in (*SUBCOMMANDS, *PROPOSE):
+        design.add_command(command)
+
+
+_add_subcommands()
 COMMANDS = [design]

@@ -6,6 +6,7 @@ previous page is known), counts are single aggregate queries, search is an FTS5 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"
 RANK_WINDOW = 20_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 32
+IDS_INLINE = 500   # more ids than this go in as one JSON array (SQLite caps bound variables)
 
 
 def fts_query(text: str, *, prefix: bool = False) -> str:
@@ -85,7 +87,10 @@ class SampleFilter:
                 f"s.id IN (SELECT sample_id FROM sample_tags WHERE tag IN ({','.join('?' * len(self.tags))}))"
             )
             params += list(self.tags)
-        if self.ids:
+        if len(self.ids) > IDS_INLINE:   # a map lasso of 100k ids: one JSON array, not 100k variables
+            clauses.append("s.id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([int(i) for i in self.ids]))
+        elif self.ids:
             clauses.append(f"s.id IN ({','.join('?' * len(self.ids))})")
             params += list(self.ids)
         if self.traits:

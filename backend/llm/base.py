@@ -176,6 +176,9 @@ class ChatBackend(ABC):
     #: What kind of model this backend serves (see backend.llm.model_spec): "local", "endpoint",
     #: "replay"; any other backend is "other".
     kind: str = "other"
+    # Whether separate backend objects for one spec may stream at the same time (an HTTP endpoint
+    # serves them concurrently); a local model answers one call at a time, a replay plays in order.
+    concurrent_streams: bool = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -51,6 +51,7 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
 
 class OpenAIBackend(ChatBackend):
     kind = "endpoint"
+    concurrent_streams = True   # the server batches or queues requests itself
 
     def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0,
                  total_timeout: float = DEFAULT_TOTAL_TIMEOUT_S, **_options) -> None:

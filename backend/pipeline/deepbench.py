@@ -10,10 +10,12 @@ reduced to 10,000 training and 1,000 validation examples, as in the paper.
 
 from __future__ import annotations
 
-from backend.pipeline.tasks import Requirements, Task
+from backend.pipeline.tasks import InputSpec, Requirements, Task
 
 MINI_TRAIN, MINI_VALID = 10_000, 1_000
 # Each DeepBench task uses the paper's limits: Requirements() defaults (48 GB GPU, 3,600 s training).
+# Input specs (one example's shape, the default batch) are given where a model's input is one tensor;
+# the others need --input-shape for a model check.
 
 
 def _local(root: str, layout: str) -> str:
@@ -25,6 +27,7 @@ DEEPBENCH_TASKS = [
         name="image-classification", title="Image classification on CIFAR-10",
         task="image classification task on CIFAR-10 dataset", modality="image", dataset="CIFAR-10",
         metric="accuracy", direction="higher", hf_id="uoft-cs/cifar10", local_path="cifar10",
+        input_spec=InputSpec(shape=(3, 32, 32), num_classes=10, batch_size=128, train_examples=50_000),
         dataset_details=_local("cifar10", """\
   train/<class name>/<index>.png   50,000 RGB images, 32x32, 10 classes (airplane, automobile, bird,
                                    cat, deer, dog, frog, horse, ship, truck), 5,000 per class
@@ -76,6 +79,7 @@ DEEPBENCH_TASKS = [
         name="face-recognition", title="Face recognition on LFW",
         task="face recognition task on LFW dataset", modality="image", dataset="LFW (Labeled Faces in the Wild)",
         metric="accuracy", direction="higher", hf_id="logasja/lfw", local_path="lfw",
+        input_spec=InputSpec(shape=(3, 250, 250), batch_size=64, train_examples=2_200),
         dataset_details=_local("lfw", """\
   lfw/<Person_Name>/<Person_Name>_<4-digit n>.jpg   13,233 RGB images 250x250 of 5,749 people
   pairsDevTrain.txt   2,200 pairs: "name n1 n2" (same person) or "name1 n1 name2 n2" (different)
@@ -87,6 +91,8 @@ DEEPBENCH_TASKS = [
         name="question-answering", title="Question answering on GLUE QNLI",
         task="question answering task on GLUE QNLI dataset", modality="text", dataset="GLUE QNLI",
         metric="accuracy", direction="higher", hf_id="nyu-mll/glue", local_path="glue/qnli",
+        input_spec=InputSpec(shape=(128,), dtype="int64", vocab_size=30_522, num_classes=2, batch_size=32,
+                             train_examples=104_743),
         dataset_details=_local("glue/qnli", """\
   train.tsv   104,743 rows: index<TAB>question<TAB>sentence<TAB>label (entailment | not_entailment)
   dev.tsv     5,463 rows, same columns (use as the validation set)""")
@@ -97,6 +103,8 @@ DEEPBENCH_TASKS = [
         name="sentiment-classification", title="Sentiment classification on GLUE SST-2",
         task="sentiment classification task on GLUE SST-2 dataset", modality="text", dataset="GLUE SST-2",
         metric="accuracy", direction="higher", hf_id="nyu-mll/glue", local_path="glue/sst2",
+        input_spec=InputSpec(shape=(128,), dtype="int64", vocab_size=30_522, num_classes=2, batch_size=32,
+                             train_examples=67_349),
         dataset_details=_local("glue/sst2", """\
   train.tsv   67,349 rows: sentence<TAB>label (0 = negative, 1 = positive), with a header line
   dev.tsv     872 rows, same columns (use as the validation set)""")
@@ -107,6 +115,8 @@ DEEPBENCH_TASKS = [
         name="natural-language-inference", title="Natural language inference on GLUE MNLI",
         task="natural language inference task on GLUE MNLI dataset", modality="text", dataset="GLUE MNLI",
         metric="accuracy", direction="higher", hf_id="nyu-mll/glue", local_path="glue/mnli",
+        input_spec=InputSpec(shape=(128,), dtype="int64", vocab_size=30_522, num_classes=3, batch_size=32,
+                             train_examples=392_702),
         dataset_details=_local("glue/mnli", """\
   train.tsv                392,702 rows with columns including sentence1, sentence2, gold_label
                            (entailment | neutral | contradiction)
@@ -158,7 +168,9 @@ No Hugging Face download is needed (the task runs offline on CPU in about a minu
         gpu_memory="no GPU: CPU only, under 1 GB of memory",
         train_time="training must stop after 60 seconds, then evaluate",
         inference_time="less than 10 ms per example",
+        gpu_memory_gb=1.0, train_time_s=60.0, inference_time_s=0.01,
     ),
+    input_spec=InputSpec(shape=(64,), num_classes=10, batch_size=64, train_examples=1_437),
 )
 
 

@@ -268,3 +268,38 @@ CREATE TABLE train_runs (
 CREATE INDEX idx_train_runs_job ON train_runs(job_id)
 """,
     )
+
+
+@migration
+def m015_data_map(db: sqlite_utils.Database) -> None:
+    # The Data map (backend.datamap). map_layouts: one row per 2-D layout; ``model_file`` is the
+    # pickled UMAP (beside the store) that places new samples without a refit; ``clusters`` is the
+    # JSON list of {id, name, size}. map_points: each sample's position and cluster in a layout
+    # (WITHOUT ROWID: 1M rows read back in key order, no second b-tree). The embedding vectors
+    # themselves are float32 chunk files beside the store (backend.datamap.vectors), not rows.
+    run_sql(
+        db,
+        """
+CREATE TABLE map_layouts (
+    version INTEGER PRIMARY KEY,
+    method TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'ready',
+    fitted_on INTEGER NOT NULL DEFAULT 0,
+    placed INTEGER NOT NULL DEFAULT 0,
+    model_file TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    clusters TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE map_points (
+    layout INTEGER NOT NULL REFERENCES map_layouts(version) ON DELETE CASCADE,
+    sample_id INTEGER NOT NULL,
+    x REAL NOT NULL,
+    y REAL NOT NULL,
+    cluster INTEGER NOT NULL DEFAULT -1,
+    PRIMARY KEY (layout, sample_id)
+) WITHOUT ROWID
+""",
+    )

@@ -39,7 +39,7 @@ MODELS = WorkspaceSpec("models", "Models", 25, lazy_page("deepones_gui.workspace
 DESIGN = WorkspaceSpec("design", "Design", 30, lazy_page("deepones_gui.workspaces.design.page:DesignPage"),
                        icon="SP_FileDialogContentsView",
                        tooltip="Propose, improve, implement, debug and run a deep learning program",
-                       listens=("send_to_design", "open_design_session"))
+                       listens=("send_to_design", "open_design_session", "compare_in_design"))
 JOBS = WorkspaceSpec("jobs", "Jobs", 40, lazy_page("deepones_gui.workspaces.jobs.page:JobsPage"),
                      icon="SP_MediaPlay", tooltip="Running and finished jobs: live metric charts, logs, GPUs",
                      listens=("show_jobs",))

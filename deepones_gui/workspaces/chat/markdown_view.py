@@ -112,6 +112,7 @@ class AutoHeightBrowser(QTextBrowser):
 
 class CodeBlock(QFrame):
     send_code = Signal(str)
+    check_code = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,7 +137,15 @@ class CodeBlock(QFrame):
         self.design_button.setFlat(True)
         self.design_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.design_button.clicked.connect(lambda: self.send_code.emit(self.code))
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("Size this model against a task's requirements (params, FLOPs, memory, "
+                                     "speed) and draw it, in a sandboxed job")
+        self.check_button.setFlat(True)
+        self.check_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.check_button.clicked.connect(lambda: self.check_code.emit(self.code))
+        self.check_button.hide()
         head.addWidget(self.copy_button)
+        head.addWidget(self.check_button)
         head.addWidget(self.design_button)
         lay.addLayout(head)
         self.view = AutoHeightBrowser(wrap=False)
@@ -150,6 +159,9 @@ class CodeBlock(QFrame):
             return
         self.code, self.language = code, language
         self.lang.setText(language or "code")
+        from deepones_gui.ideation.check_dialog import looks_like_a_model
+
+        self.check_button.setVisible(looks_like_a_model(code, language))
         self.view.setHtml(highlight_html(code, language))
 
     def copy(self) -> None:
@@ -161,6 +173,7 @@ class MarkdownView(QWidget):
     """Renders Markdown text as prose + code-block widgets; ``set_text`` updates only what changed."""
 
     send_code = Signal(str)
+    check_code = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -231,6 +244,7 @@ class MarkdownView(QWidget):
         if seg.kind == "code":
             widget: QWidget = CodeBlock()
             widget.send_code.connect(self.send_code)
+            widget.check_code.connect(self.check_code)
         else:
             widget = AutoHeightBrowser()
         self._layout.addWidget(widget)

@@ -50,6 +50,8 @@ class MessageWidget(QFrame):
     retry_requested = Signal(int)         # failed assistant message id
     branch_requested = Signal(int)        # sibling message id to show
     send_to_design = Signal(dict)
+    compare_requested = Signal(str)       # a user prompt to ask several designers at once (Design's board)
+    check_code = Signal(str)              # a code block's "Check"
 
     def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +84,11 @@ class MessageWidget(QFrame):
             self.edit_button = _small_button("Edit", "Edit this message and send it again (the old branch is kept)")
             self.edit_button.clicked.connect(lambda: self.message and self.edit_requested.emit(self.message.id))
             head.addWidget(self.edit_button)
+            self.compare_button = _small_button("Compare", "Ask for several proposals for this prompt at once and "
+                                                "compare them side by side (Design's proposal board)")
+            self.compare_button.clicked.connect(lambda: self.body.text.strip() and
+                                                self.compare_requested.emit(self.body.text))
+            head.addWidget(self.compare_button)
         else:
             self.design_button = _small_button("Send to Design", "Send this answer's text and code to Design")
             self.design_button.clicked.connect(self._send_all)
@@ -94,6 +101,7 @@ class MessageWidget(QFrame):
 
         self.body = MarkdownView()
         self.body.send_code.connect(lambda code: self.send_to_design.emit({"text": "", "code": code}))
+        self.body.check_code.connect(self.check_code)
         lay.addWidget(self.body)
 
         self.note = QLabel()

@@ -7,6 +7,7 @@ behind :func:`backend.llm.resolve.get_backend`, streaming in :class:`ChatRunner`
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -312,6 +313,8 @@ class ChatPage(QWidget):
         w.retry_requested.connect(self.retry)
         w.branch_requested.connect(self._switch_branch)
         w.send_to_design.connect(self._send_to_design)
+        w.compare_requested.connect(lambda prompt: self.ctx.broadcast.emit("compare_in_design", {"prompt": prompt}))
+        w.check_code.connect(self.check_code)
         self.thread.insertWidget(self.thread.count() - 1, w)
         return w
 
@@ -463,6 +466,13 @@ class ChatPage(QWidget):
         window = self.ctx.window
         if window is not None and hasattr(window, "statusBar"):
             window.statusBar().showMessage("Sent to Design", 4000)
+
+    def check_code(self, code: str) -> None:
+        """A code block's "Check": its model sized and drawn in a dialog (the check runs as a job)."""
+        from deepones_gui.ideation.check_dialog import CheckDialog
+
+        self.check_dialog = CheckDialog(code, Path(self.ctx.data_dir), self)
+        self.check_dialog.show()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def can_close(self) -> bool:

@@ -33,6 +33,7 @@ from deepones_gui.workspaces.data.detail import DetailPane
 from deepones_gui.workspaces.data.dialogs import ExportDialog
 from deepones_gui.workspaces.data.duplicates import DuplicatesPanel
 from deepones_gui.workspaces.data.facets import FacetTree
+from deepones_gui.workspaces.data.map_panel import MapPanel
 from deepones_gui.workspaces.data.review_table import ReviewTable
 from deepones_gui.workspaces.data.table_model import SampleTableModel
 from deepones_gui.workspaces.data.toolbar import DataToolbar
@@ -55,6 +56,8 @@ class DataPage(CurationActions, QWidget):
         self._stats_again = False
         self._ready = False
         self._cluster: tuple[int, ...] = ()
+        self._cluster_name = "cluster"   # or "map selection": what the ids filter came from
+        self.detail_sample_id: int | None = None
         self.coverage = None   # backend.datasets.indexing.Coverage of the last stats refresh
         self._data_version = query.data_version(self.db)
         self.model = SampleTableModel(self.db, self.db_path, self)
@@ -128,8 +131,19 @@ class DataPage(CurationActions, QWidget):
         self.lower_tabs.addTab(self.chart, "Stats")
         self.lower_tabs.addTab(self.duplicates, "Near-duplicates")
 
+        # Table | Map: the map's selection becomes the table's (a filter on its ids), see _map_selection.
+        self.map_panel = MapPanel(self.db, self.db_path)
+        self.map_panel.selectionChanged.connect(self._map_selection)
+        self.map_panel.sampleClicked.connect(self.show_detail)
+        self.map_panel.reviewRequested.connect(self.review)
+        self.map_panel.tagRequested.connect(self.ask_tag)
+        self.map_panel.current_sample = lambda: self.detail_sample_id
+        self.views = QTabWidget()
+        self.views.addTab(self.table, "Table")
+        self.views.addTab(self.map_panel, "Map")
+        self.views.currentChanged.connect(lambda i: self.map_panel.ensure_loaded() if i == 1 else None)
         centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(self.table)
+        centre.addWidget(self.views)
         centre.addWidget(self.lower_tabs)
         centre.setStretchFactor(0, 3)
         centre.setStretchFactor(1, 2)
@@ -177,6 +191,7 @@ class DataPage(CurationActions, QWidget):
         flt = self.current_filter()
         self.model.set_filter(flt)
         self.table.fit_match_column(bool(flt.query))
+        self.map_panel.set_filter(flt)
         if not self.model.searching:
             self._select_after_filter()
         self._stats_timer.start()  # facet counts follow the search
@@ -197,9 +212,17 @@ class DataPage(CurationActions, QWidget):
         self.search.blockSignals(False)
         self.facets.clear_checks()
 
-    def show_cluster(self, ids: tuple[int, ...]) -> None:
+    def show_cluster(self, ids: tuple[int, ...], name: str = "cluster") -> None:
         self._cluster = tuple(ids)
+        self._cluster_name = name
         self._apply_filter()
+
+    def _changed(self, ids) -> None:
+        super()._changed(ids)
+        self.map_panel.data_changed()
+
+    def _map_selection(self, ids) -> None:
+        self.show_cluster(tuple(int(i) for i in ids), "map selection")
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape and (self._cluster or self.search.text()):
@@ -213,7 +236,7 @@ class DataPage(CurationActions, QWidget):
         if self.model.searching:
             text = "searching…"
         if self._cluster:
-            text = f"cluster: {text}"
+            text = f"{self._cluster_name}: {text}"
         if selected > 1:
             text += f" · {selected:,} selected"
         self.count_label.setText(text)
@@ -228,6 +251,8 @@ class DataPage(CurationActions, QWidget):
         return self.model.sample_id(index.row()) if index.isValid() else None
 
     def selected_ids(self) -> list[int]:
+        if self.views.currentWidget() is self.map_panel and self.map_panel.selected_ids():
+            return self.map_panel.selected_ids()
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         ids = [sid for sid in (self.model.sample_id(r) for r in rows) if sid is not None]
         if not ids and (current := self._current_id()) is not None:
@@ -238,6 +263,7 @@ class DataPage(CurationActions, QWidget):
         self.show_detail(self.model.sample_id(current.row()) if current.isValid() else None)
 
     def show_detail(self, sample_id: int | None) -> None:
+        self.detail_sample_id = sample_id
         if sample_id is None:
             self.detail.show_sample(None)
             return
@@ -310,6 +336,7 @@ class DataPage(CurationActions, QWidget):
 
     def _import_finished(self) -> None:
         self._ready = True
+        self.map_panel.data_changed(new_samples=True)
         self._data_version = query.data_version(self.db)
         self.model.reload()
         if self.table.currentIndex().row() < 0 and self.model.rowCount():
@@ -387,6 +414,7 @@ class DataPage(CurationActions, QWidget):
         self._search_timer.stop()
         self.model.stop()
         self.duplicates.shutdown()
+        self.map_panel.shutdown()
         for signal in (self.transfers.importFinished, self.transfers.indexFinished):
             signal.disconnect()  # a task finishing after this must not touch the closed store
         self.transfers.shutdown()

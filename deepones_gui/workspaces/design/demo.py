@@ -33,3 +33,31 @@ def prepare_demo_session(page) -> int:
     page.open_session(sid, select=failed.id)
     page.tabs.setCurrentWidget(page.output_view)
     return sid
+
+
+def prepare_demo_board(page, *, check: bool = True) -> int:
+    """A session whose proposal board holds the recorded proposals of the demo task (blocking:
+    screenshot tool only): four proposals, the three with model code checked (real sandboxed checks),
+    and a merge of the first two. Returns the session id; the page shows the board."""
+    from backend.ideation.board import ProposalBoard
+    from backend.pipeline import SessionSettings, SessionStore, get_task
+    from backend.store import connection
+
+    designer = f"replay:{DEMO_DIR / 'proposals.jsonl'}"
+    with connection(page.ctx.db_path) as db:
+        store = SessionStore(db)
+        sid = store.create_session(get_task("demo-digits"), designer, f"replay:{DEMO_DIR / 'programmer.jsonl'}",
+                                   SessionSettings(time_limit_s=300, train_time_limit_s=60),
+                                   title="Demo: four proposals for digits (recorded)")
+        board = ProposalBoard(db, sid, root=Path(page.ctx.data_dir))
+        cards = board.propose(4)
+        merged = board.merge(cards[0].step_id, cards[1].step_id, "combine the hidden width of B into A")
+        if check:
+            for card in [*cards, merged]:
+                if card.code.strip():
+                    board.check(card.step_id)
+    page._fill_sessions()
+    page.open_session(sid)
+    page.show_board()
+    page.board.sort_combo.setCurrentIndex(page.board.sort_combo.findData("params"))
+    return sid

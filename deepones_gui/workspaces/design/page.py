@@ -28,6 +28,7 @@ from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.runner import prepare_prompt
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES
+from deepones_gui.workspaces.design.board_mode import BoardMode
 from deepones_gui.workspaces.design.edits import EditQueue, StageEditing
 from deepones_gui.workspaces.design.runs import StageRuns
 from deepones_gui.workspaces.design.session_bar import SessionBar
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 RUN_AGAIN = "Run again"
 
 
-class DesignPage(StageEditing, QWidget):
+class DesignPage(BoardMode, StageEditing, QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
@@ -118,6 +119,7 @@ class DesignPage(StageEditing, QWidget):
         self.body = QStackedWidget()
         self.body.addWidget(main)
         self.body.addWidget(welcome)
+        self._build_board()   # the proposal board: a mode of the page (board_mode.py)
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.body, 1)
@@ -128,6 +130,7 @@ class DesignPage(StageEditing, QWidget):
         self.prompt_edit.textChanged.connect(self._prompt_edited)
         self.response_edit.textChanged.connect(self._response_edited)
         self.code_pane.edited.connect(self._code_edited)
+        self.view.check_panel.send_back.connect(self.send_back_to_designer)
 
     def start_demo_session(self) -> int:
         from backend.pipeline import SessionSettings, get_task
@@ -160,7 +163,7 @@ class DesignPage(StageEditing, QWidget):
         self.body.setCurrentIndex(1)
         self.info.setText("No design session yet.")
         for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn,
-                  self.settings_btn, self.branch_combo):
+                  self.settings_btn, self.branch_combo, self.bar.board_btn):
             w.setEnabled(False)
 
     def new_session_dialog(self) -> int | None:
@@ -296,6 +299,7 @@ class DesignPage(StageEditing, QWidget):
         self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
         self.stop_btn.setEnabled(self.is_running())
         self.settings_btn.setEnabled(has_session and not running)
+        self.bar.board_btn.setEnabled(has_session)
         self.stop_shortcut.setEnabled(self.is_running())
         self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
         # Edited code runs after a step that ran (one that ended without a result runs again instead).
@@ -417,6 +421,9 @@ class DesignPage(StageEditing, QWidget):
             # e.g. Traces' "Fork into Design": a session made elsewhere, shown here.
             self.open_session(int(payload["session_id"]))
             return
+        if name == "compare_in_design" and isinstance(payload, dict) and str(payload.get("prompt", "")).strip():
+            self.compare_from_chat(str(payload["prompt"]))
+            return
         if name != "send_to_design" or not isinstance(payload, dict):
             return
         self.seed_from_chat(payload.get("text", ""), payload.get("code", ""))
@@ -437,17 +444,24 @@ class DesignPage(StageEditing, QWidget):
         self.open_session(sid, select=NEXT)
         return sid
 
+    def send_back_to_designer(self, note: str) -> None:
+        """The model check's note goes into the designer's prompt (see design.check_tab)."""
+        from deepones_gui.workspaces.design.check_tab import send_back_to_designer
+
+        self.info.setText(send_back_to_designer(self, note))
+
     # -- lifecycle ---------------------------------------------------------------------------
     def can_close(self) -> bool:
-        if not self.is_running():
+        if not self.is_running() and not self.board.is_running():
             return True
-        answer = QMessageBox.question(self, "Design", "A stage is still running. Stop it and close?")
+        answer = QMessageBox.question(self, "Design", "A stage or the proposal board is still running. Stop it and close?")
         return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         self.flush_edits()
         self.view.shutdown()
         self.runs.close()
+        self.board.shutdown()
 
     def screenshot_ready(self) -> bool:
         return not self.is_running()

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline.errors import traceback_frames
 from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
+from deepones_gui.ideation.check_panel import CheckPanel
+from deepones_gui.workspaces.design.check_tab import show_check
 from deepones_gui.workspaces.design.code_editor import CodePane
 from deepones_gui.workspaces.design.widgets import DiffView, OutputView
 
@@ -101,6 +103,8 @@ class StageView(QWidget):
         self.tabs.addTab(self.debug_log_view, "Debug log")
         self.tabs.addTab(self.chart_holder, "Chart")
         self.tabs.addTab(self.hyper_table, "Hyperparameters")
+        self.check_panel = CheckPanel(ctx.data_dir)
+        self.tabs.addTab(self.check_panel, "Check")
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.code_box)
         self.bottom.addWidget(self.tabs)
@@ -149,6 +153,7 @@ class StageView(QWidget):
             self.show_debug_log(state.debug_logs)
             self.show_hyper({})
             self.show_chart(None)
+            show_check(self.check_panel, None, state)
         finally:
             self.loading = False
 
@@ -201,6 +206,7 @@ class StageView(QWidget):
             self.show_hyper(step.hyperparameters or {} if step.stage == "hyperparameters" else state.hyperparameters)
             if step.job_id != self.chart_job or step.job_id is None:
                 self.show_chart(step.job_id)
+            show_check(self.check_panel, step, state)
             if step.stage == "hyperparameters":
                 self.tabs.setCurrentWidget(self.hyper_table)
             elif step.stage in CODE_STAGES:
@@ -258,4 +264,5 @@ class StageView(QWidget):
         layout.addWidget(make_run_chart(self.ctx, job_id, follow=follow))
 
     def shutdown(self) -> None:
+        self.check_panel.shutdown()
         self.show_chart(None)  # stops a live chart's follower thread
