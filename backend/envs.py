@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from backend.errors import UserError
+
 PROBE = r"""
 import json, platform, sys
 info = {"python": platform.python_version(), "executable": sys.executable, "prefix": sys.prefix}
@@ -143,7 +145,7 @@ def torch_install_args(cuda: bool | None = None) -> list[str]:
     return ["torch"] if cuda else ["torch", "--index-url", "https://download.pytorch.org/whl/cpu"]
 
 
-class EnvironmentCreationError(RuntimeError):
+class EnvironmentCreationError(UserError, RuntimeError):
     """Creating the environment failed or was cancelled; ``str(exc)`` is for the user."""
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import platformdirs
 
+from backend.errors import UserError
+
 APP_NAME = "deepones"
 ENV_HOME = "DEEPONES_HOME"
 
 
-class DataDirError(RuntimeError):
+class DataDirError(UserError, RuntimeError):
     """The data dir cannot be created or written to."""
 
 

@@ -10,13 +10,9 @@ reads its hook and nothing else, so none needs a fallback of its own.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -55,50 +51,11 @@ _loaded = False
 plugin_errors: dict[str, str] = {}
 
 
-def _cache_file() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("deepones")) / "entry-points.json"
-
-
-def _path_signature() -> list[list]:
-    # Installing or removing a distribution rewrites its dist-info folder, which changes the
-    # modification time of the sys.path folder that holds it. The script's own folder or the
-    # current directory (sys.path[0]) changes all the time and holds no installed distributions.
-    signature = []
-    for entry in sys.path[1:]:
-        try:
-            signature.append([entry, os.stat(entry or ".").st_mtime_ns])
-        except OSError:
-            continue
-    return signature
-
-
 def entry_points() -> list[tuple[str, str]]:
-    """(name, "module[:attr]") for the ``deepones`` group, cached against sys.path's folders.
-
-    Scanning every installed distribution (and importing importlib.metadata) costs tens of
-    milliseconds at each start-up; the cache is reused until something is (un)installed.
-    """
-    cache, signature = _cache_file(), _path_signature()
-    try:
-        data = json.loads(cache.read_text("utf-8"))
-        if data["group"] == ENTRY_POINT_GROUP and data["signature"] == signature:
-            return [tuple(ep) for ep in data["entry_points"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    """(name, "module[:attr]") for the ``deepones`` group: third-party plugins only."""
     import importlib.metadata as md
 
-    found = [(ep.name, ep.value) for ep in md.entry_points(group=ENTRY_POINT_GROUP)]
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".entry-points-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"group": ENTRY_POINT_GROUP, "signature": signature, "entry_points": found}, fh)
-        os.replace(tmp, cache)
-    except OSError as exc:  # a read-only cache dir only costs speed
-        log.debug("entry-point cache not written: %s", exc)
-    return found
+    return [(ep.name, ep.value) for ep in md.entry_points(group=ENTRY_POINT_GROUP)]
 
 
 def _load(value: str) -> Any:
@@ -117,7 +74,7 @@ def third_party_enabled() -> bool:
 def _register(name: str, value: str) -> None:
     try:
         pm.register(_load(value), name=name)
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+    except Exception as exc:
         plugin_errors[name] = f"{type(exc).__name__}: {exc}"
         log.exception("plugin %s (%s) failed to load", name, value)
 

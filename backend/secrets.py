@@ -13,6 +13,8 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
+from backend.errors import UserError
+
 if TYPE_CHECKING:  # keyring is imported lazily: it costs ~60 ms and log redaction needs none of it
     import keyring.backend
 
@@ -23,7 +25,7 @@ _lock = threading.Lock()
 _known_values: set[str] = set()
 
 
-class SecretsUnavailable(RuntimeError):
+class SecretsUnavailable(UserError, RuntimeError):
     """No keyring backend is usable; the message tells the user what to do."""
 
 

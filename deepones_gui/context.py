@@ -69,10 +69,6 @@ class AppContext(QObject):
 
 
 def describe_model(spec: str) -> str:
-    if spec in ("", "embedded"):
-        return "SmolLM2-135M (embedded)"
-    if spec.startswith("replay:"):
-        return f"replay: {Path(spec[7:]).name}"
-    if spec.startswith(("http://", "https://")):
-        return spec
-    return Path(spec).name
+    from backend.llm.model_spec import ModelSpec
+
+    return ModelSpec.parse(spec).describe()

@@ -132,9 +132,13 @@ class MainWindow(QMainWindow):
         self._check_recovery()
 
     def after_first_workspace(self) -> None:
-        """What waits until the first workspace is on screen: the first-run wizard check."""
+        """What waits until the first workspace is on screen: the first-run wizard check, and the
+        store's wrapper (sqlite-utils and the numpy it imports) loaded off the GUI thread, so the
+        first view that wraps the store does not pay for the import."""
+        from deepones_gui.concurrent import run_in_background
         from deepones_gui.window_extras import maybe_first_run
 
+        run_in_background(_warm_store_wrapper)
         maybe_first_run(self)
 
     # -- after a crash -------------------------------------------------------------------------
@@ -174,7 +178,7 @@ class MainWindow(QMainWindow):
                 _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
                 widget = spec.factory(self.ctx)
-            except Exception as exc:  # noqa: BLE001 - a broken (third-party) workspace must not take the app down
+            except Exception as exc:
                 log.exception("workspace %s failed to load", name)
                 self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
                 # Escaped: the message and a third-party title are text, not markup (a "<b>" in
@@ -390,3 +394,7 @@ class MainWindow(QMainWindow):
             if shutdown is not None:
                 shutdown()
         super().closeEvent(event)
+
+
+def _warm_store_wrapper(*, progress, partial, cancel) -> None:
+    import sqlite_utils  # noqa: F401 - imported once here, off the GUI thread

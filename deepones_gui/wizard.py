@@ -151,7 +151,7 @@ class EnvironmentPage(QWizardPage):
         self.create.setEnabled(False)
         self.cancel.setEnabled(True)
         self.log.clear()
-        run_in_background(self._make, Path(self.folder.text().strip()), list(self.pip_args), self._cancel_event,
+        run_in_background(self._make, Path(self.folder.text().strip()), list(self.pip_args), self._cancel_event, own_thread=True,
                           on_partial=self.log.appendPlainText, on_result=self._made, on_error=self._make_failed,
                           on_done=self._idle)
 

@@ -72,7 +72,7 @@ def start_head(num_cpus: int = 2, tries: int = 3) -> tuple[str, Path]:
         try:
             JobSubmissionClient(address).list_jobs()
             return address, tmpdir
-        except Exception:  # noqa: BLE001 (the dashboard is still starting)
+        except Exception:
             if time.monotonic() > deadline:
                 stop_head(tmpdir)
                 raise

@@ -1,5 +1,6 @@
-"""Long background work (a sweep, a DeepQA evaluation, an import, each for minutes or hours) never
-keeps a page's short load from running, whatever the CPU count: the shared pool has room."""
+"""Long background work (a sweep, a design run to the end, an import, each for minutes or hours)
+never keeps a page's short load from running: long runs have threads of their own, owned by their
+controllers, and the shared pool stays small for short loads."""
 
 from __future__ import annotations
 
@@ -10,29 +11,68 @@ import pytest
 
 
 @pytest.mark.timeout(120)
-def test_short_loads_run_while_long_tasks_hold_threads(qtbot):
-    from deepones_gui.concurrent import run_in_background, wait_for_background_tasks
+def test_forty_long_runs_at_once_do_not_delay_a_page_load(qtbot):
+    from deepones_gui.concurrent import (
+        POOL_THREADS,
+        run_in_background,
+        shared_pool,
+        wait_for_background_tasks,
+    )
 
     release = threading.Event()
     started: list[int] = []
 
-    def long_task(i: int, *, progress, partial, cancel) -> int:
+    def long_run(i: int, *, progress, partial, cancel) -> int:
         started.append(i)
         release.wait(60)
         return i
 
+    runs = []
     try:
-        for i in range(6):   # more than the CPUs of any small machine
-            run_in_background(long_task, i)
-        qtbot.waitUntil(lambda: len(started) == 6, timeout=10_000)
+        for i in range(40):   # more than any pool would hold
+            runs.append(run_in_background(long_run, i, own_thread=True))
+        qtbot.waitUntil(lambda: len(started) == 40, timeout=20_000)
+        assert shared_pool().maxThreadCount() == POOL_THREADS <= 8   # back to a small pool
+        assert shared_pool().activeThreadCount() == 0                 # no long run holds a pool thread
         got: list[str] = []
         t0 = time.monotonic()
         run_in_background(lambda *, progress, partial, cancel: "loaded", on_result=got.append)
         qtbot.waitUntil(lambda: got == ["loaded"], timeout=5_000)
-        assert time.monotonic() - t0 < 5
+        assert time.monotonic() - t0 < 1.0
+        # The controller owns each run: cancelling one reaches its token.
+        runs[0].cancel()
+        assert runs[0].token.cancelled and not runs[1].token.cancelled
     finally:
         release.set()
         assert wait_for_background_tasks(20_000)
+    assert all(not task.thread.is_alive() for task in runs)
+
+
+def test_latest_only_drops_what_an_older_load_still_reports(qtbot):
+    """Two loads in a row, the first finishing last: only the second one's result arrives, and the
+    first was cancelled (what per-page generation counters did by hand)."""
+    from deepones_gui.concurrent import LatestOnly, wait_for_background_tasks
+
+    slow_may_finish = threading.Event()
+    seen: list[str] = []
+    tokens = []
+
+    def load(name: str, *, progress, partial, cancel) -> str:
+        tokens.append(cancel)
+        if name == "old":
+            slow_may_finish.wait(10)
+        return name
+
+    loads = LatestOnly()
+    first = loads.run(load, "old", on_result=seen.append)
+    qtbot.waitUntil(lambda: len(tokens) == 1, timeout=5_000)
+    loads.run(load, "new", on_result=seen.append)
+    qtbot.waitUntil(lambda: seen == ["new"], timeout=5_000)
+    slow_may_finish.set()
+    assert wait_for_background_tasks(10_000)
+    qtbot.wait(50)   # let any queued signal arrive: none may reach the callback
+    assert seen == ["new"]
+    assert first.dropped and first.token.cancelled
 
 
 def test_nothing_reaches_a_deleted_owner_and_its_task_is_cancelled(qtbot):

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt  # noqa: F401 - part of this module's API
+from backend.bench.mcq import MCQ, DeepQAError, loglik_prompt
 from backend.store import transaction
 
 MODES = ("loglik", "generate")
@@ -155,7 +155,7 @@ class LocalLoglik:
             self.llm = load_scoring_model(self.path, n_ctx)
         except ImportError as exc:
             raise DeepQAError("llama-cpp-python is not installed, so local GGUF models cannot be scored") from exc
-        except Exception as exc:  # noqa: BLE001 - a bad file or llama.cpp refusing it: one line for the user
+        except Exception as exc:
             raise DeepQAError(f"cannot load {self.path.name}: {exc}") from exc
 
     def _run(self, target: str, *args):
@@ -245,8 +245,8 @@ class Generate:
         from backend.llm.base import BackendError, GenerationSettings
 
         try:
-            text = "".join(self.backend.stream([{"role": "user", "content": generate_prompt(item)}],
-                                               GenerationSettings(temperature=0.0, max_tokens=16)))
+            text = self.backend.prompt([{"role": "user", "content": generate_prompt(item)}],
+                                       GenerationSettings(temperature=0.0, max_tokens=16)).text()
         except BackendError as exc:
             raise DeepQAError(f"the model call failed: {exc}") from exc
         letter = parse_letter(text, "".join(item.options))
@@ -261,18 +261,23 @@ def make_scorer(model: str, mode: str):
         raise DeepQAError(f"unknown mode {mode!r}; use loglik or generate")
     if mode == "generate":
         return Generate(model)
-    if model.startswith(("http://", "https://")):
+    from backend.llm.model_spec import ModelSpec
+
+    spec = ModelSpec.parse(model)
+    if spec.is_endpoint:
         from backend.bench.deepqa_endpoint import EndpointLoglik
 
         return EndpointLoglik(model)
-    if model.startswith("replay:"):
-        raise DeepQAError("a replay model has no log-probabilities; use --mode generate")
+    if not spec.is_local:
+        raise DeepQAError(f"a {spec.kind} model ({spec.describe()}) gives no log-probabilities; use --mode generate")
     return LocalLoglik(model)
 
 
 def model_hash(model: str) -> str | None:
     """sha256 of a local model file (so a model can be compared before and after fine-tuning)."""
-    if model.startswith(("http://", "https://", "replay:")):
+    from backend.llm.model_spec import ModelSpec
+
+    if not ModelSpec.parse(model).is_local:
         return None
     try:
         from backend.llm.catalog import resolve_model_path

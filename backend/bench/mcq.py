@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.errors import UserError
 
-class DeepQAError(ValueError):
+
+class DeepQAError(UserError, ValueError):
     """Bad questions or an unusable model; ``str(exc)`` is one line fit for the user."""
 
 

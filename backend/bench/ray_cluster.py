@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from backend import paths
+from backend.errors import UserError
 
 ENV_ADDRESS = "DEEPONES_RAY_ADDRESS"
 CONNECT_CHECK_S = 10.0
 REQUEST_TIMEOUT = (10.0, 120.0)   # connect, read: seconds for one request to the cluster's dashboard
 
 
-class RayError(RuntimeError):
+class RayError(UserError, RuntimeError):
     """The cluster cannot be used; ``str(exc)`` is one line fit for the user."""
 
 
@@ -88,7 +89,7 @@ def _client(address: str):
     _answers(address)
     try:
         client = JobSubmissionClient(address)
-    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError...
+    except Exception as exc:
         raise RayError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
     _bound_requests(client)
     with _CLIENTS_LOCK:   # calls make one plain HTTP request each, so threads can share it

@@ -21,7 +21,7 @@ from typing import Any
 
 from backend.bench.ray_cluster import RayError, RaySettings, _client
 from backend.jobs.runner import JobHandle, prepare_job, read_status, result_from_status, write_status
-from backend.jobs.spec import JobResult, JobSpec
+from backend.jobs.spec import JobResult, JobSpec, JobStatus
 
 BOOT = Path(__file__).with_name("ray_boot.py")
 SUPERVISOR = Path(__file__).parents[1] / "jobs" / "supervisor.py"
@@ -248,7 +248,7 @@ class RayJobHandle:
                     pass
                 st.update(status="failed", reason="failed", detail=f"the Ray job ended {state}: {msg}".strip(),
                           ended_at=time.time())
-            if cancelled and st.get("status") not in ("succeeded",):
+            if cancelled and st.get("status") != JobStatus.SUCCEEDED:
                 st["status"] = "cancelled"
             if state in RAY_FINAL:
                 st["ray_status"] = state
@@ -326,7 +326,7 @@ class RayExecutor:
                     entrypoint_num_gpus=shape.num_gpus or None,
                     metadata={"deepones_job_id": job_id, "name": spec.name[:200]},
                 )
-            except Exception as exc:  # noqa: BLE001 - the cluster refused it: a failed job with the reason
+            except Exception as exc:
                 if self.settings.standby:
                     pool.finished(shape)
                 st = read_status(workdir)

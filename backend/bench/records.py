@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import sqlite_utils
 
 from backend.children import pid_alive
+from backend.errors import UserError
 from backend.store import transaction
 
 VARIANTS = ("base", "plus")
@@ -22,7 +23,7 @@ FINISHED = ("succeeded", "failed")          # a run that counts in the tables
 RERUN = ("pending", "running", "lost", "cancelled")   # what a resumed sweep runs (again)
 
 
-class SweepError(ValueError):
+class SweepError(UserError, ValueError):
     """Bad sweep input or an unknown sweep; ``str(exc)`` is one line fit for the user."""
 
 

@@ -17,12 +17,9 @@ TABLES = ("2", "3", "errors")
 
 def model_label(spec: str) -> str:
     """A short model name for a column: the file name of a path or replay file, the spec otherwise."""
-    from pathlib import PurePath
+    from backend.llm.model_spec import ModelSpec
 
-    raw = spec.removeprefix("replay:").removeprefix("gguf:")
-    if raw.startswith(("http://", "https://")):
-        return raw
-    return PurePath(raw).name if ("/" in raw or "\\" in raw) else raw
+    return ModelSpec.parse(spec).label()
 
 
 def _num(value: float | None, digits: int = 4) -> str:

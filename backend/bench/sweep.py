@@ -21,6 +21,8 @@ from backend import paths
 from backend.bench import records
 from backend.bench.names import find_name, technique_list
 from backend.bench.records import SweepError, SweepSpec
+from backend.cancel import CancelToken
+from backend.jobs.spec import JobStatus
 
 EventCallback = Callable[[str, dict], None]
 
@@ -77,12 +79,15 @@ def check_model_spec(model: str) -> None:
 
     if not model.strip():
         raise SweepError("a model spec is empty")
-    if model.startswith("replay:"):
-        if not Path(model[7:]).expanduser().is_file():
-            raise SweepError(f"replay file {model[7:]} does not exist")
+    from backend.llm.model_spec import ModelSpec
+
+    spec = ModelSpec.parse(model)
+    if spec.is_replay:
+        if not spec.replay_file.is_file():
+            raise SweepError(f"replay file {spec.rest} does not exist")
         return
-    if model.startswith(("http://", "https://")):
-        return   # an endpoint is reachable or not when the first call is made; each run records it
+    if not spec.is_local:
+        return   # an endpoint (or a plugin's backend) answers or not at the first call; each run records it
     from backend.llm.catalog import resolve_model_path
 
     try:
@@ -130,7 +135,7 @@ def summarize_session(state, root: Path, variant: str, names_text: str) -> dict:
         if variant == "plus" else None
     if score is not None:
         status = "succeeded"
-    elif last_job.get("status") == "lost":
+    elif last_job.get("status") == JobStatus.LOST:
         status = "lost"          # the cluster went away: resuming runs it again
     else:
         status = "failed"
@@ -159,16 +164,12 @@ class SweepRunner:
         self.db_path = paths.db_path(self.root)
         self.on_event = on_event or (lambda kind, payload: None)
         self._parallel = parallel
-        self._cancel = threading.Event()
-        self._active: dict[int, object] = {}
-        self._lock = threading.Lock()
+        # One token for the whole sweep, handed to every design runner: a cancel reaches each run's
+        # model call or job at once, even a run that is only about to start.
+        self._cancel = CancelToken()
 
     def cancel(self) -> None:
-        self._cancel.set()
-        with self._lock:
-            runners = list(self._active.values())
-        for runner in runners:
-            runner.stop()
+        self._cancel.cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -238,16 +239,10 @@ class SweepRunner:
         session_id = SessionStore(db).create_session(task, row["designer"], spec.programmer, cfg, title=title)
         records.start_run(db, row["id"], session_id, spec.executor)
         self.on_event("run_started", {**row, "session_id": session_id})
-        runner = DesignRunner(db, session_id, root=self.root)
-        with self._lock:
-            self._active[row["id"]] = runner
+        runner = DesignRunner(db, session_id, root=self.root, cancel=self._cancel)
         try:
-            if self._cancel.is_set():   # cancelled between the claim and the start
-                runner.stop()
             state = runner.run_until()
         finally:
-            with self._lock:
-                self._active.pop(row["id"], None)
             runner.close()
         if self._cancel.is_set():
             records.finish_run(db, row["id"], status="cancelled")

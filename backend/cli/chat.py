@@ -36,18 +36,18 @@ def chat(prompt: str, model: str | None, system: str | None, max_tokens: int, te
         messages.pop(0)
     settings = GenerationSettings(temperature=temperature, max_tokens=max_tokens, seed=seed)
     try:
-        backend = get_backend(spec)
-        for chunk in backend.stream(messages, settings):
+        response = get_backend(spec).prompt(messages, settings)
+        for chunk in response:
             sys.stdout.write(chunk)
             sys.stdout.flush()
     except BackendError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
-        backend.stop()
+        response.cancel()
         click.echo("\n[stopped]", err=True)
         sys.exit(130)
     click.echo()
-    s = backend.last_stats
+    s = response.stats
     if s.stop_reason:
         click.echo(f"[{s.stop_reason}; try a higher --temperature]", err=True)
     if s.dropped_messages:

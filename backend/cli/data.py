@@ -43,7 +43,7 @@ def import_cmd(paths: tuple[str, ...], dataset: str | None, fmt: str, as_json: b
             index_pending(db, progress=progress)
     except KeyboardInterrupt:
         fail("import interrupted; every completed batch is kept, run it again to finish", code=130)
-    except Exception as exc:  # noqa: BLE001 - a full disk while indexing: one line, not a traceback
+    except Exception as exc:
         message = storage_error(exc)
         if message is None:
             raise
@@ -123,7 +123,7 @@ def index_cmd() -> None:
         n = index_pending(db, progress=progress)
     except KeyboardInterrupt:
         fail("indexing interrupted; indexed batches are kept, run it again to finish", code=130)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         message = storage_error(exc)
         if message is None:
             raise

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from backend.cli.common import fail, positive_seconds, run_interruptible, store_or_exit
+from backend.jobs.spec import JobStatus
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -78,7 +79,7 @@ def run(interpreter, time_limit, train_time_limit, memory_limit, no_network, gpu
     click.echo(json.dumps({"job_id": result.job_id, "status": result.status, "exit_code": result.exit_code,
                            "score": result.score, "wall_s": round(result.wall_s, 3),
                            "peak_rss_mb": round(result.peak_rss_mb, 1)}))
-    sys.exit(0 if result.status == "succeeded" else 1)
+    sys.exit(0 if result.status == JobStatus.SUCCEEDED else 1)
 
 
 def _needs_newline(path: Path) -> bool:
@@ -186,7 +187,7 @@ def jobs_cancel(job_id: str) -> None:
     if cancel_workdir(workdir):
         click.echo(f"cancelling {row['id']}")
         return
-    if row["status"] == "lost":
+    if row["status"] == JobStatus.LOST:
         killed = end_lost_job(workdir)
         reason = row.get("reason") or "its supervisor is gone"
         click.echo(f"job {row['id']} is lost ({reason}); "

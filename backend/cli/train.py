@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from backend.cli.common import fail, store_or_exit
+from backend.jobs.spec import JobStatus
 
 
 def _progress(fraction: float, text: str) -> None:
@@ -82,7 +83,7 @@ def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_
         lambda: run_to_end(store, prepared.run_id, on_output=None if as_json else on_output, cancel=cancel,
                            device=device, gpu=gpu), cancel, "cancelling the training run…")
     gguf = None
-    if run["status"] == "succeeded" and recipe.trainer == "builtin" and quantization.lower() != "none":
+    if run["status"] == JobStatus.SUCCEEDED and recipe.trainer == "builtin" and quantization.lower() != "none":
         try:
             gguf = export_run(store, prepared.run_id, quantization=quantization.upper(), progress=_progress)
         except ConvertError as exc:
@@ -93,11 +94,11 @@ def train(base, data_source, recipe_source, trainer, max_steps, epochs, max_seq_
                                "adapter_path": run.get("adapter_path"),
                                "gguf_path": str(gguf) if gguf else None,
                                "quantization": quantization.upper() if gguf else None}))
-    if run["status"] != "succeeded":
+    if run["status"] != JobStatus.SUCCEEDED:
         why = _last_error_line(Path(run["workdir"] or ".") / "stderr.log")
         click.echo(f"deepones: run {run['id']} ended {run['status']}" + (f": {why}" if why else "")
                    + "; resume it in the Train workspace", err=True)
-    sys.exit(0 if run["status"] == "succeeded" else 1)
+    sys.exit(0 if run["status"] == JobStatus.SUCCEEDED else 1)
 
 
 def _last_error_line(path: Path) -> str:

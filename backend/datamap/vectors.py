@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backend.errors import UserError
+
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -42,7 +44,7 @@ SEED = 0
 Progress = Callable[[float, str], None]
 
 
-class MapError(ValueError):
+class MapError(UserError, ValueError):
     """Something the user can fix (no samples, an unknown method); ``str(exc)`` says what."""
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from backend.datasets.query import SampleFilter
 from backend.datasets.schema import EDITABLE_FIELDS, KINDS, STATUSES, Sample, canonical_category
+from backend.errors import UserError
 from backend.store import transaction
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _report(progress: Progress | None, done: int, total: int, verb: str) -> None
         progress(min(1.0, done / total), f"{verb} {done:,} of {total:,} samples")
 
 
-class CurationError(ValueError):
+class CurationError(UserError, ValueError):
     """An edit that cannot be applied; ``str(exc)`` says why."""
 
 

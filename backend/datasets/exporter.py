@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from backend.datasets.formats.conversation import ExportRefused
 from backend.datasets.query import SampleFilter, iter_rows, trait_summary, unsearchable
 from backend.datasets.registry import export_formats, get_format
+from backend.errors import UserError
 from backend.outfiles import partial_file, refuse_non_regular, store_root
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class ExportCancelled(Exception):
     pass
 
 
-class ExportRefusedError(ValueError):
+class ExportRefusedError(UserError, ValueError):
     """The target format cannot hold part of the selection; nothing was written. ``str(exc)`` says
     how many samples and why."""
 

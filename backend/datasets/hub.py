@@ -8,12 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from backend.errors import HubError
+
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 SKIP_NAMES = {"dataset_info.json", "dataset_infos.json", "config.json", "state.json"}
-
-
-class HubError(RuntimeError):
-    """A hub operation failed; ``str(exc)`` is a one-line message for the user."""
 
 
 def _token() -> str | None:
@@ -39,7 +37,7 @@ def dataset_files(repo_id: str) -> list[Path]:
                            "(HF_HUB_OFFLINE is set)") from None
         try:
             folder = snapshot_download(repo_id, repo_type="dataset", allow_patterns=patterns, token=_token())
-        except Exception as exc:  # noqa: BLE001 - network, auth and not-found errors all end up here
+        except Exception as exc:
             raise HubError(f"could not download dataset {repo_id} from the hub: {_short(exc)}") from exc
     files = sorted(p for p in Path(folder).rglob("*")
                    if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and p.name not in SKIP_NAMES)
@@ -65,7 +63,7 @@ def push_file(path: Path, repo_id: str, *, private: bool = True) -> str:
         if info.exists():
             api.upload_file(path_or_fileobj=str(info), path_in_repo=info.name, repo_id=repo_id,
                             repo_type="dataset")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise HubError(f"could not push to {repo_id}: {_short(exc)}") from exc
     return f"https://huggingface.co/datasets/{repo_id}"
 

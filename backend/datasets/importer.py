@@ -20,7 +20,7 @@ from backend.datasets.import_runs import RunLock
 from backend.datasets.indexing import bulk_write_settings, index_new_rows
 from backend.datasets.parse_pool import PARALLEL_MIN_BYTES, parsed_chunks, use_parallel
 from backend.datasets.readers import FileUnreadable, RestUnreadable, open_reader
-from backend.datasets.rows import record_row
+from backend.datasets.rows import SAMPLE_COLUMNS, SampleRow, record_row
 from backend.outfiles import store_root
 from backend.store import transaction
 
@@ -36,22 +36,22 @@ BULK_BATCH_SIZE = 50_000
 MAX_REPORTED_REJECTIONS = 1000   # the rest are counted, not listed
 PROGRESS_EVERY_S = 0.1
 
-INSERT_SQL = (
-    "INSERT OR IGNORE INTO samples (kind, category, instruction, input, output, system, history, options,"
-    " answer, dataset, source_file, source_line, content_hash, created_at, updated_at, record, traits)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+INSERT_SQL = (f"INSERT OR IGNORE INTO samples ({', '.join(SAMPLE_COLUMNS)})"
+              f" VALUES ({','.join('?' * len(SAMPLE_COLUMNS))})")
 LEGACY_ROW_LEN = 15   # rows built before record/traits existed: padded with (None, 0)
 
 Progress = Callable[[float, str], None]
 
 
-def insert_samples(conn, rows: list[tuple], *, index: bool = True) -> int:
-    """Insert sample rows (INSERT_SQL order); call inside a transaction. Returns rows added.
+def insert_samples(conn, rows: list[tuple] | list[SampleRow], *, index: bool = True) -> int:
+    """Insert sample rows (:class:`SampleRow`, or tuples in SAMPLE_COLUMNS order); call inside a
+    transaction. Returns rows added (a row whose content hash is in the store already is not).
 
     With ``index`` (small writers), the new rows are searchable at once when the index was
     complete; the importer passes False and leaves them to :mod:`backend.datasets.indexing`.
     """
+    if rows and isinstance(rows[0], SampleRow):
+        rows = [row.to_row() for row in rows]
     if rows and len(rows[0]) == LEGACY_ROW_LEN:
         rows = [(*r, None, 0) for r in rows]
     last = conn.execute("SELECT coalesce(max(id), 0) FROM samples").fetchone()[0]

@@ -9,6 +9,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from backend.errors import UserError
+
 try:  # the rich parts are serialised for every such record on import: orjson is ~5x faster
     import orjson
 
@@ -55,7 +57,7 @@ TRAITS = (("has tools", TRAIT_TOOLS), ("preference", TRAIT_PREFERENCE), ("multi-
 MAX_FIELD_CHARS = 1_000_000
 
 
-class RecordError(ValueError):
+class RecordError(UserError, ValueError):
     """A record that cannot become a sample; ``str(exc)`` is the reason shown to the user."""
 
 

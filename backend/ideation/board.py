@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from backend.errors import UserError
 from backend.ideation.cards import ProposalCard, cards_from_steps, code_hash
 from backend.ideation.streams import BackendFactory, ParallelStreams, StreamRequest, StreamResult
 from backend.llm.base import ChatBackend, GenerationSettings
@@ -34,7 +35,7 @@ MAX_PROPOSALS = 16
 MERGE_INSTRUCTION = "Combine the strongest part of design B into design A."
 
 
-class BoardError(ValueError):
+class BoardError(UserError, ValueError):
     """A request the board cannot run; ``str(exc)`` is fit to show the user."""
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings
+from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Response
 
 BackendFactory = Callable[[str], ChatBackend]
 
@@ -78,7 +78,7 @@ class ParallelStreams:
         )  # the extra backends of concurrent requests: owned, closed by close()
         self.resume = resume or (lambda backend, spec: None)
         self._events: queue.Queue[Event] = queue.Queue()
-        self._active: set[ChatBackend] = set()
+        self._active: set[Response] = set()   # the calls in flight: Stop cancels each
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._backends: list[ChatBackend] = []
@@ -87,8 +87,8 @@ class ParallelStreams:
         """Stop every answer in flight (thread-safe); the requests not started yet are not sent."""
         self._stopped.set()
         with self._lock:
-            for backend in list(self._active):
-                backend.stop()
+            for response in list(self._active):
+                response.cancel()
 
     @property
     def stopped(self) -> bool:
@@ -136,20 +136,23 @@ class ParallelStreams:
     def _one(self, backend: ChatBackend, request: StreamRequest) -> StreamResult:
         result = StreamResult(request.key)
         chunks: list[str] = []
+        response = backend.prompt([{"role": "user", "content": request.prompt}], request.settings)
         with self._lock:
-            self._active.add(backend)
+            self._active.add(response)
+            if self.stopped:      # a Stop that came before this call was registered
+                response.cancel()
         try:
-            for chunk in backend.stream([{"role": "user", "content": request.prompt}], request.settings):
+            for chunk in response:
                 chunks.append(chunk)
                 self._events.put(("chunk", request.key, chunk))
         except Exception as exc:  # noqa: BLE001 - the model's failure is this card's result
             result.error = " ".join(str(exc).split()) or type(exc).__name__
         finally:
             with self._lock:
-                self._active.discard(backend)
-        stats = backend.last_stats
+                self._active.discard(response)
+        stats = response.stats
         result.text = "".join(chunks)
-        result.stopped = backend.stopped or self.stopped
+        result.stopped = response.cancelled or self.stopped
         result.stop_reason = stats.stop_reason
         result.prompt_tokens = stats.prompt_tokens or None
         result.completion_tokens = stats.completion_tokens or None

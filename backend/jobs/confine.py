@@ -208,27 +208,52 @@ def _under(path: str, root: str) -> bool:
 def grant_list(roots: list[str], forbidden: list[str], limit: int = 20000) -> list[str]:
     """Paths to grant so that everything under ``roots`` is reachable except ``forbidden`` (see module doc)."""
     bad = {os.path.realpath(p) for p in forbidden}
+    # Every folder that holds something forbidden somewhere below it: those are split, never granted whole.
+    holders: set[str] = set()
+    for b in bad:
+        parent = os.path.dirname(b)
+        while parent not in holders:
+            holders.add(parent)
+            if parent == "/" or not parent:
+                break
+            parent = os.path.dirname(parent)
     out: list[str] = []
     seen: set[str] = set()
 
-    def visit(path: str) -> None:
-        real = os.path.realpath(path)
+    def forbidden_itself_or_inside(real: str) -> bool:
+        path = real
+        while True:
+            if path in bad:
+                return True
+            up = os.path.dirname(path)
+            if up == path:
+                return False
+            path = up
+
+    def visit(real: str) -> None:
         if real in seen or len(out) >= limit:
             return
         seen.add(real)
-        if any(_under(real, b) for b in bad):
-            return                      # forbidden itself, or inside a forbidden folder
-        if not any(_under(b, real) for b in bad):
+        if forbidden_itself_or_inside(real):
+            return
+        if real not in holders:
             out.append(real)            # nothing forbidden inside: grant it whole
             return
         try:
-            names = sorted(os.listdir(real))
+            entries = sorted(os.scandir(real), key=lambda e: e.name)
         except OSError:
             return
-        for name in names:
-            visit(os.path.join(real, name))
+        for entry in entries:
+            path = os.path.join(real, entry.name)
+            try:
+                link = entry.is_symlink()
+            except OSError:
+                link = True
+            # The folder is resolved already, so only a link needs resolving (what it points to is what
+            # a grant would open, and it may point into something forbidden).
+            visit(os.path.realpath(path) if link else path)
 
     for root in roots:
         if os.path.exists(root):
-            visit(root)
+            visit(os.path.realpath(root))
     return out

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
+from backend.errors import UserError
+
 # Substrings and prefixes that mark a variable as a secret. Matching is on the upper-cased name.
 SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "COOKIE", "SESSION")
 SECRET_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "GCP_", "GCLOUD_", "HF_", "HUGGING_FACE_", "OPENAI_",
@@ -67,7 +69,7 @@ def job_environment(base: Mapping[str, str], own: Mapping[str, str],
     return env, sorted(set(removed))
 
 
-class IsolationUnavailable(RuntimeError):
+class IsolationUnavailable(UserError, RuntimeError):
     """The requested isolation cannot be provided here; the job is refused, not run unisolated."""
 
 

@@ -5,6 +5,7 @@ process tree (found through ``/proc``), signals to it.
 from __future__ import annotations
 
 import os
+import sys
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_CHILD_SUBREAPER = 36
@@ -22,6 +23,38 @@ def libc():
 
         _LIBC = ctypes.CDLL(None, use_errno=True)
     return _LIBC
+
+
+class ThreadedForkRefused(RuntimeError):
+    """A fork was asked for in a process that runs more than one thread."""
+
+
+def threads_in_this_process() -> int:
+    """How many threads this process runs, as the kernel counts them (``/proc/self/task``), and as
+    :mod:`threading` does when it is loaded: the larger of the two."""
+    try:
+        count = len(os.listdir("/proc/self/task"))
+    except OSError:
+        count = 1
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        count = max(count, threading.active_count())
+    return count
+
+
+def fork_single_threaded() -> int:
+    """A fork (``os.fork``), refused (:class:`ThreadedForkRefused`) in a process with more than one thread.
+
+    Every fork of the job machinery goes through here (the launcher forking a supervisor, the
+    supervisor forking the job's init, the init forking the program), and each runs Python in the
+    child before its exec: in a threaded process that child could inherit a lock another thread
+    held at the fork (malloc's, a logging handler's, the import lock) and hang on it for ever.
+    """
+    count = threads_in_this_process()
+    if count != 1:
+        raise ThreadedForkRefused(f"refusing to fork: this process runs {count} threads, and a forked "
+                                  "child of a threaded process can deadlock on a lock another thread held")
+    return os.fork()
 
 
 def set_subreaper() -> bool:

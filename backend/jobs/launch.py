@@ -27,6 +27,19 @@ else:
     import isolation
 
 
+def _close_fds_except(keep: set[int]) -> None:
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass   # the listing's own descriptor, already closed
+
+
 class ProgramLauncher:
     """Mixed into :class:`supervisor.Supervisor`: uses its ``cfg``, ``cgroup``, ``non_dumpable``, ``main_pid``."""
 
@@ -52,12 +65,12 @@ class ProgramLauncher:
         self.exit_r, exit_w = os.pipe()
         self.lifeline_r, self.lifeline_w = os.pipe()
         me = os.getpid()
-        pid = os.fork()
+        pid = isolation.fork_single_threaded()
         if pid == 0:
             try:
-                os.close(self.lifeline_w)
-                for fd in (out_r, err_r, self.report_r, self.exit_r):
-                    os.close(fd)
+                # Only the pipes it needs: a copy of the supervisor's lock (or of a GPU slot's) here
+                # would keep it held after the supervisor died, until this process noticed.
+                _close_fds_except({out_w, err_w, report_w, exit_w, self.lifeline_r})
                 if in_namespace:
                     self._run_init(env, out_w, err_w, report_w, exit_w)
                 else:
@@ -88,7 +101,7 @@ class ProgramLauncher:
             isolation.join_cgroup(self.cgroup, 0)   # "0": this process; the program forked next inherits it
         proc = confine.mount_private_proc()
         os.write(report_w, f"pid_namespace=1\nprivate_proc={int(proc)}\n".encode())
-        program = os.fork()
+        program = isolation.fork_single_threaded()
         if program == 0:
             os.close(exit_w)
             self._exec_program(env, out_w, err_w, report_w)

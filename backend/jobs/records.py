@@ -12,7 +12,7 @@ import time
 from itertools import repeat
 from pathlib import Path
 
-from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec, JobStatus
 from backend.jobs.status import mark_lost, read_status, result_from_status, supervisor_alive
 from backend.store import transaction
 
@@ -81,7 +81,7 @@ def sync_jobs(db) -> list[str]:
             # No supervisor and no final status: the job vanished. A job created a moment ago may
             # simply not have started its supervisor yet, hence the 30 s allowance.
             st = mark_lost(workdir, st)
-            if st.get("status") != "lost":
+            if st.get("status") != JobStatus.LOST:
                 continue      # some of it still runs and could not be stopped: not "lost" yet
             record_final(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())
             changed.append(row["id"])

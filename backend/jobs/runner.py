@@ -8,6 +8,7 @@ and reads its ``status.json``; :mod:`backend.jobs.records` mirrors jobs into the
 from __future__ import annotations
 
 import json
+import logging
 import marshal
 import os
 import secrets
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from backend import paths
 from backend.children import python_argv
-from backend.jobs import environment
+from backend.errors import UserError
+from backend.jobs import environment, supervisor_launcher
 from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec
 from backend.jobs.status import (
     cancel_workdir,
@@ -41,23 +43,12 @@ _BOOT = f"import sys; sys.path.insert(0, {str(SUPERVISOR.parent)!r}); import sup
 OutputCallback = Callable[[str, str], None]
 
 
-class JobError(RuntimeError):
+class JobError(UserError, RuntimeError):
     """A job could not be started; ``str(exc)`` is a message fit for the user."""
 
 
 def new_job_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def _site_dirs() -> list[str]:
-    """Where the supervisor (started with ``-S``) may find pynvml for GPU recording."""
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("pynvml")
-        return [str(Path(spec.origin).parent)] if spec and spec.origin else []
-    except (ImportError, ValueError):
-        return []
 
 
 def resolve_argv(spec: JobSpec, workdir: Path, interpreter: str) -> list[str]:
@@ -92,15 +83,16 @@ class JobHandle:
     """A started job: wait for it, stream its output, cancel it. Also works for re-attached jobs."""
 
     def __init__(self, job_id: str, workdir: Path, proc: subprocess.Popen | None = None,
-                 pid: int | None = None) -> None:
+                 pid: int | None = None, pidfd: int | None = None) -> None:
         self.job_id = job_id
         self.workdir = Path(workdir)
         self.proc = proc
         self.tailer = LogTailer(self.workdir)
-        # A pidfd tells when the (detached) supervisor exits, without polling and without being its parent.
-        self._pidfd: int | None = None
+        # A pidfd tells when the (detached) supervisor exits, without polling and without being its parent
+        # (the launcher hands one over with the pid it forked: no pid-reuse race).
+        self._pidfd: int | None = pidfd
         target = proc.pid if proc is not None else pid
-        if target and hasattr(os, "pidfd_open"):
+        if pidfd is None and target and hasattr(os, "pidfd_open"):
             try:
                 self._pidfd = os.pidfd_open(target)
             except OSError:  # already gone (or no pidfd support): fall back to the lock file
@@ -205,7 +197,7 @@ def prepare_job(spec: JobSpec, root: Path | None = None, *, job_id: str | None =
         "max_file_size_bytes": int(lim.max_file_size_mb * 2**20) if lim.max_file_size_mb else None,
         "max_log_bytes": int(lim.max_log_mb * 2**20), "kill_grace_s": lim.kill_grace_s,
         "gpu": spec.gpu, "jobs_per_gpu": settings.jobs_per_gpu, "slot_dir": str(paths.jobs_dir(root) / ".gpu-slots"),
-        "no_network": spec.no_network, "sys_path": _site_dirs(), "gpu_sample_s": 2.0,
+        "no_network": spec.no_network, "sys_path": supervisor_launcher.site_dirs(), "gpu_sample_s": 2.0,
         "max_job_dir_bytes": int(lim.max_job_dir_mb * 2**20) if lim.max_job_dir_mb else None,
         "confinement": _confinement_plan(spec, workdir, root, env),
     }
@@ -245,16 +237,22 @@ def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
     job_id, workdir, env, cfg = prepare_job(spec, root)
     if db is not None:
         records.record_created(db, job_id, spec, workdir)
-    # The supervisor is a fresh process (subprocess: no fork of this possibly threaded process, and
-    # no copy of its memory, keys included, next to the program).
-    proc = launch_supervisor(workdir, env)
-    return JobHandle(job_id, workdir, proc)
+    # The single-threaded launcher process forks the supervisor (no fork of this possibly threaded
+    # process, no copy of its memory, keys included, next to the program, and no Python start-up per
+    # job); without a launcher, the supervisor is a fresh process of its own.
+    try:
+        pid, pidfd = supervisor_launcher.launcher().launch(workdir, env)
+    except supervisor_launcher.LauncherGone as exc:
+        raise JobError(f"The job could not be started: {exc}.") from exc
+    except supervisor_launcher.LauncherUnavailable as exc:
+        logging.getLogger(__name__).warning("%s; starting the supervisor as its own process", exc)
+        return JobHandle(job_id, workdir, launch_supervisor(workdir, env))
+    return JobHandle(job_id, workdir, pid=pid, pidfd=pidfd)
 
 
 def _record_or_defer(db, result: JobResult, status: dict) -> None:
     """Record the result; on a full disk, without its metrics, else not at all: the job folder keeps
     everything and the next reconciliation (``backend.jobs.reconcile``) records it once there is room."""
-    import logging
     import sqlite3
 
     from backend.jobs import records

@@ -7,11 +7,28 @@ A job dir ``<data dir>/jobs/<id>/`` holds: the program files, ``stdout.log``, ``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_TIME_LIMIT_S = 4200.0
 DEFAULT_TRAIN_TIME_LIMIT_S = 3600.0
-STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "memory", "cancelled", "lost")
+
+
+class JobStatus(StrEnum):
+    """A job's (and a training run's) status. The values are what ``status.json`` and the store
+    hold: the stdlib-only supervisor writes the same strings without importing this."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+
+STATUSES = tuple(JobStatus)
 FINAL_STATUSES = STATUSES[2:]      # the one list of statuses a job never leaves
 
 

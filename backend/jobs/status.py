@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from backend.jobs.spec import FINAL_STATUSES, JobResult
+from backend.jobs.spec import FINAL_STATUSES, JobResult, JobStatus
 
 
 def write_status(workdir: Path, data: dict) -> None:
@@ -67,7 +67,7 @@ def job_active(workdir: Path) -> bool:
     if supervisor_alive(workdir):
         return True
     st = read_status(workdir)
-    return (st.get("status") == "queued" and "supervisor_pid" not in st
+    return (st.get("status") == JobStatus.QUEUED and "supervisor_pid" not in st
             and time.time() - float(st.get("created_at") or 0) < 30)
 
 

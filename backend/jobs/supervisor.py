@@ -115,11 +115,13 @@ class Supervisor(ProgramLauncher):
         for pid in pids:
             isolation.send_signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
+        pause = 0.001   # short at first: usually only the job's init is left, and it is exiting already
         while time.monotonic() < deadline:
             self.reap()
             if not isolation.alive(tree.pids()):
                 break
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(0.02, pause * 2)
         for _ in range(200):
             self.reap()
             pids = isolation.alive(tree.pids())
@@ -154,7 +156,8 @@ class Supervisor(ProgramLauncher):
         out_r, err_r = self.fork_program(env, in_namespace=in_ns)
         return {"pid": self.main_pid, "out_r": out_r, "err_r": err_r, "lock_fd": lock_fd, "t0": t0,
                 "started": started, "cgroup": cgroup, "subreaper": subreaper, "report_r": self.report_r,
-                "exit_r": self.exit_r, "lifeline_w": self.lifeline_w, "namespace_note": ns_note}
+                "exit_r": self.exit_r, "lifeline_w": self.lifeline_w, "namespace_note": ns_note,
+                "in_namespace": in_ns}
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
@@ -173,7 +176,7 @@ class Supervisor(ProgramLauncher):
             self.status["supervisor_pid"] = os.getpid()
             self.main_pid = state["pid"]
         cgroup = state["cgroup"]
-        if cgroup:
+        if cgroup and not state.get("in_namespace"):   # the namespace's init joined it itself, before the program
             isolation.join_cgroup(cgroup, self.main_pid)
         out_r, err_r, t0, started = state["out_r"], state["err_r"], state["t0"], state["started"]
         self.exit_r = state["exit_r"]
@@ -367,7 +370,7 @@ def main(argv: list[str]) -> int:
             sys.path.append(path)  # lets the NVML recorder find pynvml; appended, never shadowing stdlib
     try:
         return sup.run(None)
-    except BaseException as exc:  # noqa: BLE001 - leave a readable final status, then re-raise
+    except BaseException as exc:
         sup.write_status(status="failed", reason="failed", detail=f"supervisor error: {exc!r}", ended_at=time.time())
         raise
 

@@ -1,4 +1,5 @@
-"""The one way to talk to a model: a ChatBackend streams text chunks and reports timings.
+"""The one way to talk to a model: a ChatBackend makes one Response per call, which streams text
+chunks and carries its own cancel, stats and end.
 
 Implementations (local GGUF, OpenAI-compatible HTTP, replay) are plugins registered through
 ``register_backends``; :func:`backend.llm.resolve.get_backend` turns a model spec into one.
@@ -12,12 +13,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from backend.cancel import Cancelled, CancelToken
+from backend.errors import UserError
 from backend.llm.degenerate import LOOP_REASON, LoopDetector
 
+__all__ = ["BackendError", "Cancelled", "CancelToken", "ChatBackend", "ChatStats", "GenerationSettings", "Message",
+           "Response", "complete"]
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
-class BackendError(RuntimeError):
+class BackendError(UserError, RuntimeError):
     """A model could not answer; ``str(exc)`` is fit to show the user. ``retryable`` hints Retry."""
 
     def __init__(self, message: str, *, retryable: bool = True):
@@ -52,6 +57,8 @@ class ChatStats:
     dropped_messages: int = 0
     # Why the answer ended early, if not by the model or the user (degenerate.LOOP_REASON).
     stop_reason: str | None = None
+    # Time to first token inside a local model's worker process (prompt evaluation, no transport).
+    worker_ttft_s: float | None = None
 
     @property
     def tokens_per_s(self) -> float:
@@ -61,21 +68,134 @@ class ChatStats:
         return (self.completion_tokens - 1) / gen_time
 
 
+class Response:
+    """One model call, one object: its chunks, its own cancel, its stats and its end.
+
+    Made by :meth:`ChatBackend.prompt` (as simonw/llm's ``model.prompt()`` makes its ``Response``);
+    nothing runs until it is iterated (or :meth:`text` is called), on whatever thread does that.
+    :meth:`cancel` may be called from any thread at any time — before the first token, before the
+    call has even started, while its model is still loading — and that call, and only that one,
+    stops. ``stats`` belong to this call alone, so two answers at once each show their own figures.
+    A Response streams once.
+    """
+
+    def __init__(self, backend: ChatBackend, messages: list[Message], settings: GenerationSettings | None) -> None:
+        self.backend = backend
+        self.messages = list(messages)
+        self.settings = settings or GenerationSettings()
+        self.stats = ChatStats()
+        self.cancel_event = CancelToken()   # what a backend hands to its transport (a worker, HTTP)
+        self._ended = threading.Event()
+        self._chunks: list[str] = []
+        self._gen: Iterator[str] | None = None
+
+    # -- control (any thread) --------------------------------------------------------------------
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    @property
+    def done(self) -> bool:
+        """True once the call has ended: answered, stopped, or failed."""
+        return self._ended.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._ended.wait(timeout)
+
+    # -- the answer ------------------------------------------------------------------------------
+    def __iter__(self) -> Response:
+        return self
+
+    def __next__(self) -> str:
+        if self._gen is None:
+            self._gen = self._stream()
+        return next(self._gen)
+
+    def close(self) -> None:
+        """Leave mid-stream: the model stops (as after :meth:`cancel`), the stats are final."""
+        if self._gen is None:
+            self._gen = iter(())
+            self._ended.set()
+        else:
+            self._gen.close()
+
+    def text(self) -> str:
+        """The whole answer (iterates to the end when nobody has)."""
+        if self._gen is None:
+            for _ in self:
+                pass
+        return "".join(self._chunks)
+
+    def _stream(self) -> Iterator[str]:
+        backend, settings, stats = self.backend, self.settings, self.stats
+        start = time.perf_counter()
+        chunks = 0
+        gen = None
+        try:
+            if self.cancelled:
+                return
+            backend._prepare(self)
+            messages, stats.dropped_messages = backend.fit_context(self.messages, settings)
+            gen = backend._generate(messages, settings, self)
+            loops = LoopDetector() if settings.stop_on_loop else None
+            for chunk in gen:
+                if self.cancelled:
+                    break
+                if not chunk:
+                    continue
+                if stats.ttft_s is None:
+                    stats.ttft_s = time.perf_counter() - start
+                chunks += 1
+                self._chunks.append(chunk)
+                yield chunk
+                if loops is not None and loops.feed(chunk):
+                    # Closing the generator (below) stops the model, as a user's Stop would.
+                    stats.stop_reason = LOOP_REASON
+                    break
+        except Cancelled:
+            self.cancel_event.cancel()
+            return   # stopped while it could not answer yet (a model load): an empty, stopped answer
+        finally:
+            close = getattr(gen, "close", None)
+            if close:
+                close()
+            stats.total_s = time.perf_counter() - start
+            if not stats.completion_tokens:
+                stats.completion_tokens = chunks
+            self._ended.set()
+
+
 class ChatBackend(ABC):
-    """Streams an answer for a list of messages. ``stop()`` may be called from any thread."""
+    """Answers lists of messages: :meth:`prompt` makes one :class:`Response` per call.
+
+    A backend may serve several calls at once (each on its own thread); per-call state lives on
+    the Response, never on the backend.
+    """
 
     spec: str = ""
+    #: What kind of model this backend serves (see backend.llm.model_spec): "local", "endpoint",
+    #: "replay"; any other backend is "other".
+    kind: str = "other"
     # Whether separate backend objects for one spec may stream at the same time (an HTTP endpoint
     # serves them concurrently); a local model answers one call at a time, a replay plays in order.
     concurrent_streams: bool = False
 
     def __init__(self) -> None:
-        self._stop = threading.Event()
-        self.last_stats = ChatStats()
+        self._lock = threading.Lock()
+        self._active: set[Response] = set()
 
     @abstractmethod
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
-        """Yield text chunks; set ``self.last_stats.prompt_tokens`` / ``completion_tokens`` if known."""
+    def _generate(self, messages: list[Message], settings: GenerationSettings, response: Response) -> Iterator[str]:
+        """Yield text chunks for ``response``: stop when ``response.cancelled`` (or hand
+        ``response.cancel_event`` to the transport), and set ``response.stats.prompt_tokens`` /
+        ``completion_tokens`` when known."""
+
+    def _prepare(self, response: Response) -> None:  # noqa: B027 - optional hook
+        """Get ready for ``response`` before its context is fitted (a local model loads here, and
+        stops loading when the response is cancelled: raise :class:`Cancelled` then)."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; backends with a tokenizer override this rough 4-characters estimate."""
@@ -87,48 +207,28 @@ class ChatBackend(ABC):
         by default everything is sent."""
         return messages, 0
 
-    def stream(self, messages: list[Message], settings: GenerationSettings | None = None) -> Iterator[str]:
-        """Yield text chunks, timing them; ends early (cleanly) after :meth:`stop`.
+    def prompt(self, messages: list[Message], settings: GenerationSettings | None = None) -> Response:
+        """A :class:`Response` for ``messages``; it runs when iterated.
 
         When the conversation is longer than the context window, the oldest turns are left out
-        (``last_stats.dropped_messages`` says how many) rather than failing.
+        (``response.stats.dropped_messages`` says how many) rather than failing.
         """
-        settings = settings or GenerationSettings()
-        self._stop.clear()
-        self.last_stats = stats = ChatStats()
-        start = time.perf_counter()
-        chunks = 0
-        messages, stats.dropped_messages = self.fit_context(list(messages), settings)
-        gen = self._generate(messages, settings)
-        loops = LoopDetector() if settings.stop_on_loop else None
-        try:
-            for chunk in gen:
-                if self._stop.is_set():
-                    break
-                if not chunk:
-                    continue
-                if stats.ttft_s is None:
-                    stats.ttft_s = time.perf_counter() - start
-                chunks += 1
-                yield chunk
-                if loops is not None and loops.feed(chunk):
-                    # Closing the generator (below) stops the model, as a user's Stop would.
-                    stats.stop_reason = LOOP_REASON
-                    break
-        finally:
-            close = getattr(gen, "close", None)
-            if close:
-                close()
-            stats.total_s = time.perf_counter() - start
-            if not stats.completion_tokens:
-                stats.completion_tokens = chunks
+        response = Response(self, messages, settings)
+        with self._lock:
+            self._active = {r for r in self._active if not r.done}
+            self._active.add(response)
+        return response
+
+    def stream(self, messages: list[Message], settings: GenerationSettings | None = None) -> Response:
+        """Same as :meth:`prompt` (iterate it for the chunks)."""
+        return self.prompt(messages, settings)
 
     def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
+        """Cancel every call of this backend that has not ended (e.g. when its owner closes)."""
+        with self._lock:
+            active = list(self._active)
+        for response in active:
+            response.cancel()
 
     def resume_after(self, answers_given: int) -> None:  # noqa: B027 - optional hook, live models ignore it
         """Continue a recorded conversation that has already had ``answers_given`` answers.
@@ -144,4 +244,4 @@ class ChatBackend(ABC):
 
 def complete(backend: ChatBackend, messages: list[Message], settings: GenerationSettings | None = None) -> str:
     """The whole answer as one string (for headless pipelines and the CLI)."""
-    return "".join(backend.stream(messages, settings))
+    return backend.prompt(messages, settings).text()

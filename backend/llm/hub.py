@@ -18,14 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import secrets
-from backend.llm.base import BackendError
+from backend.errors import HubError
 from backend.units import format_bytes
 
 TOKEN_NAME = "hf-token"
-
-
-class HubError(BackendError):
-    pass
 
 
 class PullCancelled(Exception):
@@ -180,7 +176,7 @@ def pull(repo_id: str, pattern: str, *, cache_dir: Path | None = None,
                                     tqdm_class=_progress_tqdm(on_bytes, cancel))
         except PullCancelled:
             raise
-        except Exception as exc:  # noqa: BLE001 - mapped to a clear message
+        except Exception as exc:
             if cancel:
                 raise PullCancelled() from exc
             raise _friendly(exc, repo_id) from exc

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Iterator
 
-from backend.llm.base import ChatBackend, GenerationSettings, Message
+from backend.llm.base import ChatBackend, GenerationSettings, Message, Response
 from backend.llm.catalog import resolve_model_path
 from backend.llm.degenerate import default_repeat_penalty
 
@@ -25,6 +26,8 @@ GPU_LAYERS_AUTO = None
 
 
 class LlamaBackend(ChatBackend):
+    kind = "local"
+
     def __init__(self, spec: str, *, n_gpu_layers: int | None = GPU_LAYERS_AUTO, chat_format: str | None = None,
                  n_threads: int | None = None, **_options) -> None:
         super().__init__()
@@ -41,8 +44,10 @@ class LlamaBackend(ChatBackend):
         self.last_worker_ttft_s: float | None = None
 
     # -- loading -------------------------------------------------------------------------------
-    def ensure_loaded(self, settings: GenerationSettings | None = None):
-        """The warm worker process holding this model for ``settings.context_size`` (started if needed)."""
+    def ensure_loaded(self, settings: GenerationSettings | None = None, cancel: threading.Event | None = None):
+        """The warm worker process holding this model for ``settings.context_size`` (started if needed).
+
+        Setting ``cancel`` while the model loads stops the load (:class:`~backend.llm.base.Cancelled`)."""
         from backend.llm.worker.client import get_worker
 
         n_ctx = (settings or GenerationSettings()).context_size
@@ -51,7 +56,7 @@ class LlamaBackend(ChatBackend):
             n_ctx = min(n_ctx, trained)
         # n_gpu_layers None = the suggestion for the detected GPU, worked out inside the worker, so
         # this process never loads llama.cpp or NVML.
-        self.worker = get_worker(self.path, n_ctx, self.n_gpu_layers, self.n_threads)
+        self.worker = get_worker(self.path, n_ctx, self.n_gpu_layers, self.n_threads, cancel=cancel)
         return self.worker
 
     @property
@@ -78,26 +83,30 @@ class LlamaBackend(ChatBackend):
             return super().count_tokens(text)
         return worker.call("backend.llm.worker.calls:count_tokens", [text])[0]
 
+    def _prepare(self, response: Response) -> None:
+        self.ensure_loaded(response.settings, cancel=response.cancel_event)   # a load Stop can interrupt
+
     def fit_context(self, messages: list[Message], settings: GenerationSettings):
         # One round trip: the worker counts with the model's tokenizer and real context size.
         kept, dropped = self.call("backend.llm.worker.calls:fit_messages", messages, settings.max_tokens,
                                   settings=settings)
         return kept, dropped
 
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
+    def _generate(self, messages: list[Message], settings: GenerationSettings, response: Response) -> Iterator[str]:
         if settings.repeat_penalty is None:  # the per-model default: small models loop without one
             settings = dataclasses.replace(settings, repeat_penalty=default_repeat_penalty(self._size()))
-        worker = self.ensure_loaded(settings)
+        worker = self.ensure_loaded(settings, cancel=response.cancel_event)
         usage: dict = {}
         completion = 0
         try:
-            for text in worker.generate(messages, settings, self.chat_format, self._stop, usage):
+            for text in worker.generate(messages, settings, self.chat_format, response.cancel_event, usage):
                 completion += 1
                 yield text
         finally:
-            self.last_stats.completion_tokens = usage.get("completion_tokens", completion)
-            self.last_stats.prompt_tokens = usage.get("prompt_tokens", 0)
-            self.last_worker_ttft_s = usage.get("first_token_s")
+            response.stats.completion_tokens = usage.get("completion_tokens", completion)
+            response.stats.prompt_tokens = usage.get("prompt_tokens", 0)
+            response.stats.worker_ttft_s = usage.get("first_token_s")
+            self.last_worker_ttft_s = response.stats.worker_ttft_s
 
     def _size(self) -> int | None:
         try:

@@ -39,7 +39,7 @@ def _emit(level: int, line: str) -> None:
     for listener in list(_listeners):
         try:
             listener(py_level, line)
-        except Exception:  # noqa: BLE001 - a listener must never break llama.cpp's call
+        except Exception:
             log.exception("llama log listener failed")
 
 

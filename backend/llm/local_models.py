@@ -145,7 +145,7 @@ def load_model(path: Path, n_ctx: int, n_gpu_layers: int = 0, n_threads: int | N
                 llama = Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=n_gpu_layers,
                               n_threads=n_threads or default_threads(), n_threads_batch=default_batch_threads(),
                               verbose=False, **extra)
-        except Exception as exc:  # noqa: BLE001 - llama.cpp reports failures as ValueError/RuntimeError
+        except Exception as exc:
             why = "; ".join(llama_log.recent_problems(clear=True)[-3:])
             raise BackendError(
                 f"llama.cpp could not load {path.name}: {exc}" + (f" ({why})" if why else ""),

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
+from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message, Response
 from backend.llm.endpoints import api_key_for, parse_endpoint
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def _friendly(exc: BaseException, endpoint) -> BackendError:
 
 
 class OpenAIBackend(ChatBackend):
+    kind = "endpoint"
     concurrent_streams = True   # the server batches or queues requests itself
 
     def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_retries: int = 0,
@@ -77,7 +78,7 @@ class OpenAIBackend(ChatBackend):
             try:
                 models = self._client_or_make().models.list()
                 first = next(iter(models), None)
-            except Exception as exc:  # noqa: BLE001 - mapped to a clear message
+            except Exception as exc:
                 raise _friendly(exc, self.endpoint) from exc
             if first is None:
                 raise BackendError(f"{self.endpoint.base_url} lists no models; add '#model-name' to the address.",
@@ -95,7 +96,7 @@ class OpenAIBackend(ChatBackend):
         except BackendError:
             return messages, 0
 
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
+    def _generate(self, messages: list[Message], settings: GenerationSettings, response: Response) -> Iterator[str]:
         client = self._client_or_make()
         model = self.model_name()
         kwargs = dict(model=model, messages=messages, stream=True, temperature=settings.temperature,
@@ -127,15 +128,15 @@ class OpenAIBackend(ChatBackend):
                 stream.close()
             for chunk in stream:
                 if getattr(chunk, "usage", None):
-                    self.last_stats.prompt_tokens = chunk.usage.prompt_tokens or 0
-                    self.last_stats.completion_tokens = chunk.usage.completion_tokens or 0
+                    response.stats.prompt_tokens = chunk.usage.prompt_tokens or 0
+                    response.stats.completion_tokens = chunk.usage.completion_tokens or 0
                 if not chunk.choices:
                     continue
                 text = chunk.choices[0].delta.content
                 if text:
                     chunks += 1
                     yield text
-                if self.stopped:
+                if response.cancelled:
                     break
             if expired.is_set():   # a closed response may just end: never pass a cut answer off as whole
                 raise self._past_deadline()
@@ -143,7 +144,7 @@ class OpenAIBackend(ChatBackend):
             raise
         except GeneratorExit:
             raise
-        except Exception as exc:  # noqa: BLE001 - every client error becomes a message
+        except Exception as exc:
             if expired.is_set():
                 raise self._past_deadline() from exc
             raise _friendly(exc, self.endpoint) from exc
@@ -153,8 +154,8 @@ class OpenAIBackend(ChatBackend):
                 self._client = None   # its connections were closed under it
             if stream is not None:
                 stream.close()  # stop: close the HTTP response so the server stops generating
-            if not self.last_stats.completion_tokens:
-                self.last_stats.completion_tokens = chunks
+            if not response.stats.completion_tokens:
+                response.stats.completion_tokens = chunks
 
     def _past_deadline(self) -> BackendError:
         return BackendError(f"{self.endpoint.base_url} gave no complete answer within {self.total_timeout:g} s "

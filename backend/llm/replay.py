@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message
+from backend.llm.base import BackendError, ChatBackend, GenerationSettings, Message, Response
 
 
 class ReplayExhausted(BackendError):
@@ -20,6 +20,8 @@ class ReplayExhausted(BackendError):
 
 
 class ReplayBackend(ChatBackend):
+    kind = "replay"
+
     def __init__(self, spec: str, **_options) -> None:
         super().__init__()
         self.spec = spec
@@ -44,7 +46,7 @@ class ReplayBackend(ChatBackend):
         """The next answer is the one recorded after ``answers_given`` earlier ones."""
         self.position = max(0, min(int(answers_given), len(self.responses)))
 
-    def _generate(self, messages: list[Message], settings: GenerationSettings) -> Iterator[str]:
+    def _generate(self, messages: list[Message], settings: GenerationSettings, response: Response) -> Iterator[str]:
         if self.position >= len(self.responses):
             raise ReplayExhausted(
                 f"Replay file {self.path} has run out: all {len(self.responses)} recorded responses were used.",
@@ -52,9 +54,9 @@ class ReplayBackend(ChatBackend):
             )
         text = self.responses[self.position]
         self.position += 1
-        self.last_stats.prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
+        response.stats.prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
         # Stream word by word (keeping whitespace) so views exercise the real streaming path.
         # Counted as they go out: an answer stopped early (Stop, a loop) reports what was sent.
         for piece in re.findall(r"\S+\s*|\s+", text):
-            self.last_stats.completion_tokens += 1
+            response.stats.completion_tokens += 1
             yield piece

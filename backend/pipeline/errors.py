@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from backend.jobs.spec import JobStatus
+
 TIMEOUT, MEMORY, NO_SCORE, CANCELLED = "Timeout", "OutOfMemory", "NoScore", "Cancelled"
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault)|[A-Za-z_][\w.]*)(?::\s?(.*))?$")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
@@ -40,20 +42,20 @@ def exception_from_traceback(stderr: str) -> tuple[str, str] | None:
 
 def classify_error(status: str, stderr: str, score: float | None) -> str | None:
     """The error type of a finished run, or None when it produced a score."""
-    if status == "timeout":
+    if status == JobStatus.TIMEOUT:
         return TIMEOUT
-    if status == "memory":
+    if status == JobStatus.MEMORY:
         return MEMORY
-    if status == "cancelled":
+    if status == JobStatus.CANCELLED:
         return CANCELLED
     found = exception_from_traceback(stderr)
     if found:
         name = found[0]
         return MEMORY if _OOM.search(name) else name
-    if status in ("failed", "lost"):
+    if status in (JobStatus.FAILED, JobStatus.LOST):
         if _OOM.search(stderr[-2000:]):
             return MEMORY
-        return "Killed" if status == "lost" else "ExitError"
+        return "Killed" if status == JobStatus.LOST else "ExitError"
     if score is None:
         return NO_SCORE
     return None

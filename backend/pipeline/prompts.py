@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from backend import paths
+from backend.errors import UserError
 from backend.pipeline.state import RAIL_STAGES
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "prompts"
@@ -17,7 +18,7 @@ STAGE_TEMPLATES = RAIL_STAGES   # one template per rail stage ("validate" follow
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-class PromptError(KeyError):
+class PromptError(UserError, KeyError):
     pass
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from backend.cancel import CancelToken
+from backend.errors import UserError
+from backend.jobs.spec import JobStatus
 from backend.llm.base import BackendError, ChatBackend, GenerationSettings
 from backend.llm.degenerate import MODEL_LOOP
 from backend.pipeline import sandbox, stages
@@ -57,11 +60,11 @@ def prepare_prompt(store: SessionStore, session_id: int, state: SessionState,
     return stage, stages.build_prompt(stage, state, root)
 
 
-class PipelineFinished(RuntimeError):
+class PipelineFinished(UserError, RuntimeError):
     """The branch has no next stage (the final run is done, or debugging is exhausted)."""
 
 
-class StageBusy(RuntimeError):
+class StageBusy(UserError, RuntimeError):
     """The branch's tip is running in another live process (a second window, the CLI)."""
 
 
@@ -91,16 +94,19 @@ class DesignRunner:
         root: Path | None = None,
         on_event: EventCallback | None = None,
         backend_factory: Callable[[str], ChatBackend] | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.store = SessionStore(db)
         self.db = db
         self.session_id = session_id
         self.root = root
         self.on_event = on_event or (lambda kind, payload: None)
-        self.cancel = threading.Event()
+        # The owner's token (the GUI task's, a sweep's) when given: a Stop it gets at any moment,
+        # even before a run begins, stops this runner. Never cleared: see _begin.
+        self.cancel = cancel if cancel is not None else CancelToken()
+        self._own_cancel = cancel is None
         self._backends: dict[str, ChatBackend] = {}
         self._factory = backend_factory
-        self._active: ChatBackend | None = None
         self._lock = threading.Lock()
 
     # -- models ------------------------------------------------------------------------------
@@ -134,18 +140,25 @@ class DesignRunner:
         self._backends.clear()
 
     def stop(self) -> None:
-        """Stop the model call or the run in progress (thread-safe); the step is kept as 'stopped'."""
-        self.cancel.set()
-        active = self._active
-        if active is not None:
-            active.stop()
+        """Stop the model call or the run in progress (thread-safe); the step is kept as 'stopped'.
+        The model call in flight is stopped through its link to ``cancel`` (see ``_ask``)."""
+        self.cancel.cancel()
+
+    def _begin(self) -> None:
+        """The one place a run's cancel state is set up, at each public entry point.
+
+        A token given by the owner is kept as it is (a Stop that came first still counts); the
+        runner's own token is renewed when the previous run was stopped, so a runner can run again
+        after a Stop (the CLI, tests)."""
+        if self._own_cancel and self.cancel.is_set():
+            self.cancel = CancelToken()
 
     def _ask(self, spec: str, step: Step, max_tokens: int) -> stages.Ask:
         def ask(prompt: str) -> stages.ModelReply:
             chunks: list[str] = []
             try:
                 backend = self.backend(spec)
-            except Exception as exc:  # noqa: BLE001 - a model that cannot start is the stage's error
+            except Exception as exc:
                 raise ModelCallFailed(_model_error_message(exc), "") from exc
             # A recorded conversation goes on where the store says it is (a reopened session, a
             # stage run again after a crash), not where this backend object last was.
@@ -154,25 +167,23 @@ class DesignRunner:
             settings = GenerationSettings(temperature=cfg.temperature, max_tokens=max_tokens,
                                           repeat_penalty=cfg.repeat_penalty)
             last_chunk_at = None
-            self._active = backend
-            stream = backend.stream([{"role": "user", "content": prompt}], settings)
+            response = backend.prompt([{"role": "user", "content": prompt}], settings)
+            unlink = self.cancel.on_cancel(response.cancel)   # a Stop reaches this call at once
             try:
                 while True:
                     try:
-                        chunk = next(stream)
+                        chunk = next(response)
                     except StopIteration:
                         break
-                    except Exception as exc:  # noqa: BLE001 - a crash of the model is the stage's error, not ours
+                    except Exception as exc:
                         raise ModelCallFailed(_model_error_message(exc), "".join(chunks)) from exc
                     chunks.append(chunk)
                     last_chunk_at = time.perf_counter()
                     self.on_event("chunk", {"step_id": step.id, "text": chunk})
-                    if self.cancel.is_set():
-                        backend.stop()
             finally:
-                stream.close()
-                self._active = None
-            stats = backend.last_stats
+                response.close()
+                unlink()
+            stats = response.stats
             return stages.ModelReply(
                 text="".join(chunks), prompt_tokens=stats.prompt_tokens or None,
                 completion_tokens=stats.completion_tokens or None, ttft_s=stats.ttft_s, total_s=stats.total_s,
@@ -216,7 +227,10 @@ class DesignRunner:
         When the branch's tip ended without a result (a crash, a stop, a model error), that step
         runs again in place: same step, same branch.
         """
-        self.cancel.clear()
+        self._begin()
+        return self._run_stage(prompt)
+
+    def _run_stage(self, prompt: str | None = None) -> Step:
         state = self._settled_state()
         stage, prepared = self.prepare_prompt(state)
         if stage is None:
@@ -283,7 +297,7 @@ class DesignRunner:
 
     def run_code(self, code: str) -> Step:
         """Validate code the user edited by hand (no model call): a 'validate' step on the branch."""
-        self.cancel.clear()
+        self._begin()
         state = self.state()
         tip = state.steps[-1].id if state.steps else None
         attempt = sum(1 for s in state.steps if s.stage == "validate") + 1
@@ -344,7 +358,7 @@ class DesignRunner:
                                    stop_reason=reason, timings=timings)
             return self._emit_step(step.id)
         t_after = time.perf_counter()
-        status = "stopped" if run.status == "cancelled" else ("succeeded" if run.ok else "failed")
+        status = "stopped" if run.status == JobStatus.CANCELLED else ("succeeded" if run.ok else "failed")
         timings.update(run.timings)
         timings["record_before_s"] = record_before_s
         if reply.last_chunk_at is not None:
@@ -362,7 +376,7 @@ class DesignRunner:
 
     def run_until(self, until: str | None = None, *, max_steps: int = 200) -> SessionState:
         """Run stages until ``until`` has run (default: to the end), a stop, or the branch finishes."""
-        self.cancel.clear()
+        self._begin()
         if until is not None and until not in RAIL_STAGES:
             raise ValueError(f"--until must be one of {', '.join(RAIL_STAGES)}")
         for _ in range(max_steps):
@@ -372,7 +386,7 @@ class DesignRunner:
                 break
             if until is not None and RAIL_STAGES.index(until) < RAIL_STAGES.index(rail_stage(stage)):
                 break
-            step = self.run_stage()
+            step = self._run_stage()
             if step.status in ("error", "stopped") or self.cancel.is_set():
                 break
             if until == step.stage and until != "debug":

@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend import paths
-from backend.jobs.spec import JobLimits, JobSpec
+from backend.jobs.spec import JobLimits, JobSpec, JobStatus
 from backend.pipeline.errors import classify_error
 from backend.pipeline.state import SessionSettings
 
@@ -138,7 +138,7 @@ def run_program(
     stdout, stderr = _read(result.stdout_path), _read(result.stderr_path)
     error_type = classify_error(result.status, stderr, result.score)
     return RunOutcome(
-        status="succeeded" if result.score is not None else ("failed" if result.status == "succeeded" else result.status),
+        status="succeeded" if result.score is not None else ("failed" if result.status == JobStatus.SUCCEEDED else result.status),
         score=result.score,
         stdout=stdout,
         # A run killed before printing anything still says why (e.g. "timed out after 3 s").

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from backend.errors import UserError
+
 DIRECTIONS = ("higher", "lower")
 
 
-class TaskError(ValueError):
+class TaskError(UserError, ValueError):
     """A task cannot be found or built; ``str(exc)`` is fit to show the user."""
 
 

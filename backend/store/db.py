@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend import paths
+from backend.errors import UserError
 from backend.store.migrations import MIGRATIONS, applied_migrations, migrate, rename_legacy
 
 if TYPE_CHECKING:  # sqlite-utils costs ~100 ms to import; the GUI shows its first workspace without it
     import sqlite_utils
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The store cannot be opened; ``str(exc)`` is a message fit for the user."""
 
     def __init__(self, message: str, path: Path):
@@ -58,38 +58,10 @@ def _wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
             time.sleep(0.01 + random.random() * 0.04)
 
 
-class _NoNumpyInThisThread:
-    """A meta-path finder that makes ``import numpy`` / ``import pandas`` fail in one thread only.
-
-    sqlite-utils imports numpy (and pandas) only to map their scalar types in ``insert``; nothing
-    here inserts them, and numpy alone costs ~100 ms (far more on a busy machine). The first
-    importer of sqlite-utils may be a worker thread (the Overview's sample count): other threads
-    importing numpy at that moment (pyqtgraph in the Jobs page) must still get it.
-    """
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name, path=None, target=None):
-        if name in ("numpy", "pandas") and threading.get_ident() == self.thread:
-            raise ModuleNotFoundError(f"{name} is not imported for sqlite-utils", name=name)
-        return None
-
-
-_import_lock = threading.Lock()
-
-
 def _sqlite_utils():
-    """sqlite_utils, imported without its optional numpy/pandas type support (see above)."""
-    if "sqlite_utils.db" not in sys.modules:
-        with _import_lock:
-            if "sqlite_utils.db" not in sys.modules:
-                blocker = _NoNumpyInThisThread()
-                sys.meta_path.insert(0, blocker)
-                try:
-                    import sqlite_utils  # noqa: F401
-                finally:
-                    sys.meta_path.remove(blocker)
+    """sqlite_utils, imported on first use (~100 ms with the numpy it loads for its type mapping):
+    the GUI shows its first workspace before anything needs it, and warms it up on a background
+    thread right after (``MainWindow.after_first_workspace``)."""
     import sqlite_utils
 
     return sqlite_utils

@@ -25,12 +25,13 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from backend.errors import UserError
 from backend.traces.model import Trace
 
 SCHEMA, VERSION = "deepones.trace", 1
 
 
-class TraceFileError(ValueError):
+class TraceFileError(UserError, ValueError):
     """A file that is not a trace export this version can read; ``str(exc)`` says why."""
 
 

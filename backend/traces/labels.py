@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend import paths
+from backend.errors import UserError
 from backend.store import transaction
 
 SHIPPED_LABELS = Path(__file__).resolve().parents[2] / "resources" / "traces" / "labels.json"
@@ -25,7 +26,7 @@ USER_LABELS_NAME = "trace_labels.json"   # in the data dir: the user's edited co
 TRACE = 0                                # step_id of a label or note on the whole trace
 
 
-class LabelError(ValueError):
+class LabelError(UserError, ValueError):
     """A label or target that does not exist; ``str(exc)`` is the message for the user."""
 
 

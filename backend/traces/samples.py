@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from backend.datasets.importer import insert_samples
+from backend.datasets.rows import SampleRow
 from backend.datasets.schema import Sample
 from backend.store import transaction
 from backend.traces.index import TraceFilter, matching_ids
@@ -100,13 +101,13 @@ def to_samples(db: sqlite_utils.Database, *, label: str | None = None, dataset: 
             if fix.fix.id in done:
                 skipped += 1
                 continue
-            sample = make_sample(fix)
+            row = SampleRow.from_sample(make_sample(fix), dataset, f"trace:{sid}", fix.fix.id, now)
             with transaction(db):
-                added = insert_samples(db.conn, [(
-                    sample.kind, sample.category, sample.instruction, sample.input, sample.output, None, None, None,
-                    None, dataset, f"trace:{sid}", fix.fix.id, sample.content_hash(), now, now)])
+                added = insert_samples(db.conn, [row])
+                # The link is kept when the sample existed already (same text from another fix, an
+                # import): its id is found by content hash either way.
                 sample_id = db.conn.execute("SELECT id FROM samples WHERE content_hash = ?",
-                                            (sample.content_hash(),)).fetchone()[0] if added else None
+                                            (row.content_hash,)).fetchone()[0]
                 db.conn.execute("INSERT INTO trace_samples (step_id, session_id, sample_id, created_at)"
                                 " VALUES (?, ?, ?, ?)", (fix.fix.id, sid, sample_id, now))
             created += int(bool(added))

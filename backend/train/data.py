@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from backend.datasets.exporter import dataset_info_entry
 from backend.datasets.query import SampleFilter, iter_rows
 from backend.datasets.registry import get_format
+from backend.errors import UserError
 from backend.train.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ FILTER_KEYS = {"kind": "kinds", "category": "categories", "status": "statuses", 
                "dataset": "datasets", "trait": "traits", "id": "ids", "q": "query", "query": "query"}
 
 
-class TrainDataError(ValueError):
+class TrainDataError(UserError, ValueError):
     """The data selection cannot train this recipe; the message is for the user."""
 
 

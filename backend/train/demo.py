@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.jobs.spec import JobStatus
 from backend.train.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def run_demo(db: sqlite_utils.Database, root: Path | None = None, *, evaluate: b
     prepared = prepare_run(db, base="embedded", data_source="all", recipe=demo_recipe(fixed_batch=True),
                            name=DEMO_NAME, root=root)
     run = run_to_end(db, prepared.run_id, root=root)
-    if run["status"] != "succeeded":
+    if run["status"] != JobStatus.SUCCEEDED:
         return run
     export_run(db, prepared.run_id, quantization="Q8_0", root=root)
     if evaluate and train_eval.scorer_available():

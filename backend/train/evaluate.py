@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from backend.children import python_argv
 from backend.datasets.query import SampleFilter, iter_rows
+from backend.errors import UserError
 from backend.train import runs
 from backend.train.export import file_sha256
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 SCORER = "backend.bench.loglik"
 
 
-class EvaluateError(RuntimeError):
+class EvaluateError(UserError, RuntimeError):
     """DeepQA cannot run; ``str(exc)`` is one line for the user."""
 
 

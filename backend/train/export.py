@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend import paths
+from backend.jobs.spec import JobStatus
 from backend.train import runs
 from backend.train.convert import ConvertCancelled, ConvertError, convert_to_gguf
 
@@ -100,7 +101,7 @@ def export_run(db: sqlite_utils.Database, run_id: int, *, quantization: str = "Q
     if run is None:
         raise ConvertError(f"no training run {run_id}")
     merged = run.get("merged_path")
-    if run["status"] != "succeeded" or not merged or not Path(merged).is_dir():
+    if run["status"] != JobStatus.SUCCEEDED or not merged or not Path(merged).is_dir():
         raise ConvertError(f"run {run_id} has no merged model yet (status {run['status']}): train it to the end first")
     if quantization not in QUANTIZATIONS:
         raise ConvertError(f"quantisation must be one of {', '.join(QUANTIZATIONS)}")

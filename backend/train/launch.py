@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend import paths
-from backend.jobs.spec import JobLimits, JobSpec
+from backend.errors import UserError
+from backend.jobs.spec import JobLimits, JobSpec, JobStatus
 from backend.train import data as train_data
 from backend.train import llamafactory, runs
 from backend.train.base_model import BaseModel, merged_size_bytes, resolve_base
@@ -34,7 +35,7 @@ REQUIRED_MODULES = ("torch", "transformers", "peft")
 CANCEL_GRACE_S = 60.0
 
 
-class TrainError(RuntimeError):
+class TrainError(UserError, RuntimeError):
     """A run cannot start; ``str(exc)`` is one line for the user."""
 
 
@@ -294,7 +295,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
         raise TrainError(f"no training run {run_id}")
     values: dict[str, Any] = {"status": job_status}
     result_path = Path(run["workdir"] or "") / "result.json"
-    if job_status == "succeeded" and result_path.is_file():
+    if job_status == JobStatus.SUCCEEDED and result_path.is_file():
         result = json.loads(result_path.read_text("utf-8"))
         values.update(steps=result.get("steps"), loss_first=result.get("loss_first"),
                       loss_last=result.get("loss_last"), adapter_path=result.get("adapter_path"),
@@ -326,7 +327,7 @@ def sync_runs(db: sqlite_utils.Database) -> list[int]:
 
     done = []
     for run in runs.list_runs(db):
-        if run["status"] not in ("queued", "running") or not run.get("workdir"):
+        if run["status"] not in (JobStatus.QUEUED, JobStatus.RUNNING) or not run.get("workdir"):
             continue
         status = read_status(Path(run["workdir"])).get("status")
         if status in FINAL_STATUSES:

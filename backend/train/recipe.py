@@ -13,13 +13,15 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from backend.errors import UserError
+
 TRAINERS = ("builtin", "llamafactory")
 OPTIMIZERS = ("adamw", "adam-mini")
 SCHEDULES = ("cosine", "linear", "constant")
 PAPER_RECIPE = "paper"
 
 
-class RecipeError(ValueError):
+class RecipeError(UserError, ValueError):
     """A recipe value is out of range or a recipe file cannot be read; the message is for the user."""
 
 

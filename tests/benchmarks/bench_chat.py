@@ -120,7 +120,7 @@ async def app_run(backend, n_tokens: int) -> dict:
     lags.sort()
     return {"ttft": marks["first"] - start, "tps": (n - 1) / (marks["last"] - marks["first"]), "tokens": n,
             "text": text, "gui_cpu": gui_cpu, "lag_p99": lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else 0.0,
-            "worker_ttft": backend.last_worker_ttft_s}
+            "worker_ttft": stats.worker_ttft_s}
 
 
 async def main_async(args) -> int:

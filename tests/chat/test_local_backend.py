@@ -14,17 +14,18 @@ QUESTION = [{"role": "user", "content": "What is a convolutional neural network?
 
 def test_embedded_smollm2_loads_and_streams():
     backend = get_backend("embedded")
-    chunks = list(backend.stream(QUESTION, GREEDY))
+    response = backend.prompt(QUESTION, GREEDY)
+    chunks = list(response)
     text = "".join(chunks)
     assert len(chunks) >= 5 and len(text.split()) >= 3, text
-    stats = backend.last_stats
+    stats = response.stats
     assert stats.completion_tokens == len(chunks) <= 16
     assert stats.prompt_tokens > 5
     assert stats.ttft_s is not None and 0 < stats.ttft_s < stats.total_s
     assert stats.tokens_per_s > 0
     # The worker's own time to the first token (prompt evaluation, bench_chat's TTFT reference) is
     # part of the caller's: the caller adds the transport.
-    assert backend.last_worker_ttft_s is not None and 0 < backend.last_worker_ttft_s < stats.ttft_s
+    assert stats.worker_ttft_s is not None and 0 < stats.worker_ttft_s < stats.ttft_s
     # Greedy decoding through the app's path is deterministic.
     assert complete(get_backend("embedded"), QUESTION, GREEDY) == text
 
@@ -32,11 +33,12 @@ def test_embedded_smollm2_loads_and_streams():
 def test_stop_ends_the_stream_cleanly_and_the_model_stays_usable():
     backend = get_backend("embedded")
     got = []
-    for chunk in backend.stream(QUESTION, GenerationSettings(temperature=0.0, max_tokens=200, context_size=1024)):
+    response = backend.prompt(QUESTION, GenerationSettings(temperature=0.0, max_tokens=200, context_size=1024))
+    for chunk in response:
         got.append(chunk)
         if len(got) == 3:
-            backend.stop()
-    assert len(got) == 3 and backend.stopped
+            response.cancel()
+    assert len(got) == 3 and response.cancelled and response.done
     assert complete(backend, QUESTION, GREEDY)  # the lock was released, the model answers again
 
 
@@ -63,11 +65,11 @@ def test_context_overflow_leaves_out_the_oldest_turns():
     for i in range(8):
         history += [{"role": "user", "content": f"{i}: {turn}"}, {"role": "assistant", "content": turn}]
     history.append({"role": "user", "content": "Summarise in one line."})
-    text = complete(backend, [{"role": "system", "content": "Be brief."}, *history],
-                    GenerationSettings(temperature=0.0, max_tokens=8, context_size=512))
-    assert text
-    assert backend.last_stats.dropped_messages >= 8
-    assert backend.last_stats.prompt_tokens <= 512
+    response = backend.prompt([{"role": "system", "content": "Be brief."}, *history],
+                              GenerationSettings(temperature=0.0, max_tokens=8, context_size=512))
+    assert response.text()
+    assert response.stats.dropped_messages >= 8
+    assert response.stats.prompt_tokens <= 512
 
 
 def test_fit_messages_keeps_system_and_last_message():

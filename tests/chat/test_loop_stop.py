@@ -45,20 +45,22 @@ def _replay(tmp_path, *answers: str) -> str:
 def test_a_looping_replayed_answer_is_stopped_with_the_reason_well_before_max_tokens(tmp_path):
     backend = get_backend(_replay(tmp_path, LOOPING, "A small CNN."))
     settings = GenerationSettings(max_tokens=1024)
-    chunks = list(backend.stream([{"role": "user", "content": "Propose a model"}], settings))
-    stats = backend.last_stats
+    response = backend.prompt([{"role": "user", "content": "Propose a model"}], settings)
+    chunks = list(response)
+    stats = response.stats
     assert stats.stop_reason == LOOP_REASON
     assert len(chunks) < 60 and stats.completion_tokens == len(chunks)   # of 1,500+ pieces, 1,024 allowed
     assert "".join(chunks).startswith("Here is a model") and "utils.utils.utils" in "".join(chunks)
     # The next answer of the same backend is not affected by the last one's loop.
-    assert "".join(backend.stream([{"role": "user", "content": "Again"}], settings)) == "A small CNN."
-    assert backend.last_stats.stop_reason is None
+    again = backend.prompt([{"role": "user", "content": "Again"}], settings)
+    assert again.text() == "A small CNN."
+    assert again.stats.stop_reason is None and stats.stop_reason == LOOP_REASON
 
 
 def test_an_ordinary_design_with_a_table_and_repeated_code_lines_is_not_stopped(tmp_path):
     backend = get_backend(_replay(tmp_path, DESIGN))
-    text = "".join(backend.stream([{"role": "user", "content": "Propose a model"}]))
-    assert text == DESIGN and backend.last_stats.stop_reason is None
+    response = backend.prompt([{"role": "user", "content": "Propose a model"}])
+    assert response.text() == DESIGN and response.stats.stop_reason is None
 
 
 def test_detector_works_on_any_chunking_and_can_be_turned_off(tmp_path):
@@ -68,8 +70,8 @@ def test_detector_works_on_any_chunking_and_can_be_turned_off(tmp_path):
         hit = next((i for i in range(0, len(looping), size) if det.feed(looping[i:i + size])), None)
         assert hit is not None and hit < len(looping) // 2, size
     backend = get_backend(_replay(tmp_path, LOOPING))
-    text = "".join(backend.stream([{"role": "user", "content": "x"}], GenerationSettings(stop_on_loop=False)))
-    assert text == LOOPING and backend.last_stats.stop_reason is None
+    response = backend.prompt([{"role": "user", "content": "x"}], GenerationSettings(stop_on_loop=False))
+    assert response.text() == LOOPING and response.stats.stop_reason is None
 
 
 def test_sampling_defaults_and_retry_settings():
@@ -83,5 +85,5 @@ def test_code_with_rules_and_eight_identical_layers_is_not_a_loop(tmp_path):
     code = ("# " + "=" * 78 + "\n" + "layers = [\n" + "    nn.Linear(256, 256), nn.ReLU(),\n" * 8 + "]\n"
             + "# " + "-" * 78 + "\n") * 3
     backend = get_backend(_replay(tmp_path, code))
-    assert "".join(backend.stream([{"role": "user", "content": "x"}])) == code
-    assert backend.last_stats.stop_reason is None
+    response = backend.prompt([{"role": "user", "content": "x"}])
+    assert response.text() == code and response.stats.stop_reason is None

@@ -28,9 +28,10 @@ def test_spec_format():
 def test_streams_from_a_real_server_with_the_key_from_the_keyring(llama_server, memory_keyring):
     store_api_key(parse_endpoint(llama_server), SERVER_KEY)
     backend = get_backend(f"{llama_server}#{MODEL_ALIAS}")
-    chunks = list(backend.stream(HELLO, SHORT))
+    response = backend.prompt(HELLO, SHORT)
+    chunks = list(response)
     assert len(chunks) >= 3 and "".join(chunks).strip()
-    assert backend.last_stats.ttft_s is not None and backend.last_stats.completion_tokens >= 3
+    assert response.stats.ttft_s is not None and response.stats.completion_tokens >= 3
     # Without "#model" the server's first model is used.
     assert get_backend(llama_server).model_name() == MODEL_ALIAS
 
@@ -55,7 +56,7 @@ def test_timeout(llama_server, memory_keyring):
 
 
 class _RateLimited(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server naming
+    def do_POST(self):
         body = json.dumps({"error": {"message": "Rate limit reached", "type": "rate_limit"}}).encode()
         self.send_response(429)
         self.send_header("Content-Type", "application/json")
@@ -95,11 +96,12 @@ def test_api_key_never_reaches_db_logs_settings_or_doctor(llama_server, memory_k
     settings.designer_model = spec
     save_settings(settings, deepones_home)
     backend = get_backend(spec)
-    text = complete(backend, HELLO, SHORT)
+    response = backend.prompt(HELLO, SHORT)
+    text = response.text()
     convs = ConversationStore(store)
     chat = convs.create_chat("t", model=spec)
     convs.add_message(chat, None, "user", HELLO[0]["content"])
-    convs.add_message(chat, None, "assistant", text, model=spec, stats=backend.last_stats)
+    convs.add_message(chat, None, "assistant", text, model=spec, stats=response.stats)
     logging.getLogger("test").info("endpoint %s used key %s", spec, SERVER_KEY)  # even a careless log line
     for h in logging.getLogger().handlers:
         h.flush()
@@ -123,7 +125,7 @@ class _Dripping(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self):  # noqa: N802 - http.server naming
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")

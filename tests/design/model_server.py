@@ -26,7 +26,7 @@ def serve(port_file: Path, answers: list[str], delay: float, port: int = 0) -> N
         def log_message(self, *_args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        def do_GET(self) -> None:
             body = json.dumps({"object": "list", "data": [{"id": "recorded", "object": "model"}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -34,7 +34,7 @@ def serve(port_file: Path, answers: list[str], delay: float, port: int = 0) -> N
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             text = answers[min(position["next"], len(answers) - 1)]
             position["next"] += 1

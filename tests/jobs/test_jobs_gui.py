@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 # pyqtgraph is a hard dependency: a missing one fails these tests (no importorskip).
-import pyqtgraph  # noqa: E402,F401
+import pyqtgraph  # noqa: F401
 
 from backend.jobs import JobLimits, run_job, start_job
 from tests.jobs.conftest import program

@@ -81,7 +81,7 @@ def test_csp_blocks_a_load_that_would_otherwise_happen(exported, tmp_path):
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(200)
             self.end_headers()

@@ -174,7 +174,7 @@ def test_unconfirmed_endpoint_receives_no_environment_key(capture, memory_keyrin
     backend = OpenAIBackend(f"http://127.0.0.1:{capture.server_address[1]}/v1#evil", timeout=5)
     try:
         try:   # the capture server answers no real chat stream: whatever comes back, what it received counts
-            "".join(backend._generate([{"role": "user", "content": "hi"}], GenerationSettings()))
+            backend.prompt([{"role": "user", "content": "hi"}], GenerationSettings()).text()
         except BackendError:
             pass
     finally:

@@ -71,3 +71,27 @@ def test_to_samples_filtered_by_label(traces_db, recorded):
     lb.add_labels(traces_db, [(recorded.main, recorded.implement)], "shape-mismatch")
     assert samples.to_samples(traces_db, label="shape-mismatch", dataset="shapes") == {"created": 1, "skipped": 0}
     assert traces_db.execute("SELECT count(*) FROM samples WHERE dataset = 'shapes'").fetchone()[0] == 1
+
+
+def test_a_fix_whose_sample_already_exists_keeps_its_link(traces_db, recorded):
+    """The sample text of a fix is in the store already (imported earlier, made from another
+    dataset): no second sample, and the fix's trace_samples row still names that sample."""
+    from backend.datasets.importer import insert_samples
+    from backend.datasets.rows import SampleRow
+    from backend.store import transaction
+
+    trace = load_trace(traces_db, recorded.main)
+    fix = samples.confirmed_fixes(trace)[0]
+    existing = SampleRow.from_sample(samples.make_sample(fix), "imported-before", "elsewhere.jsonl", 7, 1.0)
+    assert existing.to_row()[existing.__slots__.index("content_hash")] == existing.content_hash
+    with transaction(traces_db):
+        assert insert_samples(traces_db.conn, [existing]) == 1
+    existing_id = traces_db.conn.execute("SELECT id FROM samples WHERE content_hash = ?",
+                                         [existing.content_hash]).fetchone()[0]
+    result = samples.to_samples(traces_db)
+    assert result["skipped"] >= 1
+    links = samples.samples_of(traces_db, recorded.main)
+    assert links[fix.fix.id] == existing_id            # was None: the lineage was lost
+    assert all(sample_id is not None for sample_id in links.values())
+    row = traces_db.conn.execute("SELECT dataset, source_file FROM samples WHERE id = ?", [existing_id]).fetchone()
+    assert tuple(row) == ("imported-before", "elsewhere.jsonl")   # the existing sample is untouched

@@ -22,13 +22,14 @@ def test_the_model_runs_in_a_warm_worker_process_not_in_the_caller(fresh_workers
     from backend.llm import local_models
 
     backend = get_backend("embedded")
-    text = complete(backend, QUESTION, GREEDY)
+    response = backend.prompt(QUESTION, GREEDY)
+    text = response.text()
     assert len(text.split()) >= 3
     worker = backend.worker
     assert worker.pid != os.getpid() and worker.alive
     assert psutil.Process(worker.pid).ppid() == os.getpid()
     assert local_models.loaded_models() == []   # no weights in this process
-    assert backend.last_stats.prompt_tokens > 5 and 0 < backend.last_stats.completion_tokens <= 16
+    assert response.stats.prompt_tokens > 5 and 0 < response.stats.completion_tokens <= 16
     # Kept warm: a second request (another backend object, same model) reuses the same process.
     other = get_backend("embedded")
     assert complete(other, QUESTION, GREEDY) == text   # greedy: same answer
@@ -104,10 +105,11 @@ def test_a_worker_never_outlives_its_parent_even_a_sigkilled_one(tmp_path):
 def test_stop_mid_stream_leaves_the_worker_warm(fresh_workers):
     backend = get_backend("embedded")
     got = []
-    for chunk in backend.stream(QUESTION, GenerationSettings(temperature=0.0, max_tokens=300, context_size=1024)):
+    response = backend.prompt(QUESTION, GenerationSettings(temperature=0.0, max_tokens=300, context_size=1024))
+    for chunk in response:
         got.append(chunk)
         if len(got) == 3:
-            backend.stop()
+            response.cancel()
     pid = backend.worker.pid
     assert len(got) == 3
     assert complete(backend, QUESTION, GREEDY)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from backend.errors import UserError
 
-class SourceError(ValueError):
+
+class SourceError(UserError, ValueError):
     """A paper or repository cannot be read. ``str(exc)`` is one line, fit for the user."""
 
     def __init__(self, message: str) -> None:

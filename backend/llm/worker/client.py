@@ -24,11 +24,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from backend.llm.base import BackendError, GenerationSettings, Message
+from backend.llm.base import BackendError, Cancelled, GenerationSettings, Message
 from backend.llm.worker import ModelProcessCrashed, worker_argv
 from backend.llm.worker.process import LoadSpec, child_env, describe_exit
 from backend.llm.worker.safe_mode import safe_settings
@@ -51,7 +52,7 @@ def _native_where(stderr_tail: list[str]) -> str:
 class WorkerClient:
     """One worker process holding one loaded model. Requests are serialised by ``lock``."""
 
-    def __init__(self, spec: LoadSpec) -> None:
+    def __init__(self, spec: LoadSpec, cancel: threading.Event | None = None) -> None:
         self.spec = spec
         self.lock = threading.Lock()
         self.n_ctx = spec.n_ctx
@@ -76,7 +77,17 @@ class WorkerClient:
         self._stderr_thread.start()
         try:
             with self.lock:
-                info = self._request(("load", asdict(spec)), "loading the model")
+                self._send(("load", asdict(spec)), "loading the model")
+                while not self.conn.poll(POLL_S):
+                    if cancel is not None and cancel.is_set():
+                        # Stop pressed while the model loads: the half-loaded process goes.
+                        self.proc.kill()
+                        self.proc.wait()
+                        self._release_fds()
+                        raise Cancelled("Stopped while the model was loading.")
+                info = self._answer(self._recv("loading the model"))
+        except Cancelled:
+            raise
         except BackendError:
             self.close()  # a file llama.cpp refuses: no idle worker left behind
             raise
@@ -247,10 +258,13 @@ def _forget(client: WorkerClient) -> None:
             del _pool[client.spec]
 
 
-def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int | None = 0, n_threads: int | None = None) -> WorkerClient:
+def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int | None = 0, n_threads: int | None = None,
+               cancel: threading.Event | None = None) -> WorkerClient:
     """The live worker serving this model load, started (after a canary if needed) when there is none.
 
-    ``n_gpu_layers=None`` lets the worker choose (the offload suggestion for the detected GPU)."""
+    ``n_gpu_layers=None`` lets the worker choose (the offload suggestion for the detected GPU).
+    Setting ``cancel`` while it waits for a load raises :class:`Cancelled`: a load this call started
+    is stopped; one another caller started goes on for that caller."""
     requested = LoadSpec(str(Path(path).expanduser().resolve()), n_ctx, n_gpu_layers, n_threads)
     spec = safe_settings(requested)   # may run the canary (first load of this model on this machine)
     dead: WorkerClient | None = None
@@ -270,9 +284,19 @@ def get_worker(path: Path | str, n_ctx: int, n_gpu_layers: int | None = 0, n_thr
         log.info("model worker %d had exited (%s); starting a new one", dead.pid, describe_exit(dead.proc.wait())[1])
         dead.close()
     if not loads_here:
-        return pending.result()   # another thread is loading this model: share its worker (or error)
+        # Another thread is loading this model: share its worker (or its error).
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("Stopped while the model was loading.")
+            try:
+                return pending.result(timeout=POLL_S)
+            except FutureTimeout:
+                continue
+            except Cancelled:
+                # Its caller stopped its load; this caller still wants the model: load it here.
+                return get_worker(path, n_ctx, n_gpu_layers, n_threads, cancel=cancel)
     try:
-        client = WorkerClient(spec)   # spawn and load, outside the pool lock
+        client = WorkerClient(spec, cancel)   # spawn and load, outside the pool lock
     except BaseException as exc:
         with _pool_lock:
             del _loading[spec]

@@ -136,7 +136,7 @@ class Server:
                     self._reply(("error", f"unknown request {kind!r}", False))
             except BackendError as exc:
                 self._reply(("error", str(exc), exc.retryable))
-            except Exception as exc:  # noqa: BLE001 - a Python error is an answer, not a crash
+            except Exception as exc:
                 log.exception("request %s failed", kind)
                 self._reply(("error", f"{type(exc).__name__}: {exc}", True))
 
@@ -185,7 +185,7 @@ class Server:
                         break
             finally:
                 stream.close()
-        except Exception as exc:  # noqa: BLE001 - llama.cpp errors become a message, the model stays loaded
+        except Exception as exc:
             raise BackendError(f"The local model failed while answering: {exc}") from exc
         finally:
             llama.chat_format = previous_format

@@ -59,7 +59,11 @@ def _start(db_path, spec, root, *, progress, partial, cancel) -> int:
 
 def _run(runner, *, progress, partial, cancel) -> dict:
     runner.on_event = lambda kind, info: partial((kind, info))
-    return runner.run()
+    unlink = cancel.on_cancel(runner.cancel)   # the task's Cancel (shutdown) stops the sweep too
+    try:
+        return runner.run()
+    finally:
+        unlink()
 
 
 class BenchPage(QWidget):
@@ -279,7 +283,8 @@ class BenchPage(QWidget):
 
         self.runner = SweepRunner(sweep_id, root=self.ctx.data_dir)
         self.status.setText("Running…")
-        run_in_background(_run, self.runner, on_partial=self._event, on_result=self._run_done,
+        # A sweep runs for hours: its own thread, owned here through self.runner (Cancel).
+        run_in_background(_run, self.runner, own_thread=True, on_partial=self._event, on_result=self._run_done,
                           on_error=lambda exc, _tb: self._failed(exc), on_done=self._run_ended)
         self._update_buttons()
 

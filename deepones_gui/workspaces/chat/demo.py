@@ -55,7 +55,7 @@ FIRST = "In one sentence: what does a residual connection do?"
 
 def show_demo_conversation(page: DemoChatPage) -> None:
     """A real SmolLM2 exchange (stats measured now), then the recorded designer answer streamed live."""
-    from backend.llm.base import GenerationSettings, complete
+    from backend.llm.base import GenerationSettings
     from backend.llm.conversations import history_for_model
     from backend.llm.resolve import get_backend
 
@@ -72,10 +72,10 @@ def show_demo_conversation(page: DemoChatPage) -> None:
     store = page.store
     chat = store.create_chat(FIRST, page.settings.system_prompt(), "embedded")
     user = store.add_message(chat, None, "user", FIRST)
-    backend = get_backend("embedded")
-    text = complete(backend, history_for_model(store.path(chat), page.settings.system_prompt()),
-                    GenerationSettings(temperature=0.0, max_tokens=32))
-    store.add_message(chat, user, "assistant", text, model="embedded", stats=backend.last_stats)
+    response = get_backend("embedded").prompt(history_for_model(store.path(chat), page.settings.system_prompt()),
+                                              GenerationSettings(temperature=0.0, max_tokens=32))
+    text = response.text()
+    store.add_message(chat, user, "assistant", text, model="embedded", stats=response.stats)
     page.refresh_chats()
     page._show_chat(chat)
     page.select_model(f"replay:{replay}")

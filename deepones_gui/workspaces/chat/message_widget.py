@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 
 from backend.llm.conversations import ChatMessage
 from backend.llm.degenerate import RETRY_LABEL, is_loop_stop
+from backend.llm.model_spec import ModelSpec
 from deepones_gui.context import describe_model
 from deepones_gui.workspaces.chat.markdown_view import MarkdownView
 
@@ -144,7 +145,7 @@ class MessageWidget(QFrame):
             self.prev_branch.setEnabled(i > 0)
             self.next_branch.setEnabled(i < n - 1)
         if self.role == "assistant":
-            if (message.model or "").startswith("replay:"):
+            if ModelSpec.parse(message.model or "").is_replay:
                 # Replayed text arrives instantly: its speed says nothing about a model.
                 self.stats.setText(f"replayed · {message.completion_tokens or 0} tokens")
             else:

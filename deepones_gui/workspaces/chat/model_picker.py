@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from backend.llm.model_spec import ModelSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import describe_model
 
@@ -34,10 +35,13 @@ def model_choices(designer: str, programmer: str, *, progress, partial, cancel) 
 
 def model_summary(spec: str, *, progress, partial, cancel) -> tuple[str, str]:
     """(spec, one line about the model it names)."""
-    if spec.startswith(("http://", "https://")):
+    parsed = ModelSpec.parse(spec)
+    if parsed.is_endpoint:
         return spec, "OpenAI-compatible endpoint (key from the OS keyring)"
-    if spec.startswith("replay:"):
+    if parsed.is_replay:
         return spec, "Replays recorded answers"
+    if not parsed.is_local:
+        return spec, f"Model served by a plugin's backend ({parsed.prefix or spec})"
     from backend.llm.catalog import resolve_model_path
     from backend.llm.embedded import DEMO_MODEL_NOTE, is_demo_model
     from backend.llm.local_models import gguf_info
@@ -96,7 +100,7 @@ class ModelPicker(QWidget):
     def select(self, spec: str) -> None:
         i = self.combo.findData(spec)
         if i < 0:
-            self.combo.addItem(describe_model(spec) if spec.startswith("replay:") else spec, spec)
+            self.combo.addItem(describe_model(spec) if ModelSpec.parse(spec).is_replay else spec, spec)
             i = self.combo.count() - 1
         self.combo.setCurrentIndex(i)
         # Show the start of a long name (the model's name), not its tail, in a narrow box.

@@ -33,6 +33,7 @@ from backend.llm.conversations import (
 )
 from backend.llm.conversations import title_from as make_title
 from backend.llm.degenerate import is_loop_stop, retry_settings
+from backend.llm.model_spec import ModelSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
@@ -188,7 +189,7 @@ class ChatPage(QWidget):
 
     def _preload(self, spec: str) -> None:
         """Load a local model in the background as soon as it is chosen, so the first answer starts fast."""
-        if spec.startswith(("http://", "https://", "replay:")) or self.runner.running:
+        if not ModelSpec.parse(spec).is_local or self.runner.running:
             return
         try:
             backend = self._backend_for(spec)
@@ -380,7 +381,7 @@ class ChatPage(QWidget):
         history = history_for_model(branch, self.settings.system_prompt())
         settings = self.settings.generation_settings()
         self._streaming = self._add_widget("assistant", title=describe_model(spec))
-        self._streaming.stats.setText("Loading the model…" if not spec.startswith(("http", "replay:"))
+        self._streaming.stats.setText("Loading the model…" if ModelSpec.parse(spec).is_local
                                       else "Waiting for the first token…")
         self._streaming.set_busy(True)
         self._set_busy(True)

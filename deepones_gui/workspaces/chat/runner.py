@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from backend.llm.base import BackendError, ChatBackend, ChatStats, GenerationSettings, Message
+from backend.llm.base import BackendError, ChatBackend, ChatStats, GenerationSettings, Message, Response
 
 log = logging.getLogger(__name__)
 FRAME_MS = 16
@@ -36,7 +36,7 @@ class ChatRunner(QObject):
         self._pending: list[str] = []
         self._done: tuple | None = None
         self._thread: threading.Thread | None = None
-        self._backend: ChatBackend | None = None
+        self._response: Response | None = None   # this generation: its own Stop, stats and end
         self._started_at = 0.0
         self._got_text = False
         self._noticed = False
@@ -53,22 +53,24 @@ class ChatRunner(QObject):
     def start(self, backend: ChatBackend, messages: list[Message], settings: GenerationSettings) -> None:
         if self.running:
             raise RuntimeError("a generation is already running")
-        self._backend = backend
+        # Made here, on the GUI thread, before the worker thread exists: a Stop pressed at any moment
+        # from now on (before the first token, while the model loads) reaches this call.
+        response = self._response = backend.prompt(list(messages), settings)
         self._pending.clear()
         self._done = None
         self._got_text = False
         self._noticed = False
         self.text = ""
         self._started_at = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, args=(backend, list(messages), settings),
+        self._thread = threading.Thread(target=self._work, args=(response,),
                                         name="chat-generation", daemon=True)
         self._thread.start()
         self._timer.start()
         self.started.emit()
 
     def stop(self) -> None:
-        if self._backend is not None:
-            self._backend.stop()
+        if self._response is not None:
+            self._response.cancel()
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until the worker thread ends (shutdown, tests); signals still need the event loop."""
@@ -79,11 +81,11 @@ class ChatRunner(QObject):
         return True
 
     # -- worker thread ---------------------------------------------------------------------------
-    def _work(self, backend: ChatBackend, messages: list[Message], settings: GenerationSettings) -> None:
+    def _work(self, response: Response) -> None:
         outcome: tuple
         first = True
         try:
-            for chunk in backend.stream(messages, settings):
+            for chunk in response:
                 with self._lock:
                     self._pending.append(chunk)
                 if first:
@@ -92,7 +94,7 @@ class ChatRunner(QObject):
             outcome = ("ok", None, False)
         except BackendError as exc:
             outcome = ("error", str(exc), exc.retryable)
-        except Exception as exc:  # noqa: BLE001 - an unexpected failure is still a message, not a crash
+        except Exception as exc:
             log.exception("chat generation failed")
             outcome = ("error", f"{type(exc).__name__}: {exc}", True)
         with self._lock:
@@ -107,10 +109,10 @@ class ChatRunner(QObject):
             batch = "".join(self._pending)
             self._pending.clear()
             done = self._done
-        backend = self._backend
-        if not self._noticed and backend is not None and backend.last_stats.dropped_messages:
+        response = self._response
+        if not self._noticed and response is not None and response.stats.dropped_messages:
             self._noticed = True
-            n = backend.last_stats.dropped_messages
+            n = response.stats.dropped_messages
             self.notice.emit(f"{n} earlier message{'s' if n != 1 else ''} left out to fit the context window.")
         if batch:
             if not self._got_text:
@@ -126,9 +128,9 @@ class ChatRunner(QObject):
         if self._thread is not None:
             self._thread.join(1.0)
         self._thread = None
-        backend, self._backend = self._backend, None
-        stats = backend.last_stats if backend is not None else ChatStats()
+        response, self._response = self._response, None
+        stats = response.stats if response is not None else ChatStats()
         kind, message, retryable = done
         if kind == "error":
             self.failed.emit(message, retryable)
-        self.finished.emit(stats, bool(backend is not None and backend.stopped))
+        self.finished.emit(stats, bool(response is not None and response.cancelled))

@@ -78,7 +78,7 @@ class TransferStrip(QWidget):
             return True
         self._begin("Importing the demo set…" if demo else "Starting import…", cancellable=True)
         self.import_task = run_in_background(
-            tasks.run_import, self.db_path, paths, demo, fmt, dataset,
+            tasks.run_import, self.db_path, paths, demo, fmt, dataset, own_thread=True,
             on_progress=self._progress, on_result=self._import_done,
             on_cancelled=lambda: self._import_done(None), on_error=self._import_failed,
             on_done=self._import_finished, owner=self)
@@ -131,7 +131,7 @@ class TransferStrip(QWidget):
             self._hide.start()
 
         self.export_task = run_in_background(
-            tasks.run_export, self.db_path, flt, choice, on_progress=self._progress,
+            tasks.run_export, self.db_path, flt, choice, own_thread=True, on_progress=self._progress,
             on_result=self._export_done,
             on_error=lambda exc, _tb: self.label.setText(f"Export failed: {exc}"),
             on_done=finished, owner=self)
@@ -191,7 +191,7 @@ class TransferStrip(QWidget):
             self.indexFinished.emit()
 
         self.index_task = run_in_background(
-            tasks.run_index, self.db_path, on_progress=progress,
+            tasks.run_index, self.db_path, own_thread=True, on_progress=progress,
             on_result=lambda n: n and show(f"search index complete ({n:,} samples added)"),
             on_error=self._index_failed(show),
             on_done=finished, owner=self)

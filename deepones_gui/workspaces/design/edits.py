@@ -34,7 +34,7 @@ class EditQueue(QObject):
         for fn, args in pending.values():
             try:
                 fn(*args)
-            except Exception:  # noqa: BLE001 - a failed save must be visible, never silent
+            except Exception:
                 log.exception("saving an edit failed")
                 self._on_failure()
 

@@ -57,8 +57,9 @@ class StageRuns(QObject):
                 finally:
                     self.runner = None
 
+        # A run to the end can take hours: a thread of its own, owned here (Stop cancels it).
         self.task = run_in_background(
-            work,
+            work, own_thread=True,
             on_partial=lambda event: self.event.emit(session_id, *event),
             on_error=lambda exc, tb: self.failed.emit(exc, tb),
             on_done=lambda: self._finished(session_id),

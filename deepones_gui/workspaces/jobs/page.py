@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from backend.jobs import records
 from backend.jobs.reconcile import reconcile_jobs
-from backend.jobs.spec import FINAL_STATUSES
+from backend.jobs.spec import FINAL_STATUSES, JobStatus
 from backend.jobs.status import job_confinement
 from backend.store import connection
 from deepones_gui.concurrent import run_in_background
@@ -202,7 +202,7 @@ class JobsPage(QWidget):
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             # "exited with code 0" says nothing the status does not: reasons are shown when they matter.
-            reason = "" if row["status"] == "succeeded" else (row.get("reason") or "")
+            reason = "" if row["status"] == JobStatus.SUCCEEDED else (row.get("reason") or "")
             cells = [row["name"] or row["id"], row["status"], format_duration(row), reason,
                      row.get("best", ""), "" if row["score"] is None else f"{row['score']:.4g}"]
             for col, text in enumerate(cells):
@@ -231,8 +231,8 @@ class JobsPage(QWidget):
         model.blockSignals(False)
         self.table.blockSignals(False)
         self.table.viewport().update()
-        running = sum(1 for r in rows if r["status"] == "running")
-        queued = sum(1 for r in rows if r["status"] == "queued")
+        running = sum(1 for r in rows if r["status"] == JobStatus.RUNNING)
+        queued = sum(1 for r in rows if r["status"] == JobStatus.QUEUED)
         self.summary.setText(f"{running} running · {queued} queued · {len(rows) - running - queued} finished")
         if wanted:
             self._wanted = set()
@@ -403,7 +403,7 @@ class JobsPage(QWidget):
             if self._tray is None:
                 self._tray = QSystemTrayIcon(self.window().windowIcon(), self)
                 self._tray.show()
-            ok = row["status"] == "succeeded"
+            ok = row["status"] == JobStatus.SUCCEEDED
             self._tray.showMessage("Job finished" if ok else "Job ended", message,
                                    QSystemTrayIcon.MessageIcon.Information if ok else QSystemTrayIcon.MessageIcon.Warning,
                                    8000)
@@ -425,7 +425,7 @@ class JobsPage(QWidget):
 
     def screenshot_ready(self) -> bool:
         ids = self.selected_ids()
-        return (bool(ids) and self.rows.get(ids[0], {}).get("status") == "succeeded"
+        return (bool(ids) and self.rows.get(ids[0], {}).get("status") == JobStatus.SUCCEEDED
                 and bool(self.chart.series) and bool(self.out_view.plain_text()))
 
     def shutdown(self) -> None:

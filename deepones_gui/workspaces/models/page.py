@@ -409,7 +409,7 @@ class ModelManagerPage(QWidget):
         self._busy(True)
         self.pull_label.setText(f"Looking up {repo}…")
         self._task = run_in_background(
-            tasks.pull, repo, pattern,
+            tasks.pull, repo, pattern, own_thread=True,
             on_progress=lambda f, t: (self.pull_progress.setValue(int(f * 1000)), self.pull_label.setText(t)),
             on_result=lambda files: (self.pull_label.setText(f"Downloaded: {', '.join(Path(f).name for f in files)}"),
                                      self.pull_progress.setValue(1000), self.refresh()),
@@ -428,7 +428,7 @@ class ModelManagerPage(QWidget):
         self._busy(True)
         self.quant_progress.setValue(0)
         self._task = run_in_background(
-            tasks.quantize, m["path"], str(dst), qtype,
+            tasks.quantize, m["path"], str(dst), qtype, own_thread=True,
             on_progress=lambda f, t: (self.quant_progress.setValue(int(f * 1000)), self.quant_label.setText(t)),
             on_result=lambda info: (self.quant_label.setText(
                 f"Wrote {dst.name}: {info['quantization']}, {format_bytes(info['size_bytes'])}; it loads."),

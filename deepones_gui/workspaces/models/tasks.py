@@ -71,13 +71,18 @@ def quantize(src: str, dst: str, qtype: str, *, progress, partial, cancel) -> di
 
 
 def ask_endpoint(spec: str, *, progress, partial, cancel) -> str:
-    from backend.llm.base import GenerationSettings, complete
+    from backend.llm.base import GenerationSettings
     from backend.llm.resolve import get_backend
 
     backend = get_backend(spec)
     try:
-        text = complete(backend, [{"role": "user", "content": "Reply with the word OK."}],
-                        GenerationSettings(max_tokens=8, temperature=0))
+        response = backend.prompt([{"role": "user", "content": "Reply with the word OK."}],
+                                  GenerationSettings(max_tokens=8, temperature=0))
+        unlink = cancel.on_cancel(response.cancel)   # Cancel stops the test call
+        try:
+            text = response.text()
+        finally:
+            unlink()
     finally:
         backend.close()
-    return f"Answered in {backend.last_stats.total_s:.1f} s: {text.strip()[:60]!r}"
+    return f"Answered in {response.stats.total_s:.1f} s: {text.strip()[:60]!r}"

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from backend.traces import labels as lb
 from backend.traces.index import TraceFilter
-from deepones_gui.concurrent import run_in_background
+from deepones_gui.concurrent import LatestOnly, run_in_background
 from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.traces import work
 from deepones_gui.workspaces.traces.chart import CountsChart
@@ -46,8 +46,9 @@ class TracesPage(QWidget):
         self.label_set = lb.label_set(ctx.data_dir)
         self.filter = TraceFilter()
         self.total = 0
-        self._query_gen = 0
-        self._load_gen = 0
+        # Only the newest query and trace load report back (older ones are cancelled and dropped).
+        self._queries = LatestOnly()
+        self._loads = LatestOnly()
         self.loading = False
         self.busy: set[str] = set()
         self.forked_session: int | None = None
@@ -196,22 +197,16 @@ class TracesPage(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        self._query_gen += 1
-        gen = self._query_gen
         self.loading = True
         self.count_label.setText("Loading…")
-        run_in_background(work.query_page, self.db_path, self.filter, PAGE_SIZE,
-                          on_result=lambda result: self._show_page(gen, result),
-                          on_error=lambda exc, _tb: self._failed(gen, exc))
+        self._queries.run(work.query_page, self.db_path, self.filter, PAGE_SIZE,
+                          on_result=self._show_page, on_error=lambda exc, _tb: self._failed(exc))
 
-    def _failed(self, gen: int, exc: BaseException) -> None:
-        if gen == self._query_gen:
-            self.loading = False
-            self.count_label.setText(f"Could not query traces: {exc}")
+    def _failed(self, exc: BaseException) -> None:
+        self.loading = False
+        self.count_label.setText(f"Could not query traces: {exc}")
 
-    def _show_page(self, gen: int, result: work.PageResult) -> None:
-        if gen != self._query_gen:
-            return   # a newer filter is on its way
+    def _show_page(self, result: work.PageResult) -> None:
         self.loading = False
         page = result.page
         current = self.wanted
@@ -252,25 +247,22 @@ class TracesPage(QWidget):
         if session_id is None:
             return
         self.wanted = session_id
-        self._load_gen += 1
-        gen = self._load_gen
         self.busy.add("load")
-        run_in_background(work.load, self.db_path, session_id,
-                          on_result=lambda trace: self._show_trace(gen, trace, select),
-                          on_error=lambda exc, _tb: self._error(f"Could not open trace {session_id}: {exc}"),
-                          on_done=lambda: self.busy.discard("load"))
+        self._loads.run(work.load, self.db_path, session_id,
+                        on_result=lambda trace: self._show_trace(trace, select),
+                        on_error=lambda exc, _tb: self._error(f"Could not open trace {session_id}: {exc}"),
+                        on_done=lambda: self.busy.discard("load"))
 
-    def _show_trace(self, gen: int, trace, select: int | None) -> None:
-        if gen == self._load_gen:
-            self.view.show_trace(trace, select)
-            row = self.model.row_of(trace.session_id)
-            if row is not None and self.table.currentIndex().row() != row:
-                # Opened from elsewhere (a broadcast, the demo): mark it in the list without reopening.
-                selection = self.table.selectionModel()
-                selection.blockSignals(True)
-                self.table.selectRow(row)
-                selection.blockSignals(False)
-            self._update_buttons()
+    def _show_trace(self, trace, select: int | None) -> None:
+        self.view.show_trace(trace, select)
+        row = self.model.row_of(trace.session_id)
+        if row is not None and self.table.currentIndex().row() != row:
+            # Opened from elsewhere (a broadcast, the demo): mark it in the list without reopening.
+            selection = self.table.selectionModel()
+            selection.blockSignals(True)
+            self.table.selectRow(row)
+            selection.blockSignals(False)
+        self._update_buttons()
 
     def ask_other_trace(self) -> None:
         sid, ok = QInputDialog.getInt(self, "Compare across traces", "Trace number (#) to compare with:",

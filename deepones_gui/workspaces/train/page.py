@@ -305,7 +305,7 @@ class TrainPage(QWidget):
             self.view.set_task(None)
             self._update_start()
 
-        self._task = run_in_background(fn, *args, on_result=on_result, on_progress=lambda f, t: self.view.set_task(t, f),
+        self._task = run_in_background(fn, *args, own_thread=True, on_result=on_result, on_progress=lambda f, t: self.view.set_task(t, f),
                                        on_error=lambda exc, _tb: self._error(str(exc)),
                                        on_cancelled=lambda: self._status("Stopped"), on_done=done)
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.jobs.spec import FINAL_STATUSES, JobStatus
 from backend.train.export import QUANTIZATIONS
 from deepones_gui.workspaces.jobs.charts import MetricChart
 
@@ -227,9 +228,9 @@ class RunView(QWidget):
         status = run["status"] if run else None
         idle = not self.busy
         self.cancel_button.setEnabled(status in ACTIVE)
-        self.resume_button.setEnabled(idle and status in ("cancelled", "failed", "timeout", "memory", "lost")
+        self.resume_button.setEnabled(idle and status in FINAL_STATUSES and status != JobStatus.SUCCEEDED
                                       and run["trainer"] == "builtin")
-        can_convert = idle and status == "succeeded" and bool(run.get("merged_path"))
+        can_convert = idle and status == JobStatus.SUCCEEDED and bool(run.get("merged_path"))
         self.convert_button.setEnabled(can_convert)
         self.quant.setEnabled(can_convert)
         self.deepqa_button.setEnabled(self.scorer and idle and bool(run and run.get("gguf_path")))
