@@ -85,10 +85,10 @@ def hub_standin(repos: dict[str, dict[str, Path]]) -> Iterator[tuple[str, list[s
                 return self._file("/".join(parts[:2]), "/".join(parts[4:]), head)
             return self._not_found("RepoNotFound")
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._route(head=False)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._route(head=True)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

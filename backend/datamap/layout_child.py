@@ -89,7 +89,7 @@ def fit(workdir: Path, params: dict) -> None:
 
 def place(workdir: Path, params: dict) -> None:
     with open(params["model_file"], "rb") as fh:
-        model = pickle.load(fh)  # noqa: S301 - the app's own file, written by fit()
+        model = pickle.load(fh)
     vectors = np.load(workdir / "vectors.npy")
     np.save(workdir / "xy.npy", _place(model, vectors, 0.0, 1.0))
     say(1.0, "placed")

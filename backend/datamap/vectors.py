@@ -191,7 +191,7 @@ def _space(db: sqlite_utils.Database, cache: VectorCache, ids: np.ndarray, progr
     if path.exists():
         try:
             with open(path, "rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - our own file, written below
+                return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
             cache.clear()  # unreadable: refit, and the vectors made in the old space go with it
     if progress:

@@ -85,7 +85,7 @@ class EndpointAnswerer:
         if not self._model_name:
             try:
                 models = await self._client_or_make().models.list()
-            except Exception as exc:  # noqa: BLE001 - one clear line
+            except Exception as exc:
                 raise AnswerError(
                     f"{self.endpoint.base_url}: cannot list models ({type(exc).__name__}); "
                     "add '#model-name' to the address"

@@ -234,7 +234,7 @@ def run_on_ray(
                     runtime_env=runtime_env,
                     metadata={"deepones": "generate", "run": str(run_id)},
                 )
-            except Exception as exc:  # noqa: BLE001 - Ray raises RuntimeError, ValueError, HTTP errors...
+            except Exception as exc:
                 runs.set_run_status(db, run_id, "failed", f"the Ray job could not be submitted: {exc}")
                 raise RayError(
                     f"the Ray job could not be submitted: {str(exc).splitlines()[0] if str(exc) else exc!r}"

@@ -261,7 +261,7 @@ def main(argv: list[str]) -> int:
         result = measure(request)
     except ModelNotFound as exc:
         result = {"status": "no_model", "stage": "find", "error": str(exc), "traceback": ""}
-    except BaseException as exc:  # noqa: BLE001 - the checked program is untrusted: every failure is a result
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result = failure(exc, "build")

@@ -112,7 +112,7 @@ def match_files(repo_id: str, pattern: str, cache_dir: Path | None = None) -> li
 
     try:
         info = HfApi(endpoint=hub_endpoint()).model_info(repo_id, files_metadata=True, token=hub_token() or None)
-    except Exception as exc:  # noqa: BLE001 - mapped to a clear message
+    except Exception as exc:
         raise _friendly(exc, repo_id) from exc
     files = [(s.rfilename, int(s.size or 0)) for s in info.siblings or []]
     found = [(f, n) for f, n in files if fnmatch.fnmatch(f, pattern)]

@@ -127,7 +127,7 @@ class LoopbackServer:
         self.served = served
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 served.requests.append((time.monotonic(), self.path, self.headers.get("User-Agent", "")))
                 body = served.files.get(self.path)
                 if body is None:

@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from child_limits import apply_limits  # noqa: E402
+from child_limits import apply_limits
 
 MAX_SOURCE_CHARS = 20_000
 _CLASS_TYPES = ("class_specifier", "struct_specifier")

@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from child_limits import apply_limits  # noqa: E402
+from child_limits import apply_limits
 
 MAX_PAGE_CHARS = 200_000
 

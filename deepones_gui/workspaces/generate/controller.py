@@ -88,7 +88,7 @@ class RunController(QObject):
             outcome = ("done", summary)
         except (ValueError, RuntimeError, OSError) as exc:  # RunError, RayError, a store problem: one line
             outcome = ("error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - an unexpected failure is still a message, not a crash
+        except Exception as exc:
             log.exception("generate run %s failed", run_id)
             outcome = ("error", f"{type(exc).__name__}: {exc}")
         with self._lock:
