@@ -19,7 +19,8 @@ for tier in "${tiers[@]}"; do
   echo "=== tier: $tier ($(date -u +%H:%M:%S), load: $(cut -d' ' -f1-3 /proc/loadavg)) ==="
   start=$SECONDS
   # shellcheck disable=SC2086
-  cmd=("$python" -m pytest -m "$tier" ${PYTEST_ARGS:-})
+  # -n 0: one process (the fast tier's two xdist workers would start two Ray clusters, two fine-tunes).
+  cmd=("$python" -m pytest -n 0 -m "$tier" ${PYTEST_ARGS:-})
   if [ "$tier" = ray ]; then
     if [ "$(id -u)" = 0 ]; then ns=(unshare --net); else ns=(unshare --net --map-root-user); fi
     "${ns[@]}" -- bash -c 'ip link set lo up && exec "$@"' bash "${cmd[@]}"

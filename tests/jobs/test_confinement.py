@@ -290,7 +290,7 @@ def test_app_start_moves_keys_into_memory_and_turns_non_dumpable(tmp_path):
     assert out.stdout.split("\n")[:4] == ["0", "False ['OPENAI_API_KEY', 'HF_TOKEN']", "sk-kept-in-memory", "hf-kept"]
 
 
-@pytest.mark.parametrize("command", [["design", "some-task"], ["bench", "deepbench"]])
+@pytest.mark.parametrize("command", [["design", "--task", "some-task"], ["bench", "deepbench"]])
 def test_design_and_bench_refuse_a_nan_time_limit(deepones_home, command):
     # click's FloatRange(1) lets nan through (nan compares false with every bound).
     env = {**os.environ, "DEEPONES_HOME": str(deepones_home)}

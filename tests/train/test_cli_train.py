@@ -1,4 +1,4 @@
-"""One real training run end to end in the fast tier: `deepones train` fine-tunes SmolLM2 for two steps."""
+"""One real training run end to end: `deepones train` fine-tunes SmolLM2 for two steps (train tier)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from tests.train.conftest import needs_training
 
-pytestmark = [needs_training, pytest.mark.timeout(600)]
+# In the train tier: a real fine-tune takes ~35 s alone and over a minute beside another test (xdist).
+pytestmark = [needs_training, pytest.mark.train, pytest.mark.timeout(600)]
 
 
 def test_cli_train_json_line(deepones_home):

@@ -182,3 +182,16 @@ class NewSessionDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.accept()
+
+
+def ask_task(parent: QWidget, current: str) -> str | None:
+    """Which task a chat answer is a design for (``current`` listed first); None: the user cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from backend.pipeline.catalog import all_tasks
+
+    tasks = all_tasks()
+    names = sorted(tasks, key=lambda n: (n != current, tasks[n].title))
+    labels = [f"{tasks[n].title}  ({n})" for n in names]
+    label, ok = QInputDialog.getItem(parent, "Send to Design", "Design for which task?", labels, 0, False)
+    return names[labels.index(label)] if ok and label in labels else None

@@ -448,15 +448,9 @@ class DesignPage(BoardMode, StageEditing, QWidget):
 
     def choose_task(self, current: str) -> str | None:
         """Which task a chat answer is a design for (the open session's preselected); None: cancelled."""
-        from PySide6.QtWidgets import QInputDialog
+        from deepones_gui.workspaces.design.new_session import ask_task
 
-        from backend.pipeline.catalog import all_tasks
-
-        tasks = all_tasks()
-        names = sorted(tasks, key=lambda n: (n != current, tasks[n].title))
-        labels = [f"{tasks[n].title}  ({n})" for n in names]
-        label, ok = QInputDialog.getItem(self, "Send to Design", "Design for which task?", labels, 0, False)
-        return names[labels.index(label)] if ok and label in labels else None
+        return ask_task(self, current)
 
     def seed_from_chat(self, text: str, code: str = "", task_name: str = "demo-digits") -> int:
         """A new session for ``task_name`` seeded with a chat answer: the proposal (and C_R if code came too)."""
