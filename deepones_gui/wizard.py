@@ -116,7 +116,7 @@ class EnvironmentPage(QWizardPage):
         self._cancel_event: threading.Event | None = None
         self.pip_args = envs.torch_install_args()  # tests install a local wheel instead
         self.found: list[envs.Environment] = []
-        self.detection = run_in_background(self._detect, on_result=self._show, on_error=self._failed)
+        self.detection = run_in_background(self._detect, owner=self, on_result=self._show, on_error=self._failed)
 
     @staticmethod
     def _detect(*, progress, partial, cancel) -> list[envs.Environment]:

@@ -16,13 +16,14 @@ from typing import Any
 
 import sqlite_utils
 
+from backend.errors import UserError
 from backend.generate.model import PaperSource
 from backend.generate.records import GenerateOptions
 
 SETTINGS_KEY = "generate_form"  # Settings.extra key: the last inputs, restored when the page opens
 
 
-class PlanError(ValueError):
+class PlanError(UserError, ValueError):
     """A plan that cannot run; ``str(exc)`` is one line for the user."""
 
 

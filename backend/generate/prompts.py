@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend import paths
+from backend.errors import UserError
 from backend.pipeline.prompts import render
 
 PACKAGED_DIR = Path(__file__).resolve().parents[2] / "resources" / "generate"
@@ -38,7 +39,7 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _PACKAGED_NAME = re.compile(r"^(\w+)\.v(\d+)\.md$")
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A template that cannot be used; ``str(exc)`` names the file and what is wrong."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from backend.errors import UserError
 from backend.generate.model import CodeUnit, Paper, PaperSource
 from backend.generate.pipeline import PaperResult, StepRecord
 from backend.store import transaction
@@ -33,7 +34,7 @@ _INSERT_SAMPLE = (
 )
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """A run that does not exist or cannot do what was asked; one line for the user."""
 
 

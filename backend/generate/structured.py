@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from backend.errors import UserError
+
 Message = dict
 
 
-class AnswerError(RuntimeError):
+class AnswerError(UserError, RuntimeError):
     """The model gave no answer (unreachable, timed out after the retries, replay exhausted)."""
 
 
