@@ -33,6 +33,7 @@ from backend.generate.records import (  # noqa: F401 - re-exported: the pipeline
     FAILED,
     OK,
     SKIPPED,
+    STAGE_ORDER,
     GeneratedSample,
     GenerateOptions,
     PaperResult,
@@ -40,21 +41,6 @@ from backend.generate.records import (  # noqa: F401 - re-exported: the pipeline
 )
 from backend.generate.samples import build_samples
 from backend.generate.structured import Answerer, AskRequest, ask_structured
-
-# Stage order (per-unit pseudocode steps are named "pseudocode:<file>:<name>").
-STAGE_ORDER = (
-    "filter",
-    "contributions",
-    "diagram",
-    "properties",
-    "requirements",
-    "code_filter",
-    "code_map",
-    "pseudocode",
-    "instructions",
-    "dlpd",
-    "mcq",
-)
 
 
 def mcq_selected(paper_id: str, share: float) -> bool:

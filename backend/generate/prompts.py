@@ -18,23 +18,12 @@ from pathlib import Path
 
 from backend import paths
 from backend.errors import UserError
+from backend.generate.records import STAGE_ORDER
 from backend.pipeline.prompts import render
 
 PACKAGED_DIR = Path(__file__).resolve().parents[2] / "resources" / "generate"
-STAGES = (
-    "system",
-    "filter",
-    "contributions",
-    "diagram",
-    "properties",
-    "requirements",
-    "code_filter",
-    "code_map",
-    "pseudocode",
-    "instructions",
-    "dlpd",
-    "mcq",
-)
+# A template per stage, and the system prompt they share.
+STAGES = ("system", *STAGE_ORDER)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _PACKAGED_NAME = re.compile(r"^(\w+)\.v(\d+)\.md$")
 

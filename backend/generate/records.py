@@ -9,6 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+# The pipeline's stages in order (per-unit pseudocode steps are named "pseudocode:<file>:<name>"):
+# one list for the pipeline, its prompt templates and the views.
+STAGE_ORDER = (
+    "filter",
+    "contributions",
+    "diagram",
+    "properties",
+    "requirements",
+    "code_filter",
+    "code_map",
+    "pseudocode",
+    "instructions",
+    "dlpd",
+    "mcq",
+)
+
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 

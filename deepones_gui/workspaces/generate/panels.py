@@ -24,19 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-STAGES = (
-    "filter",
-    "contributions",
-    "diagram",
-    "properties",
-    "requirements",
-    "code_filter",
-    "code_map",
-    "pseudocode",
-    "instructions",
-    "dlpd",
-    "mcq",
-)
+from backend.generate.records import STAGE_ORDER
+
+STAGES = STAGE_ORDER   # the pipeline's stages, in order
 IdRole = Qt.ItemDataRole.UserRole + 1
 StepRole = Qt.ItemDataRole.UserRole + 2
 
