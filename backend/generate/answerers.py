@@ -92,15 +92,13 @@ class BackendAnswerer:
         self._lock = asyncio.Lock()
 
     def _complete(self, request: AskRequest) -> Answer:
-        from backend.llm.base import complete
-
         settings = dataclasses.replace(self.settings, json_schema=request.schema)
+        response = self.backend.prompt(request.messages, settings)   # one call, its own stats
         try:
-            text = complete(self.backend, request.messages, settings)
+            text = response.text()
         except BackendError as exc:
             raise AnswerError(str(exc)) from exc
-        stats = self.backend.last_stats
-        return Answer(text, stats.prompt_tokens, stats.completion_tokens)
+        return Answer(text, response.stats.prompt_tokens, response.stats.completion_tokens)
 
     async def ask(self, request: AskRequest) -> Answer:
         async with self._lock:  # one model, one answer at a time
