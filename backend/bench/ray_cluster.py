@@ -148,3 +148,24 @@ def cluster_resources(address: str) -> dict[str, float]:
     total.setdefault("CPU", 0.0)
     total.setdefault("GPU", 0.0)
     return total
+
+
+#: What Ray's job server says while its job agent is not up yet (just after the head starts, or
+#: while the agent restarts): "No available agent to submit job, please try again later".
+_AGENT_NOT_READY = ("No available agent", "try again later")
+
+
+def submit_job(client, *, wait_s: float = 30.0, **kwargs) -> str:
+    """``client.submit_job(**kwargs)``, asked again for up to ``wait_s`` while the cluster answers
+    that its job agent is not ready yet (a transient state Ray itself says to retry); any other
+    refusal is raised at once."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return client.submit_job(**kwargs)
+        except Exception as exc:
+            if not any(text in str(exc) for text in _AGENT_NOT_READY) or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)

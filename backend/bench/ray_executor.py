@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.bench.ray_cluster import RayError, RaySettings, _client
+from backend.bench.ray_cluster import RayError, RaySettings, _client, submit_job
 from backend.jobs.runner import JobHandle, prepare_job, read_status, result_from_status, write_status
 from backend.jobs.spec import JobResult, JobSpec, JobStatus
 
@@ -318,7 +318,8 @@ class RayExecutor:
         if not standby:
             submission_id = f"deepones-{job_id}"
             try:
-                client.submit_job(
+                submit_job(
+                    client,
                     entrypoint=f"{self.settings.python} -I -S _deepones_ray_boot.py",
                     submission_id=submission_id,
                     runtime_env=pool.runtime_env(shape, str(workdir)),

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.bench.ray_cluster import submit_job
+
 HERE = Path(__file__).parent
 EXPIRY_MARGIN_S = 60.0   # never hand over a standby this close to ending itself on the node
 
@@ -150,7 +152,8 @@ def _start_one(client, shape: Shape, idle_s: float) -> None:
     token = uuid.uuid4().hex[:16]
     key = f"deepones_run_{token}.zip"
     try:
-        submission_id = client.submit_job(
+        submission_id = submit_job(
+            client,
             entrypoint=f"{shape.python} -I _deepones_ray_standby.py gcs://{key} {idle_s:.0f}",
             submission_id=f"deepones-standby-{token}",
             runtime_env=runtime_env(shape, _standby_package()),

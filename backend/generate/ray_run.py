@@ -28,7 +28,7 @@ from typing import Any
 import sqlite_utils
 
 from backend import paths
-from backend.bench.ray_cluster import RayError, RaySettings, _client
+from backend.bench.ray_cluster import RayError, RaySettings, _client, submit_job
 from backend.generate import runs
 from backend.generate.model import PaperSource
 from backend.generate.prompts import load_all
@@ -229,7 +229,8 @@ def run_on_ray(
             if settings.conda:
                 runtime_env["conda"] = settings.conda
             try:
-                submission_id = client.submit_job(
+                submission_id = submit_job(
+                    client,
                     entrypoint=f"{settings.python} ray_job.py input.json",
                     runtime_env=runtime_env,
                     metadata={"deepones": "generate", "run": str(run_id)},

@@ -76,7 +76,9 @@ def test_bundle_has_no_torch_and_stays_small(bundle):
     assert not (internal / "torch").exists()
     # Real bytes on disk: PyInstaller links some libraries into place, and a link is not a copy.
     size = sum(p.lstat().st_size for p in bundle.parent.rglob("*") if p.is_file() and not p.is_symlink())
-    assert size < 750e6, f"{size / 1e6:.0f} MB"  # PySide6, pyarrow, scipy and the 98 MB model; no torch
+    # PySide6, pyarrow, scipy, the 98 MB model, and since the Data map UMAP's numba + llvmlite
+    # (~210 MB, llvmlite's LLVM alone 160 MB stripped); no torch. Was 750 MB before the map.
+    assert size < 1000e6, f"{size / 1e6:.0f} MB"
 
 
 def test_version_and_doctor_from_the_bundle(bundle, tmp_path, request):
