@@ -26,6 +26,7 @@ import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
 
 # The tier rules (markers by fixture, the fast tier's per-test time limit) act as this conftest's hooks.
+from tests import ray_head  # noqa: E402
 from tests.tiers import pytest_collection_modifyitems, pytest_runtest_makereport  # noqa: E402, F401
 
 
@@ -83,3 +84,29 @@ def app_context(qapp, deepones_home):
 
     wait_for_background_tasks()
     ctx.db.conn.close()
+
+
+# One definition for the whole suite (a session fixture imported into a second module is a second
+# fixture: two Ray heads at once, and the second one's job agent never answers).
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real local Ray head (2 CPUs) on free loopback ports, in a network namespace with only loopback.
+
+    Outside such a namespace these tests skip and say how to run them (see :mod:`tests.ray_head`);
+    afterwards exactly this head's processes are ended (never ``ray stop``).
+    """
+    pytest.importorskip("ray.job_submission")
+    if not ray_head.only_loopback():
+        pytest.skip("Ray listens beyond loopback: run the ray tier in a private network namespace "
+                    "(bash scripts/test_tiers.sh ray)")
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is needed to check what Ray listens on")
+    if ray_head.ray_command() is None:
+        pytest.skip("the ray command is not installed")
+    address, tmpdir = ray_head.start_head(num_cpus=2)
+    try:
+        beyond = ray_head.listeners_beyond_loopback()
+        assert not beyond, f"listening beyond loopback: {beyond}"
+        yield address
+    finally:
+        ray_head.stop_head(tmpdir)

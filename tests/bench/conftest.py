@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 import pytest
 
 from backend.bench.demo import write_demo_replays
-from tests import ray_head
 
 
 @pytest.fixture(autouse=True)
@@ -22,30 +20,6 @@ def demo_sleep_reaches_jobs(monkeypatch):
 def replay_models(tmp_path) -> dict:
     """Two designers (one states its names on a line, one only in prose) and one programmer."""
     return write_demo_replays(tmp_path / "replay")
-
-
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """A real local Ray head (2 CPUs) on free loopback ports, in a network namespace with only loopback.
-
-    Outside such a namespace these tests skip and say how to run them (see :mod:`tests.ray_head`);
-    afterwards exactly this head's processes are ended (never ``ray stop``).
-    """
-    pytest.importorskip("ray.job_submission")
-    if not ray_head.only_loopback():
-        pytest.skip("Ray listens beyond loopback: run the ray tier in a private network namespace "
-                    "(bash scripts/test_tiers.sh ray)")
-    if shutil.which("ss") is None:
-        pytest.skip("ss (iproute2) is needed to check what Ray listens on")
-    if ray_head.ray_command() is None:
-        pytest.skip("the ray command is not installed")
-    address, tmpdir = ray_head.start_head(num_cpus=2)
-    try:
-        beyond = ray_head.listeners_beyond_loopback()
-        assert not beyond, f"listening beyond loopback: {beyond}"
-        yield address
-    finally:
-        ray_head.stop_head(tmpdir)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from backend.generate.prompts import load_all
 from backend.generate.ray_job import process_item
 from backend.generate.ray_wire import decode, encode, prompts_to_dict
 from backend.store import open_store
-from tests.bench.conftest import ray_cluster  # noqa: F401 - the fixture (and with it the `ray` tier)
 from tests.generate.ray_papers import write_papers
 
 OPTIONS = {**GenerateOptions(mcq_share=0.5).to_dict(), "concurrency": 4}
@@ -65,7 +64,7 @@ def _steps(db, run_id: int) -> set[tuple]:
     }
 
 
-def test_ray_run_gives_the_same_samples_as_the_local_run(tmp_path, deepones_home, ray_cluster):  # noqa: F811
+def test_ray_run_gives_the_same_samples_as_the_local_run(tmp_path, deepones_home, ray_cluster):
     from backend.bench.ray_cluster import RaySettings
 
     records, answers = write_papers(tmp_path / "papers", 20)
@@ -121,7 +120,7 @@ def test_shards_import_once_and_a_failed_paper_keeps_its_reason(store, tmp_path,
     assert papers[1]["status"] == "failed" and "the worker had no model" in papers[1]["reason"]
 
 
-def test_cli_run_with_ray_on_a_real_paper_and_repository(deepones_home, ray_cluster):  # noqa: F811
+def test_cli_run_with_ray_on_a_real_paper_and_repository(deepones_home, ray_cluster):
     """``deepones generate run ... --ray --json``: the real LaTeX paper and its repository, read here,
     processed on the cluster, land in Data as the local run's test expects (18 samples, provenance)."""
     import sqlite3
