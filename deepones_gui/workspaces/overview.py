@@ -179,7 +179,7 @@ class OverviewPage(QWidget):
         self.recheck.setEnabled(False)
         self.state.setText("Checking your setup…")
         run_in_background(_report, self.ctx.db_path, on_result=self._show, on_error=self._failed,
-                          on_done=self._check_done)
+                          on_done=self._check_done, owner=self)
 
     def _check_done(self) -> None:
         # A bound method, not a lambda: Qt drops the call when the page is gone before the check ends.
