@@ -361,10 +361,10 @@ class RayExecutor:
         return standby.submission_id
 
     def run(self, spec: JobSpec, *, on_output=None, cancel: threading.Event | None = None) -> JobResult:
-        from backend.jobs import records
+        from backend.jobs.finalise import finalise_job
 
         handle = self.submit(spec)
         result = handle.wait(on_output=on_output, cancel=cancel)
         if self.db is not None:
-            records.record_final(self.db, result, read_status(handle.workdir))
+            finalise_job(self.db, result, read_status(handle.workdir))
         return result

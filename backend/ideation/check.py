@@ -88,9 +88,9 @@ def check_program(code: str, request: CheckRequest, *, root: Path | None = None,
         on_start(handle.job_id)
     job = handle.wait(on_output=on_output, cancel=cancel)
     if db is not None:
-        from backend.jobs import records
+        from backend.jobs.finalise import finalise_job
 
-        records.record_final(db, job, handle.status())
+        finalise_job(db, job, handle.status())
     if cancel is not None and cancel.is_set() and job.status != "succeeded":
         job.status = "cancelled"
     return result_from_job(job, request)

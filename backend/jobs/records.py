@@ -2,19 +2,19 @@
 
 The supervisor only writes files (it must stay lean and must not fight the GUI for the DB), so
 whoever observes a job (``run_job``, the GUI, the CLI) brings the row up to date with
-:func:`sync_jobs`. A row that is not final while its supervisor is gone becomes ``lost``.
+:func:`sync_jobs`. A row that is not final while its supervisor is gone becomes ``lost``. A job's end
+is written by :func:`backend.jobs.finalise.finalise_job` alone.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from itertools import repeat
 from pathlib import Path
 
-from backend.jobs.spec import FINAL_STATUSES, JobResult, JobSpec, JobStatus
+from backend.jobs.finalise import finalise_job
+from backend.jobs.spec import FINAL_STATUSES, JobSpec, JobStatus
 from backend.jobs.status import mark_lost, read_status, result_from_status, supervisor_alive
-from backend.store import transaction
 
 
 def record_created(db, job_id: str, spec: JobSpec, workdir: Path) -> None:
@@ -24,28 +24,6 @@ def record_created(db, job_id: str, spec: JobSpec, workdir: Path) -> None:
         "status": "queued", "gpu": spec.gpu, "limits": json.dumps(spec.to_dict()["limits"]),
         "origin": spec.origin, "created_at": time.time(),
     }, replace=True)
-
-
-def record_final(db, result: JobResult, status: dict | None = None, *, with_metrics: bool = True) -> None:
-    """Write the final state (and the metrics parsed from stdout) in one transaction."""
-    st = status or {}
-    columns = {}
-    if with_metrics:
-        from backend.jobs.metrics import parse_file_columns
-
-        columns = parse_file_columns(result.stdout_path)
-    with transaction(db):
-        db.conn.execute(
-            "UPDATE jobs SET status=?, reason=?, exit_code=?, signal=?, score=?, wall_s=?, peak_rss_mb=?,"
-            " pid=?, started_at=?, ended_at=? WHERE id=?",
-            (result.status, result.reason, result.exit_code, result.signal, result.score, result.wall_s,
-             result.peak_rss_mb, st.get("pid"), st.get("started_at"), st.get("ended_at") or time.time(), result.job_id),
-        )
-        db.conn.execute("DELETE FROM metrics WHERE job_id=?", (result.job_id,))
-        for name, (steps, values) in columns.items():
-            # Rows straight from the columns (C loops): no point object per value.
-            db.conn.executemany("INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,NULL)",
-                                zip(repeat(result.job_id), repeat(name), steps.tolist(), values.tolist()))
 
 
 def finished_unrecorded(db) -> list[str]:
@@ -70,7 +48,7 @@ def sync_jobs(db) -> list[str]:
         alive = supervisor_alive(workdir)
         status = st.get("status", "queued")
         if status in FINAL_STATUSES:
-            record_final(db, result_from_status(row["id"], workdir, st), st)
+            finalise_job(db, result_from_status(row["id"], workdir, st), st)
             changed.append(row["id"])
         elif alive:
             if status != row["status"]:
@@ -83,7 +61,7 @@ def sync_jobs(db) -> list[str]:
             st = mark_lost(workdir, st)
             if st.get("status") != JobStatus.LOST:
                 continue      # some of it still runs and could not be stopped: not "lost" yet
-            record_final(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())
+            finalise_job(db, result_from_status(row["id"], workdir, st), st, with_metrics=workdir.exists())
             changed.append(row["id"])
     return changed
 

@@ -250,24 +250,6 @@ def start_job(spec: JobSpec, *, root: Path | None = None, db=None) -> JobHandle:
     return JobHandle(job_id, workdir, pid=pid, pidfd=pidfd)
 
 
-def _record_or_defer(db, result: JobResult, status: dict) -> None:
-    """Record the result; on a full disk, without its metrics, else not at all: the job folder keeps
-    everything and the next reconciliation (``backend.jobs.reconcile``) records it once there is room."""
-    import sqlite3
-
-    from backend.jobs import records
-
-    for with_metrics in (True, False):
-        try:
-            records.record_final(db, result, status, with_metrics=with_metrics)
-            return
-        except sqlite3.OperationalError as exc:
-            if "full" not in str(exc):
-                raise
-            logging.getLogger(__name__).warning("job %s not recorded%s: %s", result.job_id,
-                                                " with its metrics" if with_metrics else "", exc)
-
-
 def run_job(spec: JobSpec, *, root: Path | None = None, db=None, on_output: OutputCallback | None = None,
             cancel: threading.Event | None = None) -> JobResult:
     """Run ``spec`` to the end and return its result (blocking; call it off the GUI thread).
@@ -289,7 +271,9 @@ def run_job(spec: JobSpec, *, root: Path | None = None, db=None, on_output: Outp
         handle = start_job(spec, root=root, db=db)
         result = handle.wait(on_output=on_output, cancel=cancel)
         if db is not None:
-            _record_or_defer(db, result, read_status(handle.workdir))
+            from backend.jobs.finalise import finalise_job
+
+            finalise_job(db, result, read_status(handle.workdir))
         return result
     finally:
         if own_db is not None:

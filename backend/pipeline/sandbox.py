@@ -79,6 +79,8 @@ def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str =
 
 
 STORED_LOG_HEAD, STORED_LOG_TAIL = 32_000, 160_000
+# After the job: how long its stream may take to send the rest (past it, the record parses the log itself).
+STREAM_END_WAIT_S = 30.0
 
 
 def _read(path: Path) -> str:
@@ -120,20 +122,38 @@ def run_program(
     origin: str = "",
     on_start: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """Run a program through the session's executor; ``on_start(job_id)`` is called once it is launched."""
-    from backend.jobs import records
+    """Run a program through the session's executor; ``on_start(job_id)`` is called once it is launched.
+
+    The job's one event stream (:func:`backend.jobs.watch.open_stream`) carries its output to
+    ``on_output`` and its metrics to the final record; a stage's live chart subscribes to the same
+    stream, so the log is tailed and parsed once.
+    """
     from backend.jobs.executors import get_executor
+    from backend.jobs.finalise import finalise_job
+    from backend.jobs.watch import open_stream
 
     spec = program_spec(code, kind, settings, name=name, origin=origin, root=root)
     executor = get_executor(settings.executor, root=root, db=db)
     called_at = time.time()
     t0 = time.perf_counter()
     handle = executor.submit(spec)
-    if on_start is not None:
-        on_start(handle.job_id)
-    result = handle.wait(on_output=on_output, cancel=cancel)
+    waited = threading.Event()
+    # The handle knows when the job is over (a remote run is mirrored into the folder until then).
+    stream = open_stream(handle.job_id, handle.workdir, active=lambda: not waited.is_set())
+    unsubscribe = stream.subscribe(
+        lambda event: on_output(*event.payload) if event.kind == "output" and on_output is not None else None)
+    try:
+        if on_start is not None:
+            on_start(handle.job_id)
+        try:
+            result = handle.wait(cancel=cancel)
+        finally:
+            waited.set()
+        stream.wait(STREAM_END_WAIT_S)   # every output event delivered before the step is recorded
+    finally:
+        unsubscribe()
     if db is not None:
-        records.record_final(db, result, handle.status())
+        finalise_job(db, result, handle.status(), columns=stream.metric_columns())
     run_s = time.perf_counter() - t0
     stdout, stderr = _read(result.stdout_path), _read(result.stderr_path)
     error_type = classify_error(result.status, stderr, result.score)

@@ -311,12 +311,12 @@ def finish_run(db: sqlite_utils.Database, run_id: int, job_status: str) -> dict:
 def run_to_end(db: sqlite_utils.Database, run_id: int, *, resume: bool = False, root: Path | None = None,
                on_output=None, cancel=None, **kwargs) -> dict:
     """Start (or resume) the run, wait for its job, record the outcome; returns the run row."""
-    from backend.jobs import records
+    from backend.jobs.finalise import finalise_job
     from backend.jobs.runner import read_status
 
     handle = start_run(db, run_id, resume=resume, root=root, **kwargs)
     result = handle.wait(on_output=on_output, cancel=cancel)
-    records.record_final(db, result, read_status(handle.workdir))
+    finalise_job(db, result, read_status(handle.workdir))
     return finish_run(db, run_id, result.status)
 
 

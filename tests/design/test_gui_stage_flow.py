@@ -175,7 +175,7 @@ def test_accept_and_next_is_off_on_a_finished_branch(qtbot, app_context):
 
 
 def test_error_highlight_goes_when_the_code_is_replaced(qtbot):
-    from deepones_gui.workspaces.design.code_editor import CodeEditor
+    from deepones_gui.widgets.code_editor import CodeEditor
 
     editor = CodeEditor()
     qtbot.addWidget(editor)

@@ -65,7 +65,7 @@ class DesignDiffDialog(QDialog):
             self.tabs.addTab(self.code_view, "Model code")
         self.unified = QPlainTextEdit()
         self.unified.setReadOnly(True)
-        from deepones_gui.workspaces.design.code_editor import monospace_font
+        from deepones_gui.widgets.code_editor import monospace_font
 
         self.unified.setFont(monospace_font())
         self.unified.setPlainText(

@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QTextCursor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QWidget
 
 from backend.pipeline.state import STAGE_TITLES, Step
-from deepones_gui.workspaces.design.code_editor import monospace_font
-from deepones_gui.workspaces.design.highlight import DiffHighlighter, TracebackHighlighter, frame_line
+from deepones_gui.widgets.code_editor import monospace_font
+from deepones_gui.widgets.highlight import DiffHighlighter, TracebackHighlighter, frame_line
 
 STATUS_STYLE = {  # status -> (colour, glyph)
     "pending": ("#9ca3af", "○"),

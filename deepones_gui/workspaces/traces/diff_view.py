@@ -14,7 +14,7 @@ _BG = {"delete": ("#fee2e2", None), "insert": (None, "#dcfce7"), "replace": ("#f
 class SideBySideDiff(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, 4, parent)
-        from deepones_gui.workspaces.design.code_editor import monospace_font
+        from deepones_gui.widgets.code_editor import monospace_font
 
         self.setFont(monospace_font())
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

@@ -22,7 +22,7 @@ from backend.traces.diff import side_by_side
 from backend.traces.index import OUTCOME_TITLES
 from backend.traces.model import Attempt, Trace
 from deepones_gui.context import describe_model
-from deepones_gui.workspaces.design.code_editor import CodeEditor
+from deepones_gui.widgets.code_editor import CodeEditor
 from deepones_gui.workspaces.design.widgets import OutputView, status_icon
 from deepones_gui.workspaces.traces.diff_view import SideBySideDiff
 

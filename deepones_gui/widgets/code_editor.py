@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from deepones_gui.widgets.find_bar import FindBar
-from deepones_gui.workspaces.design.highlight import PythonHighlighter
+from deepones_gui.widgets.highlight import PythonHighlighter
 
 
 def monospace_font():
