@@ -23,8 +23,8 @@ def test_find_bar_wraps_both_ways_and_reports_misses(qtbot):
 
 
 def test_code_editor_and_log_view_share_it(qtbot):
-    from deepones_gui.widgets.find_bar import FindBar
     from deepones_gui.widgets.code_editor import CodePane
+    from deepones_gui.widgets.find_bar import FindBar
     from deepones_gui.workspaces.jobs.logview import LogView
 
     pane, view = CodePane(), LogView()

@@ -1,18 +1,15 @@
 """Design's "Check" tab: the stage's program checked against the session task's requirements, and
-"Send back to designer", which puts the check's note into the designer's prompt for a re-run.
-
-Kept out of the page and the stage view (each calls one function here) so the Design page stays small.
+"Send back to designer", which puts the check's note into the designer's prompt for a re-run (the
+page picks the stage, :meth:`backend.pipeline.controller.DesignSession.designer_tip`; the words are here).
 """
 
 from __future__ import annotations
 
 from backend.ideation.diagram import coarse_from_text
 from backend.ideation.result import CheckRequest
+from backend.pipeline.controller import DESIGNER_STAGES
 from backend.pipeline.state import CODE_STAGES, STAGE_TITLES, SessionState, Step
 from deepones_gui.ideation.check_panel import CheckPanel
-from deepones_gui.workspaces.design.widgets import NEXT
-
-DESIGNER_STAGES = ("improve", "propose")   # where a design goes back to, latest first
 
 
 def request_for(state: SessionState) -> tuple[CheckRequest | None, str]:
@@ -38,18 +35,13 @@ def show_check(panel: CheckPanel, step: Step | None, state: SessionState | None)
     panel.set_program(code, request, why_not=why_not, coarse=coarse)
 
 
-def send_back_to_designer(page, note: str) -> str:
-    """Show the designer's latest stage and add ``note`` to its prompt (kept as the re-run draft);
-    returns what happened, for the status line."""
-    state = page.state
-    target = next((s for s in reversed(state.steps) if s.stage in DESIGNER_STAGES), None) if state else None
-    if target is None:
-        return "No designer stage on this branch to send the check back to."
-    page.rail.select_data(target.id)
-    if page.shown == NEXT or page.shown != target.id:
-        return "The designer's stage could not be shown."
-    prompt = page.prompt_edit.toPlainText().rstrip()
-    page.prompt_edit.setPlainText(f"{prompt}\n\n{note}\n" if prompt else note)
-    page.prompt_edit.setFocus()
+def with_note(prompt: str, note: str) -> str:
+    """The designer's prompt with the check's note added (kept as the re-run draft)."""
+    prompt = prompt.rstrip()
+    return f"{prompt}\n\n{note}\n" if prompt else note
+
+
+def sent_back_message(target: Step) -> str:
+    """The status line once the note is in ``target``'s prompt."""
     title = STAGE_TITLES.get(target.stage, target.stage)
     return f"The check's numbers were added to the {title} prompt: Re-run stage to send them."

@@ -1,9 +1,12 @@
 """The Design workspace: step through propose -> improve -> implement -> debug -> hyperparameters -> final run.
 
-The page is a view over :mod:`backend.pipeline`: stages run on a pool thread (:mod:`.runs`) and
-report events; the page renders the recorded steps and saves every edit (debounced, :mod:`.edits`)
-as a new version in the store, so nothing typed is ever lost. A stage that ended without a result
-(the app or the model was killed, a stop, a model error) says why and offers "Run again" in place.
+The page is a view over one :class:`backend.pipeline.controller.DesignSession` (the open session,
+its branch, what is shown, the rules of the buttons and of the edits): it lays out the child widgets,
+connects their signals and draws what the controller holds. Stages run on a thread of their own
+(:mod:`.runs`) and report events; a step an event carries is put in place in memory and drawn (the
+branch is read in full only when a session opens, after a fork and when a run ends). Every edit is
+saved (debounced, :mod:`.edit_queue`) as a new version in the store, so nothing typed is ever lost.
+The proposal board (:mod:`.proposal_board`) is a widget of its own in the page's body stack.
 """
 
 from __future__ import annotations
@@ -24,33 +27,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline import PipelineFinished, SessionStore, Step
-from backend.pipeline.runner import prepare_prompt
-from backend.pipeline.state import CODE_STAGES, RUN_STAGES
-from deepones_gui.workspaces.design.board_mode import BoardMode
-from deepones_gui.workspaces.design.edits import EditQueue, StageEditing
+from backend.pipeline.controller import NEXT, RUN_AGAIN, DesignSession, Save
+from deepones_gui.workspaces.design.edit_queue import EditQueue
+from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
 from deepones_gui.workspaces.design.runs import StageRuns
 from deepones_gui.workspaces.design.session_bar import SessionBar
 from deepones_gui.workspaces.design.stage_view import StageView
 from deepones_gui.workspaces.design.welcome import Welcome
-from deepones_gui.workspaces.design.widgets import NEXT, StageRail
+from deepones_gui.workspaces.design.widgets import StageRail
 
+__all__ = ["RUN_AGAIN", "DesignPage"]
 log = logging.getLogger(__name__)
-RUN_AGAIN = "Run again"
 
 
-class DesignPage(BoardMode, StageEditing, QWidget):
+class DesignPage(QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
         self.ctx = ctx
         self.sessions = SessionStore(ctx.db)
-        self.session_id: int | None = None
-        self.state = None
-        self.next_stage: str | None = None
-        self.running_step_id: int | None = None
-        self.shown: int | None = None       # a step id, NEXT, or None
+        self.session = DesignSession(self.sessions, Path(ctx.data_dir))
         self.edits = EditQueue(lambda: QMessageBox.warning(self, "Design", "An edit could not be saved; see the log file."),
                                self)
         self.runs = StageRuns(ctx.db_path, Path(ctx.data_dir), self)
@@ -62,6 +59,23 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         ctx.broadcast.connect(self.on_broadcast)
         self._restore()
 
+    # What the controller holds, by the names the page's callers (and tests) use.
+    @property
+    def session_id(self) -> int | None:
+        return self.session.session_id
+
+    @property
+    def state(self):
+        return self.session.state
+
+    @property
+    def next_stage(self) -> str | None:
+        return self.session.next_stage
+
+    @property
+    def shown(self) -> int | None:
+        return self.session.shown
+
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
         self.bar = SessionBar()
@@ -72,9 +86,7 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self.rail = StageRail()
 
         self.run_btn = QPushButton("Run stage")
-        self.run_btn.setToolTip("Send the prompt shown (edited or not) and run this stage (Ctrl+Return)")
         self.accept_btn = QPushButton("Accept and next")
-        self.accept_btn.setToolTip("Keep this result and show the next stage's prompt (Ctrl+Shift+Return)")
         self.run_all_btn = QPushButton("Run to the end")
         self.stop_btn = QPushButton("Stop")
         self.stop_btn.setToolTip("Stop the model call or the run in progress (Esc)")
@@ -94,8 +106,8 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self.stop_btn.clicked.connect(self.stop)
         self.fork_btn.clicked.connect(self.fork_here)
         self.run_code_btn.clicked.connect(self.run_edited_code)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.run_stage)
-        QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.accept_and_next)
+        self.stage_shortcuts = [QShortcut(QKeySequence("Ctrl+Return"), self, self.run_stage),
+                                QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.accept_and_next)]
         # Esc stops a run; only live while one runs, so it never steals Esc from the find bar.
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
         self.stop_shortcut.setEnabled(False)
@@ -116,10 +128,19 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         welcome = Welcome()
         welcome.new_btn.clicked.connect(self.new_session_dialog)
         welcome.demo_btn.clicked.connect(self.start_demo_session)
+        # The proposal board: a widget of its own, the body stack's third page; it tells the page
+        # through signals when to go back and which branch was picked.
+        self.board = ProposalBoardView(self.ctx)
+        self.board.back_requested.connect(lambda: self.body.setCurrentIndex(0))
+        self.board.continued.connect(self._board_continued)
+        self.bar.board_btn.clicked.connect(lambda: self.show_board())
         self.body = QStackedWidget()
         self.body.addWidget(main)
         self.body.addWidget(welcome)
-        self._build_board()   # the proposal board: a mode of the page (board_mode.py)
+        self.body.addWidget(self.board)
+        # The stage keys are off while the board is shown: two live shortcuts for one key in a window
+        # cancel each other (Qt calls that ambiguous and runs neither).
+        self.body.currentChanged.connect(lambda _i: self._stage_keys(self.body.currentWidget() is not self.board))
         layout = QVBoxLayout(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.body, 1)
@@ -131,6 +152,10 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self.response_edit.textChanged.connect(self._response_edited)
         self.code_pane.edited.connect(self._code_edited)
         self.view.check_panel.send_back.connect(self.send_back_to_designer)
+
+    def _stage_keys(self, on: bool) -> None:
+        for shortcut in self.stage_shortcuts:
+            shortcut.setEnabled(on)
 
     def start_demo_session(self) -> int:
         from backend.pipeline import SessionSettings, get_task
@@ -204,39 +229,30 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         if session_id is None:
             return
         self.flush_edits()
-        self.session_id = int(session_id)
         self.body.setCurrentIndex(0)
-        if not self.is_running():
-            # Steps left "running" by a process that is gone now say why they stopped.
-            self.sessions.mark_interrupted(self.session_id)
+        self.session.open(int(session_id), running=self.is_running())
         QSettings().setValue("design/session", self.session_id)
         self._fill_sessions()
-        self.refresh(select=select)
+        self._draw(select=select)
 
     # -- rendering ---------------------------------------------------------------------------
     def refresh(self, select=None) -> None:
-        """Re-read the session from the store and redraw the rail (keeping or setting the selection)."""
+        """Re-read the session from the store and redraw (keeping or setting the selection)."""
         if self.session_id is None:
             return
-        state = self.state = self.sessions.state(self.session_id)
-        nxt = self.next_stage = state.next_stage()
-        retry = state.retry_step
-        # A stage that ended without a result, or that is running, is itself the next thing to run:
-        # no second "— next" item beside it.
-        tip_is_next = retry is not None or state.running_step is not None
-        self.rail.show_branch(state.steps, None if tip_is_next else nxt, state.debug_attempts + 1,
-                              state.planned_after(nxt))
-        self.bar.show_models(state, self.sessions.session_row(self.session_id))
-        self.bar.fill_branches(self.sessions.leaves(self.session_id), state)
-        wanted = select if select is not None else self.shown
-        try:
-            wanted = int(wanted) if wanted is not None else None
-        except (TypeError, ValueError):
-            wanted = None
-        ids = {s.id for s in state.steps}
-        if wanted not in ids and (wanted != NEXT or nxt is None or retry is not None):
-            wanted = retry.id if retry else (NEXT if nxt is not None else (state.steps[-1].id if state.steps else None))
-        self.shown = None  # force a redraw
+        self.session.reload()
+        self._draw(select=select)
+
+    def _draw(self, select=None, *, whole: bool = True) -> None:
+        """Draw what the controller holds; ``whole``: the session bar's models and branches too
+        (they change with a fork or a run's end, not with each step)."""
+        state = self.state
+        self.rail.show_branch(*self.session.rail())
+        if whole:
+            self.bar.show_models(state, self.sessions.session_row(self.session_id))
+            self.bar.fill_branches(self.sessions.leaves(self.session_id), state)
+        wanted = self.session.selection(select)
+        self.session.shown = None  # force a redraw
         if wanted is not None:
             self.rail.select_data(wanted)
             self._rail_changed()
@@ -249,73 +265,68 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         if self.session_id is None or self.is_running():
             return
         self.flush_edits()
-        self.sessions.fork(self.session_id, leaf or None)
+        self.session.fork_at(leaf or None)
         self.refresh(select=leaf or NEXT)
-
-    def _step(self, step_id) -> Step | None:
-        return next((s for s in self.state.steps if s.id == step_id), None) if self.state else None
 
     def _rail_changed(self) -> None:
         data = self.rail.selected_data()
         if data is None or data == self.shown:
             return
         self.flush_edits()
-        self.shown = data
+        self.session.shown = data
         QSettings().setValue("design/selected", data)
         if data == NEXT:
-            stage, prompt = prepare_prompt(self.sessions, self.session_id, self.state, Path(self.ctx.data_dir))
+            stage, prompt = self.session.next_prompt()
             self.view.show_next(self.state, stage, prompt, self.rail.selected_title())
-        elif (step := self._step(data)) is not None:
-            self._show_step(step)
+        elif (step := self.session.step(data)) is not None:
+            prompt, diff_base = self.session.step_view(step)
+            self.view.show_step(step, self.state, prompt, diff_base, title=self.rail.selected_title() or step.title,
+                                can_retry=self.session.is_retry(step))
         self._update_buttons()
 
-    def _show_step(self, step: Step) -> None:
-        draft = self.sessions.draft(self.session_id, step.parent_id, step.stage)
-        index = self.state.steps.index(step)
-        before = next((s for s in reversed(self.state.steps[:index]) if s.stage in CODE_STAGES and s.code), None)
-        # The previous attempt's code as it ran (its first version), against this attempt's code.
-        diff_base = (before, self.sessions.original(before, "code")) if before is not None else None
-        self.view.show_step(step, self.state, draft if draft is not None else step.prompt, diff_base,
-                            title=self.rail.selected_title() or step.title, can_retry=self._is_retry(step))
-
-    def _is_retry(self, step: Step | None) -> bool:
-        retry = self.state.retry_step if self.state else None
-        return step is not None and retry is not None and retry.id == step.id
-
     def _update_buttons(self) -> None:
-        has_session = self.session_id is not None
-        # A run here, or the branch's tip running in another window or `deepones design`.
-        running = self.is_running() or bool(self.state and self.state.running_step)
-        step = self._step(self.shown) if has_session and self.shown not in (None, NEXT) else None
-        retry = self._is_retry(step)
-        looped = retry and step is not None and step.error_type == MODEL_LOOP
-        self.run_btn.setText("Run stage" if self.shown == NEXT else RETRY_LABEL if looped else RUN_AGAIN if retry
-                             else "Re-run stage (new branch)")
-        self.run_btn.setToolTip("Run it again here with a higher temperature and repeat penalty (Ctrl+Return)"
-                                if looped else
-                                "Run this stage again here, on the same branch (Ctrl+Return)" if retry else
-                                "Send the prompt shown (edited or not) and run this stage (Ctrl+Return)")
-        self.run_btn.setEnabled(has_session and not running and (
-            self.shown == NEXT or retry or (step is not None and step.origin == "model" and step.finished)))
-        # Accept needs a result to accept: a finished step with an answer (or, for a hand run, its code).
-        has_result = step is not None and step.finished and bool(step.response.strip() or step.code)
-        # On a finished branch (no next stage) the last step has nothing to go on to.
         row = self.rail.currentRow()
         after = self.rail.item(row + 1) if row >= 0 else None
-        has_next = after is not None and bool(after.flags() & Qt.ItemFlag.ItemIsEnabled)
-        self.accept_btn.setEnabled(has_session and not running and has_result and has_next)
-        self.accept_btn.setToolTip("Keep this result and show the next stage's prompt (Ctrl+Shift+Return)"
-                                   if has_next or not has_result else
-                                   "This branch is finished: there is no next stage to go on to")
-        self.run_all_btn.setEnabled(has_session and not running and self.next_stage is not None)
-        self.stop_btn.setEnabled(self.is_running())
-        self.settings_btn.setEnabled(has_session and not running)
-        self.bar.board_btn.setEnabled(has_session)
-        self.stop_shortcut.setEnabled(self.is_running())
-        self.fork_btn.setEnabled(has_session and not running and step is not None and step.finished)
-        # Edited code runs after a step that ran (one that ended without a result runs again instead).
-        self.run_code_btn.setEnabled(has_session and not running and step is not None and step.finished
-                                     and step.stage in RUN_STAGES and bool(self.code_pane.code().strip()))
+        a = self.session.actions(running_here=self.is_running(), has_code=bool(self.code_pane.code().strip()),
+                                 has_next_item=after is not None and bool(after.flags() & Qt.ItemFlag.ItemIsEnabled))
+        self.run_btn.setText(a.run_label)
+        self.run_btn.setToolTip(a.run_tip)
+        self.accept_btn.setToolTip(a.accept_tip)
+        for widget, on in ((self.run_btn, a.run), (self.accept_btn, a.accept), (self.run_all_btn, a.run_all),
+                           (self.stop_btn, a.stop), (self.settings_btn, a.settings), (self.bar.board_btn, a.board),
+                           (self.stop_shortcut, a.stop), (self.fork_btn, a.fork), (self.run_code_btn, a.run_code)):
+            widget.setEnabled(on)
+
+    # -- edits -------------------------------------------------------------------------------
+    def flush_edits(self) -> None:
+        self.edits.flush()
+
+    def _queue(self, save: Save | None) -> None:
+        if save is not None:
+            key, fn, args = save
+            self.edits.queue(key, self._save, key[0], fn, args)
+
+    def _save(self, field: str, fn, args: tuple) -> None:
+        step = fn(*args)
+        if isinstance(step, Step) and self.shown == step.id:   # what the saved version changes on screen
+            if step.stage == "hyperparameters":
+                self.view.show_hyper(step.hyperparameters or {})
+            elif field == "code":
+                self.view.set_code_title(step)
+
+    def _prompt_edited(self) -> None:
+        if not self.view.loading:
+            self._queue(self.session.prompt_save(self.prompt_edit.toPlainText()))
+
+    def _response_edited(self) -> None:
+        if not self.view.loading:
+            self._queue(self.session.response_save(self.response_edit.toPlainText()))
+            self._update_buttons()
+
+    def _code_edited(self, code: str) -> None:
+        if not self.view.loading:
+            self._queue(self.session.code_save(code))
+            self._update_buttons()
 
     # -- actions -----------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -327,20 +338,14 @@ class DesignPage(BoardMode, StageEditing, QWidget):
             return
         prompt = self.prompt_edit.toPlainText()
         self.flush_edits()
-        if self.shown != NEXT:
-            step = self._step(self.shown)
-            if step is None:
-                return
-            if not self._is_retry(step):
-                self.sessions.fork(self.session_id, step.parent_id)  # re-run: a sibling branch
-            elif step.error_type == MODEL_LOOP:
-                self.sessions.loosen_sampling(self.session_id)  # the same settings would likely loop again
-        self._start(lambda runner: runner.run_stage(prompt))
+        if self.session.prepare_rerun():
+            self._start(lambda runner: runner.run_stage(prompt))
 
     def run_to_end(self) -> None:
         if self.session_id is None or self.is_running():
             return
-        prompt = self.prompt_edit.toPlainText() if self.shown == NEXT or self._is_retry(self._step(self.shown)) else None
+        shown_step = self.session.shown_step
+        prompt = self.prompt_edit.toPlainText() if self.shown == NEXT or self.session.is_retry(shown_step) else None
         self.flush_edits()
 
         def work(runner):
@@ -353,12 +358,12 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self._start(work)
 
     def run_edited_code(self) -> None:
-        step = self._step(self.shown) if self.shown not in (None, NEXT) else None
+        step = self.session.shown_step
         if step is None or self.is_running():
             return
         code = self.code_pane.code()
         self.flush_edits()
-        self.sessions.fork(self.session_id, step.id)
+        self.session.fork_at(step.id)
         self._start(lambda runner: runner.run_code(code))
 
     def accept_and_next(self) -> None:
@@ -371,11 +376,11 @@ class DesignPage(BoardMode, StageEditing, QWidget):
             self.rail.setCurrentRow(row + 1)
 
     def fork_here(self) -> None:
-        step = self._step(self.shown) if self.shown not in (None, NEXT) else None
+        step = self.session.shown_step
         if step is None or self.is_running():
             return
         self.flush_edits()
-        self.sessions.fork(self.session_id, step.id)
+        self.session.fork_at(step.id)
         self.refresh(select=NEXT)
 
     def stop(self) -> None:
@@ -384,15 +389,19 @@ class DesignPage(BoardMode, StageEditing, QWidget):
 
     def _start(self, action) -> None:
         self.runs.start(self.session_id, action)
+        self.board.set_stage_running(True)
         self._update_buttons()
 
     def _on_event(self, session_id: int, kind: str, payload) -> None:
         if session_id != self.session_id:
             return
         if kind == "step":
+            # The step the event carries, put in place: no re-read of the branch per step.
             step: Step = payload["step"]
-            self.running_step_id = step.id if step.status == "running" else None
-            self.refresh(select=step.id)
+            if self.session.apply_step(step):
+                self._draw(select=step.id, whole=False)
+            else:
+                self.refresh(select=step.id)
         elif kind == "chunk" and self.shown == payload["step_id"]:
             self.view.append_response(payload["text"])
         elif kind == "running" and self.shown == payload["step_id"]:
@@ -409,7 +418,8 @@ class DesignPage(BoardMode, StageEditing, QWidget):
 
     def _flush_output(self) -> None:
         text, self._output_buffer = "".join(self._output_buffer), []
-        if text and self.running_step_id is not None and self.shown == self.running_step_id:
+        running = self.session.running_step_id
+        if text and running is not None and self.shown == running:
             self.output_view.append_output(text)
 
     def _on_error(self, exc: BaseException, tb: str) -> None:
@@ -420,11 +430,31 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         QMessageBox.warning(self, "Design", f"The stage could not run: {exc}")
 
     def _on_done(self, session_id: int) -> None:
-        self.running_step_id = None
+        self.session.running_step_id = None
+        self.board.set_stage_running(False)
         if session_id == self.session_id:
             self.refresh()
             self._fill_sessions()
         self._update_buttons()
+
+    # -- the proposal board ------------------------------------------------------------------
+    def show_board(self, prompt: str | None = None) -> bool:
+        """The session's proposal board in place of the stages (``prompt``: Chat's Compare)."""
+        if self.session_id is None:
+            return False
+        self.flush_edits()
+        if self.board.session_id != self.session_id or prompt:
+            self.board.open_session(self.session_id, prompt)
+        else:
+            self.board.reload()
+        self.body.setCurrentWidget(self.board)
+        self.board.propose_btn.setFocus()  # the board's keys (Ctrl+Return, Esc) work from the start
+        return True
+
+    def _board_continued(self, tip: int) -> None:
+        """A card was picked: its branch is the session's now; show its next stage."""
+        self.body.setCurrentIndex(0)
+        self.refresh(select=NEXT)
 
     # -- cross-workspace ---------------------------------------------------------------------
     def on_broadcast(self, name: str, payload) -> None:
@@ -442,6 +472,9 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         if task_name is None:
             return   # the user cancelled: nothing is created
         self.seed_from_chat(payload.get("text", ""), payload.get("code", ""), task_name)
+        self._show_in_window()
+
+    def _show_in_window(self) -> None:
         window = self.ctx.window
         if window is not None and hasattr(window, "show_workspace"):
             window.show_workspace("design")
@@ -465,11 +498,33 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self.open_session(sid, select=NEXT)
         return sid
 
+    def compare_from_chat(self, prompt: str, task_name: str = "demo-digits") -> int:
+        """Chat's "Compare": a new session on the current task whose board asks ``prompt``."""
+        from backend.pipeline import get_task
+
+        task = self.state.task if self.session_id is not None and self.state else get_task(task_name)
+        settings = self.ctx.settings
+        sid = self.create_session(task, settings.designer_model, settings.programmer_model,
+                                  title=f"Compare: {' '.join(prompt.split())[:50]}")
+        self.show_board(prompt)
+        self._show_in_window()
+        return sid
+
     def send_back_to_designer(self, note: str) -> None:
         """The model check's note goes into the designer's prompt (see design.check_tab)."""
-        from deepones_gui.workspaces.design.check_tab import send_back_to_designer
+        from deepones_gui.workspaces.design.check_tab import sent_back_message, with_note
 
-        self.info.setText(send_back_to_designer(self, note))
+        target = self.session.designer_tip()
+        if target is None:
+            self.info.setText("No designer stage on this branch to send the check back to.")
+            return
+        self.rail.select_data(target.id)
+        if self.shown != target.id:
+            self.info.setText("The designer's stage could not be shown.")
+            return
+        self.prompt_edit.setPlainText(with_note(self.prompt_edit.toPlainText(), note))
+        self.prompt_edit.setFocus()
+        self.info.setText(sent_back_message(target))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def can_close(self) -> bool:

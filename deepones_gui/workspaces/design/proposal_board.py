@@ -53,8 +53,8 @@ class ProposalBoardView(QWidget):
         self.cards: list[ProposalCard] = []
         self.widgets: dict[int, ProposalCardWidget] = {}
         self.checking: int | None = None
-        # Whether the stage view runs a stage of this session now (set by the page): no picking then.
-        self.stage_running = lambda: False
+        # Whether the stage view runs a stage of this session now (the page says so: set_stage_running).
+        self.stage_running = False
         self.runs = BoardRuns(ctx.db_path, Path(ctx.data_dir), self)
         self.runs.event.connect(self._on_event)
         self.runs.failed.connect(lambda text: QMessageBox.warning(self, "Proposal board", text))
@@ -333,12 +333,16 @@ class ProposalBoardView(QWidget):
         self._lay_out_cards()
         return started
 
+    def set_stage_running(self, running: bool) -> None:
+        """A stage of this session runs (or no longer does): no design is picked meanwhile."""
+        self.stage_running = running
+
     def continue_with(self, step_id: int) -> None:
         from backend.ideation.board import BoardError
 
         if self.session_id is None or self.runs.running:
             return
-        if self.stage_running():
+        if self.stage_running:
             QMessageBox.information(
                 self,
                 "Proposal board",

@@ -25,8 +25,8 @@ from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline.errors import NO_SCORE, describe_error, traceback_frames
 from backend.pipeline.state import CODE_STAGES, SessionState, Step
 from deepones_gui.ideation.check_panel import CheckPanel
-from deepones_gui.workspaces.design.check_tab import show_check
 from deepones_gui.widgets.code_editor import CodePane
+from deepones_gui.workspaces.design.check_tab import show_check
 from deepones_gui.workspaces.design.widgets import DiffView, OutputView
 
 __all__ = ["CODE_STAGES", "STAGE_HELP", "StageView"]

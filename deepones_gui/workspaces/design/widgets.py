@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QTextCursor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QWidget
 
+from backend.pipeline.controller import NEXT  # rail item data for "the next stage, not run yet"
 from backend.pipeline.state import STAGE_TITLES, Step
 from deepones_gui.widgets.code_editor import monospace_font
 from deepones_gui.widgets.highlight import DiffHighlighter, TracebackHighlighter, frame_line
@@ -23,7 +24,6 @@ STATUS_STYLE = {  # status -> (colour, glyph)
     "stopped": ("#d97706", "■"),
     "interrupted": ("#d97706", "■"),
 }
-NEXT = -1  # rail item data for "the next stage, not run yet"
 # The stage title an item stands for ("Debug 2"): the header reads it from the selected item, so the
 # header and the rail never disagree (one source of truth for the selected step).
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
