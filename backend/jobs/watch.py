@@ -110,7 +110,7 @@ def watch_job(job_id: str, workdir: Path | str, *, output: bool = True, metrics:
                         if not data:
                             break
                         yield JobEvent(job_id, "output", (stream, data.decode("utf-8", errors="replace")))
-            if child is not None:
+            if child is not None and not child.done:
                 # While the job runs, wait here up to ``poll_s`` for points; once it has ended,
                 # read the child to its end (it exits when the whole log is parsed).
                 deadline = time.monotonic() + poll_s
@@ -126,7 +126,7 @@ def watch_job(job_id: str, workdir: Path | str, *, output: bool = True, metrics:
                     if running and time.monotonic() >= deadline:
                         break
             elif running:
-                stop.wait(poll_s)
+                stop.wait(poll_s)     # no metrics (any more): a plain pause, never a busy loop
             if not running:
                 yield JobEvent(job_id, "ended", read_status(workdir))
                 return

@@ -55,6 +55,15 @@ class DesignSession:
         self.running_step_id: int | None = None
 
     # -- reading -----------------------------------------------------------------------------
+    def session_to_restore(self, saved) -> int | None:
+        """The session the page opened last (``saved``, as remembered), else the newest, else None."""
+        ids = [row["id"] for row in self.store.list_sessions()]
+        try:
+            wanted = int(saved) if saved is not None else None
+        except (TypeError, ValueError):
+            wanted = None
+        return wanted if wanted in ids else (ids[0] if ids else None)
+
     def open(self, session_id: int, *, running: bool) -> None:
         self.session_id = int(session_id)
         if not running:
@@ -189,6 +198,27 @@ class DesignSession:
         """The designer's latest stage on the branch (where a check's note is sent back to)."""
         steps = self.state.steps if self.state else []
         return next((s for s in reversed(steps) if s.stage in DESIGNER_STAGES), None)
+
+    @staticmethod
+    def demo(interpreter: str | None):
+        """(task, settings) of the demo session the welcome screen starts (short limits, the app's Python)."""
+        from backend.pipeline.catalog import get_task
+        from backend.pipeline.state import SessionSettings
+
+        return get_task("demo-digits"), SessionSettings(time_limit_s=300, train_time_limit_s=60, interpreter=interpreter)
+
+    def task_for_new(self, default: str = "demo-digits"):
+        """The task a session made from Chat is for: the open session's, else ``default``."""
+        from backend.pipeline.catalog import get_task
+
+        return self.state.task if self.session_id is not None and self.state else get_task(default)
+
+    def seed(self, text: str, code: str, task_name: str, designer: str, programmer: str) -> int:
+        """A new session for ``task_name`` seeded with a chat answer: the proposal (and C_R with code)."""
+        from backend.pipeline.catalog import get_task
+        from backend.pipeline.seed import seed_from_chat
+
+        return seed_from_chat(self.store, get_task(task_name), designer, programmer, text, code)
 
     # -- edits: each a new version in the store ------------------------------------------------
     def prompt_save(self, text: str) -> Save | None:

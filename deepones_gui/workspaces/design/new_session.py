@@ -195,3 +195,12 @@ def ask_task(parent: QWidget, current: str) -> str | None:
     labels = [f"{tasks[n].title}  ({n})" for n in names]
     label, ok = QInputDialog.getItem(parent, "Send to Design", "Design for which task?", labels, 0, False)
     return names[labels.index(label)] if ok and label in labels else None
+
+
+def ask_session(ctx, parent: QWidget, existing=None) -> tuple | None:
+    """(task, designer, programmer, settings) from the dialog (``existing``: a session's, to change
+    them); None: the user cancelled."""
+    dialog = NewSessionDialog(ctx, parent, existing=existing)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.result_value

@@ -1,12 +1,11 @@
 """The Design workspace: step through propose -> improve -> implement -> debug -> hyperparameters -> final run.
 
-The page is a view over one :class:`backend.pipeline.controller.DesignSession` (the open session,
-its branch, what is shown, the rules of the buttons and of the edits): it lays out the child widgets,
-connects their signals and draws what the controller holds. Stages run on a thread of their own
-(:mod:`.runs`) and report events; a step an event carries is put in place in memory and drawn (the
-branch is read in full only when a session opens, after a fork and when a run ends). Every edit is
-saved (debounced, :mod:`.edit_queue`) as a new version in the store, so nothing typed is ever lost.
-The proposal board (:mod:`.proposal_board`) is a widget of its own in the page's body stack.
+A view over one :class:`backend.pipeline.controller.DesignSession` (the session, its branch, what is
+shown, the rules): the page lays out child widgets, connects their signals and draws what the
+controller holds. Stages run on a thread of their own (:mod:`.runs`); the step an event carries is
+put in place in memory (the branch is read in full only when a session opens, after a fork and when
+a run ends). Every edit is saved (debounced, :mod:`.edit_queue`) as a new version in the store. The
+proposal board (:mod:`.proposal_board`) is a widget of its own in the page's body stack.
 """
 
 from __future__ import annotations
@@ -17,10 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -33,6 +29,7 @@ from deepones_gui.workspaces.design.edit_queue import EditQueue
 from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
 from deepones_gui.workspaces.design.runs import StageRuns
 from deepones_gui.workspaces.design.session_bar import SessionBar
+from deepones_gui.workspaces.design.stage_buttons import StageButtons
 from deepones_gui.workspaces.design.stage_view import StageView
 from deepones_gui.workspaces.design.welcome import Welcome
 from deepones_gui.workspaces.design.widgets import StageRail
@@ -60,21 +57,10 @@ class DesignPage(QWidget):
         self._restore()
 
     # What the controller holds, by the names the page's callers (and tests) use.
-    @property
-    def session_id(self) -> int | None:
-        return self.session.session_id
-
-    @property
-    def state(self):
-        return self.session.state
-
-    @property
-    def next_stage(self) -> str | None:
-        return self.session.next_stage
-
-    @property
-    def shown(self) -> int | None:
-        return self.session.shown
+    session_id = property(lambda self: self.session.session_id)
+    state = property(lambda self: self.session.state)
+    next_stage = property(lambda self: self.session.next_stage)
+    shown = property(lambda self: self.session.shown)
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -85,34 +71,20 @@ class DesignPage(QWidget):
         self.settings_btn.clicked.connect(self.session_settings_dialog)
         self.rail = StageRail()
 
-        self.run_btn = QPushButton("Run stage")
-        self.accept_btn = QPushButton("Accept and next")
-        self.run_all_btn = QPushButton("Run to the end")
-        self.stop_btn = QPushButton("Stop")
-        self.stop_btn.setToolTip("Stop the model call or the run in progress (Esc)")
-        self.fork_btn = QPushButton("Fork from here")
-        self.fork_btn.setToolTip("Start a new branch after this stage; the current branch is kept")
-        self.run_code_btn = QPushButton("Run edited code")
-        self.run_code_btn.setToolTip("Validate the code in the editor as it is, without a model call")
-        buttons = QHBoxLayout()
-        for btn in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn):
-            buttons.addWidget(btn)
-        buttons.addStretch(1)
-        buttons.addWidget(self.run_code_btn)
-        buttons.addWidget(self.fork_btn)
-        self.run_btn.clicked.connect(self.run_stage)
-        self.accept_btn.clicked.connect(self.accept_and_next)
-        self.run_all_btn.clicked.connect(self.run_to_end)
-        self.stop_btn.clicked.connect(self.stop)
-        self.fork_btn.clicked.connect(self.fork_here)
-        self.run_code_btn.clicked.connect(self.run_edited_code)
+        self.buttons = StageButtons()
+        b = self.buttons
+        self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn = b.run_btn, b.accept_btn, b.run_all_btn, b.stop_btn
+        self.fork_btn, self.run_code_btn = b.fork_btn, b.run_code_btn
+        for signal, slot in ((b.run, self.run_stage), (b.accept, self.accept_and_next), (b.run_all, self.run_to_end),
+                             (b.stop, self.stop), (b.fork, self.fork_here), (b.run_code, self.run_edited_code)):
+            signal.connect(slot)
         self.stage_shortcuts = [QShortcut(QKeySequence("Ctrl+Return"), self, self.run_stage),
                                 QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.accept_and_next)]
         # Esc stops a run; only live while one runs, so it never steals Esc from the find bar.
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
         self.stop_shortcut.setEnabled(False)
 
-        self.view = StageView(self.ctx, buttons)
+        self.view = StageView(self.ctx, b)
         # The panes, by name, for the page's handlers (and tests).
         v = self.view
         self.header, self.help, self.prompt_edit, self.response_edit = v.header, v.help, v.prompt_edit, v.response_edit
@@ -158,28 +130,19 @@ class DesignPage(QWidget):
             shortcut.setEnabled(on)
 
     def start_demo_session(self) -> int:
-        from backend.pipeline import SessionSettings, get_task
-
-        settings = SessionSettings(time_limit_s=300, train_time_limit_s=60,
-                                   interpreter=self.ctx.settings.execution_python)
-        return self.create_session(get_task("demo-digits"), self.ctx.settings.designer_model,
-                                   self.ctx.settings.programmer_model, settings)
+        settings = self.ctx.settings
+        task, limits = self.session.demo(settings.execution_python)
+        return self.create_session(task, settings.designer_model, settings.programmer_model, limits)
 
     # -- sessions ----------------------------------------------------------------------------
     def _restore(self) -> None:
-        saved = QSettings().value("design/session")
-        ids = [row["id"] for row in self.sessions.list_sessions()]
-        try:
-            wanted = int(saved) if saved is not None else None
-        except (TypeError, ValueError):
-            wanted = None
         self._fill_sessions()
-        if wanted in ids:
-            self.open_session(wanted, select=QSettings().value("design/selected"))
-        elif ids:
-            self.open_session(ids[0])
-        else:
+        saved = QSettings().value("design/session")
+        wanted = self.session.session_to_restore(saved)
+        if wanted is None:
             self._show_empty()
+        else:   # the step shown last, when it is the session shown last
+            self.open_session(wanted, select=QSettings().value("design/selected") if str(wanted) == str(saved) else None)
 
     def _fill_sessions(self) -> None:
         self.bar.fill_sessions(self.sessions.list_sessions(), self.session_id)
@@ -187,31 +150,27 @@ class DesignPage(QWidget):
     def _show_empty(self) -> None:
         self.body.setCurrentIndex(1)
         self.info.setText("No design session yet.")
-        for w in (self.run_btn, self.accept_btn, self.run_all_btn, self.stop_btn, self.fork_btn, self.run_code_btn,
-                  self.settings_btn, self.branch_combo, self.bar.board_btn):
+        self.buttons.disable_all()
+        for w in (self.settings_btn, self.branch_combo, self.bar.board_btn):
             w.setEnabled(False)
 
     def new_session_dialog(self) -> int | None:
-        from deepones_gui.workspaces.design.new_session import NewSessionDialog
+        from deepones_gui.workspaces.design.new_session import ask_session
 
-        dialog = NewSessionDialog(self.ctx, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_value is None:
-            return None
-        task, designer, programmer, settings = dialog.result_value
-        return self.create_session(task, designer, programmer, settings)
+        value = ask_session(self.ctx, self)
+        return self.create_session(*value) if value is not None else None
 
     def session_settings_dialog(self) -> bool:
-        from deepones_gui.workspaces.design.new_session import NewSessionDialog
+        from deepones_gui.workspaces.design.new_session import ask_session
 
         if self.session_id is None or self.is_running():
             return False
         row = self.sessions.session_row(self.session_id)
-        existing = (self.state.task, row["designer"], row["programmer"], self.state.settings)
-        dialog = NewSessionDialog(self.ctx, self, existing=existing)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_value is None:
-            return False
-        self.apply_session_settings(*dialog.result_value[1:])
-        return True
+        value = ask_session(self.ctx, self, existing=(self.state.task, row["designer"], row["programmer"],
+                                                      self.state.settings))
+        if value is not None:
+            self.apply_session_settings(*value[1:])
+        return value is not None
 
     def apply_session_settings(self, designer: str, programmer: str, settings) -> None:
         self.flush_edits()
@@ -289,12 +248,8 @@ class DesignPage(QWidget):
         after = self.rail.item(row + 1) if row >= 0 else None
         a = self.session.actions(running_here=self.is_running(), has_code=bool(self.code_pane.code().strip()),
                                  has_next_item=after is not None and bool(after.flags() & Qt.ItemFlag.ItemIsEnabled))
-        self.run_btn.setText(a.run_label)
-        self.run_btn.setToolTip(a.run_tip)
-        self.accept_btn.setToolTip(a.accept_tip)
-        for widget, on in ((self.run_btn, a.run), (self.accept_btn, a.accept), (self.run_all_btn, a.run_all),
-                           (self.stop_btn, a.stop), (self.settings_btn, a.settings), (self.bar.board_btn, a.board),
-                           (self.stop_shortcut, a.stop), (self.fork_btn, a.fork), (self.run_code_btn, a.run_code)):
+        self.buttons.show_actions(a)
+        for widget, on in ((self.settings_btn, a.settings), (self.bar.board_btn, a.board), (self.stop_shortcut, a.stop)):
             widget.setEnabled(on)
 
     # -- edits -------------------------------------------------------------------------------
@@ -467,8 +422,7 @@ class DesignPage(QWidget):
             return
         if name != "send_to_design" or not isinstance(payload, dict):
             return
-        current = self.state.task.name if self.session_id is not None and self.state else "demo-digits"
-        task_name = self.choose_task(current)
+        task_name = self.choose_task(self.session.task_for_new().name)
         if task_name is None:
             return   # the user cancelled: nothing is created
         self.seed_from_chat(payload.get("text", ""), payload.get("code", ""), task_name)
@@ -487,25 +441,18 @@ class DesignPage(QWidget):
 
     def seed_from_chat(self, text: str, code: str = "", task_name: str = "demo-digits") -> int:
         """A new session for ``task_name`` seeded with a chat answer: the proposal (and C_R if code came too)."""
-        from backend.pipeline import get_task
-        from backend.pipeline.seed import seed_from_chat
-
         self.flush_edits()
-        task = get_task(task_name)
         settings = self.ctx.settings
-        sid = seed_from_chat(self.sessions, task, settings.designer_model, settings.programmer_model, text, code)
+        sid = self.session.seed(text, code, task_name, settings.designer_model, settings.programmer_model)
         self._fill_sessions()
         self.open_session(sid, select=NEXT)
         return sid
 
     def compare_from_chat(self, prompt: str, task_name: str = "demo-digits") -> int:
         """Chat's "Compare": a new session on the current task whose board asks ``prompt``."""
-        from backend.pipeline import get_task
-
-        task = self.state.task if self.session_id is not None and self.state else get_task(task_name)
         settings = self.ctx.settings
-        sid = self.create_session(task, settings.designer_model, settings.programmer_model,
-                                  title=f"Compare: {' '.join(prompt.split())[:50]}")
+        sid = self.create_session(self.session.task_for_new(task_name), settings.designer_model,
+                                  settings.programmer_model, title=f"Compare: {' '.join(prompt.split())[:50]}")
         self.show_board(prompt)
         self._show_in_window()
         return sid

@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
-    QLayout,
     QPlainTextEdit,
     QSizePolicy,
     QSplitter,
@@ -55,7 +54,7 @@ def _titled(title: str, widget: QWidget) -> QWidget:
 
 
 class StageView(QWidget):
-    def __init__(self, ctx, toolbar: QLayout, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx, toolbar: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.loading = False
@@ -119,7 +118,7 @@ class StageView(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.help)
         layout.addWidget(self.reason)
-        layout.addLayout(toolbar)
+        layout.addWidget(toolbar)
         layout.addWidget(vsplit, 1)
         self.output_view.line_activated.connect(self.code_pane.editor.go_to_line)
 
