@@ -12,6 +12,7 @@ the GUI process never spends its GIL on regular expressions.
 
 from __future__ import annotations
 
+import collections
 import os
 import select
 import subprocess
@@ -159,7 +160,8 @@ class JobStream:
         self._lock = threading.RLock()      # a subscriber may unsubscribe from its own callback
         self._subscribers: list[Subscriber] = []
         self._metrics: dict[str, tuple[list, list]] = {}
-        self._output: dict[str, str] = {}
+        self._output: dict[str, collections.deque[str]] = {}   # the last chunks of each stream
+        self._output_size: dict[str, int] = {}
         self._status: dict | None = None
         self.final: dict | None = None          # the status the job ended with
         self.metrics_complete = False           # the metrics of the whole log were sent
@@ -198,7 +200,12 @@ class JobStream:
                 kept[1].append(values)
         elif kind == "output":
             stream, text = payload
-            self._output[stream] = (self._output.get(stream, "") + text)[-TEXT_TAIL:]
+            chunks = self._output.setdefault(stream, collections.deque())
+            chunks.append(text)
+            size = self._output_size.get(stream, 0) + len(text)
+            while len(chunks) > 1 and size - len(chunks[0]) >= TEXT_TAIL:   # the oldest go once a tail is kept
+                size -= len(chunks.popleft())
+            self._output_size[stream] = size
         elif kind == "status":
             self._status = payload
         elif kind == "metrics_end":
@@ -227,7 +234,8 @@ class JobStream:
 
     def _replay(self) -> list[JobEvent]:
         events = [JobEvent(self.job_id, "status", self._status)] if self._status else []
-        events += [JobEvent(self.job_id, "output", (stream, text)) for stream, text in self._output.items() if text]
+        events += [JobEvent(self.job_id, "output", (stream, "".join(chunks)[-TEXT_TAIL:]))
+                   for stream, chunks in self._output.items() if chunks]
         if self._metrics:
             import numpy as np
 
