@@ -52,8 +52,9 @@ def sync_jobs(db) -> list[str]:
             changed.append(row["id"])
         elif alive:
             if status != row["status"]:
-                db.conn.execute("UPDATE jobs SET status=?, pid=?, started_at=? WHERE id=?",
-                                (status, st.get("pid"), st.get("started_at"), row["id"]))
+                # Never over a final row: the job's end may have been recorded since the SELECT above.
+                db.conn.execute(f"UPDATE jobs SET status=?, pid=?, started_at=? WHERE id=? AND status NOT IN ({marks})",
+                                (status, st.get("pid"), st.get("started_at"), row["id"], *FINAL_STATUSES))
                 changed.append(row["id"])
         elif "supervisor_pid" in st or not workdir.exists() or time.time() - float(st.get("created_at") or 0) > 30:
             # No supervisor and no final status: the job vanished. A job created a moment ago may
