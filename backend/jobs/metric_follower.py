@@ -25,7 +25,7 @@ from backend.jobs.status import job_active
 from backend.jobs.tail import LogTailer
 
 FRAME = struct.Struct("<I")   # payload length, then the marshalled payload
-POLL_S = 0.3
+POLL_S = 0.1   # also how soon after the job's end the child has read it all (a design run waits for that)
 
 
 def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,

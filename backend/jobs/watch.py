@@ -138,6 +138,7 @@ def watch_job(job_id: str, workdir: Path | str, *, output: bool = True, metrics:
 
 # -- one stream per job ---------------------------------------------------------------------------
 TEXT_TAIL = 1 << 20      # output kept for a late subscriber, per stream (the log file has it all)
+STREAM_POLL_S = 0.1
 KEEP_ENDED = 16          # ended streams kept for replay (a stage's chart shown again: no new parse)
 Subscriber = Callable[[JobEvent], None]
 
@@ -183,8 +184,9 @@ class JobStream:
 
     def _run(self) -> None:
         try:
+            # Polled at 10 Hz: a design run waits for the stream's end before it records its step.
             for event in watch_job(self.job_id, self.workdir, output=True, metrics=True, follow=self.follow,
-                                   stop=self._stop, text_tail=TEXT_TAIL, active=self._active):
+                                   stop=self._stop, text_tail=TEXT_TAIL, active=self._active, poll_s=STREAM_POLL_S):
                 self.publish(event.kind, event.payload)
         finally:
             if not self._stop.is_set() and self.final is None:   # the watch failed: end it all the same
