@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 pm = pluggy.PluginManager("deepones")
 pm.add_hookspecs(hookspecs)
 _loaded = False
+_load_lock = threading.RLock()
 # Plugins whose module failed to import: name -> error. Reported by ``deepones doctor``.
 plugin_errors: dict[str, str] = {}
 
@@ -86,7 +88,12 @@ def load_plugins() -> pluggy.PluginManager:
     third-party package must not stop the app from starting.
     """
     global _loaded
-    if not _loaded:
+    # Under a lock: a second thread asking meanwhile (two jobs finalised at once, each parsing its
+    # log) waits for every plugin instead of calling hooks no plugin is registered for yet. A plugin
+    # that asks for plugins while it loads (same thread) gets them as registered so far, as before.
+    with _load_lock:
+        if _loaded:
+            return pm
         _loaded = True
         for module_name in DEFAULT_PLUGINS:
             # Short names ("replay_backend"), as the entry points had: what doctor and Overview show.

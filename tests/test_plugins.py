@@ -97,6 +97,37 @@ def test_a_broken_plugin_is_reported_not_fatal(monkeypatch):
     assert "replay:" in plugins.collect_named("register_backends")
 
 
+def test_a_thread_asking_while_another_loads_the_plugins_gets_them_all(monkeypatch):
+    """Two jobs finalised at once each parse their log: the second thread asking for the log parsers
+    while the first is registering the plugins used to get none (and the job's metrics were lost)."""
+    import threading
+
+    import pluggy
+
+    from backend import hookspecs
+
+    pm = pluggy.PluginManager("deepones")
+    pm.add_hookspecs(hookspecs)
+    monkeypatch.setattr(plugins, "pm", pm)
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setattr(plugins, "entry_points", lambda: [])
+    real_register, slow = plugins._register, threading.Event()
+
+    def slow_register(name: str, value: str) -> None:
+        slow.set()
+        threading.Event().wait(0.01)        # loading takes a while: the other thread arrives meanwhile
+        real_register(name, value)
+
+    monkeypatch.setattr(plugins, "_register", slow_register)
+    counts = []
+    first = threading.Thread(target=lambda: counts.append(len(plugins.collect("register_log_parsers"))))
+    first.start()
+    slow.wait(10)
+    counts.append(len(plugins.collect("register_log_parsers")))
+    first.join(30)
+    assert len(counts) == 2 and min(counts) > 0 and counts[0] == counts[1]
+
+
 def _write_dist(site: Path, dist: str, *entry_points: str, module: str = "") -> None:
     """A throwaway installed distribution on a sys.path folder: a dist-info with ``deepones`` entry points."""
     info = site / f"{dist}-0.1.dist-info"

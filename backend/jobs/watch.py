@@ -188,6 +188,10 @@ class JobStream:
             for event in watch_job(self.job_id, self.workdir, output=True, metrics=True, follow=self.follow,
                                    stop=self._stop, text_tail=TEXT_TAIL, active=self._active, poll_s=STREAM_POLL_S):
                 self.publish(event.kind, event.payload)
+        except Exception:  # noqa: BLE001 - e.g. the metric child could not start: say so, end the stream
+            import logging
+
+            logging.getLogger(__name__).exception("watching job %s failed", self.job_id)
         finally:
             if not self._stop.is_set() and self.final is None:   # the watch failed: end it all the same
                 self.publish("ended", read_status(self.workdir))
