@@ -36,22 +36,41 @@ def _write(db, result: JobResult, st: dict, columns: dict) -> bool:
         cur = db.conn.execute(
             "UPDATE jobs SET status=?, reason=?, exit_code=?, signal=?, score=?, wall_s=?, peak_rss_mb=?,"
             f" pid=?, started_at=?, ended_at=? WHERE id=? AND status NOT IN ({_NOT_FINAL})",
-            (result.status, result.reason, result.exit_code, result.signal, result.score, result.wall_s,
-             result.peak_rss_mb, st.get("pid"), st.get("started_at"), st.get("ended_at") or time.time(),
-             result.job_id, *FINAL_STATUSES),
+            (
+                result.status,
+                result.reason,
+                result.exit_code,
+                result.signal,
+                result.score,
+                result.wall_s,
+                result.peak_rss_mb,
+                st.get("pid"),
+                st.get("started_at"),
+                st.get("ended_at") or time.time(),
+                result.job_id,
+                *FINAL_STATUSES,
+            ),
         )
         if cur.rowcount == 0:
-            return False          # recorded already (by another thread or process), or no row
+            return False  # recorded already (by another thread or process), or no row
         db.conn.execute("DELETE FROM metrics WHERE job_id=?", (result.job_id,))
         for name, (steps, values) in columns.items():
             # Rows straight from the columns (C loops): no point object per value.
-            db.conn.executemany("INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,NULL)",
-                                zip(repeat(result.job_id), repeat(name), steps.tolist(), values.tolist()))
+            db.conn.executemany(
+                "INSERT INTO metrics (job_id, name, step, value, recorded_at) VALUES (?,?,?,?,NULL)",
+                zip(repeat(result.job_id), repeat(name), steps.tolist(), values.tolist()),
+            )
     return True
 
 
-def finalise_job(db, result: JobResult, status: dict | None = None, *, columns: dict | None = None,
-                 with_metrics: bool = True) -> bool:
+def finalise_job(
+    db,
+    result: JobResult,
+    status: dict | None = None,
+    *,
+    columns: dict | None = None,
+    with_metrics: bool = True,
+) -> bool:
     """Record the job's end (final row + metrics) unless it is recorded already; True when this call did.
 
     ``columns``: the metrics {name: (steps, values)} when the caller has them; otherwise ``stdout.log``
@@ -71,5 +90,7 @@ def finalise_job(db, result: JobResult, status: dict | None = None, *, columns: 
         except sqlite3.OperationalError as exc:
             if "full" not in str(exc):
                 raise
-            log.warning("job %s not recorded%s: %s", result.job_id, " with its metrics" if metrics else "", exc)
+            log.warning(
+                "job %s not recorded%s: %s", result.job_id, " with its metrics" if metrics else "", exc
+            )
     return False

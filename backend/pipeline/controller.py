@@ -18,9 +18,9 @@ from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES, SessionState, Step
 from backend.pipeline.store import SessionStore
 
-NEXT = -1          # what is shown: "the next stage, not run yet" (the rail's item data for it)
+NEXT = -1  # what is shown: "the next stage, not run yet" (the rail's item data for it)
 RUN_AGAIN = "Run again"
-DESIGNER_STAGES = ("improve", "propose")   # where a design goes back to, latest first
+DESIGNER_STAGES = ("improve", "propose")  # where a design goes back to, latest first
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class DesignSession:
         self.session_id: int | None = None
         self.state: SessionState | None = None
         self.next_stage: str | None = None
-        self.shown: int | None = None        # a step id, NEXT, or None
+        self.shown: int | None = None  # a step id, NEXT, or None
         self.running_step_id: int | None = None
 
     # -- reading -----------------------------------------------------------------------------
@@ -84,14 +84,14 @@ class DesignSession:
         steps = self.state.steps if self.state is not None else None
         if steps is None or step.session_id != self.session_id:
             return False
-        step = replace(step)   # the page's own copy: an edit in a pane never touches the runner's object
+        step = replace(step)  # the page's own copy: an edit in a pane never touches the runner's object
         ids = [s.id for s in steps]
         if step.id in ids:
-            steps[ids.index(step.id)] = step                      # updated, or run again in place
+            steps[ids.index(step.id)] = step  # updated, or run again in place
         elif step.parent_id is None:
-            self.state.steps = [step]                             # a fork from the very start
+            self.state.steps = [step]  # a fork from the very start
         elif step.parent_id in ids:
-            self.state.steps = [*steps[: ids.index(step.parent_id) + 1], step]   # the new tip
+            self.state.steps = [*steps[: ids.index(step.parent_id) + 1], step]  # the new tip
         else:
             return False
         self.next_stage = self.state.next_stage()
@@ -102,7 +102,9 @@ class DesignSession:
 
     @property
     def shown_step(self) -> Step | None:
-        return self.step(self.shown) if self.session_id is not None and self.shown not in (None, NEXT) else None
+        return (
+            self.step(self.shown) if self.session_id is not None and self.shown not in (None, NEXT) else None
+        )
 
     def is_retry(self, step: Step | None) -> bool:
         """``step`` ended without a result and is the branch's tip: "Run again" re-runs it in place."""
@@ -127,7 +129,11 @@ class DesignSession:
             wanted = None
         retry = state.retry_step
         if wanted not in {s.id for s in state.steps} and (wanted != NEXT or nxt is None or retry is not None):
-            wanted = retry.id if retry else (NEXT if nxt is not None else (state.steps[-1].id if state.steps else None))
+            wanted = (
+                retry.id
+                if retry
+                else (NEXT if nxt is not None else (state.steps[-1].id if state.steps else None))
+            )
         return wanted
 
     def next_prompt(self) -> tuple[str | None, str]:
@@ -139,7 +145,9 @@ class DesignSession:
         """(the prompt shown: its re-run draft or what was sent, the attempt before it and its code as it ran)."""
         draft = self.store.draft(self.session_id, step.parent_id, step.stage)
         index = self.state.steps.index(step)
-        before = next((s for s in reversed(self.state.steps[:index]) if s.stage in CODE_STAGES and s.code), None)
+        before = next(
+            (s for s in reversed(self.state.steps[:index]) if s.stage in CODE_STAGES and s.code), None
+        )
         diff_base = (before, self.store.original(before, "code")) if before is not None else None
         return (draft if draft is not None else step.prompt), diff_base
 
@@ -157,16 +165,24 @@ class DesignSession:
         has_result = finished and bool(step.response.strip() or step.code)
         idle = has_session and not running
         return Actions(
-            run_label="Run stage" if self.shown == NEXT else RETRY_LABEL if looped else RUN_AGAIN if retry
+            run_label="Run stage"
+            if self.shown == NEXT
+            else RETRY_LABEL
+            if looped
+            else RUN_AGAIN
+            if retry
             else "Re-run stage (new branch)",
-            run_tip="Run it again here with a higher temperature and repeat penalty (Ctrl+Return)" if looped else
-            "Run this stage again here, on the same branch (Ctrl+Return)" if retry else
-            "Send the prompt shown (edited or not) and run this stage (Ctrl+Return)",
+            run_tip="Run it again here with a higher temperature and repeat penalty (Ctrl+Return)"
+            if looped
+            else "Run this stage again here, on the same branch (Ctrl+Return)"
+            if retry
+            else "Send the prompt shown (edited or not) and run this stage (Ctrl+Return)",
             run=idle and (self.shown == NEXT or retry or (finished and step.origin == "model")),
             # On a finished branch (no next stage) the last step has nothing to go on to.
             accept=idle and has_result and has_next_item,
             accept_tip="Keep this result and show the next stage's prompt (Ctrl+Shift+Return)"
-            if has_next_item or not has_result else "This branch is finished: there is no next stage to go on to",
+            if has_next_item or not has_result
+            else "This branch is finished: there is no next stage to go on to",
             run_all=idle and self.next_stage is not None,
             stop=running_here,
             settings=idle,
@@ -188,7 +204,7 @@ class DesignSession:
         if not self.is_retry(step):
             self.store.fork(self.session_id, step.parent_id)
         elif step.error_type == MODEL_LOOP:
-            self.store.loosen_sampling(self.session_id)   # the same settings would likely loop again
+            self.store.loosen_sampling(self.session_id)  # the same settings would likely loop again
         return True
 
     def fork_at(self, step_id: int | None) -> None:
@@ -205,7 +221,9 @@ class DesignSession:
         from backend.pipeline.catalog import get_task
         from backend.pipeline.state import SessionSettings
 
-        return get_task("demo-digits"), SessionSettings(time_limit_s=300, train_time_limit_s=60, interpreter=interpreter)
+        return get_task("demo-digits"), SessionSettings(
+            time_limit_s=300, train_time_limit_s=60, interpreter=interpreter
+        )
 
     def task_for_new(self, default: str = "demo-digits"):
         """The task a session made from Chat is for: the open session's, else ``default``."""
@@ -226,18 +244,25 @@ class DesignSession:
             return None
         if self.shown == NEXT:
             tip = self.state.steps[-1].id if self.state.steps else None
-            return ("draft", tip, self.next_stage), self.store.save_draft, (self.session_id, tip, self.next_stage, text)
+            return (
+                ("draft", tip, self.next_stage),
+                self.store.save_draft,
+                (self.session_id, tip, self.next_stage, text),
+            )
         if (step := self.shown_step) is not None:
             # A re-run prompt for this stage: kept as the draft after its parent (the sent prompt stays as sent).
-            return (("draft", step.parent_id, step.stage), self.store.save_draft,
-                    (self.session_id, step.parent_id, step.stage, text))
+            return (
+                ("draft", step.parent_id, step.stage),
+                self.store.save_draft,
+                (self.session_id, step.parent_id, step.stage, text),
+            )
         return None
 
     def response_save(self, text: str) -> Save | None:
         step = self.shown_step
         if step is None:
             return None
-        step.response = text   # Accept follows what is in the pane now
+        step.response = text  # Accept follows what is in the pane now
         return ("response", step.id), self.save_field, (step.id, "response", text)
 
     def code_save(self, code: str) -> Save | None:

@@ -16,7 +16,9 @@ from tests.design.conftest import replay
 
 def _session(db) -> tuple[SessionStore, int]:
     sessions = SessionStore(db)
-    sid = sessions.create_session(get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl"))
+    sid = sessions.create_session(
+        get_task("demo-digits"), replay("designer.jsonl"), replay("programmer.jsonl")
+    )
     return sessions, sid
 
 
@@ -31,13 +33,13 @@ def test_a_reported_step_is_put_in_place_without_reading_the_store(store, tmp_pa
     try:
         improve = sessions.add_step(sid, propose.id, "improve", status="running")
         queries.clear()
-        assert ctl.apply_step(improve)                                   # the new tip, running
+        assert ctl.apply_step(improve)  # the new tip, running
         assert ctl.state.running_step.id == improve.id and ctl.running_step_id == improve.id
         done = sessions.step(improve.id)
         done.status, done.response = "done", "MLP + dropout"
         queries.clear()
-        assert ctl.apply_step(done)                                      # the same step, finished
-        assert queries == []                                             # nothing read from the store
+        assert ctl.apply_step(done)  # the same step, finished
+        assert queries == []  # nothing read from the store
     finally:
         store.conn.set_trace_callback(None)
     assert [s.status for s in ctl.state.steps] == ["done", "done"] and ctl.next_stage == "implement"
@@ -45,8 +47,8 @@ def test_a_reported_step_is_put_in_place_without_reading_the_store(store, tmp_pa
     # A re-run forks at the step's parent: the new sibling replaces what followed it.
     rerun = sessions.add_step(sid, propose.id, "improve", status="running")
     assert ctl.apply_step(rerun) and [s.id for s in ctl.state.steps] == [propose.id, rerun.id]
-    other = Step(id=10_001, session_id=sid, parent_id=10_000, stage="improve")   # not on this branch:
-    assert ctl.apply_step(other) is False                                       # the caller reloads
+    other = Step(id=10_001, session_id=sid, parent_id=10_000, stage="improve")  # not on this branch:
+    assert ctl.apply_step(other) is False  # the caller reloads
 
 
 def test_the_rules_of_the_buttons_and_the_edits(store, tmp_path):
@@ -56,7 +58,7 @@ def test_the_rules_of_the_buttons_and_the_edits(store, tmp_path):
     ctl = DesignSession(sessions, tmp_path)
     ctl.open(sid, running=False)
     ctl.shown = ctl.selection()
-    assert ctl.shown == failed.id                          # a step that ended without a result comes first
+    assert ctl.shown == failed.id  # a step that ended without a result comes first
     a = ctl.actions(running_here=False, has_next_item=False, has_code=False)
     assert a.run and a.run_label == "Run again" and not a.accept and not a.stop and not a.fork
     assert not ctl.actions(running_here=True, has_next_item=False, has_code=False).run
@@ -65,7 +67,10 @@ def test_the_rules_of_the_buttons_and_the_edits(store, tmp_path):
     assert a.run_label == "Re-run stage (new branch)" and a.accept and a.fork
     key, fn, args = ctl.response_save("an MLP, wider")
     fn(*args)
-    assert sessions.step(propose.id).response == "an MLP, wider" and ctl.step(propose.id).response == "an MLP, wider"
+    assert (
+        sessions.step(propose.id).response == "an MLP, wider"
+        and ctl.step(propose.id).response == "an MLP, wider"
+    )
     ctl.shown = NEXT
     assert ctl.prompt_save("draft")[0] == ("draft", failed.id, "improve")
     assert ctl.designer_tip().id == failed.id
@@ -83,7 +88,11 @@ def test_the_page_draws_each_step_of_a_run_without_re_reading_the_branch(qtbot, 
     reads = []
     for name in ("state", "branch", "leaves", "steps"):
         real = getattr(SessionStore, name)
-        monkeypatch.setattr(SessionStore, name, lambda self, *a, _n=name, _r=real, **k: (reads.append(_n), _r(self, *a, **k))[1])
+        monkeypatch.setattr(
+            SessionStore,
+            name,
+            lambda self, *a, _n=name, _r=real, **k: (reads.append(_n), _r(self, *a, **k))[1],
+        )
     # What a run reports: the new step running, its answer streaming, then the step done.
     improve = sessions.add_step(sid, propose.id, "improve", status="running", prompt="improve it")
     page._on_event(sid, "step", {"step": improve})
@@ -92,9 +101,12 @@ def test_the_page_draws_each_step_of_a_run_without_re_reading_the_branch(qtbot, 
     page._on_event(sid, "chunk", {"step_id": improve.id, "text": "MLP + "})
     sessions.update_step(improve.id, status="done", response="MLP + dropout")
     page._on_event(sid, "step", {"step": sessions.step(improve.id)})
-    assert page.header.text().startswith("Improve — done") and page.response_edit.toPlainText() == "MLP + dropout"
+    assert (
+        page.header.text().startswith("Improve — done")
+        and page.response_edit.toPlainText() == "MLP + dropout"
+    )
     assert page.accept_btn.isEnabled() and [s.stage for s in page.state.steps] == ["propose", "improve"]
-    assert reads == []                                                   # no branch re-read per step
+    assert reads == []  # no branch re-read per step
     page.accept_and_next()
     assert page.rail.selected_data() == NEXT and page.header.text() == "Implement — not run yet"
 

@@ -38,8 +38,14 @@ class StageButtons(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.run_code_btn)
         layout.addWidget(self.fork_btn)
-        for btn, signal in ((self.run_btn, self.run), (self.accept_btn, self.accept), (self.run_all_btn, self.run_all),
-                            (self.stop_btn, self.stop), (self.fork_btn, self.fork), (self.run_code_btn, self.run_code)):
+        for btn, signal in (
+            (self.run_btn, self.run),
+            (self.accept_btn, self.accept),
+            (self.run_all_btn, self.run_all),
+            (self.stop_btn, self.stop),
+            (self.fork_btn, self.fork),
+            (self.run_code_btn, self.run_code),
+        ):
             btn.clicked.connect(signal)
         self.show_actions(Actions())
 
@@ -47,8 +53,14 @@ class StageButtons(QWidget):
         self.run_btn.setText(a.run_label)
         self.run_btn.setToolTip(a.run_tip)
         self.accept_btn.setToolTip(a.accept_tip)
-        for btn, on in ((self.run_btn, a.run), (self.accept_btn, a.accept), (self.run_all_btn, a.run_all),
-                        (self.stop_btn, a.stop), (self.fork_btn, a.fork), (self.run_code_btn, a.run_code)):
+        for btn, on in (
+            (self.run_btn, a.run),
+            (self.accept_btn, a.accept),
+            (self.run_all_btn, a.run_all),
+            (self.stop_btn, a.stop),
+            (self.fork_btn, a.fork),
+            (self.run_code_btn, a.run_code),
+        ):
             btn.setEnabled(on)
 
     def disable_all(self) -> None:

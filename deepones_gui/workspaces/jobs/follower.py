@@ -21,12 +21,19 @@ if TYPE_CHECKING:
 
 
 class JobFollower(QObject):
-    points = Signal(str, object)        # job id, {name: (steps, values)}
-    text = Signal(str, str, str)        # job id, stream, text
+    points = Signal(str, object)  # job id, {name: (steps, values)}
+    text = Signal(str, str, str)  # job id, stream, text
     finished = Signal(str)
 
-    def __init__(self, job_id: str, workdir: Path, parent: QObject | None = None, *, with_text: bool = False,
-                 with_points: bool = True) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        workdir: Path,
+        parent: QObject | None = None,
+        *,
+        with_text: bool = False,
+        with_points: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.job_id, self.workdir = job_id, Path(workdir)
         self.with_text, self.with_points = with_text, with_points
@@ -44,14 +51,16 @@ class JobFollower(QObject):
     def start(self, follow: bool = True) -> None:
         # The subscription (and its replay, which may wait for acks) happens on a thread of its own,
         # never on the GUI thread that would have to deliver those acks.
-        self._thread = threading.Thread(target=self._run, args=(follow,), name=f"follow-{self.job_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(follow,), name=f"follow-{self.job_id}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
     def _emit_text(self, stream: str, text: str) -> None:
-        deadline = time.monotonic() + 2.0      # at most 2 s, in case nobody acknowledges
+        deadline = time.monotonic() + 2.0  # at most 2 s, in case nobody acknowledges
         while not self._ack.wait(0.05):
             if self._stop.is_set() or time.monotonic() > deadline:
                 break
@@ -66,7 +75,7 @@ class JobFollower(QObject):
                 self.points.emit(self.job_id, event.payload)
             elif event.kind == "output" and self.with_text:
                 self._emit_text(*event.payload)
-        except RuntimeError:   # the view closed meanwhile and took this QObject with it
+        except RuntimeError:  # the view closed meanwhile and took this QObject with it
             self._stop.set()
         if event.kind == "ended":
             self._ended.set()
@@ -83,5 +92,5 @@ class JobFollower(QObject):
             self.done = True
             try:
                 self.finished.emit(self.job_id)
-            except RuntimeError:   # the page closed meanwhile and took this QObject with it
+            except RuntimeError:  # the page closed meanwhile and took this QObject with it
                 pass
