@@ -1,8 +1,8 @@
 """The metric follower: a child process that parses a job's ``stdout.log`` and streams the points.
 
 Parsing on a thread of the GUI process would hold the GIL and stall the window, so whoever wants
-live metrics starts this module (``python -m backend.jobs.metric_follower JOBDIR [--follow]``)
-and reads length-prefixed frames ``{name: (steps, values)}`` from its stdout: the columns travel
+live metrics starts this module (``python -m backend.jobs.metric_follower JOBDIR [--follow]``),
+closes its stdin once the job is over (the child then reads the rest at once), and reads length-prefixed frames ``{name: (steps, values)}`` from its stdout: the columns travel
 as raw float64 bytes inside a ``marshal`` dict, and :func:`decode_frame` turns them back into
 numpy arrays without a Python object per point. It ends when the job has ended and its log is
 read, when not following and the log is read, or when its reader goes away.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import select
 import struct
 import sys
 import time
@@ -25,17 +26,20 @@ from backend.jobs.status import job_active
 from backend.jobs.tail import LogTailer
 
 FRAME = struct.Struct("<I")   # payload length, then the marshalled payload
-POLL_S = 0.1   # also how soon after the job's end the child has read it all (a design run waits for that)
+POLL_S = 0.1   # how often a job with no reader to tell it is checked for its end
 
 
 def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,
-                   abandoned: Callable[[], bool] = lambda: False) -> Iterator[Columns]:
+                   abandoned: Callable[[], bool] = lambda: False,
+                   told_over: Callable[[float], bool] | None = None) -> Iterator[Columns]:
     """Columns of the points as the log grows (in this process): what the child runs.
-    ``abandoned()`` true ends it early (the reader is gone)."""
+    ``abandoned()`` true ends it early (the reader is gone). ``told_over(timeout)`` waits up to
+    ``timeout`` and is True once the reader says the job is over: the rest is read at once."""
     tailer = LogTailer(workdir, ("stdout",))
     extractor = MetricExtractor()
+    over = False
     while True:
-        running = follow and job_active(workdir)
+        running = follow and not over and job_active(workdir)
         while True:
             data = tailer.read("stdout")
             if not data:
@@ -50,7 +54,16 @@ def follow_metrics(workdir: Path, *, follow: bool, poll_s: float = POLL_S,
             return
         if abandoned():
             return
-        time.sleep(poll_s)
+        if told_over is not None:
+            over = told_over(poll_s)
+        else:
+            time.sleep(poll_s)
+
+
+def _told_over(timeout: float) -> bool:
+    """The reader closes this child's stdin when the job is over (or when it goes away): EOF."""
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    return bool(ready) and not os.read(sys.stdin.fileno(), 4096)
 
 
 def encode_frame(columns: Columns) -> bytes:
@@ -74,9 +87,12 @@ def main(argv: list[str]) -> int:
     parent = os.getppid()
     out = sys.stdout.buffer
     try:
+        # An empty frame first: "ready, reading along" (a reader waits for the rest only then).
+        out.write(encode_frame({}))
+        out.flush()
         # A reader that died without closing the pipe re-parents this child: stop then too.
         for columns in follow_metrics(Path(args[0]), follow="--follow" in argv,
-                                      abandoned=lambda: os.getppid() != parent):
+                                      abandoned=lambda: os.getppid() != parent, told_over=_told_over):
             out.write(encode_frame(columns))
             out.flush()
     except BrokenPipeError:

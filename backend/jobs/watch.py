@@ -42,18 +42,29 @@ class _MetricChild:
 
     def __init__(self, workdir: Path, follow: bool) -> None:
         argv = python_argv("-m", "backend.jobs.metric_follower", str(workdir)) + (["--follow"] if follow else [])
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # Its stdin is how it learns that the job is over (closed: see job_over).
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, close_fds=True)
         self.fd = self.proc.stdout.fileno()
         self.buf = b""
         self.done = False
+        self.woken = False
 
-    def frames(self, timeout: float) -> list[dict]:
-        """Frames that arrived within ``timeout`` (none when the child has ended)."""
+    def job_over(self) -> None:
+        """Tell the child the job has ended: it reads the rest of the log now, sends it and exits."""
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
+    def frames(self, timeout: float, wake_fd: int | None = None) -> list[dict]:
+        """Frames that arrived within ``timeout`` (none when the child has ended); a byte on
+        ``wake_fd`` ends the wait early."""
         if self.done:
             return []
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if ready:
+        ready, _, _ = select.select([self.fd] + ([wake_fd] if wake_fd is not None else []), [], [], timeout)
+        self.woken = wake_fd is not None and wake_fd in ready
+        if self.woken:
+            os.read(wake_fd, 4096)
+        if self.fd in ready:
             data = os.read(self.fd, 1 << 20)
             if not data:
                 self.done = True
@@ -73,20 +84,23 @@ class _MetricChild:
             self.proc.kill()
         self.proc.wait()
         self.proc.stdout.close()
+        self.job_over()
 
 
 def watch_job(job_id: str, workdir: Path | str, *, output: bool = True, metrics: bool = False, follow: bool = True,
               stop: threading.Event | None = None, poll_s: float = 0.3, text_tail: int | None = None,
               streams: tuple[str, ...] = ("stdout", "stderr"),
-              active: Callable[[], bool] | None = None) -> Iterator[JobEvent]:
+              active: Callable[[], bool] | None = None, wake_fd: int | None = None) -> Iterator[JobEvent]:
     """Events of one job until it ends (or, with ``follow=False``, until what is on disk is read).
 
     ``text_tail``: when more than twice that many bytes of output are waiting, skip to the last
     ``text_tail`` bytes (an "output" event says how much was skipped). ``stop`` ends the watch early.
     ``active()``: whether the job may still write (default: its supervisor holds its lock); a caller
-    that waits on the job's handle knows better (a remote run mirrored into the folder).
-    With ``metrics``, a "metrics_end" event (True: the metrics of the whole log were sent) comes
-    once the metric child has ended.
+    that waits on the job's handle knows better (a remote run mirrored into the folder), and a byte
+    written to ``wake_fd`` makes the watch look again at once (it has just changed).
+    With ``output``, "output_end" says the whole output was sent; with ``metrics``, "metrics_ready"
+    says the metric child has started, and "metrics_end" (True: the metrics of the whole log were
+    sent) comes once it has ended.
     """
     workdir = Path(workdir)
     stop = stop or threading.Event()
@@ -111,23 +125,31 @@ def watch_job(job_id: str, workdir: Path | str, *, output: bool = True, metrics:
                         if not data:
                             break
                         yield JobEvent(job_id, "output", (stream, data.decode("utf-8", errors="replace")))
+                if not running:
+                    yield JobEvent(job_id, "output_end", None)   # all of it: only metrics may follow
             if child is not None and not child.done:
                 # While the job runs, wait here up to ``poll_s`` for points; once it has ended,
-                # read the child to its end (it exits when the whole log is parsed).
+                # read the child to its end (told so, it parses the rest and exits).
+                if not running:
+                    child.job_over()
                 deadline = time.monotonic() + poll_s
                 while not stop.is_set() and not child.done:
                     wait = max(0.0, deadline - time.monotonic()) if running else poll_s
-                    for grouped in child.frames(wait):
-                        yield JobEvent(job_id, "metrics", grouped)
+                    for grouped in child.frames(wait, wake_fd if running else None):
+                        # The child's first frame is empty: it has started and reads along.
+                        yield JobEvent(job_id, "metrics" if grouped else "metrics_ready", grouped)
                     if child.done:
                         # The child read the log to its end once the job was over (its status final),
                         # or it stopped early (a remote run whose folder has no supervisor lock).
                         complete = read_status(workdir).get("status") in FINAL_STATUSES
                         yield JobEvent(job_id, "metrics_end", complete)
-                    if running and time.monotonic() >= deadline:
+                    if running and (time.monotonic() >= deadline or child.woken):
                         break
-            elif running:
-                stop.wait(poll_s)     # no metrics (any more): a plain pause, never a busy loop
+            elif running:         # no metrics (any more): a plain pause, never a busy loop
+                if wake_fd is None:
+                    stop.wait(poll_s)
+                elif select.select([wake_fd], [], [], poll_s)[0]:
+                    os.read(wake_fd, 4096)
             if not running:
                 yield JobEvent(job_id, "ended", read_status(workdir))
                 return
@@ -166,9 +188,13 @@ class JobStream:
         self._status: dict | None = None
         self.final: dict | None = None          # the status the job ended with
         self.metrics_complete = False           # the metrics of the whole log were sent
+        self.metrics_ready = False              # the metric child has started (and reads along)
         self._ended = threading.Event()
+        self._output_end = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-stream-{job_id}", daemon=True)
+        self._wake_r, self._wake_w = os.pipe()   # see wake(); closed (None) when the stream ends
+        os.set_blocking(self._wake_w, False)
 
     def start(self) -> JobStream:
         self._thread.start()
@@ -186,7 +212,8 @@ class JobStream:
         try:
             # Polled at 10 Hz: a design run waits for the stream's end before it records its step.
             for event in watch_job(self.job_id, self.workdir, output=True, metrics=True, follow=self.follow,
-                                   stop=self._stop, text_tail=TEXT_TAIL, active=self._active, poll_s=STREAM_POLL_S):
+                                   stop=self._stop, text_tail=TEXT_TAIL, active=self._active, poll_s=STREAM_POLL_S,
+                                   wake_fd=self._wake_r):
                 self.publish(event.kind, event.payload)
         except Exception:  # noqa: BLE001 - e.g. the metric child could not start: say so, end the stream
             import logging
@@ -196,6 +223,19 @@ class JobStream:
             if not self._stop.is_set() and self.final is None:   # the watch failed: end it all the same
                 self.publish("ended", read_status(self.workdir))
             self._ended.set()
+            with self._lock:      # never a write to a closed (maybe reused) descriptor: see wake()
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+                self._wake_w = None
+
+    def wake(self) -> None:
+        """Look at the job again now (its ``active`` has just turned false: the run is over)."""
+        with self._lock:
+            if self._wake_w is not None:
+                try:
+                    os.write(self._wake_w, b"!")
+                except BlockingIOError:   # woken many times already and not read yet: enough
+                    pass
 
     def _remember(self, event: JobEvent) -> None:
         kind, payload = event.kind, event.payload
@@ -214,8 +254,12 @@ class JobStream:
             self._output_size[stream] = size
         elif kind == "status":
             self._status = payload
+        elif kind == "metrics_ready":
+            self.metrics_ready = True
         elif kind == "metrics_end":
             self.metrics_complete = bool(payload)
+        elif kind == "output_end":
+            self._output_end.set()
         elif kind == "ended":
             self.final = payload
 
@@ -240,6 +284,7 @@ class JobStream:
 
     def _replay(self) -> list[JobEvent]:
         events = [JobEvent(self.job_id, "status", self._status)] if self._status else []
+        events += [JobEvent(self.job_id, "metrics_ready", {})] if self.metrics_ready else []
         events += [JobEvent(self.job_id, "output", (stream, "".join(chunks)[-TEXT_TAIL:]))
                    for stream, chunks in self._output.items() if chunks]
         if self._metrics:
@@ -274,6 +319,11 @@ class JobStream:
         """Block until the job has ended and every event was sent; the final status (None on timeout)."""
         self._ended.wait(timeout)
         return self.final if self._ended.is_set() else None
+
+    def wait_output(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended and its whole output was sent (the metric child may still be
+        reading); False on timeout."""
+        return self._output_end.wait(timeout) or self._ended.is_set()
 
     def stop(self) -> None:
         """Stop watching (nobody looks any more); a later :func:`open_stream` starts a fresh one."""

@@ -79,8 +79,9 @@ def program_spec(code: str, kind: str, settings: SessionSettings, *, name: str =
 
 
 STORED_LOG_HEAD, STORED_LOG_TAIL = 32_000, 160_000
-# After the job: how long its stream may take to send the rest (past it, the record parses the log itself).
-STREAM_END_WAIT_S = 30.0
+# After the job: how long its stream may take to send the rest of its output, then its metrics
+# (past that, the final record parses the log itself).
+STREAM_END_WAIT_S, METRICS_GRACE_S = 30.0, 2.0
 
 
 def _read(path: Path) -> str:
@@ -149,7 +150,11 @@ def run_program(
             result = handle.wait(cancel=cancel)
         finally:
             waited.set()
-        stream.wait(STREAM_END_WAIT_S)   # every output event delivered before the step is recorded
+            stream.wake()
+        stream.wait_output(STREAM_END_WAIT_S)  # every output event delivered before the step is recorded
+        # The metric child has the whole log a moment after the job (it has been reading along); a
+        # run over before the child even started is recorded with a parse of its (short) log instead.
+        stream.wait(METRICS_GRACE_S if stream.metrics_ready else 0)
     finally:
         unsubscribe()
     if db is not None:

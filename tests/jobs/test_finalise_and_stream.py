@@ -123,12 +123,19 @@ def test_a_design_run_tails_and_parses_its_log_once(jobs_root, monkeypatch):
     output, chart = [], []
 
     def on_start(job_id: str) -> None:  # what the Design page's live chart does on "running"
-        open_stream(job_id, paths.jobs_dir(jobs_root) / job_id).subscribe(
-            lambda e: chart.append(e.payload) if e.kind == "metrics" else None
-        )
+        workdir = paths.jobs_dir(jobs_root) / job_id
+
+        def on_event(e) -> None:
+            if e.kind == "metrics":
+                chart.append(e.payload)
+            elif e.kind == "metrics_ready":  # the program starts printing once the child reads along
+                (workdir / "go").write_text("")
+
+        open_stream(job_id, workdir).subscribe(on_event)
 
     code = (
-        "import time\nfor i in range(1, 4):\n    print(f'epoch={i} loss={1 / i}', flush=True)\n    time.sleep(0.1)\n"
+        "import os, time\nwhile not os.path.exists('go'):\n    time.sleep(0.01)\n"
+        "for i in range(1, 4):\n    print(f'epoch={i} loss={1 / i}', flush=True)\n    time.sleep(0.05)\n"
         "open('metric.log', 'w').write('0.9')\n"
     )
     run = sandbox.run_program(
