@@ -23,6 +23,7 @@ from backend.workspaces import WorkspaceSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.builtin import available_workspaces
+from deepones_gui.workspaces.page_protocol import HostedPage, WorkspacePage, as_workspace_page
 
 log = logging.getLogger(__name__)
 GPU_REFRESH_MS = 5000
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.specs = specs if specs is not None else available_workspaces()
         self.recovery_banner = None   # shown once after an abrupt end of the previous run
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, WorkspacePage] = {}
         self.failed_pages: dict[str, str] = {}   # workspace name -> error, for pages whose factory raised
 
         self.nav = QListWidget()
@@ -157,41 +158,35 @@ class MainWindow(QMainWindow):
         self.right_column.insertWidget(0, self.recovery_banner)
 
     def resume(self, item: recovery.InterruptedWork) -> None:
-        """Carry on with ``item`` in its workspace (a page without the hook is simply shown)."""
+        """Carry on with ``item`` in its workspace (a page with nothing to do for it is simply shown)."""
         if item.workspace not in {s.name for s in self.specs}:
             return
-        page = self.show_workspace(item.workspace)
-        target = item.target
-        if item.kind == "chat" and hasattr(page, "resume_interrupted"):
-            page.resume_interrupted(target["chat_id"])
-        elif item.kind == "design" and hasattr(page, "open_session"):
-            page.open_session(target["session_id"])
-        elif item.kind == "import" and hasattr(page, "start_import"):
-            page.start_import([target["source"]], dataset=target["dataset"], fmt=target["format"] or "auto")
+        self.show_workspace(item.workspace).open_item(item)
 
     # -- workspaces --------------------------------------------------------------------------
-    def page(self, name: str) -> QWidget:
+    def page(self, name: str) -> WorkspacePage:
         """The workspace widget ``name``, built on first use so start-up stays fast."""
         if name not in self.pages:
             spec = next(s for s in self.specs if s.name == name)
             if spec.needs_store:
                 _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
-                widget = spec.factory(self.ctx)
+                widget = as_workspace_page(spec.factory(self.ctx))
             except Exception as exc:
                 log.exception("workspace %s failed to load", name)
                 self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
                 # Escaped: the message and a third-party title are text, not markup (a "<b>" in
                 # them would otherwise be rendered, and unbalanced tags hide the rest).
-                widget = QLabel(
+                message = QLabel(
                     f"<h3>The {html.escape(spec.title)} workspace could not be loaded</h3>"
                     f"<p><code>{html.escape(f'{type(exc).__name__}: {exc}')}</code></p>"
                     "<p>Details are in the log file.</p>"
                 )
                 from PySide6.QtCore import Qt
 
-                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                widget.setWordWrap(True)
+                message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                message.setWordWrap(True)
+                widget = HostedPage(message)
             self.pages[name] = widget
             self.stack.addWidget(widget)
         return self.pages[name]
@@ -200,7 +195,7 @@ class MainWindow(QMainWindow):
         row = self.nav.currentRow()
         return self.specs[row].name if 0 <= row < len(self.specs) else ""
 
-    def show_workspace(self, name: str) -> QWidget:
+    def show_workspace(self, name: str) -> WorkspacePage:
         for row, spec in enumerate(self.specs):
             if spec.name == name:
                 self.nav.setCurrentRow(row)
@@ -222,10 +217,7 @@ class MainWindow(QMainWindow):
         """
         for spec in self.specs:
             if name in spec.listens and spec.name not in self.pages and self.active:
-                page = self.page(spec.name)
-                handler = getattr(page, "on_broadcast", None)
-                if handler is not None:
-                    handler(name, payload)
+                self.page(spec.name).on_broadcast(name, payload)
 
     def _show_row(self, row: int) -> None:
         if self.active and 0 <= row < len(self.specs):
@@ -381,18 +373,14 @@ class MainWindow(QMainWindow):
         report_problem(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
-        for widget in self.pages.values():
-            can_close = getattr(widget, "can_close", None)
-            if can_close is not None and not can_close():
-                event.ignore()
-                return
+        if not all(page.can_close() for page in self.pages.values()):
+            event.ignore()
+            return
         self._gpu_timer.stop()
         self.save_state()
         recovery.end_session(self.ctx.data_dir)
-        for widget in self.pages.values():
-            shutdown = getattr(widget, "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+        for page in self.pages.values():
+            page.shutdown()
         super().closeEvent(event)
 
 

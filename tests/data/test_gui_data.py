@@ -20,7 +20,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(page)
     page.resize(1300, 800)
     page.show()
-    qtbot.waitUntil(lambda: page.screenshot_ready() and page.model.rowCount() == 257, timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready() and page.model.rowCount() == 257, timeout=20_000)
     yield page
     page.shutdown()
 

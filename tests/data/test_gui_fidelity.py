@@ -26,7 +26,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(page)
     page.resize(1280, 800)
     page.show()
-    qtbot.waitUntil(lambda: page.screenshot_ready() and page.model.rowCount() == 257, timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready() and page.model.rowCount() == 257, timeout=20_000)
     yield page
     page.shutdown()
 
@@ -191,7 +191,7 @@ def test_ctrl_f_right_after_switching_to_data_focuses_search(qtbot, app_context)
     qtbot.waitExposed(window)
     window.activateWindow()
     page = window.show_workspace("data")
-    qtbot.waitUntil(lambda: page.screenshot_ready(), timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready(), timeout=20_000)
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)

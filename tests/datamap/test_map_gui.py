@@ -23,7 +23,7 @@ def map_page(qtbot, grouped_store, app_context):
     qtbot.addWidget(page)
     page.resize(1280, 760)
     page.show()
-    qtbot.waitUntil(page.screenshot_ready, timeout=20_000)
+    qtbot.waitUntil(page.ready, timeout=20_000)
     page.views.setCurrentIndex(1)
     qtbot.waitUntil(
         lambda: page.map_panel.points is not None and len(page.map_panel.canvas.ids) > 0, timeout=10_000

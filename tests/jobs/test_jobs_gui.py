@@ -208,7 +208,9 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     assert expected in page.detail.text()
     wait_until(qtbot, lambda: "ValueError: boom" in page.err_view.plain_text())
     assert page.err_view.jump_to_traceback()
-    assert page.screenshot_ready()
+    selected = page.selected_ids()   # the finished job stays selected, with its chart and output
+    assert selected and page.rows[selected[0]]["status"] == "succeeded"
+    assert page.chart.series and page.out_view.plain_text()
     assert all(b.isEnabled() for b in page.chart.export_buttons)
     page.table.clearSelection()
     wait_until(qtbot, lambda: not any(b.isEnabled() for b in page.chart.export_buttons))

@@ -34,6 +34,7 @@ from backend.llm.conversations import (
 from backend.llm.conversations import title_from as make_title
 from backend.llm.degenerate import is_loop_stop, retry_settings
 from backend.llm.model_spec import ModelSpec
+from backend.recovery import InterruptedWork
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
@@ -42,6 +43,7 @@ from deepones_gui.workspaces.chat.model_picker import ModelPicker
 from deepones_gui.workspaces.chat.runner import ChatRunner
 from deepones_gui.workspaces.chat.settings_panel import ChatSettingsPanel
 from deepones_gui.workspaces.chat.sidebar import ChatSidebar
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 log = logging.getLogger(__name__)
 STOPPED_BEFORE_ANSWER = ("The model stopped before answering: the app or the model process ended while this "
@@ -69,7 +71,7 @@ class ChatInput(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-class ChatPage(QWidget):
+class ChatPage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -287,6 +289,12 @@ class ChatPage(QWidget):
         if self.chat_id is not None and not self.runner.running:
             self._generate(user_id)
 
+    def open_item(self, item: InterruptedWork) -> bool:
+        if item.kind != "chat":
+            return False
+        self.resume_interrupted(item.target["chat_id"])
+        return True
+
     def resume_interrupted(self, chat_id: int) -> None:
         """Open ``chat_id`` and answer its unanswered last question (after a crash)."""
         if self.runner.running:
@@ -475,9 +483,6 @@ class ChatPage(QWidget):
         self.check_dialog.show()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def can_close(self) -> bool:
-        return True
-
     def shutdown(self) -> None:
         if self.runner.running:
             self.runner.stop()
@@ -489,10 +494,5 @@ class ChatPage(QWidget):
 
         wait_for_background_tasks(10_000)
 
-    def screenshot_ready(self) -> bool:
-        return self.picker.ready and not self.runner.running and not getattr(self, "demo_pending", False)
-
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.chat.demo import show_demo_conversation
-
-        show_demo_conversation(self)
+    def ready(self) -> bool:
+        return self.picker.ready and not self.runner.running

@@ -185,6 +185,10 @@ class MapPanel(QWidget):
             self._loaded_once = True
             self.reload()
 
+    def ready(self) -> bool:
+        """The map's points are loaded and no load is in flight."""
+        return self.points is not None and self._loading is None
+
     def reload(self) -> None:
         if self._loading is not None:
             return

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from backend.llm.degenerate import MODEL_LOOP, RETRY_LABEL
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.runner import prepare_prompt
 from backend.pipeline.state import CODE_STAGES, RUN_STAGES
+from backend.recovery import InterruptedWork
 from deepones_gui.workspaces.design.board_mode import BoardMode
 from deepones_gui.workspaces.design.edits import EditQueue, StageEditing
 from deepones_gui.workspaces.design.runs import StageRuns
@@ -35,12 +35,13 @@ from deepones_gui.workspaces.design.session_bar import SessionBar
 from deepones_gui.workspaces.design.stage_view import StageView
 from deepones_gui.workspaces.design.welcome import Welcome
 from deepones_gui.workspaces.design.widgets import NEXT, StageRail
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 log = logging.getLogger(__name__)
 RUN_AGAIN = "Run again"
 
 
-class DesignPage(BoardMode, StageEditing, QWidget):
+class DesignPage(BoardMode, StageEditing, WorkspacePage):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
@@ -484,13 +485,14 @@ class DesignPage(BoardMode, StageEditing, QWidget):
         self.runs.close()
         self.board.shutdown()
 
-    def screenshot_ready(self) -> bool:
+    def ready(self) -> bool:
         return not self.is_running()
 
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.design.demo import prepare_demo_session
-
-        prepare_demo_session(self)
+    def open_item(self, item: InterruptedWork) -> bool:
+        if item.kind != "design":
+            return False
+        self.open_session(item.target["session_id"])
+        return True
 
     def hideEvent(self, event) -> None:  # noqa: N802
         self.flush_edits()
