@@ -34,8 +34,8 @@ from backend.jobs.spec import FINAL_STATUSES, JobStatus
 from backend.jobs.status import job_confinement
 from backend.store import connection
 from deepones_gui.concurrent import run_in_background
-from deepones_gui.workspaces.jobs.charts import MetricChart
-from deepones_gui.workspaces.jobs.follower import JobFollower
+from deepones_gui.widgets.job_follower import JobFollower
+from deepones_gui.widgets.metric_chart import MetricChart
 from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel
 from deepones_gui.workspaces.jobs.logview import LogView
 from deepones_gui.workspaces.page_protocol import WorkspacePage
