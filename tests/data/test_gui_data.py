@@ -142,7 +142,7 @@ def test_a_change_made_elsewhere_shows_in_the_view(page, qtbot, app_context):
     qtbot.waitUntil(lambda: page.model.rowCount() == 258, timeout=5000)
     assert "from the CLI" in page.detail.browser.toPlainText()
     page.search.setText("elsewhere")
-    page._apply_filter()
+    page.apply_filter()
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)  # indexed in the same transaction
     assert page.model.sample_id(0) == page.db.conn.execute(
         "SELECT id FROM samples WHERE content_hash='h-elsewhere'").fetchone()[0]

@@ -143,7 +143,6 @@ class DataPage(WorkspacePage):
         self.map_panel.sampleClicked.connect(self.show_detail)
         self.map_panel.reviewRequested.connect(self.review)
         self.map_panel.tagRequested.connect(self.ask_tag)
-        self.map_panel.current_sample = lambda: self.session.detail_sample_id
         self.views = QTabWidget()
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.map_panel, "Map")
@@ -308,7 +307,7 @@ class DataPage(WorkspacePage):
         self.show_detail(self.model.sample_id(current.row()) if current.isValid() else None)
 
     def show_detail(self, sample_id: int | None) -> None:
-        self.session.detail_sample_id = sample_id
+        self.session.detail_sample_id = self.map_panel.current_sample = sample_id
         if sample_id is None:
             self.detail.show_sample(None)
             return
