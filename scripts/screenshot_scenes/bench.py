@@ -8,10 +8,11 @@ import os
 
 def prepare(page) -> None:
     """Runs the sweep through the backend (blocking: a script, not the app), then shows it."""
-    from backend.bench import demo, records
+    from backend.bench import records
     from backend.bench.sweep import SweepRunner
     from backend.datasets.demo import ensure_demo
     from backend.store import connection
+    from tests.bench import demo_sweep as demo
 
     folder = page.ctx.data_dir / "bench-demo"
     models = demo.write_demo_replays(folder)

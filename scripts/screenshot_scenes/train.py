@@ -9,7 +9,7 @@ _run_id: list[int] = []
 
 def prepare(page) -> None:
     from backend.store import connection
-    from backend.train.demo import find_demo_run, run_demo
+    from tests.train.demo_run import find_demo_run, run_demo
 
     with connection(page.ctx.db_path) as db:
         run = find_demo_run(db) or run_demo(db, page.ctx.data_dir)
