@@ -131,7 +131,7 @@ class DataPage(WorkspacePage):
             lambda *_: self._show_count(self.model.rowCount(), self.model.count_is_exact))
 
         self.chart = CategoryReviewChart()
-        self.duplicates = DuplicatesPanel(self.db_path, lambda: self.current_filter())
+        self.duplicates = DuplicatesPanel(self.db_path)
         self.duplicates.clusterChosen.connect(self.show_cluster)
         self.lower_tabs = QTabWidget()
         self.lower_tabs.addTab(self.chart, "Stats")
@@ -186,6 +186,7 @@ class DataPage(WorkspacePage):
         self.model.set_filter(flt)
         self.table.fit_match_column(bool(flt.query))
         self.map_panel.set_filter(flt)
+        self.duplicates.filter = flt
         if not self.model.searching:
             self._select_after_filter()
         self._stats_timer.start()  # facet counts follow the search
