@@ -85,10 +85,14 @@ class DataPage(WorkspacePage):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 4)
-        self.toolbar = DataToolbar(
-            self.undo_stack, on_import=self.choose_import, on_hub_import=self.choose_hub_import,
-            on_export=self.choose_export, on_clear=self.clear_filters, on_bulk_status=self.review_matching,
-            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo, on_train=self.train_on)
+        self.toolbar = DataToolbar(self.undo_stack)
+        bar = self.toolbar
+        for signal, slot in ((bar.importRequested, self.choose_import), (bar.hubImportRequested, self.choose_hub_import),
+                             (bar.exportRequested, self.choose_export), (bar.clearRequested, self.clear_filters),
+                             (bar.bulkStatusRequested, self.review_matching), (bar.bulkTagRequested, self.tag_matching),
+                             (bar.undoRequested, self.undo), (bar.redoRequested, self.redo),
+                             (bar.trainRequested, self.train_on)):
+            signal.connect(slot)
         self.search = self.toolbar.search
         self.count_label = self.toolbar.count_label
         self.undo_button, self.redo_button = self.toolbar.undo_button, self.toolbar.redo_button
