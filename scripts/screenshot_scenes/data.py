@@ -16,23 +16,31 @@ _mcq: list[int] = []
 def prepare(page) -> None:
     """Some review progress and a note on an MCQ, which is then selected."""
     from backend.datasets import curation, query
+    from backend.store import connection
 
-    rows = query.first_ids(page.db, 100_000)
-    ids = [r[0] for r in rows]
-    curation.set_status(page.db, ids[0:220:3], "accepted")
-    curation.set_status(page.db, ids[1:220:11], "rejected")
-    curation.set_status(page.db, ids[2:220:13], "needs-fix")
-    curation.add_tag(page.db, ids[0:220:9], "good-example")
-    mcq = next((sid for sid, kind in rows if kind == "mcq"), ids[0])
-    curation.edit_field(page.db, mcq, "note", "Distractors B and D are too easy; keep for now")
+    with connection(page.ctx.db_path) as db:   # a connection of its own: the page sees a change made elsewhere
+        rows = query.first_ids(db, 100_000)
+        ids = [r[0] for r in rows]
+        curation.set_status(db, ids[0:220:3], "accepted")
+        curation.set_status(db, ids[1:220:11], "rejected")
+        curation.set_status(db, ids[2:220:13], "needs-fix")
+        curation.add_tag(db, ids[0:220:9], "good-example")
+        mcq = next((sid for sid, kind in rows if kind == "mcq"), ids[0])
+        curation.edit_field(db, mcq, "note", "Distractors B and D are too easy; keep for now")
     _mcq[:] = [mcq]
 
 
+def _reviews_counted(page) -> bool:
+    status = page.facets.groups["status"]
+    return any(status.child(i).text(0) == "accepted" and status.child(i).text(1) not in ("0", "…", "")
+               for i in range(status.childCount()))
+
+
 def ready(page) -> bool:
-    if not page.ready() or not _mcq:
+    if not page.ready() or not _mcq or not _reviews_counted(page):   # the watch reloaded rows and stats
         return False
     if page.session.detail_sample_id != _mcq[0]:
-        page.select_sample(_mcq[0])   # once the watch has reloaded the rows with the review
+        page.select_sample(_mcq[0])
         return False
     return page.detail.note.text().startswith("Distractors")
 
