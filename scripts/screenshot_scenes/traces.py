@@ -42,13 +42,14 @@ def prepare(page) -> None:
 
     with connection(page.db_path) as db:
         _ids.update(record_demo_traces(db, Path(page.ctx.data_dir)))
-    page.reload()
-    page.open_trace(_ids["main"], _ids["implement"])
+    # As another workspace opens a trace at a step: the list reloads, then the trace opens on that step.
+    page.ctx.broadcast.emit("open_trace", {"session_id": _ids["main"], "step_id": _ids["implement"]})
     page.view.tabs.setCurrentWidget(page.view.output)
 
 
 def ready(page) -> bool:
-    return page.ready() and page.view.trace is not None
+    attempt = page.view.current_attempt()
+    return page.ready() and attempt is not None and attempt.id == _ids["implement"]
 
 
 def extras(page, out_dir: Path) -> list[Path]:
