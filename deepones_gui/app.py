@@ -109,6 +109,7 @@ def run(argv: list[str] | None = None) -> int:
     probe = os.environ.get("DEEPONES_STARTUP_PROBE", "")
     app = make_application(argv)
     from deepones_gui.main_window import MainWindow
+    from deepones_gui.workspaces.builtin import available_workspaces
 
     def report(what: str) -> None:
         # epoch, seconds since run() began, CPU seconds of the whole process so far
@@ -121,11 +122,12 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     ctx = AppContext(root, None, None)
     # 1. The window (navigation, menus, status bar) is painted first.
-    window = MainWindow(ctx, activate=False)
+    window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
     window.show()
     app.processEvents()
     if probe:  # tests/benchmarks/bench_startup.py
         report("SHOWN")
+    window.add_third_party_workspaces()   # before the last-used workspace is restored: it may be one
 
     # 2. Logging, the error hook and the store; then the last-used workspace, built and painted.
     # Nothing here waits for the event loop, so a big or damaged database never delays the first
