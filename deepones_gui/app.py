@@ -107,15 +107,17 @@ def _open_store(ctx: AppContext, window) -> bool:
 def run(argv: list[str] | None = None) -> int:
     app = make_application(argv)
     from deepones_gui.main_window import MainWindow
+    from deepones_gui.workspaces.builtin import available_workspaces
 
     root = _data_dir_or_ask(None, interactive=True)
     if root is None:
         return 1
     ctx = AppContext(root, None, None)
     # 1. The window (navigation, menus, status bar) is painted first.
-    window = MainWindow(ctx, activate=False)
+    window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
     window.show()
     app.processEvents()
+    window.add_third_party_workspaces()   # before the last-used workspace is restored: it may be one
 
     # 2. Logging, the error hook and the store; then the last-used workspace, built and painted.
     # Nothing here waits for the event loop, so a big or damaged database never delays the first

@@ -55,7 +55,7 @@ def _load_qt_free_parts() -> None:
     """
     from backend import logsetup, paths, plugins, recovery, settings, store, workspaces  # noqa: F401
 
-    plugins.load_plugins()
+    plugins.load_builtin_plugins()   # third-party entry points: once the window is shown (app.run)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend import recovery
+from backend import plugins, recovery
 from backend.workspaces import WorkspaceSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         ctx.window = self
         self.setWindowTitle("DeepOnes Studio")
         self.setObjectName("MainWindow")
-        self.specs = specs if specs is not None else available_workspaces()
+        self.specs = list(specs) if specs is not None else available_workspaces()
         self.recovery_banner = None   # shown once after an abrupt end of the previous run
         self.pages: dict[str, WorkspacePage] = {}
         self.failed_pages: dict[str, str] = {}   # workspace name -> error, for pages whose factory raised
@@ -74,19 +74,9 @@ class MainWindow(QMainWindow):
         # first frame): the rail keeps its layout when they land.
         blank = QPixmap(self.nav.iconSize())
         blank.fill(QColor(0, 0, 0, 0))
-        placeholder = QIcon(blank)
-        for i, spec in enumerate(self.specs):
-            item = QListWidgetItem(spec.title)
-            item.setIcon(placeholder)
-            shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
-            item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
-            item.setData(USER_ROLE, spec.name)
-            self.nav.addItem(item)
-            if shortcut:
-                action = QAction(spec.title, self)
-                _set_shortcut(action, shortcut)
-                action.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
-                self.addAction(action)
+        self._placeholder_icon = QIcon(blank)
+        for row, spec in enumerate(self.specs):
+            self._add_nav_item(row, spec)
         self.nav.currentRowChanged.connect(self._show_row)
 
         splitter = QSplitter()
@@ -112,6 +102,41 @@ class MainWindow(QMainWindow):
         if activate:
             self.activate()
             QTimer.singleShot(0, self.after_first_workspace)
+
+    def _add_nav_item(self, row: int, spec: WorkspaceSpec) -> None:
+        item = QListWidgetItem(spec.title)
+        item.setIcon(self._placeholder_icon)
+        shortcut = spec.shortcut or (f"Ctrl+{row + 1}" if row < 9 else "")
+        item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
+        item.setData(USER_ROLE, spec.name)
+        self.nav.addItem(item)
+        if shortcut:
+            action = QAction(spec.title, self)
+            _set_shortcut(action, shortcut)
+            action.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+            self.addAction(action)
+
+    def _add_view_action(self, row: int, spec: WorkspaceSpec) -> None:
+        act = self.view_menu.addAction(spec.title)
+        act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+
+    def add_third_party_workspaces(self) -> list[str]:
+        """Load third-party plugins and append the workspaces they register (after the built-ins, in
+        their own order). ``deepones_gui.app.run`` calls it once the window is shown, because the
+        entry-point scan is not worth delaying the first frame; the last-used workspace is restored
+        after it, so a third-party one is restored too. Returns the names added."""
+        plugins.load_third_party_plugins()
+        known = {spec.name for spec in self.specs}
+        added = [spec for spec in available_workspaces() if spec.name not in known]
+        for spec in added:
+            row = len(self.specs)
+            self.specs.append(spec)
+            self._add_nav_item(row, spec)
+            self._add_view_action(row, spec)
+        if added and self.active:
+            self._apply_icons()
+        self._refresh_status()   # a third-party backend can now describe the designer model
+        return [spec.name for spec in added]
 
     def activate(self) -> None:
         """Build the last-used workspace; needs the store open (``ctx.db``).
@@ -249,10 +274,9 @@ class MainWindow(QMainWindow):
         _set_shortcut(quit_action, "Ctrl+Q")
         quit_action.triggered.connect(self.close)
 
-        view_menu = self.menuBar().addMenu("&View")
+        self.view_menu = self.menuBar().addMenu("&View")
         for row, spec in enumerate(self.specs):
-            act = view_menu.addAction(spec.title)
-            act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+            self._add_view_action(row, spec)
 
         help_menu = self.menuBar().addMenu("&Help")
         guide = help_menu.addAction("&User guide")
@@ -286,7 +310,10 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.data_label.setText(f"Data: {self.ctx.data_dir}")
         self.data_label.setToolTip(str(self.ctx.db_path))
-        self.model_label.setText(f"Designer: {describe_model(self.ctx.settings.designer_model)}")
+        # Before the third-party plugins are loaded (the first frame), with the built-in backends;
+        # add_third_party_workspaces refreshes it.
+        designer = describe_model(self.ctx.settings.designer_model, third_party=plugins.third_party_loaded())
+        self.model_label.setText(f"Designer: {designer}")
 
     def _refresh_gpu(self) -> None:
         if self._gpu_busy:

@@ -47,13 +47,15 @@ def main() -> int:
     from backend.store import open_store_deferred
     from deepones_gui.context import AppContext
     from deepones_gui.main_window import MainWindow
+    from deepones_gui.workspaces.builtin import available_workspaces
 
     root = paths.ensure_data_dir(paths.data_dir())
     ctx = AppContext(root, None, None)
-    window = MainWindow(ctx, activate=False)
+    window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
     window.show()
     app.processEvents()
     report("SHOWN")
+    window.add_third_party_workspaces()
 
     # Step 2: logging, the error hook and the store; then the last-used workspace, built and painted.
     from deepones_gui.error_dialog import ExceptionHook
