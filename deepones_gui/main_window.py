@@ -319,9 +319,10 @@ class MainWindow(QMainWindow):
         if self._gpu_busy:
             return
         self._gpu_busy = True
-        # Bound methods, not lambdas: Qt drops the calls when the window is gone before the reading.
+        # owner=self: a reading that lands after the window is deleted is dropped (the slots are
+        # wrapped by run_in_background, so Qt alone would still call them on the dead labels).
         run_in_background(_gpu_summary, on_result=self._gpu_shown, on_error=self._gpu_failed,
-                          on_done=self._gpu_done)
+                          on_done=self._gpu_done, owner=self)
 
     def _gpu_shown(self, text: str) -> None:
         self.gpu_label.setText(f"GPU: {text}")

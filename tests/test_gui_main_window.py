@@ -257,7 +257,7 @@ def test_after_the_app_is_killed_mid_answer_the_next_start_offers_to_carry_on(qt
         page = window.pages["chat"]
         qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
         # The chat itself shows the unanswered question with the model-stopped notice and Retry.
-        page._show_chat(banner.items[0].target["chat_id"])
+        page.show_chat(banner.items[0].target["chat_id"])
         assert page.unanswered is not None and page.unanswered.error.text() == STOPPED_BEFORE_ANSWER
         page.settings.max_tokens.setValue(8)
         banner.buttons[0].click()                                        # "Retry the answer", in place

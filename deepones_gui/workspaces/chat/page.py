@@ -91,7 +91,7 @@ class ChatPage(WorkspacePage):
         self.runner.finished.connect(self._on_finished)
         ctx.settings_changed.connect(self._load_models)
         self.refresh_chats()
-        self._show_chat(None)
+        self.show_chat(None)
         self._load_models()
         run_in_background(_chat_formats, on_result=self.settings.set_template_choices)
 
@@ -104,7 +104,7 @@ class ChatPage(WorkspacePage):
         outer.addWidget(split)
 
         self.sidebar = ChatSidebar()
-        self.sidebar.chat_selected.connect(self._show_chat)
+        self.sidebar.chat_selected.connect(self.show_chat)
         self.sidebar.new_requested.connect(self.new_chat)
         self.sidebar.rename_requested.connect(self._rename)
         self.sidebar.delete_requested.connect(self.delete_chat)
@@ -222,7 +222,7 @@ class ChatPage(WorkspacePage):
             return
         self.chat_id = None
         self.sidebar.list.clearSelection()
-        self._show_chat(None)
+        self.show_chat(None)
         self.input.setFocus()
 
     def _rename(self, chat_id: int, title: str) -> None:
@@ -242,10 +242,11 @@ class ChatPage(WorkspacePage):
         self.store.delete_chat(chat_id)
         if self.chat_id == chat_id:
             self.chat_id = None
-            self._show_chat(None)
+            self.show_chat(None)
         self.refresh_chats()
 
-    def _show_chat(self, chat_id: int | None) -> None:
+    def show_chat(self, chat_id: int | None) -> None:
+        """Show ``chat_id`` as a click on it in the list does (None: an empty new chat)."""
         if self.runner.running and chat_id != self.chat_id:
             return
         self._end_edit()
@@ -300,7 +301,7 @@ class ChatPage(WorkspacePage):
         if self.runner.running:
             return
         self.refresh_chats()
-        self._show_chat(chat_id)
+        self.show_chat(chat_id)
         path = self.store.path(chat_id)
         if path and path[-1].role == "user":
             self._generate(path[-1].id)
