@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json  # noqa: F401 - unused since the start-up probe left; kept for the lead (see below)
 import os
 import sys
-import time  # noqa: F401 - as json: app.py's imports are unchanged while its start-up is measured
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QTimer  # noqa: F401 - as json
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from backend import paths, recovery
 from backend.logsetup import setup_logging
 from backend.store import StoreError, move_aside, open_store, open_store_deferred
 from deepones_gui.context import AppContext
+
+if TYPE_CHECKING:   # annotations only: neither is imported before the window needs it
+    from deepones_gui.error_dialog import ExceptionHook
+    from deepones_gui.main_window import MainWindow
 
 APP_TITLE = "DeepOnes Studio"
 T = TypeVar("T")
@@ -104,48 +106,82 @@ def _open_store(ctx: AppContext, window) -> bool:
     return True
 
 
-def run(argv: list[str] | None = None) -> int:
+@dataclass
+class Startup:
+    """What :func:`show_window` made, handed on to :func:`open_first_workspace` and the event loop."""
+
+    app: QApplication
+    window: MainWindow
+    ctx: AppContext
+    root: Path
+    hook: ExceptionHook | None = None
+
+
+def show_window(argv: list[str] | None = None) -> Startup | None:
+    """Step 1 of start-up: the window (navigation, menus, status bar), shown and painted; None = quit."""
     app = make_application(argv)
     from deepones_gui.main_window import MainWindow
     from deepones_gui.workspaces.builtin import available_workspaces
 
     root = _data_dir_or_ask(None, interactive=True)
     if root is None:
-        return 1
+        return None
     ctx = AppContext(root, None, None)
-    # 1. The window (navigation, menus, status bar) is painted first.
     window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
     window.show()
     app.processEvents()
-    window.add_third_party_workspaces()   # before the last-used workspace is restored: it may be one
+    return Startup(app, window, ctx, root)
 
-    # 2. Logging, the error hook and the store; then the last-used workspace, built and painted.
-    # Nothing here waits for the event loop, so a big or damaged database never delays the first
-    # frame, and asyncio (~50 ms with qasync) is imported only once the workspace is on screen.
+
+def open_first_workspace(startup: Startup) -> bool:
+    """Step 2: third-party workspaces, logging, the error hook and the store; then the last-used
+    workspace, built and painted. False when the user quits instead (the store could not be opened).
+
+    Nothing here waits for the event loop, so a big or damaged database never delays the first
+    frame, and asyncio (~50 ms with qasync) is imported only once the workspace is on screen.
+    """
     from deepones_gui.error_dialog import ExceptionHook
 
-    ctx.log_path = setup_logging(root)
-    hook = ExceptionHook(ctx.log_path, lambda: window)
+    window, ctx = startup.window, startup.ctx
+    window.add_third_party_workspaces()   # before the last-used workspace is restored: it may be one
+    ctx.log_path = setup_logging(startup.root)
+    startup.hook = ExceptionHook(ctx.log_path, lambda: window)
     if not _open_store(ctx, window):
-        hook.uninstall()
-        return 1
+        startup.hook.uninstall()
+        return False
     window.activate()
-    app.processEvents()   # lays out and paints it
-    window.after_first_workspace()
+    startup.app.processEvents()   # lays out and paints it
+    return True
+
+
+def close(startup: Startup) -> None:
+    """What a clean quit does once the event loop is over (or a probe that ran none)."""
+    startup.window.save_state()
+    recovery.end_session(startup.root)   # a clean quit: the next start is not taken for one after a crash
+    if startup.hook is not None:
+        startup.hook.uninstall()
+    startup.ctx.close_store()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The GUI: steps 1 and 2 (``tests/benchmarks/startup_probe.py`` times them), then the event loop."""
+    startup = show_window(argv)
+    if startup is None or not open_first_workspace(startup):
+        return 1
+    startup.window.after_first_workspace()
 
     # 3. The event loop, on asyncio.
     import asyncio
 
     import qasync
 
-    loop = qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(startup.app)
     asyncio.set_event_loop(loop)
     closing = asyncio.Event()
-    app.aboutToQuit.connect(window.save_state)
-    app.aboutToQuit.connect(lambda: recovery.end_session(root))   # a clean quit, even without closeEvent
-    app.aboutToQuit.connect(closing.set)
+    startup.app.aboutToQuit.connect(closing.set)
     with loop:
         loop.run_until_complete(closing.wait())
-    hook.uninstall()
-    ctx.close_store()
+    close(startup)
     return 0
+
+

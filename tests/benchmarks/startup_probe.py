@@ -8,9 +8,9 @@ menus, status bar) is painted, then ``WORKSPACE <name>`` and ``READY ...`` once 
 workspace is built and painted. ``--modules`` adds ``MODULES <SHOWN|READY> <json list>``: what was
 imported by then.
 
-The app carries no start-up probe of its own (issue 26, item 9): this script takes the same public
-steps as ``deepones_gui.launcher.main`` and ``deepones_gui.app.run``, in the same order, and times
-them from outside. When ``run()`` changes its steps before the first workspace, change these with it.
+The app carries no start-up probe of its own (issue 26, item 9): this script calls the very steps
+``deepones_gui.launcher.main`` and ``deepones_gui.app.run`` are made of (``show_window``,
+``open_first_workspace``, ``close``) and times them from outside, with no event loop.
 """
 
 import os
@@ -38,44 +38,18 @@ def main() -> int:
 
     harden_app_process()
     prepare_gui_process()   # plugins and the Qt-free parts, before PySide6
-    from deepones_gui.app import make_application
+    from deepones_gui import app
 
-    # deepones_gui.app.run, step 1: the window's chrome, painted.
-    app = make_application([sys.argv[0]])
-    from backend import paths, recovery
-    from backend.logsetup import setup_logging
-    from backend.store import open_store_deferred
-    from deepones_gui.context import AppContext
-    from deepones_gui.main_window import MainWindow
-    from deepones_gui.workspaces.builtin import available_workspaces
-
-    root = paths.ensure_data_dir(paths.data_dir())
-    ctx = AppContext(root, None, None)
-    window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
-    window.show()
-    app.processEvents()
+    startup = app.show_window([sys.argv[0]])   # run()'s step 1
+    if startup is None:
+        return 1
     report("SHOWN")
-    window.add_third_party_workspaces()
-
-    # Step 2: logging, the error hook and the store; then the last-used workspace, built and painted.
-    from deepones_gui.error_dialog import ExceptionHook
-
-    ctx.log_path = setup_logging(root)
-    hook = ExceptionHook(ctx.log_path, lambda: window)
-    window.statusBar().showMessage("Opening the database…")
-    ctx.attach_store(open_store_deferred(root))
-    window.statusBar().clearMessage()
-    window.activate()
-    app.processEvents()
-    window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
-    print(f"WORKSPACE {window.current_workspace_name()}", flush=True)
+    if not app.open_first_workspace(startup):  # run()'s step 2
+        return 1
+    startup.window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
+    print(f"WORKSPACE {startup.window.current_workspace_name()}", flush=True)
     report("READY")
-
-    # A clean quit, as the app's aboutToQuit does: the next start is not taken for one after a crash.
-    window.save_state()
-    recovery.end_session(root)
-    hook.uninstall()
-    ctx.close_store()
+    app.close(startup)   # as a clean quit: the next start is not taken for one after a crash
     return 0
 
 
