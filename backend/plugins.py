@@ -47,7 +47,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 pm = pluggy.PluginManager("deepones")
 pm.add_hookspecs(hookspecs)
-_loaded = False
+_loaded = False   # the built-ins
+_third_party_loaded = False
 _load_lock = threading.RLock()
 # Plugins whose module failed to import: name -> error. Reported by ``deepones doctor``.
 plugin_errors: dict[str, str] = {}
@@ -81,12 +82,8 @@ def _register(name: str, value: str) -> None:
         log.exception("plugin %s (%s) failed to load", name, value)
 
 
-def load_plugins() -> pluggy.PluginManager:
-    """Register the built-in plugins, then (unless disabled) third-party entry points.
-
-    A plugin that fails to import is logged and skipped (see :data:`plugin_errors`): one broken
-    third-party package must not stop the app from starting.
-    """
+def load_builtin_plugins() -> pluggy.PluginManager:
+    """Register the first-party plugins of :data:`DEFAULT_PLUGINS` (once)."""
     global _loaded
     # Under a lock: a second thread asking meanwhile (two jobs finalised at once, each parsing its
     # log) waits for every plugin instead of calling hooks no plugin is registered for yet. A plugin
@@ -98,17 +95,53 @@ def load_plugins() -> pluggy.PluginManager:
         for module_name in DEFAULT_PLUGINS:
             # Short names ("replay_backend"), as the entry points had: what doctor and Overview show.
             _register(module_name.rpartition(".")[2], module_name)
-        if third_party_enabled():
-            builtin = set(DEFAULT_PLUGINS)
-            for name, value in entry_points():
-                # An older install of this app may still declare the built-ins as entry points:
-                # they are registered above already, so skip them rather than register them twice.
-                if value.partition(":")[0].strip() in builtin:
-                    continue
-                if pm.get_plugin(name) is not None or pm.is_blocked(name):
-                    continue
-                _register(name, value)
     return pm
+
+
+def load_third_party_plugins() -> list[str]:
+    """Register the ``deepones`` entry points (once; none with ``DEEPONES_LOAD_PLUGINS=0``).
+
+    Apart from :func:`load_builtin_plugins` because the scan of every installed distribution's
+    metadata costs ~35 ms of CPU: the GUI shows its window with the built-ins first and adds
+    third-party workspaces right after (``MainWindow.add_third_party_workspaces``).
+    Returns the names registered by this call.
+    """
+    global _third_party_loaded
+    load_builtin_plugins()
+    if _third_party_loaded or not third_party_enabled():
+        return []
+    _third_party_loaded = True
+    added = []
+    builtin = set(DEFAULT_PLUGINS)
+    for name, value in entry_points():
+        # An older install of this app may still declare the built-ins as entry points:
+        # they are registered already, so skip them rather than register them twice.
+        if value.partition(":")[0].strip() in builtin:
+            continue
+        if pm.get_plugin(name) is not None or pm.is_blocked(name):
+            continue
+        _register(name, value)
+        if pm.get_plugin(name) is not None:
+            added.append(name)
+    return added
+
+
+def load_plugins(*, third_party: bool = True) -> pluggy.PluginManager:
+    """Register the built-in plugins, then (unless disabled, or ``third_party=False``) third-party
+    entry points.
+
+    A plugin that fails to import is logged and skipped (see :data:`plugin_errors`): one broken
+    third-party package must not stop the app from starting.
+    """
+    load_builtin_plugins()
+    if third_party:
+        load_third_party_plugins()
+    return pm
+
+
+def third_party_loaded() -> bool:
+    """Whether the entry points were scanned already (the GUI does it once its window is shown)."""
+    return _third_party_loaded
 
 
 def builtin_plugin_names() -> list[str]:
@@ -120,12 +153,13 @@ def plugin_names() -> list[str]:
     return sorted(name for name, plugin in pm.list_name_plugin() if plugin is not None)
 
 
-def collect(hook_name: str, key: Callable[[Any], str] | None = None) -> list[Any]:
+def collect(hook_name: str, key: Callable[[Any], str] | None = None, *, third_party: bool = True) -> list[Any]:
     """Call hook ``hook_name`` with a ``register`` callback and return what was registered, in order.
 
     Each registration is passed as a tuple of its positional args (or the single arg itself).
+    ``third_party=False`` does not load entry points (what is loaded already still answers).
     """
-    load_plugins()
+    load_plugins(third_party=third_party)
     items: list[Any] = []
 
     def register(*args: Any) -> None:
@@ -135,10 +169,10 @@ def collect(hook_name: str, key: Callable[[Any], str] | None = None) -> list[Any
     return items
 
 
-def collect_named(hook_name: str) -> dict[str, Any]:
+def collect_named(hook_name: str, *, third_party: bool = True) -> dict[str, Any]:
     """Registrations made as ``register(name, obj)`` or ``register(obj_with_name)``, keyed by name."""
     out: dict[str, Any] = {}
-    for item in collect(hook_name):
+    for item in collect(hook_name, third_party=third_party):
         if isinstance(item, tuple):
             name, obj = item[0], item[1]
         else:

@@ -27,6 +27,7 @@ class WorkspaceSpec:
     needs_store: bool = True
 
 
-def workspaces() -> list[WorkspaceSpec]:
-    specs = plugins.collect("register_workspaces")
+def workspaces(*, third_party: bool = True) -> list[WorkspaceSpec]:
+    """Registered workspaces in navigation order; ``third_party=False`` does not scan entry points."""
+    specs = plugins.collect("register_workspaces", third_party=third_party)
     return sorted(specs, key=lambda s: (s.order, s.name))

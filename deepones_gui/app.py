@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from backend import paths, recovery
 from backend.logsetup import setup_logging
 from backend.store import StoreError, move_aside, open_store, open_store_deferred
 from deepones_gui.context import AppContext
+
+if TYPE_CHECKING:   # annotations only: neither is imported before the window needs it
+    from deepones_gui.error_dialog import ExceptionHook
+    from deepones_gui.main_window import MainWindow
 
 APP_TITLE = "DeepOnes Studio"
 T = TypeVar("T")
@@ -104,61 +106,82 @@ def _open_store(ctx: AppContext, window) -> bool:
     return True
 
 
-def run(argv: list[str] | None = None) -> int:
-    started = time.perf_counter()
-    probe = os.environ.get("DEEPONES_STARTUP_PROBE", "")
+@dataclass
+class Startup:
+    """What :func:`show_window` made, handed on to :func:`open_first_workspace` and the event loop."""
+
+    app: QApplication
+    window: MainWindow
+    ctx: AppContext
+    root: Path
+    hook: ExceptionHook | None = None
+
+
+def show_window(argv: list[str] | None = None) -> Startup | None:
+    """Step 1 of start-up: the window (navigation, menus, status bar), shown and painted; None = quit."""
     app = make_application(argv)
     from deepones_gui.main_window import MainWindow
-
-    def report(what: str) -> None:
-        # epoch, seconds since run() began, CPU seconds of the whole process so far
-        print(f"{what} {time.time():.6f} {time.perf_counter() - started:.6f} {time.process_time():.6f}", flush=True)
-        if probe == "modules":  # tests/test_startup_modules.py: what was imported by then
-            print(f"MODULES {what} {json.dumps(sorted(sys.modules))}", flush=True)
+    from deepones_gui.workspaces.builtin import available_workspaces
 
     root = _data_dir_or_ask(None, interactive=True)
     if root is None:
-        return 1
+        return None
     ctx = AppContext(root, None, None)
-    # 1. The window (navigation, menus, status bar) is painted first.
-    window = MainWindow(ctx, activate=False)
+    window = MainWindow(ctx, available_workspaces(third_party=False), activate=False)
     window.show()
     app.processEvents()
-    if probe:  # tests/benchmarks/bench_startup.py
-        report("SHOWN")
+    return Startup(app, window, ctx, root)
 
-    # 2. Logging, the error hook and the store; then the last-used workspace, built and painted.
-    # Nothing here waits for the event loop, so a big or damaged database never delays the first
-    # frame, and asyncio (~50 ms with qasync) is imported only once the workspace is on screen.
+
+def open_first_workspace(startup: Startup) -> bool:
+    """Step 2: third-party workspaces, logging, the error hook and the store; then the last-used
+    workspace, built and painted. False when the user quits instead (the store could not be opened).
+
+    Nothing here waits for the event loop, so a big or damaged database never delays the first
+    frame, and asyncio (~50 ms with qasync) is imported only once the workspace is on screen.
+    """
     from deepones_gui.error_dialog import ExceptionHook
 
-    ctx.log_path = setup_logging(root)
-    hook = ExceptionHook(ctx.log_path, lambda: window)
+    window, ctx = startup.window, startup.ctx
+    window.add_third_party_workspaces()   # before the last-used workspace is restored: it may be one
+    ctx.log_path = setup_logging(startup.root)
+    startup.hook = ExceptionHook(ctx.log_path, lambda: window)
     if not _open_store(ctx, window):
-        hook.uninstall()
-        return 1
+        startup.hook.uninstall()
+        return False
     window.activate()
-    app.processEvents()   # lays out and paints it
-    if probe:  # the first workspace is built and painted too
-        window.stack.currentWidget().repaint()   # a synchronous paint: what the user sees
-        print(f"WORKSPACE {window.current_workspace_name()}", flush=True)
-        report("READY")
-        QTimer.singleShot(0, app.quit)
-    window.after_first_workspace()
+    startup.app.processEvents()   # lays out and paints it
+    return True
+
+
+def close(startup: Startup) -> None:
+    """What a clean quit does once the event loop is over (or a probe that ran none)."""
+    startup.window.save_state()
+    recovery.end_session(startup.root)   # a clean quit: the next start is not taken for one after a crash
+    if startup.hook is not None:
+        startup.hook.uninstall()
+    startup.ctx.close_store()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The GUI: steps 1 and 2 (``tests/benchmarks/startup_probe.py`` times them), then the event loop."""
+    startup = show_window(argv)
+    if startup is None or not open_first_workspace(startup):
+        return 1
+    startup.window.after_first_workspace()
 
     # 3. The event loop, on asyncio.
     import asyncio
 
     import qasync
 
-    loop = qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(startup.app)
     asyncio.set_event_loop(loop)
     closing = asyncio.Event()
-    app.aboutToQuit.connect(window.save_state)
-    app.aboutToQuit.connect(lambda: recovery.end_session(root))   # a clean quit, even without closeEvent
-    app.aboutToQuit.connect(closing.set)
+    startup.app.aboutToQuit.connect(closing.set)
     with loop:
         loop.run_until_complete(closing.wait())
-    hook.uninstall()
-    ctx.close_store()
+    close(startup)
     return 0
+
+

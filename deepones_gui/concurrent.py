@@ -128,9 +128,12 @@ def run_in_background(
     dropped (:meth:`BackgroundTask.drop`, :class:`LatestOnly`) reports nothing either.
     """
     task = BackgroundTask(fn, args, kwargs)
+    # Without an owner, each callback that is a method of a QObject (a page's ``self._loaded``) is
+    # guarded by that object: a report landing after it was deleted is dropped, not delivered to
+    # a deleted widget. Callers need not remember ``owner=`` for that; they pass it to also cancel.
     on_result, on_error, on_progress, on_partial, on_cancelled, on_done = (
-        _guarded(owner, task, slot) for slot in (on_result, on_error, on_progress, on_partial,
-                                                 on_cancelled, on_done))
+        _guarded(owner if owner is not None else _receiver(slot), task, slot)
+        for slot in (on_result, on_error, on_progress, on_partial, on_cancelled, on_done))
     for signal, slot in (
         (task.signals.finished, on_result),
         (task.signals.failed, on_error),
@@ -149,6 +152,12 @@ def run_in_background(
     else:
         (pool or shared_pool()).start(task)
     return task
+
+
+def _receiver(slot: Callable[..., Any] | None) -> QObject | None:
+    """The QObject a bound-method callback belongs to, if it is one."""
+    receiver = getattr(slot, "__self__", None)
+    return receiver if isinstance(receiver, QObject) else None
 
 
 def _guarded(owner: QObject | None, task: BackgroundTask, slot: Callable[..., Any] | None) -> Callable[..., Any] | None:

@@ -68,7 +68,7 @@ class AppContext(QObject):
         self.settings_changed.emit()
 
 
-def describe_model(spec: str) -> str:
+def describe_model(spec: str, *, third_party: bool = True) -> str:
     from backend.llm.model_spec import ModelSpec
 
-    return ModelSpec.parse(spec).describe()
+    return ModelSpec.parse(spec, third_party=third_party).describe()

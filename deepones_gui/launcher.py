@@ -23,11 +23,17 @@ def main() -> None:
 
         cli_main(sys.argv[1:])
     else:
-        _exit_if_qt_cannot_start()
-        _load_qt_free_parts()
+        prepare_gui_process()
         from deepones_gui.app import run
 
         sys.exit(run())
+
+
+def prepare_gui_process() -> None:
+    """What the GUI needs before PySide6 is imported (``tests/benchmarks/startup_probe.py`` starts the
+    window through this and ``deepones_gui.app``'s public steps too)."""
+    _exit_if_qt_cannot_start()
+    _load_qt_free_parts()
 
 
 def _exit_if_qt_cannot_start() -> None:
@@ -49,7 +55,7 @@ def _load_qt_free_parts() -> None:
     """
     from backend import logsetup, paths, plugins, recovery, settings, store, workspaces  # noqa: F401
 
-    plugins.load_plugins()
+    plugins.load_builtin_plugins()   # third-party entry points: once the window is shown (app.run)
 
 
 if __name__ == "__main__":

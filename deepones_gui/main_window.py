@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend import recovery
+from backend import plugins, recovery
 from backend.workspaces import WorkspaceSpec
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.builtin import available_workspaces
+from deepones_gui.workspaces.page_protocol import HostedPage, WorkspacePage, as_workspace_page
 
 log = logging.getLogger(__name__)
 GPU_REFRESH_MS = 5000
@@ -54,9 +55,9 @@ class MainWindow(QMainWindow):
         ctx.window = self
         self.setWindowTitle("DeepOnes Studio")
         self.setObjectName("MainWindow")
-        self.specs = specs if specs is not None else available_workspaces()
+        self.specs = list(specs) if specs is not None else available_workspaces()
         self.recovery_banner = None   # shown once after an abrupt end of the previous run
-        self.pages: dict[str, QWidget] = {}
+        self.pages: dict[str, WorkspacePage] = {}
         self.failed_pages: dict[str, str] = {}   # workspace name -> error, for pages whose factory raised
 
         self.nav = QListWidget()
@@ -73,19 +74,9 @@ class MainWindow(QMainWindow):
         # first frame): the rail keeps its layout when they land.
         blank = QPixmap(self.nav.iconSize())
         blank.fill(QColor(0, 0, 0, 0))
-        placeholder = QIcon(blank)
-        for i, spec in enumerate(self.specs):
-            item = QListWidgetItem(spec.title)
-            item.setIcon(placeholder)
-            shortcut = spec.shortcut or (f"Ctrl+{i + 1}" if i < 9 else "")
-            item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
-            item.setData(USER_ROLE, spec.name)
-            self.nav.addItem(item)
-            if shortcut:
-                action = QAction(spec.title, self)
-                _set_shortcut(action, shortcut)
-                action.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
-                self.addAction(action)
+        self._placeholder_icon = QIcon(blank)
+        for row, spec in enumerate(self.specs):
+            self._add_nav_item(row, spec)
         self.nav.currentRowChanged.connect(self._show_row)
 
         splitter = QSplitter()
@@ -111,6 +102,41 @@ class MainWindow(QMainWindow):
         if activate:
             self.activate()
             QTimer.singleShot(0, self.after_first_workspace)
+
+    def _add_nav_item(self, row: int, spec: WorkspaceSpec) -> None:
+        item = QListWidgetItem(spec.title)
+        item.setIcon(self._placeholder_icon)
+        shortcut = spec.shortcut or (f"Ctrl+{row + 1}" if row < 9 else "")
+        item.setToolTip(f"{spec.tooltip or spec.title}  ({shortcut})" if shortcut else spec.tooltip)
+        item.setData(USER_ROLE, spec.name)
+        self.nav.addItem(item)
+        if shortcut:
+            action = QAction(spec.title, self)
+            _set_shortcut(action, shortcut)
+            action.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+            self.addAction(action)
+
+    def _add_view_action(self, row: int, spec: WorkspaceSpec) -> None:
+        act = self.view_menu.addAction(spec.title)
+        act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+
+    def add_third_party_workspaces(self) -> list[str]:
+        """Load third-party plugins and append the workspaces they register (after the built-ins, in
+        their own order). ``deepones_gui.app.run`` calls it once the window is shown, because the
+        entry-point scan is not worth delaying the first frame; the last-used workspace is restored
+        after it, so a third-party one is restored too. Returns the names added."""
+        plugins.load_third_party_plugins()
+        known = {spec.name for spec in self.specs}
+        added = [spec for spec in available_workspaces() if spec.name not in known]
+        for spec in added:
+            row = len(self.specs)
+            self.specs.append(spec)
+            self._add_nav_item(row, spec)
+            self._add_view_action(row, spec)
+        if added and self.active:
+            self._apply_icons()
+        self._refresh_status()   # a third-party backend can now describe the designer model
+        return [spec.name for spec in added]
 
     def activate(self) -> None:
         """Build the last-used workspace; needs the store open (``ctx.db``).
@@ -157,41 +183,35 @@ class MainWindow(QMainWindow):
         self.right_column.insertWidget(0, self.recovery_banner)
 
     def resume(self, item: recovery.InterruptedWork) -> None:
-        """Carry on with ``item`` in its workspace (a page without the hook is simply shown)."""
+        """Carry on with ``item`` in its workspace (a page with nothing to do for it is simply shown)."""
         if item.workspace not in {s.name for s in self.specs}:
             return
-        page = self.show_workspace(item.workspace)
-        target = item.target
-        if item.kind == "chat" and hasattr(page, "resume_interrupted"):
-            page.resume_interrupted(target["chat_id"])
-        elif item.kind == "design" and hasattr(page, "open_session"):
-            page.open_session(target["session_id"])
-        elif item.kind == "import" and hasattr(page, "start_import"):
-            page.start_import([target["source"]], dataset=target["dataset"], fmt=target["format"] or "auto")
+        self.show_workspace(item.workspace).open_item(item)
 
     # -- workspaces --------------------------------------------------------------------------
-    def page(self, name: str) -> QWidget:
+    def page(self, name: str) -> WorkspacePage:
         """The workspace widget ``name``, built on first use so start-up stays fast."""
         if name not in self.pages:
             spec = next(s for s in self.specs if s.name == name)
             if spec.needs_store:
                 _ = self.ctx.db   # opened first: see WorkspaceSpec.needs_store
             try:
-                widget = spec.factory(self.ctx)
+                widget = as_workspace_page(spec.factory(self.ctx))
             except Exception as exc:
                 log.exception("workspace %s failed to load", name)
                 self.failed_pages[name] = f"{type(exc).__name__}: {exc}"
                 # Escaped: the message and a third-party title are text, not markup (a "<b>" in
                 # them would otherwise be rendered, and unbalanced tags hide the rest).
-                widget = QLabel(
+                message = QLabel(
                     f"<h3>The {html.escape(spec.title)} workspace could not be loaded</h3>"
                     f"<p><code>{html.escape(f'{type(exc).__name__}: {exc}')}</code></p>"
                     "<p>Details are in the log file.</p>"
                 )
                 from PySide6.QtCore import Qt
 
-                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                widget.setWordWrap(True)
+                message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                message.setWordWrap(True)
+                widget = HostedPage(message)
             self.pages[name] = widget
             self.stack.addWidget(widget)
         return self.pages[name]
@@ -200,7 +220,7 @@ class MainWindow(QMainWindow):
         row = self.nav.currentRow()
         return self.specs[row].name if 0 <= row < len(self.specs) else ""
 
-    def show_workspace(self, name: str) -> QWidget:
+    def show_workspace(self, name: str) -> WorkspacePage:
         for row, spec in enumerate(self.specs):
             if spec.name == name:
                 self.nav.setCurrentRow(row)
@@ -222,10 +242,7 @@ class MainWindow(QMainWindow):
         """
         for spec in self.specs:
             if name in spec.listens and spec.name not in self.pages and self.active:
-                page = self.page(spec.name)
-                handler = getattr(page, "on_broadcast", None)
-                if handler is not None:
-                    handler(name, payload)
+                self.page(spec.name).on_broadcast(name, payload)
 
     def _show_row(self, row: int) -> None:
         if self.active and 0 <= row < len(self.specs):
@@ -257,10 +274,9 @@ class MainWindow(QMainWindow):
         _set_shortcut(quit_action, "Ctrl+Q")
         quit_action.triggered.connect(self.close)
 
-        view_menu = self.menuBar().addMenu("&View")
+        self.view_menu = self.menuBar().addMenu("&View")
         for row, spec in enumerate(self.specs):
-            act = view_menu.addAction(spec.title)
-            act.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
+            self._add_view_action(row, spec)
 
         help_menu = self.menuBar().addMenu("&Help")
         guide = help_menu.addAction("&User guide")
@@ -294,15 +310,19 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.data_label.setText(f"Data: {self.ctx.data_dir}")
         self.data_label.setToolTip(str(self.ctx.db_path))
-        self.model_label.setText(f"Designer: {describe_model(self.ctx.settings.designer_model)}")
+        # Before the third-party plugins are loaded (the first frame), with the built-in backends;
+        # add_third_party_workspaces refreshes it.
+        designer = describe_model(self.ctx.settings.designer_model, third_party=plugins.third_party_loaded())
+        self.model_label.setText(f"Designer: {designer}")
 
     def _refresh_gpu(self) -> None:
         if self._gpu_busy:
             return
         self._gpu_busy = True
-        # Bound methods, not lambdas: Qt drops the calls when the window is gone before the reading.
+        # owner=self: a reading that lands after the window is deleted is dropped (the slots are
+        # wrapped by run_in_background, so Qt alone would still call them on the dead labels).
         run_in_background(_gpu_summary, on_result=self._gpu_shown, on_error=self._gpu_failed,
-                          on_done=self._gpu_done)
+                          on_done=self._gpu_done, owner=self)
 
     def _gpu_shown(self, text: str) -> None:
         self.gpu_label.setText(f"GPU: {text}")
@@ -381,18 +401,14 @@ class MainWindow(QMainWindow):
         report_problem(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
-        for widget in self.pages.values():
-            can_close = getattr(widget, "can_close", None)
-            if can_close is not None and not can_close():
-                event.ignore()
-                return
+        if not all(page.can_close() for page in self.pages.values()):
+            event.ignore()
+            return
         self._gpu_timer.stop()
         self.save_state()
         recovery.end_session(self.ctx.data_dir)
-        for widget in self.pages.values():
-            shutdown = getattr(widget, "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+        for page in self.pages.values():
+            page.shutdown()
         super().closeEvent(event)
 
 

@@ -4,7 +4,7 @@
 
 Size: the bundle folder against the pip install's own environment (its site-packages and
 interpreter). Start-up: seconds from launch until the window is shown and until the first workspace
-is ready (DEEPONES_STARTUP_PROBE), offscreen, each in a fresh data folder.
+is ready (tests/benchmarks/startup_probe.py), offscreen, each in a fresh data folder.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PROBE = str(ROOT / "tests" / "benchmarks" / "startup_probe.py")
 
 
 def folder_bytes(path: Path) -> int:
@@ -30,7 +31,7 @@ def startup(argv: list[str], runs: int) -> tuple[float, float]:
     shown, ready = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "DEEPONES_HOME": home, "QT_QPA_PLATFORM": "offscreen", "DEEPONES_STARTUP_PROBE": "1",
+            env = {**os.environ, "DEEPONES_HOME": home, "QT_QPA_PLATFORM": "offscreen",
                    "DEEPONES_NO_WIZARD": "1", "XDG_CONFIG_HOME": str(Path(home) / "config")}
             t0 = time.time()
             out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
@@ -57,8 +58,8 @@ def main() -> None:
     pip_bytes = sum(folder_bytes(site) for site in sites) + Path(sys.executable).resolve().stat().st_size
     print(f"size: bundle {folder_bytes(bundle) / 1e6:,.0f} MB (no torch); pip install's environment "
           f"{pip_bytes / 1e6:,.0f} MB (torch included; {', '.join(map(str, sites))})")
-    b_shown, b_ready = startup([str(bundle / "deepones")], args.runs)
-    p_shown, p_ready = startup([sys.executable, "-m", "deepones_gui"], args.runs)
+    b_shown, b_ready = startup([str(bundle / "deepones"), "--python", PROBE], args.runs)
+    p_shown, p_ready = startup([sys.executable, PROBE], args.runs)
     print(f"start-up (median of {args.runs}): bundle shown {b_shown:.2f} s, ready {b_ready:.2f} s; "
           f"pip install shown {p_shown:.2f} s, ready {p_ready:.2f} s")
 

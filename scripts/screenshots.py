@@ -2,8 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
 
-Train's scene is a real demo run (the page's ``prepare_screenshot``: SmolLM2, 2 x 6 steps on a fixed
-batch, Q8_0, DeepQA on 20 questions): minutes on a CPU. ``--only train`` makes just that one.
+Each workspace's state is set up by its scene in ``scripts/screenshot_scenes/`` (public APIs of the
+pages only). Train's scene is a real demo run (SmolLM2, 2 x 6 steps on a fixed batch, Q8_0, DeepQA on
+20 questions): minutes on a CPU. ``--only train`` makes just that one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))   # screenshot_scenes
 
 
 def main() -> None:
@@ -29,9 +31,10 @@ def main() -> None:
     os.environ.setdefault("XDG_CONFIG_HOME", str(home / "config"))
 
     from PySide6.QtCore import QEventLoop, QTimer
+    from screenshot_scenes import data as data_scenes
+    from screenshot_scenes import scene as scene_for
 
     from deepones_gui.app import make_application, open_context
-    from deepones_gui.concurrent import wait_for_background_tasks
     from deepones_gui.main_window import MainWindow
 
     app = make_application([])
@@ -53,19 +56,21 @@ def main() -> None:
         if args.only and spec.name not in args.only:
             continue
         page = window.show_workspace(spec.name)
-        prepare = getattr(page, "prepare_screenshot", None)
-        if prepare:
-            prepare()
-        for _ in range(60):  # let background work (doctor, queries) land
-            settle(250)
-            wait_for_background_tasks(100)
-            if getattr(page, "screenshot_ready", lambda: True)():
-                break
+        scene = scene_for(spec.name)
+
+        def landed(page=page, scene=scene) -> bool:
+            return page.ready() and (scene is None or scene.ready(page))
+
+        settle_until(page.ready, settle, 60)   # the page's own loads first (doctor, queries, model list)
+        if scene is not None:
+            scene.prepare(page)
+        settle_until(landed, settle, 240)
         settle(300)
         target = out / f"{spec.name}.png"
         window.grab().save(str(target))
         print(target)
-        for item in _extra_screenshots(page, out):  # more views of one workspace (Traces' HTML page, Bench tables)
+        extras = scene.extras(page, out) if scene is not None and hasattr(scene, "extras") else []
+        for item in extras:  # more views of one workspace (Traces' HTML page, Bench tables)
             if isinstance(item, tuple):
                 name, show = item
                 show()
@@ -92,9 +97,9 @@ def main() -> None:
         print(target)
         dialog.close()
     if not args.only or "data" in args.only:
-        print(capture_data_tools(window, ctx, out, settle))
+        print(data_scenes.tools(window, ctx, out, settle))
     if not args.only or "data-map" in args.only:
-        for target in capture_data_map(window, ctx, out, settle):
+        for target in data_scenes.data_map(window, ctx, out, settle):
             print(target)
     if not args.only or "overview" in args.only:
         shoot_overview_again(window, out, settle)
@@ -102,77 +107,15 @@ def main() -> None:
     app.processEvents()
 
 
-def capture_data_tools(window, ctx, out: Path, settle) -> Path:
-    """The Data workspace showing a tool-call conversation (the tools/preference demo file)."""
-    from PySide6.QtCore import Qt
-
-    from backend.datasets.importer import import_paths
-    from backend.datasets.indexing import index_pending
-    from backend.store import connection
+def settle_until(check, settle, tries: int) -> None:
+    """Turn the event loop until ``check()`` (background work landed), at most ``tries`` x ~350 ms."""
     from deepones_gui.concurrent import wait_for_background_tasks
 
-    page = window.show_workspace("data")
-    with connection(ctx.db_path) as db:
-        import_paths(db, [ROOT / "resources" / "demo" / "tools_preference_demo.jsonl"], dataset="tools demo")
-        index_pending(db)
-    settle(1500)
-    group = page.facets.groups["trait"]
-    next(group.child(i) for i in range(group.childCount())
-         if group.child(i).text(0) == "has tools").setCheckState(0, Qt.CheckState.Checked)
-    settle(800)
-    wait_for_background_tasks(2000)
-    page.table.selectRow(0)
-    settle(500)
-    target = out / "data-tools.png"
-    window.grab().save(str(target))
-    return target
-
-def capture_data_map(window, ctx, out: Path, settle) -> list[Path]:
-    """The Data map: 20,000 generated samples in 8 topics plus the demo set, laid out with UMAP (a
-    minute on 2 cores), zoomed out (density image, a cluster selected) and zoomed in (points, hover)."""
-    from backend.datamap.build import build_map
-    from backend.datasets.importer import import_paths
-    from backend.datasets.indexing import index_pending
-    from backend.store import connection
-    from deepones_gui.concurrent import wait_for_background_tasks
-    from tests.datamap.corpus import write_corpus
-
-    page = window.show_workspace("data")
-    corpus = Path(tempfile.mkdtemp(prefix="deepones-map-")) / "topics.jsonl"
-    write_corpus(corpus, 20_000, seed=3)
-    with connection(ctx.db_path) as db:
-        import_paths(db, [corpus], dataset="topics")
-        index_pending(db)
-        build_map(db)
-    page.views.setCurrentIndex(1)
-    panel = page.map_panel
-    panel.reload()
-    for _ in range(120):
+    for _ in range(tries):
         settle(250)
         wait_for_background_tasks(100)
-        if panel.points is not None and panel._loading is None:
-            break
-    panel.canvas.fit()
-    settle(300)
-    panel.cluster_list.setCurrentRow(1)
-    panel._cluster_clicked(panel.cluster_list.item(1))
-    settle(800)
-    panel.canvas.wait_for_density()
-    settle(300)
-    shots = [out / "data-map.png"]
-    window.grab().save(str(shots[0]))
-    # Zoomed in on the selected cluster: real points, and the hover line under the map.
-    sel = panel.points.rows_of(panel.selected_ids())
-    lo, hi = panel.points.xy[sel].min(axis=0), panel.points.xy[sel].max(axis=0)
-    panel.canvas.vb.setRange(xRange=(float(lo[0]), float(hi[0])), yRange=(float(lo[1]), float(hi[1])), padding=0.3)
-    settle(500)
-    row = int(sel[len(sel) // 2])
-    panel._hovered(int(panel.points.ids[row]))
-    panel.sampleClicked.emit(int(panel.points.ids[row]))
-    settle(500)
-    shots.append(out / "data-map-points.png")
-    window.grab().save(str(shots[1]))
-    return shots
+        if check():
+            return
 
 
 def shoot_wizard(ctx, window, out: Path, settle) -> None:
@@ -219,25 +162,16 @@ def shoot_overview_again(window, out: Path, settle) -> None:
     print(target)
 
 
-def _extra_screenshots(page, out: Path) -> list:
-    """A page's extra views: paths it saved itself, or (name, show) pairs to grab here."""
-    import inspect
-
-    extra = getattr(page, "extra_screenshots", None)
-    if extra is None:
-        return []
-    return list(extra(out) if inspect.signature(extra).parameters else extra())
-
-
 def shoot_design_interrupted(window, out: Path, settle) -> None:
     """Design after a crash: the demo's Implement stage left running by a process that is gone now."""
     import json
     import subprocess
 
+    from screenshot_scenes.design import DEMO_DIR
+
     from backend.pipeline import DesignRunner, SessionStore, get_task
     from backend.pipeline.extract import extract_code
     from backend.pipeline.stages import build_prompt
-    from deepones_gui.workspaces.design.demo import DEMO_DIR
 
     page = window.show_workspace("design")
     sessions = SessionStore(page.ctx.db)
@@ -250,7 +184,6 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
     # The Implement step as a killed app leaves it: "running", owned by a process that has ended.
     sessions.add_step(sid, state.steps[-1].id, "implement", prompt=build_prompt("implement", state),
                       response=answer, code=extract_code(answer), model=programmer, runner_pid=int(done.stdout))
-    page._fill_sessions()
     page.open_session(sid)
     settle(400)
     target = out / "design-interrupted.png"
@@ -261,10 +194,10 @@ def shoot_design_interrupted(window, out: Path, settle) -> None:
 def shoot_board(window, out: Path, settle) -> None:
     """Design's proposal board: the demo task's recorded proposals, checked, sorted by parameters, and
     the diff of two of them (text, code, diagrams)."""
-    from deepones_gui.workspaces.design.demo import prepare_demo_board
+    from screenshot_scenes.design import prepare_board
 
     page = window.show_workspace("design")
-    prepare_demo_board(page)
+    prepare_board(page)
     settle(400)
     target = out / "design-board.png"
     window.grab().save(str(target))

@@ -176,3 +176,63 @@ def test_no_module_over_500_lines():
             if n > MAX_LINES:
                 big.append(f"{path.relative_to(ROOT)}: {n} lines")
     assert not big, "\n".join(big)
+
+
+def _child_to_page_edges(root: Path = ROOT) -> list[str]:
+    """A workspace's parts that reach back into its page: an import of ``<workspace>.page`` (under
+    TYPE_CHECKING too), or a ``Protocol`` named ``*Host``/``*Page`` declaring what a part needs from the
+    page that holds it (the same back-edge, hidden from the import graph). Parts report with signals."""
+    edges = []
+    for package in sorted(p for p in (root / "deepones_gui" / "workspaces").iterdir() if p.is_dir()):
+        page = f"deepones_gui.workspaces.{package.name}.page"
+        for path in sorted(package.rglob("*.py")):
+            if path.name == "page.py":
+                continue
+            module = ".".join(path.relative_to(root).with_suffix("").parts)
+            for target, line in _imports(path, module, path.name == "__init__.py", mods={}):
+                if target == page or target.startswith(f"{page}."):
+                    edges.append(f"{path.relative_to(root)}:{line} imports {target}")
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.ClassDef) and node.name.endswith(("Host", "Page")) and any(
+                        (isinstance(b, ast.Name) and b.id == "Protocol")
+                        or (isinstance(b, ast.Attribute) and b.attr == "Protocol") for b in node.bases):
+                    edges.append(f"{path.relative_to(root)}:{node.lineno} declares its page as {node.name}")
+    return edges
+
+
+def test_no_workspace_part_reaches_back_into_its_page():
+    edges = _child_to_page_edges()
+    assert not edges, "\n".join(edges)
+
+
+def test_the_back_edge_check_sees_imports_and_host_protocols(tmp_path):
+    _write_package(tmp_path, {
+        "deepones_gui/workspaces/notes/page.py": "from deepones_gui.workspaces.notes.table import Table\n",
+        "deepones_gui/workspaces/notes/table.py": "class Table:\n    pass\n",
+    })
+    assert _child_to_page_edges(tmp_path) == []
+    # data/review_table.py's old shape: the page declared as a Protocol, and (elsewhere) imported lazily.
+    (tmp_path / "deepones_gui/workspaces/notes/table.py").write_text(textwrap.dedent("""\
+        from typing import Protocol
+
+        class ReviewHost(Protocol):
+            def step(self, delta: int) -> None: ...
+
+        def open_page():
+            from deepones_gui.workspaces.notes.page import NotesPage
+        """))
+    assert _child_to_page_edges(tmp_path) == [
+        "deepones_gui/workspaces/notes/table.py:7 imports deepones_gui.workspaces.notes.page",
+        "deepones_gui/workspaces/notes/table.py:3 declares its page as ReviewHost",
+    ]
+
+
+def test_workspace_sessions_are_qt_free():
+    """A workspace's session (the state and rules its page views) runs and is tested without Qt."""
+    offenders = []
+    for path in sorted((ROOT / "deepones_gui" / "workspaces").glob("*/session.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        offenders += [f"{path.relative_to(ROOT)}:{line} imports {target}"
+                      for target, line in _imports(path, module, False) if target.split(".")[0] in QT]
+    assert (ROOT / "deepones_gui/workspaces/data/session.py").exists()
+    assert not offenders, "\n".join(offenders)

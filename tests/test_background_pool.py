@@ -100,3 +100,38 @@ def test_nothing_reaches_a_deleted_owner_and_its_task_is_cancelled(qtbot):
     wait_for_background_tasks()
     qtbot.wait(50)            # let queued signals arrive
     assert seen == [] and task.token.cancelled
+
+
+def test_a_callback_that_is_a_method_of_a_deleted_widget_is_not_called(qtbot):
+    """Without ``owner=``: a callback bound to a QObject is guarded by that object, so a result that
+    lands after the page was deleted never reaches it ('Internal C++ object already deleted')."""
+    import threading
+
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    from deepones_gui.concurrent import run_in_background, wait_for_background_tasks
+
+    class Page(QLabel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.results: list[str] = []
+
+        def loaded(self, value: str) -> None:
+            self.setText(value)          # raises RuntimeError on a deleted widget
+            self.results.append(value)
+
+    gone, alive, go = Page(), Page(), threading.Event()
+    gone_results = gone.results
+
+    def work(progress=None, partial=None, cancel=None):
+        go.wait(10)
+        return "rows"
+
+    run_in_background(work, on_result=gone.loaded)
+    run_in_background(work, on_result=alive.loaded)
+    shiboken6.delete(gone)
+    go.set()
+    wait_for_background_tasks()
+    qtbot.waitUntil(lambda: alive.results == ["rows"], timeout=5000)
+    assert gone_results == []

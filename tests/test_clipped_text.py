@@ -203,14 +203,14 @@ def _settle(page, qtbot, ms: int = 60_000) -> None:
 
     from deepones_gui.concurrent import wait_for_background_tasks
 
-    ready = getattr(page, "screenshot_ready", lambda: True)
+    ready = page.ready
     idle: list[bool] = []
 
     def loads_landed() -> bool:   # no background task for two checks in a row
         idle.append(wait_for_background_tasks(50))
         return idle[-2:] == [True, True]
 
-    # Then a little longer for the demo content screenshot_ready waits for: what this store has is
+    # Then a little longer for what page.ready() waits for: what this store has is
     # there by then; a second model, a training run or a sweep never come here.
     for check, limit in ((loads_landed, ms), (ready, 3_000)):
         try:

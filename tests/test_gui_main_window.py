@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from backend.workspaces import workspaces
 from deepones_gui.error_dialog import ErrorDialog, ExceptionHook
 from deepones_gui.main_window import MainWindow
+from deepones_gui.workspaces.page_protocol import HostedPage, WorkspacePage
 
 
 def test_main_window_visits_every_workspace_and_screenshots(qtbot, app_context, tmp_path):
@@ -20,6 +21,8 @@ def test_main_window_visits_every_workspace_and_screenshots(qtbot, app_context, 
     for spec in specs:
         page = window.show_workspace(spec.name)
         assert window.stack.currentWidget() is page
+        # First-party pages implement the protocol themselves (none is wrapped as a plain widget).
+        assert isinstance(page, WorkspacePage) and not isinstance(page, HostedPage), spec.name
         qtbot.wait(50)
         shot = tmp_path / f"workspace-{spec.name}.png"
         assert window.grab().save(str(shot))
@@ -105,9 +108,9 @@ def test_broadcast_to_a_workspace_not_built_yet_is_delivered_once(qtbot, app_con
 
     received = []
 
-    class Listener(QPushButton):
+    class Listener(WorkspacePage):
         def __init__(self, ctx):
-            super().__init__("listener")
+            super().__init__()
             ctx.broadcast.connect(self.on_broadcast)
 
         def on_broadcast(self, name, payload):
@@ -254,7 +257,7 @@ def test_after_the_app_is_killed_mid_answer_the_next_start_offers_to_carry_on(qt
         page = window.pages["chat"]
         qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
         # The chat itself shows the unanswered question with the model-stopped notice and Retry.
-        page._show_chat(banner.items[0].target["chat_id"])
+        page.show_chat(banner.items[0].target["chat_id"])
         assert page.unanswered is not None and page.unanswered.error.text() == STOPPED_BEFORE_ANSWER
         page.settings.max_tokens.setValue(8)
         banner.buttons[0].click()                                        # "Retry the answer", in place
@@ -306,7 +309,7 @@ def test_a_workspace_that_fails_to_load_shows_its_error_as_text_not_markup(qtbot
     spec = WorkspaceSpec("broken", "Broken <plugin>", 5, broken, needs_store=False)
     window = MainWindow(app_context, [spec])
     qtbot.addWidget(window)
-    label = window.page("broken")
+    label = window.page("broken").widget
     assert window.failed_pages == {"broken": "ValueError: expected <b>tensor</b> & got <i>None"}
     shown = QTextDocument()
     shown.setHtml(label.text())
@@ -314,3 +317,34 @@ def test_a_workspace_that_fails_to_load_shows_its_error_as_text_not_markup(qtbot
     assert "The Broken <plugin> workspace could not be loaded" in text
     assert "ValueError: expected <b>tensor</b> & got <i>None" in text
     assert "Details are in the log file." in text    # an unclosed <i> no longer swallows the rest's style
+
+
+def test_a_plain_widget_from_a_plugin_is_hosted_with_the_page_defaults(qtbot, app_context):
+    """A third-party factory may return any QWidget: the window wraps it and still calls the protocol
+    on every page (ready, can_close, shutdown), with no hasattr; a page that says no keeps it open."""
+    from backend.workspaces import WorkspaceSpec
+
+    class Busy(WorkspacePage):
+        def __init__(self, ctx):
+            super().__init__()
+            self.asked = self.shut = 0
+            self.allow = False
+
+        def can_close(self):
+            self.asked += 1
+            return self.allow
+
+        def shutdown(self):
+            self.shut += 1
+
+    specs = [WorkspaceSpec("plain", "Plain", 0, lambda ctx: QPushButton("plain"), needs_store=False),
+             WorkspaceSpec("busy", "Busy", 1, Busy, needs_store=False)]
+    window = MainWindow(app_context, specs=specs)
+    qtbot.addWidget(window)
+    window.show()
+    plain, busy = window.page("plain"), window.show_workspace("busy")
+    assert isinstance(plain, HostedPage) and isinstance(plain.widget, QPushButton)
+    assert plain.ready() and plain.can_close() and plain.open_item(None) is False
+    assert not window.close() and window.isVisible() and busy.asked == 1 and busy.shut == 0
+    busy.allow = True
+    assert window.close() and busy.shut == 1

@@ -89,6 +89,7 @@ def test_a_broken_plugin_is_reported_not_fatal(monkeypatch):
     pm.add_hookspecs(hookspecs)
     monkeypatch.setattr(plugins, "pm", pm)
     monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setattr(plugins, "_third_party_loaded", False)
     monkeypatch.setattr(plugins, "plugin_errors", {})
     monkeypatch.setattr(plugins, "entry_points", lambda: [("broken", "no.such.module")])
     monkeypatch.delenv("DEEPONES_LOAD_PLUGINS", raising=False)
@@ -209,3 +210,43 @@ def test_chat_and_a_replayed_design_run_work_with_plugins_disabled(tmp_path):
     # C_0 ran as a real job through the local executor and hit the recorded shape bug.
     assert [(s["stage"], s["status"], s["error_type"]) for s in stages] == [
         ("propose", "done", None), ("improve", "done", None), ("implement", "failed", "RuntimeError")]
+
+
+THIRD_PARTY_WORKSPACE = textwrap.dedent('''
+    from backend.hookspecs import hookimpl
+    from backend.workspaces import WorkspaceSpec
+
+    def _page(ctx):
+        from PySide6.QtWidgets import QLabel
+        return QLabel("third-party page")
+
+    @hookimpl
+    def register_workspaces(register):
+        register(WorkspaceSpec(name="thirdws", title="Third", order=1, factory=_page, needs_store=False))
+''')
+
+
+def test_a_third_party_workspace_joins_the_window_after_the_first_frame(tmp_path):
+    """The window is shown with the built-in workspaces (the entry-point scan costs ~35 ms of CPU
+    before the first frame); a third-party workspace is appended right after, before the last-used
+    workspace is restored, so reopening on it works. Run through ``tests/benchmarks/startup_probe.py``
+    (the launcher's and ``deepones_gui.app.run``'s steps, as users run the app)."""
+    site = tmp_path / "site"
+    _write_dist(site, "third_ws", "thirdws = third_ws_mod", module=THIRD_PARTY_WORKSPACE)
+    home = tmp_path / "home"
+    conf = tmp_path / "config" / "DeepOnes"
+    conf.mkdir(parents=True)
+    (conf / "DeepOnes Studio.conf").write_text("[main]\nworkspace=thirdws\n")   # reopen on it
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(site)]), "QT_QPA_PLATFORM": "offscreen",
+           "DEEPONES_HOME": str(home), "DEEPONES_NO_WIZARD": "1",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("DEEPONES_LOAD_PLUGINS", None)
+    probe = root / "tests" / "benchmarks" / "startup_probe.py"
+    out = subprocess.run([sys.executable, str(probe), "--modules"], capture_output=True, text=True, env=env,
+                         cwd=root, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    shown = json.loads(next(line for line in lines if line.startswith("MODULES SHOWN")).split(" ", 2)[2])
+    assert "third_ws_mod" not in shown and "importlib.metadata" not in shown   # not scanned before the frame
+    assert "WORKSPACE thirdws" in lines      # appended to the rail, then restored as the last-used one

@@ -126,7 +126,7 @@ def main() -> int:
         shots.mkdir(parents=True, exist_ok=True)
     for spec in window.specs:
         page = window.show_workspace(spec.name)
-        ready = getattr(page, "screenshot_ready", lambda: True)
+        ready = page.ready
         for _ in range(max(args.settle_ms // 200, 1)):
             settle(150)
             if wait_for_background_tasks(50) and ready():

@@ -24,11 +24,13 @@ class ModelSpec:
     kind: str            # LOCAL, ENDPOINT, REPLAY or OTHER
 
     @classmethod
-    def parse(cls, spec: str) -> ModelSpec:
+    def parse(cls, spec: str, *, third_party: bool = True) -> ModelSpec:
+        """``third_party=False``: resolve with what is registered now, without scanning entry points
+        (the window's first frame; it resolves again once they are loaded)."""
         from backend.llm.resolve import backend_factories
 
         spec = (spec or "").strip()
-        factories = backend_factories()
+        factories = backend_factories(third_party=third_party)
         for prefix in sorted(factories, key=len, reverse=True):
             if spec.startswith(prefix):
                 return cls(spec, prefix, getattr(factories[prefix], "kind", OTHER))

@@ -6,9 +6,10 @@ from backend import plugins
 from backend.llm.base import BackendError, ChatBackend
 
 
-def backend_factories() -> dict[str, object]:
-    """{prefix: factory} from every plugin's ``register_backends`` (the built-in plugins always load)."""
-    return plugins.collect_named("register_backends")
+def backend_factories(*, third_party: bool = True) -> dict[str, object]:
+    """{prefix: factory} from every plugin's ``register_backends`` (the built-in plugins always load;
+    ``third_party=False`` does not scan entry points)."""
+    return plugins.collect_named("register_backends", third_party=third_party)
 
 
 def get_backend(spec: str, **options) -> ChatBackend:

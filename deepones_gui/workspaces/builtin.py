@@ -60,8 +60,9 @@ GENERATE = WorkspaceSpec("generate", "Generate", 80, lazy_page("deepones_gui.wor
                          tooltip="Papers and their code -> instruction, DLPD and MCQ samples with provenance")
 
 
-def available_workspaces() -> list[WorkspaceSpec]:
-    """What plugins register (the built-in workspace plugins always load)."""
+def available_workspaces(*, third_party: bool = True) -> list[WorkspaceSpec]:
+    """What plugins register (the built-in workspace plugins always load; ``third_party=False``
+    leaves entry points unscanned, for the first frame)."""
     from backend.workspaces import workspaces
 
-    return workspaces()
+    return workspaces(third_party=third_party)

@@ -25,6 +25,7 @@ from backend.logsetup import redact
 from backend.units import format_bytes
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 OK, WARN, BAD = "#2e7d32", "#b26a00", "#c62828"
 SAMPLES_POLL_MS = 3000
@@ -104,7 +105,7 @@ def _cards(rep: dict) -> list[tuple[str, str, str, str]]:
     return cards
 
 
-class OverviewPage(QWidget):
+class OverviewPage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -172,7 +173,7 @@ class OverviewPage(QWidget):
         if self.data_headline is not None:
             self.data_headline.setText(f"<span style='font-size:12pt'>{_data_headline(self.report['db'])}</span>")
 
-    def screenshot_ready(self) -> bool:
+    def ready(self) -> bool:
         return self.report is not None
 
     def refresh(self) -> None:

@@ -1,4 +1,4 @@
-"""Bench fixtures: the replayed demo sweep's models (rules in :mod:`backend.bench.demo`), a real local Ray cluster."""
+"""Bench fixtures: the replayed demo sweep's models (rules in :mod:`tests.bench.demo_sweep`), a real local Ray cluster."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from backend.bench.demo import write_demo_replays
+from tests.bench.demo_sweep import write_demo_replays
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from backend.bench.demo import expected_run
+from tests.bench.demo_sweep import expected_run
 
 
 def _spec(models: dict, executor: str = "local"):

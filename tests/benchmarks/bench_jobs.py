@@ -117,7 +117,7 @@ def bench_streaming(seconds: float, rate: int) -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)

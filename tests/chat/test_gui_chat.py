@@ -152,7 +152,7 @@ def test_context_overflow_note_is_visible(page, qtbot, tmp_path):
         parent = convs.add_message(chat, parent, "user", f"question {i} " + "word " * 150)
         parent = convs.add_message(chat, parent, "assistant", "answer " * 150)
     page.refresh_chats()
-    page._show_chat(chat)
+    page.show_chat(chat)
     page.settings.context.setValue(512)
     page.settings.max_tokens.setValue(8)
     page.settings.system.setPlainText("Be brief.")
@@ -240,7 +240,7 @@ def test_a_question_left_without_an_answer_says_the_model_stopped_with_retry(pag
     chat = page.store.create_chat("Unanswered", "", "embedded")
     page.store.add_message(chat, None, "user", "Propose a model for MNIST")
     page.refresh_chats()
-    page._show_chat(chat)
+    page.show_chat(chat)
     qtbot.wait(50)   # new bubbles are shown by a queued call
     user, stopped = bubbles(page)
     assert user.body.text == "Propose a model for MNIST"
@@ -357,7 +357,7 @@ def test_a_crashed_model_worker_costs_one_answer_not_the_window_or_the_draft(qtb
     again.show()
     page = again.show_workspace("chat")
     qtbot.waitUntil(lambda: page.picker.ready, timeout=20_000)
-    page._show_chat(chat_id)
+    page.show_chat(chat_id)
     qtbot.waitUntil(lambda: len(bubbles(page)) == 2 and bubbles(page)[1].retry_button.isVisible(), timeout=LONG_WAIT)
     user, failed = bubbles(page)
     assert "the model process" in failed.error.text() and failed.retry_button.isVisible()

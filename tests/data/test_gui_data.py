@@ -20,7 +20,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(page)
     page.resize(1300, 800)
     page.show()
-    qtbot.waitUntil(lambda: page.screenshot_ready() and page.model.rowCount() == 257, timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready() and page.model.rowCount() == 257, timeout=20_000)
     yield page
     page.shutdown()
 
@@ -142,7 +142,7 @@ def test_a_change_made_elsewhere_shows_in_the_view(page, qtbot, app_context):
     qtbot.waitUntil(lambda: page.model.rowCount() == 258, timeout=5000)
     assert "from the CLI" in page.detail.browser.toPlainText()
     page.search.setText("elsewhere")
-    page._apply_filter()
+    page.apply_filter()
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)  # indexed in the same transaction
     assert page.model.sample_id(0) == page.db.conn.execute(
         "SELECT id FROM samples WHERE content_hash='h-elsewhere'").fetchone()[0]

@@ -26,7 +26,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(page)
     page.resize(1280, 800)
     page.show()
-    qtbot.waitUntil(lambda: page.screenshot_ready() and page.model.rowCount() == 257, timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready() and page.model.rowCount() == 257, timeout=20_000)
     yield page
     page.shutdown()
 
@@ -83,7 +83,7 @@ def test_facet_counts_follow_the_search(page, qtbot):
                             for i in range(page.facets.groups[key].childCount()))
     assert total("kind") == 257
     page.search.setText("optimiser")
-    page._apply_filter()
+    page.apply_filter()
     qtbot.waitUntil(lambda: page.model.count_is_exact and not page.model.searching, timeout=5000)
     n = page.model.rowCount()
     assert 0 < n < 257
@@ -98,14 +98,14 @@ def test_rows_are_browsable_before_the_index_and_search_says_so(page, qtbot, wri
     _check(page, "trait", "has tools")
     qtbot.waitUntil(lambda: page.model.rowCount() == 4, timeout=5000)   # filterable too
     page.search.setText("Rome")
-    page._apply_filter()
+    page.apply_filter()
     qtbot.waitUntil(lambda: "still indexing" in page.count_label.text(), timeout=5000)
     assert page.count_label.toolTip() == "still indexing: search covers 257 of 272 samples"
     assert page.model.rowCount() == 0
     monkeypatch.setattr(page.transfers, "start_index", real_start)
     assert page.transfers.start_index()
-    qtbot.waitUntil(lambda: page.transfers.index_task is None and page.coverage is not None
-                    and page.coverage.complete, timeout=10_000)
+    qtbot.waitUntil(lambda: page.transfers.index_task is None and page.session.coverage is not None
+                    and page.session.coverage.complete, timeout=10_000)
     # The two tool conversations whose last exchange is about Rome, found once indexed.
     qtbot.waitUntil(lambda: page.model.rowCount() == 2 and "still indexing" not in page.count_label.text(),
                     timeout=5000)
@@ -129,13 +129,13 @@ def test_bulk_undo_and_redo_run_off_the_gui_thread(page, qtbot, monkeypatch):
     statuses = lambda: {s for (s,) in page.db.conn.execute("SELECT DISTINCT status FROM samples")}  # noqa: E731
     assert statuses() == {"accepted"}
     page.undo()
-    assert page._bulk_running   # returned at once: the work is on a worker thread
-    qtbot.waitUntil(lambda: not page._bulk_running, timeout=10_000)
+    assert page.session.bulk_running   # returned at once: the work is on a worker thread
+    qtbot.waitUntil(lambda: not page.session.bulk_running, timeout=10_000)
     assert statuses() == {"unreviewed"}
     assert threads and threads[0] != threading.main_thread().name
     assert "done" in page.transfers.label.text()
     page.redo()
-    qtbot.waitUntil(lambda: not page._bulk_running and statuses() == {"accepted"}, timeout=10_000)
+    qtbot.waitUntil(lambda: not page.session.bulk_running and statuses() == {"accepted"}, timeout=10_000)
 
 
 def test_no_facet_label_is_cut_and_needs_fix_fits(page, qtbot):
@@ -161,7 +161,7 @@ def test_no_facet_label_is_cut_and_needs_fix_fits(page, qtbot):
 
 def test_match_column_gets_the_room_while_searching(page, qtbot):
     page.search.setText("residual")
-    page._apply_filter()
+    page.apply_filter()
     qtbot.waitUntil(lambda: page.model.count_is_exact and not page.model.searching, timeout=5000)
     widths = {c: page.table.columnWidth(c) for c in range(7) if not page.table.isColumnHidden(c)}
     assert page.model.headerData(4, Qt.Orientation.Horizontal) == "Match"
@@ -191,7 +191,7 @@ def test_ctrl_f_right_after_switching_to_data_focuses_search(qtbot, app_context)
     qtbot.waitExposed(window)
     window.activateWindow()
     page = window.show_workspace("data")
-    qtbot.waitUntil(lambda: page.screenshot_ready(), timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready(), timeout=20_000)
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)

@@ -23,7 +23,7 @@ def map_page(qtbot, grouped_store, app_context):
     qtbot.addWidget(page)
     page.resize(1280, 760)
     page.show()
-    qtbot.waitUntil(page.screenshot_ready, timeout=20_000)
+    qtbot.waitUntil(page.ready, timeout=20_000)
     page.views.setCurrentIndex(1)
     qtbot.waitUntil(
         lambda: page.map_panel.points is not None and len(page.map_panel.canvas.ids) > 0, timeout=10_000
@@ -78,7 +78,7 @@ def test_hover_click_colour_legend_and_search(map_page, qtbot):
     # A click opens the sample in the detail pane.
     _mouse(canvas.viewport(), QEvent.Type.MouseButtonPress, where, buttons=Qt.MouseButton.LeftButton)
     _mouse(canvas.viewport(), QEvent.Type.MouseButtonRelease, where, buttons=Qt.MouseButton.NoButton)
-    qtbot.waitUntil(lambda: map_page.detail_sample_id == hovered[-1], timeout=3000)
+    qtbot.waitUntil(lambda: map_page.session.detail_sample_id == hovered[-1], timeout=3000)
 
     panel.colour_by.setCurrentText("dataset")
     qtbot.waitUntil(lambda: panel.legend.count() == 2, timeout=5000)

@@ -21,7 +21,7 @@ def page(qtbot, app_context):
     qtbot.addWidget(page)
     page.resize(1280, 760)
     page.show()
-    qtbot.waitUntil(lambda: page.screenshot_ready() and page.model.rowCount() == 263, timeout=20_000)
+    qtbot.waitUntil(lambda: page.ready() and page.model.rowCount() == 263, timeout=20_000)
     page.generated_ids = ids
     yield page
     page.shutdown()

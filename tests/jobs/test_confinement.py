@@ -297,3 +297,18 @@ def test_design_and_bench_refuse_a_nan_time_limit(deepones_home, command):
     out = subprocess.run([*CLI, *command, "--time-limit", "nan"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "positive number of seconds" in out.stderr, out.stderr
 
+
+
+@needs_confinement
+def test_confined_program_runs_in_its_jobs_cgroup_from_its_first_instruction(jobs_root):
+    """The namespace's init moves the program's process into the job's pids cgroup while that
+    process applies Landlock, and the program is exec'd only once it is in (so a fork bomb's first
+    forks are counted too)."""
+    result = run_job(program("print(open('/proc/self/cgroup').read())"), root=jobs_root)
+    assert result.status == "succeeded", result.error
+    cgroup = read_status(result.workdir)["isolation"]["pids_cgroup"]
+    if not cgroup:
+        pytest.skip("no pids cgroup on this machine (not root, or no cgroup file system)")
+    lines = (result.workdir / "stdout.log").read_text().splitlines()
+    pids_line = next(line for line in lines if ":pids:" in line or line.startswith("0::"))
+    assert pids_line.endswith("/deepones/" + result.job_id), lines

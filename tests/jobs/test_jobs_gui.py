@@ -29,7 +29,7 @@ def wait_until(qtbot, predicate, timeout=15000):
 
 
 def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     chart = MetricChart()
     qtbot.addWidget(chart)
@@ -98,7 +98,7 @@ def move_mouse_to_center(qtbot, panel) -> None:
 def test_crosshair_follows_a_real_mouse_move_with_log_scale_on(qtbot):
     """Regression: the crosshair's SignalProxy was made at the end of grow_x(): never with log-y on
     (grow_x returned early), and rebuilt on every refresh."""
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     chart = MetricChart()
     qtbot.addWidget(chart)
@@ -120,7 +120,7 @@ def test_crosshair_follows_a_real_mouse_move_with_log_scale_on(qtbot):
 
 
 def test_chart_raw_curve_visible_export_buttons_and_axis_after_the_end(qtbot):
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     chart = MetricChart()
     qtbot.addWidget(chart)
@@ -208,7 +208,9 @@ def test_jobs_page_shows_charts_log_and_handles_actions(qtbot, app_context, deep
     assert expected in page.detail.text()
     wait_until(qtbot, lambda: "ValueError: boom" in page.err_view.plain_text())
     assert page.err_view.jump_to_traceback()
-    assert page.screenshot_ready()
+    selected = page.selected_ids()   # the finished job stays selected, with its chart and output
+    assert selected and page.rows[selected[0]]["status"] == "succeeded"
+    assert page.chart.series and page.out_view.plain_text()
     assert all(b.isEnabled() for b in page.chart.export_buttons)
     page.table.clearSelection()
     wait_until(qtbot, lambda: not any(b.isEnabled() for b in page.chart.export_buttons))

@@ -103,7 +103,9 @@ def test_chat_answers_with_the_embedded_model(bundle, tmp_path):
 
 
 def test_window_starts_and_shows_the_overview(bundle, tmp_path):
-    out = _run(bundle, home=tmp_path, env={"DEEPONES_STARTUP_PROBE": "1"}, timeout=180)
+    # The probe takes the launcher's steps inside the frozen app (``deepones --python SCRIPT``).
+    out = _run(bundle, "--python", str(ROOT / "tests" / "benchmarks" / "startup_probe.py"), home=tmp_path,
+               timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "SHOWN" in out.stdout and "READY" in out.stdout, out.stdout
     assert "overview" in out.stdout.lower()

@@ -25,9 +25,9 @@ STEPS = 3
 def trained(tmp_path_factory):
     from backend.datasets.demo import ensure_demo
     from backend.store import open_store
-    from backend.train.demo import demo_recipe
     from backend.train.export import export_run
     from backend.train.launch import prepare_run, run_to_end
+    from tests.train.demo_run import demo_recipe
 
     root = tmp_path_factory.mktemp("train-home")
     db = open_store(root)

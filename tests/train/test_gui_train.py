@@ -38,7 +38,7 @@ def page(qtbot, app_context):
 
 @pytest.mark.train   # trains for minutes; the empty-selection test below keeps Train's page in the fast tier
 def test_recipe_start_chart_cancel_resume_convert_designer(qtbot, page, app_context):
-    from backend.train.demo import demo_recipe
+    from tests.train.demo_run import demo_recipe
 
     form = page.form
     recipe = demo_recipe(max_steps=2, seq_len=48, batch=1)

@@ -75,7 +75,7 @@ def test_phase_then_step_n_of_n_with_eta(tmp_path, qtbot):
 
 
 def test_eta_and_planned_steps_are_not_charted(qtbot):
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     chart = MetricChart()
     qtbot.addWidget(chart)

@@ -12,7 +12,7 @@ def _tick_values(axis, lo: float, hi: float, size: float) -> list[float]:
 
 @pytest.mark.parametrize("size", [240, 480, 900])
 def test_a_short_run_gets_whole_step_ticks_only(qtbot, size):
-    from deepones_gui.workspaces.jobs.charts import MetricChart
+    from deepones_gui.widgets.metric_chart import MetricChart
 
     chart = MetricChart()
     qtbot.addWidget(chart)
@@ -29,7 +29,7 @@ def test_a_short_run_gets_whole_step_ticks_only(qtbot, size):
 
 
 def test_long_runs_and_sub_step_spans_keep_their_ticks(qtbot):
-    from deepones_gui.workspaces.jobs.charts import StepAxis
+    from deepones_gui.widgets.metric_chart import StepAxis
 
     axis = StepAxis("bottom")
     assert max(_tick_values(axis, 0, 10_000, 600)) >= 9000          # big ranges unchanged

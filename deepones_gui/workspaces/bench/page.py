@@ -28,6 +28,7 @@ from deepones_gui.workspaces.bench.charts import GroupedBarChart
 from deepones_gui.workspaces.bench.deepqa_panel import DeepQAPanel
 from deepones_gui.workspaces.bench.sweep_form import SweepForm
 from deepones_gui.workspaces.bench.tables import RunsView, Table2View, Table3View
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 
 def _load_sweeps(db_path, *, progress, partial, cancel) -> list[dict]:
@@ -66,7 +67,7 @@ def _run(runner, *, progress, partial, cancel) -> dict:
         unlink()
 
 
-class BenchPage(QWidget):
+class BenchPage(WorkspacePage):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -355,43 +356,3 @@ class BenchPage(QWidget):
                 fh.write(render(self.data["rows"], table, fmt))
         except OSError as exc:
             QMessageBox.warning(self, "Export", f"Cannot write {path}: {exc.strerror or exc}")
-
-    # -- README screenshots (scripts/screenshots.py) -------------------------------------------
-    def prepare_screenshot(self) -> None:
-        """Run the replayed demo sweep (2 designers x base/+ x 2 runs) so the tables have content."""
-        import os
-
-        from backend.bench import demo, records
-        from backend.bench.sweep import SweepRunner
-        from backend.store import connection
-
-        folder = self.ctx.data_dir / "bench-demo"
-        models = demo.write_demo_replays(folder)
-        os.environ["DEEPONES_DATA"] = str(folder)
-        spec = records.SweepSpec(tasks=["demo-digits"], designers=[models["designer_a"], models["designer_b"]],
-                                 programmer=models["programmer"], runs=2, max_debug=3, parallel=1,
-                                 interpreter=self.ctx.settings.execution_python)
-        with connection(self.ctx.db_path) as db:
-            sweep_id = records.create_sweep(db, spec)
-            from backend.datasets.demo import ensure_demo
-
-            ensure_demo(db)   # the Data categories tab (Figure 6) shows the demo set, as on a first run
-        SweepRunner(sweep_id, root=self.ctx.data_dir).run()   # a script, not the app: blocking is fine here
-        self.refresh(select=sweep_id)
-
-    def screenshot_ready(self) -> bool:
-        if self.table2.rowCount() and self.runs.rowCount() == 0:
-            plus = next((r for r in self.table2.rows if r.variant == "plus" and r.gain), None)
-            if plus is not None:
-                self.show_runs(plus.task, plus.designer, plus.variant)
-        return self.runs.rowCount() > 0
-
-    def extra_screenshots(self) -> list:
-        return [("bench-errors", lambda: self.tabs.setCurrentWidget(self.errors)),
-                ("bench-categories", self._show_categories_for_screenshot)]
-
-    def _show_categories_for_screenshot(self) -> None:
-        from deepones_gui.concurrent import wait_for_background_tasks
-
-        self.tabs.setCurrentWidget(self.categories)   # starts counting off the GUI thread
-        wait_for_background_tasks(30_000)              # a script: the shot must show the counts

@@ -34,6 +34,7 @@ from backend.llm.conversations import (
 from backend.llm.conversations import title_from as make_title
 from backend.llm.degenerate import is_loop_stop, retry_settings
 from backend.llm.model_spec import ModelSpec
+from backend.recovery import InterruptedWork
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext, describe_model
 from deepones_gui.workspaces.chat.empty_state import ChatEmptyState
@@ -42,6 +43,7 @@ from deepones_gui.workspaces.chat.model_picker import ModelPicker
 from deepones_gui.workspaces.chat.runner import ChatRunner
 from deepones_gui.workspaces.chat.settings_panel import ChatSettingsPanel
 from deepones_gui.workspaces.chat.sidebar import ChatSidebar
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 log = logging.getLogger(__name__)
 STOPPED_BEFORE_ANSWER = ("The model stopped before answering: the app or the model process ended while this "
@@ -69,7 +71,7 @@ class ChatInput(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-class ChatPage(QWidget):
+class ChatPage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -89,7 +91,7 @@ class ChatPage(QWidget):
         self.runner.finished.connect(self._on_finished)
         ctx.settings_changed.connect(self._load_models)
         self.refresh_chats()
-        self._show_chat(None)
+        self.show_chat(None)
         self._load_models()
         run_in_background(_chat_formats, on_result=self.settings.set_template_choices)
 
@@ -102,7 +104,7 @@ class ChatPage(QWidget):
         outer.addWidget(split)
 
         self.sidebar = ChatSidebar()
-        self.sidebar.chat_selected.connect(self._show_chat)
+        self.sidebar.chat_selected.connect(self.show_chat)
         self.sidebar.new_requested.connect(self.new_chat)
         self.sidebar.rename_requested.connect(self._rename)
         self.sidebar.delete_requested.connect(self.delete_chat)
@@ -220,7 +222,7 @@ class ChatPage(QWidget):
             return
         self.chat_id = None
         self.sidebar.list.clearSelection()
-        self._show_chat(None)
+        self.show_chat(None)
         self.input.setFocus()
 
     def _rename(self, chat_id: int, title: str) -> None:
@@ -240,10 +242,11 @@ class ChatPage(QWidget):
         self.store.delete_chat(chat_id)
         if self.chat_id == chat_id:
             self.chat_id = None
-            self._show_chat(None)
+            self.show_chat(None)
         self.refresh_chats()
 
-    def _show_chat(self, chat_id: int | None) -> None:
+    def show_chat(self, chat_id: int | None) -> None:
+        """Show ``chat_id`` as a click on it in the list does (None: an empty new chat)."""
         if self.runner.running and chat_id != self.chat_id:
             return
         self._end_edit()
@@ -287,12 +290,18 @@ class ChatPage(QWidget):
         if self.chat_id is not None and not self.runner.running:
             self._generate(user_id)
 
+    def open_item(self, item: InterruptedWork) -> bool:
+        if item.kind != "chat":
+            return False
+        self.resume_interrupted(item.target["chat_id"])
+        return True
+
     def resume_interrupted(self, chat_id: int) -> None:
         """Open ``chat_id`` and answer its unanswered last question (after a crash)."""
         if self.runner.running:
             return
         self.refresh_chats()
-        self._show_chat(chat_id)
+        self.show_chat(chat_id)
         path = self.store.path(chat_id)
         if path and path[-1].role == "user":
             self._generate(path[-1].id)
@@ -475,9 +484,6 @@ class ChatPage(QWidget):
         self.check_dialog.show()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def can_close(self) -> bool:
-        return True
-
     def shutdown(self) -> None:
         if self.runner.running:
             self.runner.stop()
@@ -489,10 +495,5 @@ class ChatPage(QWidget):
 
         wait_for_background_tasks(10_000)
 
-    def screenshot_ready(self) -> bool:
-        return self.picker.ready and not self.runner.running and not getattr(self, "demo_pending", False)
-
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.chat.demo import show_demo_conversation
-
-        show_demo_conversation(self)
+    def ready(self) -> bool:
+        return self.picker.ready and not self.runner.running

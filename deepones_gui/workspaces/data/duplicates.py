@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.datasets.query import SampleFilter
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.widgets.flow_layout import FlowLayout
 from deepones_gui.workspaces.data import tasks
@@ -23,9 +24,10 @@ from deepones_gui.workspaces.data import tasks
 class DuplicatesPanel(QWidget):
     clusterChosen = Signal(tuple)   # sample ids
 
-    def __init__(self, db_path, current_filter) -> None:
+    def __init__(self, db_path) -> None:
         super().__init__()
-        self.db_path, self.current_filter = db_path, current_filter
+        self.db_path = db_path
+        self.filter = SampleFilter()   # the table's; the page sets it whenever it changes
         self.task = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -69,7 +71,7 @@ class DuplicatesPanel(QWidget):
         self.progress.setValue(0)
         self.run.setText("Cancel")
         self.task = run_in_background(
-            tasks.find_near_duplicates, self.db_path, self.current_filter(), self.threshold.value(), self.max_samples.value(),
+            tasks.find_near_duplicates, self.db_path, self.filter, self.threshold.value(), self.max_samples.value(),
             on_progress=lambda f, t: self.progress.setValue(int(f * 100)),
             on_result=self._show, on_error=lambda exc, _tb: self.summary.setText(f"Could not search: {exc}"),
             on_cancelled=lambda: self.summary.setText("Cancelled."), on_done=self._done)

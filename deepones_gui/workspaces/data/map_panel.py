@@ -60,7 +60,7 @@ class MapPanel(QWidget):
         self._match_task = None
         self._filter = SampleFilter()
         self._loaded_once = False
-        self.current_sample = lambda: None  # the page sets: the sample in the detail pane
+        self.current_sample: int | None = None  # the sample in the detail pane (the page tells)
         # The map job is long: it runs on the panel's own thread, not the shared pool.
         self._job_pool = QThreadPool(self)
         self._job_pool.setMaxThreadCount(1)
@@ -184,6 +184,10 @@ class MapPanel(QWidget):
         if not self._loaded_once:
             self._loaded_once = True
             self.reload()
+
+    def ready(self) -> bool:
+        """The map's points are loaded and no load is in flight."""
+        return self.points is not None and self._loading is None
 
     def reload(self) -> None:
         if self._loading is not None:
@@ -335,7 +339,7 @@ class MapPanel(QWidget):
         self.set_selection(self.points.ids[self.points.cluster == cid])
 
     def select_near_duplicates(self) -> None:
-        sid = self.current_sample()
+        sid = self.current_sample
         if sid is None or self.points is None:
             self.status.setText("Click a sample on the map first: its near-duplicates are selected")
             return

@@ -1,7 +1,10 @@
 """The Data workspace page: facets | lazy table + stats/duplicates | detail pane, with review keys,
 undo/redo, import with progress and Cancel, the search index built behind the rows, export, and
-a watch on changes made elsewhere. Curation lives in ``curation_actions``, the bar in ``toolbar``,
-the table in ``review_table``; views call backend functions, workers open their own connection."""
+a watch on changes made elsewhere.
+
+The page lays out and wires its parts: the state and rules it shows live in ``session.DataSession``
+(Qt-free), curation in ``curation_actions.Curation``, the bar in ``toolbar``, the table in
+``review_table``. Children report with signals; none of them imports this module."""
 
 from __future__ import annotations
 
@@ -18,27 +21,27 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QVBoxLayout,
-    QWidget,
 )
 
-from backend.datasets import curation, query
 from backend.datasets.query import SampleFilter
-from backend.generate.provenance import paper_label
+from backend.recovery import InterruptedWork
 from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 from deepones_gui.workspaces.data import tasks
 from deepones_gui.workspaces.data.charts import CategoryReviewChart
-from deepones_gui.workspaces.data.commands import Bulk
-from deepones_gui.workspaces.data.curation_actions import CurationActions
+from deepones_gui.workspaces.data.commands import BULK_THRESHOLD
+from deepones_gui.workspaces.data.curation_actions import Curation
 from deepones_gui.workspaces.data.detail import DetailPane
 from deepones_gui.workspaces.data.dialogs import ExportDialog
 from deepones_gui.workspaces.data.duplicates import DuplicatesPanel
 from deepones_gui.workspaces.data.facets import FacetTree
 from deepones_gui.workspaces.data.map_panel import MapPanel
 from deepones_gui.workspaces.data.review_table import ReviewTable
+from deepones_gui.workspaces.data.session import DataSession
 from deepones_gui.workspaces.data.table_model import SampleTableModel
 from deepones_gui.workspaces.data.toolbar import DataToolbar
 from deepones_gui.workspaces.data.transfer_strip import TransferStrip
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 WATCH_MS = 1000          # how often to look for changes made by other processes (PRAGMA data_version)
 STATS_DEBOUNCE_MS = 250
@@ -47,59 +50,56 @@ STATS_DEBOUNCE_MS = 250
 DETAIL_WIDTH = 380
 
 
-class DataPage(CurationActions, QWidget):
+class DataPage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.db = ctx.db
         self.db_path = ctx.db_path
+        self.session = DataSession(self.db, self.db_path)
         self.undo_stack = QUndoStack(self)
-        self.bulk = Bulk(self.db_path, self.run_bulk)
-        self._bulk_running = False
         self._stats_task = None
         self._stats_again = False
-        self._ready = False
-        self._cluster: tuple[int, ...] = ()
-        self._cluster_name = "cluster"   # or "map selection": what the ids filter came from
-        self.detail_sample_id: int | None = None
-        self.coverage = None   # backend.datasets.indexing.Coverage of the last stats refresh
-        self._data_version = query.data_version(self.db)
+        self._keep_id: int | None = None
         self.model = SampleTableModel(self.db, self.db_path, self)
         self._build()
+        self.curation = Curation(self.session, self.undo_stack, self.transfers, self)
+        self.curation.changed.connect(self._changed)
+        self.curation.reloadNeeded.connect(self.model.reload)
+        self.curation.busy.connect(self.count_label.setText)
         self.model.countChanged.connect(self._show_count)
         self.model.editRequested.connect(self.apply_edit)
         self.model.firstPageLoaded.connect(self._select_after_filter)
         self._stats_timer = QTimer(self, singleShot=True, interval=STATS_DEBOUNCE_MS)
         self._stats_timer.timeout.connect(self.refresh_stats)
-        self._apply_filter()
+        self.apply_filter()
         self.refresh_stats()
         self._watch = QTimer(self, interval=WATCH_MS)
         self._watch.timeout.connect(self._check_external_changes)
         self._watch.start()
         ctx.broadcast.connect(self.on_broadcast)   # Generate: "open_sample", "filter_data_by_paper"
-        # First run: the demo set, imported off the GUI thread.
-        from backend.datasets.demo import demo_needed
-
-        if demo_needed(self.db):
+        if not self.session.first_import_done:   # first run: the demo set, imported off the GUI thread
             self.start_import(None, demo=True)
-        else:
-            self._ready = True
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 4)
-        self.toolbar = DataToolbar(
-            self.undo_stack, on_import=self.choose_import, on_hub_import=self.choose_hub_import,
-            on_export=self.choose_export, on_clear=self.clear_filters, on_bulk_status=self.review_matching,
-            on_bulk_tag=self.tag_matching, on_undo=self.undo, on_redo=self.redo, on_train=self.train_on)
+        self.toolbar = DataToolbar(self.undo_stack)
+        bar = self.toolbar
+        for signal, slot in ((bar.importRequested, self.choose_import), (bar.hubImportRequested, self.choose_hub_import),
+                             (bar.exportRequested, self.choose_export), (bar.clearRequested, self.clear_filters),
+                             (bar.bulkStatusRequested, self.review_matching), (bar.bulkTagRequested, self.tag_matching),
+                             (bar.undoRequested, self.undo), (bar.redoRequested, self.redo),
+                             (bar.trainRequested, self.train_on)):
+            signal.connect(slot)
         self.search = self.toolbar.search
         self.count_label = self.toolbar.count_label
         self.undo_button, self.redo_button = self.toolbar.undo_button, self.toolbar.redo_button
         self._search_timer = QTimer(self, singleShot=True, interval=200)
-        self._search_timer.timeout.connect(self._apply_filter)
+        self._search_timer.timeout.connect(self.apply_filter)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.search.returnPressed.connect(self._apply_filter)
+        self.search.returnPressed.connect(self.apply_filter)
         outer.addWidget(self.toolbar)
         for action in (self.toolbar.undo_action, self.toolbar.redo_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -120,17 +120,22 @@ class DataPage(CurationActions, QWidget):
         outer.addWidget(self.transfers)
 
         self.facets = FacetTree()
-        self.facets.selectionChangedByUser.connect(self._apply_filter)
+        self.facets.selectionChangedByUser.connect(self.apply_filter)
 
-        self.table = ReviewTable(self)
+        self.table = ReviewTable()
         self.table.setModel(self.model)
         self.table.setup_columns()
+        self.table.reviewRequested.connect(self.review)
+        self.table.stepRequested.connect(self.step)
+        self.table.tagRequested.connect(self.ask_tag)
+        self.table.noteRequested.connect(self.focus_note)
+        self.table.editRequested.connect(self.edit_sample)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self._show_count(self.model.rowCount(), self.model.count_is_exact))
 
         self.chart = CategoryReviewChart()
-        self.duplicates = DuplicatesPanel(self.db_path, lambda: self.current_filter())
+        self.duplicates = DuplicatesPanel(self.db_path)
         self.duplicates.clusterChosen.connect(self.show_cluster)
         self.lower_tabs = QTabWidget()
         self.lower_tabs.addTab(self.chart, "Stats")
@@ -142,7 +147,6 @@ class DataPage(CurationActions, QWidget):
         self.map_panel.sampleClicked.connect(self.show_detail)
         self.map_panel.reviewRequested.connect(self.review)
         self.map_panel.tagRequested.connect(self.ask_tag)
-        self.map_panel.current_sample = lambda: self.detail_sample_id
         self.views = QTabWidget()
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.map_panel, "Map")
@@ -177,35 +181,23 @@ class DataPage(CurationActions, QWidget):
 
     # -- filter ------------------------------------------------------------------------------
     def current_filter(self) -> SampleFilter:
-        checked = self.facets.checked()
-        return SampleFilter(kinds=checked.get("kind", ()), categories=checked.get("category", ()),
-                            statuses=checked.get("status", ()), tags=checked.get("tag", ()),
-                            datasets=checked.get("dataset", ()), traits=checked.get("trait", ()),
-                            papers=checked.get("paper", ()), years=tuple(int(y) for y in checked.get("year", ())),
-                            generators=checked.get("generator", ()), ids=self._cluster, **self._search_terms())
+        return self.session.filter_for(self.facets.checked(), self.search.text())
 
-    def _search_terms(self) -> dict:
-        text = self.search.text()
-        words = re.findall(r"\w+", text)
-        # A last word still being typed matches longer words, unless it is already a whole indexed
-        # term (short prefixes expand to thousands of terms at millions of samples: slow).
-        prefix = bool(words) and text[-1:].isalnum() and len(words[-1]) >= 4 \
-            and not query.is_indexed_term(self.db, words[-1])
-        return {"query": text.strip(), "prefix": prefix}
-
-    def _apply_filter(self) -> None:
+    def apply_filter(self) -> None:
+        """Show the rows matching the facets, the search box and the cluster (after any change to them)."""
         self._keep_id = self._current_id()
         flt = self.current_filter()
         self.model.set_filter(flt)
         self.table.fit_match_column(bool(flt.query))
         self.map_panel.set_filter(flt)
+        self.duplicates.filter = flt
         if not self.model.searching:
             self._select_after_filter()
         self._stats_timer.start()  # facet counts follow the search
 
     def _select_after_filter(self) -> None:
         """Keep the sample that was selected if it is still listed, else select the first."""
-        keep = getattr(self, "_keep_id", None)
+        keep = self._keep_id
         row = self.model.row_of(keep) if keep is not None else None
         if self.model.rowCount():
             self.table.selectRow(row if row is not None else 0)
@@ -213,7 +205,7 @@ class DataPage(CurationActions, QWidget):
             self.detail.show_sample(None)
 
     def clear_filters(self) -> None:
-        self._cluster = ()
+        self.session.clear_narrowing()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -223,35 +215,31 @@ class DataPage(CurationActions, QWidget):
         """Only this paper's generated samples (every other filter cleared), keeping ``sample_id``
         (else the current sample) selected when it is one of them."""
         self._keep_id = sample_id if sample_id is not None else self._current_id()
-        self._cluster = ()
+        self.session.clear_narrowing()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
         for key in self.facets.groups:
             self.facets.set_checked(key, (), notify=False)
         # Listed at once (its count follows with the next stats refresh), so it can be checked now.
-        from backend.generate.provenance import paper_title
-
-        self.facets.ensure_value("paper", paper_id, paper_label(paper_id, paper_title(self.db, paper_id)))
+        self.facets.ensure_value("paper", paper_id, self.session.paper_label(paper_id))
         self.facets.set_checked("paper", (paper_id,), notify=False)
         keep = self._keep_id
-        self._apply_filter()
+        self.apply_filter()
         self._keep_id = keep
         self._select_after_filter()
 
     def open_sample(self, sample_id: int) -> None:
         """Show one sample with its provenance: Data narrowed to its paper (or to it alone when it was
         not generated), the sample selected."""
-        from backend.generate.provenance import for_sample
-
-        prov = for_sample(self.db, sample_id)
-        if prov is not None:
-            self.filter_by_paper(prov["paper_id"], sample_id)
+        paper = self.session.paper_of(sample_id)
+        if paper is not None:
+            self.filter_by_paper(paper, sample_id)
             return
         self.clear_filters()
         self.show_cluster((sample_id,))
 
-    def on_broadcast(self, name: str, payload) -> None:
+    def on_broadcast(self, name: str, payload: object) -> None:
         if not isinstance(payload, dict):
             return
         if name == "open_sample" and isinstance(payload.get("sample_id"), int):
@@ -260,37 +248,36 @@ class DataPage(CurationActions, QWidget):
             self.filter_by_paper(str(payload["paper_id"]))
 
     def show_cluster(self, ids: tuple[int, ...], name: str = "cluster") -> None:
-        self._cluster = tuple(ids)
-        self._cluster_name = name
-        self._apply_filter()
+        self.session.narrow_to(ids, name)
+        self.apply_filter()
 
-    def _changed(self, ids) -> None:
-        super()._changed(ids)
+    def _changed(self, ids: list[int]) -> None:
+        """After every curation write (a command, its undo or redo): rows, detail, stats and the map."""
+        if len(ids) > BULK_THRESHOLD:
+            self.model.reload()  # cheaper than matching millions of ids against the cached pages
+        else:
+            self.model.refresh_ids(ids)
+        current = self._current_id()
+        if current is not None and (len(ids) > BULK_THRESHOLD or current in set(ids)):
+            self.show_detail(current)
+        self._stats_timer.start()
         self.map_panel.data_changed()
 
     def _map_selection(self, ids) -> None:
         self.show_cluster(tuple(int(i) for i in ids), "map selection")
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Escape and (self._cluster or self.search.text()):
+        if event.key() == Qt.Key.Key_Escape and (self.session.cluster or self.search.text()):
             self.clear_filters()
             return
         super().keyPressEvent(event)
 
     def _show_count(self, n: int, exact: bool) -> None:
         selected = len(self.table.selectionModel().selectedRows()) if self.table.selectionModel() else 0
-        text = f"{n:,}{'' if exact else '+'} sample{'' if n == 1 and exact else 's'}"
-        if self.model.searching:
-            text = "searching…"
-        if self._cluster:
-            text = f"{self._cluster_name}: {text}"
-        if selected > 1:
-            text += f" · {selected:,} selected"
-        self.count_label.setText(text)
-        self.count_label.setToolTip("")
-        if self.model.filter.query and self.coverage is not None and not self.coverage.complete:
-            self.count_label.setText(f"{text} · still indexing")
-            self.count_label.setToolTip(self.coverage.describe())
+        line = self.session.count_line(n, exact, selected=selected, searching=self.model.searching,
+                                       query_text=self.model.filter.query)
+        self.count_label.setText(line.text)
+        self.count_label.setToolTip(line.tooltip)
 
     # -- selection and detail ----------------------------------------------------------------
     def _current_id(self) -> int | None:
@@ -325,13 +312,22 @@ class DataPage(CurationActions, QWidget):
         self.show_detail(self.model.sample_id(current.row()) if current.isValid() else None)
 
     def show_detail(self, sample_id: int | None) -> None:
-        self.detail_sample_id = sample_id
+        self.session.detail_sample_id = self.map_panel.current_sample = sample_id
         if sample_id is None:
             self.detail.show_sample(None)
             return
-        words = re.findall(r"\w+", self.search.text())
-        self.detail.show_sample(query.get_sample(self.db, sample_id), curation.edit_history(self.db, sample_id),
-                                highlight=words)
+        sample, history = self.session.sample_with_history(sample_id)
+        self.detail.show_sample(sample, history, highlight=re.findall(r"\w+", self.search.text()))
+
+    def select_sample(self, sample_id: int) -> bool:
+        """Select ``sample_id`` among the rows shown, centred in the table; False when it is not shown."""
+        row = self.model.row_of(sample_id)
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.table.setFocus()
+        return True
 
     def step(self, delta: int) -> None:
         row = self.table.currentIndex().row()
@@ -339,6 +335,50 @@ class DataPage(CurationActions, QWidget):
         if self.model.rowCount():
             self.table.selectRow(target)
             self.table.scrollTo(self.model.index(target, 0))
+
+    # -- curation: on the selection (the table's or the map's) or on everything matching ------------
+    def review(self, status: str) -> None:
+        ids = self.selected_ids()
+        self.curation.review(ids, status)
+        if len(ids) == 1:
+            self.step(1)  # keyboard review flows down the list
+
+    def ask_tag(self) -> None:
+        self.curation.ask_tag(self.selected_ids())
+
+    def tag(self, ids: list[int], tag: str) -> None:
+        self.curation.tag(ids, tag)
+
+    def apply_edit(self, sample_id: int, field: str, value: str) -> bool:
+        return self.curation.apply_edit(sample_id, field, value)
+
+    def edit_sample(self) -> None:
+        self.curation.edit_sample(self._current_id())
+
+    def focus_note(self) -> None:
+        self.detail.note.setFocus()
+        self.detail.note.selectAll()
+
+    def save_note(self, note: str) -> None:
+        sid = self._current_id()
+        if sid is not None:
+            self.apply_edit(sid, "note", note)
+            self.table.setFocus()
+
+    def review_matching(self, status: str) -> None:
+        self.curation.review_matching(self.current_filter(), self.model.rowCount(), status)
+
+    def tag_matching(self) -> None:
+        self.curation.tag_matching(self.current_filter(), self.model.rowCount())
+
+    def start_tag_matching(self, tag: str):
+        return self.curation.start_tag_matching(self.current_filter(), tag)
+
+    def undo(self) -> None:
+        self.curation.undo()
+
+    def redo(self) -> None:
+        self.curation.redo()
 
     # -- stats, index coverage and external changes ------------------------------------------
     def refresh_stats(self) -> None:
@@ -352,27 +392,22 @@ class DataPage(CurationActions, QWidget):
                 self._stats_again = False
                 self.refresh_stats()
 
-        # Facet counts follow the search and a near-duplicate cluster, not the facet checks
-        # themselves (checking a value must not hide its neighbours).
-        flt = SampleFilter(ids=self._cluster, **self._search_terms())
+        flt = self.session.stats_filter(self.search.text())
         self._stats_task = run_in_background(tasks.overview, self.db_path, flt, on_result=self._show_stats,
                                              on_done=done)
 
     def _show_stats(self, st: dict) -> None:
         self.chart.set_data(st)
         self.facets.set_counts(st)
-        self.coverage = st.get("coverage")
+        self.session.coverage = st.get("coverage")
         self._show_count(self.model.rowCount(), self.model.count_is_exact)
-        if self.coverage is not None and not self.coverage.complete and self._ready \
-                and self.transfers.import_task is None and not self.transfers.index_failed:
+        if self.session.index_behind() and self.transfers.import_task is None and not self.transfers.index_failed:
             self.transfers.start_index()  # rows from an interrupted or outside import: catch up
 
     def _check_external_changes(self) -> None:
-        if self.transfers.import_task is not None or self._bulk_running:
+        if self.transfers.import_task is not None or self.session.bulk_running:
             return  # our own writes: the view refreshes once they finish, not on every batch
-        version = query.data_version(self.db)
-        if version != self._data_version:
-            self._data_version = version
+        if self.session.changed_elsewhere():
             if self.transfers.index_task is not None:
                 return  # the indexer changes only the search index, not what the table shows
             self.model.reload()
@@ -397,9 +432,9 @@ class DataPage(CurationActions, QWidget):
         self.transfers.start_import(paths, demo=demo, fmt=fmt, dataset=dataset)
 
     def _import_finished(self) -> None:
-        self._ready = True
+        self.session.first_import_done = True
         self.map_panel.data_changed(new_samples=True)
-        self._data_version = query.data_version(self.db)
+        self.session.mark_seen()
         self.model.reload()
         if self.table.currentIndex().row() < 0 and self.model.rowCount():
             self.table.selectRow(0)
@@ -407,16 +442,14 @@ class DataPage(CurationActions, QWidget):
         self.transfers.start_index()  # rows are browsable now; search catches up behind them
 
     def _index_finished(self) -> None:
-        self._data_version = query.data_version(self.db)
+        self.session.mark_seen()
         if self.model.filter.query:
             self.model.set_filter(self.current_filter())  # matches in the newly indexed rows
         self.refresh_stats()
 
     # -- export ------------------------------------------------------------------------------
     def choose_export(self) -> None:
-        flt = self.current_filter()
-        accepted = query.count(self.db, SampleFilter(**{**flt.__dict__, "statuses": ("accepted",)})) \
-            if self.model.rowCount() < 200_000 else None
+        accepted = self.session.accepted_count(self.current_filter(), self.model.rowCount())
         dialog = ExportDialog(self.model.rowCount(), accepted, Path.home(), self)
         if dialog.exec():
             self.start_export(dialog.choice())
@@ -424,38 +457,19 @@ class DataPage(CurationActions, QWidget):
     def start_export(self, choice: dict) -> None:
         flt = self.current_filter()
         if choice["accepted_only"]:
-            flt = SampleFilter(**{**flt.__dict__, "statuses": ("accepted",)})
+            flt = self.session.accepted_only(flt)
         self.transfers.start_export(flt, choice)
 
     # -- page protocol -----------------------------------------------------------------------
-    def screenshot_ready(self) -> bool:
-        return self._ready and not self.transfers.busy and self._stats_task is None
+    def ready(self) -> bool:
+        return self.session.first_import_done and not self.transfers.busy and self._stats_task is None
 
-    def prepare_screenshot(self) -> None:
-        """A demo-worthy state: some review progress, an MCQ in the detail pane (screenshot data dir only)."""
-        from PySide6.QtWidgets import QApplication
-
-        from deepones_gui.concurrent import wait_for_background_tasks
-
-        for _ in range(100):
-            if not self.transfers.busy:
-                break
-            wait_for_background_tasks(100)
-            QApplication.processEvents()
-        rows = query.first_ids(self.db, 100_000)
-        ids = [r[0] for r in rows]
-        curation.set_status(self.db, ids[0:220:3], "accepted")
-        curation.set_status(self.db, ids[1:220:11], "rejected")
-        curation.set_status(self.db, ids[2:220:13], "needs-fix")
-        curation.add_tag(self.db, ids[0:220:9], "good-example")
-        self._data_version = query.data_version(self.db)
-        self.model.reload()
-        self.refresh_stats()
-        mcq = next((i for i, (_sid, kind) in enumerate(rows) if kind == "mcq"), 0)
-        curation.edit_field(self.db, rows[mcq][0], "note", "Distractors B and D are too easy; keep for now")
-        self.table.selectRow(mcq)
-        self.table.scrollTo(self.model.index(mcq, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
-        self.table.setFocus()
+    def open_item(self, item: InterruptedWork) -> bool:
+        if item.kind != "import":
+            return False
+        target = item.target
+        self.start_import([target["source"]], dataset=target["dataset"], fmt=target["format"] or "auto")
+        return True
 
     def can_close(self) -> bool:
         if self.transfers.import_task is None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -16,19 +14,6 @@ from PySide6.QtWidgets import (
 
 from deepones_gui.workspaces.data.snippet_delegate import SnippetDelegate
 from deepones_gui.workspaces.data.table_model import COLUMNS, editor_choices
-
-
-class ReviewHost(Protocol):
-    """What the table needs from the page that holds it (the Data page), declared here so this module
-    does not import the page that imports it."""
-
-    model: Any   # the SamplesModel; its ``filter.query`` says whether a search is on
-
-    def step(self, delta: int) -> None: ...
-    def ask_tag(self) -> None: ...
-    def focus_note(self) -> None: ...
-    def edit_sample(self) -> None: ...
-    def review(self, status: str) -> None: ...
 
 REVIEW_KEYS = {Qt.Key.Key_A: "accepted", Qt.Key.Key_R: "rejected", Qt.Key.Key_F: "needs-fix",
                Qt.Key.Key_U: "unreviewed"}
@@ -54,11 +39,18 @@ class ChoiceDelegate(QStyledItemDelegate):
 
 
 class ReviewTable(QTableView):
-    """The sample table; single keys review the selection while the table has focus."""
+    """The sample table; single keys review the selection while the table has focus (the page acts
+    on the signals they emit)."""
 
-    def __init__(self, page: ReviewHost) -> None:
+    reviewRequested = Signal(str)   # a status for the selected samples (A, R, F, U)
+    stepRequested = Signal(int)     # move the current row by this much (J, K)
+    tagRequested = Signal()         # T
+    noteRequested = Signal()        # N: into the note field
+    editRequested = Signal()        # E: the edit dialog
+
+    def __init__(self) -> None:
         super().__init__()
-        self.page = page
+        self._searching = False
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
@@ -83,6 +75,7 @@ class ReviewTable(QTableView):
 
     def fit_match_column(self, searching: bool) -> None:
         """While searching, the category column gives way so Match keeps at least half the width."""
+        self._searching = searching
         if not searching:
             self.setColumnHidden(3, False)
             return
@@ -93,7 +86,7 @@ class ReviewTable(QTableView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        self.fit_match_column(bool(self.page.model.filter.query))
+        self.fit_match_column(self._searching)
 
     def _column_menu(self, pos) -> None:
         menu = QMenu(self)
@@ -109,14 +102,14 @@ class ReviewTable(QTableView):
         if mods == Qt.KeyboardModifier.NoModifier:
             key = event.key()
             actions = {
-                Qt.Key.Key_J: lambda: self.page.step(1),
-                Qt.Key.Key_K: lambda: self.page.step(-1),
-                Qt.Key.Key_T: self.page.ask_tag,
-                Qt.Key.Key_N: self.page.focus_note,
-                Qt.Key.Key_E: self.page.edit_sample,
+                Qt.Key.Key_J: lambda: self.stepRequested.emit(1),
+                Qt.Key.Key_K: lambda: self.stepRequested.emit(-1),
+                Qt.Key.Key_T: self.tagRequested.emit,
+                Qt.Key.Key_N: self.noteRequested.emit,
+                Qt.Key.Key_E: self.editRequested.emit,
             }
             if key in REVIEW_KEYS:
-                self.page.review(REVIEW_KEYS[key])
+                self.reviewRequested.emit(REVIEW_KEYS[key])
                 return
             if key in actions:
                 actions[key]()

@@ -1,10 +1,10 @@
-"""The Data page's top bar: Import/Export, search, Clear, Bulk, Undo/Redo and the count."""
+"""The Data page's top bar: Import/Export, search, Clear, Bulk, Undo/Redo and the count.
+
+Its buttons and actions emit signals; the page decides what they do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QToolButton, QWidget
 
@@ -12,10 +12,17 @@ from backend.datasets.schema import STATUSES
 
 
 class DataToolbar(QWidget):
-    def __init__(self, undo_stack: QUndoStack, *, on_import: Callable, on_hub_import: Callable,
-                 on_export: Callable, on_clear: Callable, on_bulk_status: Callable[[str], None],
-                 on_bulk_tag: Callable, on_undo: Callable, on_redo: Callable,
-                 on_train: Callable[[bool], None] | None = None) -> None:
+    importRequested = Signal()
+    hubImportRequested = Signal()
+    exportRequested = Signal()
+    clearRequested = Signal()
+    bulkStatusRequested = Signal(str)   # mark every matching sample with this status
+    bulkTagRequested = Signal()
+    undoRequested = Signal()
+    redoRequested = Signal()
+    trainRequested = Signal(bool)       # True: the selected rows only; False: everything matching
+
+    def __init__(self, undo_stack: QUndoStack) -> None:
         super().__init__()
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
@@ -23,13 +30,13 @@ class DataToolbar(QWidget):
         self.import_button.setText("Import…")
         self.import_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        self.import_button.clicked.connect(on_import)
+        self.import_button.clicked.connect(self.importRequested)
         menu = QMenu(self.import_button)
-        menu.addAction("Import files…", on_import)
-        menu.addAction("Import from Hugging Face…", on_hub_import)
+        menu.addAction("Import files…", self.importRequested.emit)
+        menu.addAction("Import from Hugging Face…", self.hubImportRequested.emit)
         self.import_button.setMenu(menu)
         self.export_button = QPushButton("Export…")
-        self.export_button.clicked.connect(on_export)
+        self.export_button.clicked.connect(self.exportRequested)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search instructions and answers (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -40,20 +47,19 @@ class DataToolbar(QWidget):
         self.bulk_button.setToolTip("Apply to every sample matching the filter and search")
         bulk = QMenu(self.bulk_button)
         for status in STATUSES:
-            bulk.addAction(f"Mark all matching {status}", lambda s=status: on_bulk_status(s))
+            bulk.addAction(f"Mark all matching {status}", lambda s=status: self.bulkStatusRequested.emit(s))
         bulk.addSeparator()
-        bulk.addAction("Tag all matching…", on_bulk_tag)
-        if on_train is not None:
-            bulk.addSeparator()
-            self.train_matching = bulk.addAction("Train on these (all matching)", lambda: on_train(False))
-            self.train_selected = bulk.addAction("Train on the selected rows", lambda: on_train(True))
+        bulk.addAction("Tag all matching…", self.bulkTagRequested.emit)
+        bulk.addSeparator()
+        self.train_matching = bulk.addAction("Train on these (all matching)", lambda: self.trainRequested.emit(False))
+        self.train_selected = bulk.addAction("Train on the selected rows", lambda: self.trainRequested.emit(True))
         self.bulk_button.setMenu(bulk)
         # Fixed labels: what would be undone goes in the tooltip, so the bar never re-flows
         # ("Undo Mark 1 sample accepted" squeezed the search box).
         self.undo_button, self.redo_button = QToolButton(), QToolButton()
         for button, word, stack_signal, can, handler in (
-                (self.undo_button, "Undo", undo_stack.undoTextChanged, undo_stack.canUndoChanged, on_undo),
-                (self.redo_button, "Redo", undo_stack.redoTextChanged, undo_stack.canRedoChanged, on_redo)):
+                (self.undo_button, "Undo", undo_stack.undoTextChanged, undo_stack.canUndoChanged, self.undoRequested),
+                (self.redo_button, "Redo", undo_stack.redoTextChanged, undo_stack.canRedoChanged, self.redoRequested)):
             button.setText(word)
             button.setEnabled(False)
             button.setToolTip(f"Nothing to {word.lower()}")
@@ -63,12 +69,12 @@ class DataToolbar(QWidget):
                                                                             else f"Nothing to {w.lower()}"))
         self.undo_action = QAction("Undo", self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.undo_action.triggered.connect(on_undo)
+        self.undo_action.triggered.connect(self.undoRequested)
         self.redo_action = QAction("Redo", self)
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        self.redo_action.triggered.connect(on_redo)
+        self.redo_action.triggered.connect(self.redoRequested)
         self.clear_button = QPushButton("Clear filters")
-        self.clear_button.clicked.connect(on_clear)
+        self.clear_button.clicked.connect(self.clearRequested)
         self.count_label = QLabel()
         self.count_label.setMinimumWidth(150)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

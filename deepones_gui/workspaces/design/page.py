@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from backend.pipeline import PipelineFinished, SessionStore, Step
 from backend.pipeline.controller import NEXT, RUN_AGAIN, DesignSession, Save
+from backend.recovery import InterruptedWork
 from deepones_gui.workspaces.design.edit_queue import EditQueue
 from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
 from deepones_gui.workspaces.design.runs import StageRuns
@@ -33,12 +33,13 @@ from deepones_gui.workspaces.design.stage_buttons import StageButtons
 from deepones_gui.workspaces.design.stage_view import StageView
 from deepones_gui.workspaces.design.welcome import Welcome
 from deepones_gui.workspaces.design.widgets import StageRail
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 __all__ = ["RUN_AGAIN", "DesignPage"]
 log = logging.getLogger(__name__)
 
 
-class DesignPage(QWidget):
+class DesignPage(WorkspacePage):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.setObjectName("DesignPage")
@@ -429,8 +430,7 @@ class DesignPage(QWidget):
         self._show_in_window()
 
     def _show_in_window(self) -> None:
-        window = self.ctx.window
-        if window is not None and hasattr(window, "show_workspace"):
+        if (window := self.ctx.window) is not None and hasattr(window, "show_workspace"):
             window.show_workspace("design")
 
     def choose_task(self, current: str) -> str | None:
@@ -486,13 +486,14 @@ class DesignPage(QWidget):
         self.runs.close()
         self.board.shutdown()
 
-    def screenshot_ready(self) -> bool:
+    def ready(self) -> bool:
         return not self.is_running()
 
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.design.demo import prepare_demo_session
-
-        prepare_demo_session(self)
+    def open_item(self, item: InterruptedWork) -> bool:
+        if item.kind != "design":
+            return False
+        self.open_session(item.target["session_id"])
+        return True
 
     def hideEvent(self, event) -> None:  # noqa: N802
         self.flush_edits()

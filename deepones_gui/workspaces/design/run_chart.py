@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def _jobs_chart(ctx, job_id: str, follow: bool) -> QWidget | None:
     try:
-        from deepones_gui.workspaces.jobs.charts import MetricChart
+        from deepones_gui.widgets.metric_chart import MetricChart
     except ImportError:
         return None
     from backend import paths

@@ -26,12 +26,13 @@ from deepones_gui.workspaces.generate import tasks
 from deepones_gui.workspaces.generate.controller import RunController
 from deepones_gui.workspaces.generate.form import GenerateForm
 from deepones_gui.workspaces.generate.panels import ProgressPanel, PromptsPanel, RunsPanel
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 ESTIMATE_DEBOUNCE_MS = 600
 SAMPLES_EVERY_MS = 700  # the live samples list is re-read at most this often during a run
 
 
-class GeneratePage(QWidget):
+class GeneratePage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -326,30 +327,7 @@ class GeneratePage(QWidget):
         self.prompts.status.setText("Back to the packaged prompt")
 
     # -- page protocol --------------------------------------------------------------------------------
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.generate.demo import prepare_demo_run
-
-        prepare_demo_run(self)
-
-    def extra_screenshots(self) -> list:
-        """The runs tab with a step's raw answer, and Data showing a generated sample's provenance."""
-
-        def runs() -> None:
-            self.tabs.setCurrentWidget(self.runs)
-            first = self.runs.steps.topLevelItem(0)
-            if first is not None and first.childCount() > 2:
-                self.runs.steps.setCurrentItem(first.child(2))
-                self.runs.viewer.setCurrentWidget(self.runs.raw_view)
-
-        def provenance() -> None:
-            self.tabs.setCurrentWidget(self.progress)
-            if self.progress.samples.rowCount():
-                self.progress.samples.selectRow(0)
-                self.progress.open_button.click()
-
-        return [("generate-runs", runs), ("data-provenance", provenance)]
-
-    def screenshot_ready(self) -> bool:
+    def ready(self) -> bool:
         return self._estimate_task is None and not self.controller.running
 
     def can_close(self) -> bool:

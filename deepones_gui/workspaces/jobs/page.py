@@ -34,10 +34,11 @@ from backend.jobs.spec import FINAL_STATUSES, JobStatus
 from backend.jobs.status import job_confinement
 from backend.store import connection
 from deepones_gui.concurrent import run_in_background
-from deepones_gui.workspaces.jobs.charts import MetricChart
-from deepones_gui.workspaces.jobs.follower import JobFollower
+from deepones_gui.widgets.job_follower import JobFollower
+from deepones_gui.widgets.metric_chart import MetricChart
 from deepones_gui.workspaces.jobs.gpu_panel import GpuPanel
 from deepones_gui.workspaces.jobs.logview import LogView
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 POLL_MS = 1000
 COLUMNS = ["Job", "Status", "Duration", "Reason", "Best metric", "Score"]
@@ -70,7 +71,7 @@ def format_duration(row: dict) -> str:
     return f"{int(secs // 3600)} h {int(secs % 3600 // 60):02d} min"
 
 
-class JobsPage(QWidget):
+class JobsPage(WorkspacePage):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
@@ -412,22 +413,6 @@ class JobsPage(QWidget):
             window.statusBar().showMessage(f"Job ended — {message}", 15000)
 
     # -- main window hooks -------------------------------------------------------------------
-    def prepare_screenshot(self) -> None:
-        """Make sure a finished demo job is on screen (runs the quick demo when there is none)."""
-        with connection(self.ctx.db_path) as db:
-            if records.latest_job(db, origin="demo", status="succeeded") is None:
-                # Only the screenshot script calls this: blocking here keeps the capture deterministic.
-                from backend.jobs.demo import demo_spec
-                from backend.jobs.executors import get_executor
-
-                get_executor("local", root=self.ctx.data_dir, db=db).run(demo_spec(quick=True))
-        self.reload()
-
-    def screenshot_ready(self) -> bool:
-        ids = self.selected_ids()
-        return (bool(ids) and self.rows.get(ids[0], {}).get("status") == JobStatus.SUCCEEDED
-                and bool(self.chart.series) and bool(self.out_view.plain_text()))
-
     def shutdown(self) -> None:
         self.timer.stop()
         self.chart.shutdown()

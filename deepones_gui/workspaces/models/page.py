@@ -35,18 +35,18 @@ from deepones_gui.concurrent import run_in_background
 from deepones_gui.context import AppContext
 from deepones_gui.widgets.designer_recommendation import DesignerRecommendation
 from deepones_gui.workspaces.models import tasks
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Model", "Source", "Quant", "Size", "Default for"]
 
 
-class ModelManagerPage(QWidget):
+class ModelManagerPage(WorkspacePage):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.rows: list[tuple[dict, dict | None, str]] = []
         self._task = None
-        self._demo_quantize = False
         self.keyring_ok: bool | None = None   # unknown until checked off the GUI thread
         self._build()
         self._show_keyring(None)
@@ -288,11 +288,6 @@ class ModelManagerPage(QWidget):
         row = next((i for i, (m, _i, _e) in enumerate(rows) if selected and m["path"] == selected["path"]), 0)
         if rows:
             self.table.selectRow(row)
-        if self._demo_quantize and rows:
-            self._demo_quantize = False
-            self.table.selectRow(0)
-            self.qtype.setCurrentText("Q8_0")
-            self.quantize_selected()
 
     def selected_model(self) -> dict | None:
         r = self.table.currentRow()
@@ -486,15 +481,5 @@ class ModelManagerPage(QWidget):
         run_in_background(tasks.ask_endpoint, spec, on_result=self.endpoint_label.setText,
                           on_error=lambda exc, _tb: self.endpoint_label.setText(f"⚠ {exc}"))
 
-    def screenshot_ready(self) -> bool:
-        return (len(self.rows) >= 2 and not self._demo_quantize and self.quant_button.isEnabled()
-                and self.offload.text() not in ("–", "checking the GPU…"))
-
-    def prepare_screenshot(self) -> None:
-        # Show a real quantisation: the embedded model requantised to Q8_0 into the data dir.
-        self._demo_quantize = True
-        if self.rows:
-            self._show_models(self.rows)
-        self.repo.setText("bartowski/Llama-3.2-1B-Instruct-GGUF")
-        self.pattern.setText("*Q4_K_M.gguf")
-        self.endpoint.setText("http://127.0.0.1:8080/v1#deepllama-8b")
+    def ready(self) -> bool:
+        return self.quant_button.isEnabled() and self.offload.text() not in ("–", "checking the GPU…")

@@ -29,6 +29,7 @@ from backend.traces import labels as lb
 from backend.traces.index import TraceFilter
 from deepones_gui.concurrent import LatestOnly, run_in_background
 from deepones_gui.widgets.flow_layout import FlowLayout
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 from deepones_gui.workspaces.traces import work
 from deepones_gui.workspaces.traces.chart import CountsChart
 from deepones_gui.workspaces.traces.filters import FilterBar
@@ -38,7 +39,7 @@ from deepones_gui.workspaces.traces.trace_view import TraceView
 PAGE_SIZE = 500
 
 
-class TracesPage(QWidget):
+class TracesPage(WorkspacePage):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
@@ -430,19 +431,8 @@ class TracesPage(QWidget):
             self.filters.reset()
             self._show_workspace("traces")
 
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.traces.demo import prepare_demo
-
-        prepare_demo(self)
-
-    def extra_screenshots(self, out_dir: Path) -> list[Path]:
-        from deepones_gui.workspaces.traces.demo import html_screenshot
-
-        shot = html_screenshot(self, out_dir)
-        return [shot] if shot else []
-
-    def screenshot_ready(self) -> bool:
-        return not self.loading and not self.busy and self.view.trace is not None
+    def ready(self) -> bool:
+        return not self.loading and not self.busy
 
     def shutdown(self) -> None:
         from deepones_gui.concurrent import wait_for_background_tasks

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from backend.jobs.runner import FINAL_STATUSES, read_status
 from backend.train.launch import latest_metrics
 from deepones_gui.concurrent import run_in_background
+from deepones_gui.workspaces.page_protocol import WorkspacePage
 from deepones_gui.workspaces.train import tasks
 from deepones_gui.workspaces.train.extra_install import TrainExtraInstall
 from deepones_gui.workspaces.train.recipe_form import RecipeForm
@@ -40,7 +41,7 @@ POLL_MS = 1000
 COLUMNS = ["#", "Run", "Status", "Steps", "Loss"]
 
 
-class TrainPage(QWidget):
+class TrainPage(WorkspacePage):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
@@ -349,16 +350,6 @@ class TrainPage(QWidget):
         self.reload()
 
     # -- main window hooks -------------------------------------------------------------------
-    def prepare_screenshot(self) -> None:
-        from deepones_gui.workspaces.train.demo import ensure_demo_run
-
-        run_id = ensure_demo_run(self.ctx.db_path, self.ctx.data_dir)
-        self._pending_select = run_id
-        run_in_background(tasks.list_runs, self.ctx.db_path, on_result=self._show_and_select)
-
-    def screenshot_ready(self) -> bool:
-        return self.current_run_id is not None and bool(self.view.chart.series)
-
     def shutdown(self) -> None:
         self.timer.stop()
         self.view.chart.shutdown()

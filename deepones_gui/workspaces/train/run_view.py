@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from backend.jobs.spec import FINAL_STATUSES, JobStatus
 from backend.train.export import QUANTIZATIONS
-from deepones_gui.workspaces.jobs.charts import MetricChart
+from deepones_gui.widgets.metric_chart import MetricChart
 
 ACTIVE = ("queued", "running")
 

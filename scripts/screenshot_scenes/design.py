@@ -1,18 +1,18 @@
-"""A realistic recorded session for screenshots and first-time users: the demo task replayed.
+"""Design's scenes: the demo task replayed from recorded answers (``resources/design_demo/``).
 
-The designer and programmer answers come from recorded replay files shipped in
-``resources/design_demo/``; the programs really run (PyTorch on scikit-learn digits, CPU).
+The programs really run (PyTorch on scikit-learn digits, CPU). The sessions are recorded in the store
+by the backend before the page opens them (blocking: this is a script, not the app).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-DEMO_DIR = Path(__file__).resolve().parents[3] / "resources" / "design_demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "design_demo"
 
 
-def prepare_demo_session(page) -> int:
-    """Run the demo session to the end (blocking: screenshot tool only), then show the failed Implement step.
+def prepare(page) -> int:
+    """Run the demo session to the end, then show its failed Implement step.
 
     That view shows the most: the traceback highlighted in the run output, and the program's
     failing line marked in the code editor (as a click on the traceback does).
@@ -29,15 +29,13 @@ def prepare_demo_session(page) -> int:
         runner = DesignRunner(db, sid, root=Path(page.ctx.data_dir))
         runner.run_until()
         failed = next(s for s in store.branch(sid) if s.stage == "implement")
-    page._fill_sessions()
     page.open_session(sid, select=failed.id)
     page.tabs.setCurrentWidget(page.output_view)
     return sid
 
 
-def prepare_demo_board(page, *, check: bool = True) -> int:
-    """A session whose proposal board holds the recorded proposals of the demo task (blocking:
-    screenshot tool only): four proposals, the three with model code checked (real sandboxed checks),
+def prepare_board(page, *, check: bool = True) -> int:
+    """A session whose proposal board holds the recorded proposals of the demo task: four proposals, the three with model code checked (real sandboxed checks),
     and a merge of the first two. Returns the session id; the page shows the board."""
     from backend.ideation.board import ProposalBoard
     from backend.pipeline import SessionSettings, SessionStore, get_task
@@ -56,8 +54,11 @@ def prepare_demo_board(page, *, check: bool = True) -> int:
             for card in [*cards, merged]:
                 if card.code.strip():
                     board.check(card.step_id)
-    page._fill_sessions()
     page.open_session(sid)
     page.show_board()
     page.board.sort_combo.setCurrentIndex(page.board.sort_combo.findData("params"))
     return sid
+
+
+def ready(page) -> bool:
+    return page.ready()

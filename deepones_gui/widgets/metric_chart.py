@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from backend.jobs.metrics import is_progress_field, metric_family
 from backend.jobs.series import DEFAULT_SMOOTHING, SeriesBuffer, ema_smooth, x_range, y_range
-from deepones_gui.workspaces.jobs.follower import JobFollower
+from deepones_gui.widgets.job_follower import JobFollower
 
 REFRESH_MS = 100
 PANEL_MIN_HEIGHT = 190

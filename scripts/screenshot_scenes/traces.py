@@ -1,6 +1,6 @@
-"""Recorded traces for screenshots: the demo task replayed (real runs), labelled, one opened.
+"""Traces' scene: the demo task replayed (real runs), labelled, one trace opened; and its HTML export.
 
-Blocking: used by scripts/screenshots.py only.
+The sessions are recorded by the backend before the page lists them (blocking: a script, not the app).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[3] / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+_ids: dict[str, int] = {}
 
 
 def record_demo_traces(db, root: Path) -> dict[str, int]:
@@ -36,15 +37,24 @@ def record_demo_traces(db, root: Path) -> dict[str, int]:
     return {"main": main, "base": base, "implement": implement.id}
 
 
-def prepare_demo(page) -> None:
+def prepare(page) -> None:
     from backend.store import connection
 
     with connection(page.db_path) as db:
-        ids = record_demo_traces(db, Path(page.ctx.data_dir))
-    page.reload()
-    page.open_trace(ids["main"], ids["implement"])
+        _ids.update(record_demo_traces(db, Path(page.ctx.data_dir)))
+    # As another workspace opens a trace at a step: the list reloads, then the trace opens on that step.
+    page.ctx.broadcast.emit("open_trace", {"session_id": _ids["main"], "step_id": _ids["implement"]})
     page.view.tabs.setCurrentWidget(page.view.output)
-    page.demo_ids = ids
+
+
+def ready(page) -> bool:
+    attempt = page.view.current_attempt()
+    return page.ready() and attempt is not None and attempt.id == _ids["implement"]
+
+
+def extras(page, out_dir: Path) -> list[Path]:
+    shot = html_screenshot(page, out_dir)
+    return [shot] if shot else []
 
 
 def html_screenshot(page, out_dir: Path) -> Path | None:
@@ -54,8 +64,8 @@ def html_screenshot(page, out_dir: Path) -> Path | None:
     from backend.traces.model import load_trace
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    ids = getattr(page, "demo_ids", None)
-    if chromium is None or ids is None:
+    ids = _ids
+    if chromium is None or not ids:
         return None
     html = Path(page.ctx.data_dir) / "demo-trace.html"
     with connection(page.db_path) as db:
