@@ -115,5 +115,5 @@ def test_the_board_is_a_widget_the_page_composes_not_a_mixin():
     from deepones_gui.workspaces.design.page import DesignPage
     from deepones_gui.workspaces.design.proposal_board import ProposalBoardView
 
-    assert [c.__name__ for c in DesignPage.__mro__[:3]] == ["DesignPage", "QWidget", "QObject"]
+    assert [c.__name__ for c in DesignPage.__mro__[:3]] == ["DesignPage", "WorkspacePage", "QWidget"]
     assert [c.__name__ for c in ProposalBoardView.__mro__[:2]] == ["ProposalBoardView", "QWidget"]
