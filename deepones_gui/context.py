@@ -19,6 +19,10 @@ class AppContext(QObject):
     settings_changed = Signal()
     # Workspaces announce things other workspaces may care about, e.g. ("send_to_design", {...}).
     broadcast = Signal(str, object)
+    # "Show workspace NAME": what a page asks of the window (which connects it), instead of reaching
+    # for ``ctx.window`` and checking what it has.
+    show_requested = Signal(str)
+    status_message = Signal(str, int)   # text, milliseconds: for the window's status bar
 
     def __init__(self, data_dir: Path, db: sqlite_utils.Database | None, log_path: Path | None = None) -> None:
         super().__init__()
@@ -30,6 +34,14 @@ class AppContext(QObject):
         self.log_path = log_path
         self.settings: Settings = load_settings(data_dir)
         self.window = None  # set by MainWindow
+
+    def say(self, message: str, ms: int = 15000) -> None:
+        """A line in the window's status bar for ``ms`` milliseconds (nothing without a window)."""
+        self.status_message.emit(message, ms)
+
+    def show_workspace(self, name: str) -> None:
+        """Ask the window to show workspace ``name`` (nothing happens without a window)."""
+        self.show_requested.emit(name)
 
     @property
     def db(self) -> sqlite_utils.Database | None:

@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         ctx.settings_changed.connect(self._refresh_status)
         # Connected before any page is built, so this runs first for every broadcast.
         ctx.broadcast.connect(self._route_broadcast)
+        ctx.show_requested.connect(self._show_requested)
+        ctx.status_message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self._restore_geometry()
         self.setAcceptDrops(True)  # .gguf -> Models, data files -> Data, .py -> Jobs, trace exports -> Traces
         if activate:
@@ -219,6 +221,12 @@ class MainWindow(QMainWindow):
     def current_workspace_name(self) -> str:
         row = self.nav.currentRow()
         return self.specs[row].name if 0 <= row < len(self.specs) else ""
+
+    def _show_requested(self, name: str) -> None:
+        try:
+            self.show_workspace(name)
+        except KeyError:
+            self.statusBar().showMessage(f"The {name} workspace is not available.", 8000)
 
     def show_workspace(self, name: str) -> WorkspacePage:
         for row, spec in enumerate(self.specs):

@@ -252,10 +252,9 @@ class BenchPage(WorkspacePage):
             return
         name = "open_design_session" if where == "design" else "open_trace"
         self.ctx.broadcast.emit(name, {"session_id": int(session_id)})
-        window = self.ctx.window
         target = "design" if where == "design" else "traces"
-        if window is not None and hasattr(window, "show_workspace") and target in self._workspaces:
-            window.show_workspace(target)
+        if target in self._workspaces:
+            self.ctx.show_workspace(target)
 
     # -- running -----------------------------------------------------------------------------
     def edit_cluster(self) -> None:

@@ -472,9 +472,7 @@ class ChatPage(WorkspacePage):
 
     def _send_to_design(self, payload: dict) -> None:
         self.ctx.broadcast.emit("send_to_design", payload)
-        window = self.ctx.window
-        if window is not None and hasattr(window, "statusBar"):
-            window.statusBar().showMessage("Sent to Design", 4000)
+        self.ctx.say("Sent to Design", 4000)
 
     def check_code(self, code: str) -> None:
         """A code block's "Check": its model sized and drawn in a dialog (the check runs as a job)."""

@@ -430,8 +430,7 @@ class DesignPage(WorkspacePage):
         self._show_in_window()
 
     def _show_in_window(self) -> None:
-        if (window := self.ctx.window) is not None and hasattr(window, "show_workspace"):
-            window.show_workspace("design")
+        self.ctx.show_workspace("design")
 
     def choose_task(self, current: str) -> str | None:
         """Which task a chat answer is a design for (the open session's preselected); None: cancelled."""

@@ -278,12 +278,7 @@ class GeneratePage(WorkspacePage):
     # -- to Data --------------------------------------------------------------------------------------
     def _to_data(self, name: str, payload: dict) -> None:
         self.ctx.broadcast.emit(name, payload)
-        window = self.ctx.window
-        if window is not None and hasattr(window, "show_workspace"):
-            try:
-                window.show_workspace("data")
-            except KeyError:
-                self._say("The Data workspace is not available.")
+        self.ctx.show_workspace("data")
 
     def open_sample(self, sample_id: int) -> None:
         self._to_data("open_sample", {"sample_id": sample_id})

@@ -81,6 +81,9 @@ class JobsPage(WorkspacePage):
         self._first_load_done = False
         self._pending_select: str | None = None
         self._wanted: set[str] = set()   # jobs another workspace asked to show ("show_jobs")
+        # Once built, the page hears broadcasts itself (the window delivers one only to the page it
+        # builds for it): without this, Traces' "Open runs in Jobs" did nothing when Jobs was open.
+        ctx.broadcast.connect(self.on_broadcast)
         self._text_follower: JobFollower | None = None
         self._log_job: str | None = None
         self._tray: QSystemTrayIcon | None = None
@@ -391,9 +394,7 @@ class JobsPage(WorkspacePage):
 
     def _error(self, message: str) -> None:
         self.summary.setText(message)
-        window = self.ctx.window
-        if window is not None:
-            window.statusBar().showMessage(message, 15000)
+        self.ctx.say(message)
 
     def notify_finished(self, row: dict) -> None:
         """A desktop notification (tray) when a job ends, else a status-bar notice."""
@@ -408,9 +409,7 @@ class JobsPage(WorkspacePage):
             self._tray.showMessage("Job finished" if ok else "Job ended", message,
                                    QSystemTrayIcon.MessageIcon.Information if ok else QSystemTrayIcon.MessageIcon.Warning,
                                    8000)
-        window = self.ctx.window
-        if window is not None:
-            window.statusBar().showMessage(f"Job ended — {message}", 15000)
+        self.ctx.say(f"Job ended — {message}")
 
     # -- main window hooks -------------------------------------------------------------------
     def shutdown(self) -> None:

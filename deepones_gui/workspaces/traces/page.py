@@ -378,12 +378,7 @@ class TracesPage(WorkspacePage):
         self._show_workspace("jobs")
 
     def _show_workspace(self, name: str) -> None:
-        window = self.ctx.window
-        if window is not None and hasattr(window, "show_workspace"):
-            try:
-                window.show_workspace(name)
-            except KeyError:
-                self._error(f"The {name} workspace is not available.")
+        self.ctx.show_workspace(name)
 
     def export(self, *, selected_only: bool) -> None:
         trace = self.view.trace

@@ -142,9 +142,7 @@ class TrainPage(WorkspacePage):
             return
         self.form.data.use_from_data(str(payload["filter"]), str(payload.get("description") or payload["filter"]))
         self.tabs.setCurrentIndex(0)
-        window = self.ctx.window
-        if window is not None and hasattr(window, "show_workspace"):
-            window.show_workspace("train")
+        self.ctx.show_workspace("train")
 
     # -- runs list ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -324,9 +322,7 @@ class TrainPage(WorkspacePage):
 
     def _status(self, message: str) -> None:
         self.last_message = message
-        window = self.ctx.window
-        if window is not None:
-            window.statusBar().showMessage(message, 15000)
+        self.ctx.say(message)
 
     # -- watching the running job --------------------------------------------------------------
     def _poll(self) -> None:
