@@ -115,8 +115,11 @@ class DetailPane(QWidget):
         self.note.returnPressed.connect(lambda: self.noteSubmitted.emit(self.note.text()))
         tools.addWidget(self.tag_button)
         tools.addWidget(self.edit_button)
-        tools.addWidget(self.note, 1)
+        tools.addStretch(1)
         layout.addLayout(tools)
+        # A row of its own: beside the two buttons the pane's width left it ~70 px, and a saved note
+        # showed as "Distractors B".
+        layout.addWidget(self.note)
         split = QSplitter(Qt.Orientation.Vertical)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(False)
