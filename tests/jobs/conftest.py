@@ -49,3 +49,19 @@ def jobs_root(deepones_home):
     from backend.paths import ensure_data_dir
 
     return ensure_data_dir(deepones_home)
+
+
+@pytest.fixture
+def metric_children(monkeypatch) -> list[int]:
+    """The pids of the metric-parsing child processes started during the test, in order."""
+    from backend.jobs import watch
+
+    started: list[int] = []
+    real = watch._MetricChild.__init__
+
+    def spy(self, workdir, follow):
+        real(self, workdir, follow)
+        started.append(self.proc.pid)
+
+    monkeypatch.setattr(watch._MetricChild, "__init__", spy)
+    return started

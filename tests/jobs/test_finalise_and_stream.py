@@ -62,17 +62,8 @@ def test_finalising_twice_or_from_two_threads_records_once(jobs_root):
     db.conn.close()
 
 
-def test_one_stream_per_job_a_late_subscriber_gets_what_was_sent_then_the_rest(jobs_root, monkeypatch):
-    from backend.jobs import watch
-
-    children = []
-    real = watch._MetricChild.__init__
-
-    def spy(self, workdir, follow):
-        real(self, workdir, follow)
-        children.append(self.proc.pid)
-
-    monkeypatch.setattr(watch._MetricChild, "__init__", spy)
+def test_one_stream_per_job_a_late_subscriber_gets_what_was_sent_then_the_rest(jobs_root, metric_children):
+    children = metric_children
     handle = start_job(program(LIVE), root=jobs_root)
     first, late = [], []
     stream = open_stream(handle.job_id, handle.workdir)

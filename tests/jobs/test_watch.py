@@ -49,18 +49,9 @@ def test_watching_a_finished_job_reads_it_once_and_ends(jobs_root):
     assert points == 5 and events[-1].kind == "ended"
 
 
-def test_metric_follower_parses_in_a_child_process(jobs_root, monkeypatch):
+def test_metric_follower_parses_in_a_child_process(jobs_root, monkeypatch, metric_children):
     """The GUI process must not parse: the watcher's metrics come from a child."""
-    from backend.jobs import watch
-
-    started = []
-    real = watch._MetricChild.__init__
-
-    def spy(self, workdir, follow):
-        real(self, workdir, follow)
-        started.append(self.proc.pid)
-
-    monkeypatch.setattr(watch._MetricChild, "__init__", spy)
+    started = metric_children
     monkeypatch.setattr("backend.jobs.metrics.MetricExtractor.feed_block",
                         lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed in-process")))
     handle = start_job(program(LIVE), root=jobs_root)
