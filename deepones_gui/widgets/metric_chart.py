@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -235,6 +235,10 @@ class MetricChart(QWidget):
         self.area.setWidget(self.grid_host)
         outer.addWidget(self.area, 1)
         self.area.setVisible(False)
+        # The panels' height follows the area's viewport, which gets its real size only once the area
+        # is shown (hidden while the chart is empty): sized from the chart's own resize alone, the
+        # first panels kept the minimum height and sat in a band of empty space.
+        self.area.viewport().installEventFilter(self)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -336,6 +340,11 @@ class MetricChart(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         super().resizeEvent(event)
         self._fit_panels()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt naming
+        if watched is self.area.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_panels()
+        return super().eventFilter(watched, event)
 
     # -- drawing -----------------------------------------------------------------------------
     def _tick(self) -> None:

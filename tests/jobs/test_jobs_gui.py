@@ -75,6 +75,24 @@ def test_metric_chart_panels_overlay_export_and_million_points(qtbot, tmp_path):
     chart.shutdown()
 
 
+def test_first_panels_fill_the_chart_area(qtbot):
+    """Two panels in one row share the area's height: the area is hidden while the chart is empty,
+    and the first panels used to keep the minimum height in a band of empty space (Jobs screenshot)."""
+    from deepones_gui.widgets.metric_chart import PANEL_MIN_HEIGHT, MetricChart
+
+    chart = MetricChart()
+    qtbot.addWidget(chart)
+    chart.resize(560, 440)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.add_points("a", "loss", [1, 2, 3], [1.0, 0.5, 0.25])
+    chart.add_points("a", "accuracy", [1, 2, 3], [0.5, 0.7, 0.9])
+    chart.refresh()
+    qtbot.waitUntil(lambda: chart.panels["loss"].height() > PANEL_MIN_HEIGHT + 100, timeout=3000)
+    viewport = chart.area.viewport().height()
+    assert chart.panels["loss"].height() >= viewport - 20, (chart.panels["loss"].height(), viewport)
+
+
 def move_mouse_to_center(qtbot, panel) -> None:
     """A real QMouseEvent through Qt's event delivery to the plot's viewport (the scene emits
     sigMouseMoved from it), not a direct call of the slot."""
