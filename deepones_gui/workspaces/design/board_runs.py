@@ -8,13 +8,12 @@ between operations (a GGUF stays loaded in its worker) and closed at shutdown.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from backend.llm.base import ChatBackend
+from backend.llm.resolve import BackendCache
 from deepones_gui.concurrent import run_in_background
 
 
@@ -29,20 +28,11 @@ class BoardRuns(QObject):
         self.task = None
         self.board = None  # the ProposalBoard working now, for Stop
         self.what = ""  # what is running, in words ("asking 4 proposals")
-        self._backends: dict[str, ChatBackend] = {}
-        self._lock = threading.Lock()
+        self._backends = BackendCache()
 
     @property
     def running(self) -> bool:
         return self.task is not None
-
-    def _backend(self, spec: str) -> ChatBackend:
-        from backend.llm.resolve import get_backend
-
-        with self._lock:
-            if spec not in self._backends:
-                self._backends[spec] = get_backend(spec)
-            return self._backends[spec]
 
     def start(self, session_id: int, what: str, action: Callable) -> bool:
         """Run ``action(board)`` for ``session_id`` on a worker thread; False while another runs."""
@@ -57,7 +47,7 @@ class BoardRuns(QObject):
                     db,
                     session_id,
                     root=self.root,
-                    backend_factory=self._backend,
+                    backend_factory=self._backends.get,
                     on_event=lambda kind, payload: partial((kind, payload)),
                 )
                 self.board = board
@@ -99,7 +89,4 @@ class BoardRuns(QObject):
         from deepones_gui.concurrent import wait_for_background_tasks
 
         wait_for_background_tasks(5000)
-        with self._lock:
-            backends, self._backends = list(self._backends.values()), {}
-        for backend in backends:
-            backend.close()
+        self._backends.close()

@@ -7,13 +7,12 @@ Model backends are kept between runs (a GGUF stays loaded in its worker), and cl
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from backend.llm.base import ChatBackend
+from backend.llm.resolve import BackendCache
 from deepones_gui.concurrent import run_in_background
 
 
@@ -27,20 +26,11 @@ class StageRuns(QObject):
         self.db_path, self.root = db_path, root
         self.task = None                  # the BackgroundTask of the run in progress
         self.runner = None                # its DesignRunner, for Stop
-        self._backends: dict[str, ChatBackend] = {}
-        self._lock = threading.Lock()
+        self._backends = BackendCache()
 
     @property
     def running(self) -> bool:
         return self.task is not None
-
-    def _backend(self, spec: str) -> ChatBackend:
-        from backend.llm.resolve import get_backend
-
-        with self._lock:
-            if spec not in self._backends:
-                self._backends[spec] = get_backend(spec)
-            return self._backends[spec]
 
     def start(self, session_id: int, action: Callable) -> None:
         """Run ``action(runner)`` for ``session_id`` on a pool thread."""
@@ -49,7 +39,7 @@ class StageRuns(QObject):
 
         def work(*, progress, partial, cancel):
             with connection(self.db_path) as db:
-                runner = DesignRunner(db, session_id, root=self.root, backend_factory=self._backend,
+                runner = DesignRunner(db, session_id, root=self.root, backend_factory=self._backends.get,
                                       on_event=lambda kind, payload: partial((kind, payload)))
                 self.runner = runner
                 try:
@@ -80,7 +70,4 @@ class StageRuns(QObject):
         from deepones_gui.concurrent import wait_for_background_tasks
 
         wait_for_background_tasks(5000)
-        with self._lock:
-            for backend in self._backends.values():
-                backend.close()
-            self._backends.clear()
+        self._backends.close()
